@@ -75,12 +75,13 @@ def _numerics(where: str) -> Iterator[None]:
             raise NumericalError(f"{where}: {exc}", where=where) from None
 
 
-def _finite(x: Array, where: str, what: str) -> Array:
+def _finite(x: Array, where: str, what: str, freeze: bool = True) -> Array:
     # BLAS matmul does not set the floating-point flags np.errstate watches, so an
     # overflow inside X @ W.T would otherwise slip through as inf.
     if not np.all(np.isfinite(x)):
         raise NumericalError(f"{where}: {what} is not finite (overflow)", where=where)
-    x.setflags(write=False)
+    if freeze:
+        x.setflags(write=False)
     return x
 
 
@@ -270,13 +271,13 @@ def _backward(cache: Cache, layers: tuple[Dense, ...], T: Array, loss: Loss,
         layer = layers[i]
         where = _name(i, layer) + " backward"
         with _numerics(where):
-            dW = _finite(delta.T @ cache.activations[i], where, "dW")
-            db = _finite(np.sum(delta, axis=0), where, "db")
+            dW = _finite(delta.T @ cache.activations[i], where, "dW", freeze=False)
+            db = _finite(np.sum(delta, axis=0), where, "db", freeze=False)
+            grads.append((dW, db))
+            if i == 0:
+                break  # nothing below the first layer needs δ
             W = layer.W if learning_rate is None else layer.W - learning_rate * dW
             back = _finite(delta @ W, where, "δ W")
-        grads.append((dW, db))
-        if i == 0:
-            break
         below = layers[i - 1]
         where = _name(i - 1, below) + " backward"
         with _numerics(where):
@@ -321,7 +322,7 @@ def back_propagation(cache: Cache, layers: Sequence[Dense], T,
     [([[15.0]], [5.0])]
     """
     layers, T, loss = _check(cache, layers, T, loss)
-    return [(dW.copy(), db.copy()) for dW, db in _backward(cache, layers, T, loss, None)]
+    return _backward(cache, layers, T, loss, None)  # freshly computed, writeable arrays
 
 
 def sequential_gradients(cache: Cache, layers: Sequence[Dense], T, loss: str | Loss,
@@ -355,7 +356,7 @@ def sequential_gradients(cache: Cache, layers: Sequence[Dense], T, loss: str | L
     """
     layers, T, loss = _check(cache, layers, T, loss)
     eta = _learning_rate(learning_rate)
-    return [(dW.copy(), db.copy()) for dW, db in _backward(cache, layers, T, loss, eta)]
+    return _backward(cache, layers, T, loss, eta)
 
 
 def _learning_rate(learning_rate) -> float:
