@@ -1,0 +1,47 @@
+"""backproof: backpropagation one chain-rule step at a time, with every step proved.
+
+The public API is imported lazily so that ``backproof.engine`` (the independent NumPy
+engine) can be used without importing SymPy at all.
+
+Examples
+--------
+>>> import backproof
+>>> d = backproof.explain("d = a + b; e = b - c; y = d*e", at={"a": 2, "b": 1, "c": 0})
+>>> d.named_gradients()["b"]
+4
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "explain": ("backproof.derive", "derive"),
+    "derive": ("backproof.derive", "derive"),
+    "Derivation": ("backproof.derive", "Derivation"),
+    "Program": ("backproof.program", "Program"),
+    "parse_program": ("backproof.parse", "parse_program"),
+    "build_graph": ("backproof.graph", "build_graph"),
+    "Step": ("backproof.steps", "Step"),
+    "StepKind": ("backproof.steps", "StepKind"),
+    "BackproofError": ("backproof.errors", "BackproofError"),
+    "ParseError": ("backproof.errors", "ParseError"),
+}
+
+__all__ = sorted(_LAZY) + ["__version__"]
+
+
+def __getattr__(name: str):
+    try:
+        module, attr = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module 'backproof' has no attribute {name!r}") from None
+    value = getattr(import_module(module), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -1,0 +1,82 @@
+"""Exception hierarchy: one base class, one subclass per kind of bad input.
+
+Every message names what is wrong, where it is and what is allowed, so the CLI can
+print it as one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BackproofError",
+    "ParseError",
+    "ProgramError",
+    "EvaluationError",
+    "SpecError",
+    "RenderError",
+    "VerificationError",
+]
+
+
+class BackproofError(ValueError):
+    """Base class of every error backproof reports to a user."""
+
+
+class ParseError(BackproofError):
+    """Text in the expression language that cannot be read.
+
+    Parameters
+    ----------
+    message : str
+        What is wrong and what is allowed.
+    source : str, optional
+        The whole source text, used to show the offending line with a caret.
+    line, col : int, optional
+        1-based line and column of the problem.
+    """
+
+    def __init__(self, message: str, source: str | None = None,
+                 line: int | None = None, col: int | None = None):
+        self.message = message
+        self.source = source
+        self.line = line
+        self.col = col
+        super().__init__(self._render())
+
+    def _render(self) -> str:
+        if self.line is None:
+            return self.message
+        return f"line {self.line}, column {self.col}: {self.message}"
+
+    def caret(self) -> str:
+        """The offending source line with a caret under the column (may be empty)."""
+        if self.source is None or self.line is None:
+            return ""
+        lines = self.source.splitlines() or [""]
+        if not 1 <= self.line <= len(lines):
+            return ""
+        text = lines[self.line - 1]
+        return f"  {text}\n  {' ' * max((self.col or 1) - 1, 0)}^"
+
+
+class ProgramError(BackproofError):
+    """A well-formed program that does not make sense (unknown output, bad --at)."""
+
+
+class EvaluationError(BackproofError):
+    """A value that cannot be computed at the given point (log of 0, division by 0)."""
+
+    def __init__(self, message: str, node: str | None = None):
+        self.node = node
+        super().__init__(message)
+
+
+class SpecError(BackproofError):
+    """A network spec or answer file with a bad field; the message names its path."""
+
+
+class RenderError(BackproofError):
+    """A diagram that cannot be rendered in the requested format here."""
+
+
+class VerificationError(BackproofError):
+    """A derived gradient disagrees with an independent oracle: a bug, never ignored."""

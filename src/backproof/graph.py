@@ -1,0 +1,251 @@
+"""Program -> computational graph (``networkx.MultiDiGraph``) the way a student draws it.
+
+One node per input, per constant occurrence, per operation and per named result; an
+edge runs from each operand to its consumer with the argument position as edge key.
+SymPy's canonical forms are read back into the gates a student draws: ``Add(b,
+Mul(-1, c))`` becomes a ``−`` node, ``Mul(a, Pow(b, -1))`` a ``÷`` node, and a shared
+variable is one node with several out-edges, so "gradients add up at forks" shows.
+
+Node ids are deterministic: inputs and named results use their names (identifiers, so
+they never contain ``:``); other nodes are ``<statement>:<op><k>`` numbered in the
+order they are met, e.g. ``y:mul1``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+import sympy as sp
+
+from .errors import ProgramError
+from .functions import relu, sigmoid, softplus
+from .ops import OPS
+from .printing import to_text
+from .program import Program
+
+__all__ = ["build_graph", "decompose", "topological_order", "node_label"]
+
+_FUNCS = {sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan",
+          sp.tanh: "tanh", sigmoid: "sigmoid", relu: "relu", softplus: "softplus",
+          sp.Abs: "abs", sp.sign: "sign"}
+
+
+def _is_negative_term(t: sp.Expr) -> bool:
+    if t.is_Number:
+        return bool(t.is_negative)
+    if t.is_Mul and t.args and t.args[0].is_Number:
+        return bool(t.args[0].is_negative)
+    return False
+
+
+def _negate(t: sp.Expr) -> sp.Expr:
+    """|t| for a negative term, keeping the rest of the product unevaluated."""
+    if t.is_Number:
+        return -t
+    coeff, rest = t.args[0], t.args[1:]
+    if coeff == -1:
+        return rest[0] if len(rest) == 1 else sp.Mul(*rest, evaluate=False)
+    return sp.Mul(-coeff, *rest, evaluate=False)
+
+
+def _mul(factors: list[sp.Expr]) -> sp.Expr:
+    return factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False)
+
+
+def decompose(expr: sp.Expr) -> tuple[str, list[sp.Expr]] | None:
+    """Split ``expr`` into ``(op name, operands)`` the way a student would draw it.
+
+    Returns ``None`` for leaves (symbols and numbers).
+
+    Examples
+    --------
+    >>> b, c = sp.symbols("b c")
+    >>> decompose(b - c)
+    ('sub', [b, c])
+    >>> decompose(b / c)
+    ('div', [b, c])
+    """
+    if expr.is_Symbol or expr.is_Number or isinstance(expr, sp.NumberSymbol):
+        return None
+    if expr.is_Add:
+        terms = list(expr.args)
+        pos = [t for t in terms if not _is_negative_term(t)]
+        neg = [_negate(t) for t in terms if _is_negative_term(t)]
+        if not neg:
+            return "add", terms
+        if not pos:
+            # -a - b: negate the first, subtract the rest.
+            first = sp.Mul(sp.Integer(-1), neg[0], evaluate=False)
+            acc = first
+        else:
+            acc = pos[0] if len(pos) == 1 else sp.Add(*pos, evaluate=False)
+        rest = neg[1:] if not pos else neg
+        if not rest:
+            return decompose(acc)
+        for t in rest[:-1]:
+            acc = _Sub(acc, t)
+        return "sub", [acc, rest[-1]]
+    if isinstance(expr, _Sub):
+        return "sub", list(expr.args)
+    if expr.is_Mul:
+        args = list(expr.args)
+        if len(args) == 2 and args[0] == -1:
+            return "neg", [args[1]]
+        num, den = [], []
+        for f in args:
+            if f.is_Pow and f.exp.is_Number and f.exp.is_negative:
+                den.append(f.base if f.exp == -1 else sp.Pow(f.base, -f.exp, evaluate=False))
+            elif f.is_Rational and not f.is_Integer:
+                if f.p != 1:
+                    num.append(sp.Integer(f.p))
+                den.append(sp.Integer(f.q))
+            else:
+                num.append(f)
+        if den:
+            return "div", [_mul(num) if num else sp.Integer(1), _mul(den)]
+        if args[0] == -1:
+            return "neg", [_mul(args[1:])]
+        return "mul", args
+    if expr.is_Pow:
+        b, e = expr.args
+        if e == sp.Rational(1, 2):
+            return "sqrt", [b]
+        if e.is_Number and e.is_negative:
+            return "div", [sp.Integer(1), b if e == -1 else sp.Pow(b, -e, evaluate=False)]
+        if b == sp.E:
+            return "exp", [e]
+        return "pow", [b, e]
+    if isinstance(expr, sp.Heaviside):
+        return "step", [expr.args[0]]
+    if isinstance(expr, (sp.Max, sp.Min)):
+        name = "max" if isinstance(expr, sp.Max) else "min"
+        args = list(expr.args)
+        if len(args) == 2:
+            return name, args
+        return name, [type(expr)(*args[:-1], evaluate=False), args[-1]]
+    for cls, name in _FUNCS.items():
+        if isinstance(expr, cls):
+            return name, list(expr.args)
+    raise ProgramError(f"unsupported SymPy construct {type(expr).__name__} in {expr} "
+                       f"(supported operations: {', '.join(sorted(OPS))})")
+
+
+class _Sub(sp.Expr):
+    """Unevaluated binary difference used only while folding ``a - b - c``."""
+
+    def __new__(cls, a, b):
+        return sp.Expr.__new__(cls, a, b)
+
+
+@dataclass
+class _Counter:
+    counts: dict
+
+    def next(self, stmt: str, op: str) -> str:
+        k = self.counts.get((stmt, op), 0) + 1
+        self.counts[(stmt, op)] = k
+        return f"{stmt}:{op}{k}"
+
+
+def build_graph(program: Program) -> nx.MultiDiGraph:
+    """Build the computational graph of ``program``.
+
+    Node attributes: ``kind`` (``input``, ``const``, ``op``, ``name``), ``op`` (op name,
+    ``identity`` for named results), ``label`` (text shown to people), ``expr`` (the
+    node's value in node names: a Symbol for inputs and names, the local expression for
+    operations), ``statement`` and ``order`` (creation index, for deterministic ties).
+    Edge attribute ``pos`` (also the key) is the argument position. Only what the
+    output depends on is kept.
+
+    Examples
+    --------
+    >>> from backproof.parse import parse_program
+    >>> g = build_graph(parse_program("y = (a+b)*(b-c)"))
+    >>> sorted(g.successors("b"))
+    ['y:add1', 'y:sub1']
+    """
+    g = nx.MultiDiGraph(output=program.output)
+    counter = _Counter({})
+    order = [0]
+
+    def add_node(nid: str, **attrs):
+        g.add_node(nid, order=order[0], **attrs)
+        order[0] += 1
+
+    assigned = set(program.assigned)
+
+    def visit(expr: sp.Expr, stmt: str) -> tuple[str, sp.Expr]:
+        """Add ``expr``'s subgraph; return its node id and its expression in node names."""
+        if expr.is_Symbol:
+            name = expr.name
+            if name not in g:
+                if name in assigned:  # cannot happen for a valid Program
+                    raise ProgramError(f"{name!r} is used before it is assigned")
+                add_node(name, kind="input", op=None, label=name,
+                         expr=sp.Symbol(name, real=True), statement=None)
+            return name, sp.Symbol(name, real=True)
+        parts = decompose(expr)
+        if parts is None:
+            nid = counter.next(stmt, "const")
+            value = expr
+            add_node(nid, kind="const", op=None, label=to_text(value), expr=value, statement=stmt)
+            return nid, value
+        opname, operands = parts
+        op = OPS[opname]
+        if op.arity is not None and len(operands) != op.arity:
+            raise ProgramError(f"{opname} expects {op.arity} operands, got {len(operands)} in {expr}")
+        child = [visit(o, stmt) for o in operands]
+        nid = counter.next(stmt, opname)
+        local = _local_expr(opname, [c[1] for c in child])
+        add_node(nid, kind="op", op=opname, label=op.symbol, expr=local, statement=stmt)
+        for pos, (cid, _) in enumerate(child):
+            g.add_edge(cid, nid, key=pos, pos=pos)
+        return nid, local
+
+    for st in program.statements:
+        top, _ = visit(st.expr, st.name)
+        add_node(st.name, kind="name", op="identity", label=st.name,
+                 expr=sp.Symbol(st.name, real=True), statement=st.name, line=st.line)
+        g.add_edge(top, st.name, key=0, pos=0)
+
+    keep = nx.ancestors(g, program.output) | {program.output}
+    return g.subgraph(sorted(keep, key=lambda n: g.nodes[n]["order"])).copy()
+
+
+def _local_expr(opname: str, args: list[sp.Expr]) -> sp.Expr:
+    """The op applied to operand expressions, unevaluated so it reads as written."""
+    if opname == "add":
+        return sp.Add(*args, evaluate=False)
+    if opname == "sub":
+        b = args[1]
+        return sp.Add(args[0], -b if b.is_Number else sp.Mul(-1, b, evaluate=False), evaluate=False)
+    if opname == "neg":
+        return sp.Mul(-1, args[0], evaluate=False)
+    if opname == "mul":
+        return sp.Mul(*args, evaluate=False)
+    if opname == "div":
+        return sp.Mul(args[0], sp.Pow(args[1], -1, evaluate=False), evaluate=False)
+    if opname == "pow":
+        return sp.Pow(args[0], args[1], evaluate=False)
+    if opname == "sqrt":
+        return sp.Pow(args[0], sp.Rational(1, 2), evaluate=False)
+    from .parse import _call
+    return _call(opname, args)
+
+
+def topological_order(g: nx.MultiDiGraph) -> list[str]:
+    """Nodes in topological order, ties broken by creation order (deterministic)."""
+    return list(nx.lexicographical_topological_sort(g, key=lambda n: g.nodes[n]["order"]))
+
+
+def node_label(g: nx.MultiDiGraph, nid: str) -> str:
+    """How a node is named in write-ups: its name, number, or expression in node names."""
+    data = g.nodes[nid]
+    if data["kind"] in ("input", "name", "const"):
+        return data["label"]
+    # An operation that directly produces a named result is called by that name.
+    succ = list(g.successors(nid))
+    if len(succ) == 1 and g.nodes[succ[0]]["kind"] == "name":
+        return succ[0]
+    return to_text(data["expr"])

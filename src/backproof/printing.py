@@ -1,0 +1,117 @@
+"""Printing SymPy expressions back into the expression language (and LaTeX).
+
+Text comes from a small subclass of SymPy's ``StrPrinter`` and LaTeX from SymPy's own
+``latex``: nothing here builds maths notation by hand.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from sympy.printing.str import StrPrinter
+
+__all__ = ["to_text", "to_latex", "format_number"]
+
+
+class _LanguagePrinter(StrPrinter):
+    """StrPrinter whose output re-parses with :func:`backproof.parse.parse_program`."""
+
+    def _print_Max(self, expr):
+        return self._nested("max", expr.args)
+
+    def _print_Min(self, expr):
+        return self._nested("min", expr.args)
+
+    def _nested(self, fn, args):
+        # The language's max/min are binary: fold longer SymPy Max/Min.
+        text = self._print(args[0])
+        for a in args[1:]:
+            text = f"{fn}({text}, {self._print(a)})"
+        return text
+
+    def _print_Abs(self, expr):
+        return f"abs({self._print(expr.args[0])})"
+
+    def _print_Heaviside(self, expr):
+        return f"step({self._print(expr.args[0])})"
+
+    def _print_Rational(self, expr):
+        q = int(expr.q)
+        while q % 2 == 0:
+            q //= 2
+        while q % 5 == 0:
+            q //= 5
+        if q == 1 and expr.q <= 10**6:
+            return _decimal(expr)
+        return f"{expr.p}/{expr.q}"
+
+    def _print_Half(self, expr):
+        return "0.5"
+
+    def _print_Float(self, expr):
+        return format(float(expr), ".15g")
+
+    def _print_Exp1(self, expr):
+        return "e"
+
+    def _print_Pi(self, expr):
+        return "pi"
+
+    def _print_ImaginaryUnit(self, expr):  # only reached through a bug upstream
+        return "I"
+
+
+def _decimal(r: sp.Rational) -> str:
+    from decimal import Decimal, getcontext
+    getcontext().prec = 50
+    d = Decimal(int(r.p)) / Decimal(int(r.q))
+    return format(d.normalize(), "f")
+
+
+_PRINTER = _LanguagePrinter({"order": "none"})
+
+
+def to_text(expr) -> str:
+    """Print ``expr`` in the expression language.
+
+    Examples
+    --------
+    >>> a, b = sp.symbols("a b")
+    >>> to_text(sp.Max(a, b) / 2)
+    'max(a, b)/2'
+    """
+    return _PRINTER.doprint(sp.sympify(expr))
+
+
+def to_latex(expr) -> str:
+    """LaTeX for ``expr`` via SymPy's printer (``w1`` prints as ``w_{1}``).
+
+    Examples
+    --------
+    >>> to_latex(sp.Symbol("w1") * 2)
+    '2 w_{1}'
+    """
+    return sp.latex(sp.sympify(expr), order="none")
+
+
+def format_number(x, digits: int = 6) -> str:
+    """A number for a write-up: ``digits`` significant figures, no trailing zeros.
+
+    Integers print without a decimal point and ``-0`` prints as ``0``.
+
+    Examples
+    --------
+    >>> format_number(2.6000000000000001), format_number(-0.0), format_number(1/3)
+    ('2.6', '0', '0.333333')
+    """
+    if isinstance(x, sp.Basic):
+        if x.is_Integer:
+            return str(int(x))
+        x = float(sp.N(x, 30))
+    x = float(x)
+    if x != x or x in (float("inf"), float("-inf")):
+        return str(x)
+    text = format(x, f".{digits}g")
+    if "e" in text:
+        mant, exp = text.split("e")
+        text = f"{mant}e{int(exp)}"
+    return "0" if text in ("-0", "0") else text

@@ -1,0 +1,153 @@
+"""The Program: ordered statements ``name = SymPy expression``, the one source of truth.
+
+Text (:mod:`backproof.parse`), SymPy expressions and network specs all become a
+Program; the graph, the derivation, the engine and the checker all start from one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Iterable, Mapping
+
+import sympy as sp
+
+from .errors import ProgramError
+
+__all__ = ["Statement", "Program", "CONSTANTS", "RESERVED"]
+
+#: Names that denote constants in the expression language.
+CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "e": sp.E}
+
+
+def _reserved() -> frozenset[str]:
+    from .ops import FUNCTIONS
+    return frozenset(FUNCTIONS) | frozenset(CONSTANTS)
+
+
+RESERVED = _reserved()
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One assignment ``name = expr``; ``line`` is its 1-based source line, if any."""
+
+    name: str
+    expr: sp.Expr
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class Program:
+    """An ordered, single-assignment list of statements and the name of its output.
+
+    Names that are assigned are intermediates; every other symbol is an input. All
+    symbols are real (``Symbol(name, real=True)``), as a network's quantities are.
+
+    Examples
+    --------
+    >>> p = Program.from_sympy(sp.sympify("(a + b)*(b - c)"), name="y")
+    >>> p.inputs
+    ('a', 'b', 'c')
+    """
+
+    statements: tuple[Statement, ...]
+    output: str
+    source: str | None = field(default=None, compare=False)
+
+    def __post_init__(self):
+        names = [s.name for s in self.statements]
+        if not names:
+            raise ProgramError("the program has no statements (write at least one `name = expression`)")
+        seen: set[str] = set()
+        for s in self.statements:
+            if s.name in seen:
+                raise ProgramError(f"{s.name!r} is assigned twice (each name may be assigned once)")
+            seen.add(s.name)
+        if self.output not in seen:
+            raise ProgramError(
+                f"unknown output {self.output!r} (must be one of the assigned names: {', '.join(names)})")
+
+    # --- construction ----------------------------------------------------------------
+    @classmethod
+    def from_sympy(cls, expr: sp.Expr | Mapping[str, sp.Expr] | Iterable[tuple[str, sp.Expr]],
+                   name: str = "f", output: str | None = None) -> "Program":
+        """Build a Program from a SymPy expression or ``(name, expression)`` pairs.
+
+        Symbols are replaced by real symbols of the same name, so SymPy input written
+        with plain ``symbols("a b")`` behaves like parsed text.
+
+        Examples
+        --------
+        >>> a, b = sp.symbols("a b")
+        >>> Program.from_sympy({"d": a + b, "y": 2*sp.Symbol("d")}).output
+        'y'
+        """
+        if isinstance(expr, sp.Basic):
+            pairs = [(name, expr)]
+        elif isinstance(expr, Mapping):
+            pairs = list(expr.items())
+        else:
+            pairs = list(expr)
+        stmts = []
+        for n, e in pairs:
+            e = sp.sympify(e) if not isinstance(e, sp.Basic) else e
+            if not isinstance(e, sp.Expr):
+                raise ProgramError(f"statement {n!r}: expected a SymPy expression, got {type(e).__name__}")
+            e = e.xreplace({s: sp.Symbol(s.name, real=True) for s in e.free_symbols
+                            if isinstance(s, sp.Symbol) and not s.is_real})
+            stmts.append(Statement(str(n), e))
+        return cls(tuple(stmts), output or stmts[-1].name)
+
+    # --- queries -----------------------------------------------------------------------
+    @property
+    def assigned(self) -> tuple[str, ...]:
+        """The assigned names, in order."""
+        return tuple(s.name for s in self.statements)
+
+    @property
+    def inputs(self) -> tuple[str, ...]:
+        """Names never assigned, sorted by first use (ties: alphabetical)."""
+        assigned = set(self.assigned)
+        out: list[str] = []
+        for s in self.statements:
+            for sym in sorted(s.expr.free_symbols, key=lambda x: x.name):
+                if sym.name not in assigned and sym.name not in out:
+                    out.append(sym.name)
+        return tuple(out)
+
+    def symbol(self, name: str) -> sp.Symbol:
+        """The real SymPy symbol for ``name``."""
+        return sp.Symbol(name, real=True)
+
+    def statement(self, name: str) -> Statement:
+        """The statement assigning ``name``."""
+        for s in self.statements:
+            if s.name == name:
+                return s
+        raise ProgramError(f"{name!r} is not assigned in the program")
+
+    def with_output(self, name: str) -> "Program":
+        """The same program with ``name`` as output (only statements it needs are kept)."""
+        if name not in self.assigned:
+            raise ProgramError(
+                f"unknown output {name!r} for --of (must be one of the assigned names: {', '.join(self.assigned)})")
+        needed = {name}
+        for s in reversed(self.statements):
+            if s.name in needed:
+                needed |= {x.name for x in s.expr.free_symbols}
+        stmts = tuple(s for s in self.statements if s.name in needed)
+        return Program(stmts, name, self.source)
+
+    def expanded(self) -> dict[str, sp.Expr]:
+        """Every assigned name written out in the inputs (evaluated SymPy)."""
+        env: dict[sp.Symbol, sp.Expr] = {}
+        out: dict[str, sp.Expr] = {}
+        for s in self.statements:
+            e = s.expr.xreplace(env).doit() if env else s.expr.doit()
+            env[self.symbol(s.name)] = e
+            out[s.name] = e
+        return out
+
+    def __str__(self) -> str:
+        from .printing import to_text
+        return "\n".join(f"{s.name} = {to_text(s.expr)}" for s in self.statements)
