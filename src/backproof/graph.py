@@ -24,7 +24,7 @@ from .ops import OPS
 from .printing import to_text
 from .program import Program
 
-__all__ = ["build_graph", "decompose", "topological_order", "node_label"]
+__all__ = ["build_graph", "decompose", "topological_order", "node_label", "Tape", "TapeEntry", "to_tape"]
 
 _FUNCS = {sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan",
           sp.tanh: "tanh", sigmoid: "sigmoid", relu: "relu", softplus: "softplus",
@@ -249,3 +249,46 @@ def node_label(g: nx.MultiDiGraph, nid: str) -> str:
     if len(succ) == 1 and g.nodes[succ[0]]["kind"] == "name":
         return succ[0]
     return to_text(data["expr"])
+
+
+@dataclass(frozen=True)
+class TapeEntry:
+    """One node of a :class:`Tape`: plain Python data, no SymPy objects."""
+
+    id: str
+    kind: str                  # "input", "const", "op" or "name"
+    op: str | None             # op-table name; "identity" for named results
+    operands: tuple[str, ...]  # operand node ids by argument position
+    value: float | None = None  # constants only
+
+
+@dataclass(frozen=True)
+class Tape:
+    """The graph flattened in topological order for the NumPy engine.
+
+    The engine never imports SymPy; it reads this plain structure instead of the graph.
+    """
+
+    entries: tuple[TapeEntry, ...]
+    output: str
+    inputs: tuple[str, ...]
+
+
+def to_tape(g: nx.MultiDiGraph) -> Tape:
+    """Flatten ``g`` into a :class:`Tape` (deterministic order).
+
+    Examples
+    --------
+    >>> from backproof.parse import parse_program
+    >>> t = to_tape(build_graph(parse_program("y = 2*x")))
+    >>> [(e.id, e.op) for e in t.entries]
+    [('y:const1', None), ('x', None), ('y:mul1', 'mul'), ('y', 'identity')]
+    """
+    entries = []
+    for n in topological_order(g):
+        data = g.nodes[n]
+        ins = sorted(g.in_edges(n, keys=True), key=lambda e: e[2])
+        value = float(sp.N(data["expr"], 30)) if data["kind"] == "const" else None
+        entries.append(TapeEntry(n, data["kind"], data["op"], tuple(u for u, _, _ in ins), value))
+    inputs = tuple(e.id for e in entries if e.kind == "input")
+    return Tape(tuple(entries), g.graph["output"], inputs)
