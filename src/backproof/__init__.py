@@ -18,7 +18,7 @@ from importlib import import_module
 __version__ = "0.1.0"
 
 _LAZY = {
-    "explain": ("backproof.derive", "derive"),
+    "explain": ("backproof.api", "explain"),
     "derive": ("backproof.derive", "derive"),
     "Derivation": ("backproof.derive", "Derivation"),
     "Program": ("backproof.program", "Program"),

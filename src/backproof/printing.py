@@ -15,6 +15,12 @@ __all__ = ["to_text", "to_latex", "format_number"]
 class _LanguagePrinter(StrPrinter):
     """StrPrinter whose output re-parses with :func:`backproof.parse.parse_program`."""
 
+    _settings = dict(StrPrinter._default_settings)
+
+    def _print_Symbol(self, expr):
+        names = self._settings.get("symbol_names") or {}
+        return names.get(expr.name, expr.name)
+
     def _print_Max(self, expr):
         return self._nested("max", expr.args)
 
@@ -70,7 +76,11 @@ def _decimal(r: sp.Rational) -> str:
 _PRINTER = _LanguagePrinter({"order": "none"})
 
 
-def to_text(expr) -> str:
+class _NamedPrinter(_LanguagePrinter):
+    _default_settings = dict(_LanguagePrinter._default_settings, symbol_names=None)
+
+
+def to_text(expr, symbol_names: dict[str, str] | None = None) -> str:
     """Print ``expr`` in the expression language.
 
     Examples
@@ -79,10 +89,12 @@ def to_text(expr) -> str:
     >>> to_text(sp.Max(a, b) / 2)
     'max(a, b)/2'
     """
+    if symbol_names:
+        return _NamedPrinter({"order": "none", "symbol_names": symbol_names}).doprint(sp.sympify(expr))
     return _PRINTER.doprint(sp.sympify(expr))
 
 
-def to_latex(expr) -> str:
+def to_latex(expr, symbol_names: dict | None = None) -> str:
     """LaTeX for ``expr`` via SymPy's printer (``w1`` prints as ``w_{1}``).
 
     Examples
@@ -90,7 +102,11 @@ def to_latex(expr) -> str:
     >>> to_latex(sp.Symbol("w1") * 2)
     '2 w_{1}'
     """
-    return sp.latex(sp.sympify(expr), order="none")
+    expr = sp.sympify(expr)
+    if symbol_names:
+        names = {s: symbol_names[s.name] for s in expr.free_symbols if s.name in symbol_names}
+        return sp.latex(expr, order="none", symbol_names=names)
+    return sp.latex(expr, order="none")
 
 
 def format_number(x, digits: int = 6) -> str:

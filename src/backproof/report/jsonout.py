@@ -1,0 +1,103 @@
+"""The JSON write-up: the derivation as data (schema documented in the README)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from .. import __version__
+from ..printing import to_text
+from ..steps import StepKind
+
+__all__ = ["derivation_dict", "render_json", "SCHEMA_VERSION"]
+
+SCHEMA_VERSION = 1
+
+
+def _f(x) -> float | None:
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def derivation_dict(deriv) -> dict:
+    """The derivation as JSON-ready data.
+
+    Examples
+    --------
+    >>> from backproof.derive import derive
+    >>> derivation_dict(derive("y = 2*x", at={"x": 3}, verify=False))["gradients"]
+    {'x': 2.0}
+    """
+    g = deriv.graph
+    names = deriv.names
+    has_values = deriv.at is not None
+    steps = []
+    for s in deriv.steps:
+        item = {
+            "index": s.index,
+            "kind": s.kind.value,
+            "target": s.target,
+            "target_label": deriv.label(s.target),
+        }
+        if s.via is not None:
+            item["via"] = s.via
+            item["via_label"] = deriv.label(s.via)
+            item["position"] = s.pos
+        if s.rule is not None:
+            item["rule"] = s.rule
+        if s.symbolic is not None:
+            item["symbolic"] = to_text(s.symbolic)
+        if s.inputs_form is not None:
+            item["in_inputs"] = to_text(s.inputs_form)
+        if s.simplified is not None:
+            item["simplified"] = to_text(s.simplified)
+        if s.value is not None:
+            item["value"] = _f(s.value)
+        if s.factors:
+            item["factors"] = [_f(x) for x in s.factors]
+        if s.terms:
+            item["terms"] = list(s.terms)
+        if s.note:
+            item["note"] = s.note
+        steps.append(item)
+    doc = {
+        "backproof": __version__,
+        "schema": SCHEMA_VERSION,
+        "program": [f"{st.name} = {to_text(st.expr)}" for st in deriv.program.statements],
+        "output": deriv.output,
+        "inputs": [n for n in deriv.program.inputs if n in g],
+        "intermediates": [st.name for st in deriv.program.statements if st.name in g and st.name != deriv.output],
+        "wrt": list(deriv.wrt),
+        "at": {n: _f(v) for n, v in deriv.at.items()} if has_values else None,
+        "values": {n: _f(deriv.values[n]) for n in names} if has_values else None,
+        "gradients": {n: _f(v) for n, v in deriv.named_gradients().items()} if has_values else None,
+        "symbolic": {n: to_text(v) for n, v in deriv.named_symbolic().items()},
+        "expanded": {n: to_text(deriv.simplified[n]) for n in deriv.wrt if n in deriv.simplified},
+        "steps": steps,
+        "proof": ({"status": "proved", "summary": deriv.proof.summary,
+                   "items": [{"name": i.name, "method": i.method, "oracle": to_text(i.oracle)}
+                             for i in deriv.proof.items]}
+                  if deriv.proof is not None else {"status": "skipped", "reason": "; ".join(deriv.limits)
+                                                   or "not requested"}),
+        "verification": _verification(deriv),
+        "limits": list(deriv.limits),
+    }
+    return doc
+
+
+def _verification(deriv):
+    v = deriv.verification
+    if v is None:
+        return {"status": "skipped", "reason": "no values given" if deriv.at is None else "--no-verify"}
+    if isinstance(v, str):
+        return {"status": "skipped", "reason": v}
+    d = v.to_dict()
+    d.setdefault("status", "agree" if v.ok else "disagree")
+    return d
+
+
+def render_json(deriv) -> str:
+    """The JSON write-up as text (sorted keys within steps, two-space indent)."""
+    return json.dumps(derivation_dict(deriv), indent=2, ensure_ascii=False) + "\n"
