@@ -138,7 +138,8 @@ class Derivation:
         return self.to_text()
 
 
-def _coerce_program(obj, of: str | None) -> Program:
+def _coerce_program(obj, of: str | None) -> tuple[Program, Program]:
+    """(the whole program, the part the output needs)."""
     from .parse import parse_program
     if isinstance(obj, Program):
         prog = obj
@@ -148,7 +149,7 @@ def _coerce_program(obj, of: str | None) -> Program:
         prog = Program.from_sympy(obj)
     else:
         raise ProgramError(f"expected program text, a Program or a SymPy expression, got {type(obj).__name__}")
-    return prog.with_output(of) if of else prog
+    return prog, (prog.with_output(of) if of else prog)
 
 
 def _coerce_at(at) -> dict[str, sp.Expr] | None:
@@ -213,7 +214,7 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
     >>> d.named_gradients()
     {'a': 1, 'b': 4, 'c': -3, 'd': 1, 'e': 3}
     """
-    prog = _coerce_program(program, of)
+    full, prog = _coerce_program(program, of)
     g = build_graph(prog)
     values_at = _coerce_at(at)
     out = prog.output
@@ -230,11 +231,12 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
         if missing:
             raise ProgramError(f"no value given for input{'s' if len(missing) > 1 else ''} "
                                f"{', '.join(missing)} (give --at {'=…,'.join(missing)}=…)")
-        extra = [n for n in values_at if n not in g]
+        extra = [n for n in values_at if n not in g and n not in full.inputs]
         if extra:
-            known = ", ".join(n for n in prog.inputs if n in g)
-            raise ProgramError(f"--at names {', '.join(extra)}, which the output does not use "
-                               f"(inputs: {known})")
+            known = ", ".join(full.inputs)
+            raise ProgramError(f"--at names {', '.join(extra)}, which the program does not have as "
+                               f"input{'s' if len(extra) > 1 else ''} (inputs: {known})")
+        values_at = {n: v for n, v in values_at.items() if n in g}
 
     order = topological_order(g)
     nnodes = g.number_of_nodes()

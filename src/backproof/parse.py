@@ -91,6 +91,10 @@ def normalize(source: str) -> _Normalized:
         buf: list[str] = []
         cmap: list[int] = []
         for col, ch in enumerate(line):
+            if ch == "#":  # a comment: Python skips it, whatever it contains
+                buf.append(line[col:])
+                cmap.extend(range(col, len(line)))
+                break
             rep = _CHAR_MAP.get(ch)
             if rep is None and not ch.isascii():
                 g = _greek_name(ch)
@@ -372,12 +376,18 @@ def parse_expression(text: str, known: set[str] | None = None) -> sp.Expr:
     >>> parse_expression("b - c")
     b - c
     """
+    # Leading blanks would be an "unexpected indent"; parenthesising keeps every column
+    # (shifted by one, mapped back below) and allows the expression to span lines.
     norm = normalize(text)
+    wrapped = _Normalized("(" + norm.text + "\n)",
+                          ((0,) + norm.colmap[0],) + norm.colmap[1:] + ((len(text),),))
+    if not norm.text.strip():
+        raise ParseError("the expression is empty", text, 1, 1)
     try:
-        tree = ast.parse(norm.text.strip() or "", mode="eval")
+        tree = ast.parse(wrapped.text, mode="eval")
     except SyntaxError as exc:
-        raise _syntax_error(text, norm, exc) from None
-    builder = _Builder(text, norm)
+        raise _syntax_error(text, wrapped, exc) from None
+    builder = _Builder(text, wrapped)
     builder.current = "\0"
     builder.deps["\0"] = set()
     return builder.expr(tree.body)

@@ -21,6 +21,15 @@ class _LanguagePrinter(StrPrinter):
         names = self._settings.get("symbol_names") or {}
         return names.get(expr.name, expr.name)
 
+    def _print_Mul(self, expr):
+        # Unevaluated negation keeps its structure: `-(a*b)` is not `(-a)*b`.
+        args = expr.args
+        if len(args) == 2 and args[0] == -1 and not args[1].is_Number:
+            inner = self._print(args[1])
+            atomic = args[1].is_Symbol or isinstance(args[1], sp.Function) or args[1].is_Pow
+            return "-" + (inner if atomic else f"({inner})")
+        return super()._print_Mul(expr)
+
     def _print_Max(self, expr):
         return self._nested("max", expr.args)
 
