@@ -344,12 +344,14 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
 
     for n in units:
         data = g.nodes[n]
-        if data["kind"] == "input":
+        if data["kind"] in ("input", "const"):
             continue
         ops_ = operands(n)
+        # A name that merely renames another value (`z = y`) is shown as that value.
+        shown = g.nodes[ops_[0]]["expr"] if data["kind"] == "name" else data["expr"]
         add(StepKind.FORWARD, n, nodes=tuple([n] + ops_), rule=data["op"],
-            symbolic=data["expr"],
-            inputs_form=data["expr"].xreplace(expansion).doit() if do_expand else None,
+            symbolic=shown,
+            inputs_form=shown.xreplace(expansion).doit() if do_expand else None,
             value=values.get(n), factors=tuple(values[u] for u in ops_) if values else ())
     out_unit = _unit_of(g, out)
     add(StepKind.SEED, out_unit, nodes=(out_unit, out), symbolic=sp.Integer(1),
@@ -391,7 +393,8 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
         add(StepKind.RESULT, name, nodes=(name,), symbolic=gsym.get(name),
             inputs_form=in_inputs.get(name), simplified=simplified.get(name), value=grads.get(name))
 
-    # Name-keyed gradient entries for producing op nodes mirror their names.
+    if not verify and do_expand:
+        limits.append("the proof against sympy.diff was skipped on request (--no-verify)")
     deriv = Derivation(program=prog, graph=g, output=out, at=values_at, wrt=wrt_t, values=values,
                        gradients=grads, symbolic=gsym if do_sym else {}, in_inputs=in_inputs,
                        simplified=simplified, steps=tuple(steps), units=units, limits=tuple(limits))

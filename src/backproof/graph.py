@@ -230,6 +230,8 @@ def _local_expr(opname: str, args: list[sp.Expr]) -> sp.Expr:
         return sp.Pow(args[0], args[1], evaluate=False)
     if opname == "sqrt":
         return sp.Pow(args[0], sp.Rational(1, 2), evaluate=False)
+    if opname == "identity":
+        return args[0]
     from .parse import _call
     return _call(opname, args)
 

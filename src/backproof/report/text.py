@@ -32,7 +32,7 @@ def _lines(deriv) -> list[str]:
     if deriv.at is not None:
         L.append("")
         L.append("[bold]Given[/bold]")
-        L.append("  " + ",  ".join(f"{e(n)} = [green]{num(deriv.at[n])}[/green]" for n in inputs))
+        L.append("  " + (",  ".join(f"{e(n)} = [green]{num(deriv.at[n])}[/green]" for n in inputs) or "(no inputs)"))
     L.append("")
     L.append("[bold]Forward pass[/bold]" + ("" if deriv.at is not None else " (symbolic: no values given)"))
     for s in deriv.steps:
@@ -85,12 +85,15 @@ def _lines(deriv) -> list[str]:
     width = max([len(grad_label(deriv, ou, s.target)) for s in results] + [0])
     for s in results:
         parts = [f"  {e(grad_label(deriv, ou, s.target).ljust(width))}"]
-        if s.symbolic is not None:
-            parts.append(f"= {e(to_text(s.symbolic))}")
-        if s.simplified is not None and to_text(s.simplified) != to_text(s.symbolic):
-            parts.append(f"= {e(to_text(s.simplified))}")
-        if s.value is not None:
+        shown: list[str] = []
+        for form in (s.symbolic, s.simplified):
+            if form is not None and to_text(form) not in shown:
+                shown.append(to_text(form))
+        parts.extend(f"= {e(t)}" for t in shown)
+        if s.value is not None and num(s.value) not in shown:
             parts.append(f"= [red]{num(s.value)}[/red]")
+        elif s.value is not None:
+            parts[-1] = f"= [red]{e(shown[-1])}[/red]"
         L.append(" ".join(parts))
     L.append("")
     L.append("[bold]Verification[/bold]")
