@@ -1,0 +1,645 @@
+"""Answer files (YAML, JSON, TOML): loading, and validating every field before anything is graded.
+
+Numbers are kept as the text the student wrote (YAML would read ``0.62`` as a float
+and lose the figures): YAML is composed into nodes and read here, JSON with
+``parse_float=str`` and TOML with ``parse_float=str``. Every problem found is collected
+with its field path and, for YAML, its line and column; the file is rejected as a
+whole with all of them (:class:`AnswerFileError`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import sympy as sp
+
+from ..errors import BackproofError, ParseError, SpecError
+from .compare import DEFAULT_TOLERANCE, Tolerance, figures
+from .quantities import Problem, Quantity, QuantityError
+
+__all__ = ["AnswerFileError", "Node", "Document", "Answer", "Tolerances", "load_document",
+           "parse_document", "build_problem", "read_answers", "load_check", "CheckInput"]
+
+#: Longest answer text read (a pathological expression should not reach SymPy).
+MAX_ANSWER_CHARS = 2000
+_NONFINITE = {"nan", ".nan", "inf", "+inf", "-inf", ".inf", "+.inf", "-.inf", "infinity", "-infinity",
+              "+infinity", "∞", "-∞"}
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+class AnswerFileError(SpecError):
+    """An answer file with one or more bad fields; ``problems`` lists every one."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        more = len(self.problems) - 1
+        super().__init__(self.problems[0] + (f" (and {more} more problem{'s' if more > 1 else ''})"
+                                               if more > 0 else ""))
+
+
+# --- a format-neutral tree with positions ----------------------------------------------------
+
+@dataclass
+class Node:
+    """A value from the file: ``kind`` is map, seq, str, num, bool or null."""
+
+    kind: str
+    value: Any
+    line: int | None = None     # 1-based, YAML only
+    col: int | None = None
+    style: str | None = None    # YAML scalar style: None (plain), "'", '"', "|", ">"
+
+
+@dataclass
+class Document:
+    path: str
+    fmt: str
+    root: Node
+    text: str
+
+
+def _yaml_tree(text: str, path: str) -> Node:
+    import yaml
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
+        raise AnswerFileError([f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
+    seen: set[int] = set()
+
+    def walk(n) -> Node:
+        line, col = n.start_mark.line + 1, n.start_mark.column + 1
+        if isinstance(n, (yaml.MappingNode, yaml.SequenceNode)):
+            if id(n) in seen:  # an alias: refuse rather than expand (a "billion laughs" file)
+                raise AnswerFileError([f"{path}:{line}:{col}: YAML anchors and aliases are not supported"])
+            seen.add(id(n))
+        if isinstance(n, yaml.MappingNode):
+            out: dict[str, Node] = {}
+            keys: dict[str, Node] = {}
+            for k, v in n.value:
+                kn = walk(k)
+                if kn.kind in ("map", "seq"):
+                    raise AnswerFileError([f"{path}:{kn.line}:{kn.col}: a key must be text, not a collection"])
+                key = str(kn.value)
+                if key in out:
+                    raise AnswerFileError([f"{path}:{kn.line}:{kn.col}: {key!r} appears twice (first on line "
+                                           f"{keys[key].line})"])
+                keys[key] = kn
+                out[key] = walk(v)
+            return Node("map", out, line, col)
+        if isinstance(n, yaml.SequenceNode):
+            return Node("seq", [walk(v) for v in n.value], line, col)
+        tag = n.tag.rsplit(":", 1)[-1]
+        kind = {"int": "num", "float": "num", "bool": "bool", "null": "null"}.get(tag, "str")
+        if n.style is not None:
+            kind = "str"
+        value = None if kind == "null" else n.value
+        return Node(kind, value, line, col, n.style)
+
+    if root is None:
+        return Node("null", None, 1, 1)
+    return walk(root)
+
+
+def _plain_tree(obj, fmt: str, path: str) -> Node:
+    if isinstance(obj, dict):
+        return Node("map", {str(k): _plain_tree(v, fmt, path) for k, v in obj.items()})
+    if isinstance(obj, list):
+        return Node("seq", [_plain_tree(v, fmt, path) for v in obj])
+    if isinstance(obj, bool):
+        return Node("bool", obj)
+    if obj is None:
+        return Node("null", None)
+    if isinstance(obj, int):
+        return Node("num", str(obj))
+    if isinstance(obj, str):
+        return Node("str", obj)
+    return Node("str", str(obj))  # TOML dates and times: reported as wrong where used
+
+
+def parse_document(text: str, path: str = "<answers>", fmt: str | None = None) -> Document:
+    """Read answer-file text (format from ``fmt`` or the path's extension, default YAML).
+
+    Examples
+    --------
+    >>> doc = parse_document("answers:\\n  J: 0.620\\n")
+    >>> doc.root.value["answers"].value["J"].value
+    '0.620'
+    """
+    fmt = fmt or {".json": "json", ".toml": "toml"}.get(Path(path).suffix.lower(), "yaml")
+    if fmt == "json":
+        def pairs(items):
+            out = {}
+            for k, v in items:
+                if k in out:
+                    raise AnswerFileError([f"{path}: key {k!r} appears twice"])
+                out[k] = v
+            return out
+        try:
+            obj = json.loads(text, parse_float=str, parse_int=str, object_pairs_hook=pairs,
+                             parse_constant=lambda c: c)
+        except json.JSONDecodeError as exc:
+            raise AnswerFileError([f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"]) from None
+        except RecursionError:
+            raise AnswerFileError([f"{path}: JSON nested too deeply"]) from None
+        root = _plain_tree(obj, fmt, path)
+    elif fmt == "toml":
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib  # type: ignore[no-redef]
+        try:
+            obj = tomllib.loads(text, parse_float=str)
+        except tomllib.TOMLDecodeError as exc:
+            raise AnswerFileError([f"{path}: not valid TOML: {exc}"]) from None
+        root = _plain_tree(obj, fmt, path)
+    else:
+        try:
+            root = _yaml_tree(text, path)
+        except RecursionError:
+            raise AnswerFileError([f"{path}: YAML nested too deeply"]) from None
+    return Document(path, fmt, root, text)
+
+
+def load_document(path: str | Path) -> Document:
+    """Read and parse an answer file from disk."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise BackproofError(f"{p}: file not found") from None
+    except IsADirectoryError:
+        raise BackproofError(f"{p}: is a directory, expected an answer file") from None
+    except OSError as exc:
+        raise BackproofError(f"{p}: cannot read ({exc.strerror})") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise AnswerFileError([f"{p}: not UTF-8 text (byte {exc.start})"]) from None
+    return parse_document(text, str(p))
+
+
+# --- fields ----------------------------------------------------------------------------------------
+
+def _path(parts) -> str:
+    out = ""
+    for p in parts:
+        if isinstance(p, int):
+            out += f"[{p}]"
+        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p):
+            out += ("." if out else "") + p
+        else:
+            out += f"[{json.dumps(p, ensure_ascii=False)}]"
+    return out
+
+
+class _Errors:
+    def __init__(self, doc: Document):
+        self.doc = doc
+        self.items: list[str] = []
+
+    def add(self, parts, message: str, node: Node | None = None, line: int | None = None, col: int | None = None):
+        line = line if line is not None else (node.line if node is not None else None)
+        col = col if col is not None else (node.col if node is not None else None)
+        where = f"{self.doc.path}:{line}:{col}" if line is not None else self.doc.path
+        field_path = _path(parts)
+        self.items.append(f"{where}: {field_path + ': ' if field_path else ''}{message}")
+
+    def raise_if_any(self):
+        if self.items:
+            raise AnswerFileError(self.items)
+
+
+def _allowed(err: _Errors, node: Node, parts, allowed: tuple[str, ...]) -> None:
+    import difflib
+    for key, v in node.value.items():
+        if key not in allowed:
+            hint = difflib.get_close_matches(key, allowed, n=1)
+            did = f"; did you mean {hint[0]!r}?" if hint else ""
+            err.add(list(parts) + [key], f"unknown field{did} (allowed: {', '.join(allowed)})", v)
+
+
+def _number(err: _Errors, node: Node, parts, what: str) -> sp.Expr | None:
+    if node.kind not in ("num", "str"):
+        err.add(parts, f"{what} must be a number, got {_kind(node)}", node)
+        return None
+    from ..parse import parse_expression
+    try:
+        v = parse_expression(str(node.value)).doit()
+    except ParseError as exc:
+        err.add(parts, f"{what}: cannot read {node.value!r}: {exc.message}", node)
+        return None
+    if v.free_symbols or not (v.is_number and v.is_real and v.is_finite):
+        err.add(parts, f"{what} must be a finite real number, got {node.value!r}", node)
+        return None
+    return v
+
+
+def _kind(node: Node) -> str:
+    return {"map": "a mapping", "seq": "a list", "bool": "true/false", "null": "nothing"}.get(
+        node.kind, repr(node.value))
+
+
+@dataclass(frozen=True)
+class ProblemSpec:
+    """What the ``problem`` section says, validated but not yet derived."""
+
+    program: str | None = None
+    program_line: int | None = None    # file line of the program's first line (YAML)
+    program_col: int = 1
+    network: dict | None = None
+    at: dict | None = None
+    learning_rate: sp.Expr | None = None
+    title: str | None = None
+
+
+@dataclass(frozen=True)
+class RawAnswer:
+    key: str
+    node: Node
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """The default tolerance and per-quantity overrides (by the key as written)."""
+
+    default: Tolerance = DEFAULT_TOLERANCE
+    per_key: tuple[tuple[str, Tolerance], ...] = ()
+
+    def for_key(self, key: str, quantity: Quantity | None = None, problem: Problem | None = None) -> Tolerance:
+        for k, t in self.per_key:
+            if k == key or (problem is not None and quantity is not None and _same(problem, k, quantity)):
+                return t
+        return self.default
+
+
+def _same(problem: Problem, key: str, q: Quantity) -> bool:
+    try:
+        return problem.resolve(key) == q
+    except QuantityError:
+        return False
+
+
+@dataclass(frozen=True)
+class Answer:
+    """One answer, parsed: ``kind`` is number, expression, nonfinite or blank."""
+
+    key: str
+    quantity: Quantity
+    text: str | None
+    kind: str
+    number: sp.Expr | None = None      # exact value of a number answer
+    expr: sp.Expr | None = None        # a symbolic answer, in names
+    line: int | None = None
+    col: int | None = None
+
+    @property
+    def value(self) -> float:
+        return float(self.number) if self.number is not None else math.nan
+
+
+@dataclass(frozen=True)
+class CheckInput:
+    """A validated answer file: the problem (derived), the answers and the tolerances."""
+
+    path: str
+    problem: Problem
+    answers: tuple[Answer, ...]
+    tolerances: Tolerances
+    student: str | None = None
+
+
+_TOP = ("problem", "answers", "tolerance", "student", "title")
+_PROBLEM = ("program", "network", "at", "learning_rate", "title")
+_TOL = ("rtol", "atol", "min_figures")
+
+
+def _read_tolerance(err: _Errors, node: Node, parts, base: Tolerance) -> Tolerance:
+    if node.kind != "map":
+        err.add(parts, f"must be a mapping of {', '.join(_TOL)}, got {_kind(node)}", node)
+        return base
+    kw: dict[str, Any] = {}
+    for key, v in node.value.items():
+        if key not in _TOL:
+            _allowed(err, Node("map", {key: v}), parts, _TOL)
+            continue
+        num = _number(err, v, list(parts) + [key], key)
+        if num is None:
+            continue
+        if key == "min_figures":
+            if not num.is_Integer or num < 1:
+                err.add(list(parts) + [key], f"min_figures must be a whole number ≥ 1, got {v.value!r}", v)
+                continue
+            kw[key] = int(num)
+        else:
+            if num < 0:
+                err.add(list(parts) + [key], f"{key} must be ≥ 0, got {v.value!r}", v)
+                continue
+            kw[key] = float(num)
+    return base.replace(**kw)
+
+
+def read_sections(doc: Document, *, need_problem: bool = True, submission: bool = False,
+                  errors: _Errors | None = None):
+    """Validate the top-level structure; return (ProblemSpec|None, raw answers, Tolerances, student).
+
+    With ``errors`` given, problems are added to it and not raised (so the caller can
+    go on validating the answers and report everything at once).
+    """
+    err = errors if errors is not None else _Errors(doc)
+    root = doc.root
+    if root.kind != "map":
+        err.add([], f"the file must be a mapping with fields {', '.join(_TOP)}, got {_kind(root)}", root)
+        err.raise_if_any()
+    top = root.value
+    _allowed(err, root, [], _TOP)
+    spec = None
+    pnode = top.get("problem")
+    if pnode is None and need_problem:
+        err.add([], "missing field 'problem' (with 'program' and 'at', or 'network')", root)
+    elif pnode is not None and not submission:
+        spec = _read_problem(err, pnode)
+    answers: list[RawAnswer] = []
+    anode = top.get("answers")
+    if anode is None:
+        if submission or not need_problem:
+            err.add([], "missing field 'answers' (a mapping from quantity to your value)", root)
+    elif anode.kind != "map":
+        err.add(["answers"], f"must be a mapping from quantity to value, got {_kind(anode)}", anode)
+    else:
+        for key, v in anode.value.items():
+            answers.append(RawAnswer(key, v))
+    tol = Tolerances()
+    tnode = top.get("tolerance")
+    if tnode is not None:
+        if submission:
+            err.add(["tolerance"], "a submission cannot set tolerances (the key does)", tnode)
+        elif tnode.kind != "map":
+            err.add(["tolerance"], f"must be a mapping, got {_kind(tnode)}", tnode)
+        else:
+            glob = Node("map", {k: v for k, v in tnode.value.items() if v.kind != "map"}, tnode.line, tnode.col)
+            default = _read_tolerance(err, glob, ["tolerance"], DEFAULT_TOLERANCE)
+            per = tuple((k, _read_tolerance(err, v, ["tolerance", k], default))
+                        for k, v in tnode.value.items() if v.kind == "map")
+            tol = Tolerances(default, per)
+    student = None
+    snode = top.get("student")
+    if snode is not None:
+        if snode.kind not in ("str", "num"):
+            err.add(["student"], f"must be a name, got {_kind(snode)}", snode)
+        else:
+            student = str(snode.value).strip()
+    if submission and student is None:
+        student = Path(doc.path).stem
+    if errors is None:
+        err.raise_if_any()
+    return spec, answers, tol, student
+
+
+def _read_problem(err: _Errors, node: Node) -> ProblemSpec | None:
+    if node.kind != "map":
+        err.add(["problem"], f"must be a mapping with 'program' and 'at' (or 'network'), got {_kind(node)}", node)
+        return None
+    _allowed(err, node, ["problem"], _PROBLEM)
+    f = node.value
+    program = network = None
+    line = None
+    col = 1
+    if "program" in f and "network" in f:
+        err.add(["problem"], "give either 'program' or 'network', not both", node)
+    if "program" in f:
+        pn = f["program"]
+        if pn.kind != "str":
+            err.add(["problem", "program"], f"must be program text, got {_kind(pn)}", pn)
+        else:
+            program = pn.value
+            if pn.line is not None:
+                block = pn.style in ("|", ">")
+                line = pn.line + (1 if block else 0)
+                col = pn.col if not block else 1
+    elif "network" in f:
+        nn = f["network"]
+        if nn.kind != "map":
+            err.add(["problem", "network"], f"must be a network spec (a mapping), got {_kind(nn)}", nn)
+        else:
+            network = _to_plain(nn)
+    else:
+        err.add(["problem"], "missing field 'program' (expression-language text) or 'network' (a spec)", node)
+    at = None
+    if "at" in f:
+        an = f["at"]
+        if an.kind != "map":
+            err.add(["problem", "at"], f"must be a mapping name -> number, got {_kind(an)}", an)
+        else:
+            at = {}
+            for k, v in an.value.items():
+                num = _number(err, v, ["problem", "at", k], f"value of {k!r}")
+                if num is not None:
+                    at[k] = num
+    lr = None
+    if "learning_rate" in f:
+        lr = _number(err, f["learning_rate"], ["problem", "learning_rate"], "learning_rate")
+        if lr is not None and lr <= 0:
+            err.add(["problem", "learning_rate"], f"must be positive, got {f['learning_rate'].value!r}",
+                    f["learning_rate"])
+    title = None
+    if "title" in f and f["title"].kind in ("str", "num"):
+        title = str(f["title"].value)
+    return ProblemSpec(program, line, col, network, at, lr, title)
+
+
+def _to_plain(node: Node):
+    """A spec subtree as plain Python (numbers as numbers) for backproof.nn."""
+    if node.kind == "map":
+        return {k: _to_plain(v) for k, v in node.value.items()}
+    if node.kind == "seq":
+        return [_to_plain(v) for v in node.value]
+    if node.kind == "num":
+        text = str(node.value)
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                return float(text)
+            except ValueError:
+                return text
+    if node.kind == "bool":
+        return node.value in (True, "true", "True", "TRUE", "yes", "Yes", "on", "On")
+    return node.value
+
+
+def build_problem(doc: Document, spec: ProblemSpec, quantities_hint: tuple[str, ...] = ()) -> Problem:
+    """Derive the problem a spec describes (errors name the field and file position)."""
+    if spec.network is not None:
+        return _network_problem(doc, spec)
+    try:
+        from ..parse import parse_program
+        program = parse_program(spec.program)
+    except ParseError as exc:
+        if spec.program_line is not None and exc.line is not None:
+            line = spec.program_line + exc.line - 1
+            raw = doc.text.splitlines()[line - 1] if line - 1 < len(doc.text.splitlines()) else ""
+            indent = len(raw) - len(raw.lstrip(" ")) if spec.program_col == 1 else spec.program_col - 1
+            raise AnswerFileError([f"{doc.path}:{line}:{indent + (exc.col or 1)}: problem.program: "
+                                   f"{exc.message}"]) from None
+        raise AnswerFileError([f"{doc.path}: problem.program: {exc}"]) from None
+    try:
+        return Problem(program, spec.at, spec.learning_rate, title=spec.title)
+    except BackproofError as exc:
+        raise AnswerFileError([f"{doc.path}: problem: {exc}"]) from None
+
+
+def _network_problem(doc: Document, spec: ProblemSpec) -> Problem:
+    try:
+        from ..nn import program_from_spec
+    except ImportError:
+        raise AnswerFileError([f"{doc.path}: problem.network: network problems need backproof.nn, which "
+                               f"this installation does not have (write the problem as a 'program')"]) from None
+    try:
+        net = program_from_spec(spec.network, "problem.network")
+    except BackproofError as exc:
+        raise AnswerFileError([f"{doc.path}: {exc}"]) from None
+    lr = spec.learning_rate if spec.learning_rate is not None else getattr(net, "learning_rate", None)
+    at = dict(net.at)
+    if spec.at:
+        at.update(spec.at)
+    try:
+        return Problem(net.program, at, lr, aliases=dict(getattr(net, "matrix_names", {}) or {}),
+                       params=tuple(getattr(net, "params", ()) or ()) or None, title=spec.title)
+    except BackproofError as exc:
+        raise AnswerFileError([f"{doc.path}: problem: {exc}"]) from None
+
+
+def read_answers(doc: Document, problem: Problem, raw: list[RawAnswer], *, allow_blank: bool = False,
+                 errors: _Errors | None = None) -> tuple[Answer, ...]:
+    """Resolve every answer's quantity and parse its value; collect every problem."""
+    err = errors or _Errors(doc)
+    out: list[Answer] = []
+    seen: dict[Quantity, str] = {}
+    for ra in raw:
+        node = ra.node
+        parts = ["answers", ra.key]
+        try:
+            q = problem.resolve(ra.key)
+        except QuantityError as exc:
+            err.add(parts, str(exc), node)
+            continue
+        if q in seen:
+            err.add(parts, f"names the same quantity as {seen[q]!r} ({problem.display(q)})", node)
+            continue
+        seen[q] = ra.key
+        if q.kind == "update" and problem.learning_rate is None:
+            err.add(parts, "an update needs problem.learning_rate (e.g. learning_rate: 0.1)", node)
+            continue
+        ans = _read_value(err, parts, ra.key, q, node, problem, allow_blank)
+        if ans is not None:
+            out.append(ans)
+    err.raise_if_any()
+    return tuple(out)
+
+
+def _read_value(err, parts, key, q, node: Node, problem: Problem, allow_blank: bool) -> Answer | None:
+    if node.kind == "null":
+        if allow_blank:
+            return Answer(key, q, None, "blank", line=node.line, col=node.col)
+        err.add(parts, "no value given (write a number or an expression)", node)
+        return None
+    if node.kind not in ("num", "str"):
+        err.add(parts, f"must be a number or an expression, got {_kind(node)}", node)
+        return None
+    text = str(node.value).strip()
+    if len(text) > MAX_ANSWER_CHARS:
+        err.add(parts, f"the answer is {len(text)} characters long (at most {MAX_ANSWER_CHARS})", node)
+        return None
+    if text.lower() in _NONFINITE:
+        return Answer(key, q, text, "nonfinite", line=node.line, col=node.col)
+    if _PLAIN_NUMBER.match(text):
+        try:
+            value = sp.Rational(text)
+        except (ValueError, TypeError):
+            value = None
+        if value is not None:
+            if problem.at is None:
+                err.add(parts, "a number needs values for the inputs (problem.at)", node)
+                return None
+            try:
+                finite = math.isfinite(float(value))
+            except OverflowError:
+                finite = False
+            if not finite:
+                return Answer(key, q, text, "nonfinite", line=node.line, col=node.col)
+            return Answer(key, q, text, "number", number=value, line=node.line, col=node.col)
+    from ..parse import parse_expression
+    try:
+        expr = parse_expression(text)
+    except ParseError as exc:
+        line, col = node.line, node.col
+        if line is not None and exc.col is not None:
+            quoted = 1 if node.style in ("'", '"') else 0
+            col = col + quoted + exc.col - 1
+        err.add(parts, f"cannot read {text!r}: {exc.message}", node, line=line, col=col)
+        return None
+    except RecursionError:
+        err.add(parts, "the expression is nested too deeply", node)
+        return None
+    unknown = sorted(s.name for s in expr.free_symbols if s.name not in problem.names)
+    if unknown:
+        import difflib
+        hints = {u: difflib.get_close_matches(u, problem.names, n=1) for u in unknown}
+        did = "; ".join(f"did you mean {h[0]!r} for {u!r}?" for u, h in hints.items() if h)
+        err.add(parts, f"unknown name{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} in {text!r}"
+                       f"{' (' + did + ')' if did else ''} (known: {', '.join(problem.names)})", node)
+        return None
+    if not expr.free_symbols:
+        from ..derive import evaluate_number
+        try:
+            value = evaluate_number(expr.doit())
+        except (TypeError, ValueError, ZeroDivisionError):
+            value = None
+        if value is None:
+            return Answer(key, q, text, "nonfinite", expr=expr, line=node.line, col=node.col)
+        if problem.at is None:
+            err.add(parts, "a number needs values for the inputs (problem.at)", node)
+            return None
+        return Answer(key, q, text, "number", number=value, expr=expr, line=node.line, col=node.col)
+    return Answer(key, q, text, "expression", expr=expr, line=node.line, col=node.col)
+
+
+def load_check(path: str | Path) -> CheckInput:
+    """Load and validate a ``check`` file completely: the problem, every answer, the tolerances.
+
+    Raises
+    ------
+    AnswerFileError
+        Listing every problem found (each with field path, and line and column for YAML).
+    """
+    doc = load_document(path)
+    err = _Errors(doc)
+    spec, raw, tol, student = read_sections(doc, errors=err)
+    if spec is None or (spec.program is None and spec.network is None):
+        err.raise_if_any()
+        raise AnswerFileError([f"{doc.path}: problem: missing or invalid"])
+    try:
+        problem = build_problem(doc, spec)
+    except AnswerFileError as exc:
+        raise AnswerFileError(err.items + exc.problems) from None
+    answers = read_answers(doc, problem, raw, errors=err)
+    check_tolerance_keys(doc, problem, tol)
+    return CheckInput(str(path), problem, answers, tol, student)
+
+
+def check_tolerance_keys(doc: Document, problem: Problem, tol: Tolerances) -> None:
+    """Every per-answer tolerance must name a quantity of the problem."""
+    err = _Errors(doc)
+    for key, _ in tol.per_key:
+        try:
+            problem.resolve(key)
+        except QuantityError as exc:
+            err.add(["tolerance", key], str(exc))
+    err.raise_if_any()

@@ -1,0 +1,322 @@
+"""Verdicts on a student's answers: correct, incorrect, carried_error or undecided, with the likely mistake.
+
+Each number is compared with the truth; a wrong one is then recomputed from the
+student's *own* other numbers, and if it matches that it is a ``carried_error`` (one
+early slip is not punished again downstream). A wrong number that is not carried is
+``incorrect`` and gets an explanation: the expected value, the formula with the
+numbers that produce it, and, when a known mistake (:mod:`backproof.check.mistakes`)
+reproduces the student's number, its name.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import sympy as sp
+
+from ..printing import format_number, to_text
+from .answers import Answer, CheckInput, Tolerances
+from .compare import Tolerance, expressions_equal, numbers_match
+from .mistakes import MISTAKES, candidate_mutations
+from .quantities import Evaluator, Problem, Quantity, Trace
+
+__all__ = ["Diagnosis", "Item", "CheckResult", "diagnose", "check", "VERDICTS", "computation_order"]
+
+#: Every verdict, in the order reports list their counts.
+VERDICTS = ("correct", "carried_error", "incorrect", "undecided", "missing")
+_TITLES = {m.name: m.title for m in MISTAKES}
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Why an answer is wrong: the mistake's name (or None) and one line about it."""
+
+    mistake: str | None
+    explanation: str
+    also: tuple[str, ...] = ()
+
+    @property
+    def title(self) -> str | None:
+        return _TITLES.get(self.mistake) if self.mistake else None
+
+
+@dataclass(frozen=True)
+class Item:
+    """One answer with its verdict."""
+
+    name: str                       # the key as the student wrote it
+    quantity: Quantity
+    display: str                    # canonical name (with network aliases)
+    given: str | None               # the student's text
+    verdict: str
+    expected: sp.Expr | None = None
+    expected_text: str = ""
+    match: str | None = None        # tolerance, rounding, simplify, random points
+    diagnosis: Diagnosis | None = None
+    read_as: str | None = None
+    formula: str = ""               # how the expected value comes about, with numbers
+    carried_value: float | None = None
+    carried_from: tuple[str, ...] = ()
+    carried_formula: str = ""
+    note: str = ""
+    first: bool = False             # the first wrong step in computation order
+    counterexample: dict | None = None
+    points: float = 0.0
+    symbolic: bool = False
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Every verdict for one answer file."""
+
+    items: tuple[Item, ...]
+    problem: Problem
+    student: str | None = None
+    path: str | None = None
+    extra: tuple = field(default=(), compare=False)
+
+    @property
+    def score(self) -> float:
+        return sum(i.points for i in self.items)
+
+    @property
+    def total(self) -> int:
+        return len(self.items)
+
+    @property
+    def all_correct(self) -> bool:
+        return all(i.verdict == "correct" for i in self.items)
+
+    @property
+    def first_wrong(self) -> Item | None:
+        return next((i for i in self.items if i.first), None)
+
+    def counts(self) -> dict[str, int]:
+        return {v: sum(1 for i in self.items if i.verdict == v) for v in VERDICTS}
+
+
+def computation_order(problem: Problem, q: Quantity) -> tuple:
+    """A sort key: forward values, then gradients from the output backwards, then updates."""
+    index = {n: i for i, n in enumerate(problem.assigned)}
+
+    def pos(n: str) -> float:
+        if n in index:
+            return index[n]
+        users = [index[s] for s in problem.consumers.get(n, ())]
+        return (min(users) if users else -1) - 0.5
+
+    if q.kind == "value":
+        return (0, pos(q.name), q.name)
+    if q.kind == "grad":
+        return (1, index.get(q.name, 0) * 0, -pos(q.wrt), -index.get(q.name, 0), q.wrt)
+    return (2, -pos(q.name), q.name)
+
+
+def _n(x) -> str:
+    return format_number(x)
+
+
+def _and(names) -> str:
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else ""
+
+
+def formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
+    """``q``'s own step with the numbers ``ev`` gives its inputs, in text.
+
+    Examples
+    --------
+    >>> p = Problem("a = w*x; J = a**2", at="w=3,x=2")
+    >>> formula(p, Quantity("grad", "J", "w"), Evaluator(p, {}))
+    '∂J/∂w = ∂J/∂a·∂a/∂w = 12 × 2 = 24   (∂a/∂w = x)'
+    """
+    if q.kind == "value":
+        if q.name in problem.inputs:
+            return f"{q.name} = {_n(ev.get(q))} (given)"
+        tape = problem.tapes[q.name]
+        subs = {}
+        for n in tape.names_used:
+            v = ev.get(Quantity("value", n))
+            subs[sp.Symbol(n, real=True)] = sp.Symbol(_n(v) if v >= 0 else f"({_n(v)})", real=True)
+        stmt = problem.program.statement(q.name).expr
+        with sp.evaluate(False):  # keep the statement's order: w1*x + b1 -> 2*1 + 0
+            numbers = stmt.xreplace(subs)
+        return f"{q.name} = {to_text(stmt)} = {to_text(numbers)} = {_n(ev.get(q))}"
+    if q.kind == "grad":
+        f, n = q.name, q.wrt
+        users = [s for s in problem.consumers.get(n, ()) if s == f or f in problem._reach[s]]
+        if not users:
+            return f"∂{f}/∂{n} = 0 ({f} does not depend on {n})"
+        names, nums, locs = [], [], []
+        for s in users:
+            local = ev.partial(s, n)
+            locs.append(f"∂{s}/∂{n} = {to_text(problem.local_symbolic(s, n))}")
+            if s == f:
+                names.append(f"∂{s}/∂{n}")
+                nums.append(_n(local))
+            else:
+                names.append(f"∂{f}/∂{s}·∂{s}/∂{n}")
+                nums.append(f"{_n(ev.get(Quantity('grad', f, s)))} × {_n(local)}")
+        return (f"∂{f}/∂{n} = {' + '.join(names)} = {' + '.join(nums)} = {_n(ev.get(q))}"
+                f"   ({'; '.join(locs)})")
+    g = ev.get(Quantity("grad", problem.output, q.name))
+    old = ev.get(Quantity("value", q.name))
+    return (f"{q.name}′ = {q.name} − η·∂{problem.output}/∂{q.name} = {_n(old)} − {_n(problem._eta_float)} × "
+            f"{_n(g)} = {_n(ev.get(q))}")
+
+
+def _pretty(expr: sp.Expr) -> str:
+    return to_text(expr).replace("**", "^").replace("*", "·").replace(" - ", " − ")
+
+
+def diagnose(problem: Problem, answers: Iterable[Answer], tolerances: Tolerances = Tolerances(), *,
+             carried_credit: float = 1.0, expected: Iterable[Quantity] | None = None,
+             student: str | None = None, path: str | None = None) -> CheckResult:
+    """Judge every answer; name the first wrong step and the likely mistake.
+
+    Parameters
+    ----------
+    problem : Problem
+    answers : iterable of Answer
+    tolerances : Tolerances
+    carried_credit : float
+        Points for a ``carried_error`` (1: full follow-through credit).
+    expected : iterable of Quantity, optional
+        Quantities that must be answered (grading against a key): missing ones get
+        the verdict ``missing``.
+
+    Examples
+    --------
+    >>> from backproof.check.answers import Answer
+    >>> p = Problem("a = w*x; J = a**2", at="w=3,x=2")
+    >>> ans = [Answer("a", Quantity("value", "a"), "5", "number", number=sp.Integer(5)),
+    ...        Answer("dJ/da", Quantity("grad", "J", "a"), "10", "number", number=sp.Integer(10))]
+    >>> [i.verdict for i in diagnose(p, ans).items]
+    ['incorrect', 'carried_error']
+    """
+    answers = list(answers)
+    given = {a.quantity: a.value for a in answers if a.kind == "number"}
+    judged: dict[Quantity, Item] = {}
+    for a in answers:
+        tol = tolerances.for_key(a.key, a.quantity, problem)
+        judged[a.quantity] = _judge(problem, a, given, tol, carried_credit)
+    # Carried errors name the student's wrong numbers they follow from.
+    for q, item in list(judged.items()):
+        if True:
+            wrong = tuple(problem.display(u) for u in sorted(item.carried_from, key=lambda u: computation_order(problem, u))
+                          if u in judged and judged[u].verdict != "correct")
+            text = _and(wrong) or "other answers"
+            diag = item.diagnosis
+            if diag is not None:
+                diag = Diagnosis(diag.mistake, diag.explanation.replace("{from}", text), diag.also)
+            judged[q] = _replace(item, carried_from=wrong, note=item.note.replace("{from}", text),
+                                 diagnosis=diag)
+    items = [judged[a.quantity] for a in answers]
+    for q in expected or ():
+        if q not in judged:
+            truth = problem.truth(q) if problem.at is not None else None
+            items.append(Item(problem.display(q), q, problem.display(q), None, "missing", expected=truth,
+                              expected_text=_n(truth) if truth is not None else "",
+                              formula=formula(problem, q, Evaluator(problem, {})) if truth is not None else ""))
+    wrong = [i for i in items if i.verdict in ("incorrect", "missing")]
+    if wrong:
+        first = min(wrong, key=lambda i: computation_order(problem, i.quantity))
+        items = [_replace(i, first=True) if i is first else i for i in items]
+    return CheckResult(tuple(items), problem, student, path)
+
+
+def _replace(item: Item, **kw) -> Item:
+    from dataclasses import replace
+    return replace(item, **kw)
+
+
+def _judge(problem: Problem, a: Answer, given: dict, tol: Tolerance, carried_credit: float) -> Item:
+    q = a.quantity
+    disp = problem.display(q)
+    if a.kind == "expression":
+        return _judge_symbolic(problem, a, disp)
+    truth = problem.truth(q)
+    base_ev = Evaluator(problem, {})
+    expected_formula = formula(problem, q, base_ev)
+    read_as = _pretty(a.expr) if a.expr is not None else None
+    common = dict(expected=truth, expected_text=_n(truth), formula=expected_formula, read_as=read_as)
+    if a.kind == "nonfinite":
+        return Item(a.key, q, disp, a.text, "incorrect",
+                    diagnosis=Diagnosis(None, f"{a.text} is not a finite number; expected {_n(truth)}"), **common)
+    how = numbers_match(a.value, a.text, truth, tol)
+    trace = Trace()
+    own = Evaluator(problem, given, exclude=q, trace=trace)
+    carried = own.get(q)
+    carried_ok = math.isfinite(carried) and numbers_match(carried, None, truth, Tolerance(1e-9, 1e-12)) is None
+    if how is not None:
+        note = ""
+        if carried_ok and numbers_match(a.value, a.text, carried, tol) is None:
+            note = (f"right, but it does not follow from your {{from}}: those give {_n(carried)}")
+        return Item(a.key, q, disp, a.text, "correct", match=how, points=1.0, note=note,
+                    carried_value=carried, carried_from=tuple(trace.used), **common)
+    if carried_ok and numbers_match(a.value, a.text, carried, tol) is not None:
+        return Item(a.key, q, disp, a.text, "carried_error", match="carried", points=carried_credit,
+                    carried_value=carried, carried_from=tuple(trace.used),
+                    carried_formula=formula(problem, q, Evaluator(problem, given, exclude=q)),
+                    diagnosis=Diagnosis(None, f"follows correctly from your {{from}}; with the right "
+                                              f"numbers it is {_n(truth)}"), **common)
+    diag = _find_mistake(problem, a, given, tol, trace, own, carried)
+    return Item(a.key, q, disp, a.text, "incorrect", diagnosis=diag, carried_value=carried,
+                carried_from=tuple(trace.used), **common)
+
+
+def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trace: Trace,
+                  own: Evaluator, carried: float) -> Diagnosis:
+    q = a.quantity
+    found: list = []
+    for mut in candidate_mutations(problem, q, trace, own):
+        try:
+            v = Evaluator(problem, given, exclude=q, mutation=mut).get(q)
+        except (ZeroDivisionError, OverflowError, ValueError):
+            continue
+        if not math.isfinite(v) or numbers_match(v, None, carried, Tolerance(1e-9, 1e-12)) is not None:
+            continue  # this change makes no difference here
+        if numbers_match(a.value, a.text, v, tol) is not None:
+            if not found:
+                found.append(mut)
+            elif mut.kind != found[0].kind and mut.kind not in [m.kind for m in found]:
+                found.append(mut)
+            if len(found) >= 3:
+                break
+    expected = _n(carried)
+    if found:
+        m = found[0]
+        return Diagnosis(m.kind, f"{m.explain(problem)}; that gives {a.text}, the right value is {expected}",
+                         tuple(x.kind for x in found[1:]))
+    return Diagnosis(None, f"expected {expected}; no common mistake gives {a.text}")
+
+
+def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:
+    q = a.quantity
+    truth = problem.truth_symbolic(q)
+    given = a.expr.xreplace(problem.expansion()).doit()
+    res = expressions_equal(given, truth)
+    read_as = _pretty(a.expr)
+    exp_text = to_text(problem.truth_symbolic_names(q)) if hasattr(problem, "truth_symbolic_names") else to_text(truth)
+    common = dict(expected=truth, expected_text=exp_text, read_as=read_as, symbolic=True, match=res.method)
+    if res.equal:
+        return Item(a.key, q, disp, a.text, "correct", points=1.0, **common)
+    if res.equal is None:
+        why = ("could not decide in the time allowed" if res.method == "budget" else
+               "could not decide: the expressions are not defined at enough random points")
+        return Item(a.key, q, disp, a.text, "undecided",
+                    diagnosis=Diagnosis(None, f"{why}; expected {exp_text}"), **common)
+    point = ", ".join(f"{k} = {_n(v)}" for k, v in sorted(res.point.items()))
+    return Item(a.key, q, disp, a.text, "incorrect", counterexample=res.point,
+                diagnosis=Diagnosis(None, f"not equal to {exp_text}: at {point} yours is "
+                                          f"{_n(res.given_value) if res.given_value is not None else 'undefined'}, "
+                                          f"the right one {_n(res.expected_value) if res.expected_value is not None else 'undefined'}"),
+                **common)
+
+
+def check(source: CheckInput, *, carried_credit: float = 1.0) -> CheckResult:
+    """Judge a validated answer file (see :func:`backproof.check.answers.load_check`)."""
+    return diagnose(source.problem, source.answers, source.tolerances, carried_credit=carried_credit,
+                    student=source.student, path=source.path)

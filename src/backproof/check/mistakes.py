@@ -1,0 +1,416 @@
+"""Known backpropagation mistakes, each a small change to one step of the correct computation.
+
+A :class:`Mutation` changes one step the way a student's mistake does (the wrong
+sign in an update, σ′ left out, one path at a fork dropped …). The checker recomputes
+the judged answer under every mutation that touches its computation and names the
+first whose number matches the student's. Each mistake kind has a name, a one-line
+explanation, and a pure ``candidates`` function listing where it could have happened.
+The order of :data:`MISTAKES` is the order of preference when several fit.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from ..ops import OPS
+from ..printing import format_number
+from .quantities import ACTIVATIONS, NONCOMMUTATIVE, Evaluator, Problem, Quantity, Trace, _vjp, _forward
+
+__all__ = ["Mutation", "Mistake", "MISTAKES", "MISTAKE_NAMES", "candidate_mutations"]
+
+
+@dataclass(frozen=True)
+class Mutation:
+    """One way of getting a step wrong; subclasses override one or two hooks."""
+
+    kind = ""
+
+    def explain(self, problem: Problem) -> str:  # pragma: no cover - every subclass overrides
+        return self.kind
+
+    # Hooks: ``None`` (or the unchanged input) means "as in the correct computation".
+    def read_value(self, ev: Evaluator, name: str, backward: bool) -> float | None:
+        return None
+
+    def update(self, ev: Evaluator, name: str, old: float, eta: float, g: float) -> float | None:
+        return None
+
+    def skip_path(self, ev: Evaluator, f: str, n: str, s: str) -> bool:
+        return False
+
+    def skip_edge(self, ev: Evaluator, s: str, nid: str, w: str, k: int, tape) -> bool:
+        return False
+
+    def partial(self, ev: Evaluator, s: str, n: str, value: float) -> float:
+        return value
+
+    def local(self, ev: Evaluator, tape, entry, k: int, args, out: float) -> float | None:
+        return None
+
+    def forward(self, ev: Evaluator, s: str, vals: dict) -> None:
+        return None
+
+    def operands(self, ev: Evaluator, tape, entry, args):
+        return args
+
+
+def _n(x: float) -> str:
+    return format_number(x)
+
+
+def _and(names) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _label(tape, nid: str) -> str:
+    """A readable name for a node of one statement (its expression for an operation)."""
+    entry = tape.by_id[nid]
+    if entry.kind in ("input", "name"):
+        return nid
+    if nid == tape.result:
+        return tape.name
+    return tape.text.get(nid, nid)
+
+
+# --- updates ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class UpdateSign(Mutation):
+    name: str
+    kind = "update_sign"
+
+    def update(self, ev, name, old, eta, g):
+        return old + eta * g if name == self.name else None
+
+    def explain(self, problem):
+        return (f"updated with the wrong sign: {self.name} + η·∂{problem.output}/∂{self.name} "
+                f"instead of {self.name} − η·∂{problem.output}/∂{self.name} (step downhill, against the gradient)")
+
+
+@dataclass(frozen=True)
+class LearningRateMissing(Mutation):
+    name: str
+    kind = "learning_rate_missing"
+
+    def update(self, ev, name, old, eta, g):
+        return old - g if name == self.name else None
+
+    def explain(self, problem):
+        return (f"learning rate not applied: {self.name} − ∂{problem.output}/∂{self.name} instead of "
+                f"{self.name} − η·∂{problem.output}/∂{self.name} with η = {_n(problem._eta_float)}")
+
+
+@dataclass(frozen=True)
+class LearningRateTwice(Mutation):
+    name: str
+    kind = "learning_rate_twice"
+
+    def update(self, ev, name, old, eta, g):
+        return old - eta * eta * g if name == self.name else None
+
+    def explain(self, problem):
+        return (f"learning rate applied twice: {self.name} − η²·∂{problem.output}/∂{self.name} "
+                f"instead of {self.name} − η·∂{problem.output}/∂{self.name}")
+
+
+@dataclass(frozen=True)
+class UpdatedWeightUsed(Mutation):
+    """The sequential-update slip: w2 updated first, then w2_new used to backpropagate."""
+
+    name: str
+    new_value: float
+    kind = "updated_weight_used"
+
+    def read_value(self, ev, name, backward):
+        return self.new_value if backward and name == self.name else None
+
+    def explain(self, problem):
+        old = problem._floats.get(self.name, math.nan)
+        return (f"the updated {self.name} = {_n(self.new_value)} used where the old {self.name} = {_n(old)} "
+                f"belongs (every gradient of one step uses the weights before the update)")
+
+
+# --- activations --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _ActivationMutation(Mutation):
+    statement: str
+    node: str
+
+    def _hit(self, tape, entry, k) -> bool:
+        return tape.name == self.statement and entry.nid == self.node and k == 0
+
+    def _parts(self, problem):
+        tape = problem.tapes[self.statement]
+        entry = tape.by_id[self.node]
+        op = OPS[entry.op]
+        return op.symbol, _label(tape, entry.operands[0]), _label(tape, self.node)
+
+
+@dataclass(frozen=True)
+class ActivationDerivativeMissing(_ActivationMutation):
+    kind = "activation_derivative_missing"
+
+    def local(self, ev, tape, entry, k, args, out):
+        return 1.0 if self._hit(tape, entry, k) else None
+
+    def explain(self, problem):
+        f, z, a = self._parts(problem)
+        return (f"the derivative of {f} left out: ∂{a}/∂{z} taken as 1 instead of {f}′({z}) "
+                f"(the chain rule multiplies by it)")
+
+
+@dataclass(frozen=True)
+class ActivationInsteadOfDerivative(_ActivationMutation):
+    kind = "activation_instead_of_derivative"
+
+    def local(self, ev, tape, entry, k, args, out):
+        return out if self._hit(tape, entry, k) else None
+
+    def explain(self, problem):
+        f, z, a = self._parts(problem)
+        return f"{f}({z}) used instead of its derivative {f}′({z}) for ∂{a}/∂{z}"
+
+
+@dataclass(frozen=True)
+class DerivativeAtOutput(_ActivationMutation):
+    kind = "derivative_at_output"
+
+    def local(self, ev, tape, entry, k, args, out):
+        if not self._hit(tape, entry, k):
+            return None
+        op = OPS[entry.op]
+        return _vjp(op, _forward(op, [out]), [out], 0)
+
+    def explain(self, problem):
+        f, z, a = self._parts(problem)
+        return (f"{f}′ taken at the output instead of the pre-activation: {f}′({a}) "
+                f"instead of {f}′({z})")
+
+
+# --- loss, forks, operands, values ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class LossHalfFactor(Mutation):
+    statement: str
+    factor: float
+    kind = "loss_half_factor"
+
+    def partial(self, ev, s, n, value):
+        return value * self.factor if s == self.statement else value
+
+    def forward(self, ev, s, vals):
+        if s == self.statement:
+            tape = ev.p.tapes[s]
+            vals[tape.result] = vals[tape.result] * self.factor
+
+    def explain(self, problem):
+        how = "twice" if self.factor > 1 else "half"
+        return (f"the ½ of the loss kept or dropped inconsistently: {how} the right value "
+                f"(∂/∂u of ½u² is u; of u² it is 2u)")
+
+
+@dataclass(frozen=True)
+class ForkPathMissing(Mutation):
+    """A name used by several statements: one statement's contribution left out."""
+
+    function: str
+    name: str
+    skipped: str
+    kind = "fork_path_missing"
+
+    def skip_path(self, ev, f, n, s):
+        return f == self.function and n == self.name and s == self.skipped
+
+    def explain(self, problem):
+        others = [s for s in problem.consumers[self.name] if s != self.skipped]
+        return (f"one path at a fork left out: {self.name} feeds {', '.join(others + [self.skipped])}, "
+                f"so ∂{self.function}/∂{self.name} is the sum over all of them; the path through "
+                f"{self.skipped} is missing")
+
+
+@dataclass(frozen=True)
+class ForkEdgeMissing(Mutation):
+    """A name used twice inside one statement: one use left out."""
+
+    statement: str
+    node: str
+    consumer: str
+    pos: int
+    kind = "fork_path_missing"
+
+    def skip_edge(self, ev, s, nid, w, k, tape):
+        return s == self.statement and nid == self.node and w == self.consumer and k == self.pos
+
+    def explain(self, problem):
+        tape = problem.tapes[self.statement]
+        return (f"one path at a fork left out: {_label(tape, self.node)} is used more than once in "
+                f"{self.statement} = {tape.expr_text}; the gradient adds every use, and the use in "
+                f"{_label(tape, self.consumer)} is missing")
+
+
+@dataclass(frozen=True)
+class OperandsSwapped(Mutation):
+    statement: str
+    node: str
+    kind = "operands_swapped"
+
+    def operands(self, ev, tape, entry, args):
+        if tape.name == self.statement and entry.nid == self.node and len(args) == 2:
+            return [args[1], args[0]]
+        return args
+
+    def explain(self, problem):
+        tape = problem.tapes[self.statement]
+        e = tape.by_id[self.node]
+        a, b = (_label(tape, u) for u in e.operands)
+        sym = OPS[e.op].symbol
+        return f"operands swapped: {b} {sym} {a} instead of {a} {sym} {b}"
+
+
+@dataclass(frozen=True)
+class WrongValue(Mutation):
+    """A wrong number substituted for a variable in the step itself."""
+
+    name: str
+    value: float
+    source: str
+    kind = "wrong_value"
+
+    def read_value(self, ev, name, backward):
+        return self.value if name == self.name and ev._top() else None
+
+    def explain(self, problem):
+        right = problem._floats.get(self.name)
+        right_text = f" where {self.name} = {_n(right)}" if right is not None else ""
+        return f"{self.name} = {_n(self.value)} substituted{right_text} ({self.source})"
+
+
+# --- where each mistake can happen ------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Mistake:
+    """A kind of mistake: its name, one line saying what it is, and where it can happen."""
+
+    name: str
+    title: str
+    candidates: Callable[[Problem, Quantity, Trace, Evaluator], Iterable[Mutation]]
+
+
+def _updates(cls):
+    def gen(p, q, trace, base):
+        if p._eta_float is None:
+            return []
+        return [cls(n) for n in sorted(trace.updates)]
+    return gen
+
+
+def _activations(cls):
+    def gen(p, q, trace, base):
+        out = []
+        for s in sorted({s for s, _ in trace.partials}, key=p.assigned.index):
+            out += [cls(s, e.nid) for e in p.tapes[s].entries if e.kind == "op" and e.op in ACTIVATIONS]
+        return out
+    return gen
+
+
+def _half(p, q, trace, base):
+    s = p.output
+    if s not in trace.forwards and not any(t == s for t, _ in trace.partials):
+        return []
+    tape = p.tapes[s]
+    squared = any(e.op == "pow" and tape.by_id[e.operands[1]].const == 2.0 for e in tape.entries
+                  if e.kind == "op" and len(e.operands) == 2)
+    return [LossHalfFactor(s, 2.0), LossHalfFactor(s, 0.5)] if squared else []
+
+
+def _forks(p, q, trace, base):
+    out: list[Mutation] = []
+    for f, n in sorted(trace.forks):
+        out += [ForkPathMissing(f, n, s) for s in p.consumers[n]]
+    for s in sorted({s for s, _ in trace.partials}, key=p.assigned.index):
+        tape = p.tapes[s]
+        for e in tape.entries:
+            uses = [(w, k) for w, k in tape.consumers[e.nid] if w != s]
+            if e.kind in ("input", "op") and len(uses) > 1:
+                out += [ForkEdgeMissing(s, e.nid, w, k) for w, k in uses]
+    return out
+
+
+def _swaps(p, q, trace, base):
+    stmts = set(trace.forwards) | {s for s, _ in trace.partials}
+    return [OperandsSwapped(s, e.nid) for s in sorted(stmts, key=p.assigned.index)
+            for e in p.tapes[s].entries if e.kind == "op" and e.op in NONCOMMUTATIVE]
+
+
+def _updated_weights(p, q, trace, base):
+    if p._eta_float is None or q.kind == "update":
+        return []
+    read = {n for s, _ in trace.partials for n in p.tapes[s].names_used}
+    out = []
+    for n in p.params:
+        if n in read:
+            try:
+                new = base.get(Quantity("update", n))
+            except (KeyError, TypeError):
+                continue
+            out.append(UpdatedWeightUsed(n, new))
+    return out
+
+
+def _wrong_values(p, q, trace, base):
+    names = list(dict.fromkeys(trace.depth0))
+    pool: dict[float, list[str]] = {}
+    for n in p.names:
+        try:
+            v = base.get(Quantity("value", n))
+        except (KeyError, TypeError):
+            continue
+        if math.isfinite(v):
+            pool.setdefault(v, []).append(n)
+    out = []
+    for n in names:
+        if n == q.name and q.kind == "value":
+            continue
+        right = base.get(Quantity("value", n))
+        seen = {right}
+        for v, owners in pool.items():
+            if v not in seen:
+                seen.add(v)
+                out.append(WrongValue(n, v, f"{_n(v)} is the value of {_and(owners)}"))
+        for v, how in ((right - 1, "one less"), (right + 1, "one more")):
+            if v not in seen:
+                seen.add(v)
+                out.append(WrongValue(n, v, f"{how} than {_n(right)}"))
+    return out
+
+
+#: Every mistake kind, in order of preference when several explain the same number.
+MISTAKES: tuple[Mistake, ...] = (
+    Mistake("update_sign", "update with the wrong sign (w + η·g)", _updates(UpdateSign)),
+    Mistake("learning_rate_missing", "learning rate not applied (w − g)", _updates(LearningRateMissing)),
+    Mistake("learning_rate_twice", "learning rate applied twice (w − η²·g)", _updates(LearningRateTwice)),
+    Mistake("activation_derivative_missing", "activation's derivative left out (σ′ taken as 1)",
+            _activations(ActivationDerivativeMissing)),
+    Mistake("activation_instead_of_derivative", "activation used instead of its derivative (σ for σ′)",
+            _activations(ActivationInsteadOfDerivative)),
+    Mistake("derivative_at_output", "activation's derivative taken at the output (σ′(a) for σ′(z))",
+            _activations(DerivativeAtOutput)),
+    Mistake("loss_half_factor", "the ½ of the loss kept or dropped inconsistently (a factor of 2)", _half),
+    Mistake("fork_path_missing", "one path at a fork left out", _forks),
+    Mistake("operands_swapped", "operands of − or ÷ swapped", _swaps),
+    Mistake("updated_weight_used", "updated weight used where the old one belongs", _updated_weights),
+    Mistake("wrong_value", "a wrong value substituted for a variable", _wrong_values),
+)
+
+MISTAKE_NAMES = tuple(m.name for m in MISTAKES)
+
+
+def candidate_mutations(problem: Problem, q: Quantity, trace: Trace, base: Evaluator) -> list[Mutation]:
+    """Every mutation that could have produced a wrong ``q``, in order of preference."""
+    out: list[Mutation] = []
+    for m in MISTAKES:
+        out += list(m.candidates(problem, q, trace, base))
+    return out

@@ -1,0 +1,554 @@
+"""Quantities a student can answer (``a1``, ``dJ/dw1``, ``w1_new``) and the problem that computes them.
+
+A :class:`Problem` is derived once (the truth, exact, from :func:`backproof.derive.derive`)
+and then recomputes any quantity from *other* numbers on demand: the student's own
+earlier answers (so an early slip is not punished downstream) or a deliberately
+mutated step (to name a mistake). Those recomputations work on the names a student
+writes: each value comes from its statement, each gradient from the chain rule over
+the statements that use a name, each update from ``w − η·g``; inside one statement
+the local derivative is a small reverse pass over the statement's own operations,
+using the op table's NumPy facet (so it is also a second opinion on the SymPy truth).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Callable, Iterable, Mapping
+
+import networkx as nx
+import numpy as np
+import sympy as sp
+
+from ..derive import Derivation, derive, evaluate_number
+from ..errors import ParseError, ProgramError, SpecError, VerificationError
+from ..graph import build_graph, node_label, topological_order
+from ..ops import OPS
+from ..parse import normalize
+from ..printing import to_text
+from ..program import Program, Statement
+
+__all__ = ["Quantity", "Problem", "Evaluator", "ACTIVATIONS", "resolve_quantity", "QuantityError"]
+
+#: Ops whose derivative students forget or take at the wrong point.
+ACTIVATIONS = frozenset({"sigmoid", "tanh", "relu", "softplus"})
+#: Ops whose operands a student can swap and get a different number.
+NONCOMMUTATIVE = frozenset({"sub", "div", "pow"})
+
+
+class QuantityError(SpecError):
+    """A quantity name that does not name anything in the problem."""
+
+
+@dataclass(frozen=True, order=True)
+class Quantity:
+    """What an answer is about.
+
+    ``kind`` is ``value`` (a name's value), ``grad`` (∂name/∂wrt) or ``update`` (the
+    name after one gradient-descent step).
+
+    Examples
+    --------
+    >>> str(Quantity("grad", "J", "w1")), str(Quantity("update", "w1"))
+    ('dJ/dw1', 'w1_new')
+    """
+
+    kind: str
+    name: str
+    wrt: str = ""
+
+    def __str__(self) -> str:
+        if self.kind == "grad":
+            return f"d{self.name}/d{self.wrt}"
+        if self.kind == "update":
+            return f"{self.name}_new"
+        return self.name
+
+    @property
+    def math(self) -> str:
+        """The quantity in maths notation for write-ups (``∂J/∂w1``)."""
+        if self.kind == "grad":
+            return f"∂{self.name}/∂{self.wrt}"
+        if self.kind == "update":
+            return f"{self.name}′"
+        return self.name
+
+
+_GRAD_RE = re.compile(r"^(?:d|∂)\s*(?P<f>[^/]+?)\s*/\s*(?:d|∂)\s*(?P<x>.+?)$")
+_UPDATE_RE = re.compile(r"^(?P<n>.+?)\s*(?:_new|'|′|\+)$")
+_INDEX_RE = re.compile(r"\[\s*(\d+)\s*,\s*(\d+)\s*\]")
+
+
+def _norm_name(text: str) -> str:
+    text = _INDEX_RE.sub(r"[\1][\2]", text.strip())
+    text = re.sub(r"\s*\[\s*", "[", re.sub(r"\s*\]", "]", text))
+    if "[" in text:
+        return text
+    try:
+        return normalize(text).text.strip()
+    except ParseError:
+        return text
+
+
+# --- the problem ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Entry:
+    nid: str
+    kind: str
+    op: str | None
+    operands: tuple[str, ...]
+    const: float | None
+
+
+@dataclass
+class _StatementTape:
+    """One statement's operations in order: enough for a forward and a reverse pass."""
+
+    name: str
+    entries: tuple[_Entry, ...]
+    names_used: tuple[str, ...]        # the names (inputs or intermediates) it reads
+    consumers: dict[str, tuple[tuple[str, int], ...]]  # node -> (consumer, position) in order
+    symbolic: dict[str, sp.Expr]       # ∂statement/∂name in names (op-table SymPy facet)
+    result: str                        # the node whose value the name takes
+    by_id: dict[str, _Entry] = field(default_factory=dict)
+    text: dict[str, str] = field(default_factory=dict)   # node -> how a write-up names it
+    expr_text: str = ""
+
+
+class Problem:
+    """The truth of one homework problem and the machinery to recompute it.
+
+    Parameters
+    ----------
+    program : Program or str
+        The computation, in the expression language.
+    at : mapping, optional
+        Input values (exact SymPy numbers or text). Needed for numeric answers.
+    learning_rate : number, optional
+        η, needed for ``w_new`` answers.
+    aliases : mapping, optional
+        Extra names for quantities' variables (``"W1[0][1]" -> "W1_0_1"``), for networks.
+    params : iterable of str, optional
+        The trainable inputs (default: every input that has an update asked, else all).
+
+    Examples
+    --------
+    >>> p = Problem("a1 = w1*x + b1; a2 = w2*a1 + b2; J = 0.5*(a2 - y)**2",
+    ...             at="x=1,y=5,w1=2,b1=0,w2=3,b2=1", learning_rate="0.1")
+    >>> p.truth(p.resolve("dJ/da1")), p.truth(p.resolve("w1_new"))
+    (6, 7/5)
+    """
+
+    def __init__(self, program, at=None, learning_rate=None, *, aliases: Mapping[str, str] | None = None,
+                 params: Iterable[str] | None = None, title: str | None = None):
+        from ..parse import parse_program
+        self.program: Program = parse_program(program) if isinstance(program, str) else program
+        self.title = title
+        self.output = self.program.output
+        self.derivation: Derivation = derive(self.program, at, expand=False, verify=False)
+        self.at: dict[str, sp.Expr] | None = dict(self.derivation.at) if self.derivation.at is not None else None
+        self.learning_rate = _exact(learning_rate) if learning_rate is not None else None
+        self.aliases = dict(aliases or {})
+        assigned = self.program.assigned
+        self.assigned = tuple(assigned)
+        self.inputs = tuple(self.program.inputs)
+        self.names = self.inputs + self.assigned
+        self.params = tuple(params) if params is not None else self.inputs
+        self._derivs: dict[str, Derivation] = {self.output: self.derivation}
+        # Name-level structure: which statements read which names, and who reaches whom.
+        self.tapes: dict[str, _StatementTape] = {s.name: _tape(s) for s in self.program.statements}
+        self.consumers: dict[str, tuple[str, ...]] = {
+            n: tuple(s.name for s in self.program.statements if n in self.tapes[s.name].names_used)
+            for n in self.names}
+        ng = nx.DiGraph()
+        ng.add_nodes_from(self.names)
+        for s, tape in self.tapes.items():
+            ng.add_edges_from((n, s) for n in tape.names_used)
+        self._reach = {n: nx.descendants(ng, n) for n in self.names}
+        # ds/dn is the statement's own partial when n reaches s by no other statement.
+        self._single_path = {(s, n): not any(m != s and s in self._reach[m] for m in self.consumers[n])
+                             for s, tape in self.tapes.items() for n in tape.names_used}
+        self._eta_float = float(self.learning_rate) if self.learning_rate is not None else None
+        self._floats = {n: float(v) for n, v in (self.at or {}).items()}
+        self._expansion: dict[sp.Symbol, sp.Expr] | None = None
+        if self.at is not None:
+            self._cross_check()
+
+    # --- names ------------------------------------------------------------------------
+    def resolve(self, text: str) -> Quantity:
+        """The quantity a student's answer key names.
+
+        Raises
+        ------
+        QuantityError
+            With "did you mean …" suggestions.
+
+        Examples
+        --------
+        >>> p = Problem("a = w*x; J = a**2")
+        >>> [str(p.resolve(t)) for t in ("J", "∂J/∂w", "dJ_dw", "da/dw", "w'")]
+        ['J', 'dJ/dw', 'dJ/dw', 'da/dw', 'w_new']
+        """
+        raw = str(text).strip()
+        name = self._name(raw)
+        if name is not None:
+            return Quantity("value", name)
+        m = _GRAD_RE.match(raw)
+        if m:
+            f, x = self._name(m.group("f")), self._name(m.group("x"))
+            if f is not None and x is not None:
+                return self._grad(raw, f, x)
+        if raw.startswith("d") and "_d" in raw:
+            for i in [k for k in range(len(raw)) if raw.startswith("_d", k)]:
+                f, x = self._name(raw[1:i]), self._name(raw[i + 2:])
+                if f is not None and x is not None:
+                    return self._grad(raw, f, x)
+        m = _UPDATE_RE.match(raw)
+        if m:
+            n = self._name(m.group("n"))
+            if n is not None:
+                if n not in self.inputs:
+                    raise QuantityError(f"{raw!r}: only inputs (weights, biases) are updated, and {n!r} "
+                                        f"is computed (inputs: {', '.join(self.inputs)})")
+                return Quantity("update", n)
+        hint = difflib.get_close_matches(raw, self.known_quantities(), n=3, cutoff=0.6)
+        did = f"; did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""
+        raise QuantityError(
+            f"unknown quantity {raw!r}{did} (write a name such as {self.names[-1]!r}, a gradient "
+            f"'d{self.output}/d{self.inputs[0]}', a local derivative 'da/db' or an update "
+            f"'{self.inputs[0]}_new')")
+
+    def _name(self, text: str) -> str | None:
+        t = _norm_name(text)
+        if t in self.aliases:
+            return self.aliases[t]
+        return t if t in self.names else None
+
+    def _grad(self, raw: str, f: str, x: str) -> Quantity:
+        if f not in self.assigned:
+            raise QuantityError(f"{raw!r}: {f!r} is an input; differentiate a computed name "
+                                f"({', '.join(self.assigned)})")
+        if f == x:
+            raise QuantityError(f"{raw!r}: a name's derivative with respect to itself is always 1")
+        return Quantity("grad", f, x)
+
+    def known_quantities(self) -> list[str]:
+        """Every canonical quantity name and alias, for suggestions."""
+        out = list(self.names) + list(self.aliases)
+        out += [f"d{self.output}/d{n}" for n in self.names if n != self.output]
+        out += [f"d{s}/d{n}" for s in self.assigned for n in self.tapes[s].names_used]
+        out += [f"d{self.output}/d{a}" for a in self.aliases]
+        out += [f"{n}_new" for n in self.inputs] + [f"{a}_new" for a in self.aliases]
+        return out
+
+    def display(self, q: Quantity) -> str:
+        """The quantity with network aliases put back (``dJ/dW1[0][1]``)."""
+        back = {v: k for k, v in sorted(self.aliases.items(), key=lambda kv: (len(kv[0]), kv[0]))
+                if "[" in k}
+        if not back:
+            return str(q)
+        return str(Quantity(q.kind, back.get(q.name, q.name), back.get(q.wrt, q.wrt)))
+
+    # --- the truth --------------------------------------------------------------------
+    def derivation_of(self, name: str) -> Derivation:
+        """The (cached) derivation of ``name``: its values, gradients and steps."""
+        if name not in self._derivs:
+            self._derivs[name] = derive(self.program, self.at, of=name, expand=False, verify=False)
+        return self._derivs[name]
+
+    def prepare(self, quantities: Iterable[Quantity]) -> None:
+        """Derive everything the quantities need now (before the problem is shipped to workers)."""
+        for q in quantities:
+            if q.kind == "grad":
+                self.derivation_of(q.name)
+            if self.at is not None:
+                self.truth(q)
+
+    def truth(self, q: Quantity) -> sp.Expr:
+        """The exact value of ``q`` at the problem's point."""
+        if self.at is None:
+            raise ProgramError(f"{q}: the problem gives no values (`at`), so there is no number to compare")
+        if q.kind == "value":
+            if q.name in self.at:
+                return self.at[q.name]
+            d = self.derivation_of(q.name) if q.name not in self.derivation.values else self.derivation
+            return d.values[q.name]
+        if q.kind == "grad":
+            return self.derivation_of(q.name).gradients.get(q.wrt, sp.Integer(0))
+        if self.learning_rate is None:
+            raise ProgramError(f"{q}: the problem has no learning_rate")
+        g = self.derivation.gradients.get(q.name, sp.Integer(0))
+        return evaluate_number(self.at[q.name] - self.learning_rate * g)
+
+    def truth_symbolic(self, q: Quantity) -> sp.Expr:
+        """``q`` as an expression in the inputs (for symbolic answers)."""
+        expansion = self.expansion()
+        sym = sp.Symbol(q.name, real=True)
+        if q.kind == "value":
+            return expansion.get(sym, sym)
+        if q.kind == "grad":
+            d = self.derivation_of(q.name)
+            if d.symbolic:
+                g = d.symbolic.get(q.wrt, sp.Integer(0))
+            else:  # beyond the symbolic size limit: derive again for this quantity only
+                g = derive(self.program, of=q.name, wrt=[q.wrt], expand=False, verify=False).symbolic[q.wrt]
+            return g.xreplace(expansion).doit()
+        if self.learning_rate is None:
+            raise ProgramError(f"{q}: the problem has no learning_rate")
+        return sym - self.learning_rate * self.truth_symbolic(Quantity("grad", self.output, q.name))
+
+    def expansion(self) -> dict[sp.Symbol, sp.Expr]:
+        """Intermediate symbol -> its expression in the inputs."""
+        if self._expansion is None:
+            self._expansion = {sp.Symbol(k, real=True): v for k, v in self.program.expanded().items()}
+        return self._expansion
+
+    def local_symbolic(self, s: str, n: str) -> sp.Expr:
+        """∂s/∂n inside statement ``s`` alone, in names (``∂a2/∂a1 = w2``)."""
+        return self.tapes[s].symbolic.get(n, sp.Integer(0))
+
+    def _cross_check(self) -> None:
+        """The NumPy-facet recomputation must reproduce the SymPy truth."""
+        ev = Evaluator(self, {})
+        for n in self.names:
+            q = Quantity("value", n)
+            if n in self.derivation.values:
+                _agree(ev.get(q), self.truth(q), q)
+        for n in self.derivation.wrt:
+            q = Quantity("grad", self.output, n)
+            _agree(ev.get(q), self.truth(q), q)
+
+
+def _agree(v: float, truth: sp.Expr, q: Quantity) -> None:
+    t = float(truth)
+    if not (math.isfinite(v) and abs(v - t) <= 1e-9 * max(1.0, abs(t))):
+        raise VerificationError(f"the checker's recomputation of {q} = {v!r} disagrees with the "
+                                f"derivation's {t!r}: a bug, please report it")
+
+
+def _exact(v) -> sp.Expr:
+    if isinstance(v, sp.Basic):
+        return v
+    from ..parse import parse_expression
+    e = parse_expression(str(v)).doit()
+    if not (e.is_number and e.is_real and e.is_finite):
+        raise ProgramError(f"learning_rate must be a finite real number, got {v!r}")
+    return e
+
+
+def _tape(st: Statement) -> _StatementTape:
+    """The statement's own graph, flattened; its local partials in names, once."""
+    prog = Program((Statement(st.name, st.expr),), st.name)
+    g = build_graph(prog)
+    entries = []
+    for nid in topological_order(g):
+        data = g.nodes[nid]
+        ops_ = tuple(u for u, _, _ in sorted(g.in_edges(nid, keys=True), key=lambda e: e[2]))
+        const = float(sp.N(data["expr"], 30)) if data["kind"] == "const" else None
+        entries.append(_Entry(nid, data["kind"], data["op"], ops_, const))
+    consumers = {nid: tuple((w, k) for _, w, k in sorted(g.out_edges(nid, keys=True),
+                                                          key=lambda e: (g.nodes[e[1]]["order"], e[2])))
+                 for nid in g.nodes}
+    names_used = tuple(e.nid for e in entries if e.kind == "input")
+    d = derive(prog, expand=False, verify=False)
+    symbolic = {n: d.symbolic.get(n, sp.Integer(0)) for n in names_used}
+    result = next(iter(g.predecessors(st.name)))
+    text = {nid: node_label(g, nid) for nid in g.nodes}
+    return _StatementTape(st.name, tuple(entries), names_used, consumers, symbolic, result,
+                          {e.nid: e for e in entries}, text, to_text(st.expr))
+
+
+# --- recomputation ------------------------------------------------------------------------
+
+@dataclass
+class Trace:
+    """What one recomputation touched: where a mutation could have happened.
+
+    ``depth0`` holds the names read by the judged quantity's own step.
+    """
+
+    forwards: set = field(default_factory=set)     # statements run forward
+    partials: set = field(default_factory=set)     # (statement, name) local derivatives
+    forks: set = field(default_factory=set)        # (function, name) with several consumers
+    updates: set = field(default_factory=set)      # names updated
+    depth0: list = field(default_factory=list)     # names whose values the step itself reads
+    used: set = field(default_factory=set)         # given quantities the recomputation relied on
+
+
+class Evaluator:
+    """Recompute quantities in floats, using ``given`` numbers wherever they exist.
+
+    ``exclude`` is the quantity being judged: its own given number is not used, so
+    ``get(exclude)`` is what it *should* be, given everything else. ``mutation``
+    (see :mod:`backproof.check.mistakes`) changes one step the way a known mistake does.
+
+    Examples
+    --------
+    >>> p = Problem("a = w*x; J = a**2", at="w=3,x=2")
+    >>> Evaluator(p, {Quantity("value", "a"): 5.0}).get(Quantity("grad", "J", "w"))
+    20.0
+    """
+
+    def __init__(self, problem: Problem, given: Mapping[Quantity, float], *, exclude: Quantity | None = None,
+                 mutation=None, trace: Trace | None = None):
+        self.p = problem
+        self.given = given
+        self.exclude = exclude
+        self.mut = mutation
+        self.trace = trace
+        self.memo: dict = {}
+        self.depth = 0
+
+    # The judged quantity's own step runs at depth 0; everything it reads, deeper.
+    def get(self, q: Quantity) -> float:
+        if q != self.exclude and q in self.given:
+            if self.trace is not None:
+                self.trace.used.add(q)
+            return self.given[q]
+        if q in self.memo:
+            return self.memo[q]
+        self.depth += 1
+        try:
+            v = self._compute(q)
+        finally:
+            self.depth -= 1
+        self.memo[q] = v
+        return v
+
+    def _top(self) -> bool:
+        return self.depth == 1
+
+    def value_of(self, n: str, *, backward: bool = False) -> float:
+        """A name's value as read by the current step (mutations may change it)."""
+        if self.trace is not None and self._top():
+            self.trace.depth0.append(n)
+        m = self.mut
+        if m is not None:
+            v = m.read_value(self, n, backward)
+            if v is not None:
+                return v
+        return self.get(Quantity("value", n))
+
+    def _compute(self, q: Quantity) -> float:
+        p = self.p
+        if q.kind == "value":
+            if q.name in p.inputs:
+                return p._floats[q.name]
+            return self.forward(q.name)[p.tapes[q.name].result]
+        if q.kind == "grad":
+            return self.grad(q.name, q.wrt)
+        g = self.get(Quantity("grad", p.output, q.name))
+        old = self.value_of(q.name)
+        eta = p._eta_float
+        if self.trace is not None:
+            self.trace.updates.add(q.name)
+        if self.mut is not None:
+            v = self.mut.update(self, q.name, old, eta, g)
+            if v is not None:
+                return v
+        return old - eta * g
+
+    def grad(self, f: str, n: str) -> float:
+        p = self.p
+        users = [s for s in p.consumers.get(n, ()) if s == f or f in p._reach[s]]
+        if self.trace is not None and len(users) > 1:
+            self.trace.forks.add((f, n))
+        total = 0.0
+        for s in users:
+            if self.mut is not None and self.mut.skip_path(self, f, n, s):
+                continue
+            up = 1.0 if s == f else self.get(Quantity("grad", f, s))
+            total += up * self.partial(s, n)
+        return total
+
+    def partial(self, s: str, n: str) -> float:
+        """∂s/∂n through statement ``s`` only."""
+        p = self.p
+        q = Quantity("grad", s, n)
+        if p._single_path[(s, n)] and q != self.exclude and q in self.given:
+            if self.trace is not None:
+                self.trace.used.add(q)
+            return self.given[q]
+        if self.trace is not None:
+            self.trace.partials.add((s, n))
+        tape = p.tapes[s]
+        vals = self._forward_values(tape, backward=True)
+        grads = {tape.result: 1.0}
+        for e in reversed(tape.entries):
+            if e.nid == s or e.nid == tape.result or e.kind == "const":
+                continue
+            total = 0.0
+            for w, k in tape.consumers[e.nid]:
+                if w == s:
+                    continue
+                if self.mut is not None and self.mut.skip_edge(self, s, e.nid, w, k, tape):
+                    continue
+                total += grads[w] * self.local(tape, w, k, vals)
+            grads[e.nid] = total
+        out = grads.get(n, 0.0)
+        if self.mut is not None:
+            out = self.mut.partial(self, s, n, out)
+        return out
+
+    def local(self, tape: _StatementTape, w: str, k: int, vals: dict) -> float:
+        """∂w/∂(operand k) from the op table's NumPy facet."""
+        entry = tape.by_id[w]
+        args = [vals[u] for u in entry.operands]
+        op = OPS[entry.op]
+        if self.mut is not None:
+            v = self.mut.local(self, tape, entry, k, args, vals[w])
+            if v is not None:
+                return v
+        return _vjp(op, vals[w], args, k)
+
+    def forward(self, s: str) -> dict:
+        """Values of every node of statement ``s`` (the forward step)."""
+        if self.trace is not None:
+            self.trace.forwards.add(s)
+        vals = self._forward_values(self.p.tapes[s], backward=False)
+        if self.mut is not None:
+            self.mut.forward(self, s, vals)
+        return vals
+
+    def _forward_values(self, tape: _StatementTape, *, backward: bool) -> dict:
+        vals: dict[str, float] = {}
+        for e in tape.entries:
+            if e.kind == "input":
+                vals[e.nid] = self.value_of(e.nid, backward=backward)
+            elif e.kind == "const":
+                vals[e.nid] = e.const
+            elif e.kind == "name":
+                vals[e.nid] = vals[e.operands[0]]
+            else:
+                args = [vals[u] for u in e.operands]
+                if self.mut is not None:
+                    args = self.mut.operands(self, tape, e, args)
+                vals[e.nid] = _forward(OPS[e.op], args)
+        return vals
+
+
+def _forward(op, args) -> float:
+    with np.errstate(all="ignore"):
+        try:
+            return float(op.np_forward(*[np.float64(a) for a in args]))
+        except (OverflowError, ValueError, ZeroDivisionError):
+            return math.nan
+
+
+def _vjp(op, out: float, args, k: int) -> float:
+    with np.errstate(all="ignore"):
+        try:
+            return float(op.np_vjp(np.float64(1.0), np.float64(out), *[np.float64(a) for a in args])[k])
+        except (OverflowError, ValueError, ZeroDivisionError):
+            return math.nan
+
+
+def resolve_quantity(problem: Problem, text: str) -> Quantity:
+    """Module-level alias of :meth:`Problem.resolve`."""
+    return problem.resolve(text)
+
+
+Hook = Callable[..., float | None]

@@ -1,0 +1,79 @@
+"""``backproof check``: verdicts on a student's answers, the first wrong step explained."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import BackproofError
+from ..io import write_atomic
+
+__all__ = ["register", "run"]
+
+EPILOG = """examples:
+  backproof check my-homework.yaml
+  backproof check my-homework.yaml --format md -o feedback.md
+  backproof check my-homework.json --format html -o feedback.html
+  backproof check examples/homework/seed.yaml --format json
+
+exit status: 0 every answer correct, 1 some answer is not, 2 the file is invalid.
+The answer-file format is described in docs/homework.md.
+"""
+
+FORMATS = ("text", "md", "html", "json")
+
+
+def register(sub) -> None:
+    p = sub.add_parser("check", help="check a student's answers and explain the first wrong step",
+                       description="Check every number (or expression) in an answer file against the "
+                                   "derivation, tell new mistakes from ones carried forward, and name the "
+                                   "likely mistake.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("file", metavar="FILE",
+                   help="the answer file (.yaml, .json or .toml), e.g. my-homework.yaml")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="report format (default: from the -o extension, else text), e.g. --format md")
+    p.add_argument("-o", "--output", metavar="FILE", default=None,
+                   help="write the report to FILE (atomically) instead of standard output, e.g. -o feedback.html")
+    p.add_argument("--carried-credit", type=float, default=1.0, metavar="X",
+                   help="points for an answer that is wrong only because an earlier one was "
+                        "(default 1: full follow-through credit), e.g. --carried-credit 0.5")
+    p.set_defaults(func=run)
+
+
+def format_for(output: str | None, fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    suffix = Path(output).suffix.lower() if output else ""
+    return {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}.get(suffix, "text")
+
+
+def run(args) -> int:
+    from ..check.answers import AnswerFileError, load_check
+    from ..check.diagnose import check
+    from ..check import report
+
+    if not 0 <= args.carried_credit <= 1:
+        raise BackproofError(f"--carried-credit must be between 0 and 1, got {args.carried_credit}")
+    try:
+        source = load_check(args.file)
+    except AnswerFileError as exc:
+        for line in exc.problems:
+            print(f"backproof: error: {line}", file=sys.stderr)
+        return 2
+    result = check(source, carried_credit=args.carried_credit)
+    fmt = format_for(args.output, args.format)
+    if fmt == "json":
+        text = report.render_json(result)
+    elif fmt == "md":
+        text = report.render_markdown(result)
+    elif fmt == "html":
+        text = report.render_html(result)
+    else:
+        text = report.render_text(result, color=args.output is None and sys.stdout.isatty())
+    if args.output:
+        write_atomic(args.output, text)
+    else:
+        sys.stdout.write(text)
+    return 0 if result.all_correct else 1
