@@ -390,6 +390,10 @@ def parse_expression(text: str, known: set[str] | None = None) -> sp.Expr:
     builder = _Builder(text, wrapped)
     builder.current = "\0"
     builder.deps["\0"] = set()
+    # Names the program assigns (``known``) shadow constants there, so here too: `e`.
+    for name in sorted(set(known or ()) & _SHADOWABLE):
+        builder.all_assigned[name] = tree
+        builder.assigned.add(name)
     return builder.expr(tree.body)
 
 

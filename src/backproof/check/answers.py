@@ -577,7 +577,7 @@ def _read_value(err, parts, key, q, node: Node, problem: Problem, allow_blank: b
             return Answer(key, q, text, "number", number=value, line=node.line, col=node.col)
     from ..parse import parse_expression
     try:
-        expr = parse_expression(text)
+        expr = parse_expression(text, known=set(problem.assigned))
     except ParseError as exc:
         line, col = node.line, node.col
         if line is not None and exc.col is not None:

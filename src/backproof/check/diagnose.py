@@ -167,8 +167,19 @@ def formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
             f"{_n(g)} = {_n(ev.get(q))}")
 
 
+def _evaluated(expr: sp.Expr) -> sp.Expr:
+    """The parse rebuilt with SymPy's evaluation on: how the answer was understood."""
+    if not expr.args:
+        return expr
+    try:
+        return expr.func(*[_evaluated(a) for a in expr.args])
+    except (TypeError, ValueError):
+        return expr
+
+
 def _pretty(expr: sp.Expr) -> str:
-    return to_text(expr).replace("**", "^").replace("*", "·").replace(" - ", " − ")
+    text = to_text(_evaluated(expr)).replace("**", "^").replace("*", "·").replace(" - ", " − ")
+    return "−" + text[1:] if text.startswith("-") else text
 
 
 def diagnose(problem: Problem, answers: Iterable[Answer], tolerances: Tolerances = Tolerances(), *,

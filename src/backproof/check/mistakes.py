@@ -349,9 +349,11 @@ def _updated_weights(p, q, trace, base):
     if p._eta_float is None or q.kind == "update":
         return []
     read = {n for s, _ in trace.partials for n in p.tapes[s].names_used}
+    # Only weights the student updated (their update is among the answers) can be mixed up.
+    updated = {u.name for u in base.given if u.kind == "update"}
     out = []
     for n in p.params:
-        if n in read:
+        if n in read and n in updated:
             try:
                 new = base.get(Quantity("update", n))
             except (KeyError, TypeError):
