@@ -296,12 +296,16 @@ def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trac
                 found.append(mut)
             if len(found) >= 3:
                 break
-    expected = _n(carried)
+    truth = float(problem.truth(q))
+    if numbers_match(carried, None, truth, Tolerance(1e-9, 1e-12)) is not None:
+        right = f"the right value is {_n(carried)}"
+    else:
+        right = f"from your own earlier numbers it would be {_n(carried)} (the right value is {_n(truth)})"
     if found:
         m = found[0]
-        return Diagnosis(m.kind, f"{m.explain(problem)}; that gives {a.text}, the right value is {expected}",
+        return Diagnosis(m.kind, f"{m.explain(problem)}; that gives {a.text}; {right}",
                          tuple(x.kind for x in found[1:]))
-    return Diagnosis(None, f"expected {expected}; no common mistake gives {a.text}")
+    return Diagnosis(None, f"no common mistake gives {a.text}; {right}")
 
 
 def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:

@@ -1,0 +1,568 @@
+"""Grading a class: one key, a folder of submissions, worker processes with a time limit, a summary.
+
+The key's problem is derived once, in this process, and shipped to each worker once;
+a worker grades one submission at a time. A submission that runs past the time limit
+is given up on and its worker process is terminated (then killed) and replaced, so
+one pathological answer cannot stall the class; a file that cannot be read becomes an
+error row and the batch goes on. Results are sorted by file name, so the output does
+not depend on which worker finished first.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import multiprocessing as mp
+import os
+import pickle
+import re
+import signal
+import time
+from collections import Counter, deque
+from dataclasses import asdict, dataclass, field
+from multiprocessing.connection import wait
+from pathlib import Path
+from typing import Callable, Sequence
+
+from ..errors import BackproofError
+from ..printing import format_number
+from .answers import (AnswerFileError, Tolerances, _Errors, build_problem, check_tolerance_keys, load_document,
+                      read_answers, read_sections)
+from .diagnose import VERDICTS, diagnose
+from .quantities import Problem, Quantity
+
+__all__ = ["Key", "Row", "SubmissionResult", "ClassReport", "load_key", "grade", "grade_submission",
+           "render_csv", "render_json", "render_markdown", "render_summary_text", "neutralize",
+           "SUBMISSION_SUFFIXES", "DEFAULT_TIMEOUT"]
+
+SUBMISSION_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
+#: Seconds one submission may take before its worker is stopped.
+DEFAULT_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class Key:
+    """The derived problem, the quantities asked, the tolerances and what was wrong in the key."""
+
+    path: str
+    problem: Problem
+    quantities: tuple[Quantity, ...] | None
+    tolerances: Tolerances
+    key_problems: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Row:
+    """One student's answer to one quantity (plain data: it crosses process boundaries)."""
+
+    quantity: str
+    given: str | None
+    expected: str
+    verdict: str
+    mistake: str | None = None
+    explanation: str = ""
+    points: float = 0.0
+    counted: bool = True
+
+
+@dataclass(frozen=True)
+class SubmissionResult:
+    file: str
+    student: str
+    rows: tuple[Row, ...] = ()
+    score: float = 0.0
+    total: int = 0
+    error: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def all_correct(self) -> bool:
+        return self.error is None and all(r.verdict == "correct" for r in self.rows if r.counted)
+
+
+@dataclass(frozen=True)
+class ClassReport:
+    key: Key
+    results: tuple[SubmissionResult, ...]
+    summary: dict = field(default_factory=dict)
+
+    @property
+    def all_correct(self) -> bool:
+        return all(r.all_correct for r in self.results)
+
+
+# --- the key -----------------------------------------------------------------------------------
+
+def load_key(path: str | Path) -> Key:
+    """Load the key, derive its problem once, and check its own answers against the truth.
+
+    A key answer that disagrees with the derivation is reported in ``key_problems``
+    and the derivation's value is used instead.
+    """
+    doc = load_document(path)
+    err = _Errors(doc)
+    spec, raw, tol, _ = read_sections(doc, errors=err)
+    if spec is None or (spec.program is None and spec.network is None):
+        err.raise_if_any()
+        raise AnswerFileError([f"{doc.path}: problem: missing or invalid"])
+    try:
+        problem = build_problem(doc, spec)
+    except AnswerFileError as exc:
+        raise AnswerFileError(err.items + exc.problems) from None
+    answers = read_answers(doc, problem, raw, allow_blank=True, errors=err)
+    check_tolerance_keys(doc, problem, tol)
+    if problem.at is None:
+        raise AnswerFileError([f"{doc.path}: problem.at: a key needs values for the inputs"])
+    quantities = tuple(a.quantity for a in answers) or None
+    problems: list[str] = []
+    filled = [a for a in answers if a.kind != "blank"]
+    if filled:
+        own = diagnose(problem, filled, tol)
+        for item in own.items:
+            if item.verdict != "correct":
+                problems.append(f"key answer {item.name} = {item.given} is wrong: the derivation gives "
+                                f"{item.expected_text} ({item.formula}); the derivation's value is used")
+    problem.prepare(quantities or ())
+    return Key(str(path), problem, quantities, tol, tuple(problems))
+
+
+# --- one submission --------------------------------------------------------------------------------
+
+def grade_submission(key: Key, path: str | Path, *, carried_credit: float = 1.0) -> SubmissionResult:
+    """Grade one submission file against ``key`` (errors become an error result, never raise)."""
+    start = time.perf_counter()
+    path = Path(path)
+    student = path.stem
+    try:
+        doc = load_document(path)
+        _, raw, _, student = read_sections(doc, need_problem=False, submission=True)
+        # One unreadable answer costs that answer, not the whole sheet.
+        answers, invalid = [], []
+        for ra in raw:
+            try:
+                answers += read_answers(doc, key.problem, [ra])
+            except AnswerFileError as exc:
+                invalid.append((ra, _one_line(exc)))
+        taken = {a.quantity for a in answers}
+        for ra, _ in invalid:
+            try:
+                taken.add(key.problem.resolve(ra.key))
+            except BackproofError:
+                pass
+        expected = [q for q in key.quantities if q not in taken or q in {a.quantity for a in answers}] \
+            if key.quantities is not None else None
+        result = diagnose(key.problem, answers, key.tolerances, carried_credit=carried_credit,
+                          expected=expected, student=student, path=str(path))
+    except BackproofError as exc:
+        return SubmissionResult(path.name, student, error=_one_line(exc), seconds=time.perf_counter() - start)
+    asked = set(key.quantities) if key.quantities is not None else None
+    rows = []
+    for ra, message in invalid:
+        try:
+            q = key.problem.resolve(ra.key)
+            name, counted = key.problem.display(q), asked is None or q in asked
+            expected_text = format_number(key.problem.truth(q))
+        except BackproofError:
+            name, counted, expected_text = ra.key, False, ""
+        given = None if ra.node.value is None else str(ra.node.value)
+        rows.append(Row(name, given, expected_text, "invalid", None, message, 0.0, counted))
+    for item in result.items:
+        d = item.diagnosis
+        rows.append(Row(item.display, item.given, item.expected_text, item.verdict,
+                        d.mistake if d else None, d.explanation if d and item.verdict != "correct" else "",
+                        item.points, asked is None or item.quantity in asked))
+    if key.quantities is not None:
+        order = {key.problem.display(q): i for i, q in enumerate(key.quantities)}
+        rows.sort(key=lambda r: (0, order[r.quantity], "") if r.quantity in order else (1, 0, r.quantity))
+    counted = [r for r in rows if r.counted]
+    return SubmissionResult(path.name, student, tuple(rows), sum(r.points for r in counted), len(counted),
+                            seconds=time.perf_counter() - start)
+
+
+def _one_line(exc: BaseException) -> str:
+    problems = getattr(exc, "problems", None)
+    text = "; ".join(problems) if problems else str(exc)
+    return " ".join(text.split())
+
+
+# --- worker processes ---------------------------------------------------------------------------------
+
+def _worker_main(conn, key_bytes: bytes, carried_credit: float, soft_limit: float, hang: str | None) -> None:
+    """Grade submissions sent over ``conn`` until it closes."""
+    from ..timeout import BudgetExceeded, time_limit
+    key = pickle.loads(key_bytes)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        index, path = task
+        if hang is not None and Path(path).stem == hang:
+            # Test hook: a submission that ignores the soft limit, as C code can.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+            while True:
+                time.sleep(3600)
+        start = time.perf_counter()
+        try:
+            with time_limit(soft_limit):
+                res = grade_submission(key, path, carried_credit=carried_credit)
+        except BudgetExceeded:
+            res = SubmissionResult(Path(path).name, Path(path).stem,
+                                   error=f"grading took longer than {format_number(soft_limit)} s; given up",
+                                   seconds=time.perf_counter() - start)
+        except Exception as exc:  # noqa: BLE001 - one bad submission must not end the worker
+            res = SubmissionResult(Path(path).name, Path(path).stem,
+                                   error=f"internal error while grading: {type(exc).__name__}: {exc}",
+                                   seconds=time.perf_counter() - start)
+        try:
+            conn.send((index, res))
+        except (BrokenPipeError, OSError):
+            return
+
+
+class _Worker:
+    def __init__(self, ctx, args):
+        self.conn, child = ctx.Pipe()
+        self.proc = ctx.Process(target=_worker_main, args=(child,) + args, daemon=True)
+        self.proc.start()
+        child.close()
+        self.task: tuple[int, str] | None = None
+        self.deadline = 0.0
+
+    def stop(self, *, force: bool) -> None:
+        if force:
+            self.proc.terminate()
+            self.proc.join(2)
+            if self.proc.is_alive():
+                self.proc.kill()
+        else:
+            try:
+                self.conn.send(None)
+            except (BrokenPipeError, OSError):
+                pass
+        self.proc.join(5)
+        if self.proc.is_alive():
+            self.proc.kill()
+            self.proc.join()
+        self.conn.close()
+
+
+def _context():
+    methods = mp.get_all_start_methods()
+    if "forkserver" in methods:
+        ctx = mp.get_context("forkserver")
+        ctx.set_forkserver_preload(["backproof.check.grade"])
+        return ctx
+    return mp.get_context("spawn")
+
+
+def _run_pool(key: Key, files: Sequence[Path], *, workers: int, timeout: float, carried_credit: float,
+              on_done: Callable[[SubmissionResult], None] | None, hang: str | None) -> list[SubmissionResult]:
+    ctx = _context()
+    args = (pickle.dumps(key), carried_credit, max(timeout * 0.9, 0.05), hang)
+    pending = deque(enumerate(str(f) for f in files))
+    results: dict[int, SubmissionResult] = {}
+    pool = [_Worker(ctx, args) for _ in range(max(1, min(workers, len(files))))]
+    try:
+        while len(results) < len(files):
+            for i, w in enumerate(pool):
+                if w.task is None and pending:
+                    w.task = pending.popleft()
+                    w.deadline = time.monotonic() + timeout
+                    try:
+                        w.conn.send(w.task)
+                    except (BrokenPipeError, OSError):
+                        pass  # the dead worker is noticed below
+            busy = [w for w in pool if w.task is not None]
+            now = time.monotonic()
+            wait_for = max(0.0, min(w.deadline for w in busy) - now)
+            ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=wait_for)
+            now = time.monotonic()
+            for i, w in enumerate(pool):
+                if w.task is None:
+                    continue
+                index, path = w.task
+                res = None
+                replace = False
+                if w.conn in ready:
+                    try:
+                        got_index, res = w.conn.recv()
+                        assert got_index == index
+                    except (EOFError, OSError):
+                        res = SubmissionResult(Path(path).name, Path(path).stem,
+                                               error="the grading process ended unexpectedly")
+                        replace = True
+                elif w.proc.sentinel in ready or not w.proc.is_alive():
+                    res = SubmissionResult(Path(path).name, Path(path).stem,
+                                           error=f"the grading process ended unexpectedly "
+                                                 f"(exit code {w.proc.exitcode})")
+                    replace = True
+                elif now >= w.deadline:
+                    res = SubmissionResult(Path(path).name, Path(path).stem,
+                                           error=f"grading took longer than {format_number(timeout)} s; "
+                                                 f"given up (the worker was stopped)", seconds=timeout)
+                    replace = True
+                if res is None:
+                    continue
+                results[index] = res
+                w.task = None
+                if on_done is not None:
+                    on_done(res)
+                if replace:
+                    w.stop(force=True)
+                    pool[i] = _Worker(ctx, args) if pending else w
+                    if not pending:
+                        pool[i].task = None
+    finally:
+        for w in pool:
+            if w.proc.is_alive():
+                w.stop(force=w.task is not None)
+    return [results[i] for i in range(len(files))]
+
+
+def submission_files(folder: str | Path, key_path: str | Path | None = None) -> list[Path]:
+    """The submission files of a folder, sorted by name (the key itself excluded)."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BackproofError(f"{folder}: not a folder (expected a folder of submission files)")
+    key_resolved = Path(key_path).resolve() if key_path else None
+    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in SUBMISSION_SUFFIXES and p.is_file()
+                    and p.resolve() != key_resolved), key=lambda p: p.name)
+    if not files:
+        raise BackproofError(f"{folder}: no submissions ({', '.join('*' + s for s in SUBMISSION_SUFFIXES)})")
+    return files
+
+
+def grade(key_path: str | Path, folder: str | Path, *, workers: int = 2, timeout: float = DEFAULT_TIMEOUT,
+          carried_credit: float = 1.0, progress: bool = False, in_process: bool = False,
+          _hang: str | None = None) -> ClassReport:
+    """Grade every submission in ``folder`` against the key.
+
+    Parameters
+    ----------
+    workers : int
+        Worker processes (each grades one submission at a time).
+    timeout : float
+        Seconds one submission may take; past it the worker is stopped and the row says so.
+    in_process : bool
+        Grade here, one after another, without workers or a hard time limit (for
+        debugging and benchmarks of the grading itself).
+    progress : bool
+        Show a progress bar (on a terminal).
+    """
+    key = load_key(key_path)
+    files = submission_files(folder, key_path)
+    bar = None
+    task = None
+    if progress:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.console import Console
+        bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                       console=Console(stderr=True), transient=True)
+        task = bar.add_task("grading", total=len(files))
+
+    def done(_res):
+        if bar is not None:
+            bar.advance(task)
+
+    if bar is not None:
+        bar.start()
+    try:
+        if in_process:
+            results = []
+            for f in files:
+                results.append(grade_submission(key, f, carried_credit=carried_credit))
+                done(results[-1])
+        else:
+            results = _run_pool(key, files, workers=workers, timeout=timeout, carried_credit=carried_credit,
+                                on_done=done, hang=_hang)
+    finally:
+        if bar is not None:
+            bar.stop()
+    results.sort(key=lambda r: r.file)
+    return ClassReport(key, tuple(results), summarize(key, results))
+
+
+# --- the class summary ---------------------------------------------------------------------------------
+
+def summarize(key: Key, results: Sequence[SubmissionResult]) -> dict:
+    """Scores, which quantities were missed most, and which mistakes were most common."""
+    graded = [r for r in results if r.error is None]
+    per_q: dict[str, Counter] = {}
+    order: list[str] = []
+    mistakes: Counter = Counter()
+    where: dict[str, Counter] = {}
+    for r in graded:
+        for row in r.rows:
+            if not row.counted:
+                continue
+            if row.quantity not in per_q:
+                per_q[row.quantity] = Counter()
+                order.append(row.quantity)
+            per_q[row.quantity][row.verdict] += 1
+            if row.verdict == "incorrect" and row.mistake:
+                mistakes[row.mistake] += 1
+                where.setdefault(row.mistake, Counter())[row.quantity] += 1
+    quantities = []
+    for q in order:
+        c = per_q[q]
+        n = sum(c.values())
+        missed = c["incorrect"] + c["missing"] + c["undecided"] + c["invalid"]
+        quantities.append({"quantity": q, "answered": n, **{v: c[v] for v in VERDICTS + ("invalid",)},
+                           "missed": missed, "missed_share": round(missed / n, 4) if n else 0.0})
+    quantities.sort(key=lambda d: (-d["missed"], order.index(d["quantity"])))
+    common = [{"mistake": m, "count": n, "quantities": [q for q, _ in sorted(where[m].items(),
+                                                                             key=lambda kv: (-kv[1], kv[0]))]}
+              for m, n in sorted(mistakes.items(), key=lambda kv: (-kv[1], kv[0]))]
+    scores = [r.score for r in graded]
+    total = graded[0].total if graded else (len(key.quantities) if key.quantities else 0)
+    return {
+        "submissions": len(results),
+        "graded": len(graded),
+        "errors": len(results) - len(graded),
+        "all_correct": sum(1 for r in graded if r.all_correct),
+        "mean_score": round(sum(scores) / len(scores), 4) if scores else None,
+        "total": total,
+        "most_missed": quantities,
+        "common_mistakes": common,
+        "key_problems": list(key.key_problems),
+    }
+
+
+# --- output -----------------------------------------------------------------------------------------------
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+
+
+def neutralize(cell) -> str:
+    """A CSV cell a spreadsheet will not run as a formula.
+
+    Text beginning with ``= + - @``, a tab or a carriage return gets a leading ``'``
+    (OWASP's advice); plain numbers such as ``-0.6`` are left alone (they are not
+    formulas, and stay numbers).
+
+    Examples
+    --------
+    >>> neutralize("=HYPERLINK(\\"http://x\\")"), neutralize("-0.6"), neutralize("-1+2")
+    ('\\'=HYPERLINK("http://x")', '-0.6', "'-1+2")
+    """
+    text = "" if cell is None else str(cell)
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
+        return "'" + text
+    return text
+
+
+CSV_COLUMNS = ("student", "file", "quantity", "given", "expected", "verdict", "mistake", "explanation",
+               "points", "counted", "score", "total", "error")
+
+
+def render_csv(report: ClassReport) -> str:
+    """One row per student per quantity (an error row for a submission that could not be graded)."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(CSV_COLUMNS)
+    for r in report.results:
+        base = {"student": r.student, "file": r.file, "score": format_number(r.score), "total": r.total}
+        if r.error is not None:
+            w.writerow([neutralize(v) for v in _csv_row({**base, "score": "", "total": "", "error": r.error})])
+            continue
+        for row in r.rows:
+            w.writerow([neutralize(v) for v in _csv_row({
+                **base, "quantity": row.quantity, "given": row.given, "expected": row.expected,
+                "verdict": row.verdict, "mistake": row.mistake, "explanation": row.explanation,
+                "points": format_number(row.points), "counted": "yes" if row.counted else "no"})])
+    return buf.getvalue()
+
+
+def _csv_row(d: dict) -> list:
+    return [d.get(c, "") if d.get(c) is not None else "" for c in CSV_COLUMNS]
+
+
+def report_dict(report: ClassReport) -> dict:
+    return {
+        "key": report.key.path,
+        "students": [{"student": r.student, "file": r.file, "score": r.score, "total": r.total,
+                      "error": r.error, "items": [asdict(row) for row in r.rows]} for r in report.results],
+        "summary": report.summary,
+    }
+
+
+def render_json(report: ClassReport) -> str:
+    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+
+
+def _md(text) -> str:
+    import html
+    t = html.escape("" if text is None else str(text), quote=False)
+    for ch in "\\`*_[]|#":
+        t = t.replace(ch, "\\" + ch)
+    return " ".join(t.split())
+
+
+def render_markdown(report: ClassReport) -> str:
+    s = report.summary
+    L = ["# Grades", "", f"Key: {_md(report.key.path)}", ""]
+    L += _summary_md(s)
+    L += ["## Scores", "", "| student | file | score | note |", "|---|---|---|---|"]
+    for r in report.results:
+        note = f"error: {r.error}" if r.error else ("all correct" if r.all_correct else "")
+        score = "" if r.error else f"{format_number(r.score)}/{r.total}"
+        L.append(f"| {_md(r.student)} | {_md(r.file)} | {score} | {_md(note)} |")
+    L += ["", "## Answers", "", "| student | quantity | given | expected | verdict | mistake |",
+          "|---|---|---|---|---|---|"]
+    for r in report.results:
+        for row in r.rows:
+            L.append(f"| {_md(r.student)} | {_md(row.quantity)} | {_md(row.given)} | {_md(row.expected)} | "
+                     f"{row.verdict} | {_md(row.mistake or '')} |")
+    return "\n".join(L) + "\n"
+
+
+def _summary_md(s: dict) -> list[str]:
+    L = ["## Class summary", "",
+         f"{s['submissions']} submissions, {s['graded']} graded, {s['errors']} could not be graded; "
+         f"{s['all_correct']} all correct; mean score {format_number(s['mean_score']) if s['mean_score'] is not None else '–'}"
+         f"/{s['total']}.", ""]
+    for p in s["key_problems"]:
+        L.append(f"- **key:** {_md(p)}")
+    if s["key_problems"]:
+        L.append("")
+    L += ["| quantity | missed | correct | carried error | incorrect | missing |", "|---|---|---|---|---|---|"]
+    for q in s["most_missed"]:
+        L.append(f"| {_md(q['quantity'])} | {q['missed']}/{q['answered']} | {q['correct']} | {q['carried_error']} | "
+                 f"{q['incorrect']} | {q['missing']} |")
+    L.append("")
+    if s["common_mistakes"]:
+        L += ["Most common mistakes:", ""]
+        for m in s["common_mistakes"]:
+            L.append(f"- {_md(m['mistake'])}: {m['count']} (in {_md(', '.join(m['quantities']))})")
+        L.append("")
+    return L
+
+
+def render_summary_text(report: ClassReport) -> str:
+    """The class summary for the terminal (plain text)."""
+    s = report.summary
+    L = [f"graded {s['graded']} of {s['submissions']} submissions ({s['errors']} errors); "
+         f"{s['all_correct']} all correct; mean score "
+         f"{format_number(s['mean_score']) if s['mean_score'] is not None else '-'}/{s['total']}"]
+    for p in s["key_problems"]:
+        L.append(f"key: {p}")
+    missed = [q for q in s["most_missed"] if q["missed"]]
+    if missed:
+        L.append("most missed: " + ", ".join(f"{q['quantity']} ({q['missed']}/{q['answered']})" for q in missed[:5]))
+    if s["common_mistakes"]:
+        L.append("most common mistakes: " + ", ".join(f"{m['mistake']} ({m['count']})"
+                                                        for m in s["common_mistakes"][:5]))
+    for r in report.results:
+        if r.error:
+            L.append(f"error: {r.file}: {r.error}")
+    return "\n".join(L) + "\n"
+
+
+def cpu_workers(requested: int | None) -> int:
+    n = os.cpu_count() or 1
+    return max(1, min(requested or 2, n))

@@ -1,0 +1,85 @@
+"""``backproof grade``: a whole class against one key, with a summary of what was missed."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from ..errors import BackproofError
+from ..io import write_atomic
+
+__all__ = ["register", "run"]
+
+EPILOG = """examples:
+  backproof grade key.yaml submissions/
+  backproof grade key.yaml submissions/ -o grades.csv
+  backproof grade key.yaml submissions/ -o grades.json --jobs 2 --timeout 20
+  backproof grade examples/homework/class/key.yaml examples/homework/class/submissions -o output/grades.md
+
+Each submission file holds `student` and `answers` (see docs/homework.md).
+exit status: 0 every submission all correct, 1 otherwise, 2 the key is invalid.
+"""
+
+
+def register(sub) -> None:
+    p = sub.add_parser("grade", help="grade a folder of submissions against a key",
+                       description="Grade every submission (.yaml, .yml, .json, .toml) in a folder against "
+                                   "a key, in parallel worker processes with a per-submission time limit, "
+                                   "and summarise what the class missed most.",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("key", metavar="KEY", help="the key: a problem, optionally with its answers, e.g. key.yaml")
+    p.add_argument("submissions", metavar="SUBMISSIONS_DIR", help="folder of submission files, e.g. submissions/")
+    p.add_argument("-o", "--output", metavar="FILE", default=None,
+                   help="write every row to FILE; the format follows the extension: .csv, .json or .md "
+                        "(e.g. -o grades.csv)")
+    p.add_argument("--jobs", "-j", type=int, default=2, metavar="N",
+                   help="worker processes (default 2, at most the number of CPUs), e.g. --jobs 1")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
+                   help="seconds one submission may take before it becomes an error row (default 30), "
+                        "e.g. --timeout 10")
+    p.add_argument("--carried-credit", type=float, default=1.0, metavar="X",
+                   help="points for an answer wrong only because an earlier one was (default 1), "
+                        "e.g. --carried-credit 0.5")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
+    p.set_defaults(func=run)
+
+
+_FORMATS = {".csv": "csv", ".json": "json", ".md": "md", ".markdown": "md"}
+
+
+def run(args) -> int:
+    from ..check.answers import AnswerFileError
+    from ..check import grade as g
+
+    fmt = None
+    if args.output:
+        fmt = _FORMATS.get(Path(args.output).suffix.lower())
+        if fmt is None:
+            raise BackproofError(f"unknown output format {Path(args.output).suffix or '(none)'!r} for "
+                                 f"{args.output} (must be one of: .csv, .json, .md)")
+    if args.jobs < 1:
+        raise BackproofError(f"--jobs must be at least 1, got {args.jobs}")
+    if not args.timeout > 0:
+        raise BackproofError(f"--timeout must be positive, got {args.timeout}")
+    if not 0 <= args.carried_credit <= 1:
+        raise BackproofError(f"--carried-credit must be between 0 and 1, got {args.carried_credit}")
+    try:
+        report = g.grade(args.key, args.submissions, workers=g.cpu_workers(args.jobs), timeout=args.timeout,
+                         carried_credit=args.carried_credit,
+                         progress=not args.no_progress and sys.stderr.isatty())
+    except AnswerFileError as exc:
+        for line in exc.problems:
+            print(f"backproof: error: key: {line}", file=sys.stderr)
+        return 2
+    for problem in report.key.key_problems:
+        print(f"backproof: warning: {problem}", file=sys.stderr)
+    if args.output:
+        text = {"csv": g.render_csv, "json": g.render_json, "md": g.render_markdown}[fmt](report)
+        write_atomic(args.output, text)
+    else:
+        for r in report.results:
+            score = f"error: {r.error}" if r.error else f"{r.score:g}/{r.total}"
+            print(f"{r.student}\t{score}")
+    sys.stdout.write(g.render_summary_text(report))
+    return 0 if report.all_correct else 1
