@@ -266,3 +266,13 @@ def test_nonfinite_answer_is_never_correct():
     for text in ("nan", "inf", "-.inf", "1/0"):
         item = diagnose(p, parse_answers(p, {"y": text})).items[0]
         assert item.verdict == "incorrect", text
+
+
+EXAMPLES = sorted((__import__("pathlib").Path(__file__).parent.parent / "examples" / "homework").glob("mistake-*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
+def test_shipped_examples_are_diagnosed_by_name(path):
+    result = check(load_check(path))
+    first = result.first_wrong
+    assert first is not None and first.diagnosis.mistake == path.stem[len("mistake-"):].replace("-", "_")

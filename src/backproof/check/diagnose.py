@@ -260,7 +260,8 @@ def _judge(problem: Problem, a: Answer, given: dict, tol: Tolerance, carried_cre
     trace = Trace()
     own = Evaluator(problem, given, exclude=q, trace=trace)
     carried = own.get(q)
-    carried_ok = math.isfinite(carried) and numbers_match(carried, None, truth, Tolerance(1e-9, 1e-12)) is None
+    # The student's own numbers lead somewhere else than the truth (beyond rounding noise).
+    carried_ok = math.isfinite(carried) and numbers_match(carried, None, truth, tol) is None
     if how is not None:
         note = ""
         if carried_ok and numbers_match(a.value, a.text, carried, tol) is None:
@@ -297,8 +298,8 @@ def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trac
             if len(found) >= 3:
                 break
     truth = float(problem.truth(q))
-    if numbers_match(carried, None, truth, Tolerance(1e-9, 1e-12)) is not None:
-        right = f"the right value is {_n(carried)}"
+    if numbers_match(carried, None, truth, tol) is not None:
+        right = f"the right value is {_n(truth)}"
     else:
         right = f"from your own earlier numbers it would be {_n(carried)} (the right value is {_n(truth)})"
     if found:

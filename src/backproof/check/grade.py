@@ -484,7 +484,7 @@ def _csv_row(d: dict) -> list:
 
 def report_dict(report: ClassReport) -> dict:
     return {
-        "key": report.key.path,
+        "key": Path(report.key.path).name,
         "students": [{"student": r.student, "file": r.file, "score": r.score, "total": r.total,
                       "error": r.error, "items": [asdict(row) for row in r.rows]} for r in report.results],
         "summary": report.summary,
@@ -505,7 +505,7 @@ def _md(text) -> str:
 
 def render_markdown(report: ClassReport) -> str:
     s = report.summary
-    L = ["# Grades", "", f"Key: {_md(report.key.path)}", ""]
+    L = ["# Grades", "", f"Key: {_md(Path(report.key.path).name)}", ""]
     L += _summary_md(s)
     L += ["## Scores", "", "| student | file | score | note |", "|---|---|---|---|"]
     for r in report.results:

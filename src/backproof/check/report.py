@@ -286,7 +286,8 @@ def render_markdown(result: CheckResult, *, title: str | None = None) -> str:
     if result.student:
         L += [f"Student: {_md_text(result.student)}", ""]
     if result.path:
-        L += [f"File: {_code(result.path)}", ""]
+        # The file's name only: a report reads the same on every machine.
+        L += [f"File: {_code(__import__('pathlib').Path(result.path).name)}", ""]
     L += ["| | quantity | yours | expected | verdict |", "|---|---|---|---|---|"]
     for i in result.items:
         verdict = _WORDS[i.verdict] + (" — **first wrong step**" if i.first else "")
