@@ -230,7 +230,7 @@ def diagnose(problem: Problem, answers: Iterable[Answer], tolerances: Tolerances
             truth = problem.truth(q) if problem.at is not None else None
             items.append(Item(problem.display(q), q, problem.display(q), None, "missing", expected=truth,
                               expected_text=_n(truth) if truth is not None else "",
-                              formula=formula(problem, q, Evaluator(problem, {})) if truth is not None else ""))
+                              formula=problem.truth_formula(q) if truth is not None else ""))
     wrong = [i for i in items if i.verdict in ("incorrect", "missing")]
     if wrong:
         first = min(wrong, key=lambda i: computation_order(problem, i.quantity))
@@ -249,8 +249,7 @@ def _judge(problem: Problem, a: Answer, given: dict, tol: Tolerance, carried_cre
     if a.kind == "expression":
         return _judge_symbolic(problem, a, disp)
     truth = problem.truth(q)
-    base_ev = Evaluator(problem, {})
-    expected_formula = formula(problem, q, base_ev)
+    expected_formula = problem.truth_formula(q)
     read_as = _pretty(a.expr) if a.expr is not None else None
     common = dict(expected=truth, expected_text=_n(truth), formula=expected_formula, read_as=read_as)
     if a.kind == "nonfinite":

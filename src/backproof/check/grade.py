@@ -18,6 +18,7 @@ import os
 import pickle
 import re
 import signal
+import threading
 import time
 from collections import Counter, deque
 from dataclasses import asdict, dataclass, field
@@ -252,6 +253,11 @@ class _Worker:
 
 def _context():
     methods = mp.get_all_start_methods()
+    # fork: fast, and it never re-imports the caller's __main__ (which may be stdin or a
+    # notebook); safe only while this process runs a single thread (the progress bar
+    # is drawn without one for that reason).
+    if "fork" in methods and threading.active_count() == 1:
+        return mp.get_context("fork")
     if "forkserver" in methods:
         ctx = mp.get_context("forkserver")
         ctx.set_forkserver_preload(["backproof.check.grade"])
@@ -360,13 +366,15 @@ def grade(key_path: str | Path, folder: str | Path, *, workers: int = 2, timeout
     if progress:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
         from rich.console import Console
+        # No refresh thread (auto_refresh=False): worker processes are forked from here.
         bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                       console=Console(stderr=True), transient=True)
+                       console=Console(stderr=True), transient=True, auto_refresh=False)
         task = bar.add_task("grading", total=len(files))
 
     def done(_res):
         if bar is not None:
             bar.advance(task)
+            bar.refresh()
 
     if bar is not None:
         bar.start()

@@ -174,6 +174,7 @@ class Problem:
         self._eta_float = float(self.learning_rate) if self.learning_rate is not None else None
         self._floats = {n: float(v) for n, v in (self.at or {}).items()}
         self._expansion: dict[sp.Symbol, sp.Expr] | None = None
+        self._formulas: dict[Quantity, str] = {}
         if self.at is not None:
             self._cross_check()
 
@@ -266,6 +267,7 @@ class Problem:
                 self.derivation_of(q.name)
             if self.at is not None:
                 self.truth(q)
+                self.truth_formula(q)
 
     def truth(self, q: Quantity) -> sp.Expr:
         """The exact value of ``q`` at the problem's point."""
@@ -299,6 +301,13 @@ class Problem:
         if self.learning_rate is None:
             raise ProgramError(f"{q}: the problem has no learning_rate")
         return sym - self.learning_rate * self.truth_symbolic(Quantity("grad", self.output, q.name))
+
+    def truth_formula(self, q: Quantity) -> str:
+        """``q``'s own step with the right numbers, in text (cached: it is the same for every student)."""
+        if q not in self._formulas:
+            from .diagnose import formula
+            self._formulas[q] = formula(self, q, Evaluator(self, {}))
+        return self._formulas[q]
 
     def expansion(self) -> dict[sp.Symbol, sp.Expr]:
         """Intermediate symbol -> its expression in the inputs."""
@@ -404,6 +413,13 @@ class Evaluator:
 
     # The judged quantity's own step runs at depth 0; everything it reads, deeper.
     def get(self, q: Quantity) -> float:
+        if self.depth == 0:
+            # One errstate for the whole recomputation: NumPy reports 1/0 as inf, not a warning.
+            with np.errstate(all="ignore"):
+                return self._get(q)
+        return self._get(q)
+
+    def _get(self, q: Quantity) -> float:
         if q != self.exclude and q in self.given:
             if self.trace is not None:
                 self.trace.used.add(q)
@@ -531,19 +547,20 @@ class Evaluator:
 
 
 def _forward(op, args) -> float:
-    with np.errstate(all="ignore"):
-        try:
-            return float(op.np_forward(*[np.float64(a) for a in args]))
-        except (OverflowError, ValueError, ZeroDivisionError):
-            return math.nan
+    try:
+        return float(op.np_forward(*[np.float64(a) for a in args]))
+    except (OverflowError, ValueError, ZeroDivisionError):
+        return math.nan
 
 
 def _vjp(op, out: float, args, k: int) -> float:
-    with np.errstate(all="ignore"):
-        try:
-            return float(op.np_vjp(np.float64(1.0), np.float64(out), *[np.float64(a) for a in args])[k])
-        except (OverflowError, ValueError, ZeroDivisionError):
-            return math.nan
+    try:
+        return float(op.np_vjp(_ONE, np.float64(out), *[np.float64(a) for a in args])[k])
+    except (OverflowError, ValueError, ZeroDivisionError):
+        return math.nan
+
+
+_ONE = np.float64(1.0)
 
 
 def resolve_quantity(problem: Problem, text: str) -> Quantity:
