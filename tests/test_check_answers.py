@@ -188,3 +188,47 @@ def test_html_escapes_every_user_string(tmp_path):
     page = render_html(result)
     assert "<script>alert" not in page and "&lt;script&gt;" in page
     assert "<script>alert" not in render_markdown(result)
+
+
+# --- network problems (backproof.nn's interface, faked here so this side is tested alone) ---------
+
+class _FakeNet:
+    def __init__(self):
+        from backproof.parse import parse_program
+        self.program = parse_program("z = W1_0_0*x0 + W1_0_1*x1 + b1_0\na = sigmoid(z)\nJ = 0.5*(a - t)**2")
+        self.at = {"x0": "1", "x1": "-2", "t": "1", "W1_0_0": "0.5", "W1_0_1": "0.25", "b1_0": "0.1"}
+        self.params = ("W1_0_0", "W1_0_1", "b1_0")
+        self.learning_rate = "0.5"
+        self.matrix_names = {"W1[0][0]": "W1_0_0", "W1[0][1]": "W1_0_1", "b1[0]": "b1_0", "bias": "b1_0"}
+
+
+def _fake_nn(monkeypatch, with_function=True):
+    import sys
+    import types
+    mod = types.ModuleType("backproof.nn")
+    if with_function:
+        mod.program_from_spec = lambda data, path: _FakeNet()
+    monkeypatch.setitem(sys.modules, "backproof.nn", mod)
+
+
+def test_network_problem_entries_and_aliases(tmp_path, monkeypatch):
+    _fake_nn(monkeypatch)
+    import math
+    z = 0.5 * 1 + 0.25 * -2 + 0.1
+    a = 1 / (1 + math.exp(-z))
+    g_z = (a - 1) * a * (1 - a)
+    path = tmp_path / "net.yaml"
+    path.write_text("problem:\n  network: {layers: []}\nanswers:\n"
+                    f"  a: {a:.6g}\n  dJ/dW1[0][1]: {g_z * -2:.6g}\n  'W1[0, 0]_new': {0.5 - 0.5 * g_z:.6g}\n"
+                    f"  dJ/dbias: {g_z:.6g}\n")
+    result = check(load_check(path))
+    assert [i.verdict for i in result.items] == ["correct"] * 4
+    assert [i.display for i in result.items][1:] == ["dJ/dW1[0][1]", "W1[0][0]_new", "dJ/db1[0]"]
+
+
+def test_network_problem_without_nn_is_a_clear_error(tmp_path, monkeypatch):
+    _fake_nn(monkeypatch, with_function=False)
+    path = tmp_path / "net.yaml"
+    path.write_text("problem:\n  network: {layers: []}\nanswers:\n  J: 1\n")
+    with pytest.raises(AnswerFileError, match="network problems need backproof.nn"):
+        load_check(path)
