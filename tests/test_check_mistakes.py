@@ -263,7 +263,7 @@ def test_unexplained_wrong_number_has_no_mistake_name():
 
 def test_nonfinite_answer_is_never_correct():
     p = _problem("inline")
-    for text in ("nan", "inf", "-.inf", "1/0"):
+    for text in ("nan", "inf", "-.inf", "1/0", "(2**1000)**2", "1e999"):
         item = diagnose(p, parse_answers(p, {"y": text})).items[0]
         assert item.verdict == "incorrect", text
 

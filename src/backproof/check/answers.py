@@ -12,14 +12,14 @@ from __future__ import annotations
 import json
 import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sympy as sp
 
 from ..errors import BackproofError, ParseError, SpecError
-from .compare import DEFAULT_TOLERANCE, Tolerance, figures
+from .compare import DEFAULT_TOLERANCE, Tolerance
 from .quantities import Problem, Quantity, QuantityError
 
 __all__ = ["AnswerFileError", "Node", "Document", "Answer", "Tolerances", "load_document",
@@ -301,7 +301,12 @@ class Answer:
 
     @property
     def value(self) -> float:
-        return float(self.number) if self.number is not None else math.nan
+        if self.number is None:
+            return math.nan
+        try:
+            return float(self.number)
+        except OverflowError:  # 2**1000**… : a number, but not one a float can hold
+            return math.inf if self.number > 0 else -math.inf
 
 
 @dataclass(frozen=True)

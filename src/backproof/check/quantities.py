@@ -16,7 +16,7 @@ import difflib
 import math
 import re
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, Mapping
+from typing import Iterable, Mapping
 
 import networkx as nx
 import numpy as np
@@ -567,5 +567,3 @@ def resolve_quantity(problem: Problem, text: str) -> Quantity:
     """Module-level alias of :meth:`Problem.resolve`."""
     return problem.resolve(text)
 
-
-Hook = Callable[..., float | None]
