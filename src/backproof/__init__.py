@@ -28,6 +28,7 @@ _LAZY = {
     "StepKind": ("backproof.steps", "StepKind"),
     "BackproofError": ("backproof.errors", "BackproofError"),
     "ParseError": ("backproof.errors", "ParseError"),
+    "Network": ("backproof.nn", "Network"),
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -1,0 +1,289 @@
+"""Network spec -> Program of named scalars (z = Σ w·a + b, a = σ(z), the loss J).
+
+The network becomes ordinary statements of the expression language, so the graph,
+the derivation, the diagrams and the checker treat it exactly like a program given to
+``explain``. Names (all identifiers, indices from 0, layers from 1):
+
+=====================  ==============================================================
+``x_j``                input feature ``j``
+``y_k``                target of output unit ``k``
+``w{l}_{i}_{j}``       weight ``W{l}[i][j]`` (into unit ``i`` of layer ``l`` from unit ``j``)
+``b{l}_{i}``           bias ``b{l}[i]``
+``z{l}_{i}``           pre-activation of unit ``i`` of layer ``l``
+``a{l}_{i}``           its activation (an identity layer's activation is ``z{l}_{i}`` itself)
+``e{l}_{i}``, ``S{l}``  softmax: ``e = exp(z)`` and ``S = Σ e``, so ``a = e / S``
+``J``                  the loss (batch mean of the per-sample losses ``J_s{s}``)
+=====================  ==============================================================
+
+With several samples every per-sample name ends in ``_s{s}`` (``z1_0_s2``). The
+spec's ``names`` replace parameter names (Mazur's ``w1`` … ``w8``). The loss is written
+as a teacher writes it (``−(y log a + (1 − y) log(1 − a))`` for bce, ``−Σ y log a`` for
+ce): its values equal the NumPy engine's logit forms, and its derivative shows the
+ŷ − y simplification.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import sympy as sp
+
+from ..functions import relu, sigmoid
+from ..program import Program, Statement
+from .spec import NetSpec, entry_scalar, load_spec_file, param_entries, validate_spec
+
+__all__ = ["NetProgram", "Layout", "build_program", "program_from_spec", "program_from_spec_file",
+           "generated_names"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Scalar names arranged like the matrices, for views, JSON and the engine.
+
+    ``x[s][j]``, ``y[s][k]``; ``W[l][i][j]``, ``b[l][i]`` for layer ``l + 1``;
+    ``z[l][s][i]``, ``a[l][s][i]`` (``a`` is ``z`` for an identity layer); ``loss[s]``
+    the per-sample loss name (``J`` itself for one sample).
+    """
+
+    x: tuple[tuple[str, ...], ...]
+    y: tuple[tuple[str, ...], ...]
+    W: tuple[tuple[tuple[str, ...], ...], ...]
+    b: tuple[tuple[str, ...], ...]
+    z: tuple[tuple[tuple[str, ...], ...], ...]
+    a: tuple[tuple[tuple[str, ...], ...], ...]
+    loss: tuple[str, ...]
+    output: str = "J"
+
+
+@dataclass(frozen=True)
+class NetProgram:
+    """A network spec built as a Program, with everything needed to evaluate it.
+
+    Attributes
+    ----------
+    program : Program
+        Statements of named scalars; the output is the loss ``J``.
+    at : dict
+        Name -> exact SymPy number for every input, target and parameter.
+    params : tuple of str
+        Scalar parameter names in layer order (weights row by row, then biases).
+    learning_rate : sympy.Rational or None
+        The spec's η.
+    matrix_names : dict
+        Entry -> scalar name: ``W1[0][1] -> w1_0_1`` (or the alias), ``b2[0] -> b2_0``,
+        ``x[0]``, ``y[0]``, ``z1[0]``, ``a1[0]`` (``z1[s][i]`` with several samples), and
+        each alias -> itself.
+    clusters : dict
+        Name (inputs and assigned names) -> layer label (``"input"``, ``"layer 1 (sigmoid)"``,
+        ``"loss (half_sse)"``), for diagrams with one cluster per layer. Operation nodes
+        belong to the cluster of their ``statement``.
+    spec : NetSpec
+        The validated spec.
+    layout : Layout
+        The names arranged like the matrices.
+    """
+
+    program: Program
+    at: Mapping[str, sp.Expr]
+    params: tuple[str, ...]
+    learning_rate: sp.Expr | None
+    matrix_names: Mapping[str, str]
+    clusters: Mapping[str, str]
+    spec: NetSpec
+    layout: Layout
+
+    @property
+    def output(self) -> str:
+        """The loss name, ``J``."""
+        return self.program.output
+
+
+def _S(name: str) -> sp.Symbol:
+    return sp.Symbol(name, real=True)
+
+
+def _layout(spec: NetSpec) -> Layout:
+    n = spec.n_samples
+    suf = (lambda s: f"_s{s}") if n > 1 else (lambda s: "")
+    scal = entry_scalar(spec)
+    x = tuple(tuple(f"x_{j}{suf(s)}" for j in range(len(spec.inputs[0]))) for s in range(n))
+    y = tuple(tuple(f"y_{k}{suf(s)}" for k in range(len(spec.targets[0]))) for s in range(n))
+    W, b, z, a = [], [], [], []
+    for l, layer in enumerate(spec.layers, start=1):
+        W.append(tuple(tuple(scal[f"W{l}[{i}][{j}]"] for j in range(layer.fan_in))
+                       for i in range(layer.units)))
+        b.append(tuple(scal[f"b{l}[{i}]"] for i in range(layer.units)))
+        z.append(tuple(tuple(f"z{l}_{i}{suf(s)}" for i in range(layer.units)) for s in range(n)))
+        if layer.activation == "identity":
+            a.append(z[-1])
+        else:
+            a.append(tuple(tuple(f"a{l}_{i}{suf(s)}" for i in range(layer.units)) for s in range(n)))
+    loss = ("J",) if n == 1 else tuple(f"J_s{s}" for s in range(n))
+    return Layout(x, y, tuple(W), tuple(b), tuple(z), tuple(a), loss)
+
+
+def _sum(terms):
+    return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
+
+
+def _scaled(k: int, expr):
+    """``expr / k`` kept as written (a ÷ gate), or ``expr`` when k = 1."""
+    return expr if k == 1 else sp.Mul(sp.Rational(1, k), expr, evaluate=False)
+
+
+def _sample_loss(loss: str, outs, ts):
+    """The per-sample loss of predictions ``outs`` against targets ``ts`` (symbols)."""
+    K = len(outs)
+    if loss in ("mse", "sse", "half_sse"):
+        sq = _sum([(o - t) ** 2 for o, t in zip(outs, ts)])
+        return {"mse": _scaled(K, sq), "sse": sq,
+                "half_sse": sp.Mul(sp.Rational(1, 2), sq, evaluate=False)}[loss]
+    if loss == "bce":
+        terms = [sp.Mul(-1, sp.Add(t * sp.log(o), sp.Mul(1 - t, sp.log(1 - o), evaluate=False),
+                                   evaluate=False), evaluate=False) for o, t in zip(outs, ts)]
+        return _scaled(K, _sum(terms))
+    # ce
+    return sp.Mul(-1, _sum([sp.Mul(t, sp.log(o), evaluate=False) for o, t in zip(outs, ts)]),
+                  evaluate=False)
+
+
+_ACT = {"sigmoid": sigmoid, "relu": relu, "tanh": sp.tanh}
+
+
+def build_program(spec: NetSpec) -> NetProgram:
+    """Build the Program of named scalars for a validated spec.
+
+    Examples
+    --------
+    >>> spec = validate_spec({"inputs": [1], "targets": [2], "loss": "half_sse",
+    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": [0]}],
+    ...     "names": {"w": "W1[0][0]", "b": "b1[0]"}})
+    >>> print(build_program(spec).program)
+    z1_0 = b + w*x_0
+    J = (z1_0 - y_0)**2/2
+    """
+    lay = _layout(spec)
+    stmts: list[Statement] = []
+    clusters: dict[str, str] = {}
+    labels = [f"layer {l} ({L.activation})" for l, L in enumerate(spec.layers, start=1)]
+    loss_label = f"loss ({spec.loss})"
+    for s in range(spec.n_samples):
+        prev = [_S(n) for n in lay.x[s]]
+        for l, layer in enumerate(spec.layers):
+            L = l + 1
+            suf = lay.z[l][s][0][len(f"z{L}_0"):]
+            for i in range(layer.units):
+                zexpr = sp.Add(*[_S(lay.W[l][i][j]) * prev[j] for j in range(layer.fan_in)],
+                               _S(lay.b[l][i]))
+                stmts.append(Statement(lay.z[l][s][i], zexpr))
+                clusters[lay.z[l][s][i]] = labels[l]
+            act = layer.activation
+            if act in _ACT:
+                for i in range(layer.units):
+                    stmts.append(Statement(lay.a[l][s][i], _ACT[act](_S(lay.z[l][s][i]))))
+                    clusters[lay.a[l][s][i]] = labels[l]
+            elif act == "softmax":
+                es = [f"e{L}_{i}{suf}" for i in range(layer.units)]
+                total = f"S{L}{suf}"
+                for i in range(layer.units):
+                    stmts.append(Statement(es[i], sp.exp(_S(lay.z[l][s][i]))))
+                stmts.append(Statement(total, _sum([_S(e) for e in es])))
+                for i in range(layer.units):
+                    stmts.append(Statement(lay.a[l][s][i],
+                                           sp.Mul(_S(es[i]), sp.Pow(_S(total), -1), evaluate=False)))
+                for name in es + [total] + list(lay.a[l][s]):
+                    clusters[name] = labels[l]
+            prev = [_S(n) for n in lay.a[l][s]]
+        expr = _sample_loss(spec.loss, prev, [_S(n) for n in lay.y[s]])
+        stmts.append(Statement(lay.loss[s], expr))
+        clusters[lay.loss[s]] = loss_label
+    if spec.n_samples > 1:
+        stmts.append(Statement("J", _scaled(spec.n_samples, _sum([_S(n) for n in lay.loss]))))
+        clusters["J"] = loss_label
+    program = Program(tuple(stmts), "J")
+
+    at: dict[str, sp.Expr] = {}
+    for s in range(spec.n_samples):
+        for j, name in enumerate(lay.x[s]):
+            at[name] = spec.inputs[s][j]
+            clusters[name] = "input"
+        for k, name in enumerate(lay.y[s]):
+            at[name] = spec.targets[s][k]
+            clusters[name] = loss_label
+    params: list[str] = []
+    for l, layer in enumerate(spec.layers):
+        for i in range(layer.units):
+            for j in range(layer.fan_in):
+                at[lay.W[l][i][j]] = layer.weights[i][j]
+                params.append(lay.W[l][i][j])
+        for i in range(layer.units):
+            at[lay.b[l][i]] = layer.bias[i]
+            params.append(lay.b[l][i])
+        for name in [n for row in lay.W[l] for n in row] + list(lay.b[l]):
+            clusters[name] = labels[l]
+
+    matrix_names = dict(entry_scalar(spec))
+    for alias, _ in spec.names:
+        matrix_names[alias] = alias
+    for s in range(spec.n_samples):
+        idx = (lambda i: f"[{i}]") if spec.n_samples == 1 else (lambda i, s=s: f"[{s}][{i}]")
+        for j, name in enumerate(lay.x[s]):
+            matrix_names[f"x{idx(j)}"] = name
+        for k, name in enumerate(lay.y[s]):
+            matrix_names[f"y{idx(k)}"] = name
+        for l in range(len(spec.layers)):
+            for i, name in enumerate(lay.z[l][s]):
+                matrix_names[f"z{l + 1}{idx(i)}"] = name
+            for i, name in enumerate(lay.a[l][s]):
+                matrix_names[f"a{l + 1}{idx(i)}"] = name
+    return NetProgram(program=program, at=at, params=tuple(params),
+                      learning_rate=spec.learning_rate, matrix_names=matrix_names,
+                      clusters=clusters, spec=spec, layout=lay)
+
+
+def generated_names(spec: NetSpec) -> set[str]:
+    """Every scalar name the builder would generate for ``spec`` (without aliases)."""
+    from dataclasses import replace
+    bare = replace(spec, names=())
+    lay = _layout(bare)
+    out = {n for _, n in param_entries(bare)} | {"J"} | set(lay.loss)
+    for rows in (lay.x, lay.y):
+        out |= {n for row in rows for n in row}
+    for group in (lay.z, lay.a):
+        out |= {n for layer in group for row in layer for n in row}
+    for l, layer in enumerate(spec.layers, start=1):
+        if layer.activation == "softmax":
+            for s in range(spec.n_samples):
+                suf = f"_s{s}" if spec.n_samples > 1 else ""
+                out |= {f"e{l}_{i}{suf}" for i in range(layer.units)} | {f"S{l}{suf}"}
+    return out
+
+
+def program_from_spec(data: Mapping, path: str = "") -> NetProgram:
+    """Validate a parsed spec and build its :class:`NetProgram`.
+
+    Examples
+    --------
+    >>> net = program_from_spec({"inputs": [1], "targets": [5], "loss": "half_sse",
+    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[2]], "bias": 0},
+    ...                {"units": 1, "activation": "identity", "weights": [[3]], "bias": 1}]})
+    >>> net.params, net.matrix_names["W2[0][0]"]
+    (('w1_0_0', 'b1_0', 'w2_0_0', 'b2_0'), 'w2_0_0')
+    """
+    return build_program(validate_spec(data, path))
+
+
+def program_from_spec_file(path) -> NetProgram:
+    """Read, validate and build a spec file (``.yaml``, ``.yml``, ``.json`` or ``.toml``).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp(), "n.json")
+    >>> _ = p.write_text('{"inputs": [1], "targets": [2], "loss": "sse",'
+    ...                  ' "layers": [{"units": 1, "activation": "relu"}]}')
+    >>> program_from_spec_file(p).program.output
+    'J'
+    """
+    return program_from_spec(load_spec_file(path), str(path))

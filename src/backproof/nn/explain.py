@@ -1,0 +1,360 @@
+"""One forward/backward/update of a network: derivation, both views, update table, checks.
+
+:func:`explain_network` derives the loss once with :func:`backproof.derive.derive` (the
+machinery behind ``explain``), arranges it in the scalar view, computes the matrix
+view independently, builds the gradient-descent update as typed ``update`` steps and
+checks every gradient against the NumPy layer engine and central differences.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+import numpy as np
+import sympy as sp
+
+from ..derive import derive, evaluate_number
+from ..errors import SpecError
+from ..steps import Step, StepKind
+from .build import NetProgram, build_program, program_from_spec, program_from_spec_file
+from .spec import MODES, NetSpec
+from .views import MatrixView, ScalarView, compare_views, matrix_gradients, matrix_view, scalar_view
+
+__all__ = ["NetResult", "EngineCheck", "explain_network", "as_netprogram", "engine_layers",
+           "update_steps", "MAX_DERIVE_NODES", "estimate_nodes", "WRT_NODES", "FD_MAX_PARAMS"]
+
+#: Largest estimated graph (nodes) :func:`explain_network` derives symbolically.
+MAX_DERIVE_NODES = 60_000
+#: Above this many estimated nodes the derivation reports gradients for every name
+#: (``wrt=None``): restricting the steps to the parameters costs one graph traversal per
+#: parameter, which is quadratic.
+WRT_NODES = 3_000
+#: Central differences are taken for at most this many parameters (two forward passes each).
+FD_MAX_PARAMS = 10_000
+#: Agreement of the symbolic gradients with the NumPy layer engine (both exact formulas
+#: in float64) and with central differences (gradcheck-like tolerances).
+ENGINE_RTOL, ENGINE_ATOL = 1e-9, 1e-12
+FD_RTOL, FD_ATOL = 1e-4, 1e-7
+
+
+@dataclass(frozen=True)
+class EngineCheck:
+    """Symbolic gradients against the NumPy layer engine and central differences.
+
+    Relative errors are ``|a − b| / max(|a|, |b|, floor)``; ``fd_max_rel`` is None when
+    the network has more than :data:`FD_MAX_PARAMS` parameters.
+    """
+
+    engine_loss: float
+    loss_rel: float
+    engine_max_rel: float
+    fd_max_rel: float | None
+    engine_ok: bool
+    fd_ok: bool | None
+    worst: str
+    note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        """Every comparison that was made agrees."""
+        return self.engine_ok and self.fd_ok is not False
+
+    @property
+    def summary(self) -> str:
+        """One line for write-ups."""
+        fd = (f"central differences: max relative error {self.fd_max_rel:.1e} "
+              f"({'agree' if self.fd_ok else 'DISAGREE'}, rtol {FD_RTOL:g})"
+              if self.fd_max_rel is not None else "central differences skipped (too many parameters)")
+        return (f"NumPy layer engine: max relative error {self.engine_max_rel:.1e} "
+                f"({'agree' if self.engine_ok else 'DISAGREE'}, rtol {ENGINE_RTOL:g}); {fd}"
+                + (f"; {self.note}" if self.note else ""))
+
+
+@dataclass(frozen=True)
+class NetResult:
+    """Everything one explained step of a network holds; reports only format it.
+
+    Attributes
+    ----------
+    net : NetProgram
+    derivation : Derivation
+        The reverse-mode derivation of ``J`` (steps, symbolic forms, values).
+    scalar : ScalarView
+    matrix : MatrixView or None
+    updates : tuple of Step
+        ``update`` steps, one per parameter in layer order (empty without η):
+        ``target`` the scalar name, ``factors = (old, gradient, η)``, ``value`` the new value.
+    mode : str
+        ``simultaneous`` or ``sequential``.
+    check : EngineCheck or None
+    view_diff : float or None
+        Largest relative difference between the scalar and the matrix view.
+    history : TrainHistory or None
+        Set by training (:func:`backproof.nn.train.train_network`).
+    """
+
+    net: NetProgram
+    derivation: object
+    scalar: ScalarView
+    matrix: MatrixView | None
+    updates: tuple[Step, ...]
+    mode: str
+    check: EngineCheck
+    history: object = None
+    limits: tuple[str, ...] = field(default=())
+    view_diff: float | None = None
+
+    @property
+    def loss(self) -> sp.Expr:
+        """The loss J at the spec's parameters."""
+        return self.scalar.loss
+
+    def gradients(self) -> dict[str, sp.Expr]:
+        """Scalar parameter name -> ∂J/∂name (the true gradient, in layer order)."""
+        G = self.derivation.gradients
+        return {p: G[p] for p in self.net.params}
+
+    def updated(self) -> dict[str, sp.Expr]:
+        """Scalar parameter name -> value after one update (empty without η)."""
+        return {s.target: s.value for s in self.updates}
+
+    def with_history(self, history) -> "NetResult":
+        """The same result with a training history attached."""
+        from dataclasses import replace
+        return replace(self, history=history)
+
+    def to_text(self, **kw) -> str:
+        """The terminal write-up."""
+        from .report import render_text
+        return render_text(self, **kw)
+
+    def to_markdown(self, **kw) -> str:
+        """The Markdown write-up."""
+        from .report import render_markdown
+        return render_markdown(self, **kw)
+
+    def to_json(self, **kw) -> str:
+        """The JSON write-up."""
+        from .report import render_json
+        return render_json(self, **kw)
+
+
+def as_netprogram(obj) -> NetProgram:
+    """A NetProgram from a NetProgram, a NetSpec, a spec mapping or a spec file path."""
+    if isinstance(obj, NetProgram):
+        return obj
+    if isinstance(obj, NetSpec):
+        return build_program(obj)
+    if isinstance(obj, Mapping):
+        return program_from_spec(obj)
+    if isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__"):
+        return program_from_spec_file(obj)
+    raise SpecError(f"expected a spec (mapping, file path, NetSpec or NetProgram), got {type(obj).__name__}")
+
+
+def estimate_nodes(spec: NetSpec) -> int:
+    """Graph size of a spec without building it: per sample and unit, two nodes per
+    weight (the input leaf is shared), the sum, z, a and σ; plus the loss."""
+    per_sample = 0
+    for layer in spec.layers:
+        per_sample += layer.units * (2 * layer.fan_in + 5)
+    per_sample += 6 * spec.layers[-1].units
+    return spec.n_samples * per_sample + spec.n_params
+
+
+def engine_layers(spec: NetSpec, values: Mapping[str, sp.Expr] | None = None, net: NetProgram | None = None):
+    """The spec's layers as engine ``Dense`` layers (float64), optionally at other values."""
+    from ..engine import Dense
+    layers = []
+    for l, layer in enumerate(spec.layers):
+        if values is None:
+            W = np.array([[float(w) for w in row] for row in layer.weights], dtype=float)
+            b = np.array([float(v) for v in layer.bias], dtype=float)
+        else:
+            lay = net.layout
+            W = np.array([[float(values[n]) for n in row] for row in lay.W[l]], dtype=float)
+            b = np.array([float(values[n]) for n in lay.b[l]], dtype=float)
+        layers.append(Dense(W, b, layer.activation))
+    return layers
+
+
+def _arrays(spec: NetSpec):
+    X = np.array([[float(v) for v in row] for row in spec.inputs], dtype=float)
+    T = np.array([[float(v) for v in row] for row in spec.targets], dtype=float)
+    return X, T
+
+
+def _rel(a: float, b: float, floor: float) -> float:
+    return abs(a - b) / max(abs(a), abs(b), floor)
+
+
+def engine_check(net: NetProgram, gradients: Mapping[str, sp.Expr], loss: sp.Expr) -> EngineCheck:
+    """Compare symbolic gradients with the NumPy layer engine and central differences."""
+    from ..engine import back_propagation, forward_prop, loss_value
+    spec, lay = net.spec, net.layout
+    X, T = _arrays(spec)
+    layers = engine_layers(spec)
+    cache = forward_prop(X, layers)
+    J = loss_value(cache, layers, T, spec.loss)
+    grads = back_propagation(cache, layers, T, spec.loss)
+    worst, worst_rel = "", 0.0
+    flat_engine: dict[str, float] = {}
+    for l, (dW, db) in enumerate(grads):
+        for i, row in enumerate(lay.W[l]):
+            for j, name in enumerate(row):
+                flat_engine[name] = float(dW[i, j])
+        for i, name in enumerate(lay.b[l]):
+            flat_engine[name] = float(db[i])
+    floor = ENGINE_ATOL / ENGINE_RTOL
+    for name in net.params:
+        r = _rel(float(gradients[name]), flat_engine[name], floor)
+        if r > worst_rel:
+            worst, worst_rel = name, r
+    loss_rel = _rel(float(loss), J, floor)
+    engine_ok = worst_rel <= ENGINE_RTOL and loss_rel <= ENGINE_RTOL
+
+    fd_max, fd_ok, note = None, None, ""
+    if spec.n_params <= FD_MAX_PARAMS:
+        fd_max = 0.0
+        kinks = 0
+        for l, layer in enumerate(layers):
+            Ws, bs = layer.W, layer.b
+            entries = [(name, (i, j)) for i, row in enumerate(lay.W[l]) for j, name in enumerate(row)]
+            entries += [(name, (i,)) for i, name in enumerate(lay.b[l])]
+            for name, idx in entries:
+                v = float(Ws[idx] if len(idx) == 2 else bs[idx])
+                h = 1e-6 * max(1.0, abs(v))
+                vals = []
+                for sign in (1, -1):
+                    W2, b2 = Ws.copy(), bs.copy()
+                    if len(idx) == 2:
+                        W2[idx] = v + sign * h
+                    else:
+                        b2[idx] = v + sign * h
+                    trial = list(layers)
+                    trial[l] = layer.replace(W=W2, b=b2)
+                    vals.append(loss_value(forward_prop(X, trial), trial, T, spec.loss))
+                num = (vals[0] - vals[1]) / (2 * h)
+                g = float(gradients[name])
+                if abs(num - g) > max(FD_ATOL, FD_RTOL * max(abs(num), abs(g))):
+                    if _at_kink(cache, spec):
+                        kinks += 1
+                        continue
+                    fd_ok = False
+                fd_max = max(fd_max, _rel(num, g, FD_ATOL / FD_RTOL))
+        if fd_ok is None:
+            fd_ok = True
+        if kinks:
+            note = (f"{kinks} central difference{'s' * (kinks > 1)} straddle a ReLU kink (z = 0): "
+                    f"not differentiable there; the convention used is ReLU′(0) = 0")
+    return EngineCheck(J, loss_rel, worst_rel, fd_max, engine_ok, fd_ok, worst, note)
+
+
+def _at_kink(cache, spec) -> bool:
+    return any(layer.activation == "relu" and np.any(np.abs(z) < 1e-5)
+               for layer, z in zip(spec.layers, cache.zs))
+
+
+def update_steps(net: NetProgram, gradients: Mapping[str, sp.Expr], mode: str) -> tuple[Step, ...]:
+    """One gradient-descent update ``new = old − η·gradient`` per parameter, as Steps.
+
+    In ``sequential`` mode the gradients of the earlier layers are recomputed through
+    the already updated later weights (:func:`~backproof.nn.views.matrix_gradients`).
+
+    Examples
+    --------
+    >>> from backproof.nn import program_from_spec
+    >>> net = program_from_spec({"inputs": [1], "targets": [2], "loss": "half_sse",
+    ...     "learning_rate": 0.5, "names": {"w": "W1[0][0]", "b": "b1[0]"},
+    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": 0}]})
+    >>> [(s.target, s.factors, s.value) for s in update_steps(net, {"w": -2, "b": -2}, "simultaneous")]
+    [('w', (0, -2, 1/2), 1), ('b', (0, -2, 1/2), 1)]
+    """
+    eta = net.learning_rate
+    if eta is None:
+        return ()
+    if mode not in MODES:
+        raise SpecError(f"mode: unknown value {mode!r} (must be one of {', '.join(MODES)})")
+    used = dict(gradients)
+    if mode == "sequential":
+        lay = net.layout
+        # The output layer's gradient is the same in both orders: keep the derivation's.
+        for l, (dW, db) in enumerate(matrix_gradients(net.spec, eta)[:-1]):
+            for i, row in enumerate(lay.W[l]):
+                for j, name in enumerate(row):
+                    used[name] = dW[i, j]
+            for i, name in enumerate(lay.b[l]):
+                used[name] = db[i, 0]
+    rule = f"gradient descent ({mode})"
+    steps = []
+    for k, name in enumerate(net.params, start=1):
+        old, grad = net.at[name], sp.sympify(used[name])
+        new = evaluate_number(old - eta * grad)
+        steps.append(Step(k, StepKind.UPDATE, name, nodes=(name,), rule=rule,
+                          symbolic=sp.Symbol(name, real=True) - eta * sp.Symbol(f"dJ/d{name}", real=True),
+                          value=new, factors=(old, grad, eta),
+                          note="" if mode == "simultaneous" or used[name] == gradients[name]
+                          else "gradient through the updated weights of the layer above"))
+    return tuple(steps)
+
+
+def explain_network(spec, *, mode: str | None = None, matrix: bool = True,
+                    symbolic: bool = True, check: bool = True) -> NetResult:
+    """Derive one forward/backward pass of a network and the gradient-descent update.
+
+    Parameters
+    ----------
+    spec : NetProgram, NetSpec, mapping or path
+        The network.
+    mode : {"simultaneous", "sequential"}, optional
+        Update order (default: the spec's ``mode``).
+    matrix : bool
+        Also compute the matrix view.
+    symbolic : bool
+        Also write gradients in node names (small graphs only, see
+        :data:`backproof.derive.SYMBOLIC_LIMIT`).
+    check : bool
+        Compare with the NumPy layer engine and central differences.
+
+    Returns
+    -------
+    NetResult
+
+    Examples
+    --------
+    >>> r = explain_network({"inputs": [1], "targets": [2], "loss": "half_sse",
+    ...     "learning_rate": 0.5, "names": {"w": "W1[0][0]", "b": "b1[0]"},
+    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": 0}]})
+    >>> r.loss, r.gradients(), r.updated()
+    (2, {'w': -2, 'b': -2}, {'w': 1, 'b': 1})
+    """
+    net = as_netprogram(spec)
+    spec = net.spec
+    mode = mode or spec.mode
+    if mode not in MODES:
+        raise SpecError(f"mode: unknown value {mode!r} (must be one of {', '.join(MODES)})")
+    size = estimate_nodes(spec)
+    if size > MAX_DERIVE_NODES:
+        raise SpecError(
+            f"{spec.source or spec.name}: the network is too large to derive symbolically: about "
+            f"{size:,} graph nodes ({spec.n_params:,} parameters × {spec.n_samples} sample"
+            f"{'s' * (spec.n_samples != 1)}); the limit is {MAX_DERIVE_NODES:,} "
+            f"(train it with backproof.nn.train_network or the NumPy engine instead)")
+    wrt = net.params if size <= WRT_NODES else None
+    # Expanded forms are skipped: written out in the inputs, a network's gradients are
+    # nested sigmoids whose sympy.diff proof takes minutes even for 2-2-2; the engine
+    # and central differences check every number instead.
+    deriv = derive(net.program, at=net.at, wrt=wrt, symbolic=symbolic, expand=False, verify=False)
+    sv = scalar_view(net, deriv)
+    mv = matrix_view(net) if matrix else None
+    grads = {p: deriv.gradients[p] for p in net.params}
+    updates = update_steps(net, grads, mode)
+    chk = engine_check(net, grads, sv.loss) if check else None
+    if chk is not None:
+        # The generic write-up of the derivation reports this check as its numeric verification.
+        from dataclasses import replace
+        deriv = replace(deriv, verification=chk.summary)
+    limits = tuple(deriv.limits)
+    diff = compare_views(net, sv, mv) if mv is not None else None
+    return NetResult(net, deriv, sv, mv, updates, mode, chk, None, limits, diff)

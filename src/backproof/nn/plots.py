@@ -1,0 +1,204 @@
+"""Training plots (matplotlib, Agg backend): loss per step, loss against one weight, loss surface.
+
+Builders return figures' bytes (PNG and SVG) keyed by file name; only
+:func:`write_plots` touches the disk, through :func:`backproof.io.write_atomic`. Every
+loss value drawn comes from the NumPy engine (``forward_prop`` + ``loss_value``); SVGs
+carry no date and a fixed hash salt, so the same run gives the same files.
+
+* **loss vs step**: ``losses[k]`` after ``k`` updates (log scale when the loss spans
+  more than two decades and stays positive).
+* **loss vs weight**: the loss as a function of one parameter with every other
+  parameter held at its starting value (solid) and at its final value (dashed), and
+  the gradient-descent path ``(w_k, J_k)``. With one moving parameter the path lies on
+  the solid curve; otherwise the other parameters move too, so the path starts on the
+  solid curve and ends on the dashed one.
+* **loss surface**: contours of the loss over two parameters (the others at their
+  starting values) with the path of those two parameters.
+"""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import SpecError
+from .explain import _arrays, engine_layers
+from .train import default_plot_params
+
+__all__ = ["build_plots", "write_plots", "PLOT_KINDS", "GRID"]
+
+PLOT_KINDS = ("loss", "weight", "surface")
+#: Grid points per axis of the curves and the surface.
+GRID = 61
+
+
+def _plt():
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    plt.rcParams["svg.hashsalt"] = "backproof"
+    plt.rcParams["svg.fonttype"] = "path"
+    return plt
+
+
+def _save(fig) -> dict[str, bytes]:
+    out = {}
+    for fmt, meta in (("png", {"Software": None}), ("svg", {"Date": None, "Creator": None})):
+        buf = io.BytesIO()
+        fig.savefig(buf, format=fmt, dpi=110, metadata=meta, bbox_inches="tight")
+        out[fmt] = buf.getvalue()
+    return out
+
+
+class _Loss:
+    """The batch loss as a function of some parameters, the others fixed (engine forward)."""
+
+    def __init__(self, net, base: dict[str, float]):
+        from ..engine import forward_prop, loss_value
+        self._fp, self._lv = forward_prop, loss_value
+        self.net = net
+        self.spec = net.spec
+        self.X, self.T = _arrays(net.spec)
+        self.base = dict(base)
+        lay = net.layout
+        self.where = {}
+        for l in range(len(self.spec.layers)):
+            for i, row in enumerate(lay.W[l]):
+                for j, name in enumerate(row):
+                    self.where[name] = (l, "W", (i, j))
+            for i, name in enumerate(lay.b[l]):
+                self.where[name] = (l, "b", (i,))
+
+    def __call__(self, **vals: float) -> float:
+        from ..engine.errors import NumericalError
+        values = dict(self.base)
+        values.update(vals)
+        layers = engine_layers(self.spec, values, self.net)
+        try:
+            return self._lv(self._fp(self.X, layers), layers, self.T, self.spec.loss)
+        except NumericalError:
+            return float("nan")
+
+
+def _span(path: np.ndarray) -> tuple[float, float]:
+    lo, hi = float(np.min(path)), float(np.max(path))
+    pad = max(hi - lo, 0.5 * max(1.0, abs(lo), abs(hi)), 1.0)
+    return lo - pad, hi + pad
+
+
+def build_plots(net, history, *, weight: str | None = None, surface: tuple[str, str] | None = None,
+                prefix: str | None = None) -> dict[str, bytes]:
+    """The three plots as ``{file name: bytes}`` (``<prefix>_loss.png`` …, PNG and SVG).
+
+    Parameters
+    ----------
+    net : NetProgram
+        The network (its spec gives the data and starting parameters).
+    history : TrainHistory
+        A training run whose ``path`` holds the plotted parameters.
+    weight, surface : optional
+        The parameter of the 1-D plot and the pair of the surface (default: the spec's
+        ``plot`` field, else the first weight and the first bias).
+    prefix : str, optional
+        File name prefix (default: the spec's name).
+
+    Examples
+    --------
+    >>> from backproof.nn import program_from_spec
+    >>> from backproof.nn.train import train_network
+    >>> net = program_from_spec({"inputs": [1], "targets": [2], "loss": "half_sse", "learning_rate": 0.5,
+    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": 0}]})
+    >>> sorted(build_plots(net, train_network(net, steps=2), prefix="wxb"))[:2]
+    ['wxb_loss.png', 'wxb_loss.svg']
+    """
+    plt = _plt()
+    w_default, s_default = default_plot_params(net)
+    weight = weight or w_default
+    surface = tuple(surface) if surface else s_default
+    for name in (weight,) + surface:
+        if name not in net.params:
+            raise SpecError(f"plot: unknown parameter {name!r} (parameters: {', '.join(net.params[:10])}"
+                            f"{', …' if len(net.params) > 10 else ''})")
+        if name not in history.path:
+            raise SpecError(f"plot: the training run did not record the path of {name!r}")
+    prefix = prefix or net.spec.name
+    start = {p: float(net.at[p]) for p in net.params}
+    final = dict(history.final)
+    title = f"{net.spec.name} ({'-'.join(map(str, net.spec.sizes))}, {net.spec.loss})"
+    files: dict[str, bytes] = {}
+
+    # 1. loss vs step
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    steps = np.arange(len(history.losses))
+    losses = np.array(history.losses)
+    ax.plot(steps, losses, marker="o" if len(steps) <= 40 else None, markersize=3, color="tab:blue")
+    positive = losses[losses > 0]
+    if positive.size == losses.size and positive.size > 1 and positive.max() / positive.min() > 100:
+        ax.set_yscale("log")
+    ax.set_xlabel("step (updates made)")
+    ax.set_ylabel("loss J")
+    ax.set_title(f"Loss per gradient-descent step — {title}")
+    ax.grid(True, alpha=0.3)
+    for fmt, data in _save(fig).items():
+        files[f"{prefix}_loss.{fmt}"] = data
+    plt.close(fig)
+
+    # 2. loss vs one weight, with the path
+    path_w = np.array(history.path[weight])
+    lo, hi = _span(path_w)
+    grid = np.linspace(lo, hi, GRID)
+    f_start, f_final = _Loss(net, start), _Loss(net, final)
+    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    ax.plot(grid, [f_start(**{weight: g}) for g in grid], color="tab:blue",
+            label="loss, other parameters at their start")
+    if len(net.params) > 1 and history.steps > 0:
+        ax.plot(grid, [f_final(**{weight: g}) for g in grid], color="tab:gray", linestyle="--",
+                label="loss, other parameters at their end")
+    ax.plot(path_w, history.losses, color="tab:red", marker="o", markersize=4, linewidth=1,
+            label="gradient-descent path")
+    for k in range(min(len(path_w) - 1, 30)):
+        ax.annotate("", xy=(path_w[k + 1], history.losses[k + 1]), xytext=(path_w[k], history.losses[k]),
+                    arrowprops={"arrowstyle": "->", "color": "tab:red", "lw": 0.8})
+    ax.set_xlabel(weight)
+    ax.set_ylabel("loss J")
+    ax.set_title(f"Loss vs {weight} (gradient-descent path) — {net.spec.name}")
+    ax.legend(fontsize=8)
+    ax.grid(True, alpha=0.3)
+    for fmt, data in _save(fig).items():
+        files[f"{prefix}_loss_vs_{weight}.{fmt}"] = data
+    plt.close(fig)
+
+    # 3. loss surface over two parameters, with the path
+    p, q = surface
+    path_p, path_q = np.array(history.path[p]), np.array(history.path[q])
+    gp = np.linspace(*_span(path_p), GRID)
+    gq = np.linspace(*_span(path_q), GRID)
+    Z = np.array([[f_start(**{p: a, q: b}) for a in gp] for b in gq])
+    fig, ax = plt.subplots(figsize=(6.4, 5.0))
+    finite = Z[np.isfinite(Z)]
+    levels = 30
+    if finite.size and finite.min() > 0 and finite.max() / finite.min() > 1e3:
+        levels = np.geomspace(finite.min(), finite.max(), 30)
+    cs = ax.contourf(gp, gq, Z, levels=levels, cmap="viridis")
+    ax.contour(gp, gq, Z, levels=levels, colors="white", linewidths=0.3, alpha=0.5)
+    fig.colorbar(cs, ax=ax, label="loss J (other parameters at their start)")
+    ax.plot(path_p, path_q, color="tab:red", marker="o", markersize=3, linewidth=1.2,
+            label="gradient-descent path")
+    ax.plot(path_p[:1], path_q[:1], marker="s", color="white", markersize=6, label="start")
+    ax.plot(path_p[-1:], path_q[-1:], marker="*", color="gold", markersize=10, label="end")
+    ax.set_xlabel(p)
+    ax.set_ylabel(q)
+    ax.set_title(f"Loss surface over ({p}, {q}) — {net.spec.name}")
+    ax.legend(fontsize=8, loc="best")
+    for fmt, data in _save(fig).items():
+        files[f"{prefix}_surface_{p}_{q}.{fmt}"] = data
+    plt.close(fig)
+    return files
+
+
+def write_plots(files: dict[str, bytes], folder) -> list[Path]:
+    """Write built plots into ``folder`` (atomically, creating it); return the paths."""
+    from ..io import write_atomic
+    return [write_atomic(Path(folder, name), data) for name, data in sorted(files.items())]

@@ -1,0 +1,698 @@
+"""Network specs: read YAML/JSON/TOML, check every field's type and shape, return a frozen NetSpec.
+
+Every check runs before any computation. An error is one line naming the field path
+(``layers[1].weights[0]``), what is wrong and what is expected, e.g.
+``mazur.yaml: layers[1].weights: expected a 2 × 2 matrix (units × fan_in), got a row of 3``.
+
+Numbers are kept exact: an integer stays an integer and a decimal such as ``0.15``
+becomes the rational ``3/20`` (through the shortest decimal that round-trips the
+float), so the derivation works with the numbers the teacher wrote.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+import sympy as sp
+
+from ..errors import SpecError
+
+__all__ = [
+    "ACTIVATIONS", "LOSSES", "MODES", "INITIALIZERS", "GENERATORS", "LOSS_NEEDS",
+    "LayerSpec", "DataSpec", "PlotSpec", "NetSpec",
+    "load_spec_file", "parse_spec_text", "validate_spec",
+    "param_entries", "entry_scalar",
+]
+
+#: Activations a layer may use (the NumPy engine's names).
+ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "softmax")
+#: Losses (the NumPy engine's names and conventions).
+LOSSES = ("mse", "sse", "half_sse", "bce", "ce")
+#: The output activation each fused loss needs.
+LOSS_NEEDS = {"bce": "sigmoid", "ce": "softmax"}
+#: Update orders (see :mod:`backproof.engine.network`).
+MODES = ("simultaneous", "sequential")
+#: Named weight initialisers (see :meth:`backproof.engine.Dense.init`).
+INITIALIZERS = ("xavier", "he", "zeros", "normal")
+#: Dataset generators for ``data:`` (see :func:`generate_data`).
+GENERATORS = ("blobs", "xor")
+
+_TOP = ("name", "description", "inputs", "targets", "data", "layers", "loss", "learning_rate",
+        "steps", "tolerance", "mode", "names", "initializer", "seed", "plot")
+_LAYER = ("units", "activation", "weights", "bias", "initializer")
+_DATA = ("generator", "samples", "classes", "features", "seed", "spread")
+_PLOT = ("weight", "surface")
+_ENTRY = re.compile(r"^(?:W(\d+)\[(\d+)\]\[(\d+)\]|b(\d+)\[(\d+)\])$")
+#: Largest dataset a generator makes (the symbolic derivation is per sample).
+MAX_SAMPLES = 1000
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One dense layer: ``weights`` is ``units × fan_in``, ``bias`` has ``units`` entries.
+
+    ``initialized`` says the weights came from ``initializer`` rather than the spec.
+    """
+
+    units: int
+    activation: str
+    weights: tuple[tuple[sp.Rational, ...], ...]
+    bias: tuple[sp.Rational, ...]
+    initialized: bool = False
+    initializer: str | None = None
+
+    @property
+    def fan_in(self) -> int:
+        """Number of inputs of the layer."""
+        return len(self.weights[0])
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """A dataset generated in code: ``generator`` with its size and ``seed``."""
+
+    generator: str
+    samples: int
+    classes: int
+    features: int
+    seed: int
+    spread: float
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    """Which parameters the plots use (scalar names; None = the default choice)."""
+
+    weight: str | None = None
+    surface: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """A validated network spec. Matrices are tuples of exact SymPy numbers.
+
+    Attributes
+    ----------
+    inputs, targets : tuple of tuple
+        Always 2-D: ``(n_samples, fan_in)`` and ``(n_samples, K)``.
+    single : bool
+        The spec gave one sample as a flat list: names carry no sample suffix and
+        JSON values are flat lists.
+    names : tuple of (alias, entry)
+        The spec's ``names``, e.g. ``("w5", "W2[0][0]")``.
+    """
+
+    name: str
+    inputs: tuple[tuple[sp.Rational, ...], ...]
+    targets: tuple[tuple[sp.Rational, ...], ...]
+    single: bool
+    layers: tuple[LayerSpec, ...]
+    loss: str
+    learning_rate: sp.Rational | None = None
+    steps: int | None = None
+    tolerance: sp.Rational = sp.Integer(0)
+    mode: str = "simultaneous"
+    names: tuple[tuple[str, str], ...] = ()
+    initializer: str = "xavier"
+    seed: int = 0
+    data: DataSpec | None = None
+    plot: PlotSpec = field(default_factory=PlotSpec)
+    description: str = ""
+    source: str = ""
+
+    @property
+    def n_samples(self) -> int:
+        """Number of samples in the batch."""
+        return len(self.inputs)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Layer widths from the input: ``(2, 2, 2)`` for Mazur's network."""
+        return (len(self.inputs[0]),) + tuple(layer.units for layer in self.layers)
+
+    @property
+    def n_params(self) -> int:
+        """Number of scalar parameters (weights and biases)."""
+        return sum(layer.units * (layer.fan_in + 1) for layer in self.layers)
+
+    def alias_of(self) -> dict[str, str]:
+        """Entry (``W2[0][0]``) -> alias (``w5``) for the spec's ``names``."""
+        return {entry: alias for alias, entry in self.names}
+
+
+# --- reading --------------------------------------------------------------------------
+
+def _yaml_loader():
+    import yaml
+
+    class Loader(yaml.SafeLoader):
+        """SafeLoader that also reads ``1e-3`` as a number (YAML 1.1 wants ``1.0e-3``)."""
+
+    Loader.add_implicit_resolver(
+        "tag:yaml.org,2002:float",
+        re.compile(r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
+                    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
+                    |\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+                    |[-+]?\.(?:inf|Inf|INF)
+                    |\.(?:nan|NaN|NAN))$""", re.X),
+        list("-+0123456789."))
+    return Loader
+
+
+def parse_spec_text(text: str, fmt: str, origin: str = "") -> Any:
+    """Parse spec text in ``fmt`` (``yaml``, ``json`` or ``toml``) into Python data.
+
+    Examples
+    --------
+    >>> parse_spec_text("loss: mse\\nlearning_rate: 1e-3", "yaml")
+    {'loss': 'mse', 'learning_rate': 0.001}
+    """
+    where = f"{origin}: " if origin else ""
+    if fmt == "yaml":
+        import yaml
+        try:
+            return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            pos = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+            raise SpecError(f"{where}{pos}not valid YAML ({problem})") from None
+    if fmt == "json":
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpecError(f"{where}line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})") from None
+    if fmt == "toml":
+        try:
+            import tomllib
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib
+        try:
+            return tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise SpecError(f"{where}not valid TOML ({exc})") from None
+    raise SpecError(f"{where}unknown spec format {fmt!r} (must be one of yaml, json, toml)")
+
+
+_FORMATS = {".yaml": "yaml", ".yml": "yaml", ".json": "json", ".toml": "toml"}
+
+
+def load_spec_file(path) -> Any:
+    """Read and parse a spec file; the format comes from the extension.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp(), "n.json"); _ = p.write_text('{"loss": "sse"}')
+    >>> load_spec_file(p)
+    {'loss': 'sse'}
+    """
+    p = Path(path)
+    fmt = _FORMATS.get(p.suffix.lower())
+    if fmt is None:
+        raise SpecError(f"{p}: unknown spec file extension {p.suffix!r} "
+                        f"(must be one of {', '.join(_FORMATS)})")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise SpecError(f"{p}: file not found") from None
+    except IsADirectoryError:
+        raise SpecError(f"{p}: is a directory, expected a spec file") from None
+    except UnicodeDecodeError as exc:
+        raise SpecError(f"{p}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise SpecError(f"{p}: cannot read ({exc.strerror})") from None
+    return parse_spec_text(text, fmt, str(p))
+
+
+# --- field checks ---------------------------------------------------------------------
+
+class _Checker:
+    """Field checks that raise SpecError with the source and the field path."""
+
+    def __init__(self, source: str):
+        self.prefix = f"{source}: " if source else ""
+
+    def fail(self, path: str, message: str):
+        raise SpecError(f"{self.prefix}{path}: {message}")
+
+    @staticmethod
+    def describe(v) -> str:
+        if v is None:
+            return "null"
+        if isinstance(v, bool):
+            return f"{str(v).lower()} (a boolean)"
+        if isinstance(v, str):
+            return f"the string {v!r}"
+        if isinstance(v, list):
+            return f"a list of {len(v)}"
+        if isinstance(v, dict):
+            return "a mapping"
+        return f"{v!r}"
+
+    def number(self, v, path: str) -> sp.Rational:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            hint = " (write it without quotes)" if isinstance(v, str) and _numeric(v) else ""
+            self.fail(path, f"expected a number, got {self.describe(v)}{hint}")
+        if isinstance(v, float):
+            if not math.isfinite(v):
+                self.fail(path, f"expected a finite number, got {v!r}")
+            # repr is the shortest decimal that round-trips: 0.15 becomes 3/20 exactly.
+            return sp.Rational(repr(v))
+        return sp.Integer(v)
+
+    def integer(self, v, path: str, minimum: int) -> int:
+        if isinstance(v, bool) or not isinstance(v, int):
+            if isinstance(v, float) and v.is_integer():
+                v = int(v)
+            else:
+                self.fail(path, f"expected an integer >= {minimum}, got {self.describe(v)}")
+        if v < minimum:
+            self.fail(path, f"expected an integer >= {minimum}, got {v}")
+        return int(v)
+
+    def choice(self, v, path: str, allowed) -> str:
+        if not isinstance(v, str) or v not in allowed:
+            self.fail(path, f"unknown value {self.describe(v)} (must be one of {', '.join(allowed)})")
+        return v
+
+    def mapping(self, v, path: str, allowed, required=()) -> dict:
+        if not isinstance(v, dict):
+            self.fail(path or "spec", f"expected a mapping of fields, got {self.describe(v)}")
+        for k in v:
+            if k not in allowed:
+                self.fail(_join(path, str(k)), f"unknown field (allowed fields: {', '.join(allowed)})")
+        for k in required:
+            if k not in v or v[k] is None:
+                self.fail(_join(path, k), "missing field (required)")
+        return v
+
+    def vector(self, v, path: str, length: int | None, what: str) -> tuple[sp.Rational, ...]:
+        if not isinstance(v, list):
+            self.fail(path, f"expected {what}, got {self.describe(v)}")
+        if length is not None and len(v) != length:
+            self.fail(path, f"expected {what}, got a list of {len(v)}")
+        if not v:
+            self.fail(path, f"expected {what}, got an empty list")
+        return tuple(self.number(x, f"{path}[{i}]") for i, x in enumerate(v))
+
+    def matrix(self, v, path: str, rows: int | None, cols: int | None, what: str):
+        if not isinstance(v, list) or not v:
+            self.fail(path, f"expected {what}, got {self.describe(v)}")
+        if not all(isinstance(r, list) for r in v):
+            bad = next(i for i, r in enumerate(v) if not isinstance(r, list))
+            self.fail(f"{path}[{bad}]", f"expected a row (a list of numbers) of {what}, "
+                                         f"got {self.describe(v[bad])}")
+        lengths = [len(r) for r in v]
+        if len(set(lengths)) > 1:
+            self.fail(path, f"ragged matrix: rows have lengths {', '.join(map(str, lengths))} "
+                            f"(expected {what})")
+        if (rows is not None and len(v) != rows) or (cols is not None and lengths[0] != cols):
+            self.fail(path, f"expected {what}, got {len(v)} × {lengths[0]}")
+        if lengths[0] == 0:
+            self.fail(path, f"expected {what}, got empty rows")
+        return tuple(tuple(self.number(x, f"{path}[{i}][{j}]") for j, x in enumerate(r))
+                     for i, r in enumerate(v))
+
+
+def _numeric(s: str) -> bool:
+    try:
+        float(s)
+    except ValueError:
+        return False
+    return True
+
+
+def _join(path: str, key: str) -> str:
+    return f"{path}.{key}" if path else key
+
+
+def _shape(n: int, m: int) -> str:
+    return f"a {n} × {m} matrix"
+
+
+# --- the spec ---------------------------------------------------------------------------
+
+def validate_spec(data: Mapping, path: str = "") -> NetSpec:
+    """Check a parsed spec field by field and return the :class:`NetSpec`.
+
+    Parameters
+    ----------
+    data : mapping
+        The parsed YAML/JSON/TOML document.
+    path : str
+        Where it came from, for messages (``examples/mazur.yaml``).
+
+    Raises
+    ------
+    SpecError
+        The first bad field, with its path, the problem and what is expected.
+
+    Examples
+    --------
+    >>> spec = validate_spec({"inputs": [1], "targets": [2], "loss": "half_sse",
+    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": [0]}]})
+    >>> spec.sizes, spec.n_params
+    ((1, 1), 2)
+    >>> validate_spec({"inputs": [1], "targets": [2], "loss": "half_sse",
+    ...     "layers": [{"units": 1, "activation": "swish"}]})
+    Traceback (most recent call last):
+    ...
+    backproof.errors.SpecError: layers[0].activation: unknown value the string 'swish' (must be one of identity, relu, sigmoid, tanh, softmax)
+    """
+    c = _Checker(path)
+    c.mapping(data, "", _TOP, required=("layers", "loss"))
+    name = data.get("name", Path(path).stem if path else "network")
+    if not isinstance(name, str) or not name.strip():
+        c.fail("name", f"expected a non-empty string, got {c.describe(name)}")
+    description = data.get("description", "")
+    if not isinstance(description, str):
+        c.fail("description", f"expected a string, got {c.describe(description)}")
+
+    # Layers first: units and activations decide every other shape.
+    raw_layers = data["layers"]
+    if not isinstance(raw_layers, list) or not raw_layers:
+        c.fail("layers", f"expected a non-empty list of layers, got {c.describe(raw_layers)}")
+    heads = []
+    for i, raw in enumerate(raw_layers):
+        p = f"layers[{i}]"
+        c.mapping(raw, p, _LAYER, required=("units", "activation"))
+        units = c.integer(raw["units"], f"{p}.units", 1)
+        act = c.choice(raw["activation"], f"{p}.activation", ACTIVATIONS)
+        heads.append((units, act))
+    loss = c.choice(data["loss"], "loss", LOSSES)
+    k_out = heads[-1][0]
+    need = LOSS_NEEDS.get(loss)
+    if need and heads[-1][1] != need:
+        c.fail(f"layers[{len(heads) - 1}].activation",
+               f"loss {loss} needs a {need} output layer, got {heads[-1][1]}")
+
+    initializer = c.choice(data.get("initializer", "xavier"), "initializer", INITIALIZERS)
+    seed = c.integer(data.get("seed", 0), "seed", 0)
+
+    # Inputs and targets, or a generated dataset.
+    dataspec = None
+    if "data" in data:
+        for k in ("inputs", "targets"):
+            if k in data:
+                c.fail(k, "give either inputs and targets or data (a generator), not both")
+        dataspec, X, T = _data(c, data["data"], k_out)
+        single = False
+    else:
+        for k in ("inputs", "targets"):
+            if k not in data or data[k] is None:
+                c.fail(k, "missing field (required unless data: names a generator)")
+        X, single = _samples(c, data["inputs"], "inputs", None,
+                             "one sample (a list of numbers) or several (a list of rows)")
+        n = len(X)
+        T = _targets(c, data["targets"], n, k_out, single)
+    _check_targets(c, T, loss)
+    fan_in = len(X[0])
+
+    # Weights and biases, checked against the widths; missing ones are initialised.
+    layers = []
+    rng = None
+    for i, (units, act) in enumerate(heads):
+        p = f"layers[{i}]"
+        raw = raw_layers[i]
+        what = (f"{_shape(units, fan_in)} (units × fan_in: {units} unit{'s' * (units != 1)}, "
+                f"{fan_in} input{'s' * (fan_in != 1)} from "
+                f"{'each input sample' if i == 0 else f'layer {i}'})")
+        init = None
+        if "initializer" in raw:
+            init = c.choice(raw["initializer"], f"{p}.initializer", INITIALIZERS)
+        if raw.get("weights") is not None:
+            if init is not None:
+                c.fail(f"{p}.initializer", "give either weights or an initializer, not both")
+            W = c.matrix(raw["weights"], f"{p}.weights", units, fan_in, what)
+            initialized = False
+        else:
+            init = init or initializer
+            if rng is None:
+                import numpy as np
+                rng = np.random.default_rng(seed)
+            W = _initial_weights(units, fan_in, act, init, rng)
+            initialized = True
+        if raw.get("bias") is None:
+            b = tuple(sp.Integer(0) for _ in range(units))
+        elif isinstance(raw["bias"], list):
+            b = c.vector(raw["bias"], f"{p}.bias", units,
+                         f"a list of {units} number{'s' * (units != 1)} (one per unit) or one number")
+        else:
+            # One number is every unit's starting bias (each unit still has its own).
+            b = (c.number(raw["bias"], f"{p}.bias"),) * units
+        layers.append(LayerSpec(units, act, W, b, initialized, init if initialized else None))
+        fan_in = units
+
+    learning_rate = None
+    if data.get("learning_rate") is not None:
+        learning_rate = c.number(data["learning_rate"], "learning_rate")
+        if learning_rate <= 0:
+            c.fail("learning_rate", f"expected a number > 0, got {data['learning_rate']!r}")
+    steps = None
+    if data.get("steps") is not None:
+        steps = c.integer(data["steps"], "steps", 0)
+    tolerance = sp.Integer(0)
+    if data.get("tolerance") is not None:
+        tolerance = c.number(data["tolerance"], "tolerance")
+        if tolerance < 0:
+            c.fail("tolerance", f"expected a number >= 0, got {data['tolerance']!r}")
+    mode = c.choice(data.get("mode", "simultaneous"), "mode", MODES)
+
+    spec = NetSpec(name=name.strip(), inputs=X, targets=T, single=single, layers=tuple(layers),
+                   loss=loss, learning_rate=learning_rate, steps=steps, tolerance=tolerance,
+                   mode=mode, initializer=initializer, seed=seed, data=dataspec,
+                   description=description, source=str(path))
+    names = _names(c, data.get("names"), spec)
+    spec = _replace(spec, names=names)
+    plot = _plot(c, data.get("plot"), spec)
+    return _replace(spec, plot=plot)
+
+
+def _replace(spec: NetSpec, **kw) -> NetSpec:
+    from dataclasses import replace
+    return replace(spec, **kw)
+
+
+def _samples(c: _Checker, v, path: str, width: int | None, what: str):
+    """One sample (number or flat list) or several (list of rows) -> 2-D tuple."""
+    if isinstance(v, (int, float)) and not isinstance(v, bool):
+        return (c.vector([v], path, None, what),), True
+    if isinstance(v, list) and v and all(isinstance(r, list) for r in v):
+        return c.matrix(v, path, None, width, what), False
+    if isinstance(v, list) and any(isinstance(r, list) for r in v):
+        bad = next(i for i, r in enumerate(v) if not isinstance(r, list))
+        c.fail(f"{path}[{bad}]", f"expected a row like the others (a list of numbers), "
+                                 f"got {c.describe(v[bad])}")
+    row = c.vector(v, path, width, what)
+    return (row,), True
+
+
+def _targets(c: _Checker, v, n: int, k: int, single: bool):
+    unit = f"{k} number{'s' * (k != 1)} (one per output unit)"
+    if single:
+        if isinstance(v, list) and v and isinstance(v[0], list):
+            c.fail("targets", f"expected {unit} for the one input sample, got a list of rows")
+        if k == 1 and isinstance(v, (int, float)) and not isinstance(v, bool):
+            v = [v]
+        T = (c.vector(v, "targets", k, f"a list of {unit}"),)
+    elif isinstance(v, list) and v and not any(isinstance(r, list) for r in v) and k == 1:
+        # One output: a flat list is one target per sample.
+        T = tuple((x,) for x in c.vector(v, "targets", n, f"{n} targets (one per sample)"))
+    else:
+        T = c.matrix(v, "targets", n, k, f"{_shape(n, k)} (samples × output units: {n} "
+                                          f"sample{'s' * (n != 1)}, {k} output unit{'s' * (k != 1)})")
+    return T
+
+
+def _check_targets(c: _Checker, T, loss: str):
+    for s, row in enumerate(T):
+        for j, t in enumerate(row):
+            if loss in ("bce", "ce") and not (0 <= t <= 1):
+                c.fail(_tpath(s, j, len(T)), f"target {float(t):g} is outside [0, 1], which {loss} needs "
+                                             f"(a probability)")
+        if loss == "ce" and sum(row) != 1:
+            c.fail(_tpath(s, None, len(T)), f"the targets of a sample must sum to 1 for ce (one-hot or "
+                                            f"a probability vector), got sum {float(sum(row)):g}")
+
+
+def _tpath(s, j, n) -> str:
+    base = "targets" if n == 1 else f"targets[{s}]"
+    return base if j is None else f"{base}[{j}]"
+
+
+def _initial_weights(units, fan_in, act, init, rng):
+    from ..engine import Dense
+    layer = Dense.init(units, fan_in, act, init, rng)
+    return tuple(tuple(sp.Rational(repr(float(x))) for x in row) for row in layer.W)
+
+
+def _data(c: _Checker, raw, k_out: int):
+    c.mapping(raw, "data", _DATA, required=("generator",))
+    gen = c.choice(raw["generator"], "data.generator", GENERATORS)
+    samples = c.integer(raw.get("samples", 60 if gen == "blobs" else 4), "data.samples", 1)
+    if samples > MAX_SAMPLES:
+        c.fail("data.samples", f"at most {MAX_SAMPLES} samples (each sample is derived "
+                               f"symbolically), got {samples}")
+    classes = c.integer(raw.get("classes", 2), "data.classes", 2)
+    features = c.integer(raw.get("features", 2), "data.features", 1)
+    seed = c.integer(raw.get("seed", 0), "data.seed", 0)
+    spread = float(c.number(raw.get("spread", 1.0), "data.spread"))
+    if spread <= 0:
+        c.fail("data.spread", f"expected a number > 0, got {raw.get('spread')!r}")
+    if gen == "xor":
+        if "classes" in raw and classes != 2:
+            c.fail("data.classes", f"xor has 2 classes, got {classes}")
+        if "features" in raw and features != 2:
+            c.fail("data.features", f"xor has 2 features, got {features}")
+        classes, features = 2, 2
+    if not (k_out == classes or (k_out == 1 and classes == 2)):
+        c.fail("data.classes", f"{classes} classes need an output layer of {classes} units "
+                               f"(or 1 unit for 2 classes), got {k_out}")
+    spec = DataSpec(gen, samples, classes, features, seed, spread)
+    X, labels = generate_data(spec)
+    to = lambda x: sp.Rational(repr(float(x)))  # noqa: E731
+    Xs = tuple(tuple(to(x) for x in row) for row in X)
+    if k_out == 1:
+        T = tuple((sp.Integer(int(lab)),) for lab in labels)
+    else:
+        T = tuple(tuple(sp.Integer(int(lab == k)) for k in range(classes)) for lab in labels)
+    return spec, Xs, T
+
+
+def generate_data(spec: DataSpec):
+    """The dataset of a ``data:`` field: inputs (n × features) and integer labels.
+
+    ``blobs``: ``classes`` Gaussian clusters (standard deviation ``spread``) around
+    centres spaced on a circle of radius 3 (2 features) or drawn from N(0, 3²); sample
+    ``i`` has label ``i mod classes``. ``xor``: the four corners of the unit square with
+    label ``x₁ xor x₂``, repeated to ``samples`` rows. Inputs are rounded to 4 decimals
+    so that the exact derivation works with short numbers.
+
+    Examples
+    --------
+    >>> X, y = generate_data(DataSpec("xor", 4, 2, 2, 0, 1.0))
+    >>> X.tolist(), y.tolist()
+    ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0])
+    """
+    import numpy as np
+    if spec.generator == "xor":
+        base = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
+        idx = np.arange(spec.samples) % 4
+        return base[idx], (base[idx, 0] != base[idx, 1]).astype(int)
+    rng = np.random.default_rng(spec.seed)
+    k, f = spec.classes, spec.features
+    if f == 2:
+        angles = 2 * np.pi * np.arange(k) / k
+        centres = 3.0 * np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    else:
+        centres = rng.normal(0.0, 3.0, size=(k, f))
+    labels = np.arange(spec.samples) % k
+    X = centres[labels] + spec.spread * rng.normal(size=(spec.samples, f))
+    return np.round(X, 4) + 0.0, labels  # + 0.0 turns -0.0 into 0.0
+
+
+# --- parameter names -----------------------------------------------------------------
+
+def param_entries(spec: NetSpec) -> list[tuple[str, str]]:
+    """``(entry, default scalar name)`` for every parameter, in layer order.
+
+    Layer ``l`` (1-based) lists its weights row by row, then its biases:
+    ``W1[0][0] -> w1_0_0``, …, ``b1[0] -> b1_0``.
+
+    Examples
+    --------
+    >>> spec = validate_spec({"inputs": [1, 2], "targets": [0], "loss": "mse",
+    ...     "layers": [{"units": 1, "activation": "relu"}]})
+    >>> param_entries(spec)
+    [('W1[0][0]', 'w1_0_0'), ('W1[0][1]', 'w1_0_1'), ('b1[0]', 'b1_0')]
+    """
+    out = []
+    for l, layer in enumerate(spec.layers, start=1):
+        for i in range(layer.units):
+            for j in range(layer.fan_in):
+                out.append((f"W{l}[{i}][{j}]", f"w{l}_{i}_{j}"))
+        for i in range(layer.units):
+            out.append((f"b{l}[{i}]", f"b{l}_{i}"))
+    return out
+
+
+def entry_scalar(spec: NetSpec) -> dict[str, str]:
+    """Entry -> the scalar name used in the program (the alias when ``names`` gives one)."""
+    alias = spec.alias_of()
+    return {e: alias.get(e, s) for e, s in param_entries(spec)}
+
+
+def _generated_names(spec: NetSpec) -> set[str]:
+    """Every name the builder generates (parameters, inputs, z, a, targets, losses)."""
+    from .build import generated_names
+    return generated_names(spec)
+
+
+def _names(c: _Checker, raw, spec: NetSpec) -> tuple[tuple[str, str], ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        c.fail("names", f"expected a mapping alias: entry (like w5: W2[0][0]), got {c.describe(raw)}")
+    from ..program import RESERVED
+    entries = {e for e, _ in param_entries(spec)}
+    generated = _generated_names(spec)
+    seen: dict[str, str] = {}
+    out = []
+    for alias, entry in raw.items():
+        p = f"names.{alias}"
+        if not isinstance(alias, str) or not alias.isidentifier() or not alias.isascii():
+            c.fail(p, "an alias must be a name (ASCII letters, digits, underscore; not starting "
+                      "with a digit)")
+        if alias in RESERVED:
+            c.fail(p, f"{alias!r} is a reserved word of the expression language (a function or constant)")
+        if alias in generated:
+            c.fail(p, f"{alias!r} is already the name of another quantity of the network; pick another")
+        if not isinstance(entry, str):
+            c.fail(p, f"expected an entry like W2[0][1] or b1[0], got {c.describe(entry)}")
+        entry = entry.replace(" ", "")
+        m = _ENTRY.match(entry)
+        if not m:
+            c.fail(p, f"expected an entry like W2[0][1] or b1[0] (layer from 1, indices from 0), "
+                      f"got {entry!r}")
+        if entry not in entries:
+            c.fail(p, f"{entry} does not exist (the network has layers 1–{len(spec.layers)} with "
+                      f"W{{l}} of shape units × fan_in: "
+                      f"{', '.join(f'W{l}: {L.units}×{L.fan_in}' for l, L in enumerate(spec.layers, 1))})")
+        if entry in seen:
+            c.fail(p, f"{entry} is already named {seen[entry]!r}")
+        seen[entry] = alias
+        out.append((alias, entry))
+    return tuple(out)
+
+
+def _plot(c: _Checker, raw, spec: NetSpec) -> PlotSpec:
+    if raw is None:
+        return PlotSpec()
+    c.mapping(raw, "plot", _PLOT)
+    scalars = entry_scalar(spec)
+    valid = set(scalars.values())
+
+    def resolve(v, p):
+        if isinstance(v, str) and v.replace(" ", "") in scalars:
+            return scalars[v.replace(" ", "")]
+        if isinstance(v, str) and v in valid:
+            return v
+        c.fail(p, f"unknown parameter {c.describe(v)} (a parameter name such as "
+                  f"{next(iter(valid))} or an entry such as W1[0][0])")
+
+    weight = resolve(raw["weight"], "plot.weight") if raw.get("weight") is not None else None
+    surface = None
+    if raw.get("surface") is not None:
+        s = raw["surface"]
+        if not isinstance(s, list) or len(s) != 2:
+            c.fail("plot.surface", f"expected a list of two parameters, got {c.describe(s)}")
+        surface = (resolve(s[0], "plot.surface[0]"), resolve(s[1], "plot.surface[1]"))
+        if surface[0] == surface[1]:
+            c.fail("plot.surface", "expected two different parameters")
+    return PlotSpec(weight, surface)
