@@ -2,7 +2,7 @@
 
 Builders return figures' bytes (PNG and SVG) keyed by file name; only
 :func:`write_plots` touches the disk, through :func:`backproof.io.write_atomic`. Every
-loss value drawn comes from the NumPy engine (``forward_prop`` + ``loss_value``); SVGs
+loss value drawn comes from the NumPy engine's activation and loss functions; SVGs
 carry no date and a fixed hash salt, so the same run gives the same files.
 
 * **loss vs step**: ``losses[k]`` after ``k`` updates (log scale when the loss spans
@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpecError
-from .explain import _arrays, engine_layers
+from .explain import _arrays
 from .train import default_plot_params
 
 __all__ = ["build_plots", "write_plots", "PLOT_KINDS", "GRID"]
@@ -39,7 +39,7 @@ def _plt():
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
     plt.rcParams["svg.hashsalt"] = "backproof"
-    plt.rcParams["svg.fonttype"] = "path"
+    plt.rcParams["svg.fonttype"] = "none"  # text stays text: smaller, faster SVGs
     return plt
 
 
@@ -47,39 +47,53 @@ def _save(fig) -> dict[str, bytes]:
     out = {}
     for fmt, meta in (("png", {"Software": None}), ("svg", {"Date": None, "Creator": None})):
         buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, dpi=110, metadata=meta, bbox_inches="tight")
+        fig.savefig(buf, format=fmt, dpi=110, metadata=meta)
         out[fmt] = buf.getvalue()
     return out
 
 
 class _Loss:
-    """The batch loss as a function of some parameters, the others fixed (engine forward)."""
+    """The batch loss as a function of some parameters, the others fixed.
+
+    Uses the engine's own activation and loss functions on plain arrays: a grid of a
+    few thousand points would spend most of its time building validated ``Dense``
+    layers otherwise.
+    """
 
     def __init__(self, net, base: dict[str, float]):
-        from ..engine import forward_prop, loss_value
-        self._fp, self._lv = forward_prop, loss_value
-        self.net = net
+        from ..engine import ACTIVATIONS, LOSSES
         self.spec = net.spec
         self.X, self.T = _arrays(net.spec)
-        self.base = dict(base)
+        self.acts = [ACTIVATIONS[layer.activation] for layer in self.spec.layers]
+        self.loss = LOSSES[self.spec.loss]
         lay = net.layout
+        self.Ws = [np.array([[base[n] for n in row] for row in lay.W[l]], dtype=float)
+                   for l in range(len(lay.W))]
+        self.bs = [np.array([base[n] for n in lay.b[l]], dtype=float) for l in range(len(lay.b))]
         self.where = {}
-        for l in range(len(self.spec.layers)):
+        for l in range(len(lay.W)):
             for i, row in enumerate(lay.W[l]):
                 for j, name in enumerate(row):
-                    self.where[name] = (l, "W", (i, j))
+                    self.where[name] = ("W", l, (i, j))
             for i, name in enumerate(lay.b[l]):
-                self.where[name] = (l, "b", (i,))
+                self.where[name] = ("b", l, (i,))
 
     def __call__(self, **vals: float) -> float:
-        from ..engine.errors import NumericalError
-        values = dict(self.base)
-        values.update(vals)
-        layers = engine_layers(self.spec, values, self.net)
-        try:
-            return self._lv(self._fp(self.X, layers), layers, self.T, self.spec.loss)
-        except NumericalError:
-            return float("nan")
+        Ws = list(self.Ws)
+        bs = list(self.bs)
+        for name, v in vals.items():
+            kind, l, idx = self.where[name]
+            target = Ws if kind == "W" else bs
+            target[l] = target[l].copy()
+            target[l][idx] = v
+        with np.errstate(all="ignore"):
+            a = self.X
+            z = a
+            for W, b, g in zip(Ws, bs, self.acts):
+                z = a @ W.T + b
+                a = g(z)
+            J = self.loss.value(z, a, self.T)
+        return J if np.isfinite(J) else float("nan")
 
 
 def _span(path: np.ndarray) -> tuple[float, float]:
@@ -130,13 +144,19 @@ def build_plots(net, history, *, weight: str | None = None, surface: tuple[str, 
     files: dict[str, bytes] = {}
 
     # 1. loss vs step
-    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
     steps = np.arange(len(history.losses))
     losses = np.array(history.losses)
     ax.plot(steps, losses, marker="o" if len(steps) <= 40 else None, markersize=3, color="tab:blue")
     positive = losses[losses > 0]
     if positive.size == losses.size and positive.size > 1 and positive.max() / positive.min() > 100:
         ax.set_yscale("log")
+        # Plain tick labels: the default 10^k labels go through mathtext, which is slow.
+        from matplotlib.ticker import FuncFormatter, NullFormatter
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(NullFormatter())
+    from matplotlib.ticker import MaxNLocator
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("step (updates made)")
     ax.set_ylabel("loss J")
     ax.set_title(f"Loss per gradient-descent step — {title}")
@@ -150,7 +170,7 @@ def build_plots(net, history, *, weight: str | None = None, surface: tuple[str, 
     lo, hi = _span(path_w)
     grid = np.linspace(lo, hi, GRID)
     f_start, f_final = _Loss(net, start), _Loss(net, final)
-    fig, ax = plt.subplots(figsize=(6.4, 4.4))
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
     ax.plot(grid, [f_start(**{weight: g}) for g in grid], color="tab:blue",
             label="loss, other parameters at their start")
     if len(net.params) > 1 and history.steps > 0:
@@ -158,9 +178,12 @@ def build_plots(net, history, *, weight: str | None = None, surface: tuple[str, 
                 label="loss, other parameters at their end")
     ax.plot(path_w, history.losses, color="tab:red", marker="o", markersize=4, linewidth=1,
             label="gradient-descent path")
-    for k in range(min(len(path_w) - 1, 30)):
-        ax.annotate("", xy=(path_w[k + 1], history.losses[k + 1]), xytext=(path_w[k], history.losses[k]),
-                    arrowprops={"arrowstyle": "->", "color": "tab:red", "lw": 0.8})
+    if len(path_w) > 1:
+        # One quiver for all the arrows (an annotation per step is slow to lay out).
+        k = min(len(path_w) - 1, 30)
+        dl = np.diff(history.losses[:k + 1])
+        ax.quiver(path_w[:k], history.losses[:k], np.diff(path_w[:k + 1]), dl, angles="xy",
+                  scale_units="xy", scale=1, color="tab:red", width=0.004, headwidth=5)
     ax.set_xlabel(weight)
     ax.set_ylabel("loss J")
     ax.set_title(f"Loss vs {weight} (gradient-descent path) — {net.spec.name}")
@@ -176,11 +199,11 @@ def build_plots(net, history, *, weight: str | None = None, surface: tuple[str, 
     gp = np.linspace(*_span(path_p), GRID)
     gq = np.linspace(*_span(path_q), GRID)
     Z = np.array([[f_start(**{p: a, q: b}) for a in gp] for b in gq])
-    fig, ax = plt.subplots(figsize=(6.4, 5.0))
+    fig, ax = plt.subplots(figsize=(6.4, 5.0), layout="constrained")
     finite = Z[np.isfinite(Z)]
-    levels = 30
+    levels = 20
     if finite.size and finite.min() > 0 and finite.max() / finite.min() > 1e3:
-        levels = np.geomspace(finite.min(), finite.max(), 30)
+        levels = np.geomspace(finite.min(), finite.max(), 20)
     cs = ax.contourf(gp, gq, Z, levels=levels, cmap="viridis")
     ax.contour(gp, gq, Z, levels=levels, colors="white", linewidths=0.3, alpha=0.5)
     fig.colorbar(cs, ax=ax, label="loss J (other parameters at their start)")
