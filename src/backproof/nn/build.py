@@ -34,7 +34,15 @@ from ..program import Program, Statement
 from .spec import NetSpec, entry_scalar, load_spec_file, param_entries, validate_spec
 
 __all__ = ["NetProgram", "Layout", "build_program", "program_from_spec", "program_from_spec_file",
-           "generated_names"]
+           "generated_names", "CLUSTER_OPS_NODES"]
+
+#: Up to this many (estimated) graph nodes, ``clusters`` also lists every operation node.
+CLUSTER_OPS_NODES = 2000
+
+
+def _estimate(spec) -> int:
+    from .explain import estimate_nodes
+    return estimate_nodes(spec)
 
 
 @dataclass(frozen=True)
@@ -75,9 +83,10 @@ class NetProgram:
         ``x[0]``, ``y[0]``, ``z1[0]``, ``a1[0]`` (``z1[s][i]`` with several samples), and
         each alias -> itself.
     clusters : dict
-        Name (inputs and assigned names) -> layer label (``"input"``, ``"layer 1 (sigmoid)"``,
-        ``"loss (half_sse)"``), for diagrams with one cluster per layer. Operation nodes
-        belong to the cluster of their ``statement``.
+        Node id -> layer label (``"input"``, ``"layer 1 (sigmoid)"``, ``"loss (half_sse)"``),
+        for diagrams with one cluster per layer: every input and assigned name and, for
+        graphs up to :data:`CLUSTER_OPS_NODES` nodes, every operation node (the cluster of
+        its ``statement``).
     spec : NetSpec
         The validated spec.
     layout : Layout
@@ -222,6 +231,14 @@ def build_program(spec: NetSpec) -> NetProgram:
             params.append(lay.b[l][i])
         for name in [n for row in lay.W[l] for n in row] + list(lay.b[l]):
             clusters[name] = labels[l]
+
+    if _estimate(spec) <= CLUSTER_OPS_NODES:
+        # Operation nodes (``z1_0:mul1``) join the box of the statement they belong to.
+        from ..graph import build_graph
+        g = build_graph(program)
+        for nid, data in g.nodes(data=True):
+            if nid not in clusters and data.get("statement") in clusters:
+                clusters[nid] = clusters[data["statement"]]
 
     matrix_names = dict(entry_scalar(spec))
     for alias, _ in spec.names:

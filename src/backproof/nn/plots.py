@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpecError
-from .explain import _arrays
+from .explain import LossFunction as _Loss
 from .train import default_plot_params
 
 __all__ = ["build_plots", "write_plots", "PLOT_KINDS", "GRID"]
@@ -50,50 +50,6 @@ def _save(fig) -> dict[str, bytes]:
         fig.savefig(buf, format=fmt, dpi=110, metadata=meta)
         out[fmt] = buf.getvalue()
     return out
-
-
-class _Loss:
-    """The batch loss as a function of some parameters, the others fixed.
-
-    Uses the engine's own activation and loss functions on plain arrays: a grid of a
-    few thousand points would spend most of its time building validated ``Dense``
-    layers otherwise.
-    """
-
-    def __init__(self, net, base: dict[str, float]):
-        from ..engine import ACTIVATIONS, LOSSES
-        self.spec = net.spec
-        self.X, self.T = _arrays(net.spec)
-        self.acts = [ACTIVATIONS[layer.activation] for layer in self.spec.layers]
-        self.loss = LOSSES[self.spec.loss]
-        lay = net.layout
-        self.Ws = [np.array([[base[n] for n in row] for row in lay.W[l]], dtype=float)
-                   for l in range(len(lay.W))]
-        self.bs = [np.array([base[n] for n in lay.b[l]], dtype=float) for l in range(len(lay.b))]
-        self.where = {}
-        for l in range(len(lay.W)):
-            for i, row in enumerate(lay.W[l]):
-                for j, name in enumerate(row):
-                    self.where[name] = ("W", l, (i, j))
-            for i, name in enumerate(lay.b[l]):
-                self.where[name] = ("b", l, (i,))
-
-    def __call__(self, **vals: float) -> float:
-        Ws = list(self.Ws)
-        bs = list(self.bs)
-        for name, v in vals.items():
-            kind, l, idx = self.where[name]
-            target = Ws if kind == "W" else bs
-            target[l] = target[l].copy()
-            target[l][idx] = v
-        with np.errstate(all="ignore"):
-            a = self.X
-            z = a
-            for W, b, g in zip(Ws, bs, self.acts):
-                z = a @ W.T + b
-                a = g(z)
-            J = self.loss.value(z, a, self.T)
-        return J if np.isfinite(J) else float("nan")
 
 
 def _span(path: np.ndarray) -> tuple[float, float]:

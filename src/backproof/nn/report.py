@@ -172,6 +172,15 @@ def _more_samples(spec) -> str:
             if extra > 0 else "")
 
 
+def _shown_statements(net):
+    """The statements of the first samples shown, and the batch mean."""
+    n = net.spec.n_samples
+    if n <= SHOW_SAMPLES:
+        return list(net.program.statements)
+    keep = tuple(f"_s{s}" for s in range(SHOW_SAMPLES))
+    return [st for st in net.program.statements if st.name == "J" or st.name.endswith(keep)]
+
+
 def _cap(lines: list[str], what: str) -> list[str]:
     if len(lines) <= MAX_ROWS:
         return lines
@@ -218,7 +227,9 @@ def render_text(result, *, view: str = "scalar", digits: int = 6, appendix: bool
     L.append(f"  parameters: {spec.n_params}" + (f"; {_names_line(result)}" if spec.names else ""))
     L.append("")
     L.append("Program (named scalars; `backproof explain` reads the same statements)")
-    L.extend(_cap([f"  {st.name} = {to_text(st.expr)}" for st in net.program.statements], "statements"))
+    L.extend(_cap([f"  {st.name} = {to_text(st.expr)}" for st in _shown_statements(net)], "statements"))
+    if _more_samples(spec):
+        L.append("  " + _more_samples(spec).replace("sample", "sample's statements", 1))
     L.append("")
     L.append("Given")
     for s in _samples(spec):
@@ -463,7 +474,9 @@ def render_markdown(result, *, view: str = "scalar", digits: int = 6, appendix: 
         L.append("- names: " + ", ".join(f"${ln(a)}$ = `{e}`" for a, e in spec.names))
     L.append("")
     L += ["## Program", "", "Named scalars; `backproof explain` reads the same statements.", "", "```"]
-    L.extend(_cap([f"{st.name} = {to_text(st.expr)}" for st in net.program.statements], "statements"))
+    L.extend(_cap([f"{st.name} = {to_text(st.expr)}" for st in _shown_statements(net)], "statements"))
+    if _more_samples(spec):
+        L.append("# " + _more_samples(spec).replace("sample", "sample's statements", 1))
     L += ["```", ""]
     if diagram:
         L += [f"![Computational graph of J, one box per layer: values and gradients]({diagram})", ""]

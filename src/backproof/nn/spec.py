@@ -526,10 +526,16 @@ def _tpath(s, j, n) -> str:
     return base if j is None else f"{base}[{j}]"
 
 
+#: Initialised weights are rounded to this many decimals: the write-up then shows the
+#: exact numbers every computation uses, and exact arithmetic stays short.
+INIT_DECIMALS = 4
+
+
 def _initial_weights(units, fan_in, act, init, rng):
     from ..engine import Dense
     layer = Dense.init(units, fan_in, act, init, rng)
-    return tuple(tuple(sp.Rational(repr(float(x))) for x in row) for row in layer.W)
+    return tuple(tuple(sp.Rational(repr(round(float(x), INIT_DECIMALS) + 0.0)) for x in row)
+                 for row in layer.W)
 
 
 def _data(c: _Checker, raw, k_out: int):
