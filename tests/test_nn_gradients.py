@@ -206,3 +206,40 @@ def test_engine_check_catches_a_wrong_gradient():
     wrong[net.params[0]] = grads[net.params[0]] * sp.Rational(11, 10) + sp.Rational(1, 100)
     chk = engine_check(net, wrong, derive(net.program, at=net.at, expand=False).values["J"])
     assert not chk.ok and not chk.engine_ok and chk.fd_ok is False and chk.worst == net.params[0]
+
+
+def test_views_are_linear_in_the_network():
+    """One δ per unit and sample, one row per parameter: the scalar view never recomputes."""
+    net = program_from_spec(SPECS["deep-tanh-relu-bce-2"])
+    d, _ = _derived(net)
+    sv = scalar_view(net, d)
+    units = sum(layer.units for layer in net.spec.layers)
+    assert len(sv.deltas) == units * net.spec.n_samples
+    assert [p.name for p in sv.params] == [p for l in reversed(range(3)) for p in net.params
+                                           if net.clusters[p] == net.clusters[net.layout.b[l][0]]]
+    # Each hidden unit's ∂J/∂a cites the δ's of the layer above by name (shared, not recomputed).
+    names = {x.name for x in sv.deltas}
+    assert all(dn in names for x in sv.deltas for dn, _, _, _ in x.back)
+
+
+def test_too_large_a_network_is_refused_with_its_size():
+    from backproof.errors import SpecError
+    spec = {"inputs": [0.0] * 64, "targets": [1] + [0] * 9, "loss": "ce",
+            "layers": [{"units": 256, "activation": "relu"}, {"units": 128, "activation": "relu"},
+                       {"units": 10, "activation": "softmax"}]}
+    with pytest.raises(SpecError, match=r"too large to derive symbolically: about [\d,]+ graph nodes "
+                                        r"\(50,826 parameters × 1 sample\); the limit is 50,000"):
+        explain_network(spec)
+
+
+def test_saturated_bce_explains_itself():
+    from backproof.errors import EvaluationError
+    with pytest.raises(EvaluationError, match="within 1e-30 of 0 or 1"):
+        explain_network({"inputs": [100], "targets": [1], "loss": "bce",
+                         "layers": [{"units": 1, "activation": "sigmoid", "weights": [[1]]}]})
+
+
+def test_output_is_deterministic():
+    a = explain_network(SPECS["tanh-ce-2"])
+    b = explain_network(SPECS["tanh-ce-2"])
+    assert a.to_text() == b.to_text() and a.to_markdown() == b.to_markdown() and a.to_json() == b.to_json()

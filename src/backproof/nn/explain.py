@@ -15,7 +15,7 @@ import numpy as np
 import sympy as sp
 
 from ..derive import derive, evaluate_number
-from ..errors import SpecError
+from ..errors import EvaluationError, SpecError
 from ..steps import Step, StepKind
 from .build import NetProgram, build_program, program_from_spec, program_from_spec_file
 from .spec import MODES, NetSpec
@@ -168,7 +168,7 @@ def estimate_nodes(spec: NetSpec) -> int:
     >>> from backproof.nn.spec import validate_spec
     >>> estimate_nodes(validate_spec({"inputs": [1, 2], "targets": [0], "loss": "mse",
     ...     "layers": [{"units": 1, "activation": "sigmoid"}]}))
-    16
+    17
     """
     per_sample = len(spec.inputs[0]) + 6 * spec.layers[-1].units
     for layer in spec.layers:
@@ -397,7 +397,15 @@ def explain_network(spec, *, mode: str | None = None, matrix: bool = True,
     # Expanded forms are skipped: written out in the inputs, a network's gradients are
     # nested sigmoids whose sympy.diff proof takes minutes even for 2-2-2; the engine
     # and central differences check every number instead.
-    deriv = derive(net.program, at=net.at, wrt=wrt, symbolic=symbolic, expand=False, verify=False)
+    try:
+        deriv = derive(net.program, at=net.at, wrt=wrt, symbolic=symbolic, expand=False, verify=False)
+    except EvaluationError as exc:
+        if spec.loss in ("bce", "ce") and "log" in str(exc):
+            raise EvaluationError(
+                f"{exc} — the prediction is within 1e-30 of 0 or 1 (a logit of about ±69 or "
+                f"beyond), where the symbolic {spec.loss} cannot take the log at 30 digits; the NumPy "
+                f"engine computes this loss from the logits (backproof.nn.train_network trains it)", node=exc.node) from None
+        raise
     sv = scalar_view(net, deriv)
     mv = matrix_view(net) if matrix else None
     grads = {p: deriv.gradients[p] for p in net.params}

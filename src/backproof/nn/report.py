@@ -317,7 +317,7 @@ def _scalar_text(result, n, pn) -> list[str]:
         else:
             rows.append(f"    ∂J/∂{d.a} = {n(d.dJ_da)}")
         if d.activation == "identity":
-            rows.append(f"    {d.name} = ∂J/∂{d.z} = ∂J/∂{d.a} = {n(d.delta)}   (identity: ∂a/∂z = 1)")
+            rows.append(f"    {d.name} = ∂J/∂{d.z} = {n(d.delta)}   (identity layer: a = z, ∂a/∂z = 1)")
         elif d.activation == "softmax":
             terms = " + ".join(f"{pn(g)}·{pn(j)}" for _, g, j in d.softmax_terms)
             rows.append(f"    {d.name} = Σₘ ∂J/∂aₘ · ∂aₘ/∂{d.z} = {terms} = {n(d.delta)}   "
@@ -335,6 +335,9 @@ def _scalar_text(result, n, pn) -> list[str]:
     prow: list[str] = []
     for p in sv.params:
         label = p.name if p.name == p.entry else f"{p.name} ({p.entry})"
+        if len(p.terms) == 1 and p.terms[0][1] is None:
+            prow.append(f"    ∂J/∂{label} = {p.terms[0][0]} = {n(p.gradient)}")
+            continue
         if len(p.terms) <= SHOW_SAMPLES:
             sym = " + ".join(f"{dn}·{an}" if an else dn for dn, an, _, _ in p.terms)
             vals = " + ".join(f"{pn(dv)}·{pn(av)}" if an else pn(dv) for _, an, dv, av in p.terms)
