@@ -22,7 +22,7 @@ def run(argv, capsys):
 
 @pytest.mark.parametrize("view,fragments", [
     ("scalar", ["scalar view", "δ2_0 = ∂J/∂a2_0 · ∂a2_0/∂z2_0", "∂J/∂a1_0 = δ2_0·w5 + δ2_1·w7",
-                "∂J/∂w5 (W2[0][0]) = δ2_0·a1_0"]),
+                "∂J/∂w5 (W2[0][0]) = ∂J/∂a2_0 · ∂a2_0/∂z2_0 · ∂z2_0/∂w5 = δ2_0·a1_0"]),
     ("matrix", ["matrix view", "δ⁽1⁾ = (W⁽2⁾)ᵀδ⁽2⁾ ⊙ σ′(z⁽1⁾)   [2×1]", "∂J/∂W⁽2⁾ = δ⁽2⁾a⁽1⁾ᵀ   [2×2] = [2×1][1×2]"]),
 ], ids=["scalar", "matrix"])
 def test_text_views(capsys, view, fragments):

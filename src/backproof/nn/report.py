@@ -345,9 +345,37 @@ def _scalar_text(result, n, pn) -> list[str]:
             first = p.terms[:2]
             sym = " + ".join(f"{dn}·{an}" if an else dn for dn, an, _, _ in first) + " + …"
             vals = f"(sum of {len(p.terms)} terms)"
-        prow.append(f"    ∂J/∂{label} = {sym} = {vals} = {n(p.gradient)}")
+        chain = _chain_text(result, p)
+        prow.append(f"    ∂J/∂{label} = {chain}{sym} = {vals} = {n(p.gradient)}")
     L.extend(_cap(prow, "parameters"))
     return L
+
+
+def _chain_pieces(result, p):
+    """(a, z, w) names of the textbook chain ∂J/∂a · ∂a/∂z · ∂z/∂w for a weight of one
+    sample in an elementwise layer, else None."""
+    lay = result.net.layout
+    l = p.layer - 1
+    if p.col is None or len(p.terms) != 1 or result.net.spec.layers[l].activation == "softmax":
+        return None
+    return lay.a[l][0][p.row], lay.z[l][0][p.row], p.name
+
+
+def _chain_text(result, p) -> str:
+    pieces = _chain_pieces(result, p)
+    if pieces is None:
+        return ""
+    a, z, w = pieces
+    return (f"∂J/∂{z} · ∂{z}/∂{w} = " if a == z else f"∂J/∂{a} · ∂{a}/∂{z} · ∂{z}/∂{w} = ")
+
+
+def _chain_latex(result, p) -> str:
+    pieces = _chain_pieces(result, p)
+    if pieces is None:
+        return ""
+    a, z, w = (latex_name(x) for x in pieces)
+    d = lambda u, v: rf"\frac{{\partial {u}}}{{\partial {v}}}"  # noqa: E731
+    return (f"{d('J', z)}{d(z, w)} = " if a == z else f"{d('J', a)}{d(a, z)}{d(z, w)} = ")
 
 
 def _shape(M) -> str:
@@ -603,7 +631,7 @@ def _scalar_md(result, digits) -> list[str]:
         if len(p.terms) <= SHOW_SAMPLES:
             sym = " + ".join(f"{ln(dn)}\\,{ln(an)}" if an else ln(dn) for dn, an, _, _ in p.terms)
             vals = " + ".join(f"{lx(dv)} \\cdot {lx(av)}" if an else lx(dv) for _, an, dv, av in p.terms)
-            form = f"${sym} = {vals}$"
+            form = f"${_chain_latex(result, p)}{sym} = {vals}$"
         else:
             form = f"$\\sum_s {ln(p.terms[0][0].rsplit('_s', 1)[0])}" + (
                 f"\\,{ln(p.terms[0][1].rsplit('_s', 1)[0])}" if p.terms[0][1] else "") + \
