@@ -17,7 +17,7 @@ import sympy as sp
 
 from .. import __version__
 from ..printing import format_number, to_latex, to_text
-from .views import ACT_DERIVATIVE, delta_name
+from .views import ACT_DERIVATIVE
 
 __all__ = ["render_text", "render_markdown", "render_json", "network_dict", "VIEWS",
            "APPENDIX_NODES", "SHOW_SAMPLES", "MAX_ROWS"]
@@ -295,7 +295,7 @@ def render_text(result, *, view: str = "scalar", digits: int = 6, appendix: bool
 
 
 def _scalar_text(result, n, pn) -> list[str]:
-    net, spec = result.net, result.net.spec
+    spec = result.net.spec
     sv = result.scalar
     L = ["Backward pass — scalar view (each δ = ∂J/∂z is computed once and reused)"]
     rows: list[str] = []
