@@ -132,11 +132,13 @@ def build_plots(net, history, *, weight: str | None = None, surface: tuple[str, 
     if len(net.params) > 1 and history.steps > 0:
         ax.plot(grid, [f_final(**{weight: g}) for g in grid], color="tab:gray", linestyle="--",
                 label="loss, other parameters at their end")
-    ax.plot(path_w, history.losses, color="tab:red", marker="o", markersize=4, linewidth=1,
-            label="gradient-descent path")
+    ax.plot(path_w, history.losses, color="tab:red", marker="o" if len(path_w) <= 40 else None,
+            markersize=4, linewidth=1.2, label="gradient-descent path")
+    ax.plot(path_w[-1:], history.losses[-1:], marker="*", color="gold", markeredgecolor="black",
+            markersize=11, linestyle="none", label=f"after {history.steps} step{'s' * (history.steps != 1)}")
     if len(path_w) > 1:
         # One quiver for all the arrows (an annotation per step is slow to lay out).
-        k = min(len(path_w) - 1, 30)
+        k = min(len(path_w) - 1, 10)  # arrows on the first steps only: later ones crowd
         dl = np.diff(history.losses[:k + 1])
         ax.quiver(path_w[:k], history.losses[:k], np.diff(path_w[:k + 1]), dl, angles="xy",
                   scale_units="xy", scale=1, color="tab:red", width=0.004, headwidth=5)
