@@ -10,6 +10,7 @@ only up to :data:`EXPAND_LIMIT` nodes; forms in node names up to :data:`SYMBOLIC
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
@@ -34,6 +35,8 @@ EXPAND_LIMIT = 150
 SIMPLIFY_OPS_LIMIT = 80
 #: Wall-clock budget for one ``sympy.simplify`` call (main thread only).
 SIMPLIFY_SECONDS = 0.5
+#: Wall-clock budget for all simplification in one derivation.
+SIMPLIFY_TOTAL_SECONDS = 3.0
 
 _REASONS = {"log": "log needs a positive argument", "div": "division by zero",
             "sqrt": "sqrt needs a non-negative argument", "pow": "the power is undefined here",
@@ -251,9 +254,13 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
                       f"{nnodes} nodes (more than {EXPAND_LIMIT})" if expand is None else
                       "expanded forms and the proof against sympy.diff skipped on request")
 
+    operand_cache: dict[str, list[str]] = {}
+
     def operands(n: str) -> list[str]:
-        ins = sorted(g.in_edges(n, keys=True), key=lambda e: e[2])
-        return [u for u, _, _ in ins]
+        if n not in operand_cache:
+            ins = sorted(g.in_edges(n, keys=True), key=lambda e: e[2])
+            operand_cache[n] = [u for u, _, _ in ins]
+        return operand_cache[n]
 
     # --- forward pass -------------------------------------------------------------------
     values: dict[str, sp.Expr] = {}
@@ -277,14 +284,22 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
                 values[n] = v
 
     # --- backward pass ------------------------------------------------------------------
+    # All partials of a consumer come from one call, made once (not once per edge):
+    # a sum with n operands would otherwise cost n² work.
+    sym_partials: dict[str, tuple] = {}
+    val_partials: dict[str, tuple] = {}
+
     def local_sym(w: str, k: int) -> sp.Expr:
-        op = OPS[g.nodes[w]["op"]]
-        return op.partials(*[g.nodes[u]["expr"] for u in operands(w)])[k]
+        if w not in sym_partials:
+            sym_partials[w] = OPS[g.nodes[w]["op"]].partials(*[g.nodes[u]["expr"] for u in operands(w)])
+        return sym_partials[w][k]
 
     def local_val(w: str, k: int, nid: str) -> sp.Expr:
         op = OPS[g.nodes[w]["op"]]
         args = [values[u] for u in operands(w)]
-        v = evaluate_number(op.partials(*args)[k])
+        if w not in val_partials:
+            val_partials[w] = op.partials(*args)
+        v = evaluate_number(val_partials[w][k])
         if v is None:
             raise EvaluationError(
                 f"the local derivative ∂{node_label(g, w)}/∂{node_label(g, nid)} "
@@ -325,10 +340,13 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
         for n in order:
             if n in gsym and g.nodes[n]["kind"] != "const":
                 in_inputs[n] = gsym[n].xreplace(expansion).doit()
-        # simplify is the expensive part: only for the gradients that are reported.
+        # simplify is the expensive part: only for the gradients that are reported, and
+        # within one budget for the whole derivation (then the unsimplified form is shown).
+        deadline = time.monotonic() + SIMPLIFY_TOTAL_SECONDS
         for n in wrt_t:
             if n in in_inputs:
-                simplified[n] = _simplify(in_inputs[n])
+                left = deadline - time.monotonic()
+                simplified[n] = _simplify(in_inputs[n], left) if left > 0.05 else in_inputs[n]
 
     # --- steps --------------------------------------------------------------------------
     units = tuple(n for n in order if _is_unit(g, n))
@@ -404,23 +422,21 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
     return deriv
 
 
-def _simplify(expr: sp.Expr) -> sp.Expr:
+def _simplify(expr: sp.Expr, seconds: float = 1.0) -> sp.Expr:
     """A simpler equal form: ``cancel`` always, ``simplify`` within a time budget."""
     from .timeout import BudgetExceeded, budget_available, time_limit
-    try:
-        best = sp.cancel(expr) if not expr.has(sp.Piecewise) else expr
-    except Exception:  # noqa: BLE001 - cancel gives up on some functions; keep the form we have
-        best = expr
-    if sp.count_ops(best) > sp.count_ops(expr):
-        best = expr
     if sp.count_ops(expr) > SIMPLIFY_OPS_LIMIT or not budget_available():
-        return best
-    try:
-        with time_limit(SIMPLIFY_SECONDS):
-            s = sp.simplify(expr)
-    except (BudgetExceeded, Exception):  # noqa: BLE001 - any failure keeps the cancelled form
-        return best
-    return s if sp.count_ops(s) <= sp.count_ops(best) else best
+        return expr
+    best = expr
+    for attempt in (sp.cancel, sp.simplify):
+        try:
+            with time_limit(min(SIMPLIFY_SECONDS, seconds)):
+                s = attempt(best)
+        except (BudgetExceeded, Exception):  # noqa: BLE001 - any failure keeps the form we have
+            continue
+        if sp.count_ops(s) <= sp.count_ops(best):
+            best = s
+    return best
 
 
 def _is_unit(g: nx.MultiDiGraph, n: str) -> bool:

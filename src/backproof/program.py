@@ -108,11 +108,11 @@ class Program:
     def inputs(self) -> tuple[str, ...]:
         """Names never assigned, sorted by first use (ties: alphabetical)."""
         assigned = set(self.assigned)
-        out: list[str] = []
+        out: dict[str, None] = {}  # an ordered set: list membership would be quadratic
         for s in self.statements:
             for sym in sorted(s.expr.free_symbols, key=lambda x: x.name):
-                if sym.name not in assigned and sym.name not in out:
-                    out.append(sym.name)
+                if sym.name not in assigned:
+                    out.setdefault(sym.name)
         return tuple(out)
 
     def symbol(self, name: str) -> sp.Symbol:
