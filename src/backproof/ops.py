@@ -2,8 +2,9 @@
 
 Each :class:`Op` holds the SymPy forward, the SymPy local partial derivatives, the name
 of the rule the write-up cites, its labels for text, LaTeX and diagrams, and a NumPy
-forward and vector-Jacobian product. The SymPy partials and the NumPy VJPs are written
-by hand, independently of each other, so that the cross-check in
+forward and vector-Jacobian product (written in :mod:`backproof.npops`, which the
+SymPy-free engine imports, and named in each row here). The SymPy partials and the
+NumPy VJPs are written by hand, independently of each other, so that the cross-check in
 :mod:`backproof.verify` and the NumPy engine are a real second opinion (a wrong rule in
 one facet cannot hide behind the other). Adding an operation is adding one row.
 """
@@ -16,6 +17,7 @@ from typing import Callable
 import numpy as np
 import sympy as sp
 
+from . import npops
 from .functions import relu, sigmoid, softplus
 
 __all__ = ["Op", "OPS", "FUNCTIONS", "get_op"]
@@ -69,165 +71,109 @@ class Op:
     convention: str = ""
 
 
-# --- NumPy helpers, written for stability rather than brevity ---------------------
-
-def _np_sigmoid(x):
-    # Two-branch form: exp of a non-positive number never overflows.
-    x = np.asarray(x, dtype=float)
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def _np_softplus(x):
-    # log(1 + e^x) = max(x, 0) + log1p(e^-|x|): finite for |x| = 1000.
-    x = np.asarray(x, dtype=float)
-    return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
-
-
-def _np_prod_others(args, i):
-    out = np.ones_like(np.asarray(args[0], dtype=float) * 1.0)
-    for j, a in enumerate(args):
-        if j != i:
-            out = out * a
-    return out
-
-
-def _np_pow_vjp_simple(g, out, a, n):
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d_base = g * n * np.power(a, n - 1)
-    safe = np.where(a > 0, a, 1.0)
-    return d_base, g * out * np.log(safe)
-
-
-def _tie(a, b):
-    return bool(np.any(np.asarray(a) == np.asarray(b)))
-
-
 # --- The table ----------------------------------------------------------------------
 
 OPS: dict[str, Op] = {op.name: op for op in [
     Op("add", None, "+", "+", "sum rule",
        lambda *x: sp.Add(*x),
        lambda *x: tuple(sp.Integer(1) for _ in x),
-       lambda *x: sum(x[1:], x[0]),
-       lambda g, out, *x: tuple(g * np.ones_like(np.asarray(xi, dtype=float)) for xi in x)),
+       npops.add, npops.add_vjp),
     Op("sub", 2, "−", "-", "difference rule",
        lambda a, b: a - b,
        lambda a, b: (sp.Integer(1), sp.Integer(-1)),
-       lambda a, b: a - b,
-       lambda g, out, a, b: (g * np.ones_like(a), -g * np.ones_like(b))),
+       npops.sub, npops.sub_vjp),
     Op("neg", 1, "−", "-", "constant multiple rule",
        lambda a: -a,
        lambda a: (sp.Integer(-1),),
-       lambda a: -a,
-       lambda g, out, a: (-g * np.ones_like(a),)),
+       npops.neg, npops.neg_vjp),
     Op("mul", None, "×", r"\times", "product rule",
        lambda *x: sp.Mul(*x),
        lambda *x: tuple(sp.Mul(*(x[:i] + x[i + 1:])) for i in range(len(x))),
-       lambda *x: np.prod(np.broadcast_arrays(*x), axis=0) if len(x) > 2 else x[0] * x[1],
-       lambda g, out, *x: tuple(g * _np_prod_others(x, i) for i in range(len(x)))),
+       npops.mul, npops.mul_vjp),
     Op("div", 2, "÷", r"\div", "quotient rule",
        lambda a, b: a / b,
        lambda a, b: (1 / b, -a / b**2),
-       lambda a, b: a / b,
-       lambda g, out, a, b: (g / b, -g * a / (b * b))),
+       npops.div, npops.div_vjp),
     Op("pow", 2, "^", "^", "power rule",
        lambda a, n: a**n,
        lambda a, n: (n * a**(n - 1), a**n * sp.log(a)),
-       lambda a, n: np.power(a, n),
-       _np_pow_vjp_simple),
+       npops.pow, npops.pow_vjp),
     Op("sqrt", 1, "√", r"\sqrt{}", "power rule (square root)",
        lambda a: sp.sqrt(a),
        lambda a: (1 / (2 * sp.sqrt(a)),),
-       np.sqrt,
-       lambda g, out, a: (g / (2.0 * out),), function="sqrt"),
+       npops.sqrt, npops.sqrt_vjp, function="sqrt"),
     Op("exp", 1, "exp", r"\exp", "exponential rule",
        lambda a: sp.exp(a),
        lambda a: (sp.exp(a),),
-       np.exp,
-       lambda g, out, a: (g * out,), function="exp"),
+       npops.exp, npops.exp_vjp, function="exp"),
     Op("log", 1, "log", r"\log", "logarithm rule",
        lambda a: sp.log(a),
        lambda a: (1 / a,),
-       np.log,
-       lambda g, out, a: (g / a,), function="log"),
+       npops.log, npops.log_vjp, function="log"),
     Op("sin", 1, "sin", r"\sin", "sine rule",
        lambda a: sp.sin(a),
        lambda a: (sp.cos(a),),
-       np.sin,
-       lambda g, out, a: (g * np.cos(a),), function="sin"),
+       npops.sin, npops.sin_vjp, function="sin"),
     Op("cos", 1, "cos", r"\cos", "cosine rule",
        lambda a: sp.cos(a),
        lambda a: (-sp.sin(a),),
-       np.cos,
-       lambda g, out, a: (-g * np.sin(a),), function="cos"),
+       npops.cos, npops.cos_vjp, function="cos"),
     Op("tan", 1, "tan", r"\tan", "tangent rule",
        lambda a: sp.tan(a),
        lambda a: (1 + sp.tan(a)**2,),
-       np.tan,
-       lambda g, out, a: (g / np.cos(a) ** 2,), function="tan"),
+       npops.tan, npops.tan_vjp, function="tan"),
     Op("tanh", 1, "tanh", r"\tanh", "chain through tanh (tanh′ = 1 − tanh²)",
        lambda a: sp.tanh(a),
        lambda a: (1 - sp.tanh(a)**2,),
-       np.tanh,
-       lambda g, out, a: (g * (1.0 - out * out),), function="tanh"),
+       npops.tanh, npops.tanh_vjp, function="tanh"),
     Op("sigmoid", 1, "σ", r"\sigma", "chain through σ (σ′ = σ(1 − σ))",
        lambda a: sigmoid(a),
        lambda a: (sigmoid(a) * (1 - sigmoid(a)),),
-       _np_sigmoid,
-       lambda g, out, a: (g * out * (1.0 - out),), function="sigmoid"),
+       npops.sigmoid, npops.sigmoid_vjp, function="sigmoid"),
     Op("relu", 1, "ReLU", r"\operatorname{ReLU}", "chain through ReLU (ReLU′ = step)",
        lambda a: relu(a),
        lambda a: (sp.Heaviside(a, 0),),
-       lambda a: np.maximum(a, 0.0),
-       lambda g, out, a: (g * (np.asarray(a) > 0),), function="relu",
-       nondiff=lambda a: bool(np.any(np.asarray(a) == 0)),
+       npops.relu, npops.relu_vjp, function="relu",
+       nondiff=npops.at_zero,
        convention="ReLU′(0) = 0, as PyTorch does"),
     Op("abs", 1, "|·|", r"\left|\cdot\right|", "absolute value rule (|x|′ = sign x)",
        lambda a: sp.Abs(a),
        lambda a: (sp.sign(a),),
-       np.abs,
-       lambda g, out, a: (g * np.sign(a),), function="abs",
-       nondiff=lambda a: bool(np.any(np.asarray(a) == 0)),
+       npops.abs, npops.abs_vjp, function="abs",
+       nondiff=npops.at_zero,
        convention="|x|′ at 0 = sign(0) = 0"),
     Op("max", 2, "max", r"\max", "max rule (the larger operand passes the gradient)",
        lambda a, b: sp.Max(a, b),
        lambda a, b: (sp.Heaviside(a - b, _HALF), sp.Heaviside(b - a, _HALF)),
-       np.maximum,
-       lambda g, out, a, b: (g * ((a > b) + 0.5 * (a == b)), g * ((b > a) + 0.5 * (a == b))),
-       function="max", nondiff=_tie,
+       npops.maximum, npops.max_vjp,
+       function="max", nondiff=npops.at_tie,
        convention="at a tie each operand receives half of the gradient"),
     Op("min", 2, "min", r"\min", "min rule (the smaller operand passes the gradient)",
        lambda a, b: sp.Min(a, b),
        lambda a, b: (sp.Heaviside(b - a, _HALF), sp.Heaviside(a - b, _HALF)),
-       np.minimum,
-       lambda g, out, a, b: (g * ((a < b) + 0.5 * (a == b)), g * ((b < a) + 0.5 * (a == b))),
-       function="min", nondiff=_tie,
+       npops.minimum, npops.min_vjp,
+       function="min", nondiff=npops.at_tie,
        convention="at a tie each operand receives half of the gradient"),
     Op("softplus", 1, "softplus", r"\operatorname{softplus}", "chain through softplus (softplus′ = σ)",
        lambda a: softplus(a),
        lambda a: (sigmoid(a),),
-       _np_softplus,
-       lambda g, out, a: (g * _np_sigmoid(a),), function="softplus"),
+       npops.softplus, npops.softplus_vjp, function="softplus"),
     Op("step", 1, "step", r"\theta", "step function (derivative 0 wherever it exists)",
        lambda a: sp.Heaviside(a, 0),
        lambda a: (sp.Integer(0),),
-       lambda a: (np.asarray(a) > 0).astype(float),
-       lambda g, out, a: (g * 0.0 * np.asarray(a),), function="step",
-       nondiff=lambda a: bool(np.any(np.asarray(a) == 0)),
+       npops.step, npops.step_vjp, function="step",
+       nondiff=npops.at_zero,
        convention="the jump at 0 is ignored (derivative 0)"),
     Op("sign", 1, "sign", r"\operatorname{sign}", "sign function (derivative 0 wherever it exists)",
        lambda a: sp.sign(a),
        lambda a: (sp.Integer(0),),
-       np.sign,
-       lambda g, out, a: (g * 0.0 * np.asarray(a),), function="sign",
-       nondiff=lambda a: bool(np.any(np.asarray(a) == 0)),
+       npops.sign, npops.sign_vjp, function="sign",
+       nondiff=npops.at_zero,
        convention="the jump at 0 is ignored (derivative 0)"),
     Op("identity", 1, "=", "=", "named result (∂name/∂value = 1)",
        lambda a: a,
        lambda a: (sp.Integer(1),),
-       lambda a: a,
-       lambda g, out, a: (g,)),
+       npops.identity, npops.identity_vjp),
 ]}
 
 #: Expression-language function names -> op name (aliases included).

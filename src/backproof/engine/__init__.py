@@ -5,6 +5,7 @@ opinion on the symbolic derivations.
 """
 
 from backproof.engine.errors import EngineError, NumericalError
+from backproof.engine.graph_engine import EngineGradients, backward, forward, grad
 from backproof.engine.layers import (
     ACTIVATIONS,
     INITIALIZERS,
@@ -59,4 +60,8 @@ __all__ = [
     "loss_value",
     "sequential_gradients",
     "train",
+    "grad",
+    "forward",
+    "backward",
+    "EngineGradients",
 ]

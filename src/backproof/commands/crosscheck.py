@@ -1,0 +1,194 @@
+"""``backproof crosscheck``: every gradient three ways, as a table, with exit status 0/1/2.
+
+Exit status: 0 when every gradient agrees (a "not differentiable" verdict at a kink is
+not a failure), 1 when any disagrees (one line per disagreeing gradient on stderr,
+naming it), 2 on bad input (through :func:`backproof.cli.main`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+
+from ..errors import ProgramError
+
+__all__ = ["register", "run", "render_text", "SPEC_SUFFIXES"]
+
+#: A PROGRAM given as ``@path`` with one of these suffixes is a network spec.
+SPEC_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
+
+_EPILOG = """examples:
+  backproof crosscheck "h = tanh(w*x + b); y = h*h + h" --at w=0.3,x=2,b=-1
+  backproof crosscheck @examples/staged.txt --points 100     # the given point + 99 around it
+  backproof crosscheck "y = log(x)*sin(x)" --points 50        # 50 points in the box [-2, 2]
+  backproof crosscheck "y = relu(w*x)" --at w=1,x=0           # "not differentiable" at the kink
+  backproof crosscheck @net.yaml --format json                # a network spec (backproof.nn)
+
+exit status: 0 all agree, 1 a gradient disagrees (named on stderr), 2 bad input.
+"""
+
+
+def register(subparsers) -> argparse.ArgumentParser:
+    """Add the ``crosscheck`` subcommand."""
+    p = subparsers.add_parser(
+        "crosscheck",
+        help="check every gradient: symbolic vs NumPy engine vs finite differences",
+        description=("Compute every gradient three independent ways - the symbolic chain "
+                     "rule (exact), the NumPy engine, and central finite differences - and "
+                     "compare them, with relative errors and a verdict per gradient."),
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("program", metavar="PROGRAM",
+                   help='program text, "-" for stdin, or @path (a .yaml/.yml/.json/.toml '
+                        'path is a network spec), e.g. "y = (a+b)*(b-c)" or @model.txt')
+    p.add_argument("--at", metavar="VALUES", default=None,
+                   help="the point, e.g. --at a=2,b=1,c=0 (default: random points in "
+                        "[-2, 2]; with a network spec, overrides its values)")
+    p.add_argument("--of", metavar="NAME", default=None,
+                   help="the output to differentiate, e.g. --of e (default: the last name)")
+    p.add_argument("--wrt", metavar="NAMES", default=None,
+                   help="names to check, comma-separated, e.g. --wrt a,b (default: every "
+                        "input and intermediate)")
+    p.add_argument("--points", metavar="N", type=int, default=1,
+                   help="number of points: the given one plus N-1 random points around it, "
+                        "e.g. --points 100 (default: 1)")
+    p.add_argument("--seed", metavar="S", type=int, default=0,
+                   help="seed of the random points, e.g. --seed 7 (default: 0)")
+    p.add_argument("--rtol", metavar="R", type=float, default=1e-3,
+                   help="relative tolerance of the finite differences, e.g. --rtol 1e-4 "
+                        "(default: 1e-3)")
+    p.add_argument("--atol", metavar="A", type=float, default=1e-5,
+                   help="absolute tolerance of the finite differences, e.g. --atol 1e-6 "
+                        "(default: 1e-5)")
+    p.add_argument("--format", choices=("text", "json"), default="text",
+                   help="output format, e.g. --format json (default: text)")
+    p.set_defaults(func=run)
+    return p
+
+
+def _load(program_arg: str, at_arg: str | None):
+    """(program, at) from the PROGRAM argument: text, stdin, a file, or a network spec."""
+    from ..io import read_source
+    if program_arg.startswith("@") and program_arg.lower().endswith(SPEC_SUFFIXES):
+        try:
+            from ..nn import program_from_spec_file
+        except ImportError:
+            raise ProgramError(f"{program_arg}: network specs need backproof.nn, which this "
+                               f"installation lacks (pass the program as text instead)") from None
+        spec = program_from_spec_file(program_arg[1:])
+        at = dict(spec.at or {})
+        if at_arg:
+            from ..parse import parse_values
+            at.update(parse_values(at_arg))
+        return spec.program, at or None
+    text, _origin = read_source(program_arg)
+    if not text.strip():
+        raise ProgramError(f"{program_arg}: the program is empty")
+    return text, at_arg
+
+
+def _num(x: float) -> str:
+    from ..printing import format_number
+    return "—" if not math.isfinite(x) else format_number(x, digits=10)
+
+
+def _rel(x: float) -> str:
+    if not math.isfinite(x):
+        return "—"
+    return "0" if x == 0 else f"{x:.1e}"
+
+
+def render_text(cc, *, where: str = "", terminal: bool = False) -> str:
+    """The cross-check as a table (borders on a terminal, plain aligned text otherwise).
+
+    Examples
+    --------
+    >>> from backproof.crosscheck import crosscheck
+    >>> print(render_text(crosscheck("y = a*b", at="a=2,b=3")))  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
+    cross-check of ∂y/∂·
+     gradient  symbolic  engine  finite difference  rel. engine  rel. f.d.  verdict
+     ∂y/∂a     3         3       3                  0            ...        agree
+     ∂y/∂b     2         2       2                  0            ...        agree
+    2 gradients × 1 point: all agree (engine ≤ 0, finite differences ≤ ...)
+    """
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    out = cc.output
+    table = Table(box=box.ROUNDED if terminal else None, show_edge=terminal,
+                  pad_edge=terminal, header_style="bold" if terminal else "",
+                  title=None)
+    for col, justify in (("gradient", "left"), ("symbolic", "right"), ("engine", "right"),
+                         ("finite difference", "right"), ("rel. engine", "right"),
+                         ("rel. f.d.", "right"), ("verdict", "left")):
+        table.add_column(col, justify=justify if terminal else "left", no_wrap=True)
+    style = {"agree": "green", "disagree": "bold red", "not differentiable": "yellow"}
+    notes = []
+    for r in cc.rows:
+        verdict = f"[{style[r.verdict]}]{r.verdict}[/]" if terminal else r.verdict
+        table.add_row(f"∂{out}/∂{r.name}", _num(r.symbolic), _num(r.engine), _num(r.numeric),
+                      _rel(r.rel_engine), _rel(r.rel_numeric), verdict)
+        if r.note:
+            notes.append(f"∂{out}/∂{r.name}: {r.note}")
+        if r.point is not None and r.verdict != "agree":
+            pt = ", ".join(f"{k} = {_num(v)}" for k, v in r.point.items())
+            notes.append(f"∂{out}/∂{r.name}: worst at {pt}")
+    console = Console(width=10_000 if not terminal else None, force_terminal=terminal,
+                      color_system="auto" if terminal else None, record=True,
+                      file=_Sink(), highlight=False, emoji=False)
+    console.print(f"cross-check of ∂{out}/∂·{where}", markup=False)
+    console.print(table)
+    for n in notes:
+        console.print(n, markup=False)
+    console.print(cc.summary, markup=False)
+    text = console.export_text(styles=terminal)
+    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
+
+
+class _Sink:
+    """A file that discards writes: the console only records, the CLI prints once."""
+
+    def write(self, s):
+        return len(s)
+
+    def flush(self):
+        pass
+
+
+def _where(cc, at) -> str:
+    if isinstance(at, str):
+        given = " at " + ", ".join(part.strip().replace("=", " = ") for part in at.split(","))
+    elif at:
+        given = " at " + ", ".join(f"{k} = {v}" for k, v in at.items())
+    else:
+        given = ""
+    if cc.points > 1:
+        return (f"{given} and {cc.points - 1} random points around it (worst point per row)"
+                if at else f" at {cc.points} random points (worst point per row)")
+    if not at and cc.rows and cc.rows[0].point:
+        return " at the random point " + ", ".join(f"{k} = {_num(v)}" for k, v in cc.rows[0].point.items())
+    return given
+
+
+def run(args) -> int:
+    """Run the cross-check; 0 all agree, 1 a gradient disagrees."""
+    from ..crosscheck import crosscheck
+    program, at = _load(args.program, args.at)
+    cc = crosscheck(program, at, of=args.of, wrt=args.wrt, points=args.points, seed=args.seed,
+                    rtol=args.rtol, atol=args.atol)
+    if args.format == "json":
+        sys.stdout.write(json.dumps(cc.to_dict(), indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(render_text(cc, where=_where(cc, at), terminal=sys.stdout.isatty()))
+    for r in cc.failures:
+        where = ""
+        if r.point is not None:
+            where = " at " + ", ".join(f"{k}={v!r}" for k, v in r.point.items())
+        print(f"backproof: cross-check failed: ∂{cc.output}/∂{r.name} disagrees{where}: "
+              f"symbolic {r.symbolic!r}, engine {r.engine!r}, finite difference {r.numeric!r}",
+              file=sys.stderr)
+    return 0 if cc.ok else 1

@@ -1,0 +1,682 @@
+"""Three-way cross-check of every gradient: symbolic chain rule vs NumPy engine vs finite differences.
+
+For each gradient ∂output/∂name (every input and named intermediate, or those asked
+for) :func:`crosscheck` puts three independently computed numbers side by side:
+
+symbolic
+    :func:`backproof.derive.derive` at the point, exactly (rationals, 30-digit
+    floats), then rounded to float64. Built from the op table's SymPy partials.
+engine
+    :func:`backproof.engine.grad`, the reverse-mode NumPy engine, built from the op
+    table's hand-written NumPy VJPs (it never imports SymPy).
+numeric
+    a central difference ``(f(v + h) − f(v − h)) / 2h`` of the output, computed by the
+    engine's *forward* pass only. For an intermediate the engine overrides that node's
+    value, so the difference is taken with the intermediate as an independent variable,
+    exactly what ∂output/∂intermediate means in backpropagation.
+
+Relative errors are CS231n's ``|a − b| / max(|a|, |b|)`` with a floor under the
+denominator, so a gradient of 0 compares absolutely:
+
+* engine vs symbolic: both are exact formulas evaluated in float64, so they must agree
+  to ``rel ≤`` :data:`ENGINE_RTOL` (floor ``ENGINE_ATOL / ENGINE_RTOL``);
+* finite differences vs symbolic: within ``rtol`` (floor ``atol / rtol``), i.e.
+  ``|n − s| ≤ max(atol, rtol · max(|n|, |s|))`` as in ``torch.autograd.gradcheck``.
+
+Points. Both sides are evaluated at the same float64 point: the symbolic side at the
+exact binary value of each float the engine receives (for ``0.3`` that is
+0.299999999999999988898…), so an ill-conditioned program cannot make two correct
+computations look different. ``points=N`` checks N points in one batched engine call:
+the given point first, then N − 1 points drawn uniformly within ±:data:`RADIUS` ·
+max(1, |x|) of each given value; with no point given, N points uniformly in ``box``
+(default (−2, 2) for every input). Random points where the program is undefined
+(log of a negative number …) are redrawn. Each row reports the worst point.
+
+Cost. One batched engine pass for every point; the finite differences of all the
+gradients share batched forward passes too (the engine adds ``±h`` to one node per
+slice of the batch), chunked to bound memory. The symbolic side is exact at the first
+point; at the other points the gradients are derived once in node names
+(``derive(symbolic=True)``) and that expression — sigmoid, softplus and ReLU rewritten
+into elementary functions, softplus in its overflow-free form — is evaluated in float64
+by SymPy's own NumPy printer (``lambdify``), which shares no code with the op table's
+NumPy facets. That evaluation must reproduce the exact value at the first point or it
+is not used at all; any other point where it disagrees is re-derived exactly (up to
+:data:`EXACT_RECHECKS` points) before a disagreement is reported. Graphs beyond
+:data:`~backproof.derive.SYMBOLIC_LIMIT` nodes fall back to an exact derivation per
+point (about 0.1 s per point per 200 nodes).
+
+Kinks. Where ReLU, ``max``/``min`` (a tie), ``abs``, ``step`` or ``sign`` sits exactly
+at its kink on a path from the name to the output, the verdict is
+``"not differentiable"`` with the convention the op table uses; symbolic and engine
+must still agree there. A finite difference whose step straddles a kink (the point is
+differentiable but within ``h`` of a kink) is retried with a 1000× smaller step and
+otherwise left out (``numeric`` is ``nan``, with a note), never reported as a failure.
+Likewise a finite difference that disagrees but does not settle when the step is
+halved (a pole within reach of the step) is left out; one that settles on a value
+other than the symbolic one is a disagreement.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import types
+from dataclasses import dataclass
+from typing import Iterable, Mapping
+
+import numpy as np
+import sympy as sp
+
+from .derive import SYMBOLIC_LIMIT, _coerce_at, derive
+from .engine.graph_engine import backward, forward
+from .errors import ProgramError
+from .functions import rewrite_elementary, softplus
+from .graph import build_graph, node_label, to_tape
+from .npops import NP_OPS
+from .ops import OPS
+from .parse import parse_program
+from .program import Program
+
+__all__ = ["CheckRow", "CrossCheck", "crosscheck", "relative_error",
+           "ENGINE_RTOL", "ENGINE_ATOL", "RADIUS", "STEP", "EXACT_RECHECKS"]
+
+#: Engine vs symbolic: both exact formulas in float64.
+ENGINE_RTOL = 1e-11
+#: Absolute floor for engine vs symbolic (gradients near 0, cancellation).
+ENGINE_ATOL = 1e-12
+#: Random points lie within ± RADIUS · max(1, |x|) of each given value.
+RADIUS = 0.5
+#: Central-difference step relative to max(1, |v|): eps^(1/3) balances the O(h²)
+#: truncation error against the O(eps/h) rounding error.
+STEP = float(np.finfo(np.float64).eps ** (1 / 3))
+#: At most this many points are re-derived exactly when the float64 evaluation of the
+#: symbolic gradients disagrees there.
+EXACT_RECHECKS = 20
+#: How many candidate points are drawn per point wanted, per round, and how many rounds.
+_OVERSAMPLE, _ROUNDS = 4, 8
+
+_SEVERITY = {"agree": 0, "not differentiable": 1, "disagree": 2}
+
+
+@dataclass(frozen=True)
+class CheckRow:
+    """One gradient's three values, their relative errors and the verdict.
+
+    ``numeric`` and ``rel_numeric`` are ``nan`` when no finite difference could be
+    taken (a kink within the step, or the step leaves the domain); ``note`` says why.
+    ``point`` is the point of the worst case when more than one point was checked (or
+    the random point when none was given).
+    """
+
+    name: str
+    symbolic: float
+    engine: float
+    numeric: float
+    rel_engine: float
+    rel_numeric: float
+    verdict: str          # "agree" | "disagree" | "not differentiable"
+    note: str = ""
+    point: dict | None = None
+
+
+@dataclass(frozen=True)
+class CrossCheck:
+    """The cross-check of every gradient of ``output``: one :class:`CheckRow` each."""
+
+    output: str
+    rows: tuple[CheckRow, ...]
+    points: int
+    rtol: float
+    atol: float
+
+    @property
+    def ok(self) -> bool:
+        """True when no gradient disagrees ("not differentiable" is not a failure)."""
+        return not self.failures
+
+    @property
+    def failures(self) -> tuple[CheckRow, ...]:
+        """The rows whose verdict is ``"disagree"``."""
+        return tuple(r for r in self.rows if r.verdict == "disagree")
+
+    @property
+    def summary(self) -> str:
+        """One line: how many gradients at how many points, the verdicts, the worst errors."""
+        n = len(self.rows)
+        head = (f"{n} gradient{'s' if n != 1 else ''} × {self.points} "
+                f"point{'s' if self.points != 1 else ''}")
+        counts = {v: sum(1 for r in self.rows if r.verdict == v) for v in _SEVERITY}
+        if counts["disagree"]:
+            names = ", ".join(r.name for r in self.failures)
+            parts = [f"{counts['disagree']} disagree ({names})"]
+        elif counts["not differentiable"] == 0:
+            parts = ["all agree"]
+        else:
+            parts = []
+        if parts != ["all agree"]:
+            if counts["agree"]:
+                parts.append(f"{counts['agree']} agree")
+            if counts["not differentiable"]:
+                parts.append(f"{counts['not differentiable']} not differentiable here")
+        eng = [r.rel_engine for r in self.rows if math.isfinite(r.rel_engine)]
+        # A secant across a kink is shown in its row but is not a finite-difference check.
+        num = [r.rel_numeric for r in self.rows
+               if math.isfinite(r.rel_numeric) and r.verdict != "not differentiable"]
+        errs = []
+        if eng:
+            errs.append(f"engine ≤ {_sci(max(eng))}")
+        if num:
+            errs.append(f"finite differences ≤ {_sci(max(num))}")
+        tail = f" ({', '.join(errs)})" if errs else ""
+        return f"{head}: {', '.join(parts)}{tail}"
+
+    def to_dict(self) -> dict:
+        """JSON-ready: non-finite numbers become ``None``.
+
+        Examples
+        --------
+        >>> d = crosscheck("y = a*b", at="a=2,b=3").to_dict()
+        >>> d["ok"], [(r["name"], r["symbolic"], r["verdict"]) for r in d["rows"]]
+        (True, [('a', 3.0, 'agree'), ('b', 2.0, 'agree')])
+        """
+        return {
+            "output": self.output,
+            "points": self.points,
+            "rtol": self.rtol,
+            "atol": self.atol,
+            "engine_rtol": ENGINE_RTOL,
+            "engine_atol": ENGINE_ATOL,
+            "ok": self.ok,
+            "summary": self.summary,
+            "rows": [{
+                "name": r.name,
+                "symbolic": _json_float(r.symbolic),
+                "engine": _json_float(r.engine),
+                "numeric": _json_float(r.numeric),
+                "rel_engine": _json_float(r.rel_engine),
+                "rel_numeric": _json_float(r.rel_numeric),
+                "verdict": r.verdict,
+                "note": r.note,
+                "point": None if r.point is None else {k: _json_float(v) for k, v in r.point.items()},
+            } for r in self.rows],
+        }
+
+
+def _json_float(x: float) -> float | None:
+    return float(x) if math.isfinite(x) else None
+
+
+def _sci(x: float) -> str:
+    if x == 0:
+        return "0"
+    mant, exp = f"{x:.0e}".split("e")
+    return f"{mant}e{int(exp)}"
+
+
+def relative_error(a, b, floor: float = 0.0):
+    """CS231n's relative error ``|a − b| / max(|a|, |b|, floor)`` (0 when both are 0).
+
+    Works elementwise on arrays.
+
+    Examples
+    --------
+    >>> float(relative_error(3.0, 4.0)), float(relative_error(0.0, 0.5, floor=2.0))
+    (0.25, 0.25)
+    """
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    with np.errstate(all="ignore"):
+        den = np.maximum(np.maximum(np.abs(a), np.abs(b)), floor)
+        rel = np.abs(a - b) / den
+    return np.where(a == b, 0.0, rel)
+
+
+# --- inputs ---------------------------------------------------------------------------
+
+def _program(program, of: str | None) -> Program:
+    if isinstance(program, Program):
+        prog = program
+    elif isinstance(program, str):
+        prog = parse_program(program)
+    elif isinstance(program, (sp.Basic, Mapping)):
+        prog = Program.from_sympy(program)
+    else:
+        raise ProgramError(f"expected program text, a Program or a SymPy expression, "
+                           f"got {type(program).__name__}")
+    return prog.with_output(of) if of else prog
+
+
+def _rows(prog: Program, g, wrt) -> tuple[str, ...]:
+    names_all = ([n for n in prog.inputs if n in g]
+                 + [s.name for s in prog.statements if s.name in g])
+    if wrt is None:
+        return tuple(n for n in names_all if n != prog.output)
+    if isinstance(wrt, str):
+        wrt = [w.strip() for w in wrt.split(",") if w.strip()]
+    rows = tuple(wrt)
+    for n in rows:
+        if n not in names_all:
+            raise ProgramError(f"unknown name {n!r} in wrt (must be one of: {', '.join(names_all)})")
+    if not rows:
+        raise ProgramError(f"wrt is empty (names: {', '.join(names_all)})")
+    return rows
+
+
+def _given_point(at, inputs: tuple[str, ...]) -> dict[str, float] | None:
+    exact = _coerce_at(at)
+    if exact is None:
+        return None
+    missing = [n for n in inputs if n not in exact]
+    if missing:
+        raise ProgramError(f"no value given for input{'s' if len(missing) > 1 else ''} "
+                           f"{', '.join(missing)} (give --at {'=…,'.join(missing)}=…)")
+    extra = [n for n in exact if n not in inputs]
+    if extra:
+        raise ProgramError(f"--at names {', '.join(extra)}, which the output does not use "
+                           f"(inputs: {', '.join(inputs) or 'none'})")
+    out = {}
+    for n in inputs:
+        v = float(sp.N(exact[n], 30)) if not exact[n].is_Rational else float(exact[n])
+        if not math.isfinite(v):
+            raise ProgramError(f"value of {n!r} is too large for float64 ({exact[n]})")
+        out[n] = v
+    return out
+
+
+def _draw_points(tape, given, n: int, seed: int, box) -> dict[str, np.ndarray]:
+    """``n`` points (the given one first) where the engine's values and gradients are finite."""
+    names = tuple(tape.inputs)
+    rng = np.random.default_rng(seed)
+    if given is not None:
+        first = {k: np.array([v]) for k, v in given.items()}
+        want = n - 1
+    else:
+        first = {k: np.empty(0) for k in names}
+        want = n
+    got = {k: [first[k]] for k in names}
+    have = 0
+    lo, hi = box
+    for _ in range(_ROUNDS):
+        if have >= want or not names:
+            break
+        m = max(_OVERSAMPLE * (want - have), 8)
+        if given is not None:
+            cand = {k: given[k] + rng.uniform(-1, 1, m) * RADIUS * max(1.0, abs(given[k]))
+                    for k in names}
+        else:
+            cand = {k: rng.uniform(lo, hi, m) for k in names}
+        vals = forward(tape, cand, strict=False)
+        grads = backward(tape, vals, strict=False)
+        ok = np.ones(m, dtype=bool)
+        for arr in list(vals.values()) + list(grads.values()):
+            ok &= np.all(np.isfinite(np.broadcast_to(arr, (m,))).reshape(m, -1), axis=1)
+        idx = np.flatnonzero(ok)[: want - have]
+        for k in names:
+            got[k].append(cand[k][idx])
+        have += len(idx)
+    if names and have < want:
+        where = (f"within ±{RADIUS:g}·max(1, |x|) of the given point" if given is not None
+                 else f"in the box [{lo:g}, {hi:g}] for every input")
+        raise ProgramError(f"found only {have} of {want} random points {where} where the "
+                           f"program and its gradients are defined (try fewer --points)")
+    pts = {k: np.concatenate(got[k]) for k in names}
+    return pts
+
+
+# --- the three sides ------------------------------------------------------------------
+
+def _exact_symbolic(prog: Program, rows, point: dict[str, float]) -> dict[str, float]:
+    """derive() at the exact binary value of each float64 coordinate, then float."""
+    at = {k: sp.Rational(v) for k, v in point.items()}
+    d = derive(prog, at=at, wrt=rows, symbolic=False, expand=False, verify=False)
+    return {r: float(d.gradients[r]) for r in rows}
+
+
+def _canonical(expr: sp.Expr) -> sp.Expr:
+    """Rebuild ``expr`` with evaluation on. The graph's local expressions are kept
+    unevaluated (``h*h`` as drawn), and SymPy 1.14's ``cse`` mistranslates such
+    non-canonical products (``-2*h/(h*h + 1)`` came out as ``-h**2/(h*h + 1)``)."""
+    if not expr.args:
+        return expr
+    return expr.func(*[_canonical(a) for a in expr.args])
+
+
+def _float_form(expr: sp.Expr) -> sp.Expr:
+    # softplus in its overflow-free form, then the other custom functions in elementary
+    # ones: SymPy's printer knows only elementary functions.
+    expr = expr.replace(softplus, lambda x: sp.Max(x, 0) + sp.log(1 + sp.exp(-sp.Abs(x))))
+    return _canonical(rewrite_elementary(expr))
+
+
+def _float_symbolic(prog: Program, g, rows):
+    """A function points -> {row: float64 array}: derive once, evaluate by lambdify."""
+    if g.number_of_nodes() > SYMBOLIC_LIMIT:
+        return None
+    d = derive(prog, wrt=rows, symbolic=True, expand=False, verify=False)
+    if any(r not in d.symbolic for r in rows):
+        return None
+    stmts = []
+    for st in prog.statements:
+        if st.name in g:
+            e = _float_form(st.expr)
+            args = sorted(e.free_symbols, key=lambda s: s.name)
+            stmts.append((st.name, args, sp.lambdify(args, e, modules="numpy")))
+    names = [n for n in prog.inputs if n in g] + [s for s, _, _ in stmts]
+    args = [sp.Symbol(n, real=True) for n in names]
+    fn = sp.lambdify(args, [_float_form(d.symbolic[r]) for r in rows], modules="numpy", cse=True)
+
+    def evaluate(pts: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
+        env = dict(pts)
+        with np.errstate(all="ignore"):
+            for name, a, f in stmts:
+                env[name] = np.broadcast_to(np.asarray(f(*[env[s.name] for s in a]), dtype=float), (n,))
+            out = fn(*[env[x] for x in names])
+        return {r: np.broadcast_to(np.asarray(v, dtype=float), (n,)).copy() for r, v in zip(rows, out)}
+
+    return evaluate
+
+
+def _descendants(tape) -> dict[str, set[str]]:
+    consumers: dict[str, list[str]] = {e.id: [] for e in tape.entries}
+    for e in tape.entries:
+        for u in e.operands:
+            consumers[u].append(e.id)
+    desc: dict[str, set[str]] = {}
+    for e in reversed(tape.entries):
+        s: set[str] = set()
+        for w in consumers[e.id]:
+            s.add(w)
+            s |= desc[w]
+        desc[e.id] = s
+    return desc
+
+
+def _branches(kinks, values, shape) -> dict[str, np.ndarray]:
+    with np.errstate(all="ignore"):
+        return {e.id: np.broadcast_to(NP_OPS[e.op].branch(*[values[u] for u in e.operands]), shape)
+                for e in kinks}
+
+
+#: Finite differences of many gradients share one batched forward pass, in chunks
+#: that keep (nodes × batch) under this many float64 values (about 64 MB).
+_FD_BUDGET = 8_000_000
+
+
+def _central_many(tape, pts, values, rows, hs, kinks, base_branch, n: int):
+    """Central differences for several nodes in one batched forward pass per chunk.
+
+    ``hs[r]`` is node ``r``'s step per point. The batch has shape ``(2 · rows, n)``:
+    slice ``2k`` moves row ``k``'s node by ``+h``, slice ``2k + 1`` by ``−h``, and every
+    other slice by exactly 0. Returns ``{row: (estimate, finite, straddles a kink)}``.
+    """
+    out = {}
+    chunk = max(1, _FD_BUDGET // max(1, 2 * n * len(tape.entries)))
+    for start in range(0, len(rows), chunk):
+        part = rows[start:start + chunk]
+        m = len(part)
+        deltas = {}
+        for k, r in enumerate(part):
+            d = deltas.setdefault(r, np.zeros((2 * m, n)))
+            d[2 * k] += hs[r]
+            d[2 * k + 1] -= hs[r]
+        vals = forward(tape, pts, perturb=deltas, strict=False)
+        f = np.broadcast_to(vals[tape.output], (2 * m, n))
+        branches = _branches(kinks, vals, (2 * m, n))
+        for k, r in enumerate(part):
+            v = np.broadcast_to(values[r], (n,))
+            h = hs[r]
+            with np.errstate(all="ignore"):
+                est = (f[2 * k] - f[2 * k + 1]) / ((v + h) - (v - h))
+            straddle = np.zeros(n, dtype=bool)
+            for kid, b in branches.items():
+                b0 = np.sign(base_branch[kid])
+                straddle |= (np.sign(b[2 * k]) != b0) | (np.sign(b[2 * k + 1]) != b0)
+            out[r] = (est, np.isfinite(est), straddle)
+    return out
+
+
+def _finite_differences(tape, pts, values, rows, kinks, base_branch, n: int,
+                        symbolic, rtol: float, atol: float):
+    """Central differences of the output w.r.t. every node in ``rows``, at every point.
+
+    Step ``h = STEP · max(1, |v|)``. A difference that straddles a kink or leaves the
+    domain is retried with a 1000× smaller step. A difference that disagrees with the
+    symbolic value is only believed once it has settled: the estimate with ``h/2``
+    must match the one with ``h`` to a quarter of the tolerance (a broken derivative
+    settles on the wrong value; a pole within reach of the step does not settle).
+
+    Returns ``{row: (numeric, reason, secant)}``: the difference where it could be
+    trusted (``nan`` elsewhere), why it was not taken ("" where it was), and the plain
+    secant with the first step (what a finite difference says at a kink).
+    """
+    v = {r: np.broadcast_to(values[r], (n,)).astype(float) for r in rows}
+    result = {r: np.full(n, np.nan) for r in rows}
+    reason = {r: np.full(n, "", dtype=object) for r in rows}
+    todo = {r: np.ones(n, dtype=bool) for r in rows}
+    secant = {}
+    for scale in (1.0, 1e-3):
+        active = [r for r in rows if todo[r].any()]
+        if not active:
+            break
+        hs = {r: STEP * scale * np.maximum(1.0, np.abs(v[r])) for r in active}
+        first = _central_many(tape, pts, values, active, hs, kinks, base_branch, n)
+        need = {}
+        for r in active:
+            est, finite, straddle = first[r]
+            secant.setdefault(r, est)
+            usable = todo[r] & finite & ~straddle
+            agree = usable & (relative_error(est, symbolic[r], atol / rtol) <= rtol)
+            result[r][agree] = est[agree]
+            todo[r] &= ~agree
+            if (todo[r] & usable).any():
+                need[r] = todo[r] & usable
+        unsettled = {r: np.zeros(n, dtype=bool) for r in active}
+        if need:
+            half = _central_many(tape, pts, values, list(need),
+                                 {r: hs[r] / 2 for r in need}, kinks, base_branch, n)
+            for r, mask in need.items():
+                est, (est2, finite2, straddle2) = first[r][0], half[r]
+                with np.errstate(all="ignore"):
+                    tol = np.maximum(atol, rtol * np.abs(est2))
+                    settled = mask & finite2 & ~straddle2 & (np.abs(est - est2) <= 0.25 * tol)
+                result[r][settled] = est2[settled]
+                todo[r] &= ~settled
+                unsettled[r] = mask & ~settled
+        for r in active:
+            _, finite, straddle = first[r]
+            t = todo[r]
+            reason[r][t & ~finite] = "finite difference not taken: the step leaves the program's domain"
+            reason[r][t & finite & straddle] = "finite difference not taken: a kink lies within the step"
+            reason[r][unsettled[r]] = ("finite difference not taken: it does not settle as the step "
+                                       "shrinks (a singularity or steep change near the point)")
+    for r in rows:
+        reason[r][~todo[r]] = ""
+    return {r: (result[r], reason[r], secant[r]) for r in rows}
+
+
+def crosscheck(program, at=None, *, of: str | None = None, wrt: Iterable[str] | str | None = None,
+               points: int = 1, seed: int = 0, box=(-2, 2), rtol: float = 1e-3,
+               atol: float = 1e-5) -> CrossCheck:
+    """Check every gradient three ways: symbolic derivation, NumPy engine, finite differences.
+
+    Parameters
+    ----------
+    program : str, Program, sympy.Expr or mapping
+        As for :func:`backproof.derive.derive`.
+    at : mapping or str, optional
+        The point (``{"a": 2}`` or ``"a=2,b=1"``). Without it, points are drawn from
+        ``box``.
+    of : str, optional
+        The output (default: the last assigned name).
+    wrt : iterable of str or str, optional
+        Names to check (default: every input and named intermediate).
+    points : int
+        Number of points: the given one, then random points around it (see the module
+        docstring); all evaluated by the engine in one batch.
+    seed : int
+        Seed of the random points (the result is deterministic).
+    box : (float, float)
+        Range of every input when no point is given.
+    rtol, atol : float
+        Tolerances of the finite-difference comparison.
+
+    Returns
+    -------
+    CrossCheck
+        One row per gradient with the worst point; ``.ok`` is False if any disagrees.
+
+    Raises
+    ------
+    ProgramError, ParseError, EvaluationError, NumericalError
+        Bad program or point, or a point where the program or a gradient is undefined.
+
+    Examples
+    --------
+    >>> cc = crosscheck("d = a + b; e = b - c; y = d*e", at="a=2,b=1,c=0")
+    >>> cc.ok, [(r.name, r.symbolic, r.verdict) for r in cc.rows][:2]
+    (True, [('a', 1.0, 'agree'), ('b', 4.0, 'agree')])
+    >>> crosscheck("y = relu(x)", at="x=0").rows[0].verdict
+    'not differentiable'
+    """
+    if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 1:
+        raise ProgramError(f"points must be a whole number ≥ 1, got {points!r}")
+    if not (isinstance(rtol, (int, float)) and rtol > 0 and math.isfinite(rtol)):
+        raise ProgramError(f"rtol must be a positive number, got {rtol!r}")
+    if not (isinstance(atol, (int, float)) and atol >= 0 and math.isfinite(atol)):
+        raise ProgramError(f"atol must be a number ≥ 0, got {atol!r}")
+    try:
+        lo, hi = (float(x) for x in box)
+    except (TypeError, ValueError):
+        raise ProgramError(f"box must be two numbers (low, high), got {box!r}") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ProgramError(f"box must be two finite numbers with low < high, got {box!r}")
+
+    prog = _program(program, of)
+    g = build_graph(prog)
+    tape = to_tape(g)
+    rows = _rows(prog, g, wrt)
+    inputs = tuple(tape.inputs)
+    given = _given_point(at, inputs)
+    n = int(points) if inputs else 1
+
+    # Symbolic at the first point first: its errors (log of 0 …) read best.
+    if given is not None:
+        first_exact = _exact_symbolic(prog, rows, given)
+    pts = _draw_points(tape, given, n, seed, (lo, hi))
+    if given is None:
+        first_exact = _exact_symbolic(prog, rows, {k: float(v[0]) for k, v in pts.items()})
+
+    # Engine: one strict batched pass (random points were drawn where it is finite).
+    values = forward(tape, pts)
+    grads = backward(tape, values)
+    engine = {r: np.broadcast_to(grads[r], (n,)) for r in rows}
+
+    # Symbolic: exact at point 0, float64 from one derivation elsewhere.
+    symbolic = {r: np.full(n, np.nan) for r in rows}
+    exact = np.zeros(n, dtype=bool)
+    for r in rows:
+        symbolic[r][0] = first_exact[r]
+    exact[0] = True
+    if n > 1:
+        evaluate = _float_symbolic(prog, g, rows)
+        if evaluate is not None:
+            fl = evaluate(pts, n)
+            # The float64 evaluation must reproduce the exact value at the first point,
+            # or it is not trusted anywhere (a printer or cse bug would otherwise pass
+            # for a disagreement between the engine and the derivation).
+            if not all(relative_error(fl[r][0], symbolic[r][0], ENGINE_ATOL / ENGINE_RTOL)
+                       <= ENGINE_RTOL for r in rows):
+                evaluate = None
+        if evaluate is not None:
+            for r in rows:
+                symbolic[r][1:] = fl[r][1:]
+        else:
+            for i in range(1, n):
+                ex = _exact_symbolic(prog, rows, {k: float(v[i]) for k, v in pts.items()})
+                for r in rows:
+                    symbolic[r][i] = ex[r]
+            exact[:] = True
+
+    # Kinks: exactly at one (not differentiable), or within a finite-difference step.
+    kinks = [e for e in tape.entries if e.kind == "op" and NP_OPS[e.op].branch is not None]
+    base_branch = _branches(kinks, values, (n,))
+    desc = _descendants(tape)
+    numeric, fd_reason, at_kink = {}, {}, {}
+    fds = _finite_differences(tape, pts, values, list(rows), kinks, base_branch, n,
+                              symbolic, rtol, atol)
+    for r in rows:
+        fd, reason, secant = fds[r]
+        # Not differentiable where a kink on a path from r to the output sits exactly at 0.
+        at_kink[r] = np.zeros(n, dtype=bool)
+        for e in kinks:
+            if e.id in desc[r]:
+                at_kink[r] |= base_branch[e.id] == 0
+        # At a kink the secant is shown for information; it is not judged.
+        numeric[r] = np.where(at_kink[r], secant, fd)
+        fd_reason[r] = reason
+
+    def judge(r):
+        rel_e = relative_error(engine[r], symbolic[r], ENGINE_ATOL / ENGINE_RTOL)
+        rel_e = np.where(np.isfinite(symbolic[r]), rel_e, np.inf)
+        rel_n = relative_error(numeric[r], symbolic[r], atol / rtol)
+        rel_n = np.where(np.isfinite(numeric[r]), rel_n, np.nan)
+        nondiff = at_kink[r]
+        engine_ok = rel_e <= ENGINE_RTOL
+        numeric_ok = ~(rel_n > rtol)  # nan (no finite difference) is not a failure
+        verdict = np.where(engine_ok & (nondiff | numeric_ok), 0, 2)
+        verdict = np.where(nondiff & engine_ok, 1, verdict)
+        return rel_e, rel_n, nondiff, verdict
+
+    judged = {r: judge(r) for r in rows}
+    # Re-derive exactly where the float64 evaluation of the symbolic side disagrees.
+    if not exact.all():
+        bad = np.zeros(n)
+        for r in rows:
+            rel_e, rel_n, _, verdict = judged[r]
+            score = np.maximum(np.nan_to_num(rel_e / ENGINE_RTOL, nan=np.inf, posinf=1e300),
+                               np.nan_to_num(rel_n / rtol, nan=0.0))
+            bad = np.maximum(bad, np.where(verdict == 2, score, 0.0))
+        suspects = [int(i) for i in np.argsort(-bad, kind="stable") if bad[i] > 0 and not exact[i]]
+        for i in suspects[:EXACT_RECHECKS]:
+            ex = _exact_symbolic(prog, rows, {k: float(v[i]) for k, v in pts.items()})
+            for r in rows:
+                symbolic[r][i] = ex[r]
+            exact[i] = True
+        if suspects:
+            judged = {r: judge(r) for r in rows}
+
+    out_rows = []
+    for r in rows:
+        rel_e, rel_n, nondiff, verdict = judged[r]
+        score = np.maximum(np.nan_to_num(rel_e / ENGINE_RTOL, nan=np.inf, posinf=1e300),
+                           np.nan_to_num(rel_n / rtol, nan=0.0))
+        worst_sev = verdict.max()
+        i = int(np.argmax(np.where(verdict == worst_sev, score, -1.0)))
+        v = int(verdict[i])
+        notes = []
+        if nondiff[i]:
+            k = next(e for e in kinks if e.id in desc[r] and base_branch[e.id][i] == 0)
+            notes.append(f"not differentiable here; the convention used is {OPS[k.op].convention} "
+                         f"({node_label(g, k.id)} is at its kink)")
+        elif fd_reason[r][i]:
+            notes.append(fd_reason[r][i])
+        if not exact[i] and v == 2:
+            notes.append("symbolic value evaluated in float64 (exact re-derivation budget used up)")
+        out_rows.append(CheckRow(
+            name=r, symbolic=float(symbolic[r][i]), engine=float(engine[r][i]),
+            numeric=float(numeric[r][i]), rel_engine=float(rel_e[i]), rel_numeric=float(rel_n[i]),
+            verdict=("agree", "not differentiable", "disagree")[v], note="; ".join(notes),
+            point={k: float(a[i]) for k, a in pts.items()} if n > 1 or given is None else None))
+    return CrossCheck(output=prog.output, rows=tuple(out_rows), points=n, rtol=float(rtol),
+                      atol=float(atol))
+
+
+class _CallableModule(types.ModuleType):
+    """``backproof.crosscheck`` is both this module and the function: importing the
+    submodule makes the package attribute the module, so the module itself is made
+    callable and ``backproof.crosscheck(...)`` works whatever was imported first."""
+
+    def __call__(self, *args, **kwargs) -> CrossCheck:
+        return crosscheck(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -1,0 +1,343 @@
+"""Reverse-mode NumPy engine over a program's tape: every node's value and gradient, batched.
+
+The engine reads a :class:`~backproof.graph.Tape` (plain data: node ids, op names,
+operand ids, constant values) and runs the op table's hand-written NumPy facets
+(:data:`backproof.npops.NP_OPS`) over it. It never imports SymPy, so its numbers are
+a genuine second opinion on the symbolic derivation; a program is only turned into a
+tape (which needs SymPy) inside :func:`grad`, on request.
+
+* **Batched**: every input may be an array; all inputs broadcast to one batch shape
+  and each node's value and gradient is an array of that shape, so N points cost one
+  pass, not N.
+* **Pure**: :func:`forward` returns ``{node id: value}`` and :func:`backward` returns
+  ``{node id: ∂output/∂node}``; gradients are accumulated into a fresh dict (never
+  ``+=`` on shared state), so calling either twice gives the same answer.
+* **Loud**: in the default strict mode all arithmetic runs under
+  ``np.errstate(over="raise", divide="raise", invalid="raise")`` and every value is
+  checked to be finite. An overflow, a log of 0, a division by zero or a square root
+  of a negative number becomes a :class:`~backproof.engine.errors.NumericalError`
+  naming the node, its op, the operand values and (for a batch) the first bad point,
+  never a silent ``nan``. Underflow to 0 is harmless and allowed. ``strict=False``
+  lets non-finite values through (the cross-check uses it to discard random points
+  outside a program's domain).
+* **Overrides and perturbations**: ``overrides={node id: value}`` replaces a node's
+  computed value and ``perturb={node id: delta}`` adds to it; nodes downstream see the
+  change. The cross-check takes finite differences this way, for inputs and
+  intermediates alike, many of them in one batched pass (a zero delta leaves a value
+  exactly as it was).
+"""
+
+from __future__ import annotations
+
+from typing import Mapping, NamedTuple
+
+import numpy as np
+
+from backproof.engine.errors import EngineError, NumericalError
+from backproof.npops import NP_OPS
+
+__all__ = ["forward", "backward", "grad", "EngineGradients"]
+
+Array = np.ndarray
+_STRICT = dict(over="raise", divide="raise", invalid="raise", under="ignore")
+_LOOSE = dict(all="ignore")
+
+
+class EngineGradients(NamedTuple):
+    """What :func:`grad` returns: the output's value and every node's gradient.
+
+    A tuple, so ``value, grads = grad(...)`` unpacks it.
+    """
+
+    value: Array
+    gradients: dict[str, Array]
+
+
+def _batch_inputs(tape, inputs: Mapping[str, object],
+                  extra_shapes=()) -> tuple[dict[str, Array], tuple[int, ...]]:
+    if not isinstance(inputs, Mapping):
+        raise EngineError(f"inputs: expected a mapping name -> value, got {type(inputs).__name__}")
+    names = tuple(tape.inputs)
+    missing = [n for n in names if n not in inputs]
+    if missing:
+        raise EngineError(f"no value given for input{'s' if len(missing) > 1 else ''} "
+                          f"{', '.join(missing)} (inputs: {', '.join(names) or 'none'})")
+    extra = [str(n) for n in inputs if n not in names]
+    if extra:
+        raise EngineError(f"unknown input{'s' if len(extra) > 1 else ''} {', '.join(extra)} "
+                          f"(the output uses: {', '.join(names) or 'no inputs'})")
+    arrays = {}
+    for n in names:
+        try:
+            a = np.asarray(inputs[n], dtype=np.float64)
+        except (TypeError, ValueError):
+            raise EngineError(f"input {n}: not a number or array of numbers "
+                              f"({inputs[n]!r})") from None
+        if not np.all(np.isfinite(a)):
+            raise EngineError(f"input {n}: contains a non-finite value (nan or inf)")
+        arrays[n] = a
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrays.values()), *extra_shapes)
+    except ValueError:
+        shapes = ", ".join([f"{n}: {a.shape}" for n, a in arrays.items()]
+                           + [f"override: {s}" for s in extra_shapes])
+        raise EngineError(f"inputs and overrides do not broadcast to one batch shape "
+                          f"({shapes})") from None
+    return {n: a if a.shape == shape else np.broadcast_to(a, shape) for n, a in arrays.items()}, shape
+
+
+def _first_bad(arrays, shape) -> tuple[int, ...] | None:
+    """Index of the first point where any of ``arrays`` is not finite."""
+    bad = np.zeros(shape, dtype=bool)
+    for a in arrays:
+        bad = bad | ~np.isfinite(np.broadcast_to(np.asarray(a, dtype=float), shape))
+    idx = np.argwhere(bad)
+    return tuple(int(i) for i in idx[0]) if len(idx) else None
+
+
+def _describe(entry, values, shape, where: tuple[int, ...] | None) -> str:
+    parts = []
+    for u in entry.operands:
+        v = np.broadcast_to(values[u], shape)
+        x = v[where] if where is not None else v.flat[0]
+        parts.append(f"{u} = {float(x)!r}")
+    batch = int(np.prod(shape)) > 1
+    at = f" at point {where[0] if len(where) == 1 else where}" if where is not None and batch else ""
+    return f"{at} (operand{'s' if len(parts) > 1 else ''} {', '.join(parts)})"
+
+
+def forward(tape, inputs: Mapping[str, object], *, overrides: Mapping[str, object] | None = None,
+            perturb: Mapping[str, object] | None = None, strict: bool = True) -> dict[str, Array]:
+    """Evaluate every node of ``tape`` for a whole batch of input points.
+
+    Parameters
+    ----------
+    tape : Tape
+        From :func:`backproof.graph.to_tape` (anything with ``entries``, ``output``
+        and ``inputs`` of that shape).
+    inputs : mapping
+        Input name -> number or array; arrays broadcast to one batch shape.
+    overrides : mapping, optional
+        Node id -> value replacing what the node computes (an input or an
+        intermediate); nodes downstream see the override.
+    perturb : mapping, optional
+        Node id -> array added to the node's value (after any override); its shape
+        takes part in the batch shape.
+    strict : bool
+        Raise :class:`NumericalError` on overflow, division by zero or an invalid
+        operation (default). ``False`` lets ``inf``/``nan`` through.
+
+    Returns
+    -------
+    dict
+        Node id -> float64 array of the batch shape (read-only views for constants).
+
+    Raises
+    ------
+    EngineError
+        A missing, unknown or non-finite input, or an unknown override id.
+    NumericalError
+        In strict mode, a floating-point failure; ``where`` names the node and its op.
+
+    Examples
+    --------
+    >>> from backproof.graph import build_graph, to_tape
+    >>> from backproof.parse import parse_program
+    >>> tape = to_tape(build_graph(parse_program("y = 2*x + 1")))
+    >>> forward(tape, {"x": [0.0, 1.0, 2.0]})["y"].tolist()
+    [1.0, 3.0, 5.0]
+    """
+    ids = {e.id for e in tape.entries}
+    unknown = [n for n in list(overrides or {}) + list(perturb or {}) if n not in ids]
+    if unknown:
+        raise EngineError(f"override of unknown node{'s' if len(unknown) > 1 else ''} "
+                          f"{', '.join(map(str, unknown))}")
+    try:
+        overrides = {k: np.asarray(v, dtype=np.float64) for k, v in (overrides or {}).items()}
+        perturb = {k: np.asarray(v, dtype=np.float64) for k, v in (perturb or {}).items()}
+    except (TypeError, ValueError):
+        raise EngineError("overrides: values must be numbers or arrays of numbers") from None
+    # Overrides take part in the batch shape (a program may have no inputs at all).
+    arrays, shape = _batch_inputs(tape, inputs, [v.shape for v in overrides.values()]
+                                  + [v.shape for v in perturb.values()])
+    values: dict[str, Array] = {}
+    for e in tape.entries:
+        if e.id in overrides:
+            v = _shaped(overrides[e.id], shape)
+        elif e.kind == "input":
+            v = arrays[e.id]
+        elif e.kind == "const":
+            v = np.broadcast_to(np.float64(e.value), shape)
+        else:
+            v = _apply(e, values, shape, strict)
+        if e.id in perturb:
+            with np.errstate(**(_STRICT if strict else _LOOSE)):
+                v = _shaped(v + perturb[e.id], shape)
+        values[e.id] = v
+    return values
+
+
+def _apply(e, values, shape, strict: bool) -> Array:
+    op = NP_OPS.get(e.op)
+    if op is None:
+        raise EngineError(f"node {e.id!r}: unknown operation {e.op!r} "
+                          f"(known: {', '.join(sorted(NP_OPS))})")
+    args = [values[u] for u in e.operands]
+    if not strict:
+        with np.errstate(**_LOOSE):
+            return _shaped(np.asarray(op.forward(*args), dtype=np.float64), shape)
+    where = f"node {e.id!r} ({e.op}) forward"
+    try:
+        with np.errstate(**_STRICT):
+            out = np.asarray(op.forward(*args), dtype=np.float64)
+    except FloatingPointError as exc:
+        with np.errstate(**_LOOSE):
+            bad = _first_bad([op.forward(*args)], shape)
+        raise NumericalError(f"{where}: {exc}{_describe(e, values, shape, bad)}", where=where) from None
+    if not np.isfinite(out).all():
+        bad = _first_bad([out], shape)
+        raise NumericalError(f"{where}: the value is not finite{_describe(e, values, shape, bad)}",
+                             where=where)
+    return _shaped(out, shape)
+
+
+def _shaped(a: Array, shape) -> Array:
+    return a if a.shape == shape else np.broadcast_to(a, shape)
+
+
+def backward(tape, values: Mapping[str, Array], *, strict: bool = True) -> dict[str, Array]:
+    """Gradients of the tape's output with respect to every non-constant node.
+
+    Reverse topological order; each node's gradient is the sum over its consumers of
+    the consumer's vector-Jacobian product (gradients add up at forks).
+
+    Parameters
+    ----------
+    tape : Tape
+        The tape :func:`forward` ran.
+    values : mapping
+        :func:`forward`'s result.
+    strict : bool
+        As in :func:`forward`: a non-finite gradient is a :class:`NumericalError`
+        naming the consuming node.
+
+    Returns
+    -------
+    dict
+        Node id -> ∂output/∂node, float64 arrays of the batch shape; constants have
+        no entry. Named results are keyed by their names, inputs by theirs.
+
+    Examples
+    --------
+    >>> from backproof.graph import build_graph, to_tape
+    >>> from backproof.parse import parse_program
+    >>> tape = to_tape(build_graph(parse_program("y = x*x")))
+    >>> backward(tape, forward(tape, {"x": [1.0, 3.0]}))["x"].tolist()
+    [2.0, 6.0]
+    """
+    shape = np.shape(values[tape.output])
+    kind = {e.id: e.kind for e in tape.entries}
+    grads: dict[str, Array] = {tape.output: np.ones(shape)}
+    for e in reversed(tape.entries):
+        if e.kind in ("input", "const") or e.id not in grads:
+            continue
+        g = grads[e.id]
+        args = [values[u] for u in e.operands]
+        contribs = _vjp(e, g, values[e.id], args, shape, strict, kind, values)
+        for u, c in zip(e.operands, contribs):
+            if kind[u] == "const":
+                continue  # a constant's gradient is never reported or propagated
+            c = _shaped(np.asarray(c), shape)
+            # A fresh array each time: nothing is accumulated in place.
+            grads[u] = np.asarray(grads[u] + c) if u in grads else np.array(c, dtype=np.float64)
+    return {n: grads[n] for n in (e.id for e in tape.entries) if n in grads}
+
+
+def _vjp(e, g, out, args, shape, strict, kind, values):
+    op = NP_OPS[e.op]
+    if not strict:
+        with np.errstate(**_LOOSE):
+            return op.vjp(g, out, *args)
+    where = f"node {e.id!r} ({e.op}) backward"
+    try:
+        with np.errstate(**_STRICT):
+            contribs = op.vjp(g, out, *args)
+        reason = "the gradient is not finite"
+    except FloatingPointError as exc:
+        # Retry quietly: the trouble may be confined to a constant operand's partial
+        # (e.g. ∂(c^x)/∂c), which is never used.
+        with np.errstate(**_LOOSE):
+            contribs = op.vjp(g, out, *args)
+        reason = str(exc)
+    used = [c for u, c in zip(e.operands, contribs) if kind[u] != "const"]
+    if all(np.all(np.isfinite(c)) for c in used):
+        return contribs
+    bad = _first_bad(used, shape)
+    raise NumericalError(f"{where}: {reason}{_describe(e, values, shape, bad)}", where=where)
+
+
+def _as_tape(program, of: str | None):
+    if hasattr(program, "entries") and hasattr(program, "output"):
+        if of is not None and of != program.output:
+            raise EngineError(f"of={of!r}: this tape's output is {program.output!r}; build a tape "
+                              f"for {of!r} with to_tape(build_graph(program.with_output({of!r})))")
+        return program
+    # Building a tape needs SymPy; only programs given as text or Program pay for it.
+    from backproof.graph import build_graph, to_tape
+    from backproof.parse import parse_program
+    from backproof.program import Program
+    if isinstance(program, str):
+        program = parse_program(program)
+    if not isinstance(program, Program):
+        raise EngineError(f"expected a Tape, a Program or program text, got {type(program).__name__}")
+    if of is not None:
+        program = program.with_output(of)
+    return to_tape(build_graph(program))
+
+
+def grad(program, at: Mapping[str, object] | str | None = None, *, of: str | None = None,
+         overrides: Mapping[str, object] | None = None) -> EngineGradients:
+    """Value and every gradient of a program's output, by the NumPy engine alone.
+
+    Parameters
+    ----------
+    program : Tape, Program or str
+        A tape from :func:`backproof.graph.to_tape`, or a program (converted to a tape
+        here, which imports SymPy; a tape does not).
+    at : mapping or str
+        Input name -> number or array (arrays broadcast: one call evaluates a batch of
+        points); ``"a=2,b=1"`` is also accepted.
+    of : str, optional
+        The output to differentiate (programs only; default: the last assigned name).
+    overrides : mapping, optional
+        Node id -> value replacing what that node computes.
+
+    Returns
+    -------
+    EngineGradients
+        ``(value, gradients)``: the output's value and node id -> ∂output/∂node, each
+        a float64 array of the batch shape.
+
+    Raises
+    ------
+    EngineError
+        Missing or unknown inputs, or inputs that do not broadcast.
+    NumericalError
+        An overflow or domain error, naming the node.
+
+    Examples
+    --------
+    >>> value, grads = grad("d = a + b; e = b - c; y = d*e", at={"a": 2, "b": 1, "c": 0})
+    >>> float(value), {n: float(grads[n]) for n in ("a", "b", "c", "d", "e")}
+    (3.0, {'a': 1.0, 'b': 4.0, 'c': -3.0, 'd': 1.0, 'e': 3.0})
+    >>> grad("y = x**2", at={"x": [1.0, 2.0, 3.0]}).gradients["x"].tolist()
+    [2.0, 4.0, 6.0]
+    """
+    tape = _as_tape(program, of)
+    if at is None:
+        at = {}
+    elif isinstance(at, str):
+        from backproof.parse import parse_values
+        at = {k: float(v) for k, v in parse_values(at).items()}
+    values = forward(tape, at, overrides=overrides)
+    return EngineGradients(np.array(values[tape.output]), backward(tape, values))

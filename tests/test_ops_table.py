@@ -1,0 +1,230 @@
+"""Every row of the op table, every facet: SymPy partials, NumPy forward, NumPy VJP.
+
+Oracles only: ``sympy.diff`` of the SymPy forward (sigmoid, relu and softplus first
+rewritten into elementary functions, so SymPy's own rules decide), SymPy's exact value
+of the forward, and central differences of the NumPy forward. Points are drawn per
+op from a domain where the op is smooth (logs and square roots of positive numbers,
+no kinks, no poles); ±1000 checks that the stable forms stay finite.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import sympy as sp
+
+from backproof.functions import rewrite_elementary
+from backproof.npops import NP_OPS
+from backproof.ops import OPS
+
+RNG_SEED = 20261122
+N_POINTS = 40
+
+# Per op: one (low, high) range per operand; variadic ops are tested with 2 and 3.
+DOMAINS = {
+    "add": [(-3, 3)] * 2, "sub": [(-3, 3)] * 2, "neg": [(-3, 3)], "mul": [(-3, 3)] * 2,
+    "div": [(-3, 3), (0.3, 3)], "pow": [(0.2, 3), (-2, 3)], "sqrt": [(0.05, 5)],
+    "exp": [(-5, 5)], "log": [(0.05, 5)], "sin": [(-4, 4)], "cos": [(-4, 4)],
+    "tan": [(-1.2, 1.2)], "tanh": [(-4, 4)], "sigmoid": [(-6, 6)], "relu": [(-3, 3)],
+    "abs": [(-3, 3)], "max": [(-3, 3)] * 2, "min": [(-3, 3)] * 2, "softplus": [(-6, 6)],
+    "step": [(-3, 3)], "sign": [(-3, 3)], "identity": [(-3, 3)],
+}
+VARIADIC3 = {"add3": "add", "mul3": "mul"}
+#: Minimum distance from a kink (relu/abs/step/sign at 0, max/min at a tie).
+KINK_MARGIN = 0.05
+#: Ops that must stay finite, with finite VJPs, for operands of ±1000.
+EXTREME_SAFE = ["add", "sub", "neg", "mul", "div", "sin", "cos", "tanh", "sigmoid", "relu",
+                "abs", "max", "min", "softplus", "step", "sign", "identity", "sqrt", "log"]
+
+CASES = sorted(OPS) + sorted(VARIADIC3)
+
+
+def _op_and_domain(case: str):
+    name = VARIADIC3.get(case, case)
+    dom = DOMAINS[name]
+    if case in VARIADIC3:
+        dom = dom + dom[:1]
+    return name, dom
+
+
+def _points(case: str, n: int = N_POINTS, seed: int = RNG_SEED) -> list[np.ndarray]:
+    """n points in the op's domain, at least KINK_MARGIN from any kink."""
+    name, dom = _op_and_domain(case)
+    rng = np.random.default_rng(seed + sum(map(ord, case)))
+    out: list[list[float]] = []
+    while len(out) < n:
+        p = [rng.uniform(lo, hi) for lo, hi in dom]
+        if NP_OPS[name].branch is not None and np.any(np.abs(NP_OPS[name].branch(*p)) < KINK_MARGIN):
+            continue
+        out.append(p)
+    return [np.array(col) for col in zip(*out)]
+
+
+def _real_symbols(k: int):
+    return tuple(sp.Symbol(n, real=True) for n in "abc"[:k])
+
+
+def _exact(x: float) -> sp.Rational:
+    return sp.Rational(float(x))  # the exact binary value of the float
+
+
+def _sym_value(expr: sp.Expr, syms, point) -> float:
+    # maxn: σ′(±1000) cancels some 435 digits; evalf must be allowed to go that far.
+    v = sp.N(expr.xreplace(dict(zip(syms, map(_exact, point)))), 30, maxn=2000)
+    return float(v)
+
+
+# --- the table's shape -----------------------------------------------------------------
+
+def test_numpy_table_is_the_op_table():
+    """The engine's table (sympy-free) holds the very functions the op table names."""
+    assert set(NP_OPS) == set(OPS)
+    for name, op in OPS.items():
+        assert op.np_forward is NP_OPS[name].forward, name
+        assert op.np_vjp is NP_OPS[name].vjp, name
+        assert (op.nondiff is None) == (NP_OPS[name].branch is None), name
+        assert (op.nondiff is None) == (op.convention == ""), name
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_every_op_has_a_test_domain(case):
+    name, dom = _op_and_domain(case)
+    op = OPS[name]
+    assert op.arity is None or op.arity == len(dom)
+
+
+# --- SymPy partials vs sympy.diff --------------------------------------------------------
+
+@pytest.mark.parametrize("case", CASES)
+def test_sympy_partials_equal_sympy_diff(case):
+    name, dom = _op_and_domain(case)
+    op = OPS[name]
+    syms = _real_symbols(len(dom))
+    fwd = rewrite_elementary(op.forward(*syms))
+    partials = op.partials(*syms)
+    assert len(partials) == len(syms)
+    pts = _points(case, n=12)
+    for i, s in enumerate(syms):
+        oracle = sp.diff(fwd, s)
+        mine = rewrite_elementary(partials[i])
+        if op.nondiff is None:
+            # Smooth ops: equal as expressions.
+            assert sp.simplify(mine - oracle) == 0, (name, i, mine, oracle)
+        # Every op (kinks included, away from them): equal in value, exactly evaluated.
+        for p in zip(*pts):
+            a = _sym_value(mine, syms, p)
+            b = _sym_value(oracle.replace(sp.DiracDelta, lambda *_: sp.Integer(0)), syms, p)
+            assert a == pytest.approx(b, rel=1e-12, abs=1e-14), (name, i, p)
+
+
+# --- NumPy forward vs SymPy forward --------------------------------------------------------
+
+@pytest.mark.parametrize("case", CASES)
+def test_numpy_forward_equals_sympy_forward(case):
+    name, dom = _op_and_domain(case)
+    op = OPS[name]
+    syms = _real_symbols(len(dom))
+    pts = _points(case)
+    with np.errstate(all="raise"):
+        got = np.broadcast_to(op.np_forward(*pts), pts[0].shape)
+    expected = [_sym_value(op.forward(*syms), syms, p) for p in zip(*pts)]
+    np.testing.assert_allclose(got, expected, rtol=1e-13, atol=1e-300)
+
+
+# --- NumPy VJP vs central differences and vs the SymPy partials -------------------------
+
+@pytest.mark.parametrize("case", CASES)
+def test_numpy_vjp_matches_central_differences(case):
+    name, dom = _op_and_domain(case)
+    op = OPS[name]
+    pts = _points(case)
+    g = np.random.default_rng(1).uniform(-2, 2, pts[0].shape)
+    out = op.np_forward(*pts)
+    with np.errstate(over="raise", divide="raise", invalid="raise"):
+        vjp = op.np_vjp(g, out, *pts)
+    assert len(vjp) == len(pts)
+    for i in range(len(pts)):
+        h = 1e-6 * np.maximum(1.0, np.abs(pts[i]))
+        up = list(pts)
+        dn = list(pts)
+        up[i] = pts[i] + h
+        dn[i] = pts[i] - h
+        fd = g * (op.np_forward(*up) - op.np_forward(*dn)) / ((pts[i] + h) - (pts[i] - h))
+        np.testing.assert_allclose(np.broadcast_to(vjp[i], fd.shape), fd, rtol=1e-5, atol=1e-8,
+                                   err_msg=f"{name} operand {i}")
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_numpy_vjp_equals_sympy_partials(case):
+    """The two hand-written derivative facets agree to rounding (g = 1)."""
+    name, dom = _op_and_domain(case)
+    op = OPS[name]
+    syms = _real_symbols(len(dom))
+    pts = _points(case, n=15)
+    out = op.np_forward(*pts)
+    vjp = op.np_vjp(np.ones_like(pts[0]), out, *pts)
+    partials = op.partials(*syms)
+    for i in range(len(syms)):
+        expected = [_sym_value(partials[i], syms, p) for p in zip(*pts)]
+        np.testing.assert_allclose(np.broadcast_to(vjp[i], pts[0].shape), expected,
+                                   rtol=1e-12, atol=1e-14, err_msg=f"{name} operand {i}")
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if OPS[VARIADIC3.get(c, c)].nondiff])
+def test_vjp_at_the_kink_follows_the_convention(case):
+    """At the kink the NumPy VJP and the SymPy partial give the same conventional value."""
+    name, dom = _op_and_domain(case)
+    op = OPS[name]
+    syms = _real_symbols(len(dom))
+    p = [0.0] * len(dom) if len(dom) == 1 else [0.7, 0.7]
+    assert op.nondiff(*p)
+    vjp = op.np_vjp(1.0, op.np_forward(*map(np.float64, p)), *map(np.float64, p))
+    partials = op.partials(*syms)
+    for i in range(len(syms)):
+        assert float(vjp[i]) == _sym_value(partials[i], syms, p), (name, i)
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if OPS[VARIADIC3.get(c, c)].nondiff])
+def test_branch_is_zero_exactly_at_the_kink(case):
+    name, dom = _op_and_domain(case)
+    op = OPS[name]
+    for p in zip(*_points(case, n=10)):
+        assert not op.nondiff(*p)
+        assert NP_OPS[name].branch(*p) != 0
+    kink = [0.0] if len(dom) == 1 else [1.5, 1.5]
+    assert op.nondiff(*kink) and NP_OPS[name].branch(*kink) == 0
+
+
+# --- extreme inputs --------------------------------------------------------------------
+
+@pytest.mark.parametrize("case", EXTREME_SAFE)
+@pytest.mark.parametrize("x", [-1000.0, 1000.0], ids=["-1000", "+1000"])
+def test_extreme_inputs_stay_finite(case, x):
+    name, dom = _op_and_domain(case)
+    op = OPS[name]
+    if name in ("sqrt", "log"):
+        x = abs(x)
+    vals = [np.array([x, -x if name not in ("sqrt", "log") else 2 * x])] * len(dom)
+    if len(dom) == 2:
+        vals = [vals[0], vals[0][::-1].copy()]
+    with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+        out = op.np_forward(*vals)
+        vjp = op.np_vjp(np.ones_like(vals[0]), out, *vals)
+    assert np.all(np.isfinite(out))
+    assert all(np.all(np.isfinite(v)) for v in vjp)
+    syms = _real_symbols(len(dom))
+    expected = [_sym_value(op.forward(*syms), syms, p) for p in zip(*vals)]
+    np.testing.assert_allclose(np.broadcast_to(out, vals[0].shape), expected, rtol=1e-13, atol=1e-300)
+    for i in range(len(syms)):
+        exp_i = [_sym_value(rewrite_elementary(op.partials(*syms)[i]), syms, p) for p in zip(*vals)]
+        np.testing.assert_allclose(np.broadcast_to(vjp[i], vals[0].shape), exp_i,
+                                   rtol=1e-12, atol=1e-300, err_msg=f"{name} operand {i}")
+
+
+def test_sigmoid_and_softplus_saturate_without_overflow():
+    x = np.array([-1000.0, -40.0, 0.0, 40.0, 1000.0])
+    with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+        s = OPS["sigmoid"].np_forward(x)
+        sp_ = OPS["softplus"].np_forward(x)
+    assert s.tolist()[0] == 0.0 and s.tolist()[-1] == 1.0 and s[2] == 0.5
+    assert sp_[0] == 0.0 and sp_[-1] == 1000.0
