@@ -36,10 +36,9 @@ Cost. One batched engine pass for every point; the finite differences of all the
 gradients share batched forward passes too (the engine adds ``±h`` to one node per
 slice of the batch), chunked to bound memory. The symbolic side is exact at the first
 point; at the other points the gradients are derived once in node names
-(``derive(symbolic=True)``) and that expression — sigmoid, softplus and ReLU rewritten
-into elementary functions, softplus in its overflow-free form — is evaluated in float64
-by SymPy's own NumPy printer (``lambdify``), which shares no code with the op table's
-NumPy facets. That evaluation must reproduce the exact value at the first point or it
+(``derive(symbolic=True)``) and those expressions are evaluated in float64 by the
+engine's *forward* pass (the op table's NumPy forwards, never its VJPs, and no code
+generated from user text). That evaluation must reproduce the exact value at the first point or it
 is not used at all; any other point where it disagrees is re-derived exactly (up to
 :data:`EXACT_RECHECKS` points) before a disagreement is reported. Graphs beyond
 :data:`~backproof.derive.SYMBOLIC_LIMIT` nodes fall back to an exact derivation per
@@ -69,13 +68,12 @@ import sympy as sp
 
 from .derive import SYMBOLIC_LIMIT, _coerce_at, derive
 from .engine.graph_engine import backward, forward
-from .errors import ProgramError
-from .functions import rewrite_elementary, softplus
+from .errors import BackproofError, ProgramError
 from .graph import build_graph, node_label, to_tape
 from .npops import NP_OPS
 from .ops import OPS
 from .parse import parse_program
-from .program import Program
+from .program import Program, Statement
 
 __all__ = ["CheckRow", "CrossCheck", "crosscheck", "relative_error",
            "ENGINE_RTOL", "ENGINE_ATOL", "RADIUS", "STEP", "EXACT_RECHECKS"]
@@ -331,46 +329,39 @@ def _exact_symbolic(prog: Program, rows, point: dict[str, float]) -> dict[str, f
     return {r: float(d.gradients[r]) for r in rows}
 
 
-def _canonical(expr: sp.Expr) -> sp.Expr:
-    """Rebuild ``expr`` with evaluation on. The graph's local expressions are kept
-    unevaluated (``h*h`` as drawn), and SymPy 1.14's ``cse`` mistranslates such
-    non-canonical products (``-2*h/(h*h + 1)`` came out as ``-h**2/(h*h + 1)``)."""
-    if not expr.args:
-        return expr
-    return expr.func(*[_canonical(a) for a in expr.args])
-
-
-def _float_form(expr: sp.Expr) -> sp.Expr:
-    # softplus in its overflow-free form, then the other custom functions in elementary
-    # ones: SymPy's printer knows only elementary functions.
-    expr = expr.replace(softplus, lambda x: sp.Max(x, 0) + sp.log(1 + sp.exp(-sp.Abs(x))))
-    return _canonical(rewrite_elementary(expr))
-
-
 def _float_symbolic(prog: Program, g, rows):
-    """A function points -> {row: float64 array}: derive once, evaluate by lambdify."""
+    """A function points -> {row: float64 array}: derive once, evaluate in float64.
+
+    The gradients in node names are appended to the program as extra statements and
+    the whole is evaluated by the engine's *forward* pass (the op table's NumPy
+    forwards, never its VJPs), so no code is generated from user text (no
+    ``lambdify``) and the evaluation stays independent of the backward pass it checks.
+    """
     if g.number_of_nodes() > SYMBOLIC_LIMIT:
         return None
     d = derive(prog, wrt=rows, symbolic=True, expand=False, verify=False)
     if any(r not in d.symbolic for r in rows):
         return None
-    stmts = []
-    for st in prog.statements:
-        if st.name in g:
-            e = _float_form(st.expr)
-            args = sorted(e.free_symbols, key=lambda s: s.name)
-            stmts.append((st.name, args, sp.lambdify(args, e, modules="numpy")))
-    names = [n for n in prog.inputs if n in g] + [s for s, _, _ in stmts]
-    args = [sp.Symbol(n, real=True) for n in names]
-    fn = sp.lambdify(args, [_float_form(d.symbolic[r]) for r in rows], modules="numpy", cse=True)
+    taken = set(prog.assigned) | set(prog.inputs)
+    out_names = {}
+    for i, r in enumerate(rows):
+        name = f"_grad{i}"
+        while name in taken:
+            name = "_" + name
+        out_names[r] = name
+    extra = [Statement(out_names[r], d.symbolic[r]) for r in rows]
+    try:
+        full = Program(tuple(prog.statements) + tuple(extra), extra[-1].name)
+        tapes = {r: to_tape(build_graph(full.with_output(out_names[r]))) for r in rows}
+    except BackproofError:  # a form the graph cannot draw: fall back to exact derive
+        return None
 
     def evaluate(pts: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
-        env = dict(pts)
-        with np.errstate(all="ignore"):
-            for name, a, f in stmts:
-                env[name] = np.broadcast_to(np.asarray(f(*[env[s.name] for s in a]), dtype=float), (n,))
-            out = fn(*[env[x] for x in names])
-        return {r: np.broadcast_to(np.asarray(v, dtype=float), (n,)).copy() for r, v in zip(rows, out)}
+        out = {}
+        for r, tape in tapes.items():
+            vals = forward(tape, {k: pts[k] for k in tape.inputs}, strict=False)
+            out[r] = np.broadcast_to(np.asarray(vals[tape.output], dtype=float), (n,)).copy()
+        return out
 
     return evaluate
 

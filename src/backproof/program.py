@@ -45,7 +45,8 @@ class Program:
 
     Examples
     --------
-    >>> p = Program.from_sympy(sp.sympify("(a + b)*(b - c)"), name="y")
+    >>> a, b, c = sp.symbols("a b c")
+    >>> p = Program.from_sympy((a + b)*(b - c), name="y")
     >>> p.inputs
     ('a', 'b', 'c')
     """
@@ -90,7 +91,11 @@ class Program:
             pairs = list(expr)
         stmts = []
         for n, e in pairs:
-            e = sp.sympify(e) if not isinstance(e, sp.Basic) else e
+            if isinstance(e, str):  # text goes through the safe parser, never sympify
+                from .parse import parse_expression
+                e = parse_expression(e)
+            elif not isinstance(e, sp.Basic):
+                e = sp.sympify(e, strict=True)  # numbers only: strict refuses strings
             if not isinstance(e, sp.Expr):
                 raise ProgramError(f"statement {n!r}: expected a SymPy expression, got {type(e).__name__}")
             e = e.xreplace({s: sp.Symbol(s.name, real=True) for s in e.free_symbols
