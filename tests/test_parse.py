@@ -32,10 +32,11 @@ R = lambda n: sp.Symbol(n, real=True)  # noqa: E731
     ("y = a; z = y * 2  # comment with ½ and ∂", "z", ("a",), "2*a"),
     ("(a + b) * c", "f", ("a", "b", "c"), "c*(a + b)"),
     ("y = x * -1", "y", ("x",), "-x"),
+    ("y = x * 2**step(0.5)", "y", ("x",), "2*x"),
     ("x1 = 1\ny = x1 + q", "y", ("q",), "q + 1"),
 ], ids=["seed-fork", "seed-inline", "seed-two-layer", "caret-power", "scientific", "unicode-ops",
         "greek", "sigma-alias", "ln-alias", "constants", "functions", "trig", "comment", "bare-expr",
-        "times-minus-one", "constant-statement"])
+        "times-minus-one", "step-exponent", "constant-statement"])
 def test_valid_programs(source, output, inputs, expanded):
     prog = parse_program(source)
     assert prog.output == output
@@ -74,7 +75,8 @@ def test_the_structure_written_survives():
     ("y = 1; y = 2", "'y' is assigned twice", 1, 8),
     ("y = (a +", "was never closed", 1, 5),
     ("y = a +", "syntax error", 1, 8),
-    ("y = 2**10**10", "exponent 10**10 is too large", 1, 5),
+    ("y = 2**10**10", "exponent 10**10 must be a real number of at most 1000", 1, 5),
+    ("y = 2**sqrt(-1)", "exponent sqrt(-1) must be a real number", 1, 5),
     ("y = é", "character 'é' is not allowed", 1, 5),
     ("y = max(a)", "max() takes 2 arguments, got 1", 1, 5),
     ("y = exp(x=1)", "takes no keyword arguments", 1, 9),

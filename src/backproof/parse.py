@@ -278,10 +278,13 @@ class _Builder:
             return sp.Mul(left, sp.Pow(right, sp.Integer(-1), evaluate=False), evaluate=False)
         if isinstance(op, ast.Pow):
             if left.is_number and right.is_number:
-                ev = sp.N(right, 15)
-                if not ev.is_real or abs(ev) > _MAX_EXPONENT:
+                try:
+                    ev = complex(sp.N(right.doit(), 15))
+                except (TypeError, ValueError):  # not a plain number (e.g. step at 0)
+                    ev = complex("nan")
+                if not (ev.imag == 0 and abs(ev.real) <= _MAX_EXPONENT):
                     raise self.error(node, f"constant exponent {ast.get_source_segment(self.norm.text, node.right)} "
-                                           f"is too large (at most {_MAX_EXPONENT} in absolute value)")
+                                           f"must be a real number of at most {_MAX_EXPONENT} in absolute value")
             return sp.Pow(left, right, evaluate=False)
         raise self.error(node, f"operator {_describe(op)} is not allowed (allowed: + - * / ** ^)")
 
