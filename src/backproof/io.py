@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .errors import BackproofError
 
-__all__ = ["read_source", "write_atomic"]
+__all__ = ["read_source", "read_text_file", "write_atomic"]
 
 
 def read_source(arg: str, *, stdin=None) -> tuple[str, str]:
@@ -33,18 +33,34 @@ def read_source(arg: str, *, stdin=None) -> tuple[str, str]:
         stream = stdin if stdin is not None else sys.stdin
         return stream.read(), "standard input"
     if arg.startswith("@"):
-        path = Path(arg[1:])
-        try:
-            return path.read_text(encoding="utf-8"), str(path)
-        except FileNotFoundError:
-            raise BackproofError(f"{arg}: file not found") from None
-        except IsADirectoryError:
-            raise BackproofError(f"{arg}: is a directory, expected a program file") from None
-        except UnicodeDecodeError as exc:
-            raise BackproofError(f"{arg}: not UTF-8 text (byte {exc.start})") from None
-        except OSError as exc:
-            raise BackproofError(f"{arg}: cannot read ({exc.strerror})") from None
+        return read_text_file(arg[1:], what="a program file"), arg[1:]
     return arg, "the command line"
+
+
+def read_text_file(path: str | os.PathLike, *, what: str = "a text file",
+                   error: type[BackproofError] = BackproofError) -> str:
+    """Read a UTF-8 file (a byte-order mark is dropped); every failure is one ``error`` line.
+
+    Examples
+    --------
+    >>> read_text_file("/nonexistent")
+    Traceback (most recent call last):
+    ...
+    backproof.errors.BackproofError: /nonexistent: file not found
+    """
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise error(f"{p}: file not found") from None
+    except IsADirectoryError:
+        raise error(f"{p}: is a directory, expected {what}") from None
+    except OSError as exc:
+        raise error(f"{p}: cannot read ({exc.strerror})") from None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise error(f"{p}: not UTF-8 text (byte {exc.start})") from None
 
 
 def write_atomic(path: str | os.PathLike, data: str | bytes) -> Path:

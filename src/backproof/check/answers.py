@@ -169,19 +169,9 @@ def parse_document(text: str, path: str = "<answers>", fmt: str | None = None) -
 
 def load_document(path: str | Path) -> Document:
     """Read and parse an answer file from disk."""
+    from ..io import read_text_file
     p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise BackproofError(f"{p}: file not found") from None
-    except IsADirectoryError:
-        raise BackproofError(f"{p}: is a directory, expected an answer file") from None
-    except OSError as exc:
-        raise BackproofError(f"{p}: cannot read ({exc.strerror})") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise AnswerFileError([f"{p}: not UTF-8 text (byte {exc.start})"]) from None
+    text = read_text_file(p, what="an answer file", error=SpecError)
     return parse_document(text, str(p))
 
 

@@ -217,16 +217,8 @@ def load_spec_file(path) -> Any:
     if fmt is None:
         raise SpecError(f"{p}: unknown spec file extension {p.suffix!r} "
                         f"(must be one of {', '.join(_FORMATS)})")
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise SpecError(f"{p}: file not found") from None
-    except IsADirectoryError:
-        raise SpecError(f"{p}: is a directory, expected a spec file") from None
-    except UnicodeDecodeError as exc:
-        raise SpecError(f"{p}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise SpecError(f"{p}: cannot read ({exc.strerror})") from None
+    from ..io import read_text_file
+    text = read_text_file(p, what="a spec file", error=SpecError)
     return parse_spec_text(text, fmt, str(p))
 
 
