@@ -39,13 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"backproof {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
-        try:
-            module = import_module(f"backproof.commands.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"backproof.commands.{name}":
-                continue  # a command still being built is simply not offered
-            raise
-        module.register(sub)
+        import_module(f"backproof.commands.{name}").register(sub)
     return parser
 
 
