@@ -12,13 +12,14 @@ shows exactly what a user gets. Exits non-zero if any example fails.
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 from pathlib import Path
 
 from backproof.cli import main
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(os.path.relpath(Path(__file__).resolve().parent))  # relative: no machine paths in output
 #: Commands whose exit status 1 means "the check found mistakes", which is the point
 #: of those examples, not a failure of the gallery.
 CHECKS = {"check", "grade"}
@@ -38,7 +39,10 @@ def commands(out: Path) -> list[list[str]]:
         cmds.append(base + ["--format", "md", "-o", str(out / f"{src.stem}.md")])
         cmds.append(base + ["--format", "json", "-o", str(out / f"{src.stem}.json")])
     for spec in sorted(list(HERE.glob("*.yaml")) + list(HERE.glob("*.yml"))):
-        cmds.append(["net", str(spec), "--format", "md", "-o", str(out / f"{spec.stem}.md")])
+        # --plot: the loss curve, loss against one weight and the loss surface, with the
+        # gradient-descent path (a spec's own `steps:` decides how long it trains).
+        cmds.append(["net", str(spec), "--format", "md", "-o", str(out / f"{spec.stem}.md"),
+                     "--plot", str(out / "plots")])
         cmds.append(["net", str(spec), "--format", "json", "-o", str(out / f"{spec.stem}.json")])
     hw = HERE / "homework"
     if hw.is_dir():
