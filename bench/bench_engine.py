@@ -27,6 +27,7 @@ import math
 import os
 import platform
 import sys
+import time
 import timeit
 
 _parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -242,6 +243,39 @@ def run(name, widths, batch, engines, repeat):
     return rows
 
 
+def training_run(steps: int = 50, lr: float = 0.1) -> None:
+    """A training run on 784-128-10, batch 256: ``engine.train`` vs the same loop in
+    PyTorch (plain gradient descent, no optimizer object), final losses compared."""
+    from backproof.engine import train
+    layers, X, T = make_problem([784, 128, 10], 256)
+    t = time.perf_counter()
+    result = train(layers, X, T, "ce", lr, steps)
+    t_engine = time.perf_counter() - t
+    print(f"\ntraining run: 784-128-10, batch 256, {steps} steps of gradient descent (η = {lr})")
+    print(f"{'engine':<22}{'s total':>10}{'ms / step':>11}{'x engine':>10}{'final loss':>14}")
+    print(f"{'backproof (NumPy)':<22}{t_engine:>10.3f}{t_engine / steps * 1e3:>11.2f}{1.0:>10.2f}"
+          f"{result.final_loss:>14.8f}")
+    if torch is None:
+        return
+    params, Xt, Tt = torch_setup(layers, X, T)
+    t = time.perf_counter()
+    for _ in range(steps):
+        grads = torch_step(params, Xt, Tt)
+        with torch.no_grad():
+            for p, g in zip(params, [g for pair in grads for g in pair]):
+                p -= lr * g
+    a = Xt
+    pairs = list(zip(params[0::2], params[1::2]))
+    with torch.no_grad():
+        for i, (W, b) in enumerate(pairs):
+            z = a @ W.T + b
+            a = torch.relu(z) if i < len(pairs) - 1 else z
+        final = float(torch.nn.functional.cross_entropy(a, Tt))
+    t_torch = time.perf_counter() - t
+    print(f"{'PyTorch CPU float64':<22}{t_torch:>10.3f}{t_torch / steps * 1e3:>11.2f}"
+          f"{t_torch / t_engine:>10.2f}{final:>14.8f}")
+
+
 def main() -> int:
     print(f"python {platform.python_version()}, numpy {np.__version__}, "
           f"torch {torch.__version__ if torch else 'not installed'}, "
@@ -257,6 +291,7 @@ def main() -> int:
     run("large", [784, 128, 10], 256, engines, repeat=7)
     micro = ("micrograd-style scalar", micro_setup, micro_step, 3)
     run("small", [16, 16, 4], 32, engines + [micro], repeat=7)
+    training_run()
     return 0
 
 
