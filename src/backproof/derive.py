@@ -291,7 +291,10 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
 
     def local_sym(w: str, k: int) -> sp.Expr:
         if w not in sym_partials:
-            sym_partials[w] = OPS[g.nodes[w]["op"]].partials(*[g.nodes[u]["expr"] for u in operands(w)])
+            parts = OPS[g.nodes[w]["op"]].partials(*[g.nodes[u]["expr"] for u in operands(w)])
+            # SymPy distributes numbers over sums (2*(a - y) -> 2*a - 2*y); factor_terms
+            # gives the form a student writes back, cheaply.
+            sym_partials[w] = tuple(sp.factor_terms(p) for p in parts)
         return sym_partials[w][k]
 
     def local_val(w: str, k: int, nid: str) -> sp.Expr:

@@ -59,7 +59,9 @@ def render_markdown(deriv, *, title: str | None = None, diagram: str | None = No
     for s in deriv.steps:
         if s.kind is not StepKind.FORWARD:
             continue
-        rhs = f"{name_latex(deriv, s.target)} = {to_latex(s.symbolic)}"
+        named = deriv.label(s.target).isidentifier()
+        # An anonymous operation is its own expression: no "label = label".
+        rhs = f"{name_latex(deriv, s.target)} = {to_latex(s.symbolic)}" if named else to_latex(s.symbolic)
         if s.value is not None:
             rhs += f" = {substituted_latex(s, deriv)} = {num(s.value)}"
         L.append(f"{s.index}. ${rhs}$")
