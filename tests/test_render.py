@@ -229,14 +229,19 @@ def test_symbolic_view_shows_no_numbers(at, view):
     assert "∂y/∂a = e" in grads and "∂y/∂c = -d" in grads
 
 
+LAYOUT_CASES = {**SEEDS, "functions": ("h = sigmoid(w*x + b); L = -log(h) + relu(x - 1)",
+                                       "w=0.5,x=2,b=-1")}
+
+
+@pytest.mark.parametrize("program", list(LAYOUT_CASES))
 @pytest.mark.parametrize("clustered", [False, True], ids=["plain", "clusters"])
 @pytest.mark.parametrize("rankdir", ["LR", "TB"])
 @pytest.mark.parametrize("backend", ["wasm", pytest.param("dot", marks=pytest.mark.needs_dot)])
-def test_value_above_and_gradient_below_each_node(backend, rankdir, clustered):
-    deriv = derive(*SEEDS["two_neurons"])
+def test_value_above_and_gradient_below_each_node(backend, rankdir, clustered, program):
+    deriv = derive(*LAYOUT_CASES[program])
     clusters = {s.name: f"layer of {s.name}" for s in deriv.program.statements} if clustered else None
     objs = render_svg(build_diagram(deriv, rankdir=rankdir, clusters=clusters), backend)
-    axis = "y" if rankdir == "LR" else "x"   # SVG y grows downwards
+    axis = "y"   # above and below in both layouts; SVG y grows downwards
     for unit, nid in unit_names(objs).items():
         here = objs[nid][axis][0]
         if nid + "v" in objs:

@@ -186,3 +186,8 @@ def test_embedded_backend_trap_is_one_line_error_and_the_next_render_starts_afre
     assert "--max-nodes" in msg and "apt-get install graphviz" in msg
     assert "backend" not in backends._WASM_STATE
     assert render_bytes("digraph { a -> b }", "svg", backend="wasm").startswith(MAGIC["svg"])
+
+
+def test_jupyter_display_works_without_dot(diagrams, no_dot):
+    bundle = diagrams["fork"]._repr_mimebundle_(include=["image/svg+xml"])
+    assert ET.fromstring(bundle["image/svg+xml"].encode()).tag == f"{SVG}svg"

@@ -50,8 +50,8 @@ def register(subparsers) -> None:
                    help="mark the paths from NAME to the output, whose products of local derivatives "
                         "sum to its gradient; repeatable, e.g. --highlight b")
     p.add_argument("--rankdir", choices=RANKDIRS, default="LR",
-                   help="LR: left to right, values above and gradients below each node; TB: top to "
-                        "bottom, values left and gradients right (default: LR), e.g. --rankdir TB")
+                   help="LR: left to right; TB: top to bottom; either way values are above and "
+                        "gradients below each node (default: LR), e.g. --rankdir TB")
     p.add_argument("--max-nodes", type=_positive_int, default=DEFAULT_MAX_NODES, metavar="N",
                    help=f"fold the diagram above N nodes (default: {DEFAULT_MAX_NODES}; 0: never fold), "
                         "e.g. --max-nodes 400")

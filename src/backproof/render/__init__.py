@@ -24,7 +24,7 @@ from .backends import (
     render_bytes,
     write_diagram,
 )
-from .builder import COLORS, DEFAULT_MAX_NODES, RANKDIRS, VIEWS, build_diagram
+from .builder import COLORS, DEFAULT_MAX_NODES, RANKDIRS, VIEWS, Diagram, build_diagram
 
-__all__ = ["build_diagram", "render_bytes", "write_diagram", "dot_available", "format_for",
+__all__ = ["build_diagram", "Diagram", "render_bytes", "write_diagram", "dot_available", "format_for",
            "DEFAULT_MAX_NODES", "VIEWS", "RANKDIRS", "FORMATS", "BACKENDS", "COLORS", "INSTALL_HINT"]

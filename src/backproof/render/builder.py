@@ -3,12 +3,12 @@
 One diagram node per *unit* (what write-ups talk about): inputs (boxes), constants
 (dashed boxes), anonymous operations (circles with the operation symbol) and named
 results (rounded, filled boxes reading ``d = a + b``; the operation producing a named
-result is drawn as that box, since both carry the same value and gradient). Beside
-each unit, on the same rank, a green text node above it holds the forward value and a
-red one below it the gradient ∂out/∂unit (CS231n's convention; with ``rankdir="TB"``
-they sit left and right of it). A unit feeding several operations shows its gradient
-as the sum of its path contributions (``∂y/∂b = 1·e + 1·d = 1 + 3 = 4``). Edges carry
-the local derivative ∂consumer/∂operand in blue, symbolically and numerically.
+result is drawn as that box, since both carry the same value and gradient). Right
+above each unit a green text node holds the forward value and right below it a red
+one the gradient ∂out/∂unit (CS231n's convention), in both layouts. A unit feeding
+several operations shows its gradient as the sum of its path contributions
+(``∂y/∂b = 1·e + 1·d = 1 + 3 = 4``). Edges carry the local derivative
+∂consumer/∂operand in blue, symbolically and numerically.
 
 Everything shown is formatted from the derivation's values, gradients and steps; the
 builder never differentiates anything itself.
@@ -49,7 +49,7 @@ from ..ops import OPS
 from ..printing import format_number, to_text
 from ..steps import StepKind
 
-__all__ = ["build_diagram", "DEFAULT_MAX_NODES", "VIEWS", "RANKDIRS", "COLORS", "MAX_TEXT_CHARS"]
+__all__ = ["build_diagram", "Diagram", "DEFAULT_MAX_NODES", "VIEWS", "RANKDIRS", "COLORS", "MAX_TEXT_CHARS"]
 
 #: Above this many units (inputs, constants, operations, named results) the diagram folds.
 DEFAULT_MAX_NODES = 150
@@ -153,6 +153,18 @@ def _equation(parts: list[str]) -> list[str]:
     return lines
 
 
+class Diagram(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that also displays in Jupyter without the system Graphviz.
+
+    The graphviz package renders the inline SVG with ``dot``; this one goes through
+    :func:`backproof.render.render_bytes`, which falls back to the embedded Graphviz.
+    """
+
+    def _repr_image_svg_xml(self) -> str:
+        from .backends import render_bytes
+        return render_bytes(self, "svg").decode("utf-8")
+
+
 # --- what is drawn ------------------------------------------------------------------------
 
 @dataclass
@@ -207,7 +219,7 @@ def build_diagram(deriv, *, view: str = "backward", highlight: str | Iterable[st
                   rankdir: str = "LR", clusters: Mapping[str, str] | None = None,
                   max_nodes: int | None = DEFAULT_MAX_NODES, legend: bool = True,
                   values: Mapping[str, sp.Expr] | None = None,
-                  gradients: Mapping[str, sp.Expr] | None = None) -> graphviz.Digraph:
+                  gradients: Mapping[str, sp.Expr] | None = None) -> Diagram:
     """Draw a derivation's computational graph as a ``graphviz.Digraph``.
 
     Parameters
@@ -224,8 +236,8 @@ def build_diagram(deriv, *, view: str = "backward", highlight: str | Iterable[st
         Names whose paths to the output are marked (their products of local
         derivatives sum to the name's gradient).
     rankdir : {"LR", "TB"}
-        Left to right (values above, gradients below each node) or top to bottom
-        (values left, gradients right).
+        Left to right or top to bottom; either way each node's value is just above it
+        and its gradient just below.
     clusters : mapping, optional
         Node id or name -> cluster label; units with the same label are boxed
         together (one cluster per layer of a network).
@@ -237,8 +249,9 @@ def build_diagram(deriv, *, view: str = "backward", highlight: str | Iterable[st
 
     Returns
     -------
-    graphviz.Digraph
-        Deterministic: the same input always gives the same DOT source.
+    Diagram
+        A ``graphviz.Digraph`` (it displays inline in Jupyter, with or without the
+        system Graphviz). Deterministic: the same input always gives the same DOT source.
 
     Examples
     --------
@@ -544,11 +557,11 @@ class _Builder:
     def build(self) -> graphviz.Digraph:
         units, edges = self.choose()
         ids = {u: f"n{i}" for i, u in enumerate(units, 1)}
-        dot = graphviz.Digraph("backproof", comment="backproof computational graph")
-        # Within a rank, a unit's value and gradient texts sit one nodesep from it; TB
-        # puts them side by side, where wider gaps keep neighbours apart.
-        nodesep = "0.12" if self.rankdir == "LR" else "0.3"
-        dot.attr("graph", rankdir=self.rankdir, nodesep=nodesep, ranksep="0.55",
+        dot = Diagram("backproof", comment="backproof computational graph")
+        # LR: a unit's value and gradient texts share its column, one nodesep away.
+        # TB: the texts sit in the ranks above and below, so ranks can be closer.
+        nodesep, ranksep = ("0.12", "0.55") if self.rankdir == "LR" else ("0.3", "0.2")
+        dot.attr("graph", rankdir=self.rankdir, nodesep=nodesep, ranksep=ranksep,
                  fontname=_FONT, fontsize="12", labelloc="t", label=self.graph_label())
         dot.attr("node", fontname=_FONT, fontsize="12")
         dot.attr("edge", fontname=_FONT, fontsize="10", fontcolor=COLORS["local"], arrowsize="0.7")
@@ -570,7 +583,7 @@ class _Builder:
             with dot.subgraph(name="inputs") as s:
                 s.attr(rank="same")
                 for u in inputs:
-                    self.add_unit(s, u, ids[u])
+                    self.add_unit(s, u, ids[u], helpers=dot if self.rankdir == "TB" else None)
         for ci, cname in enumerate(cluster_names, 1):
             with dot.subgraph(name=f"cluster_{ci}") as c:
                 c.attr(label=_label([cname]), style="rounded", color="#9aa5b1", fontcolor="#44515e")
@@ -598,22 +611,32 @@ class _Builder:
         return _label([title])
 
     def add_unit_group(self, parent, u: str, nid: str, in_cluster: bool = False):
+        if self.rankdir == "TB":   # the texts take the ranks above and below
+            self.add_unit(parent, u, nid, in_cluster)
+            return
         with parent.subgraph() as s:
             s.attr(rank="same")
             self.add_unit(s, u, nid, in_cluster)
 
     def stack(self, s, first: str, second: str, in_cluster: bool):
-        """Put ``first`` above (LR) or left of (TB) ``second`` in their shared rank.
+        """Put ``first`` just above ``second`` with an invisible edge.
 
-        A flat edge orders its ends in the rank; dot mirrors that order inside
-        clusters when rankdir=LR (Graphviz 2.43 and 16 alike), so there the edge is
-        reversed. tests/test_render.py checks the positions with both backends.
+        LR: both share a rank (a column) and a flat edge orders them; dot mirrors that
+        order inside clusters (Graphviz 2.43 and 16 alike), so there the edge is
+        reversed. TB: a flat edge does not hold its order reliably, so ``first`` takes
+        the rank above instead, held close by a heavy edge. tests/test_render.py checks
+        the positions with both backends.
         """
-        if in_cluster and self.rankdir == "LR":
+        if self.rankdir == "TB":
+            s.edge(first, second, style="invis", weight="10")
+            return
+        if in_cluster:
             first, second = second, first
         s.edge(first, second, style="invis")
 
-    def add_unit(self, s, u: str, nid: str, in_cluster: bool = False):
+    def add_unit(self, s, u: str, nid: str, in_cluster: bool = False, helpers=None):
+        """Unit ``u`` as node ``nid`` in ``s``; its value and gradient texts in ``helpers``
+        (default ``s``)."""
         g = self.g
         kind = self.kind(u)
         attrs = {"id": graphviz.escape(f"bp:{_visible(u)}")}
@@ -639,15 +662,22 @@ class _Builder:
             attrs["peripheries"] = "2"
         if u in self.hl_nodes:
             attrs.update(color=COLORS["highlight"], penwidth="2.5")
+        if self.rankdir == "TB":
+            attrs["group"] = nid
         s.node(nid, _label([self.title(u)]), **attrs)
+        h = s if helpers is None else helpers
         value = self.value_text(u)
         grad = self.gradient_lines(u)
+        # TB: the same group keeps the three in one vertical line.
+        group = {"group": nid} if self.rankdir == "TB" else {}
         if value is not None:
-            s.node(f"{nid}v", _label([value]), shape="plain", fontcolor=COLORS["value"], fontsize="11")
-            self.stack(s, f"{nid}v", nid, in_cluster)
+            h.node(f"{nid}v", _label([value]), shape="plain", fontcolor=COLORS["value"], fontsize="11",
+                   **group)
+            self.stack(h, f"{nid}v", nid, in_cluster)
         if grad is not None:
-            s.node(f"{nid}g", _label(grad), shape="plain", fontcolor=COLORS["gradient"], fontsize="11")
-            self.stack(s, nid, f"{nid}g", in_cluster)
+            h.node(f"{nid}g", _label(grad), shape="plain", fontcolor=COLORS["gradient"], fontsize="11",
+                   **group)
+            self.stack(h, nid, f"{nid}g", in_cluster)
 
     def add_edge(self, dot, a: str, b: str, u: str, w: str, k: int | None):
         attrs = {}
@@ -669,7 +699,8 @@ class _Builder:
             s.attr(label="legend", style="rounded", color="#c8c8c8", fontcolor=COLORS["note"],
                    fontsize="10")
             with s.subgraph() as r:
-                r.attr(rank="same")
+                if self.rankdir == "LR":
+                    r.attr(rank="same")
                 r.node("legend_node", "node", shape="box", fontsize="10")
                 value = "forward value" if self.view != "symbolic" else "expression (operations)"
                 r.node("legend_value", value, shape="plain", fontcolor=COLORS["value"], fontsize="10")
