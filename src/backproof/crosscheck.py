@@ -350,18 +350,22 @@ def _float_symbolic(prog: Program, g, rows):
             name = "_" + name
         out_names[r] = name
     extra = [Statement(out_names[r], d.symbolic[r]) for r in rows]
+    # One tape for all gradients: a final statement that uses every one of them keeps
+    # them all in the graph, and one forward pass evaluates them together.
+    total = "_all"
+    while total in taken:
+        total = "_" + total
+    join = Statement(total, sp.Add(*[sp.Symbol(x.name, real=True) for x in extra], evaluate=False)
+                     if len(extra) > 1 else sp.Symbol(extra[0].name, real=True))
     try:
-        full = Program(tuple(prog.statements) + tuple(extra), extra[-1].name)
-        tapes = {r: to_tape(build_graph(full.with_output(out_names[r]))) for r in rows}
+        tape = to_tape(build_graph(Program(tuple(prog.statements) + tuple(extra) + (join,), total)))
     except BackproofError:  # a form the graph cannot draw: fall back to exact derive
         return None
 
     def evaluate(pts: dict[str, np.ndarray], n: int) -> dict[str, np.ndarray]:
-        out = {}
-        for r, tape in tapes.items():
-            vals = forward(tape, {k: pts[k] for k in tape.inputs}, strict=False)
-            out[r] = np.broadcast_to(np.asarray(vals[tape.output], dtype=float), (n,)).copy()
-        return out
+        vals = forward(tape, {k: pts[k] for k in tape.inputs}, strict=False)
+        return {r: np.broadcast_to(np.asarray(vals[out_names[r]], dtype=float), (n,)).copy()
+                for r in rows}
 
     return evaluate
 
