@@ -20,6 +20,7 @@ install Graphviz.
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -43,6 +44,9 @@ INSTALL_HINT = ("install Graphviz: `apt-get install graphviz` on Debian/Ubuntu, 
 
 _WASM_LOCK = threading.Lock()
 _WASM_STATE: dict = {}
+# Drop the wasmtime objects before interpreter teardown, which would otherwise finalise
+# them after ctypes and print "Exception ignored" noise.
+atexit.register(_WASM_STATE.clear)
 
 
 def dot_available() -> bool:
