@@ -19,7 +19,6 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "explain": ("backproof.api", "explain"),
-    "derive": ("backproof.derive", "derive"),
     "crosscheck": ("backproof.crosscheck", "crosscheck"),
     "Derivation": ("backproof.derive", "Derivation"),
     "Program": ("backproof.program", "Program"),
