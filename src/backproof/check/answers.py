@@ -614,6 +614,19 @@ def load_check(path: str | Path) -> CheckInput:
     AnswerFileError
         Listing every problem found (each with field path, and line and column for YAML).
     """
+    _, problem, answers, tol, student = load_sections(path)
+    return CheckInput(str(path), problem, answers, tol, student)
+
+
+def load_sections(path: str | Path, *, allow_blank: bool = False):
+    """Read and validate an answer file's problem, answers and tolerances.
+
+    Shared by ``check`` files and ``grade`` keys (which may leave answers blank).
+
+    Returns
+    -------
+    (Document, Problem, list of Answer, Tolerances, student name or None)
+    """
     doc = load_document(path)
     err = _Errors(doc)
     spec, raw, tol, student = read_sections(doc, errors=err)
@@ -624,9 +637,9 @@ def load_check(path: str | Path) -> CheckInput:
         problem = build_problem(doc, spec)
     except AnswerFileError as exc:
         raise AnswerFileError(err.items + exc.problems) from None
-    answers = read_answers(doc, problem, raw, errors=err)
+    answers = read_answers(doc, problem, raw, allow_blank=allow_blank, errors=err)
     check_tolerance_keys(doc, problem, tol)
-    return CheckInput(str(path), problem, answers, tol, student)
+    return doc, problem, answers, tol, student
 
 
 def check_tolerance_keys(doc: Document, problem: Problem, tol: Tolerances) -> None:

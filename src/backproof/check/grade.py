@@ -28,8 +28,8 @@ from typing import Callable, Sequence
 
 from ..errors import BackproofError
 from ..printing import format_number
-from .answers import (AnswerFileError, Tolerances, _Errors, build_problem, check_tolerance_keys, load_document,
-                      read_answers, read_sections)
+from .answers import (AnswerFileError, Tolerances, load_document, load_sections, read_answers,
+                      read_sections)
 from .diagnose import VERDICTS, diagnose
 from .quantities import Problem, Quantity
 
@@ -101,18 +101,7 @@ def load_key(path: str | Path) -> Key:
     A key answer that disagrees with the derivation is reported in ``key_problems``
     and the derivation's value is used instead.
     """
-    doc = load_document(path)
-    err = _Errors(doc)
-    spec, raw, tol, _ = read_sections(doc, errors=err)
-    if spec is None or (spec.program is None and spec.network is None):
-        err.raise_if_any()
-        raise AnswerFileError([f"{doc.path}: problem: missing or invalid"])
-    try:
-        problem = build_problem(doc, spec)
-    except AnswerFileError as exc:
-        raise AnswerFileError(err.items + exc.problems) from None
-    answers = read_answers(doc, problem, raw, allow_blank=True, errors=err)
-    check_tolerance_keys(doc, problem, tol)
+    doc, problem, answers, tol, _ = load_sections(path, allow_blank=True)
     if problem.at is None:
         raise AnswerFileError([f"{doc.path}: problem.at: a key needs values for the inputs"])
     quantities = tuple(a.quantity for a in answers) or None
