@@ -16,7 +16,7 @@ class sigmoid(sp.Function):  # noqa: N801 - SymPy functions are lower case
     """The logistic function σ(x) = 1 / (1 + e^(−x))."""
 
     @classmethod
-    def eval(cls, x):
+    def eval(cls, x):  # safe: SymPy's evaluation hook for Function subclasses, not Python eval; x is a SymPy object
         if x.is_Number:
             return 1 / (1 + sp.exp(-x))
         return None
@@ -47,7 +47,7 @@ class relu(sp.Function):  # noqa: N801
     """The rectifier max(0, x); its derivative at 0 is taken as 0 (PyTorch's convention)."""
 
     @classmethod
-    def eval(cls, x):
+    def eval(cls, x):  # safe: SymPy's evaluation hook for Function subclasses, not Python eval; x is a SymPy object
         if x.is_Number:
             return sp.Max(0, x)
         return None
@@ -69,7 +69,7 @@ class softplus(sp.Function):  # noqa: N801
     """softplus(x) = log(1 + e^x), a smooth ReLU."""
 
     @classmethod
-    def eval(cls, x):
+    def eval(cls, x):  # safe: SymPy's evaluation hook for Function subclasses, not Python eval; x is a SymPy object
         if x.is_Number:
             return sp.log(1 + sp.exp(x))
         return None

@@ -99,8 +99,9 @@ def to_text(expr, symbol_names: dict[str, str] | None = None) -> str:
     'max(a, b)/2'
     """
     if symbol_names:
-        return _NamedPrinter({"order": "none", "symbol_names": symbol_names}).doprint(sp.sympify(expr, strict=True))
-    return _PRINTER.doprint(sp.sympify(expr, strict=True))
+        printer = _NamedPrinter({"order": "none", "symbol_names": symbol_names})
+        return printer.doprint(sp.sympify(expr, strict=True))  # safe: strict=True refuses strings
+    return _PRINTER.doprint(sp.sympify(expr, strict=True))  # safe: strict=True refuses strings
 
 
 def to_latex(expr, symbol_names: dict | None = None) -> str:
@@ -111,7 +112,7 @@ def to_latex(expr, symbol_names: dict | None = None) -> str:
     >>> to_latex(sp.Symbol("w1") * 2)
     '2 w_{1}'
     """
-    expr = sp.sympify(expr, strict=True)  # strict: never parse a string
+    expr = sp.sympify(expr, strict=True)  # safe: strict=True never parses a string
     if symbol_names:
         names = {s: symbol_names[s.name] for s in expr.free_symbols if s.name in symbol_names}
         return sp.latex(expr, order="none", symbol_names=names)

@@ -95,7 +95,7 @@ class Program:
                 from .parse import parse_expression
                 e = parse_expression(e)
             elif not isinstance(e, sp.Basic):
-                e = sp.sympify(e, strict=True)  # numbers only: strict refuses strings
+                e = sp.sympify(e, strict=True)  # safe: strings went to the parser above; strict refuses them
             if not isinstance(e, sp.Expr):
                 raise ProgramError(f"statement {n!r}: expected a SymPy expression, got {type(e).__name__}")
             e = e.xreplace({s: sp.Symbol(s.name, real=True) for s in e.free_symbols
