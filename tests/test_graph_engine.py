@@ -16,6 +16,7 @@ import pytest
 import sympy as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
+from program_strategies import expressions as shared_expressions
 
 from backproof.engine import EngineError, NumericalError, backward, forward, grad
 from backproof.errors import BackproofError
@@ -218,28 +219,7 @@ UNARY = ("sin", "cos", "tanh", "sigmoid", "softplus", "relu", "abs", "exp", "-")
 
 
 def expressions(names):
-    leaves = st.one_of(st.sampled_from(names), st.sampled_from(["0.5", "2", "1.5", "-3"]))
-
-    def extend(children):
-        return st.one_of(
-            st.tuples(st.sampled_from(UNARY), children).map(
-                lambda t: f"-({t[1]})" if t[0] == "-" else f"{t[0]}({t[1]})"),
-            st.tuples(st.sampled_from(["+", "-", "*"]), children, children).map(
-                lambda t: f"({t[1]} {t[0]} {t[2]})"),
-            st.tuples(children, children).map(lambda t: f"({t[0]}) / (1 + ({t[1]})**2)"),
-            children.map(lambda c: f"log(1 + ({c})**2)"),
-            children.map(lambda c: f"sqrt(2 + sin({c}))"),
-            children.map(lambda c: f"tan(sigmoid({c}))"),
-            st.tuples(st.sampled_from(["max", "min"]), children, children).map(
-                lambda t: f"{t[0]}({t[1]}, {t[2]})"),
-            st.tuples(children, st.sampled_from(["2", "3"])).map(lambda t: f"({t[0]})**{t[1]}"),
-            st.tuples(children, children).map(lambda t: f"(1 + sigmoid({t[0]}))**({t[1]})"),
-            # step(... - x): a constant-only step(c) in an exponent trips the parser's
-            # exponent-size check (reported to the lead), so keep one variable inside.
-            st.tuples(children, children).map(lambda t: f"({t[0]})*step({t[1]} - x)"),
-        )
-
-    return st.recursive(leaves, extend, max_leaves=6)
+    return shared_expressions(names, UNARY)
 
 
 @st.composite
