@@ -48,7 +48,9 @@ def main(argv: list[str] | None = None) -> int:
 
     Examples
     --------
-    >>> main(["explain", "y = 2*x", "--at", "x=3", "--format", "json", "-o", "/dev/null"])
+    >>> import os, tempfile
+    >>> out = os.path.join(tempfile.mkdtemp(), "y.json")
+    >>> main(["explain", "y = 2*x", "--at", "x=3", "--format", "json", "-o", out])
     0
     """
     parser = build_parser()
