@@ -14,6 +14,8 @@ __all__ = [
     "SpecError",
     "RenderError",
     "VerificationError",
+    "LimitError",
+    "InternalError",
 ]
 
 
@@ -80,3 +82,23 @@ class RenderError(BackproofError):
 
 class VerificationError(BackproofError):
     """A derived gradient disagrees with an independent oracle: a bug, never ignored."""
+
+
+class LimitError(BackproofError):
+    """Input larger than a documented limit, refused before any work is done.
+
+    Parameters
+    ----------
+    limit : str
+        The limit's name in :data:`backproof.limits.LIMITS`.
+    message : str
+        What is too large, where, and the limit's value.
+    """
+
+    def __init__(self, limit: str, message: str):
+        self.limit = limit
+        super().__init__(message)
+
+
+class InternalError(Exception):
+    """A bug in backproof (never bad input): the CLI reports it with exit status 3."""

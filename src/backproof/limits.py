@@ -1,0 +1,75 @@
+"""The limits backproof checks before it starts any work, in one table.
+
+Every limit has a name, a value and a sentence saying what it bounds. Readers (parser,
+spec and answer loaders, commands) call :func:`check` with the measured size *before*
+they allocate or call SymPy, so oversized input is refused in bounded time and memory
+with one line naming the limit and its value. The README's "Limits and safety" table
+is generated from :data:`LIMITS` (see ``tests/test_limits_doc.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import LimitError
+
+__all__ = ["Limit", "LIMITS", "check", "value"]
+
+
+@dataclass(frozen=True)
+class Limit:
+    """One documented limit: ``name``, its ``value`` (in ``unit``) and what it bounds."""
+
+    name: str
+    value: int | float
+    unit: str
+    what: str
+
+
+def _table(*rows: Limit) -> dict[str, Limit]:
+    return {row.name: row for row in rows}
+
+
+#: Every limit, by name. Keep one row per limit; the README table is made from these.
+LIMITS: dict[str, Limit] = _table(
+    Limit("input_bytes", 1_000_000, "bytes", "size of a program, spec, answer or key file"),
+    Limit("message_quote", 80, "characters", "longest user value quoted in an error message"),
+)
+
+
+def value(name: str) -> int | float:
+    """The value of limit ``name``.
+
+    Examples
+    --------
+    >>> value("message_quote")
+    80
+    """
+    return LIMITS[name].value
+
+
+def check(name: str, actual: int | float, where: str = "") -> None:
+    """Raise :class:`~backproof.errors.LimitError` when ``actual`` exceeds limit ``name``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`LIMITS`.
+    actual : int or float
+        The measured size.
+    where : str, optional
+        What was measured, e.g. ``"line 3"`` or ``"layers[0].units"``.
+
+    Examples
+    --------
+    >>> check("input_bytes", 10)
+    >>> check("input_bytes", 2_000_000, "prog.txt")
+    Traceback (most recent call last):
+    ...
+    backproof.errors.LimitError: prog.txt: 2000000 bytes is over the limit input_bytes = 1000000 bytes (size of a program, spec, answer or key file)
+    """
+    lim = LIMITS[name]
+    if actual > lim.value:
+        prefix = f"{where}: " if where else ""
+        raise LimitError(name, f"{prefix}{actual} {lim.unit} is over the limit {name} = {lim.value} "
+                               f"{lim.unit} ({lim.what})")
