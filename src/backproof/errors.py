@@ -16,7 +16,27 @@ __all__ = [
     "VerificationError",
     "LimitError",
     "InternalError",
+    "quote",
 ]
+
+
+def quote(value: object, limit: int = 80) -> str:
+    """``repr``-style quote of a user value for an error message, at most ``limit`` characters.
+
+    Messages must never echo a whole file or a huge value back (a 13 MB answer once
+    printed a million lines), nor control characters that could garble a terminal.
+
+    Examples
+    --------
+    >>> quote("abc")
+    "'abc'"
+    >>> quote("x" * 200)
+    "'xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx…' (200 characters)"
+    """
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= limit - 2:
+        return repr(text)
+    return f"{repr(text[: limit - 3])[:-1]}…' ({len(text)} characters)"
 
 
 class BackproofError(ValueError):
