@@ -1,7 +1,8 @@
 """atheris harness: the answer-file loader refuses or returns a checked file, nothing else.
 
-The first byte chooses the format (YAML, JSON or TOML); the rest is the file's text.
-Run (from the repository root): python tests/fuzz/fuzz_answers.py -max_total_time=60
+The format follows the text (JSON if it starts with ``{``, TOML if it has a ``[section]``
+line, else YAML). Seed it with the homework examples (new inputs go to the first folder):
+    python tests/fuzz/fuzz_answers.py /tmp/fuzz/answers-corpus examples/homework -max_total_time=60
 """
 
 from __future__ import annotations
@@ -13,15 +14,19 @@ from pathlib import Path
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-SUFFIXES = (".yaml", ".json", ".toml")
 _DIR = tempfile.mkdtemp(prefix="backproof-fuzz-")
 
 
 def reader(text: str) -> None:
     from backproof.check.answers import load_check
-    suffix = SUFFIXES[ord(text[0]) % 3] if text else ".yaml"
+    if text.lstrip().startswith("{"):
+        suffix = ".json"
+    elif any(line.startswith("[") and line.rstrip().endswith("]") for line in text.splitlines()):
+        suffix = ".toml"
+    else:
+        suffix = ".yaml"
     path = Path(_DIR, "hw" + suffix)
-    path.write_text(text[1:], encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     load_check(path)
 
 

@@ -1,7 +1,8 @@
 """atheris harness: the network-spec loader refuses or returns a spec, nothing else.
 
-The first byte chooses the format (YAML, JSON or TOML); the rest is the text.
-Run (from the repository root): python tests/fuzz/fuzz_spec.py -max_total_time=60
+Every input is read as YAML, JSON and TOML in turn. Seed it with the examples (new inputs
+go to the first folder only):
+    python tests/fuzz/fuzz_spec.py /tmp/fuzz/spec-corpus examples -max_total_time=60
 """
 
 from __future__ import annotations
@@ -17,12 +18,16 @@ FORMATS = ("yaml", "json", "toml")
 def reader(text: str) -> None:
     from backproof.errors import SpecError
     from backproof.nn.spec import parse_spec_text, validate_spec
-    fmt = FORMATS[ord(text[0]) % 3] if text else "yaml"
-    data = parse_spec_text(text[1:], fmt, "fuzz")
-    if isinstance(data, dict):
-        validate_spec(data, "fuzz")
-    elif data is not None and not isinstance(data, (str, int, float, list)):
-        raise SpecError("unexpected document")
+    for fmt in FORMATS:
+        try:
+            data = parse_spec_text(text, fmt, "fuzz")
+        except SpecError:
+            continue
+        if isinstance(data, dict):
+            try:
+                validate_spec(data, "fuzz")
+            except SpecError:
+                pass
 
 
 if __name__ == "__main__":
