@@ -252,8 +252,8 @@ case("expr_nested_sin_199", E, ["explain", "y = " + nested("sin(", ")", 199, X),
                                 "--no-verify"],
      exit=(0, 2), finding="recursion_error_tracebacks")
 case("expr_nested_parentheses_5000", E, ["explain", "y = " + nested("(", ")", 5000, X)])
-case("expr_unary_minus_100000", E, ["explain", "y = " + "-" * 100_000 + X])
-case("expr_sum_200000_terms", E, ["explain", f"y = {X}" + "+1" * 200_000])
+case("expr_unary_minus_100000", E, ["explain", "y = " + "-" * 100_000 + X], contains=(LIMIT,))
+case("expr_sum_200000_terms", E, ["explain", f"y = {X}" + "+1" * 200_000], contains=(LIMIT,))
 # A long flat sum is fine input: it must work (left-nested in Python's AST, so it must not
 # hit the recursion limit).
 case("expr_long_flat_sum_is_fine", E, ["explain", "y = " + " + ".join(f"{X}{i}" for i in range(120)),
@@ -280,6 +280,7 @@ case("expr_string_literal", E, ["explain", f"y = '{X}'"])
 case("expr_keyword_argument", E, ["explain", f"y = exp(x={X})"], contains=("keyword",))
 case("expr_nul_byte_on_stdin", E, ["explain", "-"], stdin=f"y = {X}\x00 + 1\n")
 case("expr_not_utf8_on_stdin", E, ["explain", "-"], stdin=f"y = {X}".encode() + b" + \xff\xfe\n")
+case("crosscheck_not_utf8_on_stdin", E, ["crosscheck", "-"], stdin=b"\xff" + f"y = {X}".encode())  # found by test_fuzz
 case("expr_lone_surrogate_argv", E, ["explain", f"y = {X}\udcff + 1"])  # how Python decodes bad argv bytes
 case("expr_bidi_override", E, ["explain", f"y = {X}\u202e + 1"], contains=("character",))
 case("expr_arabic_digits", E, ["explain", f"y = {X}*\u0661\u0662"])
@@ -344,7 +345,7 @@ case("at_code_injection", A, ["explain", PROG, "--at", f"{X}=__import__('os').sy
 case("at_unbalanced_parenthesis", A, ["explain", PROG, "--at", f"{X}=((1"])
 case("at_not_name_value", A, ["explain", PROG, "--at", f"{X}"], contains=("NAME=VALUE",))
 case("at_bad_name", A, ["explain", PROG, "--at", f"{X}.__class__=1"], contains=("not a name",))
-case("at_100000_names", A, ["explain", PROG, "--at", ",".join(f"{X}{i}=1" for i in range(100_000))])
+case("at_100000_names", A, ["explain", PROG, "--at", f"{X}=1," + ",".join(f"{X}{i}=1" for i in range(100_000))])
 case("at_unicode_minus_is_fine", A, ["explain", PROG, "--at", f"{X}=\u22122.5"], exit=(0,))
 
 # --- network specs ---------------------------------------------------------------------------------------
@@ -394,14 +395,21 @@ case("spec_deep_yaml_mappings", S, ["net", "net.yaml"], files={"net.yaml": "a: "
      finding="recursion_error_tracebacks")
 case("spec_deep_yaml_on_stdin", S, ["net", "-"], stdin=f"# {X}\nname: " + nested("[", "]", 100_000, "1"),
      finding="recursion_error_tracebacks")
+case("spec_not_utf8_on_stdin", S, ["net", "-"], stdin=f"name: {X}\n".encode() + b"\xff\n")
 case("spec_python_tag", S, ["net", "net.yaml"],
      files={"net.yaml": f"name: !!python/object/apply:os.system ['echo {X}']\n"})
+def _laughs() -> str:
+    """A "billion laughs" list: 9 levels of 9 aliases each, 9**9 leaves once expanded."""
+    levels = [f"&a [{', '.join([repr(X)] * 9)}]"]
+    for i in range(1, 9):
+        prev, cur = chr(96 + i), chr(97 + i)
+        levels.append(f"&{cur} [{', '.join([f'*{prev}'] * 9)}]")
+    return "[" + ", ".join(levels) + "]"
+
+
 case("spec_billion_laughs", S, ["net", "net.yaml"],
-     files={"net.yaml": f"a: &a ['{X}','{X}','{X}','{X}','{X}','{X}','{X}','{X}','{X}']\n"
-            + "".join(f"{chr(98 + i)}: &{chr(98 + i)} [*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},"
-                      f"*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},*{chr(97 + i)},"
-                      f"*{chr(97 + i)}]\n" for i in range(8))
-            + "layers: *i\nloss: half_sse\n"})
+     files={"net.yaml": f"description: {_laughs()}\ninputs: [1]\ntargets: [1]\n"
+                        "layers: [{units: 1, activation: sigmoid}]\nloss: half_sse\n"})
 case("spec_not_utf8", S, ["net", "net.yaml"], files={"net.yaml": f"name: {X}\n".encode() + b"\xff\xfe\xfa\n"})
 case("spec_top_level_list", S, ["net", "net.yaml"], files={"net.yaml": f"- {X}\n- 2\n"})
 case("spec_empty_file", S, ["net", "net.yaml"], files={"net.yaml": f"# {X}\n"})
@@ -422,8 +430,8 @@ case("spec_is_dev_zero", S, ["net", "/dev/zero"], finding="dev_zero")
 
 F = "answers"
 case("answers_file_13mb", F, ["check", "hw.yaml"],
-     files={"hw.yaml": lambda: answers("J: 4") + f"# {X} " + "x" * 70 + "\n" * 1 + (f"  {X}1: 2 # " + "y" * 80 + "\n") * 150_000},
-     contains=(LIMIT,), forbid=("y" * 100,), finding="messages_echo_whole_values")
+     files={"hw.yaml": lambda: answers("J: 4", *(f"q{i}: '{X}{'y' * 90}'" for i in range(130_000)))},
+     contains=(LIMIT,), forbid=("y" * 81,), finding="messages_echo_whole_values")
 case("answers_long_value_is_quoted_short", F, ["check", "hw.yaml"],
      files={"hw.yaml": answers(f"J: '{(X + ' ') * 100_000}'")},
      forbid=(f"{X} " * 40,), finding="messages_echo_whole_values")
@@ -448,8 +456,11 @@ case("answers_deep_json", F, ["check", "hw.json"],
 case("answers_deep_toml", F, ["check", "hw.toml"],
      files={"hw.toml": "[answers]\nJ = " + nested("[", "]", 100_000, repr(X)) + "\n"},
      finding="recursion_error_tracebacks")
-case("answers_key_name_cubic", F, ["check", "hw.yaml"],
-     files={"hw.yaml": answers(f"'d{' ' * 1500}/{' ' * 1500}{X}': 1")}, finding="answer_key_pattern_cubic")
+CUBIC_KEY = f"d{' ' * 1500}/{' ' * 1500}{X}"  # 3 KB; the old name pattern took minutes on it
+case("answers_key_name_cubic", F, ["check", "hw.json"],
+     files={"hw.json": json.dumps({"problem": {"program": f"{X}1 = w*{X} + b; J = {X}1*{X}1",
+                                               "at": {X: 1, "w": 2, "b": 0}},
+                                   "answers": {CUBIC_KEY: 1}})}, finding="answer_key_pattern_cubic")
 case("answers_python_tag", F, ["check", "hw.yaml"],
      files={"hw.yaml": answers(f"J: !!python/object/apply:os.system ['echo {X}']")})
 case("answers_anchor_alias", F, ["check", "hw.yaml"],
@@ -486,16 +497,19 @@ case("grade_symlink_stdout", G, ["grade", "key.yaml", "subs"], files=grade_files
 case("grade_non_utf8_file_name", G, GRADE, files=grade_files(), setup=_non_utf8_name,
      exit=(0, 1), post=_grades_written, finding="non_utf8_name_loses_grades")
 case("grade_submission_13mb", G, GRADE,
-     files={**grade_files(), "subs/big.yaml": lambda: SUBMISSION + f"# {X} " + ("z" * 99 + "\n") * 130_000},
-     exit=(1,), forbid=("z" * 100,), finding="messages_echo_whole_values")
+     files={**grade_files(),
+            "subs/big.yaml": lambda: SUBMISSION + "".join(f"  q{i}: '{X}{'z' * 90}'\n" for i in range(130_000))},
+     exit=(1,), forbid=("z" * 81,), finding="messages_echo_whole_values")
 case("grade_csv_neutraliser_quadratic", G, GRADE,
      files=grade_files(**{"ada.yaml": SUBMISSION.replace(f"Ada {X}", '"-' + "1" * 40_000 + f'{X}"')}),
      exit=(0, 1), finding="csv_neutraliser_quadratic")
 case("grade_formula_in_student_name", G, GRADE,
      files=grade_files(**{"ada.yaml": SUBMISSION.replace(f"Ada {X}", f"'=HYPERLINK(\"http://{X}\")'")}),
      exit=(0, 1), forbid=("\n=HYPERLINK", ",=HYPERLINK"))
-case("grade_key_name_cubic", G, GRADE,
-     files={**grade_files(), "key.yaml": KEY + f"  'd{' ' * 1500}/{' ' * 1500}{X}': 1\n"},
+case("grade_key_name_cubic", G, ["grade", "key.json", "subs", "-o", "out/grades.csv"],
+     files={**grade_files(), "key.json": json.dumps({"problem": {"program": f"{X}1 = w*{X} + b; J = {X}1*{X}1",
+                                                                 "at": {X: 1, "w": 2, "b": 0}},
+                                                     "answers": {"J": 4, CUBIC_KEY: 1}})},
      finding="answer_key_pattern_cubic")
 case("grade_key_13mb", G, GRADE, files={**grade_files(), "key.yaml": lambda: KEY + (f"# {X} " + "k" * 95 + "\n") * 130_000},
      contains=(LIMIT,), forbid=("k" * 100,), finding="messages_echo_whole_values")
