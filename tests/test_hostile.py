@@ -310,7 +310,12 @@ def check_case(c: Case, r: dict) -> None:
         c.post(r["dir"])
 
 
-@pytest.mark.parametrize("c", CASES, ids=[c.id for c in CASES])
+def _case_id(c: Case) -> str:
+    """The entry's id, with the finding it reproduces (``pytest -k finding_dev_zero`` runs them)."""
+    return c.id + (f"-finding_{c.finding}" if c.finding else "")
+
+
+@pytest.mark.parametrize("c", CASES, ids=[_case_id(c) for c in CASES])
 def test_hostile(c: Case, tmp_path):
     if c.needs_non_root and hasattr(os, "geteuid") and os.geteuid() == 0:
         pytest.skip("root can write anywhere: a permission-based attack means nothing to it")
