@@ -570,6 +570,7 @@ case("cli_crosscheck_seed_huge", C, ["crosscheck", PROG, "--seed", "1" + "0" * 4
 case("cli_wrt_empty", C, ["explain", PROG, "--wrt", ","], contains=("--wrt",))
 case("cli_wrt_unknown", C, ["explain", PROG, "--wrt", f"{X}9"], contains=(f"{X}9",))
 case("cli_of_unknown", C, ["explain", PROG, "--of", f"{X}9"], contains=(f"{X}9",))
+case("cli_path_3000_characters", C, ["check", "a" * 3000 + f"{X}.yaml"])  # found by test_fuzz: path echoed
 case("cli_unknown_subcommand", C, [f"{X}"], contains=("invalid choice",))
 case("cli_format_unknown", C, ["explain", PROG, "--format", f"{X}"], contains=("--format",))
 case("cli_net_not_skipped_on_request", C, ["net", "mazur.yaml"], files={"mazur.yaml": mazur_text},

@@ -10,10 +10,10 @@
 Every example runs in a forked child (see :func:`bounded`) with ``RLIMIT_AS`` and a hang
 guard, so an input that makes a reader loop or allocate without bound fails the example
 instead of stalling or exhausting the machine. The budgets are fixed
-(``max_examples``; ``deadline=None`` because a fork costs milliseconds that vary with
-the machine); the ``ci`` profile in conftest.py is derandomized, so CI sees the same
-inputs each run. ``HYPOTHESIS_PROFILE=thorough`` runs many more. The atheris harnesses
-in tests/fuzz/ run the same readers for longer.
+(``max_examples`` per property, times ``BACKPROOF_FUZZ_SCALE``; ``deadline=None`` because a
+fork costs milliseconds that vary with the machine); the ``ci`` profile in conftest.py is
+derandomized, so CI sees the same inputs each run. The atheris harnesses in tests/fuzz/
+run the same readers for longer.
 """
 
 from __future__ import annotations
@@ -38,9 +38,13 @@ resource = pytest.importorskip("resource")
 
 from backproof.errors import BackproofError, LimitError, ParseError, SpecError  # noqa: E402
 
-FUZZ = settings(max_examples=int(os.environ.get("BACKPROOF_FUZZ_EXAMPLES", "150")), deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
-FUZZ_MAIN = settings(FUZZ, max_examples=int(os.environ.get("BACKPROOF_FUZZ_MAIN_EXAMPLES", "40")))
+#: Examples per property (scale them all with BACKPROOF_FUZZ_SCALE, e.g. 10 for a long local run).
+SCALE = float(os.environ.get("BACKPROOF_FUZZ_SCALE", "1"))
+
+
+def budget(n: int) -> settings:
+    return settings(max_examples=max(1, int(n * SCALE)), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 
 
 def _vm_size() -> int:
@@ -146,13 +150,13 @@ def _parse_values(text):
     parse_values(text)
 
 
-@FUZZ
+@budget(300)
 @given(program_texts)
 def test_parser_returns_a_program_or_refuses(text):
     assert_refused_or_ok(bounded(_parse, text, refusals=(ParseError, LimitError)), text)
 
 
-@FUZZ
+@budget(200)
 @given(st.lists(st.sampled_from(TOKENS + ["=", ",", "x=", "y="]), max_size=20).map("".join))
 def test_at_values_are_numbers_or_refused(text):
     assert_refused_or_ok(bounded(_parse_values, text, refusals=(ParseError, LimitError)), text)
@@ -213,7 +217,7 @@ def _load_spec(fmt, text):
     validate_spec(data, "fuzz")
 
 
-@FUZZ
+@budget(200)
 @given(spec_texts)
 def test_spec_loader_returns_a_spec_or_refuses(fmt_text):
     fmt, text = fmt_text
@@ -249,7 +253,7 @@ def _load_answers(text, suffix):
         load_check(p)
 
 
-@FUZZ
+@budget(150)
 @given(answer_texts, st.sampled_from([".yaml", ".json", ".toml"]))
 def test_answer_loader_returns_answers_or_refuses(text, suffix):
     assert_refused_or_ok(bounded(_load_answers, text, suffix), text)
@@ -307,11 +311,11 @@ FILES = {"prog.txt": f"d = a + {CANARY}\ny = d*d\n", "net.yaml": spec_yaml(), "n
          "hw.yaml": PROBLEM + "answers:\n  J: 4\n", "key.yaml": KEY, "subs/ada.yaml": SUBMISSION}
 
 
-@FUZZ_MAIN
+@budget(80)
 @given(argvs(), st.sampled_from(["", f"y = {CANARY}*3\n", spec_yaml(), "\udcff"]))
 def test_main_on_random_argv_exits_0_1_or_2(argv, stdin):
     with tempfile.TemporaryDirectory() as d:
         c = Case("fuzz", "cli", tuple(argv), files=FILES, stdin=stdin.encode("utf-8", "surrogateescape"),
                  exit=(0, 1, 2))
         r = run_case(c, Path(d))
-        check_case(c, r)
+        check_case(c, r, max_error_lines=20)

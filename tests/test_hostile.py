@@ -33,7 +33,7 @@ runs ``dot`` through ``subprocess.Popen``; measured on the normal path of every
 subcommand. So the guards do not refuse every call: they refuse (raise and record) a
 call whose argument contains user text, recognised by the canary every hostile input
 carries (``hostile_cases.CANARY``: a name, so that even ``sympify`` of user text, which
-evaluates ``Symbol('zqv')``, is caught) or by any argv element of 8 characters or more.
+evaluates ``Symbol('zqv')``, is caught).
 ``compile(..., ast.PyCF_ONLY_AST)`` (what ``ast.parse`` does) only parses and is allowed:
 the parser is built on it. Hits are recorded in a file, so hits inside grade worker
 processes count too.
@@ -98,7 +98,9 @@ def _vm_size() -> int:
 # --- the guards ----------------------------------------------------------------------------------------
 
 def _markers(argv) -> tuple[str, ...]:
-    return (CANARY,) + tuple(a for a in argv if len(a) >= 8 and not a.startswith("-"))
+    # Only the canary: whole argv elements were tried too, but words such as "backward"
+    # occur in backproof's own sources, which importlib compiles on a lazy import.
+    return (CANARY,)
 
 
 def _contains_user_text(value, markers) -> bool:
@@ -276,8 +278,13 @@ def _written(result) -> list[tuple[str, str]]:
     return out
 
 
-def check_case(c: Case, r: dict) -> None:
-    """Assert the rules every entry shares, then the entry's own."""
+def check_case(c: Case, r: dict, *, max_error_lines: int = 1) -> None:
+    """Assert the rules every entry shares, then the entry's own.
+
+    ``max_error_lines``: a refusal prints one line (plus a caret block for a parse error).
+    The fuzzer allows a few, each a ``backproof: error:`` line, because ``check`` lists every
+    problem of an answer file at once (docs/homework.md); a catalogue entry has one problem.
+    """
     assert not r["child_error"], f"the test harness failed in the child:\n{r['child_error']}"
     assert not r["hung"], f"no result after {HANG_GUARD:g} s (hang guard); stderr: {r['stderr'][-500:]!r}"
     assert r["signal"] is None, f"the run died of signal {r['signal']} (memory limit?)"
@@ -291,7 +298,9 @@ def check_case(c: Case, r: dict) -> None:
     if r["rc"] == 2:
         lines = err.splitlines()
         caret = len(lines) == 3 and lines[2].strip() == "^"
-        assert len(lines) == 1 or caret, f"expected one error line (or one plus a caret block), got:\n{err[:1500]}"
+        several = 1 < len(lines) <= max_error_lines and all(ERROR_LINE.match(line) for line in lines)
+        assert len(lines) == 1 or caret or several, \
+            f"expected one error line (or one plus a caret block), got:\n{err[:1500]}"
         assert ERROR_LINE.match(lines[0]), f"the error line must start with 'backproof: error:': {lines[0]!r}"
         changed = {os.fsdecode(k) for k in set(r["before"]) ^ set(r["after"])}
         changed |= {os.fsdecode(k) for k in set(r["before"]) & set(r["after"]) if r["before"][k] != r["after"][k]}
@@ -354,11 +363,11 @@ def test_guards_refuse_user_text_and_allow_library_calls(tmp_path):
     """The guards themselves: user text is refused, the library's own calls pass."""
     saved = (builtins.eval, builtins.exec, builtins.compile, os.system, os.popen, subprocess.Popen)
     try:
-        _install_guards(["explain", "y = some_long_program"], tmp_path / "hits")
+        _install_guards(["explain", f"y = {CANARY}"], tmp_path / "hits")
         with pytest.raises(RuntimeError):
             eval(f"{CANARY} + 1", {CANARY: 1})
         with pytest.raises(RuntimeError):
-            exec("y = some_long_program")
+            exec(f"y = {CANARY}")
         with pytest.raises(RuntimeError):
             compile(f"{CANARY}", "<s>", "eval")
         with pytest.raises(RuntimeError):
