@@ -359,6 +359,25 @@ def test_every_finding_is_in_the_catalogue():
     assert found <= FINDINGS, f"entries naming unknown findings: {sorted(found - FINDINGS)}"
 
 
+#: Entries whose only input is /dev/zero or a shipped example: no user text to mark.
+NO_TEXT = {"expr_program_file_is_dev_zero", "spec_is_dev_zero", "answers_file_is_dev_zero",
+           "cli_net_not_skipped_on_request"}
+
+
+def _user_texts(c: Case) -> list[str]:
+    texts = list(c.argv) + [c.stdin if isinstance(c.stdin, str) else c.stdin.decode("utf-8", "replace")]
+    for content in c.files.values():
+        content = content() if callable(content) else content
+        texts.append(content if isinstance(content, str) else content.decode("utf-8", "replace"))
+    return texts
+
+
+def test_every_hostile_input_carries_the_canary():
+    """The guards recognise user text by the canary, so every entry with user text carries it."""
+    unmarked = {c.id for c in CASES if not any(CANARY in t for t in _user_texts(c))}
+    assert unmarked == NO_TEXT
+
+
 def test_guards_refuse_user_text_and_allow_library_calls(tmp_path):
     """The guards themselves: user text is refused, the library's own calls pass."""
     saved = (builtins.eval, builtins.exec, builtins.compile, os.system, os.popen, subprocess.Popen)
