@@ -56,9 +56,8 @@ import time
 import traceback
 from pathlib import Path
 
-import pytest
-
 import hostile_cases as hc
+import pytest
 from hostile_cases import CANARY, CASES, LIMIT, Case
 
 resource = pytest.importorskip("resource")  # POSIX only: RLIMIT_AS and fork
@@ -68,20 +67,21 @@ if not hasattr(os, "fork"):
 #: Seconds of wall-clock time before an entry is called hung (a guard, not a timing test).
 HANG_GUARD = float(os.environ.get("BACKPROOF_HOSTILE_GUARD", "60"))
 #: Memory an entry may map beyond what the warmed-up test process already maps.
-HEADROOM = 2 * 1024 ** 3
+HEADROOM = 2 * 1024**3
 #: Longest line of standard error: messages quote user values (80 characters), never echo them.
 MAX_LINE = 1000
 ERROR_LINE = re.compile(r"^backproof(?: [a-z]+)?: error: ")
 
 # Import everything main() may import lazily, once, here: the children share it, and the
 # guards then see (almost) no import-time eval/exec.
-from backproof import cli  # noqa: E402
+from backproof import cli
+
 for _name in cli.COMMANDS:
     __import__(f"backproof.commands.{_name}")
-import backproof.check.grade  # noqa: E402,F401
-import backproof.crosscheck  # noqa: E402,F401
-import backproof.nn  # noqa: E402,F401
-import backproof.limits as limits  # noqa: E402
+import backproof.check.grade
+import backproof.crosscheck
+import backproof.nn  # noqa: F401
+from backproof import limits
 
 
 def _vm_size() -> int:
@@ -92,10 +92,11 @@ def _vm_size() -> int:
                     return int(line.split()[1]) * 1024
     except OSError:
         pass
-    return 1024 ** 3
+    return 1024**3
 
 
-# --- the guards ----------------------------------------------------------------------------------------
+# --- the guards -----------------------------------------------------------------------------------
+
 
 def _markers(argv) -> tuple[str, ...]:
     # Only the canary: whole argv elements were tried too, but words such as "backward"
@@ -130,6 +131,7 @@ def _install_guards(argv, hits_file: Path) -> None:
                     fh.write(f"{name}({str(args[:1])[:200]})\n")
                 raise RuntimeError(f"hostile-input guard: {name} called with user text")
             return original(*args, **kwargs)
+
         return guarded
 
     builtins.eval = guard("eval", builtins.eval)
@@ -140,7 +142,8 @@ def _install_guards(argv, hits_file: Path) -> None:
     subprocess.Popen = guard("subprocess.Popen", subprocess.Popen)
 
 
-# --- running one entry --------------------------------------------------------------------------------
+# --- running one entry ----------------------------------------------------------------------------
+
 
 def _materialize(c: Case, root: Path) -> Path:
     d = root / "case"
@@ -195,8 +198,9 @@ def _child(c: Case, d: Path, run: Path, limit: int) -> None:
             os.dup2(fd, target)
         sys.stdin = io.TextIOWrapper(io.FileIO(0, "r", closefd=False), encoding="utf-8")
         sys.stdout = io.TextIOWrapper(io.FileIO(1, "w", closefd=False), encoding="utf-8", write_through=True)
-        sys.stderr = io.TextIOWrapper(io.FileIO(2, "w", closefd=False), encoding="utf-8",
-                                      errors="backslashreplace", write_through=True)
+        sys.stderr = io.TextIOWrapper(
+            io.FileIO(2, "w", closefd=False), encoding="utf-8", errors="backslashreplace", write_through=True
+        )
         if c.child_setup is not None:
             c.child_setup(d)
         _install_guards(c.argv, run / "hits")
@@ -210,14 +214,14 @@ def _child(c: Case, d: Path, run: Path, limit: int) -> None:
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
-            except Exception:  # noqa: BLE001
+            except Exception:  # noqa: BLE001,S110 - a closed stream has nothing left to flush
                 pass
         (run / "rc").write_text(json.dumps(rc))
         status = 0
     except BaseException:  # noqa: BLE001
         try:
             (run / "child-error").write_text(traceback.format_exc())
-        except BaseException:  # noqa: BLE001
+        except BaseException:  # noqa: BLE001,S110 - nowhere left to report; the parent sees no rc
             pass
     finally:
         os._exit(status)
@@ -256,12 +260,20 @@ def run_case(c: Case, root: Path) -> dict:
         os.killpg(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
-    read = lambda name: (run / name).read_bytes().decode("utf-8", "replace") if (run / name).exists() else ""  # noqa: E731
+    read = lambda name: (run / name).read_bytes().decode("utf-8", "replace") if (run / name).exists() else ""
     rc = json.loads(read("rc")) if read("rc") else None
-    return {"dir": d, "before": before, "after": _snapshot(d), "hung": hung, "rc": rc,
-            "signal": os.WTERMSIG(wstatus) if not hung and os.WIFSIGNALED(wstatus) else None,
-            "stdout": read("stdout"), "stderr": read("stderr"), "hits": read("hits"),
-            "child_error": read("child-error")}
+    return {
+        "dir": d,
+        "before": before,
+        "after": _snapshot(d),
+        "hung": hung,
+        "rc": rc,
+        "signal": os.WTERMSIG(wstatus) if not hung and os.WIFSIGNALED(wstatus) else None,
+        "stdout": read("stdout"),
+        "stderr": read("stderr"),
+        "hits": read("hits"),
+        "child_error": read("child-error"),
+    }
 
 
 def _written(result) -> list[tuple[str, str]]:
@@ -299,16 +311,21 @@ def check_case(c: Case, r: dict, *, max_error_lines: int = 1) -> None:
         lines = err.splitlines()
         caret = len(lines) == 3 and lines[2].strip() == "^"
         several = 1 < len(lines) <= max_error_lines and all(ERROR_LINE.match(line) for line in lines)
-        assert len(lines) == 1 or caret or several, \
+        assert len(lines) == 1 or caret or several, (
             f"expected one error line (or one plus a caret block), got:\n{err[:1500]}"
+        )
         assert ERROR_LINE.match(lines[0]), f"the error line must start with 'backproof: error:': {lines[0]!r}"
         changed = {os.fsdecode(k) for k in set(r["before"]) ^ set(r["after"])}
-        changed |= {os.fsdecode(k) for k in set(r["before"]) & set(r["after"]) if r["before"][k] != r["after"][k]}
+        changed |= {
+            os.fsdecode(k) for k in set(r["before"]) & set(r["after"]) if r["before"][k] != r["after"][k]
+        }
         assert not changed, f"a refused run changed the folder: {sorted(changed)[:10]}"
     for want in c.contains if r["rc"] == 2 else ():  # what the error line must say
         if want == LIMIT:
             names = [n for n in limits.LIMITS if n != "message_quote"]
-            assert any(n in err for n in names), f"the error must name a limit (one of {names}): {err[:500]!r}"
+            assert any(n in err for n in names), (
+                f"the error must name a limit (one of {names}): {err[:500]!r}"
+            )
         else:
             assert want.lower() in err.lower(), f"the error must mention {want!r}: {err[:500]!r}"
     texts = [("stdout", out), ("stderr", err)] + _written(r)
@@ -341,15 +358,38 @@ def test_catalogue_covers_every_surface():
 
 #: Every finding of issue 9 that is an input, with the entries that reproduce it.
 FINDINGS = {
-    "output_replaces_devices_and_links", "output_mode_0600", "grade_follows_symlinks",
-    "messages_echo_whole_values", "nested_budgets_charge_whole_inner_budget", "non_utf8_name_loses_grades",
-    "failed_write_leaves_side_files", "decimal_exponent_hangs_parser", "integers_past_4300_digits",
-    "exponent_rule_bypassed", "exact_rationals_grow", "network_units_unbounded", "network_features_unbounded",
-    "training_steps_unbounded", "points_unbounded", "diagram_nodes_unbounded", "csv_neutraliser_quadratic",
-    "answer_key_pattern_cubic", "dev_zero", "recursion_error_tracebacks", "sympy_errors_escape",
-    "numpy_errors_escape", "timeout_inf_traceback", "output_oserror_traceback", "false_alarm_cancellation",
-    "false_alarm_large_offset", "false_alarm_sin_1e22", "false_alarm_subnormal",
-    "proof_samples_outside_domain", "graph_given_a_spec", "net_says_skipped_on_request", "input_bytes",
+    "output_replaces_devices_and_links",
+    "output_mode_0600",
+    "grade_follows_symlinks",
+    "messages_echo_whole_values",
+    "nested_budgets_charge_whole_inner_budget",
+    "non_utf8_name_loses_grades",
+    "failed_write_leaves_side_files",
+    "decimal_exponent_hangs_parser",
+    "integers_past_4300_digits",
+    "exponent_rule_bypassed",
+    "exact_rationals_grow",
+    "network_units_unbounded",
+    "network_features_unbounded",
+    "training_steps_unbounded",
+    "points_unbounded",
+    "diagram_nodes_unbounded",
+    "csv_neutraliser_quadratic",
+    "answer_key_pattern_cubic",
+    "dev_zero",
+    "recursion_error_tracebacks",
+    "sympy_errors_escape",
+    "numpy_errors_escape",
+    "timeout_inf_traceback",
+    "output_oserror_traceback",
+    "false_alarm_cancellation",
+    "false_alarm_large_offset",
+    "false_alarm_sin_1e22",
+    "false_alarm_subnormal",
+    "proof_samples_outside_domain",
+    "graph_given_a_spec",
+    "net_says_skipped_on_request",
+    "input_bytes",
 }
 
 
@@ -360,8 +400,12 @@ def test_every_finding_is_in_the_catalogue():
 
 
 #: Entries whose only input is /dev/zero or a shipped example: no user text to mark.
-NO_TEXT = {"expr_program_file_is_dev_zero", "spec_is_dev_zero", "answers_file_is_dev_zero",
-           "cli_net_not_skipped_on_request"}
+NO_TEXT = {
+    "expr_program_file_is_dev_zero",
+    "spec_is_dev_zero",
+    "answers_file_is_dev_zero",
+    "cli_net_not_skipped_on_request",
+}
 
 
 def _user_texts(c: Case) -> list[str]:
@@ -386,7 +430,7 @@ def test_guards_refuse_user_text_and_allow_library_calls(tmp_path):
         with pytest.raises(RuntimeError):
             eval(f"{CANARY} + 1", {CANARY: 1})
         with pytest.raises(RuntimeError):
-            exec(f"y = {CANARY}")
+            exec(f"y = {CANARY}")  # noqa: S102 - the guard under test must refuse this
         with pytest.raises(RuntimeError):
             compile(f"{CANARY}", "<s>", "eval")
         with pytest.raises(RuntimeError):
@@ -400,8 +444,12 @@ def test_guards_refuse_user_text_and_allow_library_calls(tmp_path):
 
 def test_harness_catches_a_traceback_and_a_leftover_file(tmp_path):
     """The checks can fail: a run that prints a traceback, or leaves a file, is caught."""
-    c = Case("probe", "output", ("explain", f"y = {CANARY}*2", "--at", f"{CANARY}=1", "-o", "out/x.json"),
-             exit=(2,))
+    c = Case(
+        "probe",
+        "output",
+        ("explain", f"y = {CANARY}*2", "--at", f"{CANARY}=1", "-o", "out/x.json"),
+        exit=(2,),
+    )
     r = run_case(c, tmp_path)
     assert r["rc"] == 0  # a fine input: written, exit 0
     with pytest.raises(AssertionError, match="exit status 0"):

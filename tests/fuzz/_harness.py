@@ -22,6 +22,7 @@ def run(reader, modules, argv=None) -> None:
     except ImportError:  # atheris is optional: pip install atheris
         sys.exit("atheris is not installed: pip install atheris (see tests/fuzz/README.md)")
     import importlib
+
     with atheris.instrument_imports(include=["backproof"]):
         for name in modules:
             importlib.import_module(name)

@@ -19,6 +19,7 @@ _DIR = tempfile.mkdtemp(prefix="backproof-fuzz-")
 
 def reader(text: str) -> None:
     from backproof.check.answers import load_check
+
     if text.lstrip().startswith("{"):
         suffix = ".json"
     elif any(line.startswith("[") and line.rstrip().endswith("]") for line in text.splitlines()):
@@ -32,4 +33,5 @@ def reader(text: str) -> None:
 
 if __name__ == "__main__":
     from _harness import run
+
     run(reader, ["backproof.check.answers", "backproof.check.quantities", "backproof.parse"])

@@ -13,6 +13,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 def reader(text: str) -> None:
     from backproof.parse import parse_program, parse_values
+
     parse_program(text)
     if "=" in text and len(text) < 2000:
         parse_values(text)
@@ -20,4 +21,5 @@ def reader(text: str) -> None:
 
 if __name__ == "__main__":
     from _harness import run
+
     run(reader, ["backproof.parse"])

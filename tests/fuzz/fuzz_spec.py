@@ -18,6 +18,7 @@ FORMATS = ("yaml", "json", "toml")
 def reader(text: str) -> None:
     from backproof.errors import SpecError
     from backproof.nn.spec import parse_spec_text, validate_spec
+
     for fmt in FORMATS:
         try:
             data = parse_spec_text(text, fmt, "fuzz")
@@ -32,4 +33,5 @@ def reader(text: str) -> None:
 
 if __name__ == "__main__":
     from _harness import run
+
     run(reader, ["backproof.nn.spec"])
