@@ -69,8 +69,9 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "md", "json"), default=None,
                    help="write-up format (default: from the -o extension, else text), e.g. --format md")
     p.add_argument("-o", "--output", metavar="FILE", default=None,
-                   help="write to FILE (atomically, creating folders), e.g. -o output/mazur.md; "
-                        "a Markdown file gets the computational graph as an SVG beside it")
+                   help="write to FILE (atomically, creating folders; - for standard output), e.g. "
+                        "-o output/mazur.md; a Markdown file gets the computational graph as an SVG "
+                        "beside it")
     p.add_argument("--digits", type=int, default=6, metavar="N",
                    help="significant digits of numbers in text and Markdown, e.g. --digits 9 "
                         "(default: 6; JSON always has full precision)")
@@ -86,7 +87,8 @@ def _load(arg: str):
     from ..nn import program_from_spec, program_from_spec_file
     from ..nn.spec import parse_spec_text
     if arg == "-":
-        return program_from_spec(parse_spec_text(sys.stdin.read(), "yaml", "standard input"),
+        from ..io import read_stdin
+        return program_from_spec(parse_spec_text(read_stdin(), "yaml", "standard input"),
                                  "standard input")
     return program_from_spec_file(arg)
 
@@ -165,8 +167,9 @@ def run(args) -> int:
         if name.endswith(".png"):
             rel = os.path.relpath(plot_dir / name, base) if args.output else str(plot_dir / name)
             plot_refs.append((_plot_title(name, spec.name), Path(rel).as_posix()))
+    from ..io import is_special_file, write_group
     diagram = None
-    if fmt == "md" and args.output and not args.no_diagram \
+    if fmt == "md" and args.output and not args.no_diagram and not is_special_file(args.output) \
             and result.derivation.graph.number_of_nodes() <= APPENDIX_NODES:
         diagram = _diagram(result)
     md_path = Path(args.output) if args.output else None
@@ -180,15 +183,14 @@ def run(args) -> int:
         text = result.to_text(view=args.view, digits=args.digits, appendix=not args.no_steps,
                               plots=plot_refs)
 
-    from ..io import write_atomic
-    if plot_files:
-        from ..nn.plots import write_plots
-        write_plots(plot_files, plot_dir)
+    # Then publish plots, diagram and write-up together: all of them or none.
+    files: dict = {plot_dir / name: data for name, data in sorted(plot_files.items())}
     if diagram is not None:
-        write_atomic(md_path.with_suffix(".svg"), diagram)
+        files[md_path.with_suffix(".svg")] = diagram
     if args.output:
-        write_atomic(args.output, text)
-    else:
+        files[args.output] = text
+    write_group(files)
+    if not args.output:
         sys.stdout.write(text)
     if result.check is not None and not result.check.ok:
         print(f"backproof: the symbolic gradients disagree with the NumPy engine or finite "
