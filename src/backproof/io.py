@@ -180,28 +180,34 @@ def read_text_file(path: str | os.PathLike, *, what: str = "a text file",
     """
     p = Path(path)
     cap = int(limits.value("input_bytes"))
+
+    def refuse_kind(mode: int) -> None:
+        if stat.S_ISDIR(mode):
+            raise error(f"{p}: is a directory, expected {what}")
+        if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
+            raise error(f"{p}: is a {_kind_name(mode)}, expected {what} (a regular file, a pipe "
+                        f"or standard input)")
+
     try:
+        refuse_kind(os.stat(p).st_mode)   # before open: a socket cannot even be opened
         fd = os.open(p, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
         raise error(f"{p}: file not found") from None
-    except IsADirectoryError:
-        raise error(f"{p}: is a directory, expected {what}") from None
     except OSError as exc:
         raise error(f"{p}: cannot read ({exc.strerror})") from None
-    with os.fdopen(fd, "rb") as fh:
-        try:
-            st = os.fstat(fd)
-            kind = st.st_mode
-            if stat.S_ISDIR(kind):
-                raise error(f"{p}: is a directory, expected {what}")
-            if not (stat.S_ISREG(kind) or stat.S_ISFIFO(kind) or stat.S_ISCHR(kind)):
-                raise error(f"{p}: is a {_kind_name(kind)}, expected {what} (a regular file, a pipe "
-                            f"or standard input)")
-            if stat.S_ISREG(kind):
-                _check_read_size(st.st_size, str(p), more=False)
+    try:
+        st = os.fstat(fd)   # what was opened, which may differ from what was stat-ed
+        refuse_kind(st.st_mode)
+        if stat.S_ISREG(st.st_mode):
+            _check_read_size(st.st_size, str(p), more=False)
+        with os.fdopen(fd, "rb") as fh:
+            fd = -1
             data = fh.read(cap + 1)
-        except OSError as exc:
-            raise error(f"{p}: cannot read ({exc.strerror})") from None
+    except OSError as exc:
+        raise error(f"{p}: cannot read ({exc.strerror})") from None
+    finally:
+        if fd >= 0:
+            os.close(fd)
     _check_read_size(len(data), str(p), more=True)
     try:
         return data.decode("utf-8-sig")
