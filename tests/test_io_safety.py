@@ -153,6 +153,19 @@ def test_dash_means_standard_output(tmp_path, capsys, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.skipif(not os.path.isdir("/dev/fd"), reason="needs /dev/fd")
+def test_finding_dev_fd_link_writes_to_the_open_descriptor(tmp_path):
+    """/dev/stdout and /dev/fd/N name an open descriptor: write to it (an append stays an
+    append), never rename over or truncate what it points at. Here N is a log in tmp_path."""
+    log = tmp_path / "log.txt"
+    log.write_text("before\n")
+    ino = log.stat().st_ino
+    with open(log, "ab") as fh:
+        bio.write_atomic(f"/dev/fd/{fh.fileno()}", "after\n")
+    assert log.read_text() == "before\nafter\n" and log.stat().st_ino == ino
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["log.txt"]
+
+
 def test_a_path_object_named_dash_is_a_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     bio.write_atomic(Path("-"), "x")

@@ -12,6 +12,8 @@ Writing follows four rules, so that ``-o PATH`` can never destroy what is at PAT
   unlinked or chmod-ed (``-o /dev/null`` stays a device); ``-`` is standard output.
 * a **symbolic link** is followed: its final target is written with the same rules and
   the link itself stays a link (a dangling link's target is created; its folder is not).
+  A link naming one of this process's open descriptors (``/dev/stdout``, ``/dev/fd/3``)
+  writes to that descriptor, as a shell redirection would.
 * a **group** of outputs (a Markdown report with its SVG diagram, ``net``'s plots) is
   published all or none (:func:`write_group`, :class:`OutputGroup`): every member is
   written to a temporary file first, and renamed into place only when all succeeded.
@@ -24,6 +26,7 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import secrets
 import stat
 import sys
@@ -237,6 +240,7 @@ class _Member:
     mode: int | None      # permission bits to keep (existing regular file), None for a new file
     owner: tuple[int, int] | None
     tmp: Path | None = None
+    fd: int | None = None  # an open descriptor of this process to write to (/dev/stdout, /dev/fd/N)
 
 
 def _encode(data: str | bytes) -> bytes:
@@ -254,6 +258,11 @@ def _plan(path: str | os.PathLike, data: str | bytes, made: list[Path]) -> _Memb
     except OSError as exc:
         raise output_error(shown, exc) from None
     if st is not None and stat.S_ISLNK(st.st_mode):
+        fd = _own_descriptor(shown)
+        if fd is not None:
+            # /dev/stdout, /dev/fd/N: write to the open descriptor itself, as the shell would,
+            # so `-o /dev/stdout >> log` appends instead of replacing or overwriting the log.
+            return _Member(shown, target, _encode(data), through=True, mode=None, owner=None, fd=fd)
         # Follow the link to its final target; the link itself is never replaced.
         target = Path(os.path.realpath(target))
         try:
@@ -278,6 +287,27 @@ def _plan(path: str | os.PathLike, data: str | bytes, made: list[Path]) -> _Memb
     if stat.S_ISSOCK(st.st_mode):
         raise BackproofError(f"cannot write {quote(shown)}: it is a socket, not a file")
     return _Member(shown, target, _encode(data), through=True, mode=None, owner=None)
+
+
+# A link naming one of this process's open descriptors.
+_FD_LINK = re.compile(r"/(?:proc/(self|thread-self|\d+)|dev)/fd/(\d+)|/dev/std(out|err)")
+
+
+def _own_descriptor(path: str) -> int | None:
+    """The descriptor that ``path`` names through a chain of links (``/dev/stdout`` -> 1), if any."""
+    p = os.path.abspath(path)
+    for _ in range(40):
+        m = _FD_LINK.fullmatch(p)
+        if m and m.group(3):
+            return 1 if m.group(3) == "out" else 2
+        if m and m.group(1) in (None, "self", "thread-self", str(os.getpid())):
+            return int(m.group(2))
+        try:
+            link = os.readlink(p)
+        except OSError:   # not a link any more: an ordinary path
+            return None
+        p = os.path.normpath(os.path.join(os.path.dirname(p), link))
+    return None
 
 
 def _make_parents(folder: Path, shown: str, made: list[Path]) -> None:
@@ -334,6 +364,19 @@ def _stage(m: _Member) -> None:
 
 
 def _write_through(m: _Member) -> None:
+    if m.fd is not None:
+        for stream in (sys.stdout, sys.stderr):   # keep what was printed before in order
+            try:
+                stream.flush()
+            except (OSError, ValueError, AttributeError):
+                pass
+        try:
+            view = memoryview(m.data)
+            while view:
+                view = view[os.write(m.fd, view):]
+        except OSError as exc:
+            raise output_error(m.shown, exc) from None
+        return
     try:
         fd = os.open(m.target, os.O_WRONLY | getattr(os, "O_CLOEXEC", 0))
     except OSError as exc:
