@@ -327,10 +327,9 @@ def test_disk_full_while_writing_removes_the_temporary_file(tmp_path, monkeypatc
 
 
 def test_output_group_writes_nothing_when_the_block_fails(tmp_path):
-    with pytest.raises(RuntimeError):
-        with bio.OutputGroup() as out:
-            out.add(tmp_path / "a.txt", "A")
-            raise RuntimeError("built only half")
+    with pytest.raises(RuntimeError), bio.OutputGroup() as out:
+        out.add(tmp_path / "a.txt", "A")
+        raise RuntimeError("built only half")
     assert list(tmp_path.iterdir()) == []
 
 
@@ -423,8 +422,7 @@ def test_endless_fifo_is_read_in_bounded_memory(tmp_path, small_input_limit):
     def writer():
         try:
             with open(fifo, "wb") as fh:
-                for _ in range(10_000):
-                    fh.write(b"y = x\n" * 100)
+                fh.writelines(b"y = x\n" * 100 for _ in range(10_000))
         except BrokenPipeError:   # the reader stopped at the limit, as it should
             pass
 

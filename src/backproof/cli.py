@@ -115,11 +115,12 @@ def _wants_debug(argv: list[str]) -> bool:
 
 def _quiet_stdout() -> None:
     """After a closed pipe, point stdout at /dev/null so the exit flush stays quiet."""
-    if sys.stdout is not sys.__stdout__:  # captured or replaced (tests, embedding): leave it
+    out = sys.stdout
+    if out is not sys.__stdout__ or out is None:  # captured or replaced (tests, embedding): leave it
         return
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
+        os.dup2(devnull, out.fileno())
         os.close(devnull)
     except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests)
         pass

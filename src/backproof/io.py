@@ -37,8 +37,8 @@ from pathlib import Path
 from . import limits
 from .errors import BackproofError, LimitError, quote
 
-__all__ = ["read_source", "read_text_file", "read_stdin", "write_atomic", "write_group", "OutputGroup",
-           "is_stdout", "is_special_file", "output_error"]
+__all__ = ["OutputGroup", "is_special_file", "is_stdout", "output_error", "read_source", "read_stdin",
+           "read_text_file", "write_atomic", "write_group"]
 
 #: The ``-o`` value meaning standard output.
 STDOUT = "-"
@@ -74,7 +74,7 @@ def output_error(path: str | os.PathLike, exc: OSError, action: str = "cannot wr
     >>> str(output_error("out/r.md", OSError(errno.EROFS, "Read-only file system")))
     "cannot write 'out/r.md': read-only file system"
     """
-    reason = _REASONS.get(exc.errno) or (exc.strerror or str(exc) or type(exc).__name__).lower()
+    reason = _REASONS.get(exc.errno or 0) or (exc.strerror or str(exc) or type(exc).__name__).lower()
     return BackproofError(f"{action} {quote(os.fspath(path))}: {reason}")
 
 
@@ -450,6 +450,7 @@ def write_group(files: Mapping[str | os.PathLike, str | bytes]) -> list[Path]:
                 _write_through(m)
         for m in members:
             if not m.through:
+                assert m.tmp is not None   # staged above
                 try:
                     os.replace(m.tmp, m.target)
                 except OSError as exc:
@@ -519,7 +520,6 @@ class OutputGroup:
     def __enter__(self) -> OutputGroup:
         return self
 
-    def __exit__(self, exc_type, exc, tb) -> bool:
+    def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is None and self.files:
             self.written = write_group(self.files)
-        return False
