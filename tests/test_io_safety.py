@@ -300,7 +300,7 @@ def test_group_failure_leaves_earlier_files_untouched(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.txt", "file"]
 
 
-def test_disk_full_while_writing_removes_the_temporary_file(tmp_path, monkeypatch):
+def test_finding_disk_full_is_one_line_and_leaves_no_temporary_file(tmp_path, monkeypatch):
     keep = tmp_path / "grades.csv"
     keep.write_text("before")
     real = os.fdopen
