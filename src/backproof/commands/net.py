@@ -111,8 +111,17 @@ def run(args) -> int:
     from ..nn.report import APPENDIX_NODES
     if args.digits < 1 or args.digits > 30:
         raise BackproofError(f"--digits must be between 1 and 30, got {args.digits}")
+    if args.steps is not None and args.steps < 0:
+        raise SpecError(f"--steps: expected an integer >= 0, got {args.steps}")
+    if args.steps is not None:
+        from .. import limits
+        limits.check("net_steps", args.steps, "--steps")
     net = _load(args.spec)
     spec = net.spec
+    if args.steps is not None:
+        # Steps × parameters × samples, from the shapes, before the derivation starts.
+        from ..nn.spec import check_training
+        check_training(args.steps, spec.n_params, spec.n_samples, "--steps")
     fmt = args.format
     if fmt is None:
         suffix = Path(args.output).suffix.lower() if args.output else ""
@@ -132,8 +141,6 @@ def run(args) -> int:
         eta = sp.Rational(repr(args.learning_rate))
         net = replace(net, learning_rate=eta, spec=replace(spec, learning_rate=eta))
         spec = net.spec
-    if args.steps is not None and args.steps < 0:
-        raise SpecError(f"--steps: expected an integer >= 0, got {args.steps}")
     if args.tolerance is not None and not (0 <= args.tolerance < float("inf")):
         raise SpecError(f"--tolerance: expected a number >= 0, got {args.tolerance!r}")
 

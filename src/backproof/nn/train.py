@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import SpecError
 from .explain import _arrays, as_netprogram, engine_layers
-from .spec import MODES
+from .spec import MODES, check_training
 
 __all__ = ["TrainHistory", "train_network", "TRACK_ALL_LIMIT", "default_plot_params"]
 
@@ -116,6 +116,9 @@ def train_network(spec, *, steps: int | None = None, learning_rate=None, toleran
     steps = 1 if steps is None else steps
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise SpecError(f"steps: expected an integer >= 0, got {steps!r}")
+    # Bounded before the first step: the spec's steps were checked when it was read, an
+    # argument is checked here.
+    check_training(int(steps), spec.n_params, spec.n_samples, "steps")
     eta = spec.learning_rate if learning_rate is None else learning_rate
     if eta is None:
         raise SpecError(f"{spec.source or spec.name}: learning_rate: missing field "
