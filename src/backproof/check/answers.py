@@ -234,7 +234,7 @@ def _number_over_limits(text: str) -> str | None:
     >>> _number_over_limits("0.62e-3") is None
     True
     >>> _number_over_limits("1e999999")
-    '999999 in magnitude is over the limit file_number_exponent = 400 in magnitude (decimal exponent of a number in an answer file, as in 1e-400)'
+    '999999 in magnitude is over the limit file_number_exponent = 1000 in magnitude (decimal exponent of a number in an answer file, as in 1e-1000)'
     """
     m = _PLAIN_NUMBER.match(text)
     if not m:
@@ -653,7 +653,7 @@ def _read_value(err, parts, key, q, node: Node, problem: Problem, allow_blank: b
         import difflib
         hints = {u: difflib.get_close_matches(u, problem.names, n=1) for u in unknown}
         did = "; ".join(f"did you mean {h[0]!r} for {quote(u)}?" for u, h in hints.items() if h)
-        err.add(parts, f"unknown name{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} in {quote(text)}"
+        err.add(parts, f"unknown name{'s' if len(unknown) > 1 else ''} {', '.join(u if len(u) <= 40 else quote(u) for u in unknown)} in {quote(text)}"
                        f"{' (' + did + ')' if did else ''} (known: {', '.join(problem.names)})", node)
         return None
     if not expr.free_symbols:
