@@ -367,3 +367,18 @@ def test_finding_error_messages_quote_long_values(tmp_path):
     with pytest.raises(AnswerFileError) as info:
         load_check(p)
     assert all(len(line) < 400 for line in info.value.problems)
+
+
+def test_finding_net_reads_standard_input_within_the_limit(monkeypatch, capsys):
+    """``net -`` reads at most one character past input_bytes (an endless stream is refused)."""
+    asked = []
+
+    class Endless:
+        def read(self, n=-1):
+            asked.append(n)
+            assert n >= 0, "read everything"
+            return "#" * n
+    monkeypatch.setattr("sys.stdin", Endless())
+    code, out, err = _cli(["net", "-"], capsys)
+    assert code == 2 and asked == [limits.value("input_bytes") + 1]
+    assert "standard input" in _one_line(err) and "input_bytes" in err

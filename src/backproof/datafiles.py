@@ -94,12 +94,16 @@ def _where(origin: str, line: int | None = None, col: int | None = None) -> str:
 
 # --- YAML -------------------------------------------------------------------------------------
 
-def check_yaml_events(text: str, origin: str = "", *, loader=None) -> None:
+def check_yaml_events(text: str, origin: str = "") -> None:
     """Walk ``text``'s YAML event stream; refuse deep nesting and oversized alias expansion.
 
     Raises :class:`~backproof.errors.LimitError` (``file_nesting_depth`` or ``file_values``)
-    as soon as a limit is passed, so the rest of the file is never scanned. ``yaml.YAMLError``
-    for invalid YAML propagates (the caller reports it with its position).
+    as soon as a limit is passed, so the rest of the file is never scanned. The scan uses
+    libyaml when PyYAML has it (about 15 times faster than the pure-Python parser, whose
+    flow-collection scanner also looks far ahead); where libyaml stops at a syntax error the
+    pure-Python parser, which reads the file afterwards, scans it again, so both agree on
+    what was checked. ``yaml.YAMLError`` for invalid YAML propagates (the caller reports it
+    with its position).
 
     Examples
     --------
@@ -110,13 +114,24 @@ def check_yaml_events(text: str, origin: str = "", *, loader=None) -> None:
     backproof.errors.LimitError: f.yaml: line 1, column 43: 41 levels is over the limit file_nesting_depth = 40 levels (nesting of lists and mappings in a spec or answer file)
     """
     import yaml
+    fast = getattr(yaml, "CSafeLoader", None)
+    if fast is not None:
+        try:
+            return _scan_yaml(text, origin, fast)
+        except yaml.YAMLError:
+            pass
+    _scan_yaml(text, origin, yaml.SafeLoader)
+
+
+def _scan_yaml(text: str, origin: str, loader) -> None:
+    import yaml
     max_depth = limits.value("file_nesting_depth")
     max_values = limits.value("file_values")
     # The expanded size of every anchored node: an alias counts as a copy of it.
     sizes: dict[str, int] = {}
     open_nodes: list[tuple[str | None, int]] = []
     total = 0
-    for ev in yaml.parse(text, Loader=loader or yaml.SafeLoader):
+    for ev in yaml.parse(text, Loader=loader):
         if isinstance(ev, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
             total += 1
             open_nodes.append((ev.anchor, total))

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import BackproofError, SpecError
+from ..errors import BackproofError, SpecError, quote
 
 __all__ = ["register", "run"]
 
@@ -86,8 +86,11 @@ def _load(arg: str):
     from ..nn import program_from_spec, program_from_spec_file
     from ..nn.spec import parse_spec_text
     if arg == "-":
-        return program_from_spec(parse_spec_text(sys.stdin.read(), "yaml", "standard input"),
-                                 "standard input")
+        from .. import limits
+        # Read at most one character past the limit: an endless stream is refused, not slurped.
+        text = sys.stdin.read(limits.value("input_bytes") + 1)
+        limits.check("input_bytes", len(text.encode("utf-8", "surrogatepass")), "standard input")
+        return program_from_spec(parse_spec_text(text, "yaml", "standard input"), "standard input")
     return program_from_spec_file(arg)
 
 
@@ -99,7 +102,7 @@ def _names(net, text: str | None, what: str):
     for t in names:
         name = net.matrix_names.get(t.replace(" ", ""), t)
         if name not in net.params:
-            raise SpecError(f"{what}: unknown parameter {t!r} (a parameter name such as "
+            raise SpecError(f"{what}: unknown parameter {quote(t)} (a parameter name such as "
                             f"{net.params[0]} or an entry such as W1[0][0])")
         resolved.append(name)
     return resolved
@@ -129,9 +132,9 @@ def run(args) -> int:
     weight = _names(net, args.plot_weight, "--plot-weight")
     surface = _names(net, args.plot_surface, "--plot-surface")
     if weight is not None and len(weight) != 1:
-        raise SpecError(f"--plot-weight: expected one parameter, got {args.plot_weight!r}")
+        raise SpecError(f"--plot-weight: expected one parameter, got {quote(args.plot_weight)}")
     if surface is not None and (len(surface) != 2 or surface[0] == surface[1]):
-        raise SpecError(f"--plot-surface: expected two different parameters P,Q, got {args.plot_surface!r}")
+        raise SpecError(f"--plot-surface: expected two different parameters P,Q, got {quote(args.plot_surface)}")
     if args.learning_rate is not None:
         from dataclasses import replace
 

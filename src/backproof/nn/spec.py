@@ -196,7 +196,7 @@ def parse_spec_text(text: str, fmt: str, origin: str = "") -> Any:
         loader = _yaml_loader()
         try:
             # Depth and alias expansion are checked on the event stream before anything is built.
-            check_yaml_events(text, origin, loader=loader)
+            check_yaml_events(text, origin)
             return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)

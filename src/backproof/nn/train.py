@@ -15,7 +15,7 @@ from typing import Iterable, Mapping
 
 import numpy as np
 
-from ..errors import SpecError
+from ..errors import SpecError, quote
 from .explain import _arrays, as_netprogram, engine_layers
 from .spec import MODES, check_training
 
@@ -131,7 +131,7 @@ def train_network(spec, *, steps: int | None = None, learning_rate=None, toleran
         raise SpecError(f"tolerance: expected a number >= 0, got {tolerance!r}")
     mode = mode or spec.mode
     if mode not in MODES:
-        raise SpecError(f"mode: unknown value {mode!r} (must be one of {', '.join(MODES)})")
+        raise SpecError(f"mode: unknown value {quote(mode)} (must be one of {', '.join(MODES)})")
     lay = net.layout
     where: dict[str, tuple[int, tuple[int, ...]]] = {}
     for l in range(len(spec.layers)):
@@ -146,7 +146,7 @@ def train_network(spec, *, steps: int | None = None, learning_rate=None, toleran
     track = list(track)
     for name in track:
         if name not in where:
-            raise SpecError(f"unknown parameter {name!r} to track (parameters: {', '.join(net.params[:8])}"
+            raise SpecError(f"unknown parameter {quote(name)} to track (parameters: {', '.join(net.params[:8])}"
                             f"{', …' if len(net.params) > 8 else ''})")
 
     def read(layers, name):
