@@ -255,7 +255,7 @@ def _number(err: _Errors, node: Node, parts, what: str) -> sp.Expr | None:
         err.add(parts, f"{what} must be a number, got {_kind(node)}", node)
         return None
     text = str(node.value).strip()
-    over = _number_over_limits(text) or _size_over_limit(text)
+    over = _size_over_limit(text) or _number_over_limits(text)
     if over:
         err.add(parts, f"{what}: {over}", node)
         return None
