@@ -107,7 +107,8 @@ def test_finding_64_256_256_10_refused_from_the_shapes(nothing_built):
 def test_finding_graph_nodes_refused_from_the_shapes(nothing_built):
     # Few parameters, many samples: the graph (parameters × samples) is what is too large.
     spec = {"data": {"generator": "blobs", "samples": 1000, "classes": 3, "features": 2},
-            "layers": [{"units": 4, "activation": "tanh"}, {"units": 3, "activation": "softmax"}], "loss": "ce"}
+            "layers": [{"units": 4, "activation": "tanh"}, {"units": 3, "activation": "softmax"}],
+            "loss": "ce"}
     with pytest.raises(LimitError) as info:
         validate_spec(spec)
     assert info.value.limit == "net_graph_nodes" and "27 parameters × 1000 samples" in str(info.value)
@@ -195,7 +196,8 @@ def test_finding_5000_digit_integers_in_a_spec(fmt, text, nothing_built):
 def test_finding_5000_digit_integer_in_toml_is_refused_by_line():
     """tomllib converts integers itself (no hook), so the line is named instead of the path."""
     text = f'inputs = [1]\ntargets = [2]\nloss = "sse"\nseed = {BIG}\n'
-    with pytest.raises(LimitError, match=r"^n\.toml: line 4: 5000 digits is over the limit file_number_digits"):
+    with pytest.raises(LimitError, match=r"^n\.toml: line 4: 5000 digits is over the limit "
+                                         r"file_number_digits"):
         parse_spec_text(text, "toml", "n.toml")
 
 
@@ -309,7 +311,8 @@ def test_finding_answer_size_is_bounded(tmp_path):
     assert "answers.J: 3001 characters is over the limit answer_chars = 2000" in msg and len(msg) < 300
 
 
-@pytest.mark.parametrize("value,limit", [(BIG[:150], "file_number_digits"), ("1e999999", "file_number_exponent"),
+@pytest.mark.parametrize("value,limit", [(BIG[:150], "file_number_digits"),
+                                         ("1e999999", "file_number_exponent"),
                                          ("1e-999999", "file_number_exponent"),
                                          ("1e" + "9" * 1500, "file_number_exponent")],
                          ids=["150-digits", "1e999999", "1e-999999", "1500-digit-exponent"])
@@ -334,7 +337,8 @@ def test_finding_5000_digit_integers_in_answer_files(tmp_path):
         load_check(p)
     p = tmp_path / "a.toml"
     p.write_text(f'[problem]\nprogram = "J = w*x"\nat = {{w = 1, x = 1}}\n[answers]\nJ = {BIG}\n')
-    with pytest.raises(LimitError, match=r"a\.toml: line 5: 5000 digits is over the limit file_number_digits"):
+    with pytest.raises(LimitError, match=r"a\.toml: line 5: 5000 digits is over the limit "
+                                         r"file_number_digits"):
         load_check(p)
 
 
@@ -342,8 +346,8 @@ def test_finding_5000_digit_integer_in_a_network_answer_file(tmp_path):
     p = tmp_path / "a.yaml"
     p.write_text("problem:\n  network:\n    inputs: [1]\n    targets: [2]\n    loss: sse\n"
                  f"    layers: [{{units: 1, activation: identity, weights: [[{BIG}]]}}]\nanswers:\n  J: 1\n")
-    with pytest.raises(AnswerFileError, match=r"problem\.network: layers\[0\]\.weights\[0\]\[0\]: 5000 digits "
-                                             r"is over the limit file_number_digits"):
+    with pytest.raises(AnswerFileError, match=r"problem\.network: layers\[0\]\.weights\[0\]\[0\]: "
+                                             r"5000 digits is over the limit file_number_digits"):
         load_check(p)
 
 

@@ -94,8 +94,8 @@ def _yaml_tree(text: str, path: str) -> Node:
                     raise AnswerFileError([f"{path}:{kn.line}:{kn.col}: a key must be text, not a collection"])
                 key = str(kn.value)
                 if key in out:
-                    raise AnswerFileError([f"{path}:{kn.line}:{kn.col}: {quote(key)} appears twice (first on line "
-                                           f"{keys[key].line})"])
+                    raise AnswerFileError([f"{path}:{kn.line}:{kn.col}: {quote(key)} appears twice "
+                                           f"(first on line {keys[key].line})"])
                 keys[key] = kn
                 out[key] = walk(v)
             return Node("map", out, line, col)
@@ -377,7 +377,8 @@ def _read_tolerance(err: _Errors, node: Node, parts, base: Tolerance) -> Toleran
             continue
         if key == "min_figures":
             if not num.is_Integer or num < 1:
-                err.add(list(parts) + [key], f"min_figures must be a whole number ≥ 1, got {quote(v.value)}", v)
+                err.add(list(parts) + [key],
+                        f"min_figures must be a whole number ≥ 1, got {quote(v.value)}", v)
                 continue
             kw[key] = int(num)
         else:
@@ -653,7 +654,8 @@ def _read_value(err, parts, key, q, node: Node, problem: Problem, allow_blank: b
         import difflib
         hints = {u: difflib.get_close_matches(u, problem.names, n=1) for u in unknown}
         did = "; ".join(f"did you mean {h[0]!r} for {quote(u)}?" for u, h in hints.items() if h)
-        err.add(parts, f"unknown name{'s' if len(unknown) > 1 else ''} {', '.join(u if len(u) <= 40 else quote(u) for u in unknown)} in {quote(text)}"
+        shown = ", ".join(u if len(u) <= 40 else quote(u) for u in unknown)
+        err.add(parts, f"unknown name{'s' if len(unknown) > 1 else ''} {shown} in {quote(text)}"
                        f"{' (' + did + ')' if did else ''} (known: {', '.join(problem.names)})", node)
         return None
     if not expr.free_symbols:

@@ -134,7 +134,8 @@ def run(args) -> int:
     if weight is not None and len(weight) != 1:
         raise SpecError(f"--plot-weight: expected one parameter, got {quote(args.plot_weight)}")
     if surface is not None and (len(surface) != 2 or surface[0] == surface[1]):
-        raise SpecError(f"--plot-surface: expected two different parameters P,Q, got {quote(args.plot_surface)}")
+        raise SpecError(f"--plot-surface: expected two different parameters P,Q, "
+                        f"got {quote(args.plot_surface)}")
     if args.learning_rate is not None:
         from dataclasses import replace
 

@@ -783,7 +783,8 @@ def _names(c: _Checker, raw, spec: NetSpec) -> tuple[tuple[str, str], ...]:
             c.fail(p, "an alias must be a name (ASCII letters, digits, underscore; not starting "
                       "with a digit)")
         if alias in RESERVED:
-            c.fail(p, f"{quote(alias)} is a reserved word of the expression language (a function or constant)")
+            c.fail(p, f"{quote(alias)} is a reserved word of the expression language "
+                      f"(a function or constant)")
         if alias in generated:
             c.fail(p, f"{quote(alias)} is already the name of another quantity of the network; pick another")
         if not isinstance(entry, str):

@@ -146,7 +146,8 @@ def train_network(spec, *, steps: int | None = None, learning_rate=None, toleran
     track = list(track)
     for name in track:
         if name not in where:
-            raise SpecError(f"unknown parameter {quote(name)} to track (parameters: {', '.join(net.params[:8])}"
+            raise SpecError(f"unknown parameter {quote(name)} to track "
+                            f"(parameters: {', '.join(net.params[:8])}"
                             f"{', …' if len(net.params) > 8 else ''})")
 
     def read(layers, name):
