@@ -145,7 +145,8 @@ def test_finding_steps_1e9_in_the_spec_refused(nothing_built):
 
 
 def test_finding_steps_times_parameters_refused(nothing_built):
-    # 5,000 steps are allowed for a small network but not for 5,898 parameters × 10 samples... of work.
+    # 20,000 steps are allowed for a small network; for 5,898 parameters they are 1.2e8
+    # parameter-steps, over net_training_work.
     spec = _net(64, 64, 10, inputs=16, activation="relu", steps=20_000)
     with pytest.raises(LimitError) as info:
         validate_spec(spec)
