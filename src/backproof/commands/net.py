@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import BackproofError, SpecError
+from ..errors import BackproofError, SpecError, quote
 
 __all__ = ["register", "run"]
 
@@ -101,7 +101,7 @@ def _names(net, text: str | None, what: str):
     for t in names:
         name = net.matrix_names.get(t.replace(" ", ""), t)
         if name not in net.params:
-            raise SpecError(f"{what}: unknown parameter {t!r} (a parameter name such as "
+            raise SpecError(f"{what}: unknown parameter {quote(t)} (a parameter name such as "
                             f"{net.params[0]} or an entry such as W1[0][0])")
         resolved.append(name)
     return resolved
@@ -113,8 +113,17 @@ def run(args) -> int:
     from ..nn.report import APPENDIX_NODES
     if args.digits < 1 or args.digits > 30:
         raise BackproofError(f"--digits must be between 1 and 30, got {args.digits}")
+    if args.steps is not None and args.steps < 0:
+        raise SpecError(f"--steps: expected an integer >= 0, got {args.steps}")
+    if args.steps is not None:
+        from .. import limits
+        limits.check("net_steps", args.steps, "--steps")
     net = _load(args.spec)
     spec = net.spec
+    if args.steps is not None:
+        # Steps × parameters × samples, from the shapes, before the derivation starts.
+        from ..nn.spec import check_training
+        check_training(args.steps, spec.n_params, spec.n_samples, "--steps")
     fmt = args.format
     if fmt is None:
         suffix = Path(args.output).suffix.lower() if args.output else ""
@@ -122,9 +131,10 @@ def run(args) -> int:
     weight = _names(net, args.plot_weight, "--plot-weight")
     surface = _names(net, args.plot_surface, "--plot-surface")
     if weight is not None and len(weight) != 1:
-        raise SpecError(f"--plot-weight: expected one parameter, got {args.plot_weight!r}")
+        raise SpecError(f"--plot-weight: expected one parameter, got {quote(args.plot_weight)}")
     if surface is not None and (len(surface) != 2 or surface[0] == surface[1]):
-        raise SpecError(f"--plot-surface: expected two different parameters P,Q, got {args.plot_surface!r}")
+        raise SpecError(f"--plot-surface: expected two different parameters P,Q, "
+                        f"got {quote(args.plot_surface)}")
     if args.learning_rate is not None:
         from dataclasses import replace
 
@@ -134,8 +144,6 @@ def run(args) -> int:
         eta = sp.Rational(repr(args.learning_rate))
         net = replace(net, learning_rate=eta, spec=replace(spec, learning_rate=eta))
         spec = net.spec
-    if args.steps is not None and args.steps < 0:
-        raise SpecError(f"--steps: expected an integer >= 0, got {args.steps}")
     if args.tolerance is not None and not (0 <= args.tolerance < float("inf")):
         raise SpecError(f"--tolerance: expected a number >= 0, got {args.tolerance!r}")
 
