@@ -31,7 +31,7 @@ SYMBOLIC_PROOF_OPS = 150
 #: Random points for the numeric fallback.
 NUMERIC_POINTS = 8
 #: Points around a given point move each value by up to this fraction of max(|x|, 1),
-#: halved after every :data:`NUMERIC_POINTS` rejected candidates (a narrow domain).
+#: halved after every second rejected candidate (a narrow domain).
 AROUND_RADIUS = 0.1
 #: Wall-clock budget for the symbolic proof of one gradient (main thread only).
 PROOF_SECONDS = 1.0
@@ -105,7 +105,7 @@ def equal_at_random_points(a: sp.Expr, b: sp.Expr, symbols, *, points: int = NUM
     around : mapping, optional
         Symbol name -> value. Candidates are this point with every value moved by a
         uniform fraction of up to :data:`AROUND_RADIUS` of ``max(|x|, 1)`` (halved after
-        each ``points`` rejected candidates), so they stay in the domain of a program
+        every second rejected candidate), so they stay in the domain of a program
         checked at that point. Without it, candidates come from ``box`` and, every
         other one, from (0.1, 3) where logs and square roots are defined.
     defined : iterable of sympy.Expr
@@ -135,7 +135,7 @@ def equal_at_random_points(a: sp.Expr, b: sp.Expr, symbols, *, points: int = NUM
     while agreed < points and tries < points * 10:
         tries += 1
         if centre is not None:
-            radius = AROUND_RADIUS / 2 ** ((tries - agreed - 1) // max(1, points))
+            radius = AROUND_RADIUS / 2 ** ((tries - agreed - 1) // 2)
             point = {s: (centre[s] + sp.Float(rng.uniform(-1, 1) * radius, 30) * max(abs(centre[s]), 1)
                          if s in centre else sp.Float(rng.uniform(*box), 30)) for s in symbols}
         else:
