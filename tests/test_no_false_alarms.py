@@ -18,7 +18,15 @@ import sympy as sp
 from backproof import fdiff, npops
 from backproof.cli import main
 from backproof.crosscheck import ENGINE_ULPS, crosscheck
-from backproof.fdiff import AGREE, DISAGREE, EPS, INCONCLUSIVE, UNRESOLVED, check_derivative, judge
+from backproof.fdiff import (
+    AGREE,
+    DISAGREE,
+    EPS,
+    INCONCLUSIVE,
+    UNRESOLVED,
+    check_derivative,
+    judge,
+)
 from backproof.verify import equal_at_random_points
 
 NOT_FAILURES = {"agree", "inconclusive", "not differentiable"}
@@ -114,8 +122,8 @@ NET_SMALL = {
 
 
 def test_finding_net_never_prints_disagree_with_zero_error(monkeypatch):
-    from backproof.nn import explain_network
     from backproof.nn import explain as nn_explain
+    from backproof.nn import explain_network
     # Where the loss overflows within the step, the difference is inconclusive.
     chk = explain_network(NET_OVERFLOWS).check
     assert chk.ok and chk.fd_inconclusive == 1 and "DISAGREE" not in chk.summary

@@ -81,8 +81,23 @@ import sympy as sp
 from .derive import SYMBOLIC_LIMIT, _coerce_at, derive
 from .engine.graph_engine import backward, forward
 from .errors import BackproofError, ProgramError
-from .fdiff import (AGREE, DISAGREE, EPS, FRACTIONS, INCONCLUSIVE, NOT_TAKEN, SCALES, STEP, UNRESOLVED,
-                    UPSCALE, combine, judge, richardson, steps, value_noise)
+from .fdiff import (
+    AGREE,
+    DISAGREE,
+    EPS,
+    FRACTIONS,
+    INCONCLUSIVE,
+    NOT_TAKEN,
+    SCALES,
+    STEP,
+    UNRESOLVED,
+    UPSCALE,
+    combine,
+    judge,
+    richardson,
+    steps,
+    value_noise,
+)
 from .graph import build_graph, node_label, to_tape
 from .npops import NP_OPS
 from .ops import OPS
