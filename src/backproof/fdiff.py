@@ -14,7 +14,7 @@ Estimate. Central differences ``D(h)``, ``D(h/2)``, ``D(h/4)`` are combined by
 Richardson extrapolation, ``R(h) = (4 D(h/2) − D(h)) / 3``, which cancels the h² term.
 Two extrapolations, ``R₁`` from (h, h/2) and ``R₂`` from (h/2, h/4), give the
 estimate ``R₂`` and its truncation error ``|R₂ − R₁|`` (conservative: R₂'s own error is
-about 1/16 of that for a smooth function). Each function value carries a rounding
+about 1/15 of that for a smooth function). Each function value carries a rounding
 error ``noise`` (absolute; the caller bounds it, e.g. ``eps · Σ |∂f/∂w| · |w|`` over
 the operations the perturbation passes through), and ``R₂`` amplifies it by at most
 ``(4 · 4 + 2) / 3 = 6`` over ``h``. The error estimate is the sum of the two.
@@ -29,6 +29,11 @@ Verdict (:func:`judge`), with the caller's ``rtol`` and ``atol`` and
   function that oscillates faster than any representable step, subnormal values);
 * ``DISAGREE`` otherwise: a resolved estimate that misses the reference by more than
   its tolerance and its error.
+
+Ladder (:func:`combine`): an agreement at any step is final; a disagreement stands only
+if every step of :data:`SCALES` that could be taken is resolved, disagrees and gives
+the same value within the two errors (a broken derivative does; a function sampled
+at a step far beyond its own scale, like ``sin`` at 1e22, does not).
 """
 
 from __future__ import annotations
@@ -37,9 +42,28 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EPS", "STEP", "SCALES", "UPSCALE", "FRACTIONS", "RESOLVE", "NOISE_GAIN", "Estimate", "steps",
-           "richardson", "value_noise", "judge", "AGREE", "UNRESOLVED", "DISAGREE",
-           "NOT_TAKEN", "INCONCLUSIVE", "combine", "Check", "check_derivative"]
+__all__ = [
+    "AGREE",
+    "DISAGREE",
+    "EPS",
+    "FRACTIONS",
+    "INCONCLUSIVE",
+    "NOISE_GAIN",
+    "NOT_TAKEN",
+    "RESOLVE",
+    "SCALES",
+    "STEP",
+    "UNRESOLVED",
+    "UPSCALE",
+    "Check",
+    "Estimate",
+    "check_derivative",
+    "combine",
+    "judge",
+    "richardson",
+    "steps",
+    "value_noise",
+]
 
 #: Machine epsilon of float64.
 EPS = float(np.finfo(np.float64).eps)
