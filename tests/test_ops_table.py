@@ -14,7 +14,6 @@ import pytest
 import sympy as sp
 
 from backproof.functions import rewrite_elementary
-from backproof.npops import NP_OPS
 from backproof.ops import OPS
 
 RNG_SEED = 20261122
@@ -54,7 +53,7 @@ def _points(case: str, n: int = N_POINTS, seed: int = RNG_SEED) -> list[np.ndarr
     out: list[list[float]] = []
     while len(out) < n:
         p = [rng.uniform(lo, hi) for lo, hi in dom]
-        if NP_OPS[name].branch is not None and np.any(np.abs(NP_OPS[name].branch(*p)) < KINK_MARGIN):
+        if OPS[name].branch is not None and np.any(np.abs(OPS[name].branch(*p)) < KINK_MARGIN):
             continue
         out.append(p)
     return [np.array(col) for col in zip(*out)]
@@ -76,13 +75,10 @@ def _sym_value(expr: sp.Expr, syms, point) -> float:
 
 # --- the table's shape -----------------------------------------------------------------
 
-def test_numpy_table_is_the_op_table():
-    """The engine's table (sympy-free) holds the very functions the op table names."""
-    assert set(NP_OPS) == set(OPS)
+def test_kink_facets_come_together():
+    """A row with a kink has its predicate, its branch and its convention; a smooth row none."""
     for name, op in OPS.items():
-        assert op.np_forward is NP_OPS[name].forward, name
-        assert op.np_vjp is NP_OPS[name].vjp, name
-        assert (op.nondiff is None) == (NP_OPS[name].branch is None), name
+        assert (op.nondiff is None) == (op.branch is None), name
         assert (op.nondiff is None) == (op.convention == ""), name
 
 
@@ -190,9 +186,9 @@ def test_branch_is_zero_exactly_at_the_kink(case):
     op = OPS[name]
     for p in zip(*_points(case, n=10)):
         assert not op.nondiff(*p)
-        assert NP_OPS[name].branch(*p) != 0
+        assert OPS[name].branch(*p) != 0
     kink = [0.0] if len(dom) == 1 else [1.5, 1.5]
-    assert op.nondiff(*kink) and NP_OPS[name].branch(*kink) == 0
+    assert op.nondiff(*kink) and OPS[name].branch(*kink) == 0
 
 
 # --- extreme inputs --------------------------------------------------------------------

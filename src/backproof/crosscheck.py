@@ -70,7 +70,6 @@ from .derive import SYMBOLIC_LIMIT, _coerce_at, derive
 from .engine.graph_engine import backward, forward
 from .errors import BackproofError, ProgramError
 from .graph import build_graph, node_label, to_tape
-from .npops import NP_OPS
 from .ops import OPS
 from .parse import parse_program
 from .program import Program, Statement
@@ -387,7 +386,7 @@ def _descendants(tape) -> dict[str, set[str]]:
 
 def _branches(kinks, values, shape) -> dict[str, np.ndarray]:
     with np.errstate(all="ignore"):
-        return {e.id: np.broadcast_to(NP_OPS[e.op].branch(*[values[u] for u in e.operands]), shape)
+        return {e.id: np.broadcast_to(OPS[e.op].branch(*[values[u] for u in e.operands]), shape)
                 for e in kinks}
 
 
@@ -592,7 +591,7 @@ def crosscheck(program, at=None, *, of: str | None = None, wrt: Iterable[str] | 
             exact[:] = True
 
     # Kinks: exactly at one (not differentiable), or within a finite-difference step.
-    kinks = [e for e in tape.entries if e.kind == "op" and NP_OPS[e.op].branch is not None]
+    kinks = [e for e in tape.entries if e.kind == "op" and OPS[e.op].branch is not None]
     base_branch = _branches(kinks, values, (n,))
     desc = _descendants(tape)
     numeric, fd_reason, at_kink = {}, {}, {}

@@ -29,7 +29,7 @@ from typing import Mapping
 
 import sympy as sp
 
-from ..functions import relu, sigmoid
+from ..ops import OPS
 from ..program import Program, Statement
 from .spec import NetSpec, entry_scalar, load_spec_file, param_entries, validate_spec
 
@@ -157,9 +157,6 @@ def _sample_loss(loss: str, outs, ts):
                   evaluate=False)
 
 
-_ACT = {"sigmoid": sigmoid, "relu": relu, "tanh": sp.tanh}
-
-
 def build_program(spec: NetSpec) -> NetProgram:
     """Build the Program of named scalars for a validated spec.
 
@@ -188,9 +185,9 @@ def build_program(spec: NetSpec) -> NetProgram:
                 stmts.append(Statement(lay.z[l][s][i], zexpr))
                 clusters[lay.z[l][s][i]] = labels[l]
             act = layer.activation
-            if act in _ACT:
+            if act != "identity" and act in OPS:  # an identity layer's a is its z
                 for i in range(layer.units):
-                    stmts.append(Statement(lay.a[l][s][i], _ACT[act](_S(lay.z[l][s][i]))))
+                    stmts.append(Statement(lay.a[l][s][i], OPS[act].forward(_S(lay.z[l][s][i]))))
                     clusters[lay.a[l][s][i]] = labels[l]
             elif act == "softmax":
                 es = [f"e{L}_{i}{suf}" for i in range(layer.units)]

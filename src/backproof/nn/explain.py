@@ -16,6 +16,7 @@ import sympy as sp
 
 from ..derive import derive, evaluate_number
 from ..errors import EvaluationError, SpecError
+from ..ops import OPS
 from ..steps import Step, StepKind
 from .build import NetProgram, build_program, program_from_spec, program_from_spec_file
 from .spec import MODES, NetSpec
@@ -299,14 +300,23 @@ def engine_check(net: NetProgram, gradients: Mapping[str, sp.Expr], loss: sp.Exp
         if fd_ok is None:
             fd_ok = True
         if kinks:
-            note = (f"{kinks} central difference{'s' * (kinks > 1)} straddle a ReLU kink (z = 0): "
-                    f"not differentiable there; the convention used is ReLU′(0) = 0")
+            ops = [OPS[a] for a in _kinked(cache, spec)]
+            note = (f"{kinks} central difference{'s' * (kinks > 1)} straddle a "
+                    f"{' or '.join(op.symbol for op in ops)} kink (z = 0): not differentiable there; "
+                    f"the convention used is {'; '.join(op.convention for op in ops)}")
     return EngineCheck(J, loss_rel, worst_rel, fd_max, engine_ok, fd_ok, worst, note)
 
 
+def _kinked(cache, spec) -> list[str]:
+    """The activations (op-table names, each once) with a pre-activation at their kink z = 0."""
+    names = [layer.activation for layer, z in zip(spec.layers, cache.zs)
+             if layer.activation in OPS and OPS[layer.activation].nondiff is not None
+             and np.any(np.abs(z) < 1e-5)]
+    return sorted(set(names))
+
+
 def _at_kink(cache, spec) -> bool:
-    return any(layer.activation == "relu" and np.any(np.abs(z) < 1e-5)
-               for layer, z in zip(spec.layers, cache.zs))
+    return bool(_kinked(cache, spec))
 
 
 def update_steps(net: NetProgram, gradients: Mapping[str, sp.Expr], mode: str) -> tuple[Step, ...]:

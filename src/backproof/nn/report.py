@@ -16,6 +16,7 @@ import re
 import sympy as sp
 
 from .. import __version__
+from ..ops import OPS
 from ..printing import format_number, to_latex, to_text
 from .views import ACT_DERIVATIVE
 
@@ -539,8 +540,8 @@ def render_markdown(result, *, view: str = "scalar", digits: int = 6, appendix: 
             if layer.activation != "identity":
                 for i in range(layer.units):
                     z, a = lay.z[l][s][i], lay.a[l][s][i]
-                    fn = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\operatorname{ReLU}",
-                          "softmax": r"\operatorname{softmax}"}[layer.activation]
+                    fn = (r"\operatorname{softmax}" if layer.activation == "softmax"
+                          else OPS[layer.activation].latex)
                     arg = ln(z) if layer.activation != "softmax" else (
                         r"z^{(%d)}" % (l + 1) + (r"_{\langle %d\rangle}" % s if spec.n_samples > 1 else ""))
                     fwd.append(f"- ${ln(a)} = {fn}({arg})"
@@ -616,8 +617,7 @@ def _scalar_md(result, digits) -> list[str]:
                         f"\\frac{{\\partial a_m}}{{\\partial {ln(d.z)}}} = {vals} = {n(d.delta)}$"
                         r" (softmax: $\partial a_m/\partial z_i = a_m(\delta_{mi} - a_i)$)")
         else:
-            deriv = {"sigmoid": f"{ln(d.a)}(1 - {ln(d.a)})", "tanh": f"1 - {ln(d.a)}^2",
-                     "relu": rf"\operatorname{{step}}({ln(d.z)})"}[d.activation]
+            deriv = OPS[d.activation].layer.derivative_latex(ln(d.z), ln(d.a))
             rows.append(f"- ${dn} = {dJa} \\cdot \\frac{{\\partial {ln(d.a)}}}{{\\partial {ln(d.z)}}} = "
                         f"{dJa} \\cdot {deriv} = {lx(d.dJ_da)} \\cdot {lx(d.da_dz)} = {n(d.delta)}$")
         if d.note:

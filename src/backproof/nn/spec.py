@@ -20,6 +20,7 @@ from typing import Any, Mapping
 
 import sympy as sp
 
+from ..engine.layers import ACTIVATIONS as _ENGINE_ACTIVATIONS
 from ..errors import SpecError
 
 __all__ = [
@@ -29,8 +30,9 @@ __all__ = [
     "param_entries", "entry_scalar",
 ]
 
-#: Activations a layer may use (the NumPy engine's names).
-ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "softmax")
+#: Activations a layer may use (the NumPy engine's names: the op-table rows that may be
+#: activations, then softmax).
+ACTIVATIONS = tuple(_ENGINE_ACTIVATIONS)
 #: Losses (the NumPy engine's names and conventions).
 LOSSES = ("mse", "sse", "half_sse", "bce", "ce")
 #: The output activation each fused loss needs.

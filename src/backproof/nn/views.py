@@ -21,7 +21,6 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..derive import evaluate_number
-from ..functions import sigmoid as _sigmoid
 from ..ops import OPS
 
 __all__ = ["UnitDelta", "ParamGrad", "ScalarView", "MatrixLayer", "MatrixView",
@@ -29,13 +28,8 @@ __all__ = ["UnitDelta", "ParamGrad", "ScalarView", "MatrixLayer", "MatrixView",
            "ACT_DERIVATIVE"]
 
 #: How each activation's derivative is written in terms of its output a or input z.
-ACT_DERIVATIVE = {
-    "identity": "1",
-    "sigmoid": "σ′(z) = a(1 − a)",
-    "tanh": "tanh′(z) = 1 − a²",
-    "relu": "ReLU′(z) = step(z) (0 at z = 0)",
-    "softmax": "∂aᵢ/∂zⱼ = aᵢ(δᵢⱼ − aⱼ)",
-}
+ACT_DERIVATIVE = {**{name: op.layer.derivative for name, op in OPS.items() if op.layer is not None},
+                  "softmax": "∂aᵢ/∂zⱼ = aᵢ(δᵢⱼ − aⱼ)"}
 
 
 def delta_name(z: str) -> str:
@@ -194,10 +188,10 @@ def _readable(expr, net):
     lay = net.layout
     rep = {}
     for l, layer in enumerate(net.spec.layers):
-        if layer.activation == "sigmoid":
+        if layer.activation != "identity" and layer.activation in OPS:
             for zs, as_ in zip(lay.z[l], lay.a[l]):
                 for z, a in zip(zs, as_):
-                    rep[_sigmoid(sp.Symbol(z, real=True))] = sp.Symbol(a, real=True)
+                    rep[OPS[layer.activation].forward(sp.Symbol(z, real=True))] = sp.Symbol(a, real=True)
     return expr.xreplace(rep) if rep else expr
 
 
@@ -271,12 +265,8 @@ def _ev(M: sp.Matrix) -> sp.Matrix:
 def _act(name: str, Z: sp.Matrix) -> sp.Matrix:
     if name == "identity":
         return Z
-    if name == "sigmoid":
-        return _ev(Z.applyfunc(lambda v: 1 / (1 + sp.exp(-v))))
-    if name == "tanh":
-        return _ev(Z.applyfunc(sp.tanh))
-    if name == "relu":
-        return Z.applyfunc(lambda v: v if v > 0 else sp.Integer(0))
+    if name != "softmax":
+        return _ev(Z.applyfunc(OPS[name].forward))
     E = _ev(Z.applyfunc(sp.exp))
     cols = []
     for c in range(Z.shape[1]):
@@ -287,15 +277,10 @@ def _act(name: str, Z: sp.Matrix) -> sp.Matrix:
 
 def _act_deriv(name: str, Z: sp.Matrix, A: sp.Matrix) -> sp.Matrix | None:
     """σ′(Z) from the activation's values (a second route to the op table's partials)."""
-    if name == "identity":
-        return sp.ones(*Z.shape)
-    if name == "sigmoid":
-        return _ev(A.applyfunc(lambda a: a * (1 - a)))
-    if name == "tanh":
-        return _ev(A.applyfunc(lambda a: 1 - a ** 2))
-    if name == "relu":
-        return Z.applyfunc(lambda v: sp.Integer(1) if v > 0 else sp.Integer(0))
-    return None
+    if name == "softmax":
+        return None
+    of = OPS[name].layer.derivative_of
+    return _ev(sp.Matrix(*Z.shape, lambda i, j: of(Z[i, j], A[i, j])))
 
 
 def _forward(spec):
