@@ -224,3 +224,86 @@ def test_sigmoid_and_softplus_saturate_without_overflow():
         sp_ = OPS["softplus"].np_forward(x)
     assert s.tolist()[0] == 0.0 and s.tolist()[-1] == 1.0 and s[2] == 0.5
     assert sp_[0] == 0.0 and sp_[-1] == 1000.0
+
+
+# --- the activation facet: layer engine, write-up formulas, a network per activation ------
+
+ACTIVATION_ROWS = sorted(name for name, op in OPS.items() if op.layer is not None)
+
+
+@pytest.mark.parametrize("name", ACTIVATION_ROWS)
+def test_layer_derivative_from_a_and_z_equals_the_partial(name):
+    """The matrix view's route (g′ from z and a = g(z)) agrees with the SymPy partial."""
+    op = OPS[name]
+    z = sp.Symbol("z", real=True)
+    for (p,) in zip(*_points(name, n=12)):
+        zv = _exact(p)
+        a = op.forward(zv)
+        got = _sym_value(op.layer.derivative_of(zv, a), (), ())
+        assert got == pytest.approx(_sym_value(op.partials(z)[0], (z,), (p,)), rel=1e-12, abs=1e-14)
+
+
+@pytest.mark.parametrize("name", ACTIVATION_ROWS)
+def test_layer_engine_activation_is_the_row(name):
+    """The Dense engine's activation: the row's forward, and a JVP matching central differences."""
+    from backproof.engine import ACTIVATIONS
+    act, op = ACTIVATIONS[name], OPS[name]
+    (z,) = _points(name)
+    v = np.random.default_rng(2).uniform(-2, 2, z.shape)
+    np.testing.assert_array_equal(act(z), op.np_forward(z))
+    h = 1e-6 * np.maximum(1.0, np.abs(z))
+    fd = v * (act((z + h)) - act((z - h))) / ((z + h) - (z - h))
+    np.testing.assert_allclose(act.jvp(z, v), fd, rtol=1e-5, atol=1e-8)
+    # The text write-up names the function by its row's symbol or name.
+    assert op.layer.derivative and op.layer.derivative_latex("z", "a")
+
+
+@pytest.mark.parametrize("name", ACTIVATION_ROWS)
+def test_every_activation_row_serves_in_a_network(name):
+    """A 2-2-1 network with this hidden activation: spec accepted, derivation = matrix view =
+    NumPy layer engine = central differences, and every write-up renders."""
+    from backproof.nn import explain_network
+    from backproof.nn.report import render_json, render_markdown, render_text
+    spec = {"inputs": [0.5, -0.3], "targets": [0.2], "loss": "half_sse",
+            "layers": [{"units": 2, "activation": name, "weights": [[0.4, -0.2], [-0.7, 0.3]],
+                        "bias": [0.1, -0.05]},
+                       {"units": 1, "activation": "identity", "weights": [[0.6, -0.9]], "bias": [0.2]}]}
+    result = explain_network(spec)
+    assert result.check.ok, result.check.summary
+    assert result.view_diff is not None and result.view_diff < 1e-20
+    text = render_text(result, view="both")
+    assert OPS[name].layer.derivative in text
+    render_markdown(result, view="both")
+    render_json(result)
+
+
+# --- kink conventions against PyTorch ------------------------------------------------------
+
+#: PyTorch's counterpart of every op with a kink (called as ``f(torch, *operands)``), to
+#: compare the derivative at the kink; None where PyTorch has no differentiable one.
+TORCH_KINKS = {
+    "relu": lambda torch, a: torch.relu(a),
+    "abs": lambda torch, a: torch.abs(a),
+    "max": lambda torch, a, b: torch.maximum(a, b),
+    "min": lambda torch, a, b: torch.minimum(a, b),
+    "sign": lambda torch, a: torch.sign(a),
+    "step": None,  # torch.heaviside has no derivative
+}
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if OPS[VARIADIC3.get(c, c)].nondiff])
+def test_kink_convention_matches_pytorch(case):
+    """At the kink the row's NumPy VJP gives PyTorch's gradient (where PyTorch is installed)."""
+    name, dom = _op_and_domain(case)
+    assert name in TORCH_KINKS, f"{name}: add PyTorch's counterpart (or None) to TORCH_KINKS"
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: kink conventions "
+                                                "not compared with it")
+    if TORCH_KINKS[name] is None:
+        pytest.skip(f"{name}: PyTorch has no differentiable counterpart")
+    op = OPS[name]
+    p = [0.0] * len(dom) if len(dom) == 1 else [0.7, 0.7]
+    args = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in p]
+    TORCH_KINKS[name](torch, *args).backward()
+    vjp = op.np_vjp(1.0, op.np_forward(*map(np.float64, p)), *map(np.float64, p))
+    for i, t in enumerate(args):
+        assert float(vjp[i]) == t.grad.item(), (name, i)
