@@ -27,13 +27,15 @@ DOMAINS = {
     "tan": [(-1.2, 1.2)], "tanh": [(-4, 4)], "sigmoid": [(-6, 6)], "relu": [(-3, 3)],
     "abs": [(-3, 3)], "max": [(-3, 3)] * 2, "min": [(-3, 3)] * 2, "softplus": [(-6, 6)],
     "step": [(-3, 3)], "sign": [(-3, 3)], "identity": [(-3, 3)],
+    "leaky_relu": [(-3, 3)], "atan": [(-4, 4)],
 }
 VARIADIC3 = {"add3": "add", "mul3": "mul"}
 #: Minimum distance from a kink (relu/abs/step/sign at 0, max/min at a tie).
 KINK_MARGIN = 0.05
 #: Ops that must stay finite, with finite VJPs, for operands of ±1000.
 EXTREME_SAFE = ["add", "sub", "neg", "mul", "div", "sin", "cos", "tanh", "sigmoid", "relu",
-                "abs", "max", "min", "softplus", "step", "sign", "identity", "sqrt", "log"]
+                "abs", "max", "min", "softplus", "step", "sign", "identity", "sqrt", "log",
+                "leaky_relu", "atan"]
 
 CASES = sorted(OPS) + sorted(VARIADIC3)
 
@@ -288,6 +290,7 @@ TORCH_KINKS = {
     "min": lambda torch, a, b: torch.minimum(a, b),
     "sign": lambda torch, a: torch.sign(a),
     "step": None,  # torch.heaviside has no derivative
+    "leaky_relu": lambda torch, a: torch.nn.functional.leaky_relu(a, 0.01),
 }
 
 

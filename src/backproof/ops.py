@@ -346,6 +346,11 @@ def _half():
     return sp.Rational(1, 2)
 
 
+def _slope():
+    # LEAKY_RELU_SLOPE, exact: the SymPy facets stay exact rationals.
+    return sp.Rational(str(LEAKY_RELU_SLOPE))
+
+
 # --- The table ----------------------------------------------------------------------
 
 OPS: dict[str, Op] = {op.name: op for op in [
@@ -421,6 +426,12 @@ OPS: dict[str, Op] = {op.name: op for op in [
        np.tan,
        lambda g, out, a: (g / np.cos(a) ** 2,),
        function="tan", sympy_class=lambda: sp.tan),
+    Op("atan", 1, "atan", r"\arctan", "arctangent rule (atan′ = 1/(1 + x²))",
+       lambda a: sp.atan(a),
+       lambda a: (1 / (1 + a**2),),
+       np.arctan,
+       lambda g, out, a: (g / (1.0 + a * a),),
+       function="atan", sympy_class=lambda: sp.atan),
     Op("tanh", 1, "tanh", r"\tanh", "chain through tanh (tanh′ = 1 − tanh²)",
        lambda a: sp.tanh(a),
        lambda a: (1 - sp.tanh(a)**2,),
@@ -444,6 +455,18 @@ OPS: dict[str, Op] = {op.name: op for op in [
        definition=lambda x: sp.Max(0, x),
        layer=AsLayer("ReLU′(z) = step(z) (0 at z = 0)", lambda z, a: rf"\operatorname{{step}}({z})",
                      lambda z, a: sp.Heaviside(z, 0))),
+    Op("leaky_relu", 1, "LReLU", r"\operatorname{LeakyReLU}",
+       f"chain through leaky ReLU (leaky_relu′ = 1 for x > 0, {LEAKY_RELU_SLOPE} otherwise)",
+       lambda a: fn.leaky_relu(a),
+       lambda a: (_slope() + (1 - _slope()) * sp.Heaviside(a, 0),),
+       lambda a: np.where(np.asarray(a) > 0, a, LEAKY_RELU_SLOPE * np.asarray(a)),
+       lambda g, out, a: (g * np.where(np.asarray(a) > 0, 1.0, LEAKY_RELU_SLOPE),),
+       function="leaky_relu", nondiff=at_zero, branch=_branch_zero, checker_activation=True,
+       convention=f"leaky_relu′(0) = {LEAKY_RELU_SLOPE} (the left slope), as PyTorch does",
+       definition=lambda x: sp.Max(0, x) + _slope() * sp.Min(0, x),
+       layer=AsLayer(f"leaky_relu′(z) = 1 for z > 0, {LEAKY_RELU_SLOPE} otherwise",
+                     lambda z, a: rf"(1 \text{{ if }} {z} > 0 \text{{ else }} {LEAKY_RELU_SLOPE})",
+                     lambda z, a: _slope() + (1 - _slope()) * sp.Heaviside(z, 0))),
     Op("abs", 1, "|·|", r"\left|\cdot\right|", "absolute value rule (|x|′ = sign x)",
        lambda a: sp.Abs(a),
        lambda a: (sp.sign(a),),
