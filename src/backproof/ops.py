@@ -51,7 +51,7 @@ from typing import Any, Callable
 import numpy as np
 
 __all__ = ["Op", "AsLayer", "OPS", "FUNCTIONS", "LEAKY_RELU_SLOPE", "get_op",
-           "at_zero", "at_tie", "stable_sigmoid", "stable_softplus"]
+           "at_zero", "at_tie", "stable_sigmoid", "stable_softplus", "stable_softmax", "logsumexp", "sp"]
 
 
 class _LazySympy:
@@ -107,6 +107,32 @@ def stable_softplus(x):
     """
     x = np.asarray(x, dtype=float)
     return np.maximum(x, 0.0) + np.log1p(np.exp(-np.abs(x)))
+
+
+def stable_softmax(z):
+    """Softmax over the last axis, shifted by the row maximum so that ``exp`` stays <= 1.
+
+    Examples
+    --------
+    >>> stable_softmax(np.array([[0.0, 0.0], [1000.0, 0.0]])).tolist()
+    [[0.5, 0.5], [1.0, 0.0]]
+    """
+    z = np.asarray(z, dtype=np.float64)
+    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def logsumexp(z):
+    """Stable ``log Σ_k e^(z_k)`` over the last axis.
+
+    Examples
+    --------
+    >>> float(logsumexp([1000.0, 1000.0]).round(6))
+    1000.693147
+    """
+    z = np.asarray(z, dtype=np.float64)
+    m = np.max(z, axis=-1, keepdims=True)
+    return (m + np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True)))[..., 0]
 
 
 def _prod_others(args, i):

@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 
 from backproof.engine.errors import EngineError
-from backproof.ops import OPS
+from backproof.ops import OPS, stable_softmax
 
 __all__ = [
     "Activation",
@@ -61,10 +61,7 @@ def softmax(z) -> Array:
     >>> softmax([[0.0, 0.0], [1000.0, 0.0]]).tolist()
     [[0.5, 0.5], [1.0, 0.0]]
     """
-    z = _as_float(z)
-    # Shifting by the row maximum leaves softmax unchanged and keeps exp <= 1.
-    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
+    return stable_softmax(z)
 
 
 def _softmax_jvp(z: Array, v: Array) -> Array:

@@ -16,6 +16,7 @@ import sympy as sp
 
 from ..derive import derive, evaluate_number
 from ..errors import EvaluationError, SpecError
+from ..losses import LOSS_ROWS
 from ..ops import OPS
 from ..steps import Step, StepKind
 from .build import NetProgram, build_program, program_from_spec, program_from_spec_file
@@ -410,7 +411,7 @@ def explain_network(spec, *, mode: str | None = None, matrix: bool = True,
     try:
         deriv = derive(net.program, at=net.at, wrt=wrt, symbolic=symbolic, expand=False, verify=False)
     except EvaluationError as exc:
-        if spec.loss in ("bce", "ce") and "log" in str(exc):
+        if LOSS_ROWS[spec.loss].logs and "log" in str(exc):
             raise EvaluationError(
                 f"{exc} — the prediction is within 1e-30 of 0 or 1 (a logit of about ±69 or "
                 f"beyond), where the symbolic {spec.loss} cannot take the log at 30 digits; the NumPy "

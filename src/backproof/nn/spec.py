@@ -22,6 +22,7 @@ import sympy as sp
 
 from ..engine.layers import ACTIVATIONS as _ENGINE_ACTIVATIONS
 from ..errors import SpecError
+from ..losses import LOSS_ROWS
 
 __all__ = [
     "ACTIVATIONS", "LOSSES", "MODES", "INITIALIZERS", "GENERATORS", "LOSS_NEEDS",
@@ -34,9 +35,9 @@ __all__ = [
 #: activations, then softmax).
 ACTIVATIONS = tuple(_ENGINE_ACTIVATIONS)
 #: Losses (the NumPy engine's names and conventions).
-LOSSES = ("mse", "sse", "half_sse", "bce", "ce")
+LOSSES = tuple(LOSS_ROWS)
 #: The output activation each fused loss needs.
-LOSS_NEEDS = {"bce": "sigmoid", "ce": "softmax"}
+LOSS_NEEDS = {name: row.requires for name, row in LOSS_ROWS.items() if row.requires}
 #: Update orders (see :mod:`backproof.engine.network`).
 MODES = ("simultaneous", "sequential")
 #: Named weight initialisers (see :meth:`backproof.engine.Dense.init`).
@@ -507,11 +508,11 @@ def _targets(c: _Checker, v, n: int, k: int, single: bool):
 def _check_targets(c: _Checker, T, loss: str):
     for s, row in enumerate(T):
         for j, t in enumerate(row):
-            if loss in ("bce", "ce") and not (0 <= t <= 1):
+            if LOSS_ROWS[loss].probability_targets and not (0 <= t <= 1):
                 c.fail(_tpath(s, j, len(T)), f"target {float(t):g} is outside [0, 1], which {loss} needs "
                                              f"(a probability)")
-        if loss == "ce" and sum(row) != 1:
-            c.fail(_tpath(s, None, len(T)), f"the targets of a sample must sum to 1 for ce (one-hot or "
+        if LOSS_ROWS[loss].targets_sum_to_one and sum(row) != 1:
+            c.fail(_tpath(s, None, len(T)), f"the targets of a sample must sum to 1 for {loss} (one-hot or "
                                             f"a probability vector), got sum {float(sum(row)):g}")
 
 
