@@ -310,3 +310,12 @@ def test_kink_convention_matches_pytorch(case):
     vjp = op.np_vjp(1.0, op.np_forward(*map(np.float64, p)), *map(np.float64, p))
     for i, t in enumerate(args):
         assert float(vjp[i]) == t.grad.item(), (name, i)
+
+
+def test_swappable_rows_are_binary_and_not_symmetric():
+    """The checker swaps the operands of these rows: swapping must change the value."""
+    for name, op in OPS.items():
+        if op.swappable:
+            assert op.arity == 2, name
+            a, b = sp.Rational(3, 2), sp.Rational(5, 7)
+            assert op.forward(a, b) != op.forward(b, a), name

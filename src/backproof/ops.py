@@ -275,6 +275,11 @@ class Op:
     checker_activation : bool
         The checker looks for the activation mistakes at this op (the derivative left
         out, the function instead of its derivative, the derivative at the output).
+    undefined : str
+        Why the op's value may be undefined, for the derivation's message
+        (``"log needs a positive argument"``); empty when it is defined everywhere.
+    swappable : bool
+        Swapping its operands changes the value: the checker looks for swapped operands.
     """
 
     name: str
@@ -296,6 +301,8 @@ class Op:
     definition: Callable[[Any], Any] | None = None
     layer: AsLayer | None = None
     checker_activation: bool = False
+    undefined: str = ""
+    swappable: bool = False
 
     def sympy_function(self) -> type | None:
         """The SymPy class of this function: SymPy's own, or one made from ``definition``.
@@ -392,7 +399,8 @@ OPS: dict[str, Op] = {op.name: op for op in [
        lambda a, b: a - b,
        lambda g, out, a, b: (g * np.ones_like(a), -g * np.ones_like(b)),
        written=lambda a, b: sp.Add(a, -b if b.is_Number else sp.Mul(-1, b, evaluate=False),
-                                   evaluate=False)),
+                                   evaluate=False),
+       swappable=True),
     Op("neg", 1, "−", "-", "constant multiple rule",
        lambda a: -a,
        lambda a: (sp.Integer(-1),),
@@ -410,18 +418,21 @@ OPS: dict[str, Op] = {op.name: op for op in [
        lambda a, b: (1 / b, -a / b**2),
        lambda a, b: a / b,
        lambda g, out, a, b: (g / b, -g * a / (b * b)),
-       written=lambda a, b: sp.Mul(a, sp.Pow(b, -1, evaluate=False), evaluate=False)),
+       written=lambda a, b: sp.Mul(a, sp.Pow(b, -1, evaluate=False), evaluate=False),
+       undefined="division by zero", swappable=True),
     Op("pow", 2, "^", "^", "power rule",
        lambda a, n: a**n,
        lambda a, n: (n * a**(n - 1), a**n * sp.log(a)),
        np.power, _pow_vjp,
-       written=lambda a, n: sp.Pow(a, n, evaluate=False)),
+       written=lambda a, n: sp.Pow(a, n, evaluate=False),
+       undefined="the power is undefined here", swappable=True),
     Op("sqrt", 1, "√", r"\sqrt{}", "power rule (square root)",
        lambda a: sp.sqrt(a),
        lambda a: (1 / (2 * sp.sqrt(a)),),
        np.sqrt,
        lambda g, out, a: (g / (2.0 * out),),
-       function="sqrt", written=lambda a: sp.Pow(a, _half(), evaluate=False)),
+       function="sqrt", written=lambda a: sp.Pow(a, _half(), evaluate=False),
+       undefined="sqrt needs a non-negative argument"),
     Op("exp", 1, "exp", r"\exp", "exponential rule",
        lambda a: sp.exp(a),
        lambda a: (sp.exp(a),),
@@ -433,7 +444,8 @@ OPS: dict[str, Op] = {op.name: op for op in [
        lambda a: (1 / a,),
        np.log,
        lambda g, out, a: (g / a,),
-       function="log", aliases=("ln",), sympy_class=lambda: sp.log),
+       function="log", aliases=("ln",), sympy_class=lambda: sp.log,
+       undefined="log needs a positive argument"),
     Op("sin", 1, "sin", r"\sin", "sine rule",
        lambda a: sp.sin(a),
        lambda a: (sp.cos(a),),
@@ -451,7 +463,8 @@ OPS: dict[str, Op] = {op.name: op for op in [
        lambda a: (1 + sp.tan(a)**2,),
        np.tan,
        lambda g, out, a: (g / np.cos(a) ** 2,),
-       function="tan", sympy_class=lambda: sp.tan),
+       function="tan", sympy_class=lambda: sp.tan,
+       undefined="tan is undefined at odd multiples of pi/2"),
     Op("atan", 1, "atan", r"\arctan", "arctangent rule (atan′ = 1/(1 + x²))",
        lambda a: sp.atan(a),
        lambda a: (1 / (1 + a**2),),
