@@ -319,3 +319,57 @@ def test_swappable_rows_are_binary_and_not_symmetric():
             assert op.arity == 2, name
             a, b = sp.Rational(3, 2), sp.Rational(5, 7)
             assert op.forward(a, b) != op.forward(b, a), name
+
+
+# --- issue 10: every reader takes the operation from its row --------------------------------
+
+FUNCTION_ROWS = sorted(name for name, op in OPS.items() if op.function)
+
+
+@pytest.mark.parametrize("name", FUNCTION_ROWS)
+def test_finding_parser_graph_and_engine_read_the_rows(name):
+    """A function row is parsed by its name, recovered as its gate by the graph (also from
+    SymPy's own form), and run by the NumPy engine with the row's forward: no other list."""
+    from backproof.engine import grad
+    from backproof.graph import build_graph, to_tape
+    from backproof.parse import parse_program
+    from backproof.program import Program, Statement
+    op = OPS[name]
+    args = ", ".join(["x", "w"][: op.arity or 2])
+    program = parse_program(f"y = {op.function}({args})")
+    g = build_graph(program)
+    assert [d["op"] for _, d in g.nodes(data=True) if d["kind"] == "op"] == [name]
+    # The same gate from the SymPy expression itself (as SymPy input is read).
+    x, w = sp.Symbol("x", real=True), sp.Symbol("w", real=True)
+    expr = op.forward(*[x, w][: op.arity or 2])
+    g2 = build_graph(Program((Statement("y", expr),), "y"))
+    assert [d["op"] for _, d in g2.nodes(data=True) if d["kind"] == "op"] == [name]
+    (p,) = zip(*_points(name, n=1))
+    point = dict(zip(["x", "w"], p))
+    value, _ = grad(to_tape(g), point)
+    assert float(value) == float(np.asarray(op.np_forward(*p)))
+
+
+def test_finding_one_activation_vocabulary():
+    """The spec, the layer engine, the write-ups and the checker take their activations
+    from the rows (softmax, not elementwise, is the one activation that is no row)."""
+    from backproof.check.quantities import ACTIVATIONS as CHECKED
+    from backproof.engine import ACTIVATIONS as ENGINE
+    from backproof.nn.spec import ACTIVATIONS as SPEC
+    from backproof.nn.views import ACT_DERIVATIVE
+    rows = [name for name in sorted(OPS) if OPS[name].layer is not None]
+    assert list(SPEC) == list(ENGINE) == rows + ["softmax"]
+    assert set(ACT_DERIVATIVE) == set(rows) | {"softmax"}
+    assert CHECKED == {name for name, op in OPS.items() if op.checker_activation}
+
+
+def test_finding_no_second_op_table():
+    """NP_OPS (a copy held equal by a test) is gone, and the one table imports no SymPy."""
+    import importlib.util
+    import subprocess
+    import sys
+    assert importlib.util.find_spec("backproof.npops") is None
+    code = "import sys, backproof.ops, backproof.losses; print('sympy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120)  # a guard against a hang only
+    assert out.stdout.strip() == "False"
