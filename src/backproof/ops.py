@@ -25,6 +25,16 @@ of the functions SymPy lacks (sigmoid, relu, …) are made on first use
 (:meth:`Op.sympy_function`). Splitting the rows into a NumPy module and a SymPy module
 would keep that property too, but would put each op in two places again.
 
+How to add an operation (``leaky_relu`` and ``atan`` were added this way):
+
+1. add one :class:`Op` row below: labels, rule, SymPy forward and partials, NumPy forward
+   and VJP written by hand (never derived from each other), and the facets that apply
+   (``function`` name, ``sympy_class`` or an elementary ``definition``, kink predicate,
+   ``branch`` and ``convention``, ``layer`` if it may be a network activation);
+2. add its test domain to ``DOMAINS`` in ``tests/test_ops_table.py`` (and, with a kink,
+   PyTorch's counterpart to ``TORCH_KINKS``; if it is stable at ±1000, ``EXTREME_SAFE``);
+3. add its name to the README's function list.
+
 NumPy conventions, shared by every row:
 
 * operands are float64 arrays (or Python floats) that broadcast against each other;
