@@ -18,7 +18,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from program_strategies import expressions as shared_expressions
 
-from backproof import npops
+from backproof import ops
 from backproof.crosscheck import (
     ENGINE_RTOL,
     CheckRow,
@@ -134,7 +134,7 @@ BROKEN = {
     "log": ("y = log(z)", "z=3", lambda g, out, a: (g / (a + 1e-6),)),
     "relu": ("y = relu(z)*z", "z=0.5", lambda g, out, a: (g * 0.0 * a,)),
     "max": ("y = max(a, b)", "a=2,b=1", lambda g, out, a, b: (g * (a < b), g * (b < a))),
-    "softplus": ("y = softplus(z)", "z=0.3", lambda g, out, a: (g * npops.sigmoid(-a),)),
+    "softplus": ("y = softplus(z)", "z=0.3", lambda g, out, a: (g * ops.stable_sigmoid(-a),)),
     "pow": ("y = x**3", "x=1.2", lambda g, out, a, n: (g * n * a ** n, g * out)),
 }
 
@@ -143,7 +143,7 @@ BROKEN = {
 def test_a_broken_vjp_is_caught(op, monkeypatch):
     text, at, wrong = BROKEN[op]
     assert crosscheck(text, at).ok  # sanity: the real VJP passes
-    monkeypatch.setitem(npops.NP_OPS, op, dataclasses.replace(npops.NP_OPS[op], vjp=wrong))
+    monkeypatch.setitem(ops.OPS, op, dataclasses.replace(ops.OPS[op], np_vjp=wrong))
     cc = crosscheck(text, at)
     assert not cc.ok
     assert cc.failures and all(r.verdict == "disagree" for r in cc.failures)
@@ -156,7 +156,7 @@ def test_a_broken_vjp_is_caught(op, monkeypatch):
 
 def test_a_broken_vjp_is_caught_at_many_points(monkeypatch):
     wrong = lambda g, out, a: (-g * np.cos(a),)  # noqa: E731 - sin′ with the wrong sign
-    monkeypatch.setitem(npops.NP_OPS, "sin", dataclasses.replace(npops.NP_OPS["sin"], vjp=wrong))
+    monkeypatch.setitem(ops.OPS, "sin", dataclasses.replace(ops.OPS["sin"], np_vjp=wrong))
     cc = crosscheck("y = sin(x)*z", "x=0.3,z=2", points=200)
     assert [r.name for r in cc.failures] == ["x"]
     assert cc.failures[0].point is not None

@@ -245,10 +245,10 @@ def test_random_programs_engine_equals_sympy_diff(text, point):
         assume(False)
     # Kinks: sympy.diff has no convention there; the crosscheck tests cover them.
     vals = forward(tape, at)
-    from backproof.npops import NP_OPS
+    from backproof.ops import OPS
     for e in tape.entries:
-        if e.kind == "op" and NP_OPS[e.op].branch is not None:
-            assume(np.all(np.abs(NP_OPS[e.op].branch(*[vals[u] for u in e.operands])) > 1e-9))
+        if e.kind == "op" and OPS[e.op].branch is not None:
+            assume(np.all(np.abs(OPS[e.op].branch(*[vals[u] for u in e.operands])) > 1e-9))
     oracle = _oracle(text, at)
     for n in tape.inputs:
             assert float(grads[n]) == pytest.approx(oracle[n], rel=1e-9, abs=1e-11), (text, n)

@@ -99,7 +99,6 @@ from .fdiff import (
     value_noise,
 )
 from .graph import build_graph, node_label, to_tape
-from .npops import NP_OPS
 from .ops import OPS
 from .parse import parse_program
 from .program import Program, Statement
@@ -429,7 +428,7 @@ def _descendants(tape) -> dict[str, set[str]]:
 
 def _branches(kinks, values, shape) -> dict[str, np.ndarray]:
     with np.errstate(all="ignore"):
-        return {e.id: np.broadcast_to(NP_OPS[e.op].branch(*[values[u] for u in e.operands]), shape)
+        return {e.id: np.broadcast_to(OPS[e.op].branch(*[values[u] for u in e.operands]), shape)
                 for e in kinks}
 
 
@@ -452,7 +451,7 @@ def _abs_adjoints(tape, values, shape) -> dict[str, np.ndarray]:
         for e in reversed(tape.entries):
             if e.kind in ("input", "const") or e.id not in acc:
                 continue
-            contribs = NP_OPS[e.op].vjp(acc[e.id], values[e.id], *[values[u] for u in e.operands])
+            contribs = OPS[e.op].np_vjp(acc[e.id], values[e.id], *[values[u] for u in e.operands])
             for u, c in zip(e.operands, contribs):
                 if kind[u] != "const":
                     c = np.abs(np.broadcast_to(np.asarray(c, dtype=float), shape))
@@ -686,7 +685,7 @@ def crosscheck(program, at=None, *, of: str | None = None, wrt: Iterable[str] | 
             exact[:] = True
 
     # Kinks: exactly at one (not differentiable), or within a finite-difference step.
-    kinks = [e for e in tape.entries if e.kind == "op" and NP_OPS[e.op].branch is not None]
+    kinks = [e for e in tape.entries if e.kind == "op" and OPS[e.op].branch is not None]
     base_branch = _branches(kinks, values, (n,))
     desc = _descendants(tape)
     # The engine's own rounding, where the chain rule adds up terms that cancel.

@@ -38,9 +38,6 @@ SIMPLIFY_SECONDS = 0.5
 #: Wall-clock budget for all simplification in one derivation.
 SIMPLIFY_TOTAL_SECONDS = 3.0
 
-_REASONS = {"log": "log needs a positive argument", "div": "division by zero",
-            "sqrt": "sqrt needs a non-negative argument", "pow": "the power is undefined here",
-            "tan": "tan is undefined at odd multiples of pi/2"}
 
 
 def evaluate_number(expr: sp.Expr) -> sp.Expr | None:
@@ -280,7 +277,7 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
                     raise EvaluationError(
                         f"cannot compute {node_label(g, n)} = {to_text(data['expr'])} at "
                         f"{_describe_args(g, operands(n), args)}: "
-                        f"{_REASONS.get(data['op'], 'the value is not a finite real number')}", node=n)
+                        f"{op.undefined or 'the value is not a finite real number'}", node=n)
                 values[n] = v
 
     # --- backward pass ------------------------------------------------------------------

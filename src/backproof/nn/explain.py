@@ -18,6 +18,8 @@ import sympy as sp
 from ..derive import derive, evaluate_number
 from ..errors import EvaluationError, SpecError
 from ..fdiff import DISAGREE, INCONCLUSIVE, UNRESOLVED, check_derivative
+from ..losses import LOSS_ROWS
+from ..ops import OPS
 from ..steps import Step, StepKind
 from .build import NetProgram, build_program, program_from_spec, program_from_spec_file
 from .spec import MODES, NetSpec
@@ -323,15 +325,24 @@ def engine_check(net: NetProgram, gradients: Mapping[str, sp.Expr], loss: sp.Exp
         if fd_ok is None:
             fd_ok = True
         if kinks:
-            note = (f"{kinks} central difference{'s' * (kinks > 1)} straddle a ReLU kink (z = 0): "
-                    f"not differentiable there; the convention used is ReLU′(0) = 0")
+            ops = [OPS[a] for a in _kinked(cache, spec)]
+            note = (f"{kinks} central difference{'s' * (kinks > 1)} straddle a "
+                    f"{' or '.join(op.symbol for op in ops)} kink (z = 0): not differentiable there; "
+                    f"the convention used is {'; '.join(op.convention for op in ops)}")
     return EngineCheck(J, loss_rel, worst_rel, fd_max, engine_ok, fd_ok, worst, note, unresolved,
                        compared)
 
 
+def _kinked(cache, spec) -> list[str]:
+    """The activations (op-table names, each once) with a pre-activation at their kink z = 0."""
+    names = [layer.activation for layer, z in zip(spec.layers, cache.zs)
+             if layer.activation in OPS and OPS[layer.activation].nondiff is not None
+             and np.any(np.abs(z) < 1e-5)]
+    return sorted(set(names))
+
+
 def _at_kink(cache, spec) -> bool:
-    return any(layer.activation == "relu" and np.any(np.abs(z) < 1e-5)
-               for layer, z in zip(spec.layers, cache.zs))
+    return bool(_kinked(cache, spec))
 
 
 def update_steps(net: NetProgram, gradients: Mapping[str, sp.Expr], mode: str) -> tuple[Step, ...]:
@@ -425,7 +436,7 @@ def explain_network(spec, *, mode: str | None = None, matrix: bool = True,
     try:
         deriv = derive(net.program, at=net.at, wrt=wrt, symbolic=symbolic, expand=False, verify=False)
     except EvaluationError as exc:
-        if spec.loss in ("bce", "ce") and "log" in str(exc):
+        if LOSS_ROWS[spec.loss].logs and "log" in str(exc):
             raise EvaluationError(
                 f"{exc} — the prediction is within 1e-30 of 0 or 1 (a logit of about ±69 or "
                 f"beyond), where the symbolic {spec.loss} cannot take the log at 30 digits; the NumPy "

@@ -23,7 +23,9 @@ import sympy as sp
 from .. import limits
 from ..datafiles import (OversizedNumber, check_depth, check_json_text, check_toml_text, check_yaml_events,
                          int_digits, number_hook, toml_digits_error)
+from ..engine.layers import ACTIVATIONS as _ENGINE_ACTIVATIONS
 from ..errors import SpecError, quote
+from ..losses import LOSS_ROWS
 
 __all__ = [
     "ACTIVATIONS", "LOSSES", "MODES", "INITIALIZERS", "GENERATORS", "LOSS_NEEDS",
@@ -32,12 +34,13 @@ __all__ = [
     "param_entries", "entry_scalar", "shape_estimates", "check_training",
 ]
 
-#: Activations a layer may use (the NumPy engine's names).
-ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "softmax")
+#: Activations a layer may use (the NumPy engine's names: the op-table rows that may be
+#: activations, then softmax).
+ACTIVATIONS = tuple(_ENGINE_ACTIVATIONS)
 #: Losses (the NumPy engine's names and conventions).
-LOSSES = ("mse", "sse", "half_sse", "bce", "ce")
+LOSSES = tuple(LOSS_ROWS)
 #: The output activation each fused loss needs.
-LOSS_NEEDS = {"bce": "sigmoid", "ce": "softmax"}
+LOSS_NEEDS = {name: row.requires for name, row in LOSS_ROWS.items() if row.requires}
 #: Update orders (see :mod:`backproof.engine.network`).
 MODES = ("simultaneous", "sequential")
 #: Named weight initialisers (see :meth:`backproof.engine.Dense.init`).
@@ -403,10 +406,10 @@ def validate_spec(data: Mapping, path: str = "") -> NetSpec:
     >>> spec.sizes, spec.n_params
     ((1, 1), 2)
     >>> validate_spec({"inputs": [1], "targets": [2], "loss": "half_sse",
-    ...     "layers": [{"units": 1, "activation": "swish"}]})
+    ...     "layers": [{"units": 1, "activation": "swish"}]})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    backproof.errors.SpecError: layers[0].activation: unknown value the string 'swish' (must be one of identity, relu, sigmoid, tanh, softmax)
+    backproof.errors.SpecError: layers[0].activation: unknown value the string 'swish' (must be one of identity, ..., softmax)
     """
     c = _Checker(path)
     c.mapping(data, "", _TOP, required=("layers", "loss"))
@@ -640,11 +643,11 @@ def _targets(c: _Checker, v, n: int, k: int, single: bool):
 def _check_targets(c: _Checker, T, loss: str):
     for s, row in enumerate(T):
         for j, t in enumerate(row):
-            if loss in ("bce", "ce") and not (0 <= t <= 1):
+            if LOSS_ROWS[loss].probability_targets and not (0 <= t <= 1):
                 c.fail(_tpath(s, j, len(T)), f"target {float(t):g} is outside [0, 1], which {loss} needs "
                                              f"(a probability)")
-        if loss == "ce" and sum(row) != 1:
-            c.fail(_tpath(s, None, len(T)), f"the targets of a sample must sum to 1 for ce (one-hot or "
+        if LOSS_ROWS[loss].targets_sum_to_one and sum(row) != 1:
+            c.fail(_tpath(s, None, len(T)), f"the targets of a sample must sum to 1 for {loss} (one-hot or "
                                             f"a probability vector), got sum {float(sum(row)):g}")
 
 
