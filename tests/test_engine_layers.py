@@ -392,6 +392,7 @@ def test_sequential_and_simultaneous_share_the_output_update_only():
     sim = gd_step(MAZUR_LAYERS, grads, MAZUR_ETA, "simultaneous")
     seq = gd_step(MAZUR_LAYERS, grads, MAZUR_ETA, "sequential",
                   cache=cache, T=MAZUR_T, loss="half_sse")
+    # Exact on purpose: both modes apply the same update code to the same arrays.
     np.testing.assert_array_equal(seq[1].W, sim[1].W)
     np.testing.assert_array_equal(seq[1].b, sim[1].b)
     assert not np.allclose(seq[0].W, sim[0].W, rtol=0, atol=1e-9)
@@ -454,6 +455,7 @@ def test_train_matches_the_hand_written_loop():
         layers = gd_step(layers, back_propagation(cache, layers, XOR_T, "bce"), 1.0)
     assert result.steps == 50 and result.stopped_because == "steps"
     assert len(result.losses) == len(result.grad_norms) == 51
+    # Exact on purpose: train() runs these same engine functions on the same arrays.
     for x, y in zip(result.layers, layers):
         np.testing.assert_array_equal(x.W, y.W)
     assert result.final_loss == loss_value(forward_prop(XOR_X, layers), layers, XOR_T, "bce")

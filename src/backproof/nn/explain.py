@@ -9,7 +9,7 @@ checks every gradient against the NumPy layer engine and central differences.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping
 
 import numpy as np
@@ -449,8 +449,10 @@ def explain_network(spec, *, mode: str | None = None, matrix: bool = True,
     chk = engine_check(net, grads, sv.loss) if check else None
     if chk is not None:
         # The generic write-up of the derivation reports this check as its numeric verification.
-        from dataclasses import replace
         deriv = replace(deriv, verification=chk.summary)
+    # derive() calls the skipped expansion "on request"; nobody requested it here, so the
+    # network's reason replaces that note everywhere, the derivation appendix included.
     limits = tuple(NETWORK_LIMIT if "skipped on request" in lim else lim for lim in deriv.limits)
+    deriv = replace(deriv, limits=limits)
     diff = compare_views(net, sv, mv) if mv is not None else None
     return NetResult(net, deriv, sv, mv, updates, mode, chk, None, limits, diff)

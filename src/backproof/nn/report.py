@@ -9,7 +9,6 @@ for JSON.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 
@@ -820,5 +819,6 @@ def network_dict(result, *, plots: list[str] | None = None) -> dict:
 
 
 def render_json(result, *, plots: list[str] | None = None) -> str:
-    """The JSON write-up as text (two-space indent)."""
-    return json.dumps(network_dict(result, plots=plots), indent=2, ensure_ascii=False) + "\n"
+    """The JSON write-up as text (two-space indent, floats to 12 significant figures)."""
+    from ..report.jsonout import to_json_text
+    return to_json_text(network_dict(result, plots=plots))
