@@ -34,6 +34,11 @@ def _table(*rows: Limit) -> dict[str, Limit]:
 LIMITS: dict[str, Limit] = _table(
     Limit("input_bytes", 1_000_000, "bytes", "size of a program, spec, answer or key file"),
     Limit("message_quote", 80, "characters", "longest user value quoted in an error message"),
+    # grading
+    Limit("submission_bytes", 262_144, "bytes", "size of one submission file in a folder given to grade"),
+    Limit("submission_files", 10_000, "files", "submission files (.yaml, .yml, .json, .toml) in one folder"),
+    Limit("worker_memory", 2 << 30, "bytes",
+          "address space a grading or SymPy worker process may add to what it starts with"),
 )
 
 
