@@ -18,7 +18,7 @@ from typing import Any
 
 import sympy as sp
 
-from ..errors import BackproofError, ParseError, SpecError
+from ..errors import BackproofError, ParseError, SpecError, quote
 from .compare import DEFAULT_TOLERANCE, Tolerance
 from .quantities import Problem, Quantity, QuantityError
 
@@ -233,7 +233,7 @@ def _number(err: _Errors, node: Node, parts, what: str) -> sp.Expr | None:
 
 def _kind(node: Node) -> str:
     return {"map": "a mapping", "seq": "a list", "bool": "true/false", "null": "nothing"}.get(
-        node.kind, repr(node.value))
+        node.kind, quote(node.value))
 
 
 @dataclass(frozen=True)

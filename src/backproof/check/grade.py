@@ -176,10 +176,15 @@ def grade_submission(key: Key, path: str | Path, *, carried_credit: float = 1.0)
                             seconds=time.perf_counter() - start)
 
 
+#: Longest error text kept in a row: messages quote values briefly, and this is the
+#: backstop that keeps a submission's content out of the grade sheet whatever it holds.
+_MAX_ERROR = 600
+
+
 def _one_line(exc: BaseException) -> str:
     problems = getattr(exc, "problems", None)
-    text = "; ".join(problems) if problems else str(exc)
-    return " ".join(text.split())
+    text = " ".join(("; ".join(problems) if problems else str(exc)).split())
+    return text if len(text) <= _MAX_ERROR else f"{text[:_MAX_ERROR - 1]}… ({len(text)} characters)"
 
 
 # --- reading the folder safely ------------------------------------------------------------------------------

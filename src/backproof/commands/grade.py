@@ -6,7 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import BackproofError
+from ..errors import BackproofError, quote
 from ..io import write_atomic
 
 __all__ = ["register", "run"]
@@ -80,6 +80,12 @@ def run(args) -> int:
     else:
         for r in report.results:
             score = f"error: {r.error}" if r.error else f"{r.score:g}/{r.total}"
-            print(f"{r.student}\t{score}")
+            print(f"{_terminal(r.student)}\t{score}")
     sys.stdout.write(g.render_summary_text(report))
     return 0 if report.all_correct else 1
+
+
+def _terminal(text: str) -> str:
+    """A student's name for the terminal: as written when short and printable, else quoted
+    (at most 80 characters, control characters escaped)."""
+    return text if len(text) <= 80 and text.isprintable() else quote(text)
