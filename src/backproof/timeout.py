@@ -272,7 +272,7 @@ def run_limited(fn: Callable[..., Any], *args: Any, seconds: float = math.inf,
         w = _WORKER
         try:
             w.conn.send_bytes(payload)
-            if not w.conn.poll(limit):
+            if not w.conn.poll(None if math.isinf(limit) else limit):
                 _stop_worker()
                 raise BudgetExceeded(f"took longer than {limit:.3g} s")
             status, value = pickle.loads(w.conn.recv_bytes(MAX_REPLY))
