@@ -161,10 +161,9 @@ class _Worker:
                     signal.signal(signal.SIGINT, signal.SIG_IGN)
                     signal.pthread_sigmask(signal.SIG_SETMASK, old)
                     set_parent_death_signal()
-                    if os.getppid() == parent_pid:
+                    if os.getppid() == parent_pid:  # else the parent died before the line above
                         ours.close()
-                        _limit_memory(memory)
-                        _serve(theirs)
+                        _child(theirs, memory)
                         code = 0
                 finally:
                     os._exit(code)
@@ -202,6 +201,13 @@ def _limit_memory(extra: int) -> None:
         resource.setrlimit(resource.RLIMIT_AS, (want, hard))
 
 
+def _child(conn: Connection, memory: int) -> None:
+    global _IN_WORKER
+    _IN_WORKER = True
+    _limit_memory(memory)
+    _serve(conn)
+
+
 def _serve(conn: Connection) -> None:
     """The worker's loop: ``(fn, args)`` in, ``("ok", result)`` or ``("error", text)`` out."""
     while True:
@@ -220,12 +226,21 @@ def _serve(conn: Connection) -> None:
 
 _WORKER: _Worker | None = None
 _LOCK = threading.Lock()
+#: True in a worker process itself: calls there run directly, within the worker's limits.
+_IN_WORKER = False
 
 
 def _drop_inherited() -> None:
-    # A forked child (a grade worker) must not talk to its parent's worker.
-    global _WORKER
+    # A forked child (a grade worker) must not talk to its parent's worker, and the
+    # lock may have been held by the forking call.
+    global _WORKER, _LOCK
+    if _WORKER is not None:
+        try:
+            _WORKER.conn.close()
+        except OSError:
+            pass
     _WORKER = None
+    _LOCK = threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):
@@ -263,6 +278,8 @@ def run_limited(fn: Callable[..., Any], *args: Any, seconds: float = math.inf,
     limit = min(seconds, current().remaining())
     if limit <= 0:
         raise BudgetExceeded("the time budget is used up")
+    if _IN_WORKER:
+        return fn(*args)
     if not isolation_available():
         raise BudgetExceeded("no worker process can be started here")
     payload = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
