@@ -148,6 +148,7 @@ class _Worker:
     """One forked worker: a pid and a duplex connection."""
 
     def __init__(self, memory: int):
+        _warm_up()
         parent_pid = os.getpid()
         ours, theirs = Pipe(duplex=True)
         # SIGINT is blocked across the fork so the child never sees a Ctrl-C meant for
@@ -184,6 +185,27 @@ class _Worker:
         except ChildProcessError:
             pass
         self.conn.close()
+
+
+_WARM = False
+
+
+def _warm_up() -> None:
+    """Run one small ``simplify`` here, once, before the first fork.
+
+    SymPy imports about 30 modules (units, combinatorics) the first time ``simplify``
+    runs, which takes about half a second. Done in each fresh worker, that start-up alone
+    would use up a 0.5 s budget, the worker would be killed, and its replacement would
+    start cold again; done once here, every worker forked later starts warm.
+    """
+    global _WARM
+    if _WARM or "sympy" not in sys.modules:
+        return
+    _WARM = True
+    import sympy as sp
+    t = sp.Dummy("t", real=True)
+    sp.simplify(sp.sin(t) ** 2 + sp.cos(t) ** 2 + sp.exp(t) / (t**2 - 1))
+    sp.cancel((t**2 - 1) / (t - 1))
 
 
 def _limit_memory(extra: int) -> None:
