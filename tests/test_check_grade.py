@@ -374,3 +374,11 @@ def test_finding_worker_timeout_kills_only_that_worker(klass):
     assert "given up (the worker was stopped)" in by_file["e_hang.json"].error
     graded = [r for r in report.results if r.file != "e_hang.json" and r.file != "d_corrupt.yaml"]
     assert len(graded) == 4 and all(r.error is None for r in graded)
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "0", "-1"])
+def test_finding_timeout_must_be_finite(tmp_path, capsys, value):
+    key, subs = _class(tmp_path, {"a.json": submission("Ada", truth())})
+    assert main(["grade", str(key), str(subs), "--timeout", value, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--timeout must be a positive, finite number" in err

@@ -66,6 +66,8 @@ def figures(text: str) -> tuple[int, int] | None:
     if not m or not (m.group("int") or m.group("frac")):
         return None
     whole, frac = m.group("int") or "", m.group("frac") or ""
+    if len(m.group("exp") or "") > 12:
+        return None  # no float has such an exponent (and int() refuses 4,300+ digits)
     exp = int(m.group("exp") or 0)
     digits = (whole + frac).lstrip("0")
     if not digits:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
@@ -60,8 +61,8 @@ def run(args) -> int:
                                  f"{args.output} (must be one of: .csv, .json, .md)")
     if args.jobs < 1:
         raise BackproofError(f"--jobs must be at least 1, got {args.jobs}")
-    if not args.timeout > 0:
-        raise BackproofError(f"--timeout must be positive, got {args.timeout}")
+    if not 0 < args.timeout < math.inf:
+        raise BackproofError(f"--timeout must be a positive, finite number of seconds, got {args.timeout}")
     if not 0 <= args.carried_credit <= 1:
         raise BackproofError(f"--carried-credit must be between 0 and 1, got {args.carried_credit}")
     try:
