@@ -13,7 +13,14 @@ import pytest
 import sympy as sp
 
 from backproof.check.compare import expressions_equal
-from backproof.timeout import Budget, BudgetExceeded, budget, current, isolation_available, run_limited
+from backproof.timeout import (
+    Budget,
+    BudgetExceeded,
+    budget,
+    current,
+    isolation_available,
+    run_limited,
+)
 
 SRC = str(Path(__file__).resolve().parent.parent / "src")
 needs_worker = pytest.mark.skipif(not isolation_available(), reason="no fork here")
@@ -49,7 +56,7 @@ def test_finding_gc_callback_cannot_swallow_the_budget():
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
     # timeout=120 only guards against a hang (a lost budget never returns).
     done = subprocess.run([sys.executable, "-c", GC_SCRIPT], env=env, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
     assert done.stdout.strip() == "budget enforced", done.stderr
     assert "Exception ignored" not in done.stderr and "Traceback" not in done.stderr
 
@@ -71,9 +78,8 @@ def test_nested_budgets_charge_only_the_time_used():
 
 
 def test_an_inner_budget_never_outlives_its_caller():
-    with budget(1) as outer:
-        with budget(100) as inner:
-            assert inner.deadline == outer.deadline
+    with budget(1) as outer, budget(100) as inner:
+        assert inner.deadline == outer.deadline
 
 
 @needs_worker

@@ -31,10 +31,11 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, Pipe
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from .limits import value
 
@@ -67,7 +68,7 @@ class Budget:
     deadline: float = math.inf
 
     @classmethod
-    def of(cls, seconds: float) -> "Budget":
+    def of(cls, seconds: float) -> Budget:
         """A budget of ``seconds`` from now."""
         return cls(time.monotonic() + max(seconds, 0.0))
 
@@ -85,7 +86,9 @@ class Budget:
             raise BudgetExceeded("the time budget is used up")
 
 
-_CURRENT: contextvars.ContextVar[Budget] = contextvars.ContextVar("backproof_budget", default=Budget())
+# The default is a frozen Budget (no limit), never mutated.
+_CURRENT: contextvars.ContextVar[Budget] = contextvars.ContextVar(
+    "backproof_budget", default=Budget())  # noqa: B039
 
 
 def current() -> Budget:
