@@ -302,10 +302,11 @@ def _worker_main(conn, key_bytes: bytes, carried_credit: float, soft_limit: floa
     kills it when the parent dies, even by ``kill -9``.
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
     try:
         os.setsid()
-    except OSError:
+    except (OSError, AttributeError):  # AttributeError: not POSIX
         pass
     set_parent_death_signal(signal.SIGKILL)
     if parent is not None and os.getppid() != parent:
@@ -365,23 +366,25 @@ class _Worker:
         self.proc = ctx.Process(target=_worker_main, args=(child,) + args + (parent,), daemon=True)
         # SIGINT blocked across the start: a Ctrl-C then reaches the worker only after it
         # has left the terminal's process group and set itself to ignore it.
-        old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+        mask = getattr(signal, "pthread_sigmask", None)
+        old = mask(signal.SIG_BLOCK, {signal.SIGINT}) if mask else None
         try:
             self.proc.start()
         finally:
-            signal.pthread_sigmask(signal.SIG_SETMASK, old)
+            if mask:
+                mask(signal.SIG_SETMASK, old)
         child.close()
         self.task: tuple[int, str] | None = None
         self.deadline = 0.0
 
     def kill(self) -> None:
         """Kill the worker and its process group (its SymPy helper) at once."""
-        pid = self.proc.pid
-        for send in (os.killpg, os.kill):
+        if hasattr(os, "killpg"):
             try:
-                send(pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError, OSError):
-                pass
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass  # already gone, or not (yet) a group leader: killed below
+        self.proc.kill()
         self.proc.join()
         self.conn.close()
 
