@@ -109,3 +109,26 @@ def test_a_used_up_budget_gives_the_honest_answers():
         with pytest.raises(BudgetExceeded):
             run_limited(operator.add, 1, 2)
     assert res.equal is None and res.method == "budget"  # "undecided", never a guess
+
+
+@needs_worker
+def test_with_other_threads_running_the_worker_comes_from_the_fork_server():
+    # A notebook kernel runs threads; forking then is unsafe, but budgets must still hold.
+    import threading
+
+    stop = threading.Event()
+    t = threading.Thread(target=stop.wait, daemon=True)
+    t.start()
+    try:
+        assert threading.active_count() > 1 and isolation_available()
+        with pytest.raises(BudgetExceeded):  # also retires any worker forked earlier
+            run_limited(time.sleep, 60, seconds=0.2)
+        a = sp.Symbol("a", real=True)
+        assert run_limited(sp.simplify, sp.sin(a) ** 2 + sp.cos(a) ** 2, seconds=60) == 1
+        assert run_limited(os.getppid, seconds=60) != os.getpid()  # not a bare fork of this process
+        with pytest.raises(BudgetExceeded):
+            run_limited(time.sleep, 60, seconds=0.2)
+        assert run_limited(operator.add, 2, 3, seconds=60) == 5
+    finally:
+        stop.set()
+        t.join()

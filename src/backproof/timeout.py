@@ -16,15 +16,17 @@ here never interrupt anything:
   forked from this process, so it starts warm (SymPy already imported); it lives on
   between calls, and it dies with its parent (``PR_SET_PDEATHSIG`` on Linux).
 
-Where no worker can be started (no ``fork``, or other Python threads are running so
-forking is unsafe), :func:`run_limited` raises :class:`BudgetExceeded` at once and
-callers take their cheaper path (the unsimplified form, a numeric check).
+With other Python threads running (a notebook kernel), forking is unsafe, so the
+worker comes from multiprocessing's fork server instead. Where no worker can be
+started at all (no ``fork``), :func:`run_limited` raises :class:`BudgetExceeded` at
+once and callers take their cheaper path (the unsimplified form, a numeric check).
 """
 
 from __future__ import annotations
 
 import contextvars
 import math
+import multiprocessing as mp
 import os
 import pickle
 import signal
@@ -144,13 +146,36 @@ def set_parent_death_signal(sig: int = signal.SIGKILL) -> bool:
 
 def isolation_available() -> bool:
     """True when :func:`run_limited` can start a worker process here."""
-    return hasattr(os, "fork") and threading.active_count() == 1
+    if not hasattr(os, "fork"):
+        return False
+    return threading.active_count() == 1 or "forkserver" in mp.get_all_start_methods()
+
+
+#: Modules a worker started by the fork server imports first: SymPy's own, and those its
+#: ``simplify`` imports on first use (which would otherwise take each worker ~0.5 s).
+_PRELOAD = ["sympy", "sympy.physics.units", "sympy.combinatorics", "sympy.tensor.tensor",
+            "sympy.sets.setexpr", "backproof.timeout", "backproof.verify", "backproof.check.compare"]
 
 
 class _Worker:
-    """One forked worker: a pid and a duplex connection."""
+    """One worker: a pid and a duplex connection.
+
+    Forked from this process when it runs a single thread (the worker starts warm);
+    with other threads running (a notebook kernel), forking is unsafe, so the worker
+    comes from multiprocessing's fork server instead.
+    """
 
     def __init__(self, memory: int):
+        self.proc = None
+        if threading.active_count() > 1:
+            ctx = mp.get_context("forkserver")
+            ctx.set_forkserver_preload(_PRELOAD)
+            ours, theirs = ctx.Pipe(duplex=True)
+            self.proc = ctx.Process(target=_child, args=(theirs, memory), daemon=True)
+            self.proc.start()
+            theirs.close()
+            self.pid, self.owner, self.conn = self.proc.pid, os.getpid(), ours
+            return
         _warm_up()
         parent_pid = os.getpid()
         ours, theirs = Pipe(duplex=True)
@@ -179,14 +204,18 @@ class _Worker:
         self.conn: Connection = ours
 
     def stop(self) -> None:
-        try:
-            os.kill(self.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        try:
-            os.waitpid(self.pid, 0)
-        except ChildProcessError:
-            pass
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.join()
+        else:
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            try:
+                os.waitpid(self.pid, 0)
+            except ChildProcessError:
+                pass
         self.conn.close()
 
 
@@ -229,6 +258,8 @@ def _limit_memory(extra: int) -> None:
 def _child(conn: Connection, memory: int) -> None:
     global _IN_WORKER
     _IN_WORKER = True
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and kills us
+    set_parent_death_signal()
     _limit_memory(memory)
     _serve(conn)
 
