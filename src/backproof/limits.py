@@ -52,6 +52,11 @@ LIMITS: dict[str, Limit] = _table(
     Limit("answer_count", 500, "answers", "answers in one answer file, submission or key"),
     Limit("answer_chars", 2000, "characters", "length of one answer"),
     Limit("answer_key_chars", 80, "characters", "length of an answer's quantity name, its key"),
+    # grading
+    Limit("submission_bytes", 262_144, "bytes", "size of one submission file in a folder given to grade"),
+    Limit("submission_files", 10_000, "files", "submission files (.yaml, .yml, .json, .toml) in one folder"),
+    Limit("worker_memory", 2 << 30, "bytes",
+          "address space a grading or SymPy worker process may add to what it starts with"),
 )
 
 

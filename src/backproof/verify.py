@@ -14,7 +14,6 @@ box. A disagreement raises
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import dataclass
 
 import sympy as sp
@@ -22,7 +21,7 @@ import sympy as sp
 from .errors import VerificationError
 from .functions import rewrite_elementary
 from .printing import to_text
-from .timeout import BudgetExceeded, budget_available, time_limit
+from .timeout import BudgetExceeded, budget, isolation_available, run_limited
 
 __all__ = ["Proof", "ProofItem", "prove", "equal_at_random_points"]
 
@@ -33,7 +32,7 @@ NUMERIC_POINTS = 8
 #: Points around a given point move each value by up to this fraction of max(|x|, 1),
 #: halved after every second rejected candidate (a narrow domain).
 AROUND_RADIUS = 0.1
-#: Wall-clock budget for the symbolic proof of one gradient (main thread only).
+#: Wall-clock budget for one symbolic proof attempt of one gradient (run in a worker process).
 PROOF_SECONDS = 1.0
 #: Wall-clock budget for all symbolic proofs of one derivation (then: numeric checks).
 PROOF_TOTAL_SECONDS = 5.0
@@ -192,9 +191,17 @@ def prove(deriv) -> Proof:
     VerificationError
         When a derived gradient and the oracle differ, naming the gradient and a point.
     """
-    items = []
     inputs = [sp.Symbol(n, real=True) for n in deriv.program.inputs]
-    deadline = time.monotonic() + PROOF_TOTAL_SECONDS
+    with budget(PROOF_TOTAL_SECONDS) as total:
+        return _prove(deriv, inputs, total)
+
+
+def _cancel_expanded(diff: sp.Expr) -> sp.Expr:
+    return sp.cancel(sp.expand(diff))
+
+
+def _prove(deriv, inputs, total) -> Proof:
+    items = []
     # The program's output in the inputs: a sample point must lie in its domain too.
     output_expr = deriv.program.expanded().get(deriv.output)
     for name in deriv.wrt:
@@ -207,15 +214,13 @@ def prove(deriv) -> Proof:
         # Symbolic proof only for differences of modest size and within a time budget:
         # expanding nested sigmoids (a network's loss) can run for many minutes.
         size = sp.count_ops(diff)
-        if size <= SYMBOLIC_PROOF_OPS and budget_available():
-            for attempt in (lambda: sp.cancel(sp.expand(diff)), lambda: sp.simplify(diff)):
-                left = deadline - time.monotonic()
-                if left < 0.05:
+        if size <= SYMBOLIC_PROOF_OPS and isolation_available():
+            for attempt in (_cancel_expanded, sp.simplify):
+                if total.remaining() < 0.05:
                     break
                 try:
-                    with time_limit(min(PROOF_SECONDS, left)):
-                        if attempt() == 0:
-                            method = "symbolic"
+                    if run_limited(attempt, diff, seconds=PROOF_SECONDS) == 0:
+                        method = "symbolic"
                 except (BudgetExceeded, Exception):  # noqa: BLE001 - try the next way
                     pass
                 if method:
