@@ -30,7 +30,7 @@ def truth(slip=None):
 def key_text(answers=None):
     at = ", ".join(f"{k}: {v}" for k, v in AT.items())
     body = "".join(f"  {json.dumps(k)}: {v:g}\n" for k, v in (answers or truth()).items())
-    return (f"problem:\n  program: |\n" + "".join(f"    {line}\n" for line in PROGRAM.splitlines())
+    return ("problem:\n  program: |\n" + "".join(f"    {line}\n" for line in PROGRAM.splitlines())
             + f"  at: {{{at}}}\n  learning_rate: {LR}\nanswers:\n{body}")
 
 

@@ -125,6 +125,7 @@ def test_finding_json_floats_have_12_significant_figures(capsys):
     # on every render; every float in JSON text now has at most 12 significant figures.
     import json as _json
     import math
+
     from backproof.cli import main as _main
     assert _main(["explain", "y = sin(x)/3", "--at", "x=0.7", "--format", "json"]) == 0
     doc = _json.loads(capsys.readouterr().out)

@@ -166,7 +166,7 @@ def test_network_spec_without_backproof_nn_is_a_clean_error(capsys, tmp_path, mo
     real_import = builtins.__import__
 
     def no_nn(name, globals=None, locals=None, fromlist=(), level=0):
-        if name == "nn" and level == 2 or name == "backproof.nn":
+        if (name == "nn" and level == 2) or name == "backproof.nn":
             raise ImportError("no backproof.nn")
         return real_import(name, globals, locals, fromlist, level)
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from backproof.derive import derive
 from backproof.cli import main
+from backproof.derive import derive
 from backproof.render import COLORS, build_diagram, dot_available
 
 FORK = "d = a + b; e = b - c; y = d*e"
@@ -150,6 +150,7 @@ def test_finding_graph_given_a_network_spec_points_to_net(tmp_path, capsys, form
     # A spec file (YAML, JSON or TOML with `layers`) used to fail with a parse error about
     # its first line; now one line says `graph` takes programs and names `backproof net`.
     import json
+
     import yaml
     data = yaml.safe_load((EXAMPLES / "mazur.yaml").read_text(encoding="utf-8"))
     if spec == "json":

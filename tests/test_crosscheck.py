@@ -16,7 +16,6 @@ import pytest
 import sympy as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from program_strategies import expressions as shared_expressions
 
 from backproof import ops
 from backproof.crosscheck import (
@@ -30,6 +29,7 @@ from backproof.derive import derive
 from backproof.engine import Dense, NumericalError, back_propagation, forward_prop, grad
 from backproof.errors import EvaluationError, ParseError, ProgramError
 from backproof.ops import OPS
+from program_strategies import expressions as shared_expressions
 
 EXAMPLES = {
     "graph": ("d = a + b; e = b - c; y = d*e", "a=2,b=1,c=0"),
@@ -317,8 +317,8 @@ def programs(draw):
 @given(text=programs(), point=st.tuples(*[st.floats(-2, 2, allow_nan=False)] * 3),
        points=st.sampled_from([1, 1, 5]))
 def test_random_programs_agree_three_ways(text, point, points):
-    from backproof.parse import parse_program
     from backproof.graph import build_graph, to_tape
+    from backproof.parse import parse_program
     tape = to_tape(build_graph(parse_program(text)))
     at = {n: v for n, v in zip(NAMES, point) if n in tape.inputs}
     try:

@@ -16,13 +16,13 @@ import pytest
 import sympy as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from program_strategies import expressions as shared_expressions
 
 from backproof.engine import EngineError, NumericalError, backward, forward, grad
 from backproof.errors import BackproofError
 from backproof.functions import rewrite_elementary
 from backproof.graph import build_graph, to_tape
 from backproof.parse import parse_program
+from program_strategies import expressions as shared_expressions
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 

@@ -97,8 +97,9 @@ def test_fused_loss_names_its_activation(name):
 def test_finding_one_loss_vocabulary():
     """The spec and the layer engine take their losses (and fused pairs) from the rows."""
     from backproof.engine import LOSSES
-    from backproof.nn.spec import LOSS_NEEDS, LOSSES as SPEC_LOSSES
+    from backproof.nn.spec import LOSS_NEEDS
+    from backproof.nn.spec import LOSSES as SPEC_LOSSES
     assert tuple(SPEC_LOSSES) == tuple(LOSSES) == tuple(LOSS_ROWS)
-    assert LOSS_NEEDS == {n: r.requires for n, r in LOSS_ROWS.items() if r.requires}
+    assert {n: r.requires for n, r in LOSS_ROWS.items() if r.requires} == LOSS_NEEDS
     for name, row in LOSS_ROWS.items():
         assert LOSSES[name].per_sample is row.np_per_sample and LOSSES[name].gradient is row.np_gradient

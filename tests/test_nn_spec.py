@@ -10,8 +10,7 @@ import sympy as sp
 
 from backproof.errors import SpecError
 from backproof.nn import program_from_spec, program_from_spec_file, validate_spec
-from backproof.nn.spec import ACTIVATIONS
-from backproof.nn.spec import load_spec_file, param_entries
+from backproof.nn.spec import ACTIVATIONS, load_spec_file, param_entries
 
 BASE = {
     "inputs": [0.05, 0.10],

@@ -254,7 +254,7 @@ def test_layer_engine_activation_is_the_row(name):
     v = np.random.default_rng(2).uniform(-2, 2, z.shape)
     np.testing.assert_array_equal(act(z), op.np_forward(z))
     h = 1e-6 * np.maximum(1.0, np.abs(z))
-    fd = v * (act((z + h)) - act((z - h))) / ((z + h) - (z - h))
+    fd = v * (act(z + h) - act(z - h)) / ((z + h) - (z - h))
     np.testing.assert_allclose(act.jvp(z, v), fd, rtol=1e-5, atol=1e-8)
     # The text write-up names the function by its row's symbol or name.
     assert op.layer.derivative and op.layer.derivative_latex("z", "a")
@@ -360,7 +360,7 @@ def test_finding_one_activation_vocabulary():
     rows = [name for name in sorted(OPS) if OPS[name].layer is not None]
     assert list(SPEC) == list(ENGINE) == rows + ["softmax"]
     assert set(ACT_DERIVATIVE) == set(rows) | {"softmax"}
-    assert CHECKED == {name for name, op in OPS.items() if op.checker_activation}
+    assert {name for name, op in OPS.items() if op.checker_activation} == CHECKED
 
 
 def test_finding_no_second_op_table():

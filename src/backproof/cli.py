@@ -29,7 +29,7 @@ COMMANDS = ("explain", "graph", "crosscheck", "net", "check", "grade")
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line with exit status 2."""
 
-    def error(self, message):  # noqa: D401 - argparse API
+    def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:
         _quiet_stdout()
         return 0
-    except Exception as exc:  # noqa: BLE001 - anything not a BackproofError is a bug: say so
+    except Exception as exc:
         if _wants_debug(argv):
             traceback.print_exc(file=sys.stderr)
         print(f"backproof: internal error: {type(exc).__name__}: {quote(str(exc))} "

@@ -72,8 +72,8 @@ from __future__ import annotations
 import math
 import sys
 import types
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 import numpy as np
 import sympy as sp

@@ -32,7 +32,7 @@ class OversizedNumber:
     200
     """
 
-    __slots__ = ("text", "digits")
+    __slots__ = ("digits", "text")
 
     def __init__(self, text: str):
         self.text = text

@@ -18,8 +18,9 @@ Conventions. For one sample with ``K`` outputs, target ``t``, prediction ``ŷ = 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

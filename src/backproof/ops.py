@@ -55,8 +55,9 @@ from __future__ import annotations
 
 import importlib
 import types
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 

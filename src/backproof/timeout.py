@@ -275,7 +275,7 @@ def _serve(conn: Connection) -> None:
             reply = pickle.dumps(("ok", fn(*args)), protocol=pickle.HIGHEST_PROTOCOL)
         except MemoryError:
             reply = pickle.dumps(("error", "out of memory"))
-        except Exception as exc:  # noqa: BLE001 - any failure is the caller's to report
+        except Exception as exc:
             reply = pickle.dumps(("error", f"{type(exc).__name__}: {exc}"[:300]))
         conn.send_bytes(reply)
 

@@ -221,7 +221,7 @@ def _prove(deriv, inputs, total) -> Proof:
                 try:
                     if run_limited(attempt, diff, seconds=PROOF_SECONDS) == 0:
                         method = "symbolic"
-                except (BudgetExceeded, Exception):  # noqa: BLE001 - try the next way
+                except (BudgetExceeded, Exception):
                     pass
                 if method:
                     break

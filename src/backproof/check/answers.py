@@ -19,8 +19,15 @@ from typing import Any
 import sympy as sp
 
 from .. import limits
-from ..datafiles import (OversizedNumber, check_depth, check_json_text, check_toml_text, check_yaml_events,
-                         number_digits, toml_digits_error)
+from ..datafiles import (
+    OversizedNumber,
+    check_depth,
+    check_json_text,
+    check_toml_text,
+    check_yaml_events,
+    number_digits,
+    toml_digits_error,
+)
 from ..errors import BackproofError, LimitError, ParseError, SpecError, quote
 from .compare import DEFAULT_TOLERANCE, Tolerance
 from .quantities import Problem, Quantity, QuantityError

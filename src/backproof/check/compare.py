@@ -44,7 +44,7 @@ class Tolerance:
     atol: float = 1e-8
     min_figures: int = 2
 
-    def replace(self, **kw) -> "Tolerance":
+    def replace(self, **kw) -> Tolerance:
         return Tolerance(**{**self.__dict__, **{k: v for k, v in kw.items() if v is not None}})
 
 
@@ -138,14 +138,14 @@ def expressions_equal(given: sp.Expr, truth: sp.Expr, *, seconds: float = 2.0, p
         try:
             if run_limited(_zero_by_algebra, diff, seconds=seconds):
                 return SymbolicResult(True, "simplify")
-        except (BudgetExceeded, Exception):  # noqa: BLE001 - SymPy gives up on some forms: try points
+        except (BudgetExceeded, Exception):
             pass
         try:
             with budget(seconds):
                 ok, where = run_limited(_at_random_points, g, t, symbols, points, seed)
         except BudgetExceeded:
             return SymbolicResult(None, "budget")
-        except Exception:  # noqa: BLE001 - the worker failed (memory): undecided, honestly
+        except Exception:
             return SymbolicResult(None, "budget")
     else:  # no worker here: the cheap numeric check only, in this process
         ok, where = equal_at_random_points(g, t, symbols, points=points, seed=seed)

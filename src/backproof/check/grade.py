@@ -22,10 +22,10 @@ import stat
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Callable, Sequence
 
 from .. import limits
 from ..errors import BackproofError, LimitError
@@ -335,7 +335,7 @@ def _worker_main(conn, key_bytes: bytes, carried_credit: float, soft_limit: floa
             res = SubmissionResult(safe_name(Path(path).name), safe_name(Path(path).stem),
                                    error=f"grading took longer than {format_number(soft_limit)} s; given up",
                                    seconds=time.perf_counter() - start)
-        except Exception as exc:  # noqa: BLE001 - one bad submission must not end the worker
+        except Exception as exc:
             res = SubmissionResult(safe_name(Path(path).name), safe_name(Path(path).stem),
                                    error=f"internal error while grading: {type(exc).__name__}",
                                    seconds=time.perf_counter() - start)
@@ -502,8 +502,8 @@ def grade(key_path: str | Path, folder: str | Path, *, workers: int = 2, timeout
     bar = None
     task = None
     if progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
         from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
         # No refresh thread (auto_refresh=False): worker processes are forked from here.
         bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                        console=Console(stderr=True), transient=True, auto_refresh=False)

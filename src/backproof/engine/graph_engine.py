@@ -29,7 +29,8 @@ tape (which needs SymPy) inside :func:`grad`, on request.
 
 from __future__ import annotations
 
-from typing import Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 

@@ -25,8 +25,8 @@ Conventions (the symbolic side of backproof is built to match them exactly):
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -265,7 +265,7 @@ class Dense:
         """The :class:`Activation` record of this layer."""
         return ACTIVATIONS[self.activation]
 
-    def replace(self, W=None, b=None) -> "Dense":
+    def replace(self, W=None, b=None) -> Dense:
         """A new layer with ``W`` and/or ``b`` replaced; the activation is kept.
 
         Examples
@@ -279,7 +279,7 @@ class Dense:
     @classmethod
     def init(cls, units: int, fan_in: int, activation: str = "identity",
              initializer: str = "xavier",
-             rng: np.random.Generator | int = 0) -> "Dense":
+             rng: np.random.Generator | int = 0) -> Dense:
         """A layer with random weights and zero biases.
 
         Parameters

@@ -31,8 +31,8 @@ name           per-sample loss                             needs output activati
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 

@@ -24,8 +24,8 @@ ce): its values equal the NumPy engine's logit forms, and its derivative shows t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import sympy as sp
 

@@ -9,8 +9,8 @@ checks every gradient against the NumPy layer engine and central differences.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Mapping
 
 import numpy as np
 import sympy as sp
@@ -139,7 +139,7 @@ class NetResult:
         """Scalar parameter name -> value after one update (empty without η)."""
         return {s.target: s.value for s in self.updates}
 
-    def with_history(self, history) -> "NetResult":
+    def with_history(self, history) -> NetResult:
         """The same result with a training history attached."""
         from dataclasses import replace
         return replace(self, history=history)

@@ -80,8 +80,8 @@ def latex_name(name: str) -> str:
             sample = rf",\langle {m['s']}\rangle"
         return f"{m['q']}_{{{m['i']}{sample}}}"
     m = _NAME.match(name)
-    if m and (m["q"] in "zabeδ" and m["i"] is not None and m["j"] is None
-              or m["q"] == "w" and m["j"] is not None or m["q"] == "S" and m["i"] is None):
+    if m and ((m["q"] in "zabeδ" and m["i"] is not None and m["j"] is None)
+              or (m["q"] == "w" and m["j"] is not None) or (m["q"] == "S" and m["i"] is None)):
         q = {"δ": r"\delta"}.get(m["q"], m["q"])
         if m["s"] is not None:
             sample = rf",\langle {m['s']}\rangle"

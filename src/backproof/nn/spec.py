@@ -14,15 +14,24 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import sympy as sp
 
 from .. import limits
-from ..datafiles import (OversizedNumber, check_depth, check_json_text, check_toml_text, check_yaml_events,
-                         int_digits, number_hook, toml_digits_error)
+from ..datafiles import (
+    OversizedNumber,
+    check_depth,
+    check_json_text,
+    check_toml_text,
+    check_yaml_events,
+    int_digits,
+    number_hook,
+    toml_digits_error,
+)
 from ..engine.layers import ACTIVATIONS as _ENGINE_ACTIVATIONS
 from ..errors import SpecError, quote
 from ..losses import LOSS_ROWS
@@ -200,7 +209,7 @@ def parse_spec_text(text: str, fmt: str, origin: str = "") -> Any:
         try:
             # Depth and alias expansion are checked on the event stream before anything is built.
             check_yaml_events(text, origin)
-            return yaml.load(text, Loader=loader)  # noqa: S506 - a SafeLoader subclass
+            return yaml.load(text, Loader=loader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             pos = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""

@@ -7,7 +7,6 @@ import math
 
 from .. import __version__
 from ..printing import to_text
-from ..steps import StepKind
 
 __all__ = ["derivation_dict", "render_json", "rounded", "to_json_text", "SCHEMA_VERSION", "JSON_DIGITS"]
 
