@@ -23,7 +23,7 @@ def _truth(name):
 def yaml_text(answers: dict, extra: str = "") -> str:
     at = ", ".join(f"{k}: {v}" for k, v in AT.items())
     body = "\n".join(f"  {json.dumps(k)}: {v}" for k, v in answers.items())
-    return (f"problem:\n  program: |\n" + "".join(f"    {line}\n" for line in PROGRAM.splitlines())
+    return ("problem:\n  program: |\n" + "".join(f"    {line}\n" for line in PROGRAM.splitlines())
             + f"  at: {{{at}}}\n  learning_rate: 0.1\n{extra}answers:\n{body}\n")
 
 

@@ -149,3 +149,10 @@ def test_undecided_when_nowhere_defined():
     assert res.equal in (None, False)
     if res.equal is None:
         assert res.method in ("undefined", "budget")
+
+
+def test_finding_huge_exponent_and_long_digits_are_linear_and_safe():
+    from backproof.check.compare import figures
+    assert figures("1e" + "9" * 5000) is None  # int() of 5,000 digits used to raise
+    assert figures("0." + "1" * 200_000) == (200_000, -200_000)
+    assert figures("1" * 200_000 + "x") is None

@@ -30,7 +30,7 @@ def truth(slip=None):
 def key_text(answers=None):
     at = ", ".join(f"{k}: {v}" for k, v in AT.items())
     body = "".join(f"  {json.dumps(k)}: {v:g}\n" for k, v in (answers or truth()).items())
-    return (f"problem:\n  program: |\n" + "".join(f"    {line}\n" for line in PROGRAM.splitlines())
+    return ("problem:\n  program: |\n" + "".join(f"    {line}\n" for line in PROGRAM.splitlines())
             + f"  at: {{{at}}}\n  learning_rate: {LR}\nanswers:\n{body}")
 
 
@@ -54,9 +54,12 @@ def klass(tmp_path_factory):
     (subs / "f_right.yaml").write_text("student: Fay\nanswers:\n" +
                                        "".join(f"  {json.dumps(k)}: {v:g}\n" for k, v in truth().items()))
     (subs / "notes.txt").write_text("not a submission")
-    report = g.grade(root / "key.yaml", subs, workers=2, timeout=4.0, _hang="e_hang")
     import multiprocessing
-    assert multiprocessing.active_children() == []  # the hung worker was really stopped
+    # Children started earlier in this process (another test's SymPy worker) are not ours.
+    before = {p.pid for p in multiprocessing.active_children()}
+    report = g.grade(root / "key.yaml", subs, workers=2, timeout=4.0, _hang="e_hang")
+    left = [p for p in multiprocessing.active_children() if p.pid not in before]
+    assert left == []  # the hung worker was really stopped
     return root, subs, report
 
 
@@ -96,7 +99,7 @@ def test_csv_cells_are_neutralised(klass):
     for r in rows:
         for cell in r.values():
             if cell and cell[0] in "=+-@\t\r":
-                assert g._PLAIN_NUMBER.match(cell), cell
+                assert g._PLAIN_NUMBER.fullmatch(cell), cell
 
 
 @pytest.mark.parametrize("cell,safe", [("=1+1", "'=1+1"), ("+A1", "'+A1"), ("-1+2", "'-1+2"), ("@SUM(A1)", "'@SUM(A1)"),
@@ -154,3 +157,231 @@ def test_missing_answers_and_outputs(tmp_path, capsys):
     (tmp_path / "bad_key.yaml").write_text("problem: {program: 'y = +'}\n")
     assert main(["grade", str(tmp_path / "bad_key.yaml"), str(subs)]) == 2
     assert not (tmp_path / "g.xlsx").exists()
+
+
+# --- issue 9: budgets that cannot be lost, grading processes, folders read safely ---------------------
+
+import os  # noqa: E402
+import signal  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from backproof import limits  # noqa: E402
+
+SRC = str(Path(__file__).resolve().parent.parent / "src")
+
+
+def _env():
+    return {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+
+def _class(tmp_path, files):
+    (tmp_path / "key.yaml").write_text(key_text())
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for name, text in files.items():
+        (subs / name).write_text(text)
+    return tmp_path / "key.yaml", subs
+
+
+def test_finding_nested_budgets_charge_time_used(tmp_path, capsys):
+    # 14 symbolic answers, each proved in milliseconds: with the default time limit every
+    # one is correct (each answer's 2 s budget used to be charged in full to the sheet's).
+    n = 7
+    program = " + ".join(f"a{i}*b{i}" for i in range(n))
+    at = ", ".join(f"a{i}: {i + 1}, b{i}: {i + 2}" for i in range(n))
+    asked = {**{f"dy/da{i}": f"b{i}" for i in range(n)}, **{f"dy/db{i}": f"a{i}" for i in range(n)}}
+    (tmp_path / "key.yaml").write_text(f"problem:\n  program: 'y = {program}'\n  at: {{{at}}}\nanswers:\n"
+                                       + "".join(f"  {json.dumps(k)}: {v}\n" for k, v in asked.items()))
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    given = {k: f"({v})*1 + 0*{v}" for k, v in asked.items()}  # written differently: needs the proof
+    (subs / "s.json").write_text(json.dumps({"student": "Sym", "answers": given}))
+    # The default limit (30 s), and 10 s: under the old charging 2 s per answer used up
+    # 10 s after five answers (in well under a second of real time) and the sheet was lost.
+    for limit in ([], ["--timeout", "10"]):
+        assert main(["grade", str(tmp_path / "key.yaml"), str(subs), "-o", str(tmp_path / "g.csv"),
+                     "--jobs", "1", "--no-progress", *limit]) == 0
+        rows = _rows((tmp_path / "g.csv").read_text())
+        assert len(rows) == 2 * n and {r["verdict"] for r in rows} == {"correct"}
+        assert all(r["error"] == "" for r in rows)
+
+
+def test_finding_symlink_is_not_followed(tmp_path, capsys):
+    secret = tmp_path / "outside.txt"
+    secret.write_text("root:x:0:0:TOPSECRETLINE:/root:/bin/bash\n")
+    key, subs = _class(tmp_path, {"a.json": submission("Ada", truth())})
+    os.symlink(secret, subs / "x.yaml")
+    os.symlink(tmp_path / "key.yaml", subs / "k.yaml")  # a link to a readable sheet is refused too
+    assert main(["grade", str(key), str(subs), "-o", str(tmp_path / "g.csv"), "--no-progress"]) == 1
+    out = capsys.readouterr()
+    text = (tmp_path / "g.csv").read_text()
+    assert "TOPSECRET" not in text + out.out + out.err
+    rows = {r["file"]: r for r in _rows(text)}
+    assert "symbolic link; not followed" in rows["x.yaml"]["error"]
+    assert "symbolic link; not followed" in rows["k.yaml"]["error"]
+    assert rows["a.json"]["verdict"] == "correct"
+    # read_submission refuses a link even when handed one directly (the file may change after the scan).
+    with pytest.raises(Exception, match="symbolic link"):
+        g.read_submission(subs / "x.yaml")
+
+
+def test_finding_non_utf8_name_is_an_error_row(tmp_path, capsys):
+    key, subs = _class(tmp_path, {"a.json": submission("Ada", truth())})
+    bad = os.path.join(os.fsencode(subs), b"caf\xe9\n.yaml")
+    with open(bad, "wb") as f:
+        f.write(submission("Eve", truth()).encode())
+    for out in ("g.csv", "g.json", "g.md"):
+        assert main(["grade", str(key), str(subs), "-o", str(tmp_path / out), "--no-progress"]) == 1
+        text = (tmp_path / out).read_text(encoding="utf-8")
+        if out == "g.json":
+            text = " ".join(s["file"] for s in json.loads(text)["students"])
+        if out == "g.md":
+            text = text.replace("\\\\", "\\")  # Markdown escapes each backslash
+        assert "caf\\xe9\\n.yaml" in text
+    rows = {r["file"]: r for r in _rows((tmp_path / "g.csv").read_text(encoding="utf-8"))}
+    assert "not UTF-8" in rows["caf\\xe9\\n.yaml"]["error"]
+    assert rows["a.json"]["verdict"] == "correct"
+    assert main(["grade", str(key), str(subs), "--no-progress"]) == 1  # printed safely too
+    assert "caf\\xe9\\n.yaml" in capsys.readouterr().out
+
+
+def test_finding_file_content_is_never_echoed(tmp_path, capsys):
+    secret = "S3CRET" * 2000
+    key, subs = _class(tmp_path, {
+        "plain.yaml": secret,                                    # not a mapping
+        "field.yaml": f"student: Bo\nanswers: {secret}\n",       # a field of the wrong kind
+        "bad.toml": f"student = 1\n{secret}\n",                  # not TOML
+        "big.yaml": "student: Big\n# " + "x" * (limits.value("submission_bytes") + 10) + "\n",
+    })
+    assert main(["grade", str(key), str(subs), "-o", str(tmp_path / "g.csv"), "--no-progress"]) == 1
+    out = capsys.readouterr()
+    everything = (tmp_path / "g.csv").read_text() + out.out + out.err
+    assert "S3CRET" * 14 not in everything  # at most 80 characters of a value are quoted
+    rows = {r["file"]: r for r in _rows((tmp_path / "g.csv").read_text())}
+    assert all(rows[f]["error"] for f in ("plain.yaml", "field.yaml", "bad.toml", "big.yaml"))
+    assert "submission_bytes" in rows["big.yaml"]["error"] and "xxxxxxxx" not in rows["big.yaml"]["error"]
+
+
+def test_finding_submission_count_is_bounded(tmp_path, capsys, monkeypatch):
+    key, subs = _class(tmp_path, {f"s{i}.json": submission("S", truth()) for i in range(4)})
+    monkeypatch.setitem(limits.LIMITS, "submission_files",
+                        limits.Limit("submission_files", 3, "files", "test"))
+    assert main(["grade", str(key), str(subs), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "submission_files = 3" in err
+
+
+def test_finding_neutraliser_is_linear(tmp_path):
+    # A 200 KB cell: the old pattern backtracked quadratically (a 20 KB cell took 100 s).
+    # The subprocess timeout is only a guard against a hang, not a timing assertion.
+    code = ("from backproof.check.grade import neutralize\n"
+            "n = '-' + '1' * 200_000\n"
+            "print(neutralize(n) == n, neutralize(n + 'x')[:2], neutralize('-1.' + '5' * 200_000 + 'e') [:2])\n")
+    done = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True, timeout=120)
+    assert done.stdout.split() == ["True", "'-", "'-"], done.stderr
+
+
+# The parent process for the process tests: `backproof grade` with one submission that
+# never finishes (the test hook), so its workers are alive when it is killed.
+_PARENT = """
+import functools, sys
+from backproof.check import grade as g
+g.grade = functools.partial(g.grade, _hang="h_hang")
+from backproof.cli import main
+sys.exit(main(["grade", sys.argv[1], sys.argv[2], "--jobs", "2", "--timeout", "600", "--no-progress"]))
+"""
+
+
+def _proc_table():
+    """pid -> (ppid, state, start time) of every process, from /proc."""
+    table = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            table[int(d)] = (int(fields[1]), fields[0], fields[19])
+    return table
+
+
+def _descendants(pid):
+    table = _proc_table()
+    out, todo = {}, [pid]
+    while todo:
+        p = todo.pop()
+        for child, (ppid, state, start) in table.items():
+            if ppid == p and child not in out:
+                out[child] = start
+                todo.append(child)
+    return out
+
+
+def _alive(procs):
+    table = _proc_table()
+    return [p for p, start in procs.items() if p in table and table[p][2] == start and table[p][1] != "Z"]
+
+
+def _start_parent(tmp_path):
+    key, subs = _class(tmp_path, {
+        "a_sym.json": json.dumps({"student": "Sym", "answers": {"a2": "w2*(w1*x + b1) + b2"}}),
+        "h_hang.json": submission("Hal", truth()),
+    })
+    parent = subprocess.Popen([sys.executable, "-c", _PARENT, str(key), str(subs)], env=_env(),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Wait (a guard of 120 s, not a timing assertion) for both workers and the SymPy
+    # helper of the one that graded the symbolic answer.
+    deadline = time.monotonic() + 120
+    procs = {}
+    while time.monotonic() < deadline and parent.poll() is None:
+        procs = _descendants(parent.pid)
+        if len(procs) >= 3:
+            break
+        time.sleep(0.1)
+    assert len(procs) >= 3, (procs, parent.poll())
+    return parent, procs
+
+
+def _wait_gone(procs):
+    deadline = time.monotonic() + 30  # a guard against a hang; they go within milliseconds
+    while _alive(procs) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return _alive(procs)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc and PR_SET_PDEATHSIG")
+def test_finding_kill_9_leaves_no_orphans(tmp_path):
+    parent, procs = _start_parent(tmp_path)
+    parent.kill()  # SIGKILL: no handler, no cleanup in the parent
+    parent.communicate(timeout=60)
+    assert _wait_gone(procs) == []
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="needs /proc")
+def test_finding_ctrl_c_is_one_line(tmp_path):
+    parent, procs = _start_parent(tmp_path)
+    parent.send_signal(signal.SIGINT)
+    out, err = parent.communicate(timeout=60)
+    assert parent.returncode == 130
+    assert err == "backproof: interrupted\n"
+    assert _wait_gone(procs) == []
+
+
+def test_finding_worker_timeout_kills_only_that_worker(klass):
+    _, _, report = klass
+    by_file = {r.file: r for r in report.results}
+    assert "given up (the worker was stopped)" in by_file["e_hang.json"].error
+    graded = [r for r in report.results if r.file != "e_hang.json" and r.file != "d_corrupt.yaml"]
+    assert len(graded) == 4 and all(r.error is None for r in graded)
+
+
+@pytest.mark.parametrize("value", ["inf", "nan", "0", "-1"])
+def test_finding_timeout_must_be_finite(tmp_path, capsys, value):
+    key, subs = _class(tmp_path, {"a.json": submission("Ada", truth())})
+    assert main(["grade", str(key), str(subs), "--timeout", value, "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--timeout must be a positive, finite number" in err

@@ -118,3 +118,17 @@ def test_python_dash_m_works_like_the_script():
     proc = subprocess.run([sys.executable, "-m", "backproof", "explain", "y = (x"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2 and "Traceback" not in proc.stderr and "^" in proc.stderr
+
+
+def test_finding_json_floats_have_12_significant_figures(capsys):
+    # Last-digit noise (AVX-512 vs scalar NumPy loops) used to rewrite committed JSON files
+    # on every render; every float in JSON text now has at most 12 significant figures.
+    import json as _json
+    import math
+
+    from backproof.cli import main as _main
+    assert _main(["explain", "y = sin(x)/3", "--at", "x=0.7", "--format", "json"]) == 0
+    doc = _json.loads(capsys.readouterr().out)
+    for got, exact in [(doc["values"]["y"], math.sin(0.7) / 3), (doc["gradients"]["x"], math.cos(0.7) / 3)]:
+        assert len(repr(exact)) > 15  # the full float would show more than 12 figures
+        assert got == float(f"{exact:.12g}")

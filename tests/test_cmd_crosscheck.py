@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pytest
 
-from backproof import npops
+from backproof import ops
 from backproof.cli import main
 
 STAGED = "h = tanh(w*x + b); y = h*h + h"
@@ -76,7 +76,7 @@ def test_not_differentiable_is_exit_0_with_the_convention(capsys):
 
 def test_a_disagreement_is_exit_1_naming_the_node(capsys, monkeypatch):
     wrong = lambda g, out, a: (g * (1.0 - out),)  # noqa: E731 - tanh′ without the square
-    monkeypatch.setitem(npops.NP_OPS, "tanh", dataclasses.replace(npops.NP_OPS["tanh"], vjp=wrong))
+    monkeypatch.setitem(ops.OPS, "tanh", dataclasses.replace(ops.OPS["tanh"], np_vjp=wrong))
     code, out, err = run(capsys, "crosscheck", STAGED, "--at", "w=0.3,x=2,b=-1")
     assert code == 1
     assert "disagree" in out
@@ -166,7 +166,7 @@ def test_network_spec_without_backproof_nn_is_a_clean_error(capsys, tmp_path, mo
     real_import = builtins.__import__
 
     def no_nn(name, globals=None, locals=None, fromlist=(), level=0):
-        if name == "nn" and level == 2 or name == "backproof.nn":
+        if (name == "nn" and level == 2) or name == "backproof.nn":
             raise ImportError("no backproof.nn")
         return real_import(name, globals, locals, fromlist, level)
 

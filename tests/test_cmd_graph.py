@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from backproof.derive import derive
 from backproof.cli import main
+from backproof.derive import derive
 from backproof.render import COLORS, build_diagram, dot_available
 
 FORK = "d = a + b; e = b - c; y = d*e"
@@ -139,3 +139,44 @@ def test_help_has_examples(capsys):
     assert main(["graph", "--help"]) == 0
     out = capsys.readouterr().out
     assert "examples:" in out and "-o output/fork.svg" in out and "apt-get install graphviz" in out
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@pytest.mark.parametrize("form", ["@path", "path", "@copy.txt"])
+@pytest.mark.parametrize("spec", ["mazur.yaml", "json", "toml"])
+def test_finding_graph_given_a_network_spec_points_to_net(tmp_path, capsys, form, spec):
+    # A spec file (YAML, JSON or TOML with `layers`) used to fail with a parse error about
+    # its first line; now one line says `graph` takes programs and names `backproof net`.
+    import json
+
+    import yaml
+    data = yaml.safe_load((EXAMPLES / "mazur.yaml").read_text(encoding="utf-8"))
+    if spec == "json":
+        path = tmp_path / "net.json"
+        path.write_text(json.dumps(data), encoding="utf-8")
+    elif spec == "toml":
+        path = tmp_path / "net.toml"
+        path.write_text("learning_rate = 0.5\n[[layers]]\nunits = 2\nactivation = \"sigmoid\"\n",
+                        encoding="utf-8")
+    else:
+        path = EXAMPLES / spec
+    if form == "@copy.txt":  # the content, not the suffix, gives it away
+        copy = tmp_path / "copy.txt"
+        copy.write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+        path = copy
+    arg = str(path) if form == "path" else f"@{path}"
+    out_file = tmp_path / "g.svg"
+    code, out, err = run(capsys, arg, "-o", str(out_file))
+    assert code == 2 and out == ""
+    assert err.count("\n") == 1 and "Traceback" not in err
+    assert "network spec" in err and f"backproof net {path}" in err
+    assert not out_file.exists()
+
+
+def test_a_program_file_is_still_a_program(tmp_path, capsys):
+    prog = tmp_path / "fork.yaml"  # an odd suffix, but the content is a program
+    prog.write_text(FORK + "\n", encoding="utf-8")
+    code, out, _ = run(capsys, f"@{prog}", "--at", FORK_AT)
+    assert code == 0 and out.startswith("// backproof")

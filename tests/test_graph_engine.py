@@ -16,15 +16,23 @@ import pytest
 import sympy as sp
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
-from program_strategies import expressions as shared_expressions
 
 from backproof.engine import EngineError, NumericalError, backward, forward, grad
 from backproof.errors import BackproofError
 from backproof.functions import rewrite_elementary
 from backproof.graph import build_graph, to_tape
 from backproof.parse import parse_program
+from program_strategies import expressions as shared_expressions
 
 SRC = Path(__file__).resolve().parents[1] / "src"
+
+# Why these tolerances: a batch runs NumPy's SIMD loops (AVX2/AVX-512 kernels for `**`,
+# exp, log, ...), one point runs the scalar loop; NumPy documents those kernels as accurate
+# to a few ulps, not as identical to the scalar path, and on an AVX-512 CPU the `powers`
+# seed differs by 1 ulp. A handful of operations, each at most ~1 ulp apart, stay within 4.
+BATCH_VS_POINT_ULPS = 4
+# The engine's float64 arithmetic vs the derivation's SymPy numbers rounded once to float.
+ENGINE_VS_SYMBOLIC_ULPS = 4
 
 # The seeds' worked examples (values computed here, never copied from the notes).
 SEED_EXAMPLES = {
@@ -75,8 +83,11 @@ def test_engine_matches_the_symbolic_derivation_for_intermediates():
     text, point = SEED_EXAMPLES["two-layer"]
     d = derive(text, at=point)
     _, grads = grad(text, at=point)
+    # Two code paths (SymPy numbers rounded once vs NumPy float64 arithmetic): equal within
+    # ENGINE_VS_SYMBOLIC_ULPS, not bit for bit.
     for n, v in d.named_gradients().items():
-        assert float(grads[n]) == float(v), n
+        np.testing.assert_array_max_ulp(np.float64(grads[n]), np.float64(float(v)),
+                                        maxulp=ENGINE_VS_SYMBOLIC_ULPS)
 
 
 @pytest.mark.parametrize("name", sorted(SEED_EXAMPLES))
@@ -89,10 +100,10 @@ def test_batch_equals_one_point_at_a_time(name):
     assert bv.shape == (7,)
     for i in range(7):
         v, g = grad(tape, {k: a[i] for k, a in batch.items()})
-        assert float(v) == bv[i]
+        np.testing.assert_array_max_ulp(np.float64(v), bv[i], maxulp=BATCH_VS_POINT_ULPS)
         for n in g:
             assert bg[n].shape == (7,)
-            assert float(g[n]) == bg[n][i], n
+            np.testing.assert_array_max_ulp(np.float64(g[n]), bg[n][i], maxulp=BATCH_VS_POINT_ULPS)
 
 
 def test_fork_gradients_add_up_and_the_dict_is_keyed_by_node_id():
@@ -245,10 +256,10 @@ def test_random_programs_engine_equals_sympy_diff(text, point):
         assume(False)
     # Kinks: sympy.diff has no convention there; the crosscheck tests cover them.
     vals = forward(tape, at)
-    from backproof.npops import NP_OPS
+    from backproof.ops import OPS
     for e in tape.entries:
-        if e.kind == "op" and NP_OPS[e.op].branch is not None:
-            assume(np.all(np.abs(NP_OPS[e.op].branch(*[vals[u] for u in e.operands])) > 1e-9))
+        if e.kind == "op" and OPS[e.op].branch is not None:
+            assume(np.all(np.abs(OPS[e.op].branch(*[vals[u] for u in e.operands])) > 1e-9))
     oracle = _oracle(text, at)
     for n in tape.inputs:
             assert float(grads[n]) == pytest.approx(oracle[n], rel=1e-9, abs=1e-11), (text, n)

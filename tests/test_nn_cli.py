@@ -115,3 +115,13 @@ def test_training_without_learning_rate(tmp_path, capsys):
     assert code == 2 and "learning_rate: missing field" in err
     code, out, err = run(["net", str(spec)], capsys)  # one derivation needs no η
     assert code == 0 and "Gradient-descent update" not in out
+
+
+@pytest.mark.parametrize("fmt", ["text", "md", "json"])
+def test_finding_net_says_nothing_was_skipped_on_request(capsys, fmt):
+    # `net` never asks for the expansion to be skipped by the user; the derivation appendix
+    # used to say "skipped on request" all the same. Now it gives the network's reason.
+    code, out, _ = run(["net", MAZUR, "--format", fmt], capsys)
+    assert code == 0
+    assert "on request" not in out
+    assert "nested activations make that take minutes" in out

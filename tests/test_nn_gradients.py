@@ -223,12 +223,14 @@ def test_views_are_linear_in_the_network():
 
 
 def test_too_large_a_network_is_refused_with_its_size():
-    from backproof.errors import SpecError
+    # Issue 9: refused from the shapes when the spec is read (a LimitError naming the
+    # field and the limit), no longer after building the network.
+    from backproof.errors import LimitError
     spec = {"inputs": [0.0] * 64, "targets": [1] + [0] * 9, "loss": "ce",
             "layers": [{"units": 256, "activation": "relu"}, {"units": 128, "activation": "relu"},
                        {"units": 10, "activation": "softmax"}]}
-    with pytest.raises(SpecError, match=r"too large to derive symbolically: about [\d,]+ graph nodes "
-                                        r"\(50,826 parameters × 1 sample\); the limit is 50,000"):
+    with pytest.raises(LimitError, match=r"^layers\[0\]\.units: 16640 parameters is over the limit "
+                                         r"net_parameters = 10000 parameters"):
         explain_network(spec)
 
 

@@ -10,7 +10,7 @@ import sympy as sp
 
 from backproof.errors import SpecError
 from backproof.nn import program_from_spec, program_from_spec_file, validate_spec
-from backproof.nn.spec import load_spec_file, param_entries
+from backproof.nn.spec import ACTIVATIONS, load_spec_file, param_entries
 
 BASE = {
     "inputs": [0.05, 0.10],
@@ -51,7 +51,7 @@ BAD = [
     ("bias-length", mutate(["layers", 0, "bias"], [0.1, 0.2, 0.3]),
      ["layers[0].bias", "a list of 2 numbers", "got a list of 3"]),
     ("unknown-activation", mutate(["layers", 0, "activation"], "swish"),
-     ["layers[0].activation", "'swish'", "identity, relu, sigmoid, tanh, softmax"]),
+     ["layers[0].activation", "'swish'", ", ".join(ACTIVATIONS)]),
     ("unknown-loss", mutate(["loss"], "hinge"), ["loss", "'hinge'", "mse, sse, half_sse, bce, ce"]),
     ("string-weight", mutate(["layers", 0, "weights"], [[0.15, "0.2"], [0.25, 0.3]]),
      ["layers[0].weights[0][1]", "expected a number", "the string '0.2'", "without quotes"]),

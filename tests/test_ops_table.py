@@ -14,7 +14,6 @@ import pytest
 import sympy as sp
 
 from backproof.functions import rewrite_elementary
-from backproof.npops import NP_OPS
 from backproof.ops import OPS
 
 RNG_SEED = 20261122
@@ -28,13 +27,15 @@ DOMAINS = {
     "tan": [(-1.2, 1.2)], "tanh": [(-4, 4)], "sigmoid": [(-6, 6)], "relu": [(-3, 3)],
     "abs": [(-3, 3)], "max": [(-3, 3)] * 2, "min": [(-3, 3)] * 2, "softplus": [(-6, 6)],
     "step": [(-3, 3)], "sign": [(-3, 3)], "identity": [(-3, 3)],
+    "leaky_relu": [(-3, 3)], "atan": [(-4, 4)],
 }
 VARIADIC3 = {"add3": "add", "mul3": "mul"}
 #: Minimum distance from a kink (relu/abs/step/sign at 0, max/min at a tie).
 KINK_MARGIN = 0.05
 #: Ops that must stay finite, with finite VJPs, for operands of ±1000.
 EXTREME_SAFE = ["add", "sub", "neg", "mul", "div", "sin", "cos", "tanh", "sigmoid", "relu",
-                "abs", "max", "min", "softplus", "step", "sign", "identity", "sqrt", "log"]
+                "abs", "max", "min", "softplus", "step", "sign", "identity", "sqrt", "log",
+                "leaky_relu", "atan"]
 
 CASES = sorted(OPS) + sorted(VARIADIC3)
 
@@ -54,7 +55,7 @@ def _points(case: str, n: int = N_POINTS, seed: int = RNG_SEED) -> list[np.ndarr
     out: list[list[float]] = []
     while len(out) < n:
         p = [rng.uniform(lo, hi) for lo, hi in dom]
-        if NP_OPS[name].branch is not None and np.any(np.abs(NP_OPS[name].branch(*p)) < KINK_MARGIN):
+        if OPS[name].branch is not None and np.any(np.abs(OPS[name].branch(*p)) < KINK_MARGIN):
             continue
         out.append(p)
     return [np.array(col) for col in zip(*out)]
@@ -76,13 +77,10 @@ def _sym_value(expr: sp.Expr, syms, point) -> float:
 
 # --- the table's shape -----------------------------------------------------------------
 
-def test_numpy_table_is_the_op_table():
-    """The engine's table (sympy-free) holds the very functions the op table names."""
-    assert set(NP_OPS) == set(OPS)
+def test_kink_facets_come_together():
+    """A row with a kink has its predicate, its branch and its convention; a smooth row none."""
     for name, op in OPS.items():
-        assert op.np_forward is NP_OPS[name].forward, name
-        assert op.np_vjp is NP_OPS[name].vjp, name
-        assert (op.nondiff is None) == (NP_OPS[name].branch is None), name
+        assert (op.nondiff is None) == (op.branch is None), name
         assert (op.nondiff is None) == (op.convention == ""), name
 
 
@@ -190,9 +188,9 @@ def test_branch_is_zero_exactly_at_the_kink(case):
     op = OPS[name]
     for p in zip(*_points(case, n=10)):
         assert not op.nondiff(*p)
-        assert NP_OPS[name].branch(*p) != 0
+        assert OPS[name].branch(*p) != 0
     kink = [0.0] if len(dom) == 1 else [1.5, 1.5]
-    assert op.nondiff(*kink) and NP_OPS[name].branch(*kink) == 0
+    assert op.nondiff(*kink) and OPS[name].branch(*kink) == 0
 
 
 # --- extreme inputs --------------------------------------------------------------------
@@ -228,3 +226,150 @@ def test_sigmoid_and_softplus_saturate_without_overflow():
         sp_ = OPS["softplus"].np_forward(x)
     assert s.tolist()[0] == 0.0 and s.tolist()[-1] == 1.0 and s[2] == 0.5
     assert sp_[0] == 0.0 and sp_[-1] == 1000.0
+
+
+# --- the activation facet: layer engine, write-up formulas, a network per activation ------
+
+ACTIVATION_ROWS = sorted(name for name, op in OPS.items() if op.layer is not None)
+
+
+@pytest.mark.parametrize("name", ACTIVATION_ROWS)
+def test_layer_derivative_from_a_and_z_equals_the_partial(name):
+    """The matrix view's route (g′ from z and a = g(z)) agrees with the SymPy partial."""
+    op = OPS[name]
+    z = sp.Symbol("z", real=True)
+    for (p,) in zip(*_points(name, n=12)):
+        zv = _exact(p)
+        a = op.forward(zv)
+        got = _sym_value(op.layer.derivative_of(zv, a), (), ())
+        assert got == pytest.approx(_sym_value(op.partials(z)[0], (z,), (p,)), rel=1e-12, abs=1e-14)
+
+
+@pytest.mark.parametrize("name", ACTIVATION_ROWS)
+def test_layer_engine_activation_is_the_row(name):
+    """The Dense engine's activation: the row's forward, and a JVP matching central differences."""
+    from backproof.engine import ACTIVATIONS
+    act, op = ACTIVATIONS[name], OPS[name]
+    (z,) = _points(name)
+    v = np.random.default_rng(2).uniform(-2, 2, z.shape)
+    np.testing.assert_array_equal(act(z), op.np_forward(z))
+    h = 1e-6 * np.maximum(1.0, np.abs(z))
+    fd = v * (act(z + h) - act(z - h)) / ((z + h) - (z - h))
+    np.testing.assert_allclose(act.jvp(z, v), fd, rtol=1e-5, atol=1e-8)
+    # The text write-up names the function by its row's symbol or name.
+    assert op.layer.derivative and op.layer.derivative_latex("z", "a")
+
+
+@pytest.mark.parametrize("name", ACTIVATION_ROWS)
+def test_every_activation_row_serves_in_a_network(name):
+    """A 2-2-1 network with this hidden activation: spec accepted, derivation = matrix view =
+    NumPy layer engine = central differences, and every write-up renders."""
+    from backproof.nn import explain_network
+    from backproof.nn.report import render_json, render_markdown, render_text
+    spec = {"inputs": [0.5, -0.3], "targets": [0.2], "loss": "half_sse",
+            "layers": [{"units": 2, "activation": name, "weights": [[0.4, -0.2], [-0.7, 0.3]],
+                        "bias": [0.1, -0.05]},
+                       {"units": 1, "activation": "identity", "weights": [[0.6, -0.9]], "bias": [0.2]}]}
+    result = explain_network(spec)
+    assert result.check.ok, result.check.summary
+    assert result.view_diff is not None and result.view_diff < 1e-20
+    text = render_text(result, view="both")
+    assert OPS[name].layer.derivative in text
+    render_markdown(result, view="both")
+    render_json(result)
+
+
+# --- kink conventions against PyTorch ------------------------------------------------------
+
+#: PyTorch's counterpart of every op with a kink (called as ``f(torch, *operands)``), to
+#: compare the derivative at the kink; None where PyTorch has no differentiable one.
+TORCH_KINKS = {
+    "relu": lambda torch, a: torch.relu(a),
+    "abs": lambda torch, a: torch.abs(a),
+    "max": lambda torch, a, b: torch.maximum(a, b),
+    "min": lambda torch, a, b: torch.minimum(a, b),
+    "sign": lambda torch, a: torch.sign(a),
+    "step": None,  # torch.heaviside has no derivative
+    "leaky_relu": lambda torch, a: torch.nn.functional.leaky_relu(a, 0.01),
+}
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if OPS[VARIADIC3.get(c, c)].nondiff])
+def test_kink_convention_matches_pytorch(case):
+    """At the kink the row's NumPy VJP gives PyTorch's gradient (where PyTorch is installed)."""
+    name, dom = _op_and_domain(case)
+    assert name in TORCH_KINKS, f"{name}: add PyTorch's counterpart (or None) to TORCH_KINKS"
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: kink conventions "
+                                                "not compared with it")
+    if TORCH_KINKS[name] is None:
+        pytest.skip(f"{name}: PyTorch has no differentiable counterpart")
+    op = OPS[name]
+    p = [0.0] * len(dom) if len(dom) == 1 else [0.7, 0.7]
+    args = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in p]
+    TORCH_KINKS[name](torch, *args).backward()
+    vjp = op.np_vjp(1.0, op.np_forward(*map(np.float64, p)), *map(np.float64, p))
+    for i, t in enumerate(args):
+        assert float(vjp[i]) == t.grad.item(), (name, i)
+
+
+def test_swappable_rows_are_binary_and_not_symmetric():
+    """The checker swaps the operands of these rows: swapping must change the value."""
+    for name, op in OPS.items():
+        if op.swappable:
+            assert op.arity == 2, name
+            a, b = sp.Rational(3, 2), sp.Rational(5, 7)
+            assert op.forward(a, b) != op.forward(b, a), name
+
+
+# --- issue 10: every reader takes the operation from its row --------------------------------
+
+FUNCTION_ROWS = sorted(name for name, op in OPS.items() if op.function)
+
+
+@pytest.mark.parametrize("name", FUNCTION_ROWS)
+def test_finding_parser_graph_and_engine_read_the_rows(name):
+    """A function row is parsed by its name, recovered as its gate by the graph (also from
+    SymPy's own form), and run by the NumPy engine with the row's forward: no other list."""
+    from backproof.engine import grad
+    from backproof.graph import build_graph, to_tape
+    from backproof.parse import parse_program
+    from backproof.program import Program, Statement
+    op = OPS[name]
+    args = ", ".join(["x", "w"][: op.arity or 2])
+    program = parse_program(f"y = {op.function}({args})")
+    g = build_graph(program)
+    assert [d["op"] for _, d in g.nodes(data=True) if d["kind"] == "op"] == [name]
+    # The same gate from the SymPy expression itself (as SymPy input is read).
+    x, w = sp.Symbol("x", real=True), sp.Symbol("w", real=True)
+    expr = op.forward(*[x, w][: op.arity or 2])
+    g2 = build_graph(Program((Statement("y", expr),), "y"))
+    assert [d["op"] for _, d in g2.nodes(data=True) if d["kind"] == "op"] == [name]
+    (p,) = zip(*_points(name, n=1))
+    point = dict(zip(["x", "w"], p))
+    value, _ = grad(to_tape(g), point)
+    assert float(value) == float(np.asarray(op.np_forward(*p)))
+
+
+def test_finding_one_activation_vocabulary():
+    """The spec, the layer engine, the write-ups and the checker take their activations
+    from the rows (softmax, not elementwise, is the one activation that is no row)."""
+    from backproof.check.quantities import ACTIVATIONS as CHECKED
+    from backproof.engine import ACTIVATIONS as ENGINE
+    from backproof.nn.spec import ACTIVATIONS as SPEC
+    from backproof.nn.views import ACT_DERIVATIVE
+    rows = [name for name in sorted(OPS) if OPS[name].layer is not None]
+    assert list(SPEC) == list(ENGINE) == rows + ["softmax"]
+    assert set(ACT_DERIVATIVE) == set(rows) | {"softmax"}
+    assert {name for name, op in OPS.items() if op.checker_activation} == CHECKED
+
+
+def test_finding_no_second_op_table():
+    """NP_OPS (a copy held equal by a test) is gone, and the one table imports no SymPy."""
+    import importlib.util
+    import subprocess
+    import sys
+    assert importlib.util.find_spec("backproof.npops") is None
+    code = "import sys, backproof.ops, backproof.losses; print('sympy' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120)  # a guard against a hang only
+    assert out.stdout.strip() == "False"

@@ -3,17 +3,22 @@
 Each subcommand lives in :mod:`backproof.commands` and exposes ``register(subparsers)``
 which adds its parser and sets ``func(args) -> int``. Every
 :class:`~backproof.errors.BackproofError` becomes one line on stderr (plus a caret
-under the source line for parse errors) and exit status 2, never a traceback.
+under the source line for parse errors) and exit status 2, never a traceback. Any other
+exception is a bug in backproof: one line ``backproof: internal error: ...`` and exit
+status 3 (``--debug`` prints the traceback too). Ctrl-C is one line and exit status 130.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from importlib import import_module
 
 from . import __version__
-from .errors import BackproofError, ParseError
+from .errors import BackproofError, ParseError, quote
+from .io import is_stdout
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
@@ -24,7 +29,7 @@ COMMANDS = ("explain", "graph", "crosscheck", "net", "check", "grade")
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line with exit status 2."""
 
-    def error(self, message):  # noqa: D401 - argparse API
+    def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
@@ -37,14 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"backproof {__version__}")
+    parser.add_argument("--debug", action="store_true",
+                        help="on an internal error, print the Python traceback too (for bug reports), "
+                             "e.g. backproof --debug explain ...")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         import_module(f"backproof.commands.{name}").register(sub)
+    for p in sub.choices.values():
+        # Also accepted after the subcommand; SUPPRESS keeps a --debug given before it.
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                       help="on an internal error, print the Python traceback too")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; return the exit status (0 ok, 1 check failed, 2 bad input).
+    """Run the CLI; return the exit status (0 ok, 1 check failed, 2 bad input, 3 internal error).
 
     Examples
     --------
@@ -53,6 +65,24 @@ def main(argv: list[str] | None = None) -> int:
     >>> main(["explain", "y = 2*x", "--at", "x=3", "--format", "json", "-o", out])
     0
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _run(argv)
+    except KeyboardInterrupt:
+        print("backproof: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return 0
+    except Exception as exc:
+        if _wants_debug(argv):
+            traceback.print_exc(file=sys.stderr)
+        print(f"backproof: internal error: {type(exc).__name__}: {quote(str(exc))} "
+              f"(run with --debug for the traceback)", file=sys.stderr)
+        return 3
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -61,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
+    if is_stdout(getattr(args, "output", None)):
+        args.output = None  # -o - : standard output, exactly as without -o
     try:
         return int(args.func(args) or 0)
     except ParseError as exc:
@@ -72,8 +104,23 @@ def main(argv: list[str] | None = None) -> int:
     except BackproofError as exc:
         print(f"backproof: error: {exc}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("backproof: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return 0
+
+
+def _wants_debug(argv: list[str]) -> bool:
+    # Read from argv, not from parsed args: the error may come before or during parsing.
+    # Options after "--" are operands, never --debug.
+    head = argv[: argv.index("--")] if "--" in argv else argv
+    return "--debug" in head
+
+
+def _quiet_stdout() -> None:
+    """After a closed pipe, point stdout at /dev/null so the exit flush stays quiet."""
+    out = sys.stdout
+    if out is not sys.__stdout__ or out is None:  # captured or replaced (tests, embedding): leave it
+        return
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, out.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests)
+        pass

@@ -18,10 +18,20 @@ numeric
 Relative errors are CS231n's ``|a − b| / max(|a|, |b|)`` with a floor under the
 denominator, so a gradient of 0 compares absolutely:
 
-* engine vs symbolic: both are exact formulas evaluated in float64, so they must agree
-  to ``rel ≤`` :data:`ENGINE_RTOL` (floor ``ENGINE_ATOL / ENGINE_RTOL``);
-* finite differences vs symbolic: within ``rtol`` (floor ``atol / rtol``), i.e.
-  ``|n − s| ≤ max(atol, rtol · max(|n|, |s|))`` as in ``torch.autograd.gradcheck``.
+* engine vs symbolic: both are exact formulas, the engine's evaluated in float64, so
+  they must agree to ``rel ≤`` :data:`ENGINE_RTOL` (floor ``ENGINE_ATOL / ENGINE_RTOL``)
+  or, where the chain rule adds up terms that cancel, to within the engine's own
+  rounding: ``|e − s| ≤ ENGINE_ULPS · eps · A`` with ``A`` the gradient computed with
+  the absolute value of every local partial (the sum of the magnitudes of the terms the
+  engine adds up);
+* finite differences vs symbolic: the finite difference comes with its own error
+  estimate (:mod:`backproof.fdiff`: Richardson extrapolation over three steps, plus the
+  rounding error of the output, ``eps · Σ |∂output/∂w| · |w|`` over the operations
+  downstream of the perturbed node). Within ``max(atol, rtol · max(|n|, |s|))`` plus that
+  error is "agree"; where the error is comparable to the value (cancellation, a
+  function oscillating faster than any step float64 can take, subnormal values) the
+  verdict is ``"inconclusive"`` (finite differences cannot resolve this scale): not a
+  failure of the derivation, and symbolic and engine must still agree.
 
 Points. Both sides are evaluated at the same float64 point: the symbolic side at the
 exact binary value of each float the engine receives (for ``0.3`` that is
@@ -44,15 +54,17 @@ is not used at all; any other point where it disagrees is re-derived exactly (up
 :data:`~backproof.derive.SYMBOLIC_LIMIT` nodes fall back to an exact derivation per
 point (about 0.1 s per point per 200 nodes).
 
+Verdicts, by severity: "agree", "not differentiable", "inconclusive", "disagree".
+
 Kinks. Where ReLU, ``max``/``min`` (a tie), ``abs``, ``step`` or ``sign`` sits exactly
 at its kink on a path from the name to the output, the verdict is
 ``"not differentiable"`` with the convention the op table uses; symbolic and engine
 must still agree there. A finite difference whose step straddles a kink (the point is
 differentiable but within ``h`` of a kink) is retried with a 1000× smaller step and
 otherwise left out (``numeric`` is ``nan``, with a note), never reported as a failure.
-Likewise a finite difference that disagrees but does not settle when the step is
-halved (a pole within reach of the step) is left out; one that settles on a value
-other than the symbolic one is a disagreement.
+A finite difference that disagrees is only believed when it is resolved (its error
+estimate small against its value) at both steps and both steps say the same; a pole
+within reach of the step makes it unresolved ("inconclusive").
 """
 
 from __future__ import annotations
@@ -60,8 +72,8 @@ from __future__ import annotations
 import math
 import sys
 import types
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 import numpy as np
 import sympy as sp
@@ -69,31 +81,50 @@ import sympy as sp
 from .derive import SYMBOLIC_LIMIT, _coerce_at, derive
 from .engine.graph_engine import backward, forward
 from .errors import BackproofError, ProgramError
+from .fdiff import (
+    AGREE,
+    DISAGREE,
+    EPS,
+    FRACTIONS,
+    INCONCLUSIVE,
+    NOT_TAKEN,
+    SCALES,
+    STEP,
+    UNRESOLVED,
+    UPSCALE,
+    combine,
+    judge,
+    richardson,
+    steps,
+    value_noise,
+)
 from .graph import build_graph, node_label, to_tape
-from .npops import NP_OPS
 from .ops import OPS
 from .parse import parse_program
 from .program import Program, Statement
 
 __all__ = ["CheckRow", "CrossCheck", "crosscheck", "relative_error",
-           "ENGINE_RTOL", "ENGINE_ATOL", "RADIUS", "STEP", "EXACT_RECHECKS"]
+           "ENGINE_RTOL", "ENGINE_ATOL", "ENGINE_ULPS", "RADIUS", "STEP", "EXACT_RECHECKS"]
 
 #: Engine vs symbolic: both exact formulas in float64.
 ENGINE_RTOL = 1e-11
 #: Absolute floor for engine vs symbolic (gradients near 0, cancellation).
 ENGINE_ATOL = 1e-12
+#: Engine vs symbolic where terms cancel: within this many eps of the sum of the
+#: magnitudes of the terms the engine adds up (its rounding error is at most about one
+#: half-ulp per operation on each term).
+ENGINE_ULPS = 8
 #: Random points lie within ± RADIUS · max(1, |x|) of each given value.
 RADIUS = 0.5
-#: Central-difference step relative to max(1, |v|): eps^(1/3) balances the O(h²)
-#: truncation error against the O(eps/h) rounding error.
-STEP = float(np.finfo(np.float64).eps ** (1 / 3))
 #: At most this many points are re-derived exactly when the float64 evaluation of the
 #: symbolic gradients disagrees there.
 EXACT_RECHECKS = 20
 #: How many candidate points are drawn per point wanted, per round, and how many rounds.
 _OVERSAMPLE, _ROUNDS = 4, 8
 
-_SEVERITY = {"agree": 0, "not differentiable": 1, "disagree": 2}
+_SEVERITY = {"agree": 0, "not differentiable": 1, "inconclusive": 2, "disagree": 3}
+_VERDICTS = tuple(_SEVERITY)
+
 
 
 @dataclass(frozen=True)
@@ -102,6 +133,9 @@ class CheckRow:
 
     ``numeric`` and ``rel_numeric`` are ``nan`` when no finite difference could be
     taken (a kink within the step, or the step leaves the domain); ``note`` says why.
+    ``numeric_error`` is the finite difference's own error estimate (``inf`` when it
+    could not be estimated). ``"inconclusive"`` means the finite difference cannot
+    resolve the value at this scale (symbolic and engine agree); it is not a failure.
     ``point`` is the point of the worst case when more than one point was checked (or
     the random point when none was given).
     """
@@ -112,9 +146,10 @@ class CheckRow:
     numeric: float
     rel_engine: float
     rel_numeric: float
-    verdict: str          # "agree" | "disagree" | "not differentiable"
+    verdict: str          # "agree" | "not differentiable" | "inconclusive" | "disagree"
     note: str = ""
     point: dict | None = None
+    numeric_error: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -129,7 +164,7 @@ class CrossCheck:
 
     @property
     def ok(self) -> bool:
-        """True when no gradient disagrees ("not differentiable" is not a failure)."""
+        """True when no gradient disagrees ("not differentiable" and "inconclusive" are not failures)."""
         return not self.failures
 
     @property
@@ -147,7 +182,7 @@ class CrossCheck:
         if counts["disagree"]:
             names = ", ".join(r.name for r in self.failures)
             parts = [f"{counts['disagree']} disagree ({names})"]
-        elif counts["not differentiable"] == 0:
+        elif counts["not differentiable"] == 0 and counts["inconclusive"] == 0:
             parts = ["all agree"]
         else:
             parts = []
@@ -156,10 +191,14 @@ class CrossCheck:
                 parts.append(f"{counts['agree']} agree")
             if counts["not differentiable"]:
                 parts.append(f"{counts['not differentiable']} not differentiable here")
+            if counts["inconclusive"]:
+                parts.append(f"{counts['inconclusive']} inconclusive (finite differences cannot "
+                             f"resolve this scale; symbolic and engine agree, not a failure)")
         eng = [r.rel_engine for r in self.rows if math.isfinite(r.rel_engine)]
-        # A secant across a kink is shown in its row but is not a finite-difference check.
+        # A secant across a kink, or a difference that cannot resolve the value, is shown
+        # in its row but is not a finite-difference check.
         num = [r.rel_numeric for r in self.rows
-               if math.isfinite(r.rel_numeric) and r.verdict != "not differentiable"]
+               if math.isfinite(r.rel_numeric) and r.verdict in ("agree", "disagree")]
         errs = []
         if eng:
             errs.append(f"engine ≤ {_sci(max(eng))}")
@@ -184,6 +223,7 @@ class CrossCheck:
             "atol": self.atol,
             "engine_rtol": ENGINE_RTOL,
             "engine_atol": ENGINE_ATOL,
+            "engine_ulps": ENGINE_ULPS,
             "ok": self.ok,
             "summary": self.summary,
             "rows": [{
@@ -193,6 +233,7 @@ class CrossCheck:
                 "numeric": _json_float(r.numeric),
                 "rel_engine": _json_float(r.rel_engine),
                 "rel_numeric": _json_float(r.rel_numeric),
+                "numeric_error": _json_float(r.numeric_error),
                 "verdict": r.verdict,
                 "note": r.note,
                 "point": None if r.point is None else {k: _json_float(v) for k, v in r.point.items()},
@@ -387,7 +428,7 @@ def _descendants(tape) -> dict[str, set[str]]:
 
 def _branches(kinks, values, shape) -> dict[str, np.ndarray]:
     with np.errstate(all="ignore"):
-        return {e.id: np.broadcast_to(NP_OPS[e.op].branch(*[values[u] for u in e.operands]), shape)
+        return {e.id: np.broadcast_to(OPS[e.op].branch(*[values[u] for u in e.operands]), shape)
                 for e in kinks}
 
 
@@ -396,96 +437,148 @@ def _branches(kinks, values, shape) -> dict[str, np.ndarray]:
 _FD_BUDGET = 8_000_000
 
 
-def _central_many(tape, pts, values, rows, hs, kinks, base_branch, n: int):
-    """Central differences for several nodes in one batched forward pass per chunk.
+#: Rounding noise is summed per row over its downstream operations while
+#: (rows × operations) stays under this; beyond it, over all operations.
+_NOISE_BUDGET = 4_000_000
 
-    ``hs[r]`` is node ``r``'s step per point. The batch has shape ``(2 · rows, n)``:
-    slice ``2k`` moves row ``k``'s node by ``+h``, slice ``2k + 1`` by ``−h``, and every
-    other slice by exactly 0. Returns ``{row: (estimate, finite, straddles a kink)}``.
+
+def _abs_adjoints(tape, values, shape) -> dict[str, np.ndarray]:
+    """∂output/∂node with the absolute value of every local partial: the sum of the
+    magnitudes of the terms the engine adds up, which bounds its rounding error."""
+    kind = {e.id: e.kind for e in tape.entries}
+    acc: dict[str, np.ndarray] = {tape.output: np.ones(shape)}
+    with np.errstate(all="ignore"):
+        for e in reversed(tape.entries):
+            if e.kind in ("input", "const") or e.id not in acc:
+                continue
+            contribs = OPS[e.op].np_vjp(acc[e.id], values[e.id], *[values[u] for u in e.operands])
+            for u, c in zip(e.operands, contribs):
+                if kind[u] != "const":
+                    c = np.abs(np.broadcast_to(np.asarray(c, dtype=float), shape))
+                    acc[u] = acc[u] + c if u in acc else c
+    return acc
+
+
+def _graph_noise(tape, values, grads, desc, rows, n: int) -> dict[str, np.ndarray]:
+    """Rounding error of the output as node r moves: ``eps · Σ |∂output/∂w| · |w|`` over
+    the operations w downstream of r (upstream ones round the same way on both sides)."""
+    ops = [e.id for e in tape.entries if e.kind == "op" and e.id in grads]
+    index = {w: i for i, w in enumerate(ops)}
+    with np.errstate(all="ignore"):
+        terms = np.array([np.abs(np.broadcast_to(grads[w], (n,)) * np.broadcast_to(values[w], (n,)))
+                          for w in ops]).reshape(len(ops), n)
+    if len(rows) * len(ops) > _NOISE_BUDGET:
+        # Too many (row, operation) pairs to sum per row: every row gets the sum over all
+        # operations, an over-estimate (upstream rounding cancels) that costs O(nodes).
+        total = EPS * terms.sum(axis=0)
+        return {r: total for r in rows}
+    pick = np.zeros((len(rows), len(ops)))
+    for k, r in enumerate(rows):
+        pick[k, [index[w] for w in desc[r] if w in index]] = 1.0
+    with np.errstate(all="ignore"):
+        sums = EPS * (pick @ terms)
+    return {r: sums[k] for k, r in enumerate(rows)}
+
+
+def _central_many(tape, pts, values, rows, hs, kinks, base_branch, n: int):
+    """Central differences for several nodes, at every step of :data:`~backproof.fdiff.FRACTIONS`,
+    in one batched forward pass per chunk.
+
+    ``hs[r]`` is node ``r``'s base step per point. The batch has shape ``(2 · F · rows, n)``
+    (F steps): slices ``2 · (F·k + j)`` and ``2 · (F·k + j) + 1`` move row ``k``'s node by
+    ``±h · FRACTIONS[j]``, every other slice by exactly 0. Returns
+    ``{row: (differences, noise of the values taken, straddles a kink)}``.
     """
     out = {}
-    chunk = max(1, _FD_BUDGET // max(1, 2 * n * len(tape.entries)))
+    per = 2 * len(FRACTIONS)
+    chunk = max(1, _FD_BUDGET // max(1, per * n * len(tape.entries)))
     for start in range(0, len(rows), chunk):
         part = rows[start:start + chunk]
         m = len(part)
         deltas = {}
         for k, r in enumerate(part):
-            d = deltas.setdefault(r, np.zeros((2 * m, n)))
-            d[2 * k] += hs[r]
-            d[2 * k + 1] -= hs[r]
+            d = deltas.setdefault(r, np.zeros((per * m, n)))
+            for j, fr in enumerate(FRACTIONS):
+                d[per * k + 2 * j] += hs[r] * fr
+                d[per * k + 2 * j + 1] -= hs[r] * fr
         vals = forward(tape, pts, perturb=deltas, strict=False)
-        f = np.broadcast_to(vals[tape.output], (2 * m, n))
-        branches = _branches(kinks, vals, (2 * m, n))
+        f = np.broadcast_to(vals[tape.output], (per * m, n))
+        branches = _branches(kinks, vals, (per * m, n))
         for k, r in enumerate(part):
             v = np.broadcast_to(values[r], (n,))
-            h = hs[r]
-            with np.errstate(all="ignore"):
-                est = (f[2 * k] - f[2 * k + 1]) / ((v + h) - (v - h))
+            diffs = []
+            for j, fr in enumerate(FRACTIONS):
+                h = hs[r] * fr
+                with np.errstate(all="ignore"):
+                    # Divide by the step actually taken: v ± h rounds.
+                    diffs.append((f[per * k + 2 * j] - f[per * k + 2 * j + 1]) / ((v + h) - (v - h)))
+            mine = f[per * k: per * (k + 1)]
             straddle = np.zeros(n, dtype=bool)
             for kid, b in branches.items():
                 b0 = np.sign(base_branch[kid])
-                straddle |= (np.sign(b[2 * k]) != b0) | (np.sign(b[2 * k + 1]) != b0)
-            out[r] = (est, np.isfinite(est), straddle)
+                straddle |= np.any(np.sign(b[per * k: per * (k + 1)]) != b0, axis=0)
+            out[r] = (diffs, value_noise(*mine), straddle)
     return out
 
 
-def _finite_differences(tape, pts, values, rows, kinks, base_branch, n: int,
+def _finite_differences(tape, pts, values, noise, rows, kinks, base_branch, n: int,
                         symbolic, rtol: float, atol: float):
-    """Central differences of the output w.r.t. every node in ``rows``, at every point.
+    """Finite differences of the output w.r.t. every node in ``rows``, at every point.
 
-    Step ``h = STEP · max(1, |v|)``. A difference that straddles a kink or leaves the
-    domain is retried with a 1000× smaller step. A difference that disagrees with the
-    symbolic value is only believed once it has settled: the estimate with ``h/2``
-    must match the one with ``h`` to a quarter of the tolerance (a broken derivative
-    settles on the wrong value; a pole within reach of the step does not settle).
+    Each step of the ladder :data:`~backproof.fdiff.SCALES` gives a Richardson estimate
+    with its error (:func:`backproof.fdiff.richardson`); the smaller step is taken
+    where the larger one did not agree. Per point: "agree" if a step agrees; a
+    disagreement only if it is resolved at every step taken and the steps say the same
+    (a broken derivative does; a pole within reach, or a function that varies faster
+    than the step, does not: those are unresolved); "not taken" where every step
+    straddles a kink or leaves the domain.
 
-    Returns ``{row: (numeric, reason, secant)}``: the difference where it could be
-    trusted (``nan`` elsewhere), why it was not taken ("" where it was), and the plain
-    secant with the first step (what a finite difference says at a kink).
+    Returns ``{row: (numeric, error, status, reason, secant)}``: the estimate (``nan``
+    where not taken), its error estimate, fdiff's verdict code or ``NOT_TAKEN``, why
+    it was not taken or could not resolve ("" otherwise), and the plain secant with the
+    first step (what a finite difference says at a kink).
     """
     v = {r: np.broadcast_to(values[r], (n,)).astype(float) for r in rows}
     result = {r: np.full(n, np.nan) for r in rows}
+    error = {r: np.full(n, np.inf) for r in rows}
+    status = {r: np.full(n, NOT_TAKEN) for r in rows}
     reason = {r: np.full(n, "", dtype=object) for r in rows}
     todo = {r: np.ones(n, dtype=bool) for r in rows}
     secant = {}
-    for scale in (1.0, 1e-3):
+    settled = {r: np.ones(n, dtype=bool) for r in rows}
+    for scale in SCALES + (UPSCALE,):
         active = [r for r in rows if todo[r].any()]
         if not active:
             break
-        hs = {r: STEP * scale * np.maximum(1.0, np.abs(v[r])) for r in active}
-        first = _central_many(tape, pts, values, active, hs, kinks, base_branch, n)
-        need = {}
+        hs = {r: steps(v[r], scale) for r in active}
+        got = _central_many(tape, pts, values, active, hs, kinks, base_branch, n)
         for r in active:
-            est, finite, straddle = first[r]
-            secant.setdefault(r, est)
-            usable = todo[r] & finite & ~straddle
-            agree = usable & (relative_error(est, symbolic[r], atol / rtol) <= rtol)
-            result[r][agree] = est[agree]
-            todo[r] &= ~agree
-            if (todo[r] & usable).any():
-                need[r] = todo[r] & usable
-        unsettled = {r: np.zeros(n, dtype=bool) for r in active}
-        if need:
-            half = _central_many(tape, pts, values, list(need),
-                                 {r: hs[r] / 2 for r in need}, kinks, base_branch, n)
-            for r, mask in need.items():
-                est, (est2, finite2, straddle2) = first[r][0], half[r]
-                with np.errstate(all="ignore"):
-                    tol = np.maximum(atol, rtol * np.abs(est2))
-                    settled = mask & finite2 & ~straddle2 & (np.abs(est - est2) <= 0.25 * tol)
-                result[r][settled] = est2[settled]
-                todo[r] &= ~settled
-                unsettled[r] = mask & ~settled
-        for r in active:
-            _, finite, straddle = first[r]
-            t = todo[r]
-            reason[r][t & ~finite] = "finite difference not taken: the step leaves the program's domain"
-            reason[r][t & finite & straddle] = "finite difference not taken: a kink lies within the step"
-            reason[r][unsettled[r]] = ("finite difference not taken: it does not settle as the step "
-                                       "shrinks (a singularity or steep change near the point)")
+            diffs, noise_f, straddle = got[r]
+            secant.setdefault(r, diffs[0])
+            est = richardson(diffs, hs[r], noise_f + noise[r])
+            code = judge(est, symbolic[r], rtol, atol)
+            taken = todo[r] & ~straddle & np.isfinite(est.value)
+            prev = status[r]
+            status[r], result[r], error[r] = combine(prev, result[r], error[r], code, est, taken, scale)
+            settled[r] &= ~(taken & (prev == DISAGREE) & (status[r] == UNRESOLVED))
+            todo[r] &= status[r] != AGREE
+            t = todo[r] & (status[r] == NOT_TAKEN) & (scale != UPSCALE)
+            reason[r][t & ~np.isfinite(est.value)] = ("finite difference not taken: the step leaves the "
+                                                       "program's domain")
+            reason[r][t & straddle] = "finite difference not taken: a kink lies within the step"
     for r in rows:
-        reason[r][~todo[r]] = ""
-    return {r: (result[r], reason[r], secant[r]) for r in rows}
+        unresolved = status[r] == UNRESOLVED
+        for i in np.flatnonzero(unresolved):
+            if not math.isfinite(error[r][i]):
+                why = "it has no finite error estimate"
+            elif not settled[r][i]:
+                why = (f"{result[r][i]:.4g} ± {_sci(error[r][i])} with the first step, but it does not "
+                       f"settle as the step shrinks")
+            else:
+                why = f"{result[r][i]:.4g} ± {_sci(error[r][i])}, too coarse for the value"
+            reason[r][i] = f"{INCONCLUSIVE}: the finite difference is {why}"
+        reason[r][(status[r] == AGREE) | (status[r] == DISAGREE)] = ""
+    return {r: (result[r], error[r], status[r], reason[r], secant[r]) for r in rows}
 
 
 def crosscheck(program, at=None, *, of: str | None = None, wrt: Iterable[str] | str | None = None,
@@ -592,14 +685,18 @@ def crosscheck(program, at=None, *, of: str | None = None, wrt: Iterable[str] | 
             exact[:] = True
 
     # Kinks: exactly at one (not differentiable), or within a finite-difference step.
-    kinks = [e for e in tape.entries if e.kind == "op" and NP_OPS[e.op].branch is not None]
+    kinks = [e for e in tape.entries if e.kind == "op" and OPS[e.op].branch is not None]
     base_branch = _branches(kinks, values, (n,))
     desc = _descendants(tape)
-    numeric, fd_reason, at_kink = {}, {}, {}
-    fds = _finite_differences(tape, pts, values, list(rows), kinks, base_branch, n,
+    # The engine's own rounding, where the chain rule adds up terms that cancel.
+    magnitude = _abs_adjoints(tape, values, (n,))
+    engine_slack = {r: ENGINE_ULPS * EPS * magnitude.get(r, np.zeros(n)) for r in rows}
+    noise = _graph_noise(tape, values, grads, desc, rows, n)
+    numeric, fd_error, fd_status, fd_reason, at_kink = {}, {}, {}, {}, {}
+    fds = _finite_differences(tape, pts, values, noise, list(rows), kinks, base_branch, n,
                               symbolic, rtol, atol)
     for r in rows:
-        fd, reason, secant = fds[r]
+        fd, err, status, reason, secant = fds[r]
         # Not differentiable where a kink on a path from r to the output sits exactly at 0.
         at_kink[r] = np.zeros(n, dtype=bool)
         for e in kinks:
@@ -607,29 +704,37 @@ def crosscheck(program, at=None, *, of: str | None = None, wrt: Iterable[str] | 
                 at_kink[r] |= base_branch[e.id] == 0
         # At a kink the secant is shown for information; it is not judged.
         numeric[r] = np.where(at_kink[r], secant, fd)
+        fd_error[r] = np.where(at_kink[r], np.inf, err)
+        fd_status[r] = status
         fd_reason[r] = reason
 
-    def judge(r):
+    def judge_row(r):
         rel_e = relative_error(engine[r], symbolic[r], ENGINE_ATOL / ENGINE_RTOL)
         rel_e = np.where(np.isfinite(symbolic[r]), rel_e, np.inf)
         rel_n = relative_error(numeric[r], symbolic[r], atol / rtol)
         rel_n = np.where(np.isfinite(numeric[r]), rel_n, np.nan)
         nondiff = at_kink[r]
-        engine_ok = rel_e <= ENGINE_RTOL
-        numeric_ok = ~(rel_n > rtol)  # nan (no finite difference) is not a failure
-        verdict = np.where(engine_ok & (nondiff | numeric_ok), 0, 2)
-        verdict = np.where(nondiff & engine_ok, 1, verdict)
+        with np.errstate(all="ignore"):
+            engine_ok = (rel_e <= ENGINE_RTOL) | (np.abs(engine[r] - symbolic[r]) <= engine_slack[r])
+        # The finite difference is judged by fdiff, with its own error estimate.
+        status = fd_status[r]
+        verdict = np.where(status == DISAGREE, 3, np.where(status == UNRESOLVED, 2, 0))
+        verdict = np.where(nondiff, 1, verdict)
+        verdict = np.where(engine_ok, verdict, 3)
         return rel_e, rel_n, nondiff, verdict
 
-    judged = {r: judge(r) for r in rows}
+    judged = {r: judge_row(r) for r in rows}
+
+    def badness(r):
+        rel_e, rel_n, _, verdict = judged[r]
+        return np.maximum(np.nan_to_num(rel_e / ENGINE_RTOL, nan=np.inf, posinf=1e300),
+                          np.nan_to_num(rel_n / rtol, nan=0.0))
+
     # Re-derive exactly where the float64 evaluation of the symbolic side disagrees.
     if not exact.all():
         bad = np.zeros(n)
         for r in rows:
-            rel_e, rel_n, _, verdict = judged[r]
-            score = np.maximum(np.nan_to_num(rel_e / ENGINE_RTOL, nan=np.inf, posinf=1e300),
-                               np.nan_to_num(rel_n / rtol, nan=0.0))
-            bad = np.maximum(bad, np.where(verdict == 2, score, 0.0))
+            bad = np.maximum(bad, np.where(judged[r][3] == 3, badness(r), 0.0))
         suspects = [int(i) for i in np.argsort(-bad, kind="stable") if bad[i] > 0 and not exact[i]]
         for i in suspects[:EXACT_RECHECKS]:
             ex = _exact_symbolic(prog, rows, {k: float(v[i]) for k, v in pts.items()})
@@ -637,13 +742,21 @@ def crosscheck(program, at=None, *, of: str | None = None, wrt: Iterable[str] | 
                 symbolic[r][i] = ex[r]
             exact[i] = True
         if suspects:
-            judged = {r: judge(r) for r in rows}
+            # The finite differences were judged against the float64 values: judge them
+            # again against the exact ones.
+            fds = _finite_differences(tape, pts, values, noise, list(rows), kinks, base_branch, n,
+                                      symbolic, rtol, atol)
+            for r in rows:
+                fd, err, status, reason, _ = fds[r]
+                numeric[r] = np.where(at_kink[r], numeric[r], fd)
+                fd_error[r] = np.where(at_kink[r], np.inf, err)
+                fd_status[r], fd_reason[r] = status, reason
+            judged = {r: judge_row(r) for r in rows}
 
     out_rows = []
     for r in rows:
         rel_e, rel_n, nondiff, verdict = judged[r]
-        score = np.maximum(np.nan_to_num(rel_e / ENGINE_RTOL, nan=np.inf, posinf=1e300),
-                           np.nan_to_num(rel_n / rtol, nan=0.0))
+        score = badness(r)
         worst_sev = verdict.max()
         i = int(np.argmax(np.where(verdict == worst_sev, score, -1.0)))
         v = int(verdict[i])
@@ -654,13 +767,14 @@ def crosscheck(program, at=None, *, of: str | None = None, wrt: Iterable[str] | 
                          f"({node_label(g, k.id)} is at its kink)")
         elif fd_reason[r][i]:
             notes.append(fd_reason[r][i])
-        if not exact[i] and v == 2:
+        if not exact[i] and v == 3:
             notes.append("symbolic value evaluated in float64 (exact re-derivation budget used up)")
         out_rows.append(CheckRow(
             name=r, symbolic=float(symbolic[r][i]), engine=float(engine[r][i]),
             numeric=float(numeric[r][i]), rel_engine=float(rel_e[i]), rel_numeric=float(rel_n[i]),
-            verdict=("agree", "not differentiable", "disagree")[v], note="; ".join(notes),
-            point={k: float(a[i]) for k, a in pts.items()} if n > 1 or given is None else None))
+            verdict=_VERDICTS[v], note="; ".join(notes),
+            point={k: float(a[i]) for k, a in pts.items()} if n > 1 or given is None else None,
+            numeric_error=float(fd_error[r][i])))
     return CrossCheck(output=prog.output, rows=tuple(out_rows), points=n, rtol=float(rtol),
                       atol=float(atol))
 

@@ -10,7 +10,6 @@ only up to :data:`EXPAND_LIMIT` nodes; forms in node names up to :data:`SYMBOLIC
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping
 
@@ -33,14 +32,11 @@ SYMBOLIC_LIMIT = 600
 EXPAND_LIMIT = 150
 #: Expressions with more operations than this are not passed to ``sympy.simplify``.
 SIMPLIFY_OPS_LIMIT = 80
-#: Wall-clock budget for one ``sympy.simplify`` call (main thread only).
+#: Wall-clock budget for one ``sympy.cancel`` or ``sympy.simplify`` call (run in a worker process).
 SIMPLIFY_SECONDS = 0.5
 #: Wall-clock budget for all simplification in one derivation.
 SIMPLIFY_TOTAL_SECONDS = 3.0
 
-_REASONS = {"log": "log needs a positive argument", "div": "division by zero",
-            "sqrt": "sqrt needs a non-negative argument", "pow": "the power is undefined here",
-            "tan": "tan is undefined at odd multiples of pi/2"}
 
 
 def evaluate_number(expr: sp.Expr) -> sp.Expr | None:
@@ -280,7 +276,7 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
                     raise EvaluationError(
                         f"cannot compute {node_label(g, n)} = {to_text(data['expr'])} at "
                         f"{_describe_args(g, operands(n), args)}: "
-                        f"{_REASONS.get(data['op'], 'the value is not a finite real number')}", node=n)
+                        f"{op.undefined or 'the value is not a finite real number'}", node=n)
                 values[n] = v
 
     # --- backward pass ------------------------------------------------------------------
@@ -345,11 +341,11 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
                 in_inputs[n] = gsym[n].xreplace(expansion).doit()
         # simplify is the expensive part: only for the gradients that are reported, and
         # within one budget for the whole derivation (then the unsimplified form is shown).
-        deadline = time.monotonic() + SIMPLIFY_TOTAL_SECONDS
-        for n in wrt_t:
-            if n in in_inputs:
-                left = deadline - time.monotonic()
-                simplified[n] = _simplify(in_inputs[n], left) if left > 0.05 else in_inputs[n]
+        from .timeout import budget
+        with budget(SIMPLIFY_TOTAL_SECONDS) as total:
+            for n in wrt_t:
+                if n in in_inputs:
+                    simplified[n] = _simplify(in_inputs[n]) if total.remaining() > 0.05 else in_inputs[n]
 
     # --- steps --------------------------------------------------------------------------
     units = tuple(n for n in order if _is_unit(g, n))
@@ -425,16 +421,17 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
     return deriv
 
 
-def _simplify(expr: sp.Expr, seconds: float = 1.0) -> sp.Expr:
-    """A simpler equal form: ``cancel`` always, ``simplify`` within a time budget."""
-    from .timeout import BudgetExceeded, budget_available, time_limit
-    if sp.count_ops(expr) > SIMPLIFY_OPS_LIMIT or not budget_available():
+def _simplify(expr: sp.Expr, seconds: float = SIMPLIFY_SECONDS) -> sp.Expr:
+    """A simpler equal form: ``cancel``, then ``simplify``, each in a worker process within
+    ``seconds`` and the current budget (see :mod:`backproof.timeout`); past them, or where
+    no worker can run, the form we have is kept."""
+    from .timeout import BudgetExceeded, isolation_available, run_limited
+    if sp.count_ops(expr) > SIMPLIFY_OPS_LIMIT or not isolation_available():
         return expr
     best = expr
     for attempt in (sp.cancel, sp.simplify):
         try:
-            with time_limit(min(SIMPLIFY_SECONDS, seconds)):
-                s = attempt(best)
+            s = run_limited(attempt, best, seconds=seconds)
         except (BudgetExceeded, Exception):  # noqa: BLE001 - any failure keeps the form we have
             continue
         if sp.count_ops(s) <= sp.count_ops(best):

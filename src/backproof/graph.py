@@ -19,16 +19,14 @@ import networkx as nx
 import sympy as sp
 
 from .errors import ProgramError
-from .functions import relu, sigmoid, softplus
 from .ops import OPS
 from .printing import to_text
 from .program import Program
 
 __all__ = ["build_graph", "decompose", "topological_order", "node_label", "Tape", "TapeEntry", "to_tape"]
 
-_FUNCS = {sp.exp: "exp", sp.log: "log", sp.sin: "sin", sp.cos: "cos", sp.tan: "tan",
-          sp.tanh: "tanh", sigmoid: "sigmoid", relu: "relu", softplus: "softplus",
-          sp.Abs: "abs", sp.sign: "sign"}
+#: SymPy function class -> op name, for recovering a gate from SymPy's canonical form.
+_FUNCS = {op.sympy_function(): op.name for op in OPS.values() if op.sympy_function() is not None}
 
 
 def _is_negative_term(t: sp.Expr) -> bool:
@@ -215,25 +213,7 @@ def build_graph(program: Program) -> nx.MultiDiGraph:
 
 def _local_expr(opname: str, args: list[sp.Expr]) -> sp.Expr:
     """The op applied to operand expressions, unevaluated so it reads as written."""
-    if opname == "add":
-        return sp.Add(*args, evaluate=False)
-    if opname == "sub":
-        b = args[1]
-        return sp.Add(args[0], -b if b.is_Number else sp.Mul(-1, b, evaluate=False), evaluate=False)
-    if opname == "neg":
-        return sp.Mul(-1, args[0], evaluate=False)
-    if opname == "mul":
-        return sp.Mul(*args, evaluate=False)
-    if opname == "div":
-        return sp.Mul(args[0], sp.Pow(args[1], -1, evaluate=False), evaluate=False)
-    if opname == "pow":
-        return sp.Pow(args[0], args[1], evaluate=False)
-    if opname == "sqrt":
-        return sp.Pow(args[0], sp.Rational(1, 2), evaluate=False)
-    if opname == "identity":
-        return args[0]
-    from .parse import _call
-    return _call(opname, args)
+    return OPS[opname].write(*args)
 
 
 def topological_order(g: nx.MultiDiGraph) -> list[str]:

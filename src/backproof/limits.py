@@ -34,6 +34,29 @@ def _table(*rows: Limit) -> dict[str, Limit]:
 LIMITS: dict[str, Limit] = _table(
     Limit("input_bytes", 1_000_000, "bytes", "size of a program, spec, answer or key file"),
     Limit("message_quote", 80, "characters", "longest user value quoted in an error message"),
+    # networks and answers
+    Limit("file_nesting_depth", 40, "levels", "nesting of lists and mappings in a spec or answer file"),
+    Limit("file_values", 100_000, "values", "values of a YAML file with its aliases expanded"),
+    Limit("file_number_digits", 100, "digits", "digits of a number in a spec or answer file"),
+    Limit("file_number_exponent", 1000, "in magnitude",
+          "decimal exponent of a number in an answer file, as in 1e-1000"),
+    Limit("net_units", 1000, "units", "units of one layer of a network spec"),
+    Limit("net_features", 1000, "features", "input features of a network spec: inputs or data.features"),
+    Limit("net_samples", 1000, "samples", "samples of a network spec: rows of inputs or data.samples"),
+    Limit("net_parameters", 10_000, "parameters", "weights and biases of a network spec"),
+    Limit("net_graph_nodes", 15_000, "nodes",
+          "estimated graph of a network spec, about parameters × samples; ~10 s to derive"),
+    Limit("net_steps", 20_000, "steps", "training steps of a network: the spec's steps or --steps"),
+    Limit("net_training_work", 100_000_000, "parameter-steps",
+          "training steps × parameters × samples of a network"),
+    Limit("answer_count", 500, "answers", "answers in one answer file, submission or key"),
+    Limit("answer_chars", 2000, "characters", "length of one answer"),
+    Limit("answer_key_chars", 80, "characters", "length of an answer's quantity name, its key"),
+    # grading
+    Limit("submission_bytes", 262_144, "bytes", "size of one submission file in a folder given to grade"),
+    Limit("submission_files", 10_000, "files", "submission files (.yaml, .yml, .json, .toml) in one folder"),
+    Limit("worker_memory", 2 << 30, "bytes",
+          "address space a grading or SymPy worker process may add to what it starts with"),
 )
 
 

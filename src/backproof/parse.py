@@ -305,15 +305,7 @@ class _Builder:
 
 
 def _call(opname: str, args: list[sp.Expr]) -> sp.Expr:
-    from .functions import relu, sigmoid, softplus
-    classes = {"exp": sp.exp, "log": sp.log, "sin": sp.sin, "cos": sp.cos, "tan": sp.tan,
-               "tanh": sp.tanh, "sigmoid": sigmoid, "relu": relu, "softplus": softplus,
-               "abs": sp.Abs, "max": sp.Max, "min": sp.Min, "sign": sp.sign}
-    if opname == "sqrt":
-        return sp.Pow(args[0], sp.Rational(1, 2), evaluate=False)
-    if opname == "step":
-        return sp.Heaviside(args[0], 0, evaluate=False)
-    return classes[opname](*args, evaluate=False)
+    return OPS[opname].write(*args)
 
 
 def _describe(node: ast.AST) -> str:

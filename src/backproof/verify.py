@@ -4,14 +4,16 @@ The oracle is independent of the op table: sigmoid, relu and softplus are first
 rewritten into elementary functions (:func:`~backproof.functions.rewrite_elementary`)
 and SymPy differentiates those with its own rules. Equality is decided symbolically
 when ``simplify`` manages within a size budget, and otherwise by evaluation at random
-points where both sides are defined. A disagreement raises
+points where both sides are defined: around the derivation's point when it has one
+(the given values plus small relative perturbations, so that the points lie in the
+program's domain: ``log(x - 10)`` at ``x = 12`` is never sampled at ``x = 1``), else in a
+box. A disagreement raises
 :class:`~backproof.errors.VerificationError`: it is a bug, never a footnote.
 """
 
 from __future__ import annotations
 
 import random
-import time
 from dataclasses import dataclass
 
 import sympy as sp
@@ -19,7 +21,7 @@ import sympy as sp
 from .errors import VerificationError
 from .functions import rewrite_elementary
 from .printing import to_text
-from .timeout import BudgetExceeded, budget_available, time_limit
+from .timeout import BudgetExceeded, budget, isolation_available, run_limited
 
 __all__ = ["Proof", "ProofItem", "prove", "equal_at_random_points"]
 
@@ -27,7 +29,10 @@ __all__ = ["Proof", "ProofItem", "prove", "equal_at_random_points"]
 SYMBOLIC_PROOF_OPS = 150
 #: Random points for the numeric fallback.
 NUMERIC_POINTS = 8
-#: Wall-clock budget for the symbolic proof of one gradient (main thread only).
+#: Points around a given point move each value by up to this fraction of max(|x|, 1),
+#: halved after every second rejected candidate (a narrow domain).
+AROUND_RADIUS = 0.1
+#: Wall-clock budget for one symbolic proof attempt of one gradient (run in a worker process).
 PROOF_SECONDS = 1.0
 #: Wall-clock budget for all symbolic proofs of one derivation (then: numeric checks).
 PROOF_TOTAL_SECONDS = 5.0
@@ -86,35 +91,80 @@ def _oracle(deriv, name: str) -> sp.Expr:
 
 def equal_at_random_points(a: sp.Expr, b: sp.Expr, symbols, *, points: int = NUMERIC_POINTS,
                            seed: int = 0, box=(-2.0, 2.0), rtol: float = 1e-9,
-                           atol: float = 1e-12) -> tuple[bool | None, dict | None]:
+                           atol: float = 1e-12, around=None,
+                           defined=()) -> tuple[bool | None, dict | None]:
     """Compare two expressions at random points where both are defined.
 
     Returns ``(True, None)`` when they agree at ``points`` points, ``(False, point)`` at
     the first point where they differ, ``(None, None)`` when too few points were
-    defined to decide. Points avoid kinks by being drawn from a continuous box.
+    defined to decide (at most ``10 · points`` candidates are tried).
+
+    Parameters
+    ----------
+    around : mapping, optional
+        Symbol name -> value. Candidates are this point with every value moved by a
+        uniform fraction of up to :data:`AROUND_RADIUS` of ``max(|x|, 1)`` (halved after
+        every second rejected candidate), so they stay in the domain of a program
+        checked at that point. Without it, candidates come from ``box`` and, every
+        other one, from (0.1, 3) where logs and square roots are defined.
+    defined : iterable of sympy.Expr
+        Further expressions (the program's output …) that must be defined at a point
+        for it to count.
+
+    Candidates where either side or an expression of ``defined`` is undefined (not
+    finite, or complex), or where a kink (the argument of ``Abs``, ``sign``,
+    ``Heaviside``, a tie of ``Max``/``Min``) is exactly 0, are rejected.
 
     Examples
     --------
     >>> x = sp.Symbol("x", real=True)
     >>> equal_at_random_points(sp.sin(x)**2, 1 - sp.cos(x)**2, [x])
     (True, None)
+    >>> equal_at_random_points(1 / (x - 10), sp.diff(sp.log(x - 10), x), [x], around={"x": 12})
+    (True, None)
     """
     rng = random.Random(seed)
     symbols = sorted(symbols, key=lambda s: s.name)
+    kinks = _kink_arguments([a, b, *defined])
+    centre = None
+    if around is not None:
+        centre = {s: sp.Float(sp.sympify(around[s.name], strict=True), 30)  # safe: numbers, not user text
+                  for s in symbols if s.name in around}
     agreed, tries = 0, 0
     while agreed < points and tries < points * 10:
         tries += 1
-        point = {s: sp.Float(rng.uniform(*box), 30) for s in symbols}
-        # Half of the points lie in (0.1, 3): logs and square roots are defined there.
-        if tries % 2 == 0:
-            point = {s: sp.Float(rng.uniform(0.1, 3.0), 30) for s in symbols}
+        if centre is not None:
+            radius = AROUND_RADIUS / 2 ** ((tries - agreed - 1) // 2)
+            point = {s: (centre[s] + sp.Float(rng.uniform(-1, 1) * radius, 30) * max(abs(centre[s]), 1)
+                         if s in centre else sp.Float(rng.uniform(*box), 30)) for s in symbols}
+        else:
+            point = {s: sp.Float(rng.uniform(*box), 30) for s in symbols}
+            # Half of the points lie in (0.1, 3): logs and square roots are defined there.
+            if tries % 2 == 0:
+                point = {s: sp.Float(rng.uniform(0.1, 3.0), 30) for s in symbols}
         va, vb = _num(a, point), _num(b, point)
         if va is None or vb is None:
             continue
+        if any(_num(e, point) is None for e in defined):
+            continue
+        if any(v is None or abs(v) <= 1e-25 for v in (_num(k, point) for k in kinks)):
+            continue  # at (or numerically at) a kink: the two sides may follow other conventions
         if abs(va - vb) > max(atol, rtol * max(abs(va), abs(vb))):
             return False, {s.name: float(v) for s, v in point.items()}
         agreed += 1
     return (True, None) if agreed >= max(2, points // 2) else (None, None)
+
+
+def _kink_arguments(exprs) -> list[sp.Expr]:
+    """The expressions that are 0 exactly at a kink of any of ``exprs``."""
+    out = []
+    for e in exprs:
+        for f in sp.sympify(e, strict=True).atoms(sp.Abs, sp.sign, sp.Heaviside):  # safe: SymPy objects
+            out.append(f.args[0])
+        for f in sp.sympify(e, strict=True).atoms(sp.Max, sp.Min):  # safe: SymPy objects
+            args = f.args
+            out.extend(args[i] - args[j] for i in range(len(args)) for j in range(i + 1, len(args)))
+    return out
 
 
 def _num(e: sp.Expr, point) -> complex | None:
@@ -141,9 +191,19 @@ def prove(deriv) -> Proof:
     VerificationError
         When a derived gradient and the oracle differ, naming the gradient and a point.
     """
-    items = []
     inputs = [sp.Symbol(n, real=True) for n in deriv.program.inputs]
-    deadline = time.monotonic() + PROOF_TOTAL_SECONDS
+    with budget(PROOF_TOTAL_SECONDS) as total:
+        return _prove(deriv, inputs, total)
+
+
+def _cancel_expanded(diff: sp.Expr) -> sp.Expr:
+    return sp.cancel(sp.expand(diff))
+
+
+def _prove(deriv, inputs, total) -> Proof:
+    items = []
+    # The program's output in the inputs: a sample point must lie in its domain too.
+    output_expr = deriv.program.expanded().get(deriv.output)
     for name in deriv.wrt:
         derived = deriv.in_inputs.get(name)
         if derived is None:
@@ -154,23 +214,27 @@ def prove(deriv) -> Proof:
         # Symbolic proof only for differences of modest size and within a time budget:
         # expanding nested sigmoids (a network's loss) can run for many minutes.
         size = sp.count_ops(diff)
-        if size <= SYMBOLIC_PROOF_OPS and budget_available():
-            for attempt in (lambda: sp.cancel(sp.expand(diff)), lambda: sp.simplify(diff)):
-                left = deadline - time.monotonic()
-                if left < 0.05:
+        if size <= SYMBOLIC_PROOF_OPS and isolation_available():
+            for attempt in (_cancel_expanded, sp.simplify):
+                if total.remaining() < 0.05:
                     break
                 try:
-                    with time_limit(min(PROOF_SECONDS, left)):
-                        if attempt() == 0:
-                            method = "symbolic"
-                except (BudgetExceeded, Exception):  # noqa: BLE001 - try the next way
+                    if run_limited(attempt, diff, seconds=PROOF_SECONDS) == 0:
+                        method = "symbolic"
+                except (BudgetExceeded, Exception):
                     pass
                 if method:
                     break
         if method is None:
             # Large expressions are slow to evaluate in SymPy: fewer points for them.
             npoints = NUMERIC_POINTS if size <= 4 * SYMBOLIC_PROOF_OPS else 3
-            ok, where = equal_at_random_points(rewrite_elementary(derived), oracle, inputs, points=npoints)
+            # Around the derivation's point (in the program's domain), else in a box.
+            guard = (rewrite_elementary(output_expr),) if output_expr is not None else ()
+            ok, where = equal_at_random_points(rewrite_elementary(derived), oracle, inputs, points=npoints,
+                                               around=deriv.at or None, defined=guard)
+            if ok is None and deriv.at:
+                ok, where = equal_at_random_points(rewrite_elementary(derived), oracle, inputs,
+                                                   points=npoints)
             if ok is False:
                 raise VerificationError(
                     f"derived ∂{deriv.output}/∂{name} = {to_text(derived)} differs from sympy.diff "
@@ -179,6 +243,7 @@ def prove(deriv) -> Proof:
             if ok is None:
                 raise VerificationError(
                     f"could not verify ∂{deriv.output}/∂{name}: neither side is defined at enough "
-                    f"random points")
+                    f"random points" + (" (around the given point, then in [-2, 3])" if deriv.at
+                                        else " in [-2, 3]"))
         items.append(ProofItem(name, derived, oracle, method, 0 if method == "symbolic" else npoints))
     return Proof(tuple(items))

@@ -18,7 +18,17 @@ from typing import Any
 
 import sympy as sp
 
-from ..errors import BackproofError, ParseError, SpecError
+from .. import limits
+from ..datafiles import (
+    OversizedNumber,
+    check_depth,
+    check_json_text,
+    check_toml_text,
+    check_yaml_events,
+    number_digits,
+    toml_digits_error,
+)
+from ..errors import BackproofError, LimitError, ParseError, SpecError, quote
 from .compare import DEFAULT_TOLERANCE, Tolerance
 from .quantities import Problem, Quantity, QuantityError
 
@@ -26,10 +36,11 @@ __all__ = ["AnswerFileError", "Node", "Document", "Answer", "Tolerances", "load_
            "parse_document", "build_problem", "read_answers", "load_check", "CheckInput"]
 
 #: Longest answer text read (a pathological expression should not reach SymPy).
-MAX_ANSWER_CHARS = 2000
+MAX_ANSWER_CHARS = limits.value("answer_chars")
 _NONFINITE = {"nan", ".nan", "inf", "+inf", "-inf", ".inf", "+.inf", "-.inf", "infinity", "-infinity",
               "+infinity", "∞", "-∞"}
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# Unambiguous (no two quantifiers can share a digit), so matching is linear.
+_PLAIN_NUMBER = re.compile(r"^[+-]?(?P<m>\d+(?:\.\d*)?|\.\d+)(?:[eE](?P<e>[+-]?\d+))?$")
 
 
 class AnswerFileError(SpecError):
@@ -66,6 +77,8 @@ class Document:
 def _yaml_tree(text: str, path: str) -> Node:
     import yaml
     try:
+        # Depth and alias expansion are checked on the event stream before composing.
+        check_yaml_events(text, path)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
@@ -88,8 +101,8 @@ def _yaml_tree(text: str, path: str) -> Node:
                     raise AnswerFileError([f"{path}:{kn.line}:{kn.col}: a key must be text, not a collection"])
                 key = str(kn.value)
                 if key in out:
-                    raise AnswerFileError([f"{path}:{kn.line}:{kn.col}: {key!r} appears twice (first on line "
-                                           f"{keys[key].line})"])
+                    raise AnswerFileError([f"{path}:{kn.line}:{kn.col}: {quote(key)} appears twice "
+                                           f"(first on line {keys[key].line})"])
                 keys[key] = kn
                 out[key] = walk(v)
             return Node("map", out, line, col)
@@ -138,32 +151,32 @@ def parse_document(text: str, path: str = "<answers>", fmt: str | None = None) -
             out = {}
             for k, v in items:
                 if k in out:
-                    raise AnswerFileError([f"{path}: key {k!r} appears twice"])
+                    raise AnswerFileError([f"{path}: key {quote(k)} appears twice"])
                 out[k] = v
             return out
+        check_json_text(text, path)
         try:
             obj = json.loads(text, parse_float=str, parse_int=str, object_pairs_hook=pairs,
                              parse_constant=lambda c: c)
         except json.JSONDecodeError as exc:
             raise AnswerFileError([f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}"]) from None
-        except RecursionError:
-            raise AnswerFileError([f"{path}: JSON nested too deeply"]) from None
         root = _plain_tree(obj, fmt, path)
     elif fmt == "toml":
         try:
             import tomllib
         except ModuleNotFoundError:  # Python 3.10
             import tomli as tomllib  # type: ignore[no-redef]
+        check_toml_text(text, path)
         try:
             obj = tomllib.loads(text, parse_float=str)
         except tomllib.TOMLDecodeError as exc:
             raise AnswerFileError([f"{path}: not valid TOML: {exc}"]) from None
+        except ValueError:  # an integer past Python's 4,300-digit conversion limit
+            raise toml_digits_error(text, path) from None
+        check_depth(obj, path)
         root = _plain_tree(obj, fmt, path)
     else:
-        try:
-            root = _yaml_tree(text, path)
-        except RecursionError:
-            raise AnswerFileError([f"{path}: YAML nested too deeply"]) from None
+        root = _yaml_tree(text, path)
     return Document(path, fmt, root, text)
 
 
@@ -182,10 +195,12 @@ def _path(parts) -> str:
     for p in parts:
         if isinstance(p, int):
             out += f"[{p}]"
-        elif re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p):
+        elif len(p) <= 40 and re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", p):
             out += ("." if out else "") + p
-        else:
+        elif len(p) <= 40:
             out += f"[{json.dumps(p, ensure_ascii=False)}]"
+        else:
+            out += f"[{quote(p)}]"
     return out
 
 
@@ -215,25 +230,65 @@ def _allowed(err: _Errors, node: Node, parts, allowed: tuple[str, ...]) -> None:
             err.add(list(parts) + [key], f"unknown field{did} (allowed: {', '.join(allowed)})", v)
 
 
+def _number_over_limits(text: str) -> str | None:
+    """Why a plainly written number is over the digit or exponent limit (None when it is not).
+
+    Checked on the text, before the number is converted (``1e-999999`` would otherwise
+    become an exact rational with a million-digit denominator).
+
+    Examples
+    --------
+    >>> _number_over_limits("0.62e-3") is None
+    True
+    >>> _number_over_limits("1e999999")
+    '999999 in magnitude is over the limit file_number_exponent = 1000 in magnitude (decimal exponent of a number in an answer file, as in 1e-1000)'
+    """
+    m = _PLAIN_NUMBER.match(text)
+    if not m:
+        return None
+    try:
+        limits.check("file_number_digits", number_digits(m.group("m")))
+        e = m.group("e")
+        if e is not None:
+            mag = e.lstrip("+-").lstrip("0")
+            limits.check("file_number_exponent", int(mag or "0") if len(mag) <= 30 else float(mag))
+    except LimitError as exc:
+        return str(exc)
+    return None
+
+
 def _number(err: _Errors, node: Node, parts, what: str) -> sp.Expr | None:
     if node.kind not in ("num", "str"):
         err.add(parts, f"{what} must be a number, got {_kind(node)}", node)
         return None
+    text = str(node.value).strip()
+    over = _size_over_limit(text) or _number_over_limits(text)
+    if over:
+        err.add(parts, f"{what}: {over}", node)
+        return None
     from ..parse import parse_expression
     try:
-        v = parse_expression(str(node.value)).doit()
+        v = parse_expression(text).doit()
     except ParseError as exc:
-        err.add(parts, f"{what}: cannot read {node.value!r}: {exc.message}", node)
+        err.add(parts, f"{what}: cannot read {quote(node.value)}: {exc.message}", node)
         return None
     if v.free_symbols or not (v.is_number and v.is_real and v.is_finite):
-        err.add(parts, f"{what} must be a finite real number, got {node.value!r}", node)
+        err.add(parts, f"{what} must be a finite real number, got {quote(node.value)}", node)
         return None
     return v
 
 
+def _size_over_limit(text: str) -> str | None:
+    try:
+        limits.check("answer_chars", len(text))
+    except LimitError as exc:
+        return str(exc)
+    return None
+
+
 def _kind(node: Node) -> str:
     return {"map": "a mapping", "seq": "a list", "bool": "true/false", "null": "nothing"}.get(
-        node.kind, repr(node.value))
+        node.kind, quote(node.value))
 
 
 @dataclass(frozen=True)
@@ -329,12 +384,13 @@ def _read_tolerance(err: _Errors, node: Node, parts, base: Tolerance) -> Toleran
             continue
         if key == "min_figures":
             if not num.is_Integer or num < 1:
-                err.add(list(parts) + [key], f"min_figures must be a whole number ≥ 1, got {v.value!r}", v)
+                err.add(list(parts) + [key],
+                        f"min_figures must be a whole number ≥ 1, got {quote(v.value)}", v)
                 continue
             kw[key] = int(num)
         else:
             if num < 0:
-                err.add(list(parts) + [key], f"{key} must be ≥ 0, got {v.value!r}", v)
+                err.add(list(parts) + [key], f"{key} must be ≥ 0, got {quote(v.value)}", v)
                 continue
             kw[key] = float(num)
     return base.replace(**kw)
@@ -368,7 +424,11 @@ def read_sections(doc: Document, *, need_problem: bool = True, submission: bool 
     elif anode.kind != "map":
         err.add(["answers"], f"must be a mapping from quantity to value, got {_kind(anode)}", anode)
     else:
+        # Bounded before any key is resolved or any answer read.
+        limits.check("answer_count", len(anode.value), f"{doc.path}:{anode.line}:{anode.col}: answers"
+                     if anode.line is not None else f"{doc.path}: answers")
         for key, v in anode.value.items():
+            _check_key(doc, ["answers", key], v)
             answers.append(RawAnswer(key, v))
     tol = Tolerances()
     tnode = top.get("tolerance")
@@ -378,6 +438,9 @@ def read_sections(doc: Document, *, need_problem: bool = True, submission: bool 
         elif tnode.kind != "map":
             err.add(["tolerance"], f"must be a mapping, got {_kind(tnode)}", tnode)
         else:
+            limits.check("answer_count", len(tnode.value), f"{doc.path}: tolerance")
+            for k, v in tnode.value.items():
+                _check_key(doc, ["tolerance", k], v)
             glob = Node("map", {k: v for k, v in tnode.value.items() if v.kind != "map"}, tnode.line, tnode.col)
             default = _read_tolerance(err, glob, ["tolerance"], DEFAULT_TOLERANCE)
             per = tuple((k, _read_tolerance(err, v, ["tolerance", k], default))
@@ -395,6 +458,13 @@ def read_sections(doc: Document, *, need_problem: bool = True, submission: bool 
     if errors is None:
         err.raise_if_any()
     return spec, answers, tol, student
+
+
+def _check_key(doc: Document, parts, node: Node) -> None:
+    """Refuse an over-long quantity name before it is resolved (name matching is not linear
+    in the name's length, and its text would be quoted back)."""
+    where = f"{doc.path}:{node.line}:{node.col}" if node.line is not None else doc.path
+    limits.check("answer_key_chars", len(parts[-1]), f"{where}: {_path(parts)}")
 
 
 def _read_problem(err: _Errors, node: Node) -> ProblemSpec | None:
@@ -434,14 +504,14 @@ def _read_problem(err: _Errors, node: Node) -> ProblemSpec | None:
         else:
             at = {}
             for k, v in an.value.items():
-                num = _number(err, v, ["problem", "at", k], f"value of {k!r}")
+                num = _number(err, v, ["problem", "at", k], f"value of {quote(k)}")
                 if num is not None:
                     at[k] = num
     lr = None
     if "learning_rate" in f:
         lr = _number(err, f["learning_rate"], ["problem", "learning_rate"], "learning_rate")
         if lr is not None and lr <= 0:
-            err.add(["problem", "learning_rate"], f"must be positive, got {f['learning_rate'].value!r}",
+            err.add(["problem", "learning_rate"], f"must be positive, got {quote(f['learning_rate'].value)}",
                     f["learning_rate"])
     title = None
     if "title" in f and f["title"].kind in ("str", "num"):
@@ -457,6 +527,8 @@ def _to_plain(node: Node):
         return [_to_plain(v) for v in node.value]
     if node.kind == "num":
         text = str(node.value)
+        if number_digits(text) > limits.value("file_number_digits"):
+            return OversizedNumber(text)  # refused by the spec checks, naming its field path
         try:
             return int(text)
         except ValueError:
@@ -549,8 +621,9 @@ def _read_value(err, parts, key, q, node: Node, problem: Problem, allow_blank: b
         err.add(parts, f"must be a number or an expression, got {_kind(node)}", node)
         return None
     text = str(node.value).strip()
-    if len(text) > MAX_ANSWER_CHARS:
-        err.add(parts, f"the answer is {len(text)} characters long (at most {MAX_ANSWER_CHARS})", node)
+    over = _size_over_limit(text) or _number_over_limits(text)
+    if over:
+        err.add(parts, over, node)
         return None
     if text.lower() in _NONFINITE:
         return Answer(key, q, text, "nonfinite", line=node.line, col=node.col)
@@ -578,7 +651,7 @@ def _read_value(err, parts, key, q, node: Node, problem: Problem, allow_blank: b
         if line is not None and exc.col is not None:
             quoted = 1 if node.style in ("'", '"') else 0
             col = col + quoted + exc.col - 1
-        err.add(parts, f"cannot read {text!r}: {exc.message}", node, line=line, col=col)
+        err.add(parts, f"cannot read {quote(text)}: {exc.message}", node, line=line, col=col)
         return None
     except RecursionError:
         err.add(parts, "the expression is nested too deeply", node)
@@ -587,8 +660,9 @@ def _read_value(err, parts, key, q, node: Node, problem: Problem, allow_blank: b
     if unknown:
         import difflib
         hints = {u: difflib.get_close_matches(u, problem.names, n=1) for u in unknown}
-        did = "; ".join(f"did you mean {h[0]!r} for {u!r}?" for u, h in hints.items() if h)
-        err.add(parts, f"unknown name{'s' if len(unknown) > 1 else ''} {', '.join(unknown)} in {text!r}"
+        did = "; ".join(f"did you mean {h[0]!r} for {quote(u)}?" for u, h in hints.items() if h)
+        shown = ", ".join(u if len(u) <= 40 else quote(u) for u in unknown)
+        err.add(parts, f"unknown name{'s' if len(unknown) > 1 else ''} {shown} in {quote(text)}"
                        f"{' (' + did + ')' if did else ''} (known: {', '.join(problem.names)})", node)
         return None
     if not expr.free_symbols:

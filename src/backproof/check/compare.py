@@ -18,7 +18,7 @@ from decimal import Decimal, localcontext
 import sympy as sp
 
 from ..functions import rewrite_elementary
-from ..timeout import BudgetExceeded, budget_available, time_limit
+from ..timeout import BudgetExceeded, budget, isolation_available, run_limited
 from ..verify import equal_at_random_points
 
 __all__ = ["Tolerance", "figures", "numbers_match", "expressions_equal", "SymbolicResult",
@@ -44,7 +44,7 @@ class Tolerance:
     atol: float = 1e-8
     min_figures: int = 2
 
-    def replace(self, **kw) -> "Tolerance":
+    def replace(self, **kw) -> Tolerance:
         return Tolerance(**{**self.__dict__, **{k: v for k, v in kw.items() if v is not None}})
 
 
@@ -66,6 +66,8 @@ def figures(text: str) -> tuple[int, int] | None:
     if not m or not (m.group("int") or m.group("frac")):
         return None
     whole, frac = m.group("int") or "", m.group("frac") or ""
+    if len(m.group("exp") or "") > 12:
+        return None  # no float has such an exponent (and int() refuses 4,300+ digits)
     exp = int(m.group("exp") or 0)
     digits = (whole + frac).lstrip("0")
     if not digits:
@@ -129,21 +131,24 @@ def expressions_equal(given: sp.Expr, truth: sp.Expr, *, seconds: float = 2.0, p
     g, t = rewrite_elementary(given), rewrite_elementary(truth)
     diff = g - t
     symbols = sorted(diff.free_symbols | g.free_symbols | t.free_symbols, key=lambda s: s.name)
-    try:
-        with time_limit(seconds):
-            if sp.expand(diff) == 0 or sp.cancel(diff) == 0:
+    # Student material can make SymPy run for minutes or exhaust memory: both stages run
+    # in a worker process (see backproof.timeout), each within ``seconds`` and whatever
+    # is left of the caller's budget, and charge it only the time they take.
+    if isolation_available():
+        try:
+            if run_limited(_zero_by_algebra, diff, seconds=seconds):
                 return SymbolicResult(True, "simplify")
-            if sp.count_ops(diff) <= 200 and sp.simplify(diff) == 0:
-                return SymbolicResult(True, "simplify")
-    except BudgetExceeded:
-        pass
-    except Exception:  # noqa: BLE001 - SymPy gives up on some forms: fall back to points
-        pass
-    try:
-        with time_limit(seconds if budget_available() else 0):
-            ok, where = equal_at_random_points(g, t, symbols, points=points, seed=seed)
-    except BudgetExceeded:
-        return SymbolicResult(None, "budget")
+        except (BudgetExceeded, Exception):
+            pass
+        try:
+            with budget(seconds):
+                ok, where = run_limited(_at_random_points, g, t, symbols, points, seed)
+        except BudgetExceeded:
+            return SymbolicResult(None, "budget")
+        except Exception:
+            return SymbolicResult(None, "budget")
+    else:  # no worker here: the cheap numeric check only, in this process
+        ok, where = equal_at_random_points(g, t, symbols, points=points, seed=seed)
     if ok is None:
         return SymbolicResult(None, "undefined")
     if ok:
@@ -151,6 +156,17 @@ def expressions_equal(given: sp.Expr, truth: sp.Expr, *, seconds: float = 2.0, p
     subs = {s: sp.Rational(repr(where[s.name])) for s in symbols}
     gv, tv = _num(g, subs), _num(t, subs)
     return SymbolicResult(False, "random points", where, gv, tv)
+
+
+def _at_random_points(g: sp.Expr, t: sp.Expr, symbols, points: int, seed: int):
+    return equal_at_random_points(g, t, symbols, points=points, seed=seed)
+
+
+def _zero_by_algebra(diff: sp.Expr) -> bool:
+    """True when expanding, cancelling or (for modest sizes) simplifying gives 0."""
+    if sp.expand(diff) == 0 or sp.cancel(diff) == 0:
+        return True
+    return sp.count_ops(diff) <= 200 and sp.simplify(diff) == 0
 
 
 def _num(e: sp.Expr, subs) -> float | None:

@@ -11,8 +11,8 @@ reproduces the student's number, its name.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import sympy as sp
 
@@ -290,9 +290,7 @@ def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trac
         if not math.isfinite(v) or numbers_match(v, None, carried, Tolerance(1e-9, 1e-12)) is not None:
             continue  # this change makes no difference here
         if numbers_match(a.value, a.text, v, tol) is not None:
-            if not found:
-                found.append(mut)
-            elif mut.kind != found[0].kind and mut.kind not in [m.kind for m in found]:
+            if not found or (mut.kind != found[0].kind and mut.kind not in [m.kind for m in found]):
                 found.append(mut)
             if len(found) >= 3:
                 break

@@ -18,28 +18,33 @@ import os
 import pickle
 import re
 import signal
+import stat
 import threading
 import time
 from collections import Counter, deque
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
-from typing import Callable, Sequence
 
-from ..errors import BackproofError
+from .. import limits
+from ..errors import BackproofError, LimitError
 from ..printing import format_number
-from .answers import (AnswerFileError, Tolerances, load_document, load_sections, read_answers,
-                      read_sections)
+from ..timeout import BudgetExceeded, budget, set_parent_death_signal
+from .answers import AnswerFileError, Tolerances, load_sections, parse_document, read_answers, read_sections
 from .diagnose import VERDICTS, diagnose
 from .quantities import Problem, Quantity
 
 __all__ = ["Key", "Row", "SubmissionResult", "ClassReport", "load_key", "grade", "grade_submission",
            "render_csv", "render_json", "render_markdown", "render_summary_text", "neutralize",
-           "SUBMISSION_SUFFIXES", "DEFAULT_TIMEOUT"]
+           "submission_files", "scan_folder", "safe_name", "SUBMISSION_SUFFIXES", "DEFAULT_TIMEOUT"]
 
 SUBMISSION_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 #: Seconds one submission may take before its worker is stopped.
 DEFAULT_TIMEOUT = 30.0
+#: The share of the time limit a submission's own budget gets: past it, the symbolic
+#: answers still open are "undecided" and the sheet is returned before the worker is killed.
+SOFT_SHARE = 0.9
 
 
 @dataclass(frozen=True)
@@ -123,9 +128,10 @@ def grade_submission(key: Key, path: str | Path, *, carried_credit: float = 1.0)
     """Grade one submission file against ``key`` (errors become an error result, never raise)."""
     start = time.perf_counter()
     path = Path(path)
-    student = path.stem
+    file_name = safe_name(path.name)
+    student = safe_name(path.stem)
     try:
-        doc = load_document(path)
+        doc = parse_document(read_submission(path), file_name)
         _, raw, _, student = read_sections(doc, need_problem=False, submission=True)
         # One unreadable answer costs that answer, not the whole sheet.
         answers, invalid = [], []
@@ -145,7 +151,7 @@ def grade_submission(key: Key, path: str | Path, *, carried_credit: float = 1.0)
         result = diagnose(key.problem, answers, key.tolerances, carried_credit=carried_credit,
                           expected=expected, student=student, path=str(path))
     except BackproofError as exc:
-        return SubmissionResult(path.name, student, error=_one_line(exc), seconds=time.perf_counter() - start)
+        return SubmissionResult(file_name, student, error=_one_line(exc), seconds=time.perf_counter() - start)
     asked = set(key.quantities) if key.quantities is not None else None
     rows = []
     for ra, message in invalid:
@@ -166,21 +172,146 @@ def grade_submission(key: Key, path: str | Path, *, carried_credit: float = 1.0)
         order = {key.problem.display(q): i for i, q in enumerate(key.quantities)}
         rows.sort(key=lambda r: (0, order[r.quantity], "") if r.quantity in order else (1, 0, r.quantity))
     counted = [r for r in rows if r.counted]
-    return SubmissionResult(path.name, student, tuple(rows), sum(r.points for r in counted), len(counted),
+    return SubmissionResult(file_name, student, tuple(rows), sum(r.points for r in counted), len(counted),
                             seconds=time.perf_counter() - start)
+
+
+#: Longest error text kept in a row: messages quote values briefly, and this is the
+#: backstop that keeps a submission's content out of the grade sheet whatever it holds.
+_MAX_ERROR = 600
 
 
 def _one_line(exc: BaseException) -> str:
     problems = getattr(exc, "problems", None)
-    text = "; ".join(problems) if problems else str(exc)
-    return " ".join(text.split())
+    text = " ".join(("; ".join(problems) if problems else str(exc)).split())
+    return text if len(text) <= _MAX_ERROR else f"{text[:_MAX_ERROR - 1]}… ({len(text)} characters)"
+
+
+# --- reading the folder safely ------------------------------------------------------------------------------
+
+def safe_name(name: str | bytes) -> str:
+    """A file name as printable text: undecodable bytes and control characters escaped.
+
+    Names come from ``os.fsdecode`` (undecodable bytes kept as surrogates); written as
+    they are, they would crash the final UTF-8 write of the whole class's grades.
+
+    Examples
+    --------
+    >>> safe_name(b"caf\\xe9.yaml"), safe_name("a\\nb.yaml"), safe_name("é.yaml")
+    ('caf\\\\xe9.yaml', 'a\\\\nb.yaml', 'é.yaml')
+    """
+    text = os.fsencode(name).decode("utf-8", "backslashreplace")
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
+def read_submission(path: str | Path) -> str:
+    """The text of one submission: a regular file (never through a symbolic link), at most
+    the ``submission_bytes`` limit, UTF-8; every failure is one :class:`BackproofError` line."""
+    name = safe_name(Path(path).name)
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if Path(path).is_symlink():
+            raise BackproofError(f"{name}: a symbolic link; not followed (only regular files are graded)") from None
+        raise BackproofError(f"{name}: cannot read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as f:
+        st = os.fstat(f.fileno())
+        if not stat.S_ISREG(st.st_mode):
+            raise BackproofError(f"{name}: not a regular file (only regular files are graded)")
+        cap = int(limits.value("submission_bytes"))
+        data = f.read(cap + 1)
+    limits.check("submission_bytes", len(data) if len(data) <= cap else st.st_size, name)
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BackproofError(f"{name}: not UTF-8 text (byte {exc.start})") from None
+
+
+def scan_folder(folder: str | Path, key_path: str | Path | None = None
+                ) -> tuple[list[Path], list[SubmissionResult]]:
+    """The submission files of a folder to grade, sorted by name, and error rows for the rest.
+
+    Only regular files directly in the folder are graded. A symbolic link (never
+    followed), a non-regular file, a name that is not UTF-8 or a file over the
+    ``submission_bytes`` limit becomes an error row; the key itself is skipped. More
+    files than the ``submission_files`` limit are refused as a whole.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise BackproofError(f"{folder}: not a folder (expected a folder of submission files)")
+    key_id = None
+    if key_path is not None:
+        try:
+            st = os.stat(key_path)
+            key_id = (st.st_dev, st.st_ino)
+        except OSError:
+            pass
+    try:
+        with os.scandir(folder) as it:
+            entries = [e for e in it if os.path.splitext(e.name)[1].lower() in SUBMISSION_SUFFIXES]
+    except OSError as exc:
+        raise BackproofError(f"{folder}: cannot list the folder ({exc.strerror})") from None
+    limits.check("submission_files", len(entries), str(folder))
+    files: list[Path] = []
+    errors: list[SubmissionResult] = []
+    for e in sorted(entries, key=lambda e: os.fsencode(e.name)):
+        name, stem = safe_name(e.name), safe_name(os.path.splitext(e.name)[0])
+        problem = None
+        try:
+            st = e.stat(follow_symlinks=False)
+        except OSError as exc:
+            problem = f"cannot read ({exc.strerror})"
+        else:
+            if key_id == (st.st_dev, st.st_ino):
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                problem = "a symbolic link; not followed (only regular files in the folder are graded)"
+            elif not stat.S_ISREG(st.st_mode):
+                problem = "not a regular file (only regular files in the folder are graded)"
+            elif name != e.name:
+                problem = "the file name is not UTF-8 text (or holds control characters); rename it"
+            elif st.st_size > limits.value("submission_bytes"):
+                try:
+                    limits.check("submission_bytes", st.st_size, name)
+                except LimitError as exc:
+                    problem = str(exc).removeprefix(f"{name}: ")
+        if problem is None:
+            files.append(Path(e.path))
+        else:
+            errors.append(SubmissionResult(name, stem, error=f"{name}: {problem}"))
+    if not files and not errors:
+        raise BackproofError(f"{folder}: no submissions ({', '.join('*' + s for s in SUBMISSION_SUFFIXES)})")
+    return files, errors
+
+
+def submission_files(folder: str | Path, key_path: str | Path | None = None) -> list[Path]:
+    """The submission files of a folder that can be graded, sorted by name (see :func:`scan_folder`)."""
+    return scan_folder(folder, key_path)[0]
 
 
 # --- worker processes ---------------------------------------------------------------------------------
 
-def _worker_main(conn, key_bytes: bytes, carried_credit: float, soft_limit: float, hang: str | None) -> None:
-    """Grade submissions sent over ``conn`` until it closes."""
-    from ..timeout import BudgetExceeded, time_limit
+def _worker_main(conn, key_bytes: bytes, carried_credit: float, soft_limit: float, hang: str | None,
+                 parent: int | None) -> None:
+    """Grade submissions sent over ``conn`` until it closes.
+
+    The worker leads its own process group (so the parent can kill it together with
+    its SymPy helper by ``killpg``) in its own session (so a Ctrl-C at the terminal goes
+    to the parent alone, which stops the workers: no worker tracebacks), and the kernel
+    kills it when the parent dies, even by ``kill -9``.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+    try:
+        os.setsid()
+    except (OSError, AttributeError):  # AttributeError: not POSIX
+        pass
+    set_parent_death_signal(signal.SIGKILL)
+    if parent is not None and os.getppid() != parent:
+        return  # the parent died before the death signal was set
+    _limit_memory(int(limits.value("worker_memory")))
     key = pickle.loads(key_bytes)
     while True:
         try:
@@ -191,21 +322,22 @@ def _worker_main(conn, key_bytes: bytes, carried_credit: float, soft_limit: floa
             return
         index, path = task
         if hang is not None and Path(path).stem == hang:
-            # Test hook: a submission that ignores the soft limit, as C code can.
-            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+            # Test hook: a submission that never finishes (as C code stuck in a loop can).
             while True:
                 time.sleep(3600)
         start = time.perf_counter()
         try:
-            with time_limit(soft_limit):
+            # The sheet's own budget: symbolic answers share it and are charged the time
+            # they take; what is still open when it runs out is "undecided".
+            with budget(soft_limit):
                 res = grade_submission(key, path, carried_credit=carried_credit)
         except BudgetExceeded:
-            res = SubmissionResult(Path(path).name, Path(path).stem,
+            res = SubmissionResult(safe_name(Path(path).name), safe_name(Path(path).stem),
                                    error=f"grading took longer than {format_number(soft_limit)} s; given up",
                                    seconds=time.perf_counter() - start)
-        except Exception as exc:  # noqa: BLE001 - one bad submission must not end the worker
-            res = SubmissionResult(Path(path).name, Path(path).stem,
-                                   error=f"internal error while grading: {type(exc).__name__}: {exc}",
+        except Exception as exc:
+            res = SubmissionResult(safe_name(Path(path).name), safe_name(Path(path).stem),
+                                   error=f"internal error while grading: {type(exc).__name__}",
                                    seconds=time.perf_counter() - start)
         try:
             conn.send((index, res))
@@ -213,31 +345,59 @@ def _worker_main(conn, key_bytes: bytes, carried_credit: float, soft_limit: floa
             return
 
 
+def _limit_memory(extra: int) -> None:
+    """Cap this process's address space at what it uses now plus ``extra`` bytes."""
+    try:
+        import resource
+        with open("/proc/self/statm") as f:
+            used = int(f.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        want = used + extra if hard == resource.RLIM_INFINITY else min(used + extra, hard)
+        if soft == resource.RLIM_INFINITY or soft > want:
+            resource.setrlimit(resource.RLIMIT_AS, (want, hard))
+    except (OSError, ValueError, ImportError):
+        pass  # not Linux: the wall-clock limit still holds
+
+
 class _Worker:
     def __init__(self, ctx, args):
         self.conn, child = ctx.Pipe()
-        self.proc = ctx.Process(target=_worker_main, args=(child,) + args, daemon=True)
-        self.proc.start()
+        parent = os.getpid() if ctx.get_start_method() == "fork" else None
+        self.proc = ctx.Process(target=_worker_main, args=(child,) + args + (parent,), daemon=True)
+        # SIGINT blocked across the start: a Ctrl-C then reaches the worker only after it
+        # has left the terminal's process group and set itself to ignore it.
+        mask = getattr(signal, "pthread_sigmask", None)
+        old = mask(signal.SIG_BLOCK, {signal.SIGINT}) if mask else None
+        try:
+            self.proc.start()
+        finally:
+            if mask:
+                mask(signal.SIG_SETMASK, old)
         child.close()
         self.task: tuple[int, str] | None = None
         self.deadline = 0.0
 
+    def kill(self) -> None:
+        """Kill the worker and its process group (its SymPy helper) at once."""
+        if hasattr(os, "killpg"):
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except OSError:
+                pass  # already gone, or not (yet) a group leader: killed below
+        self.proc.kill()
+        self.proc.join()
+        self.conn.close()
+
     def stop(self, *, force: bool) -> None:
         if force:
-            self.proc.terminate()
-            self.proc.join(2)
-            if self.proc.is_alive():
-                self.proc.kill()
-        else:
-            try:
-                self.conn.send(None)
-            except (BrokenPipeError, OSError):
-                pass
+            self.kill()
+            return
+        try:
+            self.conn.send(None)
+        except (BrokenPipeError, OSError):
+            pass
         self.proc.join(5)
-        if self.proc.is_alive():
-            self.proc.kill()
-            self.proc.join()
-        self.conn.close()
+        self.kill()
 
 
 def _context():
@@ -257,11 +417,12 @@ def _context():
 def _run_pool(key: Key, files: Sequence[Path], *, workers: int, timeout: float, carried_credit: float,
               on_done: Callable[[SubmissionResult], None] | None, hang: str | None) -> list[SubmissionResult]:
     ctx = _context()
-    args = (pickle.dumps(key), carried_credit, max(timeout * 0.9, 0.05), hang)
+    args = (pickle.dumps(key), carried_credit, max(timeout * SOFT_SHARE, 0.05), hang)
     pending = deque(enumerate(str(f) for f in files))
     results: dict[int, SubmissionResult] = {}
-    pool = [_Worker(ctx, args) for _ in range(max(1, min(workers, len(files))))]
+    pool: list[_Worker] = []
     try:
+        pool += [_Worker(ctx, args) for _ in range(max(1, min(workers, len(files))))]
         while len(results) < len(files):
             for i, w in enumerate(pool):
                 if w.task is None and pending:
@@ -280,6 +441,7 @@ def _run_pool(key: Key, files: Sequence[Path], *, workers: int, timeout: float, 
                 if w.task is None:
                     continue
                 index, path = w.task
+                name, stem = safe_name(Path(path).name), safe_name(Path(path).stem)
                 res = None
                 replace = False
                 if w.conn in ready:
@@ -287,18 +449,15 @@ def _run_pool(key: Key, files: Sequence[Path], *, workers: int, timeout: float, 
                         got_index, res = w.conn.recv()
                         assert got_index == index
                     except (EOFError, OSError):
-                        res = SubmissionResult(Path(path).name, Path(path).stem,
-                                               error="the grading process ended unexpectedly")
+                        res = SubmissionResult(name, stem, error="the grading process ended unexpectedly")
                         replace = True
                 elif w.proc.sentinel in ready or not w.proc.is_alive():
-                    res = SubmissionResult(Path(path).name, Path(path).stem,
-                                           error=f"the grading process ended unexpectedly "
-                                                 f"(exit code {w.proc.exitcode})")
+                    res = SubmissionResult(name, stem, error=f"the grading process ended unexpectedly "
+                                                             f"(exit code {w.proc.exitcode})")
                     replace = True
                 elif now >= w.deadline:
-                    res = SubmissionResult(Path(path).name, Path(path).stem,
-                                           error=f"grading took longer than {format_number(timeout)} s; "
-                                                 f"given up (the worker was stopped)", seconds=timeout)
+                    res = SubmissionResult(name, stem, error=f"grading took longer than {format_number(timeout)} s; "
+                                                             f"given up (the worker was stopped)", seconds=timeout)
                     replace = True
                 if res is None:
                     continue
@@ -307,28 +466,17 @@ def _run_pool(key: Key, files: Sequence[Path], *, workers: int, timeout: float, 
                 if on_done is not None:
                     on_done(res)
                 if replace:
-                    w.stop(force=True)
+                    # Only this worker (and its process group) is killed; the others go on.
+                    w.kill()
                     pool[i] = _Worker(ctx, args) if pending else w
                     if not pending:
                         pool[i].task = None
     finally:
+        # Normal end, an error or Ctrl-C: no worker outlives the batch.
         for w in pool:
             if w.proc.is_alive():
-                w.stop(force=w.task is not None)
+                w.stop(force=w.task is not None or len(results) < len(files))
     return [results[i] for i in range(len(files))]
-
-
-def submission_files(folder: str | Path, key_path: str | Path | None = None) -> list[Path]:
-    """The submission files of a folder, sorted by name (the key itself excluded)."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise BackproofError(f"{folder}: not a folder (expected a folder of submission files)")
-    key_resolved = Path(key_path).resolve() if key_path else None
-    files = sorted((p for p in folder.iterdir() if p.suffix.lower() in SUBMISSION_SUFFIXES and p.is_file()
-                    and p.resolve() != key_resolved), key=lambda p: p.name)
-    if not files:
-        raise BackproofError(f"{folder}: no submissions ({', '.join('*' + s for s in SUBMISSION_SUFFIXES)})")
-    return files
 
 
 def grade(key_path: str | Path, folder: str | Path, *, workers: int = 2, timeout: float = DEFAULT_TIMEOUT,
@@ -339,7 +487,8 @@ def grade(key_path: str | Path, folder: str | Path, *, workers: int = 2, timeout
     Parameters
     ----------
     workers : int
-        Worker processes (each grades one submission at a time).
+        Worker processes (each grades one submission at a time, in its own process
+        group with a memory limit; all die with this process).
     timeout : float
         Seconds one submission may take; past it the worker is stopped and the row says so.
     in_process : bool
@@ -349,12 +498,12 @@ def grade(key_path: str | Path, folder: str | Path, *, workers: int = 2, timeout
         Show a progress bar (on a terminal).
     """
     key = load_key(key_path)
-    files = submission_files(folder, key_path)
+    files, refused = scan_folder(folder, key_path)
     bar = None
     task = None
     if progress:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
         from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
         # No refresh thread (auto_refresh=False): worker processes are forked from here.
         bar = Progress(TextColumn("grading"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                        console=Console(stderr=True), transient=True, auto_refresh=False)
@@ -371,14 +520,18 @@ def grade(key_path: str | Path, folder: str | Path, *, workers: int = 2, timeout
         if in_process:
             results = []
             for f in files:
-                results.append(grade_submission(key, f, carried_credit=carried_credit))
+                with budget(timeout * SOFT_SHARE):
+                    results.append(grade_submission(key, f, carried_credit=carried_credit))
                 done(results[-1])
-        else:
+        elif files:
             results = _run_pool(key, files, workers=workers, timeout=timeout, carried_credit=carried_credit,
                                 on_done=done, hang=_hang)
+        else:
+            results = []
     finally:
         if bar is not None:
             bar.stop()
+    results = list(results) + refused
     results.sort(key=lambda r: r.file)
     return ClassReport(key, tuple(results), summarize(key, results))
 
@@ -432,7 +585,9 @@ def summarize(key: Key, results: Sequence[SubmissionResult]) -> dict:
 # --- output -----------------------------------------------------------------------------------------------
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
+# No two quantifiers compete for the same digits (the old ``\d+\.?\d*`` could split a
+# run of digits in n ways: a 20 KB cell took 100 s), so a match takes linear time.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
 def neutralize(cell) -> str:
@@ -448,7 +603,7 @@ def neutralize(cell) -> str:
     ('\\'=HYPERLINK("http://x")', '-0.6', "'-1+2")
     """
     text = "" if cell is None else str(cell)
-    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(text):
+    if text.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(text):
         return "'" + text
     return text
 

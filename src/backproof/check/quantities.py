@@ -15,8 +15,8 @@ from __future__ import annotations
 import difflib
 import math
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 import networkx as nx
 import numpy as np
@@ -33,9 +33,9 @@ from ..program import Program, Statement
 __all__ = ["Quantity", "Problem", "Evaluator", "ACTIVATIONS", "resolve_quantity", "QuantityError"]
 
 #: Ops whose derivative students forget or take at the wrong point.
-ACTIVATIONS = frozenset({"sigmoid", "tanh", "relu", "softplus"})
+ACTIVATIONS = frozenset(name for name, op in OPS.items() if op.checker_activation)
 #: Ops whose operands a student can swap and get a different number.
-NONCOMMUTATIVE = frozenset({"sub", "div", "pow"})
+NONCOMMUTATIVE = frozenset(name for name, op in OPS.items() if op.swappable)
 
 
 class QuantityError(SpecError):

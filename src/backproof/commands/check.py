@@ -35,7 +35,8 @@ def register(sub) -> None:
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="report format (default: from the -o extension, else text), e.g. --format md")
     p.add_argument("-o", "--output", metavar="FILE", default=None,
-                   help="write the report to FILE (atomically) instead of standard output, e.g. -o feedback.html")
+                   help="write the report to FILE (atomically; - for standard output) instead of standard "
+                        "output, e.g. -o feedback.html")
     p.add_argument("--carried-credit", type=float, default=1.0, metavar="X",
                    help="points for an answer that is wrong only because an earlier one was "
                         "(default 1: full follow-through credit), e.g. --carried-credit 0.5")

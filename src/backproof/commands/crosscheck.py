@@ -1,7 +1,8 @@
 """``backproof crosscheck``: every gradient three ways, as a table, with exit status 0/1/2.
 
-Exit status: 0 when every gradient agrees (a "not differentiable" verdict at a kink is
-not a failure), 1 when any disagrees (one line per disagreeing gradient on stderr,
+Exit status: 0 when no gradient disagrees (a "not differentiable" verdict at a kink and
+an "inconclusive" one, where finite differences cannot resolve the value, are not
+failures), 1 when any disagrees (one line per disagreeing gradient on stderr,
 naming it), 2 on bad input (through :func:`backproof.cli.main`).
 """
 
@@ -27,6 +28,8 @@ _EPILOG = """examples:
   backproof crosscheck @net.yaml --format json                # a network spec (backproof.nn)
 
 exit status: 0 all agree, 1 a gradient disagrees (named on stderr), 2 bad input.
+"not differentiable" (at a kink) and "inconclusive" (finite differences cannot resolve
+this scale, while symbolic and engine agree) are not failures: exit status 0.
 """
 
 
@@ -126,7 +129,8 @@ def render_text(cc, *, where: str = "", terminal: bool = False) -> str:
                          ("finite difference", "right"), ("rel. engine", "right"),
                          ("rel. f.d.", "right"), ("verdict", "left")):
         table.add_column(col, justify=justify if terminal else "left", no_wrap=True)
-    style = {"agree": "green", "disagree": "bold red", "not differentiable": "yellow"}
+    style = {"agree": "green", "disagree": "bold red", "not differentiable": "yellow",
+             "inconclusive": "yellow"}
     notes = []
     for r in cc.rows:
         verdict = f"[{style[r.verdict]}]{r.verdict}[/]" if terminal else r.verdict

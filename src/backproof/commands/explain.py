@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from ..errors import BackproofError
-from ..io import read_source, write_atomic
+from ..io import is_special_file, read_source, write_group
 
 __all__ = ["register", "run"]
 
@@ -40,8 +40,9 @@ def register(sub) -> None:
     p.add_argument("--format", choices=("text", "md", "json"), default=None,
                    help="write-up format (default: from the -o extension, else text), e.g. --format md")
     p.add_argument("-o", "--output", metavar="FILE", default=None,
-                   help="write to FILE (atomically, creating folders) instead of standard output, "
-                        "e.g. -o output/seed.md; a Markdown file gets an SVG diagram beside it")
+                   help="write to FILE (atomically, creating folders; - for standard output) instead of "
+                        "standard output, e.g. -o output/seed.md; a Markdown file gets an SVG diagram "
+                        "beside it")
     p.add_argument("--no-verify", action="store_true",
                    help="skip the proof against sympy.diff and the numeric cross-check "
                         "(for very large graphs); the write-up says it was skipped")
@@ -82,9 +83,14 @@ def run(args) -> int:
         fmt = {".md": "md", ".markdown": "md", ".json": "json"}.get(suffix, "text")
     deriv = explain(program, at, of=args.of, wrt=parse_wrt(args.wrt), verify=not args.no_verify,
                     points=args.points)
+    files: dict = {}   # every output file, published together or not at all
     diagram_rel = None
-    if fmt == "md" and args.output and not args.no_diagram:
-        diagram_rel = _write_diagram(deriv, Path(args.output))
+    if fmt == "md" and args.output and not args.no_diagram and not is_special_file(args.output):
+        svg = _diagram_svg(deriv)
+        if svg is not None:
+            svg_path = Path(args.output).with_suffix(".svg")
+            files[svg_path] = svg
+            diagram_rel = svg_path.name
     if fmt == "json":
         text = deriv.to_json()
     elif fmt == "md":
@@ -93,7 +99,8 @@ def run(args) -> int:
         color = args.output is None and sys.stdout.isatty()
         text = deriv.to_text(color=color)
     if args.output:
-        write_atomic(args.output, text)
+        files[args.output] = text
+        write_group(files)
     else:
         sys.stdout.write(text)
     v = deriv.verification
@@ -104,12 +111,10 @@ def run(args) -> int:
     return 0
 
 
-def _write_diagram(deriv, md_path: Path) -> str | None:
-    """Write ``<stem>.svg`` beside the Markdown file; return its relative path."""
+def _diagram_svg(deriv) -> bytes | None:
+    """The diagram for the Markdown write-up as SVG bytes (None without the render module)."""
     try:
-        from ..render import write_diagram
+        from ..render import render_bytes
     except ImportError:  # the diagram module is optional for text write-ups
         return None
-    svg = md_path.with_suffix(".svg")
-    write_diagram(deriv.diagram(view="backward" if deriv.at is not None else "symbolic"), svg)
-    return svg.name
+    return render_bytes(deriv.diagram(view="backward" if deriv.at is not None else "symbolic"), "svg")

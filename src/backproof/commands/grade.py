@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 
-from ..errors import BackproofError
+from ..errors import BackproofError, quote
 from ..io import write_atomic
 
 __all__ = ["register", "run"]
@@ -60,8 +61,8 @@ def run(args) -> int:
                                  f"{args.output} (must be one of: .csv, .json, .md)")
     if args.jobs < 1:
         raise BackproofError(f"--jobs must be at least 1, got {args.jobs}")
-    if not args.timeout > 0:
-        raise BackproofError(f"--timeout must be positive, got {args.timeout}")
+    if not 0 < args.timeout < math.inf:
+        raise BackproofError(f"--timeout must be a positive, finite number of seconds, got {args.timeout}")
     if not 0 <= args.carried_credit <= 1:
         raise BackproofError(f"--carried-credit must be between 0 and 1, got {args.carried_credit}")
     try:
@@ -80,6 +81,12 @@ def run(args) -> int:
     else:
         for r in report.results:
             score = f"error: {r.error}" if r.error else f"{r.score:g}/{r.total}"
-            print(f"{r.student}\t{score}")
+            print(f"{_terminal(r.student)}\t{score}")
     sys.stdout.write(g.render_summary_text(report))
     return 0 if report.all_correct else 1
+
+
+def _terminal(text: str) -> str:
+    """A student's name for the terminal: as written when short and printable, else quoted
+    (at most 80 characters, control characters escaped)."""
+    return text if len(text) <= 80 and text.isprintable() else quote(text)

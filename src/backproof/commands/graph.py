@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 
+from ..errors import ProgramError
 from ..io import read_source
+
+#: A network spec's `layers` key (YAML/JSON) or table (TOML); no program can contain
+#: either, since `:`, quotes and brackets are not in the expression language.
+_SPEC_KEY = re.compile(r'^[ \t]*layers[ \t]*:|"layers"[ \t]*:|^[ \t]*\[\[[ \t]*layers[ \t]*\]\]', re.M)
+_SPEC_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 
 EPILOG = """\
 examples:
@@ -68,6 +76,19 @@ def _positive_int(text: str) -> int:
     return n
 
 
+def _refuse_network_spec(arg: str, *, force: bool = False) -> None:
+    """One clear line when PROGRAM names a network spec file: ``graph`` draws programs."""
+    # `@FILE` is judged by its content (by the caller); a bare existing file name with a
+    # spec suffix can only be a spec given without `@`, never a program.
+    path = arg[1:] if arg.startswith("@") else arg
+    bare_spec = (not arg.startswith("@") and arg.lower().endswith(_SPEC_SUFFIXES)
+                 and len(arg) < 4096 and os.path.isfile(arg))
+    if force or bare_spec:
+        raise ProgramError(f"{path}: this is a network spec; `backproof graph` takes a program "
+                           f"(text, - or @FILE); for a network use `backproof net {path}` "
+                           f"(--format md also draws its graph)")
+
+
 def run(args) -> int:
     """Derive, draw, then write the file (or print the DOT source)."""
     from ..derive import derive
@@ -75,7 +96,10 @@ def run(args) -> int:
     fmt = format_for(args.output) if args.output else "dot"
     if fmt in ("png", "pdf"):
         render_bytes("digraph {}", fmt)  # fails now, before any work, when `dot` is missing
+    _refuse_network_spec(args.program)
     text, _ = read_source(args.program)
+    if args.program.startswith("@") and _SPEC_KEY.search(text):
+        _refuse_network_spec(args.program, force=True)
     # The diagram shows values, gradients in node names and local derivatives; the
     # expanded forms and their proof against sympy.diff (`backproof explain`) are not
     # drawn, and expanding a network's gradients can take minutes.

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from ..errors import BackproofError, SpecError
+from ..errors import BackproofError, SpecError, quote
 
 __all__ = ["register", "run"]
 
@@ -69,8 +69,9 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "md", "json"), default=None,
                    help="write-up format (default: from the -o extension, else text), e.g. --format md")
     p.add_argument("-o", "--output", metavar="FILE", default=None,
-                   help="write to FILE (atomically, creating folders), e.g. -o output/mazur.md; "
-                        "a Markdown file gets the computational graph as an SVG beside it")
+                   help="write to FILE (atomically, creating folders; - for standard output), e.g. "
+                        "-o output/mazur.md; a Markdown file gets the computational graph as an SVG "
+                        "beside it")
     p.add_argument("--digits", type=int, default=6, metavar="N",
                    help="significant digits of numbers in text and Markdown, e.g. --digits 9 "
                         "(default: 6; JSON always has full precision)")
@@ -86,7 +87,8 @@ def _load(arg: str):
     from ..nn import program_from_spec, program_from_spec_file
     from ..nn.spec import parse_spec_text
     if arg == "-":
-        return program_from_spec(parse_spec_text(sys.stdin.read(), "yaml", "standard input"),
+        from ..io import read_stdin
+        return program_from_spec(parse_spec_text(read_stdin(), "yaml", "standard input"),
                                  "standard input")
     return program_from_spec_file(arg)
 
@@ -99,7 +101,7 @@ def _names(net, text: str | None, what: str):
     for t in names:
         name = net.matrix_names.get(t.replace(" ", ""), t)
         if name not in net.params:
-            raise SpecError(f"{what}: unknown parameter {t!r} (a parameter name such as "
+            raise SpecError(f"{what}: unknown parameter {quote(t)} (a parameter name such as "
                             f"{net.params[0]} or an entry such as W1[0][0])")
         resolved.append(name)
     return resolved
@@ -111,8 +113,17 @@ def run(args) -> int:
     from ..nn.report import APPENDIX_NODES
     if args.digits < 1 or args.digits > 30:
         raise BackproofError(f"--digits must be between 1 and 30, got {args.digits}")
+    if args.steps is not None and args.steps < 0:
+        raise SpecError(f"--steps: expected an integer >= 0, got {args.steps}")
+    if args.steps is not None:
+        from .. import limits
+        limits.check("net_steps", args.steps, "--steps")
     net = _load(args.spec)
     spec = net.spec
+    if args.steps is not None:
+        # Steps × parameters × samples, from the shapes, before the derivation starts.
+        from ..nn.spec import check_training
+        check_training(args.steps, spec.n_params, spec.n_samples, "--steps")
     fmt = args.format
     if fmt is None:
         suffix = Path(args.output).suffix.lower() if args.output else ""
@@ -120,9 +131,10 @@ def run(args) -> int:
     weight = _names(net, args.plot_weight, "--plot-weight")
     surface = _names(net, args.plot_surface, "--plot-surface")
     if weight is not None and len(weight) != 1:
-        raise SpecError(f"--plot-weight: expected one parameter, got {args.plot_weight!r}")
+        raise SpecError(f"--plot-weight: expected one parameter, got {quote(args.plot_weight)}")
     if surface is not None and (len(surface) != 2 or surface[0] == surface[1]):
-        raise SpecError(f"--plot-surface: expected two different parameters P,Q, got {args.plot_surface!r}")
+        raise SpecError(f"--plot-surface: expected two different parameters P,Q, "
+                        f"got {quote(args.plot_surface)}")
     if args.learning_rate is not None:
         from dataclasses import replace
 
@@ -132,8 +144,6 @@ def run(args) -> int:
         eta = sp.Rational(repr(args.learning_rate))
         net = replace(net, learning_rate=eta, spec=replace(spec, learning_rate=eta))
         spec = net.spec
-    if args.steps is not None and args.steps < 0:
-        raise SpecError(f"--steps: expected an integer >= 0, got {args.steps}")
     if args.tolerance is not None and not (0 <= args.tolerance < float("inf")):
         raise SpecError(f"--tolerance: expected a number >= 0, got {args.tolerance!r}")
 
@@ -165,8 +175,9 @@ def run(args) -> int:
         if name.endswith(".png"):
             rel = os.path.relpath(plot_dir / name, base) if args.output else str(plot_dir / name)
             plot_refs.append((_plot_title(name, spec.name), Path(rel).as_posix()))
+    from ..io import is_special_file, write_group
     diagram = None
-    if fmt == "md" and args.output and not args.no_diagram \
+    if fmt == "md" and args.output and not args.no_diagram and not is_special_file(args.output) \
             and result.derivation.graph.number_of_nodes() <= APPENDIX_NODES:
         diagram = _diagram(result)
     md_path = Path(args.output) if args.output else None
@@ -180,15 +191,14 @@ def run(args) -> int:
         text = result.to_text(view=args.view, digits=args.digits, appendix=not args.no_steps,
                               plots=plot_refs)
 
-    from ..io import write_atomic
-    if plot_files:
-        from ..nn.plots import write_plots
-        write_plots(plot_files, plot_dir)
+    # Then publish plots, diagram and write-up together: all of them or none.
+    files: dict = {plot_dir / name: data for name, data in sorted(plot_files.items())}
     if diagram is not None:
-        write_atomic(md_path.with_suffix(".svg"), diagram)
+        files[md_path.with_suffix(".svg")] = diagram
     if args.output:
-        write_atomic(args.output, text)
-    else:
+        files[args.output] = text
+    write_group(files)
+    if not args.output:
         sys.stdout.write(text)
     if result.check is not None and not result.check.ok:
         print(f"backproof: the symbolic gradients disagree with the NumPy engine or finite "

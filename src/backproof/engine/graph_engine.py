@@ -2,7 +2,7 @@
 
 The engine reads a :class:`~backproof.graph.Tape` (plain data: node ids, op names,
 operand ids, constant values) and runs the op table's hand-written NumPy facets
-(:data:`backproof.npops.NP_OPS`) over it. It never imports SymPy, so its numbers are
+(:data:`backproof.ops.OPS`) over it. It never imports SymPy, so its numbers are
 a genuine second opinion on the symbolic derivation; a program is only turned into a
 tape (which needs SymPy) inside :func:`grad`, on request.
 
@@ -29,12 +29,13 @@ tape (which needs SymPy) inside :func:`grad`, on request.
 
 from __future__ import annotations
 
-from typing import Mapping, NamedTuple
+from collections.abc import Mapping
+from typing import NamedTuple
 
 import numpy as np
 
 from backproof.engine.errors import EngineError, NumericalError
-from backproof.npops import NP_OPS
+from backproof.ops import OPS
 
 __all__ = ["forward", "backward", "grad", "EngineGradients"]
 
@@ -178,21 +179,21 @@ def forward(tape, inputs: Mapping[str, object], *, overrides: Mapping[str, objec
 
 
 def _apply(e, values, shape, strict: bool) -> Array:
-    op = NP_OPS.get(e.op)
+    op = OPS.get(e.op)
     if op is None:
         raise EngineError(f"node {e.id!r}: unknown operation {e.op!r} "
-                          f"(known: {', '.join(sorted(NP_OPS))})")
+                          f"(known: {', '.join(sorted(OPS))})")
     args = [values[u] for u in e.operands]
     if not strict:
         with np.errstate(**_LOOSE):
-            return _shaped(np.asarray(op.forward(*args), dtype=np.float64), shape)
+            return _shaped(np.asarray(op.np_forward(*args), dtype=np.float64), shape)
     where = f"node {e.id!r} ({e.op}) forward"
     try:
         with np.errstate(**_STRICT):
-            out = np.asarray(op.forward(*args), dtype=np.float64)
+            out = np.asarray(op.np_forward(*args), dtype=np.float64)
     except FloatingPointError as exc:
         with np.errstate(**_LOOSE):
-            bad = _first_bad([op.forward(*args)], shape)
+            bad = _first_bad([op.np_forward(*args)], shape)
         raise NumericalError(f"{where}: {exc}{_describe(e, values, shape, bad)}", where=where) from None
     if not np.isfinite(out).all():
         bad = _first_bad([out], shape)
@@ -254,20 +255,20 @@ def backward(tape, values: Mapping[str, Array], *, strict: bool = True) -> dict[
 
 
 def _vjp(e, g, out, args, shape, strict, kind, values):
-    op = NP_OPS[e.op]
+    op = OPS[e.op]
     if not strict:
         with np.errstate(**_LOOSE):
-            return op.vjp(g, out, *args)
+            return op.np_vjp(g, out, *args)
     where = f"node {e.id!r} ({e.op}) backward"
     try:
         with np.errstate(**_STRICT):
-            contribs = op.vjp(g, out, *args)
+            contribs = op.np_vjp(g, out, *args)
         reason = "the gradient is not finite"
     except FloatingPointError as exc:
         # Retry quietly: the trouble may be confined to a constant operand's partial
         # (e.g. ∂(c^x)/∂c), which is never used.
         with np.errstate(**_LOOSE):
-            contribs = op.vjp(g, out, *args)
+            contribs = op.np_vjp(g, out, *args)
         reason = str(exc)
     used = [c for u, c in zip(e.operands, contribs) if kind[u] != "const"]
     if all(np.all(np.isfinite(c)) for c in used):

@@ -8,27 +8,30 @@ Conventions (the symbolic side of backproof is built to match them exactly):
   the pre-activation ``z = X @ W.T + b`` and the activation ``a = g(z)``; row ``j``
   of ``W`` holds the weights *into* unit ``j``, so ``W[j, i]`` connects input ``i``
   to unit ``j`` (the textbook ``w_ji``).
-* Activations: ``identity``, ``relu``, ``sigmoid``, ``tanh`` and ``softmax``
-  (softmax over the last axis). Forward passes are overflow-free for any finite
-  input: sigmoid and the derivatives of sigmoid and tanh are computed from
-  ``exp(-|z|)``, which never overflows; softmax subtracts the row maximum.
+* Activations: every op-table row that may serve as one (``identity``, ``relu``,
+  ``sigmoid``, ``tanh``, …: its NumPy forward and VJP, read from
+  :data:`backproof.ops.OPS`) and ``softmax`` (over the last axis; not elementwise,
+  so no op-table row). Forward passes are overflow-free for any finite input:
+  sigmoid and the derivatives of sigmoid and tanh are computed from ``exp(-|z|)``,
+  which never overflows; softmax subtracts the row maximum.
 * Derivatives are evaluated **at the pre-activation z**, never at the output ``a``.
   :meth:`Activation.jvp` returns the Jacobian-vector product ``J_g(z) v``. For the
   elementwise activations that is ``g'(z) * v``; for softmax it is the full product
   ``s * (v - sum(s * v))`` with ``s = softmax(z)``, not the diagonal alone. Every
   Jacobian here is symmetric, so the JVP is also the vector-Jacobian product that
   backpropagation needs.
-* ReLU's derivative at exactly ``z == 0`` is taken to be 0, as PyTorch does.
+* At a kink the derivative follows the row's convention (ReLU′(0) = 0, as PyTorch does).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from backproof.engine.errors import EngineError
+from backproof.ops import OPS, stable_softmax
 
 __all__ = [
     "Activation",
@@ -50,56 +53,6 @@ def _as_float(z) -> Array:
     return np.asarray(z, dtype=np.float64)
 
 
-def identity(z) -> Array:
-    """Identity activation ``g(z) = z`` (returned as a fresh float64 array).
-
-    Examples
-    --------
-    >>> identity([1.0, -2.0]).tolist()
-    [1.0, -2.0]
-    """
-    return np.array(z, dtype=np.float64)
-
-
-def relu(z) -> Array:
-    """Rectified linear unit ``g(z) = max(z, 0)``.
-
-    Examples
-    --------
-    >>> relu([-1.0, 0.0, 2.0]).tolist()
-    [0.0, 0.0, 2.0]
-    """
-    z = _as_float(z)
-    # np.where rather than np.maximum so that -0.0 comes out as +0.0.
-    return np.where(z > 0, z, 0.0)
-
-
-def sigmoid(z) -> Array:
-    """Logistic function ``σ(z) = 1 / (1 + e^(−z))``, without overflow for any finite z.
-
-    Examples
-    --------
-    >>> sigmoid([0.0, 1000.0, -1000.0]).tolist()
-    [0.5, 1.0, 0.0]
-    """
-    z = _as_float(z)
-    # e = exp(-|z|) lies in (0, 1]: the two branches 1/(1+e) for z >= 0 and
-    # e/(1+e) for z < 0 are the same function and neither can overflow.
-    e = np.exp(-np.abs(z))
-    return np.where(z >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
-
-
-def tanh(z) -> Array:
-    """Hyperbolic tangent.
-
-    Examples
-    --------
-    >>> tanh([0.0, 1000.0]).tolist()
-    [0.0, 1.0]
-    """
-    return np.tanh(_as_float(z))
-
-
 def softmax(z) -> Array:
     """Softmax over the last axis, ``s_k = e^(z_k) / Σ_j e^(z_j)``.
 
@@ -108,31 +61,7 @@ def softmax(z) -> Array:
     >>> softmax([[0.0, 0.0], [1000.0, 0.0]]).tolist()
     [[0.5, 0.5], [1.0, 0.0]]
     """
-    z = _as_float(z)
-    # Shifting by the row maximum leaves softmax unchanged and keeps exp <= 1.
-    e = np.exp(z - np.max(z, axis=-1, keepdims=True))
-    return e / np.sum(e, axis=-1, keepdims=True)
-
-
-def _identity_jvp(z: Array, v: Array) -> Array:
-    return np.array(v, dtype=np.float64)
-
-
-def _relu_jvp(z: Array, v: Array) -> Array:
-    return np.where(z > 0, v, 0.0)
-
-
-def _sigmoid_jvp(z: Array, v: Array) -> Array:
-    # σ'(z) = σ(z)σ(−z): both factors are stable, and unlike σ(1−σ) there is no
-    # cancellation in 1 − σ(z) for large z.
-    return sigmoid(z) * sigmoid(-z) * v
-
-
-def _tanh_jvp(z: Array, v: Array) -> Array:
-    # sech²(z) = 4e / (1 + e)² with e = exp(−2|z|): no overflow (cosh would) and no
-    # cancellation (1 − tanh² has it for large |z|).
-    e = np.exp(-2.0 * np.abs(z))
-    return 4.0 * e / (1.0 + e) ** 2 * v
+    return stable_softmax(z)
 
 
 def _softmax_jvp(z: Array, v: Array) -> Array:
@@ -205,13 +134,32 @@ class Activation:
         return np.stack(cols, axis=-1)
 
 
+def _from_row(op) -> Activation:
+    """The elementwise activation of an op-table row: its NumPy forward and VJP."""
+
+    def forward(z, f=op.np_forward) -> Array:
+        return np.array(f(_as_float(z)), dtype=np.float64)
+
+    def jvp(z: Array, v: Array, f=op.np_forward, vjp=op.np_vjp) -> Array:
+        # Elementwise: the Jacobian is diagonal (symmetric), so the VJP is the JVP.
+        return np.array(np.broadcast_to(vjp(v, f(z), z)[0], np.broadcast_shapes(z.shape, v.shape)),
+                        dtype=np.float64)
+
+    return Activation(op.name, forward, jvp)
+
+
+#: The op-table rows that may serve as activations (sorted by name), then softmax, the one
+#: activation that is not elementwise and so is no op-table row.
 ACTIVATIONS: dict[str, Activation] = {
-    "identity": Activation("identity", identity, _identity_jvp),
-    "relu": Activation("relu", relu, _relu_jvp),
-    "sigmoid": Activation("sigmoid", sigmoid, _sigmoid_jvp),
-    "tanh": Activation("tanh", tanh, _tanh_jvp),
+    **{name: _from_row(OPS[name]) for name in sorted(OPS) if OPS[name].layer is not None},
     "softmax": Activation("softmax", softmax, _softmax_jvp, elementwise=False),
 }
+
+# The activation functions by name, as the engine has always exported them.
+identity = ACTIVATIONS["identity"].forward
+relu = ACTIVATIONS["relu"].forward
+sigmoid = ACTIVATIONS["sigmoid"].forward
+tanh = ACTIVATIONS["tanh"].forward
 
 
 def get_activation(name: str) -> Activation:
@@ -317,7 +265,7 @@ class Dense:
         """The :class:`Activation` record of this layer."""
         return ACTIVATIONS[self.activation]
 
-    def replace(self, W=None, b=None) -> "Dense":
+    def replace(self, W=None, b=None) -> Dense:
         """A new layer with ``W`` and/or ``b`` replaced; the activation is kept.
 
         Examples
@@ -331,7 +279,7 @@ class Dense:
     @classmethod
     def init(cls, units: int, fan_in: int, activation: str = "identity",
              initializer: str = "xavier",
-             rng: np.random.Generator | int = 0) -> "Dense":
+             rng: np.random.Generator | int = 0) -> Dense:
         """A layer with random weights and zero biases.
 
         Parameters

@@ -1,5 +1,7 @@
 """Loss functions of the NumPy engine: per-sample values and batch-mean gradients.
 
+The functions are the NumPy facets of the loss table's rows (:mod:`backproof.losses`).
+
 Conventions (the symbolic side of backproof is built to match them exactly). For one
 sample with ``K`` outputs, target ``t``, prediction ``ŷ = a`` (the last layer's
 activation) and logits ``z`` (its pre-activation):
@@ -29,13 +31,14 @@ name           per-sample loss                             needs output activati
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
 from backproof.engine.errors import EngineError
-from backproof.engine.layers import sigmoid, softmax
+from backproof.losses import LOSS_ROWS
+from backproof.ops import OPS, logsumexp
 
 __all__ = ["Loss", "LOSSES", "get_loss", "softplus", "logsumexp"]
 
@@ -43,74 +46,14 @@ Array = np.ndarray
 
 
 def softplus(z) -> Array:
-    """Stable ``softplus(z) = log(1 + e^z) = log1p(exp(−|z|)) + max(z, 0)``.
+    """Stable ``softplus(z) = log(1 + e^z)``: the op table's NumPy forward, as an array.
 
     Examples
     --------
     >>> softplus([0.0, 1000.0, -1000.0]).round(6).tolist()
     [0.693147, 1000.0, 0.0]
     """
-    z = np.asarray(z, dtype=np.float64)
-    return np.log1p(np.exp(-np.abs(z))) + np.maximum(z, 0.0)
-
-
-def logsumexp(z) -> Array:
-    """Stable ``log Σ_k e^(z_k)`` over the last axis.
-
-    Examples
-    --------
-    >>> float(logsumexp([1000.0, 1000.0]).round(6))
-    1000.693147
-    """
-    z = np.asarray(z, dtype=np.float64)
-    m = np.max(z, axis=-1, keepdims=True)
-    return (m + np.log(np.sum(np.exp(z - m), axis=-1, keepdims=True)))[..., 0]
-
-
-def _mse(z, a, t):
-    return np.mean((a - t) ** 2, axis=-1)
-
-
-def _mse_grad(z, a, t):
-    n, k = a.shape
-    return 2.0 * (a - t) / (k * n)
-
-
-def _sse(z, a, t):
-    return np.sum((a - t) ** 2, axis=-1)
-
-
-def _sse_grad(z, a, t):
-    return 2.0 * (a - t) / a.shape[0]
-
-
-def _half_sse(z, a, t):
-    return 0.5 * np.sum((a - t) ** 2, axis=-1)
-
-
-def _half_sse_grad(z, a, t):
-    return (a - t) / a.shape[0]
-
-
-def _bce(z, a, t):
-    return np.mean(softplus(z) - t * z, axis=-1)
-
-
-def _bce_grad(z, a, t):
-    n, k = z.shape
-    # d/dz [softplus(z) − t z] = σ(z) − t; recomputed from z rather than taken from
-    # the cache so the gradient depends on the logits alone.
-    return (sigmoid(z) - t) / (k * n)
-
-
-def _ce(z, a, t):
-    return np.sum(t * (logsumexp(z)[..., None] - z), axis=-1)
-
-
-def _ce_grad(z, a, t):
-    n = z.shape[0]
-    # d/dz_j [Σ_k t_k (lse(z) − z_k)] = softmax(z)_j Σ_k t_k − t_j.
-    return (softmax(z) * np.sum(t, axis=-1, keepdims=True) - t) / n
+    return np.asarray(OPS["softplus"].np_forward(z), dtype=np.float64)
 
 
 @dataclass(frozen=True)
@@ -151,13 +94,9 @@ class Loss:
         return float(np.mean(self.per_sample(z, a, t)))
 
 
-LOSSES: dict[str, Loss] = {
-    "mse": Loss("mse", _mse, _mse_grad),
-    "sse": Loss("sse", _sse, _sse_grad),
-    "half_sse": Loss("half_sse", _half_sse, _half_sse_grad),
-    "bce": Loss("bce", _bce, _bce_grad, wrt="z", requires="sigmoid"),
-    "ce": Loss("ce", _ce, _ce_grad, wrt="z", requires="softmax"),
-}
+#: The engine's losses: the NumPy facets of the loss table's rows.
+LOSSES: dict[str, Loss] = {name: Loss(name, row.np_per_sample, row.np_gradient, row.wrt, row.requires)
+                           for name, row in LOSS_ROWS.items()}
 
 
 def get_loss(loss: str | Loss) -> Loss:

@@ -24,12 +24,13 @@ ce): its values equal the NumPy engine's logit forms, and its derivative shows t
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import sympy as sp
 
-from ..functions import relu, sigmoid
+from ..losses import LOSS_ROWS
+from ..ops import OPS
 from ..program import Program, Statement
 from .spec import NetSpec, entry_scalar, load_spec_file, param_entries, validate_spec
 
@@ -143,21 +144,7 @@ def _scaled(k: int, expr):
 
 def _sample_loss(loss: str, outs, ts):
     """The per-sample loss of predictions ``outs`` against targets ``ts`` (symbols)."""
-    K = len(outs)
-    if loss in ("mse", "sse", "half_sse"):
-        sq = _sum([(o - t) ** 2 for o, t in zip(outs, ts)])
-        return {"mse": _scaled(K, sq), "sse": sq,
-                "half_sse": sp.Mul(sp.Rational(1, 2), sq, evaluate=False)}[loss]
-    if loss == "bce":
-        terms = [sp.Mul(-1, sp.Add(t * sp.log(o), sp.Mul(1 - t, sp.log(1 - o), evaluate=False),
-                                   evaluate=False), evaluate=False) for o, t in zip(outs, ts)]
-        return _scaled(K, _sum(terms))
-    # ce
-    return sp.Mul(-1, _sum([sp.Mul(t, sp.log(o), evaluate=False) for o, t in zip(outs, ts)]),
-                  evaluate=False)
-
-
-_ACT = {"sigmoid": sigmoid, "relu": relu, "tanh": sp.tanh}
+    return LOSS_ROWS[loss].written(outs, ts)
 
 
 def build_program(spec: NetSpec) -> NetProgram:
@@ -188,9 +175,9 @@ def build_program(spec: NetSpec) -> NetProgram:
                 stmts.append(Statement(lay.z[l][s][i], zexpr))
                 clusters[lay.z[l][s][i]] = labels[l]
             act = layer.activation
-            if act in _ACT:
+            if act != "identity" and act in OPS:  # an identity layer's a is its z
                 for i in range(layer.units):
-                    stmts.append(Statement(lay.a[l][s][i], _ACT[act](_S(lay.z[l][s][i]))))
+                    stmts.append(Statement(lay.a[l][s][i], OPS[act].forward(_S(lay.z[l][s][i]))))
                     clusters[lay.a[l][s][i]] = labels[l]
             elif act == "softmax":
                 es = [f"e{L}_{i}{suf}" for i in range(layer.units)]

@@ -7,8 +7,9 @@ answer files all go through the same checks and give the same results.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..errors import SpecError
 from .spec import load_spec_file, validate_spec
@@ -104,7 +105,7 @@ class Network:
         self._source = ""
 
     @classmethod
-    def from_spec(cls, spec) -> "Network":
+    def from_spec(cls, spec) -> Network:
         """A Network from a spec mapping or a ``.yaml``/``.yml``/``.json``/``.toml`` path.
 
         Examples

@@ -1,7 +1,7 @@
 """Training plots (matplotlib, Agg backend): loss per step, loss against one weight, loss surface.
 
 Builders return figures' bytes (PNG and SVG) keyed by file name; only
-:func:`write_plots` touches the disk, through :func:`backproof.io.write_atomic`. Every
+:func:`write_plots` touches the disk, through :func:`backproof.io.write_group`. Every
 loss value drawn comes from the NumPy engine's activation and loss functions; SVGs
 carry no date and a fixed hash salt, so the same run gives the same files.
 
@@ -180,6 +180,6 @@ def build_plots(net, history, *, weight: str | None = None, surface: tuple[str, 
 
 
 def write_plots(files: dict[str, bytes], folder) -> list[Path]:
-    """Write built plots into ``folder`` (atomically, creating it); return the paths."""
-    from ..io import write_atomic
-    return [write_atomic(Path(folder, name), data) for name, data in sorted(files.items())]
+    """Write built plots into ``folder`` (creating it), all or none; return the paths."""
+    from ..io import write_group
+    return write_group({Path(folder, name): data for name, data in sorted(files.items())})

@@ -9,13 +9,14 @@ for JSON.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 
 import sympy as sp
 
 from .. import __version__
+from ..losses import LOSS_ROWS
+from ..ops import OPS
 from ..printing import format_number, to_latex, to_text
 from .views import ACT_DERIVATIVE
 
@@ -32,20 +33,8 @@ MAX_ROWS = 300
 #: Matrices with more entries than this are shown by shape only (values in JSON).
 MAX_ENTRIES = 36
 
-_LOSS_TEXT = {
-    "mse": "(1/K) Σₖ (ŷₖ − yₖ)²",
-    "sse": "Σₖ (ŷₖ − yₖ)²",
-    "half_sse": "½ Σₖ (ŷₖ − yₖ)²",
-    "bce": "(1/K) Σₖ −[yₖ log ŷₖ + (1 − yₖ) log(1 − ŷₖ)]",
-    "ce": "−Σₖ yₖ log ŷₖ",
-}
-_LOSS_LATEX = {
-    "mse": r"\frac{1}{K}\sum_k (\hat y_k - y_k)^2",
-    "sse": r"\sum_k (\hat y_k - y_k)^2",
-    "half_sse": r"\frac{1}{2}\sum_k (\hat y_k - y_k)^2",
-    "bce": r"\frac{1}{K}\sum_k -\left[y_k \log \hat y_k + (1 - y_k)\log(1 - \hat y_k)\right]",
-    "ce": r"-\sum_k y_k \log \hat y_k",
-}
+_LOSS_TEXT = {name: row.text for name, row in LOSS_ROWS.items()}
+_LOSS_LATEX = {name: row.latex for name, row in LOSS_ROWS.items()}
 _MODE_TEXT = {
     "simultaneous": "simultaneous: every parameter moves by the gradients of the same forward and "
                     "backward pass",
@@ -91,8 +80,8 @@ def latex_name(name: str) -> str:
             sample = rf",\langle {m['s']}\rangle"
         return f"{m['q']}_{{{m['i']}{sample}}}"
     m = _NAME.match(name)
-    if m and (m["q"] in "zabeδ" and m["i"] is not None and m["j"] is None
-              or m["q"] == "w" and m["j"] is not None or m["q"] == "S" and m["i"] is None):
+    if m and ((m["q"] in "zabeδ" and m["i"] is not None and m["j"] is None)
+              or (m["q"] == "w" and m["j"] is not None) or (m["q"] == "S" and m["i"] is None)):
         q = {"δ": r"\delta"}.get(m["q"], m["q"])
         if m["s"] is not None:
             sample = rf",\langle {m['s']}\rangle"
@@ -539,8 +528,8 @@ def render_markdown(result, *, view: str = "scalar", digits: int = 6, appendix: 
             if layer.activation != "identity":
                 for i in range(layer.units):
                     z, a = lay.z[l][s][i], lay.a[l][s][i]
-                    fn = {"sigmoid": r"\sigma", "tanh": r"\tanh", "relu": r"\operatorname{ReLU}",
-                          "softmax": r"\operatorname{softmax}"}[layer.activation]
+                    fn = (r"\operatorname{softmax}" if layer.activation == "softmax"
+                          else OPS[layer.activation].latex)
                     arg = ln(z) if layer.activation != "softmax" else (
                         r"z^{(%d)}" % (l + 1) + (r"_{\langle %d\rangle}" % s if spec.n_samples > 1 else ""))
                     fwd.append(f"- ${ln(a)} = {fn}({arg})"
@@ -616,8 +605,7 @@ def _scalar_md(result, digits) -> list[str]:
                         f"\\frac{{\\partial a_m}}{{\\partial {ln(d.z)}}} = {vals} = {n(d.delta)}$"
                         r" (softmax: $\partial a_m/\partial z_i = a_m(\delta_{mi} - a_i)$)")
         else:
-            deriv = {"sigmoid": f"{ln(d.a)}(1 - {ln(d.a)})", "tanh": f"1 - {ln(d.a)}^2",
-                     "relu": rf"\operatorname{{step}}({ln(d.z)})"}[d.activation]
+            deriv = OPS[d.activation].layer.derivative_latex(ln(d.z), ln(d.a))
             rows.append(f"- ${dn} = {dJa} \\cdot \\frac{{\\partial {ln(d.a)}}}{{\\partial {ln(d.z)}}} = "
                         f"{dJa} \\cdot {deriv} = {lx(d.dJ_da)} \\cdot {lx(d.da_dz)} = {n(d.delta)}$")
         if d.note:
@@ -676,7 +664,7 @@ def _matrix_md(result, digits) -> list[str]:
                      f"\\nabla_a J = {ml(m.delta)}\\qquad ({sh(m.delta)};\\ "
                      r"\partial a/\partial z = \operatorname{diag}(a) - a a^\top\text{ per sample})$$")
         if m.simplified is not None:
-            k = "K n" if spec.loss == "bce" else "n"
+            k = "K n" if LOSS_ROWS[spec.loss].per_output else "n"
             L.append(f"$$\\delta^{{({l})}} = \\frac{{\\hat y - y}}{{{k}}} = {ml(m.simplified)}"
                      f"\\qquad\\text{{({m.activation} + {spec.loss}: the same numbers)}}$$")
         L.append(f"$$\\frac{{\\partial J}}{{\\partial W^{{({l})}}}} = \\delta^{{({l})}}a^{{({l - 1})\\top}} = "
@@ -831,5 +819,6 @@ def network_dict(result, *, plots: list[str] | None = None) -> dict:
 
 
 def render_json(result, *, plots: list[str] | None = None) -> str:
-    """The JSON write-up as text (two-space indent)."""
-    return json.dumps(network_dict(result, plots=plots), indent=2, ensure_ascii=False) + "\n"
+    """The JSON write-up as text (two-space indent, floats to 12 significant figures)."""
+    from ..report.jsonout import to_json_text
+    return to_json_text(network_dict(result, plots=plots))

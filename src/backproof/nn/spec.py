@@ -14,27 +14,42 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import sympy as sp
 
-from ..errors import SpecError
+from .. import limits
+from ..datafiles import (
+    OversizedNumber,
+    check_depth,
+    check_json_text,
+    check_toml_text,
+    check_yaml_events,
+    int_digits,
+    number_hook,
+    toml_digits_error,
+)
+from ..engine.layers import ACTIVATIONS as _ENGINE_ACTIVATIONS
+from ..errors import SpecError, quote
+from ..losses import LOSS_ROWS
 
 __all__ = [
     "ACTIVATIONS", "LOSSES", "MODES", "INITIALIZERS", "GENERATORS", "LOSS_NEEDS",
     "LayerSpec", "DataSpec", "PlotSpec", "NetSpec",
     "load_spec_file", "parse_spec_text", "validate_spec",
-    "param_entries", "entry_scalar",
+    "param_entries", "entry_scalar", "shape_estimates", "check_training",
 ]
 
-#: Activations a layer may use (the NumPy engine's names).
-ACTIVATIONS = ("identity", "relu", "sigmoid", "tanh", "softmax")
+#: Activations a layer may use (the NumPy engine's names: the op-table rows that may be
+#: activations, then softmax).
+ACTIVATIONS = tuple(_ENGINE_ACTIVATIONS)
 #: Losses (the NumPy engine's names and conventions).
-LOSSES = ("mse", "sse", "half_sse", "bce", "ce")
+LOSSES = tuple(LOSS_ROWS)
 #: The output activation each fused loss needs.
-LOSS_NEEDS = {"bce": "sigmoid", "ce": "softmax"}
+LOSS_NEEDS = {name: row.requires for name, row in LOSS_ROWS.items() if row.requires}
 #: Update orders (see :mod:`backproof.engine.network`).
 MODES = ("simultaneous", "sequential")
 #: Named weight initialisers (see :meth:`backproof.engine.Dense.init`).
@@ -49,7 +64,7 @@ _DATA = ("generator", "samples", "classes", "features", "seed", "spread")
 _PLOT = ("weight", "surface")
 _ENTRY = re.compile(r"^(?:W(\d+)\[(\d+)\]\[(\d+)\]|b(\d+)\[(\d+)\])$")
 #: Largest dataset a generator makes (the symbolic derivation is per sample).
-MAX_SAMPLES = 1000
+MAX_SAMPLES = limits.value("net_samples")
 
 
 @dataclass(frozen=True)
@@ -161,6 +176,21 @@ def _yaml_loader():
                     |[-+]?\.(?:inf|Inf|INF)
                     |\.(?:nan|NaN|NAN))$""", re.X),
         list("-+0123456789."))
+
+    # Numbers past the digit limit stay unconverted (Python refuses to convert integers
+    # past 4,300 digits); the field checks refuse them with their path.
+    def guarded(construct):
+        def build(loader, node):
+            text = loader.construct_scalar(node)
+            if len(text) > limits.value("file_number_digits"):
+                big = OversizedNumber(text)
+                if big.digits > limits.value("file_number_digits"):
+                    return big
+            return construct(loader, node)
+        return build
+
+    Loader.add_constructor("tag:yaml.org,2002:int", guarded(yaml.SafeLoader.construct_yaml_int))
+    Loader.add_constructor("tag:yaml.org,2002:float", guarded(yaml.SafeLoader.construct_yaml_float))
     return Loader
 
 
@@ -175,16 +205,20 @@ def parse_spec_text(text: str, fmt: str, origin: str = "") -> Any:
     where = f"{origin}: " if origin else ""
     if fmt == "yaml":
         import yaml
+        loader = _yaml_loader()
         try:
-            return yaml.load(text, Loader=_yaml_loader())  # noqa: S506 - a SafeLoader subclass
+            # Depth and alias expansion are checked on the event stream before anything is built.
+            check_yaml_events(text, origin)
+            return yaml.load(text, Loader=loader)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             pos = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
             raise SpecError(f"{where}{pos}not valid YAML ({problem})") from None
     if fmt == "json":
+        check_json_text(text, origin)
         try:
-            return json.loads(text)
+            return json.loads(text, parse_int=number_hook(int), parse_float=number_hook(float))
         except json.JSONDecodeError as exc:
             raise SpecError(f"{where}line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})") from None
     if fmt == "toml":
@@ -192,10 +226,15 @@ def parse_spec_text(text: str, fmt: str, origin: str = "") -> Any:
             import tomllib
         except ModuleNotFoundError:  # Python 3.10
             import tomli as tomllib
+        check_toml_text(text, origin)
         try:
-            return tomllib.loads(text)
+            data = tomllib.loads(text, parse_float=number_hook(float))
         except tomllib.TOMLDecodeError as exc:
             raise SpecError(f"{where}not valid TOML ({exc})") from None
+        except ValueError:  # an integer past Python's 4,300-digit conversion limit
+            raise toml_digits_error(text, origin) from None
+        check_depth(data, origin)
+        return data
     raise SpecError(f"{where}unknown spec format {fmt!r} (must be one of yaml, json, toml)")
 
 
@@ -233,6 +272,10 @@ class _Checker:
     def fail(self, path: str, message: str):
         raise SpecError(f"{self.prefix}{path}: {message}")
 
+    def limit(self, name: str, actual: int, path: str) -> None:
+        """Refuse ``actual`` over limit ``name`` (a LimitError naming the field path)."""
+        limits.check(name, actual, f"{self.prefix}{path}")
+
     @staticmethod
     def describe(v) -> str:
         if v is None:
@@ -240,14 +283,26 @@ class _Checker:
         if isinstance(v, bool):
             return f"{str(v).lower()} (a boolean)"
         if isinstance(v, str):
-            return f"the string {v!r}"
+            return f"the string {quote(v)}"
         if isinstance(v, list):
             return f"a list of {len(v)}"
         if isinstance(v, dict):
             return "a mapping"
-        return f"{v!r}"
+        if isinstance(v, OversizedNumber):
+            return f"a number of {v.digits} digits"
+        if isinstance(v, int):
+            return f"a number of {int_digits(v)} digits" if int_digits(v) > 30 else repr(v)
+        return quote(repr(v))
+
+    def _digits(self, v, path: str) -> None:
+        """Refuse numbers written with more digits than the limit, naming the field path."""
+        if isinstance(v, OversizedNumber):
+            self.limit("file_number_digits", v.digits, path)
+        if isinstance(v, int) and not isinstance(v, bool):
+            self.limit("file_number_digits", int_digits(v), path)
 
     def number(self, v, path: str) -> sp.Rational:
+        self._digits(v, path)
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             hint = " (write it without quotes)" if isinstance(v, str) and _numeric(v) else ""
             self.fail(path, f"expected a number, got {self.describe(v)}{hint}")
@@ -259,13 +314,15 @@ class _Checker:
         return sp.Integer(v)
 
     def integer(self, v, path: str, minimum: int) -> int:
+        self._digits(v, path)
         if isinstance(v, bool) or not isinstance(v, int):
             if isinstance(v, float) and v.is_integer():
                 v = int(v)
+                self._digits(v, path)
             else:
                 self.fail(path, f"expected an integer >= {minimum}, got {self.describe(v)}")
         if v < minimum:
-            self.fail(path, f"expected an integer >= {minimum}, got {v}")
+            self.fail(path, f"expected an integer >= {minimum}, got {self.describe(v)}")
         return int(v)
 
     def choice(self, v, path: str, allowed) -> str:
@@ -278,7 +335,7 @@ class _Checker:
             self.fail(path or "spec", f"expected a mapping of fields, got {self.describe(v)}")
         for k in v:
             if k not in allowed:
-                self.fail(_join(path, str(k)), f"unknown field (allowed fields: {', '.join(allowed)})")
+                self.fail(_join(path, _key(k)), f"unknown field (allowed fields: {', '.join(allowed)})")
         for k in required:
             if k not in v or v[k] is None:
                 self.fail(_join(path, k), "missing field (required)")
@@ -320,6 +377,12 @@ def _numeric(s: str) -> bool:
     return True
 
 
+def _key(k) -> str:
+    """A mapping key for a field path: as written when short and plain, else quoted."""
+    text = str(k) if not isinstance(k, OversizedNumber) else k.text
+    return text if len(text) <= 40 and text.isprintable() else quote(text)
+
+
 def _join(path: str, key: str) -> str:
     return f"{path}.{key}" if path else key
 
@@ -352,10 +415,10 @@ def validate_spec(data: Mapping, path: str = "") -> NetSpec:
     >>> spec.sizes, spec.n_params
     ((1, 1), 2)
     >>> validate_spec({"inputs": [1], "targets": [2], "loss": "half_sse",
-    ...     "layers": [{"units": 1, "activation": "swish"}]})
+    ...     "layers": [{"units": 1, "activation": "swish"}]})  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    backproof.errors.SpecError: layers[0].activation: unknown value the string 'swish' (must be one of identity, relu, sigmoid, tanh, softmax)
+    backproof.errors.SpecError: layers[0].activation: unknown value the string 'swish' (must be one of identity, ..., softmax)
     """
     c = _Checker(path)
     c.mapping(data, "", _TOP, required=("layers", "loss"))
@@ -375,6 +438,7 @@ def validate_spec(data: Mapping, path: str = "") -> NetSpec:
         p = f"layers[{i}]"
         c.mapping(raw, p, _LAYER, required=("units", "activation"))
         units = c.integer(raw["units"], f"{p}.units", 1)
+        c.limit("net_units", units, f"{p}.units")
         act = c.choice(raw["activation"], f"{p}.activation", ACTIVATIONS)
         heads.append((units, act))
     loss = c.choice(data["loss"], "loss", LOSSES)
@@ -383,6 +447,13 @@ def validate_spec(data: Mapping, path: str = "") -> NetSpec:
     if need and heads[-1][1] != need:
         c.fail(f"layers[{len(heads) - 1}].activation",
                f"loss {loss} needs a {need} output layer, got {heads[-1][1]}")
+
+    # Every size is checked from the shapes alone, before a number is converted, a weight
+    # initialised or a dataset generated.
+    shape = _raw_shape(c, data)
+    if shape is not None:
+        n_samples, features = shape
+        _check_shapes(c, features, n_samples, heads, data)
 
     initializer = c.choice(data.get("initializer", "xavier"), "initializer", INITIALIZERS)
     seed = c.integer(data.get("seed", 0), "seed", 0)
@@ -466,6 +537,82 @@ def validate_spec(data: Mapping, path: str = "") -> NetSpec:
     return _replace(spec, plot=plot)
 
 
+def shape_estimates(features: int, heads, n_samples: int) -> tuple[int, int]:
+    """``(parameters, estimated graph nodes)`` of a network from its shapes alone.
+
+    ``heads`` lists ``(units, activation)`` per layer. The node estimate is
+    :func:`backproof.nn.explain.estimate_nodes`' (per sample and unit: one product per
+    weight, the sum, ``z``, the activation and its name; the loss; the shared parameters).
+
+    Examples
+    --------
+    >>> shape_estimates(2, [(2, "sigmoid"), (2, "sigmoid")], 1)
+    (12, 50)
+    """
+    params = 0
+    per_sample = features + 6 * heads[-1][0]
+    fan_in = features
+    for units, act in heads:
+        params += units * (fan_in + 1)
+        per_sample += units * (fan_in + (6 if act == "softmax" else 4))
+        fan_in = units
+    return params, n_samples * per_sample + params
+
+
+def _raw_shape(c: _Checker, data: Mapping) -> tuple[int, int] | None:
+    """``(samples, features)`` read from the raw spec without converting a number (None when
+    the fields are malformed: their own checks report that)."""
+    if isinstance(data.get("data"), dict):
+        raw = data["data"]
+        gen = raw.get("generator")
+        samples = c.integer(raw.get("samples", 60 if gen == "blobs" else 4), "data.samples", 1)
+        c.limit("net_samples", samples, "data.samples")
+        if gen == "xor":
+            return samples, 2
+        features = c.integer(raw.get("features", 2), "data.features", 1)
+        c.limit("net_features", features, "data.features")
+        return samples, features
+    v = data.get("inputs")
+    if isinstance(v, list) and v and isinstance(v[0], list):
+        c.limit("net_samples", len(v), "inputs")
+        c.limit("net_features", len(v[0]), "inputs[0]")
+        return len(v), len(v[0])
+    if isinstance(v, list) and v:
+        c.limit("net_features", len(v), "inputs")
+        return 1, len(v)
+    return None
+
+
+def _check_shapes(c: _Checker, features: int, n_samples: int, heads, data: Mapping) -> None:
+    fan_in, params = features, 0
+    for i, (units, _) in enumerate(heads):
+        params += units * (fan_in + 1)
+        c.limit("net_parameters", params, f"layers[{i}].units")
+        fan_in = units
+    params, nodes = shape_estimates(features, heads, n_samples)
+    c.limit("net_graph_nodes", nodes, f"layers ({params} parameters × {n_samples} "
+                                      f"sample{'s' * (n_samples != 1)})")
+    if data.get("steps") is not None:
+        steps = c.integer(data["steps"], "steps", 0)
+        check_training(steps, params, n_samples, f"{c.prefix}steps")
+
+
+def check_training(steps: int, params: int, n_samples: int, where: str = "steps") -> None:
+    """Refuse training runs over ``net_steps`` or ``net_training_work`` (steps × parameters
+    × samples), before any step is taken.
+
+    Examples
+    --------
+    >>> check_training(300, 27, 60)
+    >>> check_training(10**9, 12, 1)
+    Traceback (most recent call last):
+    ...
+    backproof.errors.LimitError: steps: 1000000000 steps is over the limit net_steps = 20000 steps (training steps of a network: the spec's steps or --steps)
+    """
+    limits.check("net_steps", steps, where)
+    limits.check("net_training_work", steps * params * n_samples, where)
+
+
 def _replace(spec: NetSpec, **kw) -> NetSpec:
     from dataclasses import replace
     return replace(spec, **kw)
@@ -505,11 +652,11 @@ def _targets(c: _Checker, v, n: int, k: int, single: bool):
 def _check_targets(c: _Checker, T, loss: str):
     for s, row in enumerate(T):
         for j, t in enumerate(row):
-            if loss in ("bce", "ce") and not (0 <= t <= 1):
+            if LOSS_ROWS[loss].probability_targets and not (0 <= t <= 1):
                 c.fail(_tpath(s, j, len(T)), f"target {float(t):g} is outside [0, 1], which {loss} needs "
                                              f"(a probability)")
-        if loss == "ce" and sum(row) != 1:
-            c.fail(_tpath(s, None, len(T)), f"the targets of a sample must sum to 1 for ce (one-hot or "
+        if LOSS_ROWS[loss].targets_sum_to_one and sum(row) != 1:
+            c.fail(_tpath(s, None, len(T)), f"the targets of a sample must sum to 1 for {loss} (one-hot or "
                                             f"a probability vector), got sum {float(sum(row)):g}")
 
 
@@ -643,21 +790,22 @@ def _names(c: _Checker, raw, spec: NetSpec) -> tuple[tuple[str, str], ...]:
     seen: dict[str, str] = {}
     out = []
     for alias, entry in raw.items():
-        p = f"names.{alias}"
+        p = f"names.{_key(alias)}"
         if not isinstance(alias, str) or not alias.isidentifier() or not alias.isascii():
             c.fail(p, "an alias must be a name (ASCII letters, digits, underscore; not starting "
                       "with a digit)")
         if alias in RESERVED:
-            c.fail(p, f"{alias!r} is a reserved word of the expression language (a function or constant)")
+            c.fail(p, f"{quote(alias)} is a reserved word of the expression language "
+                      f"(a function or constant)")
         if alias in generated:
-            c.fail(p, f"{alias!r} is already the name of another quantity of the network; pick another")
+            c.fail(p, f"{quote(alias)} is already the name of another quantity of the network; pick another")
         if not isinstance(entry, str):
             c.fail(p, f"expected an entry like W2[0][1] or b1[0], got {c.describe(entry)}")
         entry = entry.replace(" ", "")
         m = _ENTRY.match(entry)
         if not m:
             c.fail(p, f"expected an entry like W2[0][1] or b1[0] (layer from 1, indices from 0), "
-                      f"got {entry!r}")
+                      f"got {quote(entry)}")
         if entry not in entries:
             c.fail(p, f"{entry} does not exist (the network has layers 1–{len(spec.layers)} with "
                       f"W{{l}} of shape units × fan_in: "

@@ -10,14 +10,14 @@ gradient-descent path.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Iterable, Mapping
 
 import numpy as np
 
-from ..errors import SpecError
+from ..errors import SpecError, quote
 from .explain import _arrays, as_netprogram, engine_layers
-from .spec import MODES
+from .spec import MODES, check_training
 
 __all__ = ["TrainHistory", "train_network", "TRACK_ALL_LIMIT", "default_plot_params"]
 
@@ -116,6 +116,9 @@ def train_network(spec, *, steps: int | None = None, learning_rate=None, toleran
     steps = 1 if steps is None else steps
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
         raise SpecError(f"steps: expected an integer >= 0, got {steps!r}")
+    # Bounded before the first step: the spec's steps were checked when it was read, an
+    # argument is checked here.
+    check_training(int(steps), spec.n_params, spec.n_samples, "steps")
     eta = spec.learning_rate if learning_rate is None else learning_rate
     if eta is None:
         raise SpecError(f"{spec.source or spec.name}: learning_rate: missing field "
@@ -128,7 +131,7 @@ def train_network(spec, *, steps: int | None = None, learning_rate=None, toleran
         raise SpecError(f"tolerance: expected a number >= 0, got {tolerance!r}")
     mode = mode or spec.mode
     if mode not in MODES:
-        raise SpecError(f"mode: unknown value {mode!r} (must be one of {', '.join(MODES)})")
+        raise SpecError(f"mode: unknown value {quote(mode)} (must be one of {', '.join(MODES)})")
     lay = net.layout
     where: dict[str, tuple[int, tuple[int, ...]]] = {}
     for l in range(len(spec.layers)):
@@ -143,7 +146,8 @@ def train_network(spec, *, steps: int | None = None, learning_rate=None, toleran
     track = list(track)
     for name in track:
         if name not in where:
-            raise SpecError(f"unknown parameter {name!r} to track (parameters: {', '.join(net.params[:8])}"
+            raise SpecError(f"unknown parameter {quote(name)} to track "
+                            f"(parameters: {', '.join(net.params[:8])}"
                             f"{', …' if len(net.params) > 8 else ''})")
 
     def read(layers, name):

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from ..derive import evaluate_number
-from ..functions import sigmoid as _sigmoid
+from ..losses import LOSS_ROWS
 from ..ops import OPS
 
 __all__ = ["UnitDelta", "ParamGrad", "ScalarView", "MatrixLayer", "MatrixView",
@@ -29,13 +29,8 @@ __all__ = ["UnitDelta", "ParamGrad", "ScalarView", "MatrixLayer", "MatrixView",
            "ACT_DERIVATIVE"]
 
 #: How each activation's derivative is written in terms of its output a or input z.
-ACT_DERIVATIVE = {
-    "identity": "1",
-    "sigmoid": "σ′(z) = a(1 − a)",
-    "tanh": "tanh′(z) = 1 − a²",
-    "relu": "ReLU′(z) = step(z) (0 at z = 0)",
-    "softmax": "∂aᵢ/∂zⱼ = aᵢ(δᵢⱼ − aⱼ)",
-}
+ACT_DERIVATIVE = {**{name: op.layer.derivative for name, op in OPS.items() if op.layer is not None},
+                  "softmax": "∂aᵢ/∂zⱼ = aᵢ(δᵢⱼ − aⱼ)"}
 
 
 def delta_name(z: str) -> str:
@@ -160,8 +155,8 @@ def scalar_view(net, deriv) -> ScalarView:
                 else:
                     da_dz = evaluate_number(OPS[act].partials(V[z])[0])
                 note = ""
-                if l == L - 1 and (spec.loss, act) in (("bce", "sigmoid"), ("ce", "softmax")):
-                    k = layer.units if spec.loss == "bce" else 1
+                if l == L - 1 and LOSS_ROWS[spec.loss].requires == act:
+                    k = layer.units if LOSS_ROWS[spec.loss].per_output else 1
                     scale = "" if k * n == 1 else f"/{k * n}"
                     note = f"{act} + {spec.loss}: δ = (ŷ − y){scale} = ({a} − {lay.y[s][i]}){scale}"
                 deltas.append(UnitDelta(
@@ -194,10 +189,10 @@ def _readable(expr, net):
     lay = net.layout
     rep = {}
     for l, layer in enumerate(net.spec.layers):
-        if layer.activation == "sigmoid":
+        if layer.activation != "identity" and layer.activation in OPS:
             for zs, as_ in zip(lay.z[l], lay.a[l]):
                 for z, a in zip(zs, as_):
-                    rep[_sigmoid(sp.Symbol(z, real=True))] = sp.Symbol(a, real=True)
+                    rep[OPS[layer.activation].forward(sp.Symbol(z, real=True))] = sp.Symbol(a, real=True)
     return expr.xreplace(rep) if rep else expr
 
 
@@ -250,13 +245,7 @@ class MatrixView:
     Y: sp.Matrix
 
 
-_GRAD_FORMULA = {
-    "mse": "∇ₐJ = 2(ŷ − y)/(K·n)",
-    "sse": "∇ₐJ = 2(ŷ − y)/n",
-    "half_sse": "∇ₐJ = (ŷ − y)/n",
-    "bce": "∇ₐJ = (−y/ŷ + (1 − y)/(1 − ŷ))/(K·n)",
-    "ce": "∇ₐJ = −(y/ŷ)/n",
-}
+_GRAD_FORMULA = {name: row.grad_text for name, row in LOSS_ROWS.items()}
 
 
 def _num(v):
@@ -271,12 +260,8 @@ def _ev(M: sp.Matrix) -> sp.Matrix:
 def _act(name: str, Z: sp.Matrix) -> sp.Matrix:
     if name == "identity":
         return Z
-    if name == "sigmoid":
-        return _ev(Z.applyfunc(lambda v: 1 / (1 + sp.exp(-v))))
-    if name == "tanh":
-        return _ev(Z.applyfunc(sp.tanh))
-    if name == "relu":
-        return Z.applyfunc(lambda v: v if v > 0 else sp.Integer(0))
+    if name != "softmax":
+        return _ev(Z.applyfunc(OPS[name].forward))
     E = _ev(Z.applyfunc(sp.exp))
     cols = []
     for c in range(Z.shape[1]):
@@ -287,15 +272,10 @@ def _act(name: str, Z: sp.Matrix) -> sp.Matrix:
 
 def _act_deriv(name: str, Z: sp.Matrix, A: sp.Matrix) -> sp.Matrix | None:
     """σ′(Z) from the activation's values (a second route to the op table's partials)."""
-    if name == "identity":
-        return sp.ones(*Z.shape)
-    if name == "sigmoid":
-        return _ev(A.applyfunc(lambda a: a * (1 - a)))
-    if name == "tanh":
-        return _ev(A.applyfunc(lambda a: 1 - a ** 2))
-    if name == "relu":
-        return Z.applyfunc(lambda v: sp.Integer(1) if v > 0 else sp.Integer(0))
-    return None
+    if name == "softmax":
+        return None
+    of = OPS[name].layer.derivative_of
+    return _ev(sp.Matrix(*Z.shape, lambda i, j: of(Z[i, j], A[i, j])))
 
 
 def _forward(spec):
@@ -312,31 +292,14 @@ def _forward(spec):
 
 
 def _output_grad(loss: str, A: sp.Matrix, Y: sp.Matrix) -> sp.Matrix:
-    K, n = A.shape
-    if loss == "mse":
-        return _ev((A - Y) * sp.Rational(2, K * n))
-    if loss == "sse":
-        return _ev((A - Y) * sp.Rational(2, n))
-    if loss == "half_sse":
-        return _ev((A - Y) / n)
-    if loss == "bce":
-        return _ev(sp.Matrix(K, n, lambda i, j: (-Y[i, j] / A[i, j] + (1 - Y[i, j]) / (1 - A[i, j]))
-                             / (K * n)))
-    return _ev(sp.Matrix(K, n, lambda i, j: -Y[i, j] / A[i, j] / n))
+    return _ev(LOSS_ROWS[loss].grad_a(A, Y))
 
 
 def _loss_value(loss: str, A: sp.Matrix, Y: sp.Matrix) -> sp.Expr:
     K, n = A.shape
     total = sp.Integer(0)
     for c in range(n):
-        if loss in ("mse", "sse", "half_sse"):
-            sq = sum((A[k, c] - Y[k, c]) ** 2 for k in range(K))
-            total += {"mse": sq / K, "sse": sq, "half_sse": sq / 2}[loss]
-        elif loss == "bce":
-            total += sum(-(Y[k, c] * sp.log(A[k, c]) + (1 - Y[k, c]) * sp.log(1 - A[k, c]))
-                         for k in range(K)) / K
-        else:
-            total += -sum(Y[k, c] * sp.log(A[k, c]) for k in range(K) if Y[k, c] != 0)
+        total += LOSS_ROWS[loss].sample_value(A, Y, c)
     return evaluate_number(total / n)
 
 
@@ -386,12 +349,12 @@ def _backward(spec, fwd, eta=None) -> list[MatrixLayer]:
         D = _act_deriv(act, Z, A)
         delta = _delta(act, G, D, A)
         simplified, formula = None, ""
-        if l == L - 1 and (spec.loss, act) in (("bce", "sigmoid"), ("ce", "softmax")):
+        if l == L - 1 and LOSS_ROWS[spec.loss].requires == act:
             K, n = A.shape
-            k = K if spec.loss == "bce" else 1
+            k = K if LOSS_ROWS[spec.loss].per_output else 1
             # ce: softmax(z)·Σy − y, and Σy = 1 is checked in the spec.
             simplified = _ev((A - Y) / (k * n))
-            formula = "δ⁽ᴸ⁾ = (ŷ − y)/(K·n)" if spec.loss == "bce" else "δ⁽ᴸ⁾ = (ŷ − y)/n"
+            formula = LOSS_ROWS[spec.loss].fused_text
         dW = _ev(delta * A_prev.T)
         db = _ev(delta * sp.ones(delta.shape[1], 1))
         out[l] = MatrixLayer(l + 1, act, W, b, A_prev, Z, A, G, D, delta, dW, db, simplified, formula)

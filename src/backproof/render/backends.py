@@ -148,7 +148,7 @@ def _render_wasm(source: str) -> bytes:
             return backend.render(source, format="svg", engine="dot")
         except RenderError:
             raise
-        except Exception as exc:  # noqa: BLE001 - wasm traps, runtime and Graphviz errors alike
+        except Exception as exc:
             # A trapped instance may be left inconsistent: start the next render afresh.
             _WASM_STATE.clear()
             text, hint = str(exc), ""

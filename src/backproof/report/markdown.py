@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from ..printing import to_latex, to_text
 from ..steps import StepKind
-from .common import (grad_latex, name_latex, num, output_unit, step_groups,
-                     substituted_latex)
+from .common import grad_latex, name_latex, num, output_unit, step_groups, substituted_latex
 from .text import verification_lines
 
 __all__ = ["render_markdown"]

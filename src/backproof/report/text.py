@@ -10,8 +10,7 @@ from rich.text import Text
 
 from ..printing import to_text
 from ..steps import StepKind
-from .common import (grad_label, label_text, num, output_unit, paren_num, step_groups,
-                     substituted_text)
+from .common import grad_label, label_text, num, output_unit, paren_num, step_groups, substituted_text
 
 __all__ = ["render_text"]
 
@@ -45,8 +44,8 @@ def _lines(deriv) -> list[str]:
             line += f" = {e(substituted_text(s, deriv))} = [green]{num(s.value)}[/green]"
         L.append(line)
     L.append("")
-    L.append(f"[bold]Backward pass[/bold] (reverse order; a value that feeds several operations "
-             f"sums its paths)")
+    L.append("[bold]Backward pass[/bold] (reverse order; a value that feeds several operations "
+             "sums its paths)")
     seed = next(s for s in deriv.steps if s.kind is StepKind.SEED)
     L.append(f"  {seed.index:>3}. {e(grad_label(deriv, ou, ou))} = 1   (start: the output with respect to itself)")
     for target, steps in step_groups(deriv):

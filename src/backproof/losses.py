@@ -1,0 +1,185 @@
+"""The loss table: one row per loss, every facet of it side by side.
+
+A :class:`LossRow` holds a loss's formulas for the write-ups (text and LaTeX), the
+NumPy per-sample value and batch gradient the layer engine runs, the output activation
+a fused loss needs, the SymPy per-sample loss as a teacher writes it (the network
+program's last statement), and the exact SymPy ∇ₐJ and loss value the matrix view
+computes as its second route, plus what the loss asks of the targets. Everything else
+(:mod:`backproof.engine.losses`, :mod:`backproof.nn`) reads these rows.
+
+Like :mod:`backproof.ops`, this module imports NumPy only and reaches SymPy lazily
+(:data:`backproof.ops.sp`), so the SymPy-free engine can read it.
+
+Conventions. For one sample with ``K`` outputs, target ``t``, prediction ``ŷ = a``
+(the last layer's activation) and logits ``z`` (its pre-activation), the batch loss
+``J`` is the mean over samples of the per-sample loss. ``np_gradient`` returns
+``∂J/∂ŷ`` when ``wrt == "a"`` and ``∂J/∂z`` for the fused losses (``wrt == "z"``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .ops import OPS, logsumexp, sp, stable_softmax
+
+__all__ = ["LossRow", "LOSS_ROWS"]
+
+Array = np.ndarray
+
+
+@dataclass(frozen=True)
+class LossRow:
+    """One loss: every facet of it.
+
+    Attributes
+    ----------
+    name : str
+        The loss's name in specs, the API and messages.
+    text, latex : str
+        The per-sample loss for text and LaTeX write-ups.
+    np_per_sample : callable
+        ``np_per_sample(z, a, t) -> (n,)`` array of per-sample losses (shapes ``(n, K)``).
+    np_gradient : callable
+        ``np_gradient(z, a, t) -> (n, K)``: ``∂J/∂a`` (``wrt == "a"``) or ``∂J/∂z``.
+    wrt : {"a", "z"}
+        What ``np_gradient`` differentiates with respect to.
+    requires : str or None
+        The output activation a fused loss needs (its δ⁽ᴸ⁾ simplifies to ŷ − y).
+    written : callable
+        ``written(outs, ts)`` -> the SymPy per-sample loss of predictions ``outs`` against
+        targets ``ts``, unevaluated, as a teacher writes it.
+    grad_a : callable
+        ``grad_a(A, Y)`` -> the SymPy matrix ∇ₐJ (units × samples), before evaluation.
+    sample_value : callable
+        ``sample_value(A, Y, c)`` -> the SymPy per-sample loss of sample (column) ``c``.
+    grad_text : str
+        ∇ₐJ for the text write-up.
+    per_output : bool
+        The per-sample loss is a mean over the K outputs (the fused δ is (ŷ − y)/(K·n)).
+    probability_targets : bool
+        Targets must lie in [0, 1].
+    targets_sum_to_one : bool
+        The targets of a sample must sum to 1.
+    logs : bool
+        The written loss takes logarithms of the prediction.
+    """
+
+    name: str
+    text: str
+    latex: str
+    np_per_sample: Callable[[Array, Array, Array], Array]
+    np_gradient: Callable[[Array, Array, Array], Array]
+    written: Callable[[list, list], Any]
+    grad_a: Callable[[Any, Any], Any]
+    sample_value: Callable[[Any, Any, int], Any]
+    grad_text: str
+    wrt: str = "a"
+    requires: str | None = None
+    per_output: bool = False
+    probability_targets: bool = False
+    targets_sum_to_one: bool = False
+    logs: bool = False
+
+    @property
+    def fused_text(self) -> str:
+        """δ⁽ᴸ⁾ of a fused loss in text (``"δ⁽ᴸ⁾ = (ŷ − y)/n"``)."""
+        return "δ⁽ᴸ⁾ = (ŷ − y)/(K·n)" if self.per_output else "δ⁽ᴸ⁾ = (ŷ − y)/n"
+
+
+# --- SymPy helpers (the network program writes sums and means as a student does) ------
+
+def _sum(terms):
+    return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
+
+
+def _scaled(k: int, expr):
+    """``expr / k`` kept as written (a ÷ gate), or ``expr`` when k = 1."""
+    return expr if k == 1 else sp.Mul(sp.Rational(1, k), expr, evaluate=False)
+
+
+def _sq(outs, ts):
+    return _sum([(o - t) ** 2 for o, t in zip(outs, ts)])
+
+
+def _col_sq(A, Y, c):
+    return sum((A[k, c] - Y[k, c]) ** 2 for k in range(A.shape[0]))
+
+
+def _bce_written(outs, ts):
+    terms = [sp.Mul(-1, sp.Add(t * sp.log(o), sp.Mul(1 - t, sp.log(1 - o), evaluate=False),
+                               evaluate=False), evaluate=False) for o, t in zip(outs, ts)]
+    return _scaled(len(outs), _sum(terms))
+
+
+def _ce_written(outs, ts):
+    return sp.Mul(-1, _sum([sp.Mul(t, sp.log(o), evaluate=False) for o, t in zip(outs, ts)]),
+                  evaluate=False)
+
+
+# --- NumPy facets --------------------------------------------------------------------
+
+def _bce(z, a, t):
+    return np.mean(OPS["softplus"].np_forward(z) - t * z, axis=-1)
+
+
+def _bce_grad(z, a, t):
+    n, k = z.shape
+    # d/dz [softplus(z) − t z] = σ(z) − t; recomputed from z rather than taken from
+    # the cache so the gradient depends on the logits alone.
+    return (OPS["sigmoid"].np_forward(z) - t) / (k * n)
+
+
+def _ce(z, a, t):
+    return np.sum(t * (logsumexp(z)[..., None] - z), axis=-1)
+
+
+def _ce_grad(z, a, t):
+    n = z.shape[0]
+    # d/dz_j [Σ_k t_k (lse(z) − z_k)] = softmax(z)_j Σ_k t_k − t_j.
+    return (stable_softmax(z) * np.sum(t, axis=-1, keepdims=True) - t) / n
+
+
+# --- The table -----------------------------------------------------------------------
+
+LOSS_ROWS: dict[str, LossRow] = {row.name: row for row in [
+    LossRow("mse", "(1/K) Σₖ (ŷₖ − yₖ)²", r"\frac{1}{K}\sum_k (\hat y_k - y_k)^2",
+            lambda z, a, t: np.mean((a - t) ** 2, axis=-1),
+            lambda z, a, t: 2.0 * (a - t) / (a.shape[1] * a.shape[0]),
+            lambda outs, ts: _scaled(len(outs), _sq(outs, ts)),
+            lambda A, Y: (A - Y) * sp.Rational(2, A.shape[0] * A.shape[1]),
+            lambda A, Y, c: _col_sq(A, Y, c) / A.shape[0],
+            "∇ₐJ = 2(ŷ − y)/(K·n)", per_output=True),
+    LossRow("sse", "Σₖ (ŷₖ − yₖ)²", r"\sum_k (\hat y_k - y_k)^2",
+            lambda z, a, t: np.sum((a - t) ** 2, axis=-1),
+            lambda z, a, t: 2.0 * (a - t) / a.shape[0],
+            _sq,
+            lambda A, Y: (A - Y) * sp.Rational(2, A.shape[1]),
+            _col_sq,
+            "∇ₐJ = 2(ŷ − y)/n"),
+    LossRow("half_sse", "½ Σₖ (ŷₖ − yₖ)²", r"\frac{1}{2}\sum_k (\hat y_k - y_k)^2",
+            lambda z, a, t: 0.5 * np.sum((a - t) ** 2, axis=-1),
+            lambda z, a, t: (a - t) / a.shape[0],
+            lambda outs, ts: sp.Mul(sp.Rational(1, 2), _sq(outs, ts), evaluate=False),
+            lambda A, Y: (A - Y) / A.shape[1],
+            lambda A, Y, c: _col_sq(A, Y, c) / 2,
+            "∇ₐJ = (ŷ − y)/n"),
+    LossRow("bce", "(1/K) Σₖ −[yₖ log ŷₖ + (1 − yₖ) log(1 − ŷₖ)]",
+            r"\frac{1}{K}\sum_k -\left[y_k \log \hat y_k + (1 - y_k)\log(1 - \hat y_k)\right]",
+            _bce, _bce_grad, _bce_written,
+            lambda A, Y: sp.Matrix(*A.shape, lambda i, j: (-Y[i, j] / A[i, j] + (1 - Y[i, j]) / (1 - A[i, j]))
+                                   / (A.shape[0] * A.shape[1])),
+            lambda A, Y, c: sum(-(Y[k, c] * sp.log(A[k, c]) + (1 - Y[k, c]) * sp.log(1 - A[k, c]))
+                                for k in range(A.shape[0])) / A.shape[0],
+            "∇ₐJ = (−y/ŷ + (1 − y)/(1 − ŷ))/(K·n)",
+            wrt="z", requires="sigmoid", per_output=True, probability_targets=True, logs=True),
+    LossRow("ce", "−Σₖ yₖ log ŷₖ", r"-\sum_k y_k \log \hat y_k",
+            _ce, _ce_grad, _ce_written,
+            lambda A, Y: sp.Matrix(*A.shape, lambda i, j: -Y[i, j] / A[i, j] / A.shape[1]),
+            lambda A, Y, c: -sum(Y[k, c] * sp.log(A[k, c]) for k in range(A.shape[0]) if Y[k, c] != 0),
+            "∇ₐJ = −(y/ŷ)/n",
+            wrt="z", requires="softmax", probability_targets=True, targets_sum_to_one=True, logs=True),
+]}

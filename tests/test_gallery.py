@@ -1,0 +1,80 @@
+"""The committed gallery (``output/``) is the same bytes on every CPU.
+
+Oracle: two renders of ``examples/`` by ``examples/render_all.py`` — as a user runs it, and
+with every NumPy SIMD feature this CPU could switch off switched off (what a CPU without
+AVX2/AVX-512 computes) — must be byte-identical, and no JSON float may carry more than 12
+significant figures (the rest is last-digit noise that differs between machines).
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RENDER = ROOT / "examples" / "render_all.py"
+
+pytestmark = pytest.mark.skipif(not RENDER.exists(), reason="examples/ is not in this copy")
+
+
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if k != "NPY_DISABLE_CPU_FEATURES"}
+
+
+def _simd_features() -> str:
+    # Asked in a fresh process: this one may itself run with features off (the SIMD-off pass),
+    # and NumPy then reports them as absent.
+    proc = subprocess.run([sys.executable, str(Path(__file__).with_name("simd_features.py"))],
+                          env=_clean_env(), capture_output=True, text=True, check=True, timeout=300)
+    return proc.stdout.strip()
+
+
+def _render(out: Path, simd_off: str | None) -> None:
+    env = _clean_env()
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "src"), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["MPLBACKEND"] = "Agg"
+    if simd_off is not None:
+        env["NPY_DISABLE_CPU_FEATURES"] = simd_off
+    # The timeout only guards against a hang (a render takes about 20 s); it asserts nothing.
+    proc = subprocess.run([sys.executable, "examples/render_all.py", str(out)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+
+
+def _files(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file())
+
+
+def _floats(obj):
+    if isinstance(obj, float):
+        yield obj
+    elif isinstance(obj, dict):
+        for v in obj.values():
+            yield from _floats(v)
+    elif isinstance(obj, list):
+        for v in obj:
+            yield from _floats(v)
+
+
+@pytest.mark.slow
+def test_finding_gallery_renders_byte_identical_with_simd_on_and_off(tmp_path):
+    native, plain = tmp_path / "native", tmp_path / "simd-off"
+    _render(native, None)
+    _render(plain, _simd_features())
+    names = _files(native)
+    assert names == _files(plain)
+    assert any(n.endswith(".json") for n in names) and any(n.endswith(".svg") for n in names)
+    _, mismatch, errors = filecmp.cmpfiles(native, plain, names, shallow=False)
+    assert (mismatch, errors) == ([], [])
+    for name in names:
+        if name.endswith(".json"):
+            doc = json.loads((native / name).read_text(encoding="utf-8"))
+            long = [x for x in _floats(doc) if len(re.sub(r"e.*|[-.]|^0+", "", repr(x)).lstrip("0")) > 12]
+            assert long == [], (name, long[:5])
