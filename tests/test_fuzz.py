@@ -28,14 +28,14 @@ import traceback
 from pathlib import Path
 
 import pytest
-from hostile_cases import CANARY, KEY, PROBLEM, SUBMISSION, Case, spec_yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from backproof.errors import BackproofError, LimitError, ParseError, SpecError
+from hostile_cases import CANARY, KEY, PROBLEM, SUBMISSION, Case, spec_yaml
 from test_hostile import HANG_GUARD, check_case, run_case
 
 resource = pytest.importorskip("resource")
-
-from backproof.errors import BackproofError, LimitError, ParseError, SpecError
 
 #: Examples per property (scale them all with BACKPROOF_FUZZ_SCALE, e.g. 10 for a long local run).
 SCALE = float(os.environ.get("BACKPROOF_FUZZ_SCALE", "1"))
@@ -62,7 +62,7 @@ def _call(fn, args, refusals):
         fn(*args)
     except refusals as exc:
         return ("refused", f"{type(exc).__name__}: {exc}"[:300])
-    except BaseException as exc:  # noqa: BLE001 - the property: nothing else escapes
+    except BaseException as exc:
         return ("crashed", "".join(traceback.format_exception(exc))[-3000:])
     return ("ok", "")
 
