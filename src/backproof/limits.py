@@ -39,7 +39,7 @@ LIMITS: dict[str, Limit] = _table(
     # program, graph, derive) and the expression commands' options (explain, graph, crosscheck)
     Limit("input_lines", 20_000, "lines", "lines of a program"),
     Limit("tokens", 200_000, "tokens", "tokens (names, numbers, operators) of a program or value"),
-    Limit("statements", 10_000, "statements", "statements of a program"),
+    Limit("statements", 20_000, "statements", "statements of a program"),
     Limit("nesting_depth", 50, "levels",
           "nesting of parentheses, calls, unary signs and powers (a ** b ** c) in one expression"),
     Limit("chain_terms", 10_000, "terms",

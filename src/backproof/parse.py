@@ -542,27 +542,8 @@ class _Builder:
                 if not (ev.imag == 0 and abs(ev.real) <= _MAX_EXPONENT):
                     raise self.error(node, f"constant exponent {ast.get_source_segment(self.norm.text, node.right)} "
                                            f"must be a real number of at most {_MAX_EXPONENT} in absolute value")
-            return self._real(node, sp.Pow(left, right, evaluate=False),
-                              "; a negative base needs a whole exponent")
+            return sp.Pow(left, right, evaluate=False)
         raise self.error(node, f"operator {_describe(op)} is not allowed (allowed: + - * / ** ^)")
-
-    def _real(self, node: ast.AST, expr: sp.Expr, hint: str = "") -> sp.Expr:
-        """``expr``, refused when it is a constant that is not real, such as ``(-1)**0.5``.
-
-        Its size was bounded by :meth:`estimate`, so evaluating it here is cheap; SymPy's
-        real-only functions (Heaviside in relu's derivative) would otherwise raise later.
-        """
-        if not expr.is_number:
-            return expr
-        try:
-            value = complex(sp.N(expr, 15))
-        except (TypeError, ValueError, ArithmeticError):  # zoo, nan: reported with the point
-            return expr
-        if value.imag != 0 and abs(value.imag) > 1e-12 * max(abs(value.real), 1.0):
-            segment = ast.get_source_segment(self.norm.text, node) or str(expr)
-            raise self.error(node, f"{segment if len(segment) <= 40 else segment[:37] + '...'} is not a real "
-                                   f"number (values are real{hint})")
-        return expr
 
     def _chain(self, node: ast.BinOp) -> sp.Expr:
         """A left-nested run of ``+ -`` (or ``* /``), walked without recursion.
@@ -605,7 +586,7 @@ class _Builder:
             raise self.error(node, f"{fname}() takes {op.arity} argument{'s' if op.arity != 1 else ''}, "
                                    f"got {len(node.args)}")
         args = [self.expr(a) for a in node.args]
-        return self._real(node, _call(op.name, args))
+        return _call(op.name, args)
 
 
 def _children(node: ast.AST) -> list[ast.AST]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+from .. import limits
 from ..io import read_source
 
 EPILOG = """\
@@ -53,8 +54,8 @@ def register(subparsers) -> None:
                    help="LR: left to right; TB: top to bottom; either way values are above and "
                         "gradients below each node (default: LR), e.g. --rankdir TB")
     p.add_argument("--max-nodes", type=_positive_int, default=DEFAULT_MAX_NODES, metavar="N",
-                   help=f"fold the diagram above N nodes (default: {DEFAULT_MAX_NODES}; 0: never fold), "
-                        "e.g. --max-nodes 400")
+                   help=f"fold the diagram above N nodes (default: {DEFAULT_MAX_NODES}; 0: never fold, "
+                        f"for graphs of at most {limits.value('diagram_nodes')} nodes), e.g. --max-nodes 400")
     p.set_defaults(func=run)
 
 
@@ -65,6 +66,10 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if n < 0:
         raise argparse.ArgumentTypeError(f"expected 0 or more, got {n}")
+    limit = limits.value("diagram_nodes")
+    if n > limit:
+        raise argparse.ArgumentTypeError(f"{n} is over the limit diagram_nodes = {limit} "
+                                         f"(a larger diagram takes Graphviz gigabytes)")
     return n
 
 
@@ -80,6 +85,9 @@ def run(args) -> int:
     # expanded forms and their proof against sympy.diff (`backproof explain`) are not
     # drawn, and expanding a network's gradients can take minutes.
     deriv = derive(text, at=args.at, of=args.of, expand=False)
+    if not args.max_nodes:  # "never fold": checked before anything is drawn (dot once took 23 GiB)
+        limits.check("diagram_nodes", len(deriv.units),
+                     "--max-nodes 0 draws every node; this graph has")
     diagram = build_diagram(deriv, view=args.view, highlight=args.highlight, rankdir=args.rankdir,
                             max_nodes=args.max_nodes or None)
     if args.output:
