@@ -55,7 +55,7 @@ LIMITS: dict[str, Limit] = _table(
           "--at; larger values are computed as 30-digit decimals and the write-up says so"),
     Limit("graph_nodes", 60_000, "nodes", "nodes of a computational graph"),
     Limit("points", 100_000, "points", "--points of explain and crosscheck"),
-    Limit("diagram_nodes", 2_000, "nodes", "nodes drawn in one diagram (graph --max-nodes; 0: never "
+    Limit("diagram_nodes", 300, "nodes", "nodes drawn in one diagram (graph --max-nodes; 0: never "
           "fold, allowed up to this size)"),
 )
 

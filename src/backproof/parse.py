@@ -397,16 +397,18 @@ class _Builder:
             segment = ast.get_source_segment(self.norm.text, node.right) or "?"
             shown = segment if len(segment) <= 40 else segment[:37] + "..."
             raise self.error(node, f"constant exponent {shown} must be a real number of at most "
-                                   f"{_MAX_EXPONENT} in absolute value (limit power_exponent; its size "
+                                   f"{_MAX_EXPONENT} in absolute value (limit power_exponent = {_MAX_EXPONENT}; its size "
                                    f"is estimated at up to 10^{_rounded(exp.mag)})")
         if base.const:
             mag = _times(bound, max(base.mag, base.digits))
             return _Size(True, mag, _times(bound, max(base.digits, 1.0)) + exp.digits)
         degree = _times(bound, max(base.degree, 1.0))
-        if degree > _MAX_EXPONENT * (1 + 1e-9):
+        # A plain input's exponent (x**1001) gets the exact check and its message in visit_BinOp.
+        if degree > _MAX_EXPONENT * (1 + 1e-9) and (base.degree > 1 or named):
             limits.check("power_exponent", _rounded(degree),
                          f"{self.where(node)}: the estimated exponent of an input in this power")
-        return _Size(False, digits=_times(bound, max(base.digits, 1.0)) + exp.digits, degree=degree)
+        # (2*x)**n raises the coefficient's digits to the n-th power too.
+        return _Size(False, digits=_times(bound, base.digits) + exp.digits, degree=degree)
 
     # --- statements ------------------------------------------------------------------
     def program(self, tree: ast.Module) -> Program:
@@ -541,7 +543,8 @@ class _Builder:
                     ev = complex("nan")
                 if not (ev.imag == 0 and abs(ev.real) <= _MAX_EXPONENT):
                     raise self.error(node, f"constant exponent {ast.get_source_segment(self.norm.text, node.right)} "
-                                           f"must be a real number of at most {_MAX_EXPONENT} in absolute value")
+                                           f"must be a real number of at most {_MAX_EXPONENT} in absolute value "
+                                           f"(limit power_exponent = {_MAX_EXPONENT})")
             return sp.Pow(left, right, evaluate=False)
         raise self.error(node, f"operator {_describe(op)} is not allowed (allowed: + - * / ** ^)")
 
