@@ -383,8 +383,8 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
                     gw, lv = _decimal(gw), _decimal(lv)
                     total_v = _decimal(total_v)
                     if not decimal_note:
-                        decimal_note.append(f"exact values past {max_bits:,} bits (limit exact_bits) "
-                                            f"are computed as 30-digit decimals, from ∂/∂{node_label(g, n)} on")
+                        decimal_note.append(f"exact values past {max_bits:,} bits (limit exact_bits) are "
+                                            f"computed as 30-digit decimals, from ∂/∂{node_label(g, n)} on")
                 total_v = total_v + gw * lv
             if ls is not None:
                 total_s = total_s + gsym[w] * ls

@@ -43,7 +43,8 @@ LIMITS: dict[str, Limit] = _table(
     Limit("nesting_depth", 50, "levels",
           "nesting of parentheses, calls, unary signs and powers (a ** b ** c) in one expression"),
     Limit("chain_terms", 10_000, "terms",
-          "terms of one flat sum or product (a + b + ... or a * b * ...) between parentheses"),
+          "terms of one flat run of + - * / between parentheses (a + b*c - d ...); longer runs "
+          "are grouped in a balanced tree, so they work up to this size"),
     Limit("literal_digits", 100, "digits", "digits of one number literal"),
     Limit("literal_exponent", 400, "", "decimal exponent of one number literal (1e-400), "
           "in absolute value (float64 reaches 1e±308, subnormals 1e-324)"),

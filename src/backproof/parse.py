@@ -151,7 +151,7 @@ def _literal_size(text: str) -> tuple[int, int]:
     t = text.replace("_", "").lower().rstrip("j")
     if t[:2] in ("0x", "0o", "0b"):
         return len(t) - 2, 0
-    mantissa, _, exponent = t.partition("e")
+    _, _, exponent = t.partition("e")
     digits = sum(ch.isdigit() for ch in t)
     if digits > limits.value("literal_digits") or not exponent.lstrip("+-").isdigit():
         return digits, 0
@@ -262,6 +262,38 @@ class _Size:
     mag: float = 0.0
     digits: float = 0.0
     degree: float = 0.0
+    approx: float | None = None  # a constant's float64 value, when float64 holds it
+
+
+def _approx(node: ast.AST, args: list[float | None]) -> float | None:
+    """A constant's value in float64 arithmetic (``None`` on overflow or outside the domain):
+    it tightens the bounds for ordinary constants such as ``0.5**2`` or ``tan(0.6)``."""
+    if any(a is None for a in args):
+        return None
+    try:
+        if isinstance(node, ast.UnaryOp):
+            return -args[0] if isinstance(node.op, ast.USub) else args[0]
+        if isinstance(node, ast.BinOp):
+            a, b = args
+            op = node.op
+            value = (a + b if isinstance(op, ast.Add) else a - b if isinstance(op, ast.Sub)
+                     else a * b if isinstance(op, ast.Mult) else a / b if isinstance(op, ast.Div)
+                     else math.pow(a, b) if isinstance(op, ast.Pow) else None)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = FUNCTIONS.get(node.func.id)
+            x = args[0]
+            value = {"exp": lambda: math.exp(x), "log": lambda: math.log(x), "sqrt": lambda: math.sqrt(x),
+                     "sin": lambda: math.sin(x), "cos": lambda: math.cos(x), "tan": lambda: math.tan(x),
+                     "tanh": lambda: math.tanh(x), "abs": lambda: abs(x),
+                     "sigmoid": lambda: 0.5 * (1 + math.tanh(x / 2)), "relu": lambda: max(x, 0.0),
+                     "softplus": lambda: max(x, 0.0) + math.log1p(math.exp(-abs(x))),
+                     "sign": lambda: float((x > 0) - (x < 0)), "step": lambda: float(x > 0),
+                     "max": lambda: max(args), "min": lambda: min(args)}.get(name, lambda: None)()
+        else:
+            return None
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    return value if isinstance(value, float) and math.isfinite(value) else None
 
 
 def _times(a: float, b: float) -> float:
@@ -272,8 +304,6 @@ def _pow10(x: float) -> float:
     return math.inf if x > 300 else 10.0 ** x
 
 
-_BOUNDED_FUNCS = frozenset({"sin", "cos", "tanh", "sigmoid", "sigma", "σ", "relu", "softplus", "abs",
-                            "sign", "step", "max", "min"})
 
 
 class _Builder:
@@ -333,17 +363,30 @@ class _Builder:
         return self.sizes[id(root)]
 
     def _size(self, node: ast.AST, args: list[_Size]) -> _Size:
+        size = self._raw_size(node, args)
+        if size.const:
+            approx = _approx(node, [a.approx for a in args]) if args else size.approx
+            if approx is not None:  # float64 knows the value: its magnitude is exact
+                size = _Size(True, max(math.log10(abs(approx)), 0.0) if approx else 0.0, size.digits,
+                             size.degree, approx)
+        if size.digits > limits.value("constant_digits"):
+            limits.check("constant_digits", _rounded(size.digits),
+                         f"{self.where(node)}: the estimated size of the constants here")
+        return size
+
+    def _raw_size(self, node: ast.AST, args: list[_Size]) -> _Size:
         if isinstance(node, ast.Constant):
             v = node.value
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 return _Size(True)
             digits, exponent = _literal_size(ast.get_source_segment(self.norm.text, node) or "0")
-            mag = math.log10(abs(v)) if isinstance(v, int) and v else (
-                math.log10(abs(v)) if isinstance(v, float) and 0 < abs(v) < math.inf else exponent)
-            return _Size(True, max(mag, 0.0), digits + exponent + 1.0)
+            approx = float(v) if isinstance(v, float) or abs(v) < 10**300 else None
+            if approx is not None and not math.isfinite(approx):
+                approx = None
+            return _Size(True, float(exponent + digits), digits + exponent + 1.0, 0.0, approx)
         if isinstance(node, ast.Name):
             if node.id in CONSTANTS and node.id not in self.all_assigned:
-                return _Size(True, 1.0, 1.0)
+                return _Size(True, 1.0, 1.0, 0.0, math.pi if node.id == "pi" else math.e)
             return self.named_sizes.get(node.id, _Size(False, degree=1.0))
         if isinstance(node, ast.UnaryOp) and args:
             return args[0]
@@ -351,54 +394,49 @@ class _Builder:
             a, b = args
             const = a.const and b.const
             if isinstance(node.op, ast.Pow):
-                size = self._power_size(node, a, b)
-            elif isinstance(node.op, (ast.Add, ast.Sub)):
-                size = _Size(const, max(a.mag, b.mag) + 0.31, a.digits + b.digits, max(a.degree, b.degree))
-            elif isinstance(node.op, ast.Div):
-                size = _Size(const, a.mag + b.digits, a.digits + b.digits, max(a.degree, b.degree))
-            else:
-                size = _Size(const, a.mag + b.mag, a.digits + b.digits, max(a.degree, b.degree))
-            if size.digits > limits.value("constant_digits"):
-                limits.check("constant_digits", _rounded(size.digits),
-                             f"{self.where(node)}: the estimated size of the constants here")
-            return size
+                return self._power_size(node, a, b)
+            if isinstance(node.op, (ast.Add, ast.Sub)):
+                return _Size(const, max(a.mag, b.mag) + 0.31, a.digits + b.digits, max(a.degree, b.degree))
+            if isinstance(node.op, ast.Div):
+                return _Size(const, a.mag + b.digits, a.digits + b.digits, max(a.degree, b.degree))
+            return _Size(const, a.mag + b.mag, a.digits + b.digits, max(a.degree, b.degree))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and args:
             const = all(a.const for a in args)
             mag = max(a.mag for a in args)
             digits = max(a.digits for a in args)
             degree = max(a.degree for a in args)
+            if not const:  # only exact constants have digits; a function of an input has none of its own
+                return _Size(False, 0.0, digits, degree)
             name = FUNCTIONS.get(node.func.id)
-            if name == "exp":  # e**x: |x| <= 10**mag, so log10 e**x <= 0.4343 * 10**mag
+            if name == "exp":  # e**x: |x| <= 10**mag, so log10 e**x <= 0.4343 * 10**mag (or as small)
                 mag = 0.4343 * _pow10(mag)
-                digits = mag + 30
+                digits = max(digits, mag) + 1
             elif name == "log":
                 mag = math.log10(2.31 * max(mag, digits) + 1)
-                digits += 30
+                digits += 1
             elif name == "sqrt":
                 mag /= 2
-                digits += 30
+                digits += 1
             else:  # bounded functions, and tan (whose poles a constant can only approach)
-                mag = max(mag, digits) + 30 if name == "tan" else mag + 1
-                digits += 30
-            if digits > limits.value("constant_digits"):
-                limits.check("constant_digits", _rounded(digits),
-                             f"{self.where(node)}: the estimated size of the constants here")
-            return _Size(const, mag, digits, degree)
+                mag = max(mag, digits) + 1 if name == "tan" else mag + 1
+                digits += 1
+            return _Size(True, mag, digits, degree)
         return _Size(False)
 
     def _power_size(self, node: ast.BinOp, base: _Size, exp: _Size) -> _Size:
         """Size of ``base ** exp``; refuses an exponent that may exceed ``power_exponent``."""
         if not exp.const:
             return _Size(False, digits=base.digits, degree=base.degree)
-        bound = _pow10(exp.mag)  # |exp| <= bound
-        exact_check_is_cheap = exp.mag <= 6 and exp.digits <= 1000
+        # |exp| <= bound: its float64 value when known, else the bound on its magnitude.
+        bound = abs(exp.approx) * (1 + 1e-9) if exp.approx is not None else _pow10(exp.mag)
+        exact_check_is_cheap = bound <= 1e6 and exp.digits <= 1000
         named = any(isinstance(n, ast.Name) and n.id not in CONSTANTS for n in ast.walk(node.right))
         if not exact_check_is_cheap or (named and bound > _MAX_EXPONENT * (1 + 1e-9)):
             segment = ast.get_source_segment(self.norm.text, node.right) or "?"
             shown = segment if len(segment) <= 40 else segment[:37] + "..."
             raise self.error(node, f"constant exponent {shown} must be a real number of at most "
-                                   f"{_MAX_EXPONENT} in absolute value (limit power_exponent = {_MAX_EXPONENT}; its size "
-                                   f"is estimated at up to 10^{_rounded(exp.mag)})")
+                                   f"{_MAX_EXPONENT} in absolute value (limit power_exponent = "
+                                   f"{_MAX_EXPONENT}; its size is estimated at up to {_rounded(bound)})")
         if base.const:
             mag = _times(bound, max(base.mag, base.digits))
             return _Size(True, mag, _times(bound, max(base.digits, 1.0)) + exp.digits)
@@ -542,9 +580,10 @@ class _Builder:
                 except (TypeError, ValueError, ArithmeticError):  # not a plain number (e.g. step at 0)
                     ev = complex("nan")
                 if not (ev.imag == 0 and abs(ev.real) <= _MAX_EXPONENT):
-                    raise self.error(node, f"constant exponent {ast.get_source_segment(self.norm.text, node.right)} "
-                                           f"must be a real number of at most {_MAX_EXPONENT} in absolute value "
-                                           f"(limit power_exponent = {_MAX_EXPONENT})")
+                    shown = ast.get_source_segment(self.norm.text, node.right)
+                    raise self.error(node, f"constant exponent {shown} must be a real number of at most "
+                                           f"{_MAX_EXPONENT} in absolute value (limit power_exponent = "
+                                           f"{_MAX_EXPONENT})")
             return sp.Pow(left, right, evaluate=False)
         raise self.error(node, f"operator {_describe(op)} is not allowed (allowed: + - * / ** ^)")
 

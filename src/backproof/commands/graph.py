@@ -87,7 +87,7 @@ def run(args) -> int:
     deriv = derive(text, at=args.at, of=args.of, expand=False)
     if not args.max_nodes:  # "never fold": checked before anything is drawn (dot once took 23 GiB)
         limits.check("diagram_nodes", len(deriv.units),
-                     "--max-nodes 0 draws every node; this graph has")
+                     "--max-nodes 0 (draw every node, never fold)")
     diagram = build_diagram(deriv, view=args.view, highlight=args.highlight, rankdir=args.rankdir,
                             max_nodes=args.max_nodes or None)
     if args.output:
