@@ -12,6 +12,7 @@ from typing import Iterable, Mapping
 import sympy as sp
 
 from .errors import ProgramError
+from .limits import check as check_limit
 
 __all__ = ["Statement", "Program", "CONSTANTS", "RESERVED"]
 
@@ -56,6 +57,7 @@ class Program:
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self):
+        check_limit("statements", len(self.statements), "the program")  # before any per-statement work
         names = [s.name for s in self.statements]
         if not names:
             raise ProgramError("the program has no statements (write at least one `name = expression`)")
