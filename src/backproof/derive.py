@@ -10,8 +10,8 @@ only up to :data:`EXPAND_LIMIT` nodes; forms in node names up to :data:`SYMBOLIC
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 import networkx as nx
 import sympy as sp
@@ -496,7 +496,7 @@ def _simplify(expr: sp.Expr, seconds: float = SIMPLIFY_SECONDS) -> sp.Expr:
     for attempt in (sp.cancel, sp.simplify):
         try:
             s = run_limited(attempt, best, seconds=seconds)
-        except (BudgetExceeded, Exception):  # noqa: BLE001 - any failure keeps the form we have
+        except (BudgetExceeded, Exception):
             continue
         if sp.count_ops(s) <= sp.count_ops(best):
             best = s

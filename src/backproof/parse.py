@@ -215,7 +215,7 @@ def _scan_tokens(norm: _Normalized) -> int:
                 elif text in _CLOSE:
                     if len(frames) > 1:
                         nesting -= 1 + frames.pop()[0]
-                elif text in ("+", "-", "~") and not operand_before or text in ("**", "^"):
+                elif (text in ("+", "-", "~") and not operand_before) or text in ("**", "^"):
                     frame[0] += 1
                     nesting += 1
                 elif text in _BINARY_OPS:

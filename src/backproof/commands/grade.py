@@ -50,8 +50,8 @@ _FORMATS = {".csv": "csv", ".json": "json", ".md": "md", ".markdown": "md"}
 
 
 def run(args) -> int:
-    from ..check.answers import AnswerFileError
     from ..check import grade as g
+    from ..check.answers import AnswerFileError
 
     fmt = None
     if args.output:
