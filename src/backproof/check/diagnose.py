@@ -20,7 +20,7 @@ from ..printing import format_number, to_text
 from .answers import Answer, CheckInput, Tolerances
 from .compare import Tolerance, expressions_equal, numbers_match
 from .mistakes import MISTAKES, candidate_mutations
-from .quantities import Evaluator, Problem, Quantity, Trace
+from .quantities import Evaluator, Problem, Quantity, Trace, formula
 
 __all__ = ["Diagnosis", "Item", "CheckResult", "diagnose", "check", "VERDICTS", "computation_order"]
 
@@ -121,50 +121,6 @@ def _n(x) -> str:
 def _and(names) -> str:
     names = list(names)
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else ""
-
-
-def formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
-    """``q``'s own step with the numbers ``ev`` gives its inputs, in text.
-
-    Examples
-    --------
-    >>> p = Problem("a = w*x; J = a**2", at="w=3,x=2")
-    >>> formula(p, Quantity("grad", "J", "w"), Evaluator(p, {}))
-    '∂J/∂w = ∂J/∂a·∂a/∂w = 12 × 2 = 24   (∂a/∂w = x)'
-    """
-    if q.kind == "value":
-        if q.name in problem.inputs:
-            return f"{q.name} = {_n(ev.get(q))} (given)"
-        tape = problem.tapes[q.name]
-        subs = {}
-        for n in tape.names_used:
-            v = ev.get(Quantity("value", n))
-            subs[sp.Symbol(n, real=True)] = sp.Symbol(_n(v) if v >= 0 else f"({_n(v)})", real=True)
-        stmt = problem.program.statement(q.name).expr
-        with sp.evaluate(False):  # keep the statement's order: w1*x + b1 -> 2*1 + 0
-            numbers = stmt.xreplace(subs)
-        return f"{q.name} = {to_text(stmt)} = {to_text(numbers)} = {_n(ev.get(q))}"
-    if q.kind == "grad":
-        f, n = q.name, q.wrt
-        users = [s for s in problem.consumers.get(n, ()) if s == f or f in problem._reach[s]]
-        if not users:
-            return f"∂{f}/∂{n} = 0 ({f} does not depend on {n})"
-        names, nums, locs = [], [], []
-        for s in users:
-            local = ev.partial(s, n)
-            locs.append(f"∂{s}/∂{n} = {to_text(problem.local_symbolic(s, n))}")
-            if s == f:
-                names.append(f"∂{s}/∂{n}")
-                nums.append(_n(local))
-            else:
-                names.append(f"∂{f}/∂{s}·∂{s}/∂{n}")
-                nums.append(f"{_n(ev.get(Quantity('grad', f, s)))} × {_n(local)}")
-        return (f"∂{f}/∂{n} = {' + '.join(names)} = {' + '.join(nums)} = {_n(ev.get(q))}"
-                f"   ({'; '.join(locs)})")
-    g = ev.get(Quantity("grad", problem.output, q.name))
-    old = ev.get(Quantity("value", q.name))
-    return (f"{q.name}′ = {q.name} − η·∂{problem.output}/∂{q.name} = {_n(old)} − {_n(problem._eta_float)} × "
-            f"{_n(g)} = {_n(ev.get(q))}")
 
 
 def _evaluated(expr: sp.Expr) -> sp.Expr:
