@@ -557,7 +557,9 @@ def _to_plain(node: Node):
 def build_problem(doc: Document, spec: ProblemSpec, quantities_hint: tuple[str, ...] = ()) -> Problem:
     """Derive the problem a spec describes (errors name the field and file position)."""
     if spec.network is not None:
-        return _network_problem(doc, spec)
+        return _network_problem(doc, spec, spec.network)
+    if spec.program is None:
+        raise AnswerFileError([f"{doc.path}: problem: missing or invalid"])
     try:
         program = parse_program(spec.program)
     except ParseError as exc:
@@ -574,14 +576,14 @@ def build_problem(doc: Document, spec: ProblemSpec, quantities_hint: tuple[str, 
         raise AnswerFileError([f"{doc.path}: problem: {exc}"]) from None
 
 
-def _network_problem(doc: Document, spec: ProblemSpec) -> Problem:
+def _network_problem(doc: Document, spec: ProblemSpec, network: dict) -> Problem:
     try:
         from ..nn import program_from_spec
     except ImportError:
         raise AnswerFileError([f"{doc.path}: problem.network: network problems need backproof.nn, which "
                                f"this installation does not have (write the problem as a 'program')"]) from None
     try:
-        net = program_from_spec(spec.network, "problem.network")
+        net = program_from_spec(network, "problem.network")
     except BackproofError as exc:
         raise AnswerFileError([f"{doc.path}: {exc}"]) from None
     lr = spec.learning_rate if spec.learning_rate is not None else getattr(net, "learning_rate", None)

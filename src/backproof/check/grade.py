@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
+from typing import Any
 
 from .. import limits
 from ..errors import BackproofError, LimitError
@@ -562,7 +563,7 @@ def grade(key_path: str | Path, folder: str | Path, *, workers: int = 2, timeout
         task = bar.add_task("grading", total=len(files))
 
     def done(_res):
-        if bar is not None:
+        if bar is not None and task is not None:
             bar.advance(task)
             bar.refresh()
 
@@ -608,7 +609,7 @@ def summarize(key: Key, results: Sequence[SubmissionResult]) -> dict:
             if row.verdict == "incorrect" and row.mistake:
                 mistakes[row.mistake] += 1
                 where.setdefault(row.mistake, Counter())[row.quantity] += 1
-    quantities = []
+    quantities: list[dict[str, Any]] = []
     for q in order:
         c = per_q[q]
         n = sum(c.values())
@@ -726,10 +727,10 @@ def render_markdown(report: ClassReport) -> str:
 
 
 def _summary_md(s: dict) -> list[str]:
+    mean = format_number(s["mean_score"]) if s["mean_score"] is not None else "–"
     L = ["## Class summary", "",
          f"{s['submissions']} submissions, {s['graded']} graded, {s['errors']} could not be graded; "
-         f"{s['all_correct']} all correct; mean score {format_number(s['mean_score']) if s['mean_score'] is not None else '–'}"
-         f"/{s['total']}.", ""]
+         f"{s['all_correct']} all correct; mean score {mean}/{s['total']}.", ""]
     for p in s["key_problems"]:
         L.append(f"- **key:** {_md(p)}")
     if s["key_problems"]:

@@ -28,7 +28,7 @@ from ..ops import OPS
 from ..parse import normalize, parse_expression, parse_program
 from ..printing import format_number, to_text
 from ..program import Program
-from .tapes import StatementTape, forward_value, statement_tapes, vjp_value
+from .tapes import StatementTape, const_of, forward_value, op_of, statement_tapes, vjp_value
 
 __all__ = ["Quantity", "Problem", "Evaluator", "Trace", "ACTIVATIONS", "NONCOMMUTATIVE", "resolve_quantity",
            "QuantityError", "formula", "name_links", "NameLinks"]
@@ -440,6 +440,8 @@ class Evaluator:
         g = self.get(Quantity("grad", p.output, q.name))
         old = self.value_of(q.name)
         eta = p.eta
+        if eta is None:
+            raise ProgramError(f"{q}: the problem has no learning_rate")
         if self.trace is not None:
             self.trace.updates.add(q.name)
         if self.mut is not None:
@@ -494,7 +496,7 @@ class Evaluator:
         """∂w/∂(operand k) from the op table's NumPy facet."""
         entry = tape.by_id[w]
         args = [vals[u] for u in entry.operands]
-        op = OPS[entry.op]
+        op = op_of(entry)
         if self.mut is not None:
             v = self.mut.local(self, tape, entry, k, args, vals[w])
             if v is not None:
@@ -516,14 +518,14 @@ class Evaluator:
             if e.kind == "input":
                 vals[e.id] = self.value_of(e.id, backward=backward)
             elif e.kind == "const":
-                vals[e.id] = e.value
+                vals[e.id] = const_of(e)
             elif e.kind == "name":
                 vals[e.id] = vals[e.operands[0]]
             else:
                 args = [vals[u] for u in e.operands]
                 if self.mut is not None:
                     args = self.mut.operands(self, tape, e, args)
-                vals[e.id] = forward_value(OPS[e.op], args)
+                vals[e.id] = forward_value(op_of(e), args)
         return vals
 
 

@@ -242,14 +242,15 @@ def _step_latex(d: Derivation, s: Step, q: Quantity, out_unit: str) -> str | Non
         return _forward_latex(d, s) if q.kind == "value" else None
     if q.kind != "grad":
         return None
+    via = s.via if s.via is not None else s.target  # every LOCAL and CHAIN step names its consumer
     if s.kind is StepKind.LOCAL:
-        rhs = f"{grad_latex(d, s.via, s.target)} = {to_latex(s.symbolic)}"
+        rhs = f"{grad_latex(d, via, s.target)} = {to_latex(s.symbolic)}"
         if s.value is not None and to_text(s.symbolic) != _n(s.value):
             rhs += f" = {_n(s.value)}"
         return rhs + f"\\quad\\text{{({s.rule})}}"
     if s.kind is StepKind.CHAIN:
-        rhs = (f"{grad_latex(d, out_unit, s.target)} \\mathrel{{+}}= {grad_latex(d, out_unit, s.via)}"
-               f" \\cdot {grad_latex(d, s.via, s.target)}")
+        rhs = (f"{grad_latex(d, out_unit, s.target)} \\mathrel{{+}}= {grad_latex(d, out_unit, via)}"
+               f" \\cdot {grad_latex(d, via, s.target)}")
         if s.value is not None:
             rhs += f" = {_n(s.factors[0])} \\cdot {_n(s.factors[1])} = {_n(s.value)}"
         return rhs + "\\quad\\text{(chain rule)}"

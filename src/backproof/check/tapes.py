@@ -19,12 +19,13 @@ import numpy as np
 import sympy as sp
 
 from ..derive import SYMBOLIC_LIMIT
+from ..errors import InternalError
 from ..graph import TapeEntry, build_graph, node_label, to_tape
 from ..ops import OPS, Op
 from ..printing import to_text
 from ..program import Program, Statement
 
-__all__ = ["StatementTape", "statement_tapes", "forward_value", "vjp_value"]
+__all__ = ["StatementTape", "statement_tapes", "forward_value", "vjp_value", "op_of", "const_of"]
 
 
 @dataclass(frozen=True)
@@ -139,6 +140,20 @@ def _local_partials(g: nx.MultiDiGraph, name: str, order: Sequence[str],
 # --- one operation in floats (the op table's NumPy facet) -----------------------------------------
 
 _ONE = np.float64(1.0)
+
+
+def op_of(entry: TapeEntry) -> Op:
+    """The op-table row of an operation (or named result) entry."""
+    if entry.op is None:
+        raise InternalError(f"tape entry {entry.id!r} ({entry.kind}) has no operation")
+    return OPS[entry.op]
+
+
+def const_of(entry: TapeEntry) -> float:
+    """A constant entry's value."""
+    if entry.value is None:
+        raise InternalError(f"tape entry {entry.id!r} ({entry.kind}) has no value")
+    return entry.value
 
 
 def forward_value(op: Op, args: Sequence[float]) -> float:
