@@ -11,6 +11,7 @@ not depend on which worker finished first.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import multiprocessing as mp
@@ -701,7 +702,6 @@ def render_json(report: ClassReport) -> str:
 
 
 def _md(text) -> str:
-    import html
     t = html.escape("" if text is None else str(text), quote=False)
     for ch in "\\`*_[]|#":
         t = t.replace(ch, "\\" + ch)

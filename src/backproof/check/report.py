@@ -11,7 +11,9 @@ from __future__ import annotations
 import html
 import io
 import json
+from pathlib import Path
 
+import networkx as nx
 import sympy as sp
 
 from ..derive import Derivation
@@ -205,7 +207,6 @@ def _unit(g, n: str) -> str:
 
 
 def _descendants(g, n):
-    import networkx as nx
     return nx.descendants(g, n)
 
 
@@ -305,7 +306,7 @@ def render_markdown(result: CheckResult, *, title: str | None = None) -> str:
         L += [f"Student: {_md_text(result.student)}", ""]
     if result.path:
         # The file's name only: a report reads the same on every machine.
-        L += [f"File: {_code(__import__('pathlib').Path(result.path).name)}", ""]
+        L += [f"File: {_code(Path(result.path).name)}", ""]
     L += ["| | quantity | yours | expected | verdict |", "|---|---|---|---|---|"]
     for i in result.items:
         verdict = _WORDS[i.verdict] + (" — **first wrong step**" if i.first else "")
