@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 
 import pytest
@@ -87,3 +88,15 @@ def test_problem_truth_from_the_one_derivation_matches_derive_of_each_name():
         assert p.truth(p.resolve(s)) == d.values[s]
     r = diagnose(p, parse_answers(p, {"dJ/da1": "6", "da2/da1": "3"}))
     assert [i.verdict for i in r.items] == ["correct", "correct"]
+
+
+def test_statement_forward_on_the_shared_engine_lets_nan_through():
+    """A student's own numbers may lead outside a function's domain: the recomputation gives NaN, not an error."""
+    from backproof.check.quantities import Evaluator, Quantity
+    p = Problem("a = w*x; J = log(a)", at="w=1,x=2")
+    ev = Evaluator(p, {Quantity("value", "a"): -1.0})
+    assert math.isnan(ev.get(Quantity("value", "J")))
+    # Oracle: the truth from the derivation, recomputed on the engine without the student's numbers.
+    assert Evaluator(p, {}).get(Quantity("value", "J")) == pytest.approx(float(sp.log(2)), rel=1e-12)
+    r = diagnose(p, parse_answers(p, {"a": "-1", "J": "0.5"}))
+    assert [i.verdict for i in r.items] == ["incorrect", "incorrect"]

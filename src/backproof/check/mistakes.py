@@ -11,13 +11,13 @@ The order of :data:`MISTAKES` is the order of preference when several fit.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ..ops import OPS
 from ..printing import format_number
 from .quantities import ACTIVATIONS, NONCOMMUTATIVE, Evaluator, Problem, Quantity, Trace
-from .tapes import forward_value, vjp_value
+from .tapes import StatementTape, forward_value, op_of, vjp_value
 
 __all__ = ["Mutation", "Mistake", "MISTAKES", "MISTAKE_NAMES", "candidate_mutations"]
 
@@ -53,8 +53,9 @@ class Mutation:
     def forward(self, ev: Evaluator, s: str, vals: dict) -> None:
         return None
 
-    def operands(self, ev: Evaluator, tape, entry, args):
-        return args
+    def overrides(self, ev: Evaluator, tape: StatementTape, vals: Mapping[str, float]) -> dict[str, float]:
+        """Node values of statement ``tape`` that this mistake computes differently."""
+        return {}
 
 
 def _n(x: float) -> str:
@@ -258,10 +259,12 @@ class OperandsSwapped(Mutation):
     node: str
     kind = "operands_swapped"
 
-    def operands(self, ev, tape, entry, args):
-        if tape.name == self.statement and entry.id == self.node and len(args) == 2:
-            return [args[1], args[0]]
-        return args
+    def overrides(self, ev, tape, vals):
+        entry = tape.by_id.get(self.node)
+        if tape.name != self.statement or entry is None or len(entry.operands) != 2:
+            return {}
+        a, b = (vals[u] for u in entry.operands)
+        return {self.node: forward_value(op_of(entry), [b, a])}
 
     def explain(self, problem):
         tape = problem.tapes[self.statement]

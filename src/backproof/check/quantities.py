@@ -28,7 +28,7 @@ from ..ops import OPS
 from ..parse import normalize, parse_expression, parse_program
 from ..printing import format_number, to_text
 from ..program import Program
-from .tapes import StatementTape, const_of, forward_value, op_of, statement_tapes, vjp_value
+from .tapes import StatementTape, op_of, run_forward, statement_tapes, vjp_value
 
 __all__ = ["Quantity", "Problem", "Evaluator", "Trace", "ACTIVATIONS", "NONCOMMUTATIVE", "resolve_quantity",
            "QuantityError", "formula", "name_links", "NameLinks"]
@@ -512,20 +512,14 @@ class Evaluator:
             self.mut.forward(self, s, vals)
         return vals
 
-    def _forward_values(self, tape: StatementTape, *, backward: bool) -> dict:
-        vals: dict[str, float] = {}
-        for e in tape.entries:
-            if e.kind == "input":
-                vals[e.id] = self.value_of(e.id, backward=backward)
-            elif e.kind == "const":
-                vals[e.id] = const_of(e)
-            elif e.kind == "name":
-                vals[e.id] = vals[e.operands[0]]
-            else:
-                args = [vals[u] for u in e.operands]
-                if self.mut is not None:
-                    args = self.mut.operands(self, tape, e, args)
-                vals[e.id] = forward_value(op_of(e), args)
+    def _forward_values(self, tape: StatementTape, *, backward: bool) -> dict[str, float]:
+        """The statement's forward pass on the shared engine; a mutation may override node values."""
+        leaves = {n: self.value_of(n, backward=backward) for n in tape.names_used}
+        vals = run_forward(tape, leaves)
+        if self.mut is not None:
+            changed = self.mut.overrides(self, tape, vals)
+            if changed:
+                vals = run_forward(tape, {**leaves, **changed})
         return vals
 
 

@@ -19,13 +19,14 @@ import numpy as np
 import sympy as sp
 
 from ..derive import SYMBOLIC_LIMIT
+from ..engine.graph_engine import forward as engine_forward
 from ..errors import InternalError
-from ..graph import TapeEntry, build_graph, node_label, to_tape
+from ..graph import Tape, TapeEntry, build_graph, node_label, to_tape
 from ..ops import OPS, Op
 from ..printing import to_text
 from ..program import Program, Statement
 
-__all__ = ["StatementTape", "statement_tapes", "forward_value", "vjp_value", "op_of", "const_of"]
+__all__ = ["StatementTape", "statement_tapes", "run_forward", "forward_value", "vjp_value", "op_of", "const_of"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,29 @@ class StatementTape:
     by_id: Mapping[str, TapeEntry]
     text: Mapping[str, str]                                # node -> how a write-up names it
     expr_text: str = ""
+
+    @property
+    def tape(self) -> Tape:
+        """The slice as a tape for the shared engine: the names it reads are given as overrides
+        (they may be NaN or infinite when a student's numbers lead there)."""
+        return Tape(self.entries, self.name, ())
+
+
+def run_forward(tape: StatementTape, leaves: Mapping[str, float]) -> dict[str, float]:
+    """Every node's value of one statement, by the shared engine (NaN and ∞ pass through).
+
+    ``leaves`` holds the values of the names the statement reads, and may override
+    any other node's value too.
+
+    Examples
+    --------
+    >>> from backproof.parse import parse_program
+    >>> p = parse_program("a = w*x; J = a**2")
+    >>> run_forward(statement_tapes(p, build_graph(p))["J"], {"a": 3.0})["J"]
+    9.0
+    """
+    values = engine_forward(tape.tape, {}, overrides=leaves, strict=False)
+    return {n: float(v) for n, v in values.items()}
 
 
 def statement_tapes(program: Program, graph: nx.MultiDiGraph) -> dict[str, StatementTape]:
