@@ -29,40 +29,20 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from ..errors import SpecError
+from ..graph import build_graph
 from ..losses import LOSS_ROWS
 from ..ops import OPS
 from ..program import Program, Statement
-from .spec import NetSpec, entry_scalar, load_spec_file, param_entries, validate_spec
+from .model import Layout, NetSpec, entry_scalar, estimate_nodes, generated_names, layout_of
+from .spec import load_spec_file, validate_spec
 
+# Layout and generated_names live in .model; they stay importable from here.
 __all__ = ["NetProgram", "Layout", "build_program", "program_from_spec", "program_from_spec_file",
-           "generated_names", "CLUSTER_OPS_NODES"]
+           "as_netprogram", "generated_names", "CLUSTER_OPS_NODES"]
 
 #: Up to this many (estimated) graph nodes, ``clusters`` also lists every operation node.
 CLUSTER_OPS_NODES = 2000
-
-
-def _estimate(spec) -> int:
-    from .explain import estimate_nodes
-    return estimate_nodes(spec)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Scalar names arranged like the matrices, for views, JSON and the engine.
-
-    ``x[s][j]``, ``y[s][k]``; ``W[l][i][j]``, ``b[l][i]`` for layer ``l + 1``;
-    ``z[l][s][i]``, ``a[l][s][i]`` (``a`` is ``z`` for an identity layer); ``loss[s]``
-    the per-sample loss name (``J`` itself for one sample).
-    """
-
-    x: tuple[tuple[str, ...], ...]
-    y: tuple[tuple[str, ...], ...]
-    W: tuple[tuple[tuple[str, ...], ...], ...]
-    b: tuple[tuple[str, ...], ...]
-    z: tuple[tuple[tuple[str, ...], ...], ...]
-    a: tuple[tuple[tuple[str, ...], ...], ...]
-    loss: tuple[str, ...]
-    output: str = "J"
 
 
 @dataclass(frozen=True)
@@ -113,26 +93,6 @@ def _S(name: str) -> sp.Symbol:
     return sp.Symbol(name, real=True)
 
 
-def _layout(spec: NetSpec) -> Layout:
-    n = spec.n_samples
-    suf = (lambda s: f"_s{s}") if n > 1 else (lambda s: "")
-    scal = entry_scalar(spec)
-    x = tuple(tuple(f"x_{j}{suf(s)}" for j in range(len(spec.inputs[0]))) for s in range(n))
-    y = tuple(tuple(f"y_{k}{suf(s)}" for k in range(len(spec.targets[0]))) for s in range(n))
-    W, b, z, a = [], [], [], []
-    for l, layer in enumerate(spec.layers, start=1):
-        W.append(tuple(tuple(scal[f"W{l}[{i}][{j}]"] for j in range(layer.fan_in))
-                       for i in range(layer.units)))
-        b.append(tuple(scal[f"b{l}[{i}]"] for i in range(layer.units)))
-        z.append(tuple(tuple(f"z{l}_{i}{suf(s)}" for i in range(layer.units)) for s in range(n)))
-        if layer.activation == "identity":
-            a.append(z[-1])
-        else:
-            a.append(tuple(tuple(f"a{l}_{i}{suf(s)}" for i in range(layer.units)) for s in range(n)))
-    loss = ("J",) if n == 1 else tuple(f"J_s{s}" for s in range(n))
-    return Layout(x, y, tuple(W), tuple(b), tuple(z), tuple(a), loss)
-
-
 def _sum(terms):
     return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
 
@@ -159,7 +119,7 @@ def build_program(spec: NetSpec) -> NetProgram:
     z1_0 = b + w*x_0
     J = (z1_0 - y_0)**2/2
     """
-    lay = _layout(spec)
+    lay = layout_of(spec)
     stmts: list[Statement] = []
     clusters: dict[str, str] = {}
     labels = [f"layer {l} ({L.activation})" for l, L in enumerate(spec.layers, start=1)]
@@ -219,9 +179,8 @@ def build_program(spec: NetSpec) -> NetProgram:
         for name in [n for row in lay.W[l] for n in row] + list(lay.b[l]):
             clusters[name] = labels[l]
 
-    if _estimate(spec) <= CLUSTER_OPS_NODES:
+    if estimate_nodes(spec) <= CLUSTER_OPS_NODES:
         # Operation nodes (``z1_0:mul1``) join the box of the statement they belong to.
-        from ..graph import build_graph
         g = build_graph(program)
         for nid, data in g.nodes(data=True):
             if nid not in clusters and data.get("statement") in clusters:
@@ -244,24 +203,6 @@ def build_program(spec: NetSpec) -> NetProgram:
     return NetProgram(program=program, at=at, params=tuple(params),
                       learning_rate=spec.learning_rate, matrix_names=matrix_names,
                       clusters=clusters, spec=spec, layout=lay)
-
-
-def generated_names(spec: NetSpec) -> set[str]:
-    """Every scalar name the builder would generate for ``spec`` (without aliases)."""
-    from dataclasses import replace
-    bare = replace(spec, names=())
-    lay = _layout(bare)
-    out = {n for _, n in param_entries(bare)} | {"J"} | set(lay.loss)
-    for rows in (lay.x, lay.y):
-        out |= {n for row in rows for n in row}
-    for group in (lay.z, lay.a):
-        out |= {n for layer in group for row in layer for n in row}
-    for l, layer in enumerate(spec.layers, start=1):
-        if layer.activation == "softmax":
-            for s in range(spec.n_samples):
-                suf = f"_s{s}" if spec.n_samples > 1 else ""
-                out |= {f"e{l}_{i}{suf}" for i in range(layer.units)} | {f"S{l}{suf}"}
-    return out
 
 
 def program_from_spec(data: Mapping, path: str = "") -> NetProgram:
@@ -291,3 +232,16 @@ def program_from_spec_file(path) -> NetProgram:
     'J'
     """
     return program_from_spec(load_spec_file(path), str(path))
+
+
+def as_netprogram(obj) -> NetProgram:
+    """A NetProgram from a NetProgram, a NetSpec, a spec mapping or a spec file path."""
+    if isinstance(obj, NetProgram):
+        return obj
+    if isinstance(obj, NetSpec):
+        return build_program(obj)
+    if isinstance(obj, Mapping):
+        return program_from_spec(obj)
+    if isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__"):
+        return program_from_spec_file(obj)
+    raise SpecError(f"expected a spec (mapping, file path, NetSpec or NetProgram), got {type(obj).__name__}")

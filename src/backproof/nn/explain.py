@@ -21,10 +21,14 @@ from ..fdiff import DISAGREE, INCONCLUSIVE, UNRESOLVED, check_derivative
 from ..losses import LOSS_ROWS
 from ..ops import OPS
 from ..steps import Step, StepKind
-from .build import NetProgram, build_program, program_from_spec, program_from_spec_file
-from .spec import MODES, NetSpec
+from .build import NetProgram, as_netprogram
+from .model import estimate_nodes
+from .numeric import LossFunction, batch_arrays, engine_layers
+from .spec import MODES
 from .views import MatrixView, ScalarView, compare_views, matrix_gradients, matrix_view, scalar_view
 
+# as_netprogram, estimate_nodes, engine_layers and LossFunction live in .build, .model and
+# .numeric; they stay importable from here.
 __all__ = ["NetResult", "EngineCheck", "LossFunction", "explain_network", "as_netprogram", "engine_layers",
            "update_steps", "MAX_DERIVE_NODES", "estimate_nodes", "WRT_NODES", "FD_MAX_PARAMS"]
 
@@ -160,115 +164,6 @@ class NetResult:
         return render_json(self, **kw)
 
 
-def as_netprogram(obj) -> NetProgram:
-    """A NetProgram from a NetProgram, a NetSpec, a spec mapping or a spec file path."""
-    if isinstance(obj, NetProgram):
-        return obj
-    if isinstance(obj, NetSpec):
-        return build_program(obj)
-    if isinstance(obj, Mapping):
-        return program_from_spec(obj)
-    if isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__"):
-        return program_from_spec_file(obj)
-    raise SpecError(f"expected a spec (mapping, file path, NetSpec or NetProgram), got {type(obj).__name__}")
-
-
-def estimate_nodes(spec: NetSpec) -> int:
-    """Graph size of a spec without building it.
-
-    Per sample and unit: one product per weight, the sum, ``z``, the activation and its
-    name (softmax: ``exp``, its name and a share of the sum); plus the inputs, the loss
-    (about six nodes per output) and the parameters, which every sample shares.
-
-    Examples
-    --------
-    >>> from backproof.nn.spec import validate_spec
-    >>> estimate_nodes(validate_spec({"inputs": [1, 2], "targets": [0], "loss": "mse",
-    ...     "layers": [{"units": 1, "activation": "sigmoid"}]}))
-    17
-    """
-    per_sample = len(spec.inputs[0]) + 6 * spec.layers[-1].units
-    for layer in spec.layers:
-        extra = 6 if layer.activation == "softmax" else 4
-        per_sample += layer.units * (layer.fan_in + extra)
-    return spec.n_samples * per_sample + spec.n_params
-
-
-def engine_layers(spec: NetSpec, values: Mapping[str, sp.Expr] | None = None, net: NetProgram | None = None):
-    """The spec's layers as engine ``Dense`` layers (float64), optionally at other values."""
-    from ..engine import Dense
-    layers = []
-    for l, layer in enumerate(spec.layers):
-        if values is None:
-            W = np.array([[float(w) for w in row] for row in layer.weights], dtype=float)
-            b = np.array([float(v) for v in layer.bias], dtype=float)
-        else:
-            lay = net.layout
-            W = np.array([[float(values[n]) for n in row] for row in lay.W[l]], dtype=float)
-            b = np.array([float(values[n]) for n in lay.b[l]], dtype=float)
-        layers.append(Dense(W, b, layer.activation))
-    return layers
-
-
-def _arrays(spec: NetSpec):
-    X = np.array([[float(v) for v in row] for row in spec.inputs], dtype=float)
-    T = np.array([[float(v) for v in row] for row in spec.targets], dtype=float)
-    return X, T
-
-
-class LossFunction:
-    """The batch loss as a function of some parameters, the others fixed at ``base``.
-
-    Uses the engine's own activation and loss functions on plain arrays (no ``Dense``
-    validation per call): the plots evaluate it on grids of thousands of points and the
-    central differences twice per parameter. Non-finite values come back as nan.
-
-    Examples
-    --------
-    >>> from backproof.nn import program_from_spec
-    >>> net = program_from_spec({"inputs": [1], "targets": [2], "loss": "half_sse",
-    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": 0}]})
-    >>> f = LossFunction(net, {p: float(net.at[p]) for p in net.params})
-    >>> f(), f(w1_0_0=2.0)
-    (2.0, 0.0)
-    """
-
-    def __init__(self, net, base: dict[str, float]):
-        from ..engine import ACTIVATIONS, LOSSES
-        self.spec = net.spec
-        self.X, self.T = _arrays(net.spec)
-        self.acts = [ACTIVATIONS[layer.activation] for layer in self.spec.layers]
-        self.loss = LOSSES[self.spec.loss]
-        lay = net.layout
-        self.Ws = [np.array([[base[n] for n in row] for row in lay.W[l]], dtype=float)
-                   for l in range(len(lay.W))]
-        self.bs = [np.array([base[n] for n in lay.b[l]], dtype=float) for l in range(len(lay.b))]
-        self.where = {}
-        for l in range(len(lay.W)):
-            for i, row in enumerate(lay.W[l]):
-                for j, name in enumerate(row):
-                    self.where[name] = ("W", l, (i, j))
-            for i, name in enumerate(lay.b[l]):
-                self.where[name] = ("b", l, (i,))
-
-    def __call__(self, **vals: float) -> float:
-        Ws = list(self.Ws)
-        bs = list(self.bs)
-        for name, v in vals.items():
-            kind, l, idx = self.where[name]
-            target = Ws if kind == "W" else bs
-            target[l] = target[l].copy()
-            target[l][idx] = v
-        with np.errstate(all="ignore"):
-            a = self.X
-            z = a
-            for W, b, g in zip(Ws, bs, self.acts):
-                z = a @ W.T + b
-                a = g(z)
-            J = self.loss.value(z, a, self.T)
-        return J if np.isfinite(J) else float("nan")
-
-
 def _rel(a: float, b: float, floor: float) -> float:
     return abs(a - b) / max(abs(a), abs(b), floor)
 
@@ -277,7 +172,7 @@ def engine_check(net: NetProgram, gradients: Mapping[str, sp.Expr], loss: sp.Exp
     """Compare symbolic gradients with the NumPy layer engine and central differences."""
     from ..engine import back_propagation, forward_prop, loss_value
     spec, lay = net.spec, net.layout
-    X, T = _arrays(spec)
+    X, T = batch_arrays(spec)
     layers = engine_layers(spec)
     cache = forward_prop(X, layers)
     J = loss_value(cache, layers, T, spec.loss)

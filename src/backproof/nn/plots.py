@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpecError
-from .explain import LossFunction as _Loss
+from .numeric import LossFunction
 from .train import default_plot_params
 
 __all__ = ["build_plots", "write_plots", "PLOT_KINDS", "GRID"]
@@ -125,7 +125,7 @@ def build_plots(net, history, *, weight: str | None = None, surface: tuple[str, 
     path_w = np.array(history.path[weight])
     lo, hi = _span(path_w)
     grid = np.linspace(lo, hi, GRID)
-    f_start, f_final = _Loss(net, start), _Loss(net, final)
+    f_start, f_final = LossFunction(net, start), LossFunction(net, final)
     fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
     ax.plot(grid, [f_start(**{weight: g}) for g in grid], color="tab:blue",
             label="loss, other parameters at their start")

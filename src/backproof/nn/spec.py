@@ -15,7 +15,7 @@ import json
 import math
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,15 @@ from ..datafiles import (
 from ..engine.layers import ACTIVATIONS as _ENGINE_ACTIVATIONS
 from ..errors import SpecError, quote
 from ..losses import LOSS_ROWS
+from .model import (
+    DataSpec,
+    LayerSpec,
+    NetSpec,
+    PlotSpec,
+    entry_scalar,
+    generated_names,
+    param_entries,
+)
 
 __all__ = [
     "ACTIVATIONS", "LOSSES", "MODES", "INITIALIZERS", "GENERATORS", "LOSS_NEEDS",
@@ -65,99 +74,6 @@ _PLOT = ("weight", "surface")
 _ENTRY = re.compile(r"^(?:W(\d+)\[(\d+)\]\[(\d+)\]|b(\d+)\[(\d+)\])$")
 #: Largest dataset a generator makes (the symbolic derivation is per sample).
 MAX_SAMPLES = limits.value("net_samples")
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One dense layer: ``weights`` is ``units × fan_in``, ``bias`` has ``units`` entries.
-
-    ``initialized`` says the weights came from ``initializer`` rather than the spec.
-    """
-
-    units: int
-    activation: str
-    weights: tuple[tuple[sp.Rational, ...], ...]
-    bias: tuple[sp.Rational, ...]
-    initialized: bool = False
-    initializer: str | None = None
-
-    @property
-    def fan_in(self) -> int:
-        """Number of inputs of the layer."""
-        return len(self.weights[0])
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """A dataset generated in code: ``generator`` with its size and ``seed``."""
-
-    generator: str
-    samples: int
-    classes: int
-    features: int
-    seed: int
-    spread: float
-
-
-@dataclass(frozen=True)
-class PlotSpec:
-    """Which parameters the plots use (scalar names; None = the default choice)."""
-
-    weight: str | None = None
-    surface: tuple[str, str] | None = None
-
-
-@dataclass(frozen=True)
-class NetSpec:
-    """A validated network spec. Matrices are tuples of exact SymPy numbers.
-
-    Attributes
-    ----------
-    inputs, targets : tuple of tuple
-        Always 2-D: ``(n_samples, fan_in)`` and ``(n_samples, K)``.
-    single : bool
-        The spec gave one sample as a flat list: names carry no sample suffix and
-        JSON values are flat lists.
-    names : tuple of (alias, entry)
-        The spec's ``names``, e.g. ``("w5", "W2[0][0]")``.
-    """
-
-    name: str
-    inputs: tuple[tuple[sp.Rational, ...], ...]
-    targets: tuple[tuple[sp.Rational, ...], ...]
-    single: bool
-    layers: tuple[LayerSpec, ...]
-    loss: str
-    learning_rate: sp.Rational | None = None
-    steps: int | None = None
-    tolerance: sp.Rational = sp.Integer(0)
-    mode: str = "simultaneous"
-    names: tuple[tuple[str, str], ...] = ()
-    initializer: str = "xavier"
-    seed: int = 0
-    data: DataSpec | None = None
-    plot: PlotSpec = field(default_factory=PlotSpec)
-    description: str = ""
-    source: str = ""
-
-    @property
-    def n_samples(self) -> int:
-        """Number of samples in the batch."""
-        return len(self.inputs)
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        """Layer widths from the input: ``(2, 2, 2)`` for Mazur's network."""
-        return (len(self.inputs[0]),) + tuple(layer.units for layer in self.layers)
-
-    @property
-    def n_params(self) -> int:
-        """Number of scalar parameters (weights and biases)."""
-        return sum(layer.units * (layer.fan_in + 1) for layer in self.layers)
-
-    def alias_of(self) -> dict[str, str]:
-        """Entry (``W2[0][0]``) -> alias (``w5``) for the spec's ``names``."""
-        return {entry: alias for alias, entry in self.names}
 
 
 # --- reading --------------------------------------------------------------------------
@@ -532,9 +448,9 @@ def validate_spec(data: Mapping, path: str = "") -> NetSpec:
                    mode=mode, initializer=initializer, seed=seed, data=dataspec,
                    description=description, source=str(path))
     names = _names(c, data.get("names"), spec)
-    spec = _replace(spec, names=names)
+    spec = replace(spec, names=names)
     plot = _plot(c, data.get("plot"), spec)
-    return _replace(spec, plot=plot)
+    return replace(spec, plot=plot)
 
 
 def shape_estimates(features: int, heads, n_samples: int) -> tuple[int, int]:
@@ -611,11 +527,6 @@ def check_training(steps: int, params: int, n_samples: int, where: str = "steps"
     """
     limits.check("net_steps", steps, where)
     limits.check("net_training_work", steps * params * n_samples, where)
-
-
-def _replace(spec: NetSpec, **kw) -> NetSpec:
-    from dataclasses import replace
-    return replace(spec, **kw)
 
 
 def _samples(c: _Checker, v, path: str, width: int | None, what: str):
@@ -742,43 +653,6 @@ def generate_data(spec: DataSpec):
     return np.round(X, 4) + 0.0, labels  # + 0.0 turns -0.0 into 0.0
 
 
-# --- parameter names -----------------------------------------------------------------
-
-def param_entries(spec: NetSpec) -> list[tuple[str, str]]:
-    """``(entry, default scalar name)`` for every parameter, in layer order.
-
-    Layer ``l`` (1-based) lists its weights row by row, then its biases:
-    ``W1[0][0] -> w1_0_0``, …, ``b1[0] -> b1_0``.
-
-    Examples
-    --------
-    >>> spec = validate_spec({"inputs": [1, 2], "targets": [0], "loss": "mse",
-    ...     "layers": [{"units": 1, "activation": "relu"}]})
-    >>> param_entries(spec)
-    [('W1[0][0]', 'w1_0_0'), ('W1[0][1]', 'w1_0_1'), ('b1[0]', 'b1_0')]
-    """
-    out = []
-    for l, layer in enumerate(spec.layers, start=1):
-        for i in range(layer.units):
-            for j in range(layer.fan_in):
-                out.append((f"W{l}[{i}][{j}]", f"w{l}_{i}_{j}"))
-        for i in range(layer.units):
-            out.append((f"b{l}[{i}]", f"b{l}_{i}"))
-    return out
-
-
-def entry_scalar(spec: NetSpec) -> dict[str, str]:
-    """Entry -> the scalar name used in the program (the alias when ``names`` gives one)."""
-    alias = spec.alias_of()
-    return {e: alias.get(e, s) for e, s in param_entries(spec)}
-
-
-def _generated_names(spec: NetSpec) -> set[str]:
-    """Every name the builder generates (parameters, inputs, z, a, targets, losses)."""
-    from .build import generated_names
-    return generated_names(spec)
-
-
 def _names(c: _Checker, raw, spec: NetSpec) -> tuple[tuple[str, str], ...]:
     if raw is None:
         return ()
@@ -786,7 +660,7 @@ def _names(c: _Checker, raw, spec: NetSpec) -> tuple[tuple[str, str], ...]:
         c.fail("names", f"expected a mapping alias: entry (like w5: W2[0][0]), got {c.describe(raw)}")
     from ..program import RESERVED
     entries = {e for e, _ in param_entries(spec)}
-    generated = _generated_names(spec)
+    generated = generated_names(spec)
     seen: dict[str, str] = {}
     out = []
     for alias, entry in raw.items():
