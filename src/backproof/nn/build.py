@@ -107,49 +107,42 @@ def _sample_loss(loss: str, outs, ts):
     return LOSS_ROWS[loss].written(outs, ts)
 
 
-def build_program(spec: NetSpec) -> NetProgram:
-    """Build the Program of named scalars for a validated spec.
+def _layer_statements(spec: NetSpec, lay: Layout, l: int, s: int, prev: list[sp.Symbol],
+                      label: str) -> tuple[list[Statement], dict[str, str]]:
+    """Layer ``l``'s statements for sample ``s`` (``z``, then the activation) and their boxes."""
+    layer = spec.layers[l]
+    L = l + 1
+    suf = lay.z[l][s][0][len(f"z{L}_0"):]
+    stmts: list[Statement] = []
+    for i in range(layer.units):
+        zexpr = sp.Add(*[_S(lay.W[l][i][j]) * prev[j] for j in range(layer.fan_in)], _S(lay.b[l][i]))
+        stmts.append(Statement(lay.z[l][s][i], zexpr))
+    act = layer.activation
+    if act != "identity" and act in OPS:  # an identity layer's a is its z
+        for i in range(layer.units):
+            stmts.append(Statement(lay.a[l][s][i], OPS[act].forward(_S(lay.z[l][s][i]))))
+    elif act == "softmax":
+        es = [f"e{L}_{i}{suf}" for i in range(layer.units)]
+        total = f"S{L}{suf}"
+        for i in range(layer.units):
+            stmts.append(Statement(es[i], sp.exp(_S(lay.z[l][s][i]))))
+        stmts.append(Statement(total, _sum([_S(e) for e in es])))
+        for i in range(layer.units):
+            stmts.append(Statement(lay.a[l][s][i], sp.Mul(_S(es[i]), sp.Pow(_S(total), -1), evaluate=False)))
+    return stmts, {st.name: label for st in stmts}
 
-    Examples
-    --------
-    >>> spec = validate_spec({"inputs": [1], "targets": [2], "loss": "half_sse",
-    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": [0]}],
-    ...     "names": {"w": "W1[0][0]", "b": "b1[0]"}})
-    >>> print(build_program(spec).program)
-    z1_0 = b + w*x_0
-    J = (z1_0 - y_0)**2/2
-    """
-    lay = layout_of(spec)
+
+def _statements(spec: NetSpec, lay: Layout, labels: list[str],
+                loss_label: str) -> tuple[list[Statement], dict[str, str]]:
+    """Every statement of the program, sample by sample and layer by layer, then ``J``."""
     stmts: list[Statement] = []
     clusters: dict[str, str] = {}
-    labels = [f"layer {l} ({L.activation})" for l, L in enumerate(spec.layers, start=1)]
-    loss_label = f"loss ({spec.loss})"
     for s in range(spec.n_samples):
         prev = [_S(n) for n in lay.x[s]]
-        for l, layer in enumerate(spec.layers):
-            L = l + 1
-            suf = lay.z[l][s][0][len(f"z{L}_0"):]
-            for i in range(layer.units):
-                zexpr = sp.Add(*[_S(lay.W[l][i][j]) * prev[j] for j in range(layer.fan_in)],
-                               _S(lay.b[l][i]))
-                stmts.append(Statement(lay.z[l][s][i], zexpr))
-                clusters[lay.z[l][s][i]] = labels[l]
-            act = layer.activation
-            if act != "identity" and act in OPS:  # an identity layer's a is its z
-                for i in range(layer.units):
-                    stmts.append(Statement(lay.a[l][s][i], OPS[act].forward(_S(lay.z[l][s][i]))))
-                    clusters[lay.a[l][s][i]] = labels[l]
-            elif act == "softmax":
-                es = [f"e{L}_{i}{suf}" for i in range(layer.units)]
-                total = f"S{L}{suf}"
-                for i in range(layer.units):
-                    stmts.append(Statement(es[i], sp.exp(_S(lay.z[l][s][i]))))
-                stmts.append(Statement(total, _sum([_S(e) for e in es])))
-                for i in range(layer.units):
-                    stmts.append(Statement(lay.a[l][s][i],
-                                           sp.Mul(_S(es[i]), sp.Pow(_S(total), -1), evaluate=False)))
-                for name in es + [total] + list(lay.a[l][s]):
-                    clusters[name] = labels[l]
+        for l in range(len(spec.layers)):
+            more, boxes = _layer_statements(spec, lay, l, s, prev, labels[l])
+            stmts += more
+            clusters.update(boxes)
             prev = [_S(n) for n in lay.a[l][s]]
         expr = _sample_loss(spec.loss, prev, [_S(n) for n in lay.y[s]])
         stmts.append(Statement(lay.loss[s], expr))
@@ -157,8 +150,13 @@ def build_program(spec: NetSpec) -> NetProgram:
     if spec.n_samples > 1:
         stmts.append(Statement("J", _scaled(spec.n_samples, _sum([_S(n) for n in lay.loss]))))
         clusters["J"] = loss_label
-    program = Program(tuple(stmts), "J")
+    return stmts, clusters
 
+
+def _values(spec: NetSpec, lay: Layout, labels: list[str], loss_label: str,
+            clusters: dict[str, str]) -> tuple[dict[str, sp.Expr], list[str]]:
+    """The point (inputs, targets, parameters) and the parameters in layer order; adds the
+    inputs', targets' and parameters' boxes to ``clusters``."""
     at: dict[str, sp.Expr] = {}
     for s in range(spec.n_samples):
         for j, name in enumerate(lay.x[s]):
@@ -178,19 +176,27 @@ def build_program(spec: NetSpec) -> NetProgram:
             params.append(lay.b[l][i])
         for name in [n for row in lay.W[l] for n in row] + list(lay.b[l]):
             clusters[name] = labels[l]
+    return at, params
 
-    if estimate_nodes(spec) <= CLUSTER_OPS_NODES:
-        # Operation nodes (``z1_0:mul1``) join the box of the statement they belong to.
-        g = build_graph(program)
-        for nid, data in g.nodes(data=True):
-            if nid not in clusters and data.get("statement") in clusters:
-                clusters[nid] = clusters[data["statement"]]
 
+def _operation_boxes(program: Program, clusters: Mapping[str, str]) -> dict[str, str]:
+    """Operation nodes (``z1_0:mul1``) join the box of the statement they belong to."""
+    g = build_graph(program)
+    return {nid: clusters[data["statement"]] for nid, data in g.nodes(data=True)
+            if nid not in clusters and data.get("statement") in clusters}
+
+
+def _matrix_names(spec: NetSpec, lay: Layout) -> dict[str, str]:
+    """Matrix entries (``W2[0][1]``, ``x[0]``, ``z1[1][0]``) and aliases -> scalar names."""
     matrix_names = dict(entry_scalar(spec))
     for alias, _ in spec.names:
         matrix_names[alias] = alias
     for s in range(spec.n_samples):
-        idx = (lambda i: f"[{i}]") if spec.n_samples == 1 else (lambda i, s=s: f"[{s}][{i}]")
+        pre = "" if spec.n_samples == 1 else f"[{s}]"
+
+        def idx(i: int, pre: str = pre) -> str:
+            return f"{pre}[{i}]"
+
         for j, name in enumerate(lay.x[s]):
             matrix_names[f"x{idx(j)}"] = name
         for k, name in enumerate(lay.y[s]):
@@ -200,8 +206,31 @@ def build_program(spec: NetSpec) -> NetProgram:
                 matrix_names[f"z{l + 1}{idx(i)}"] = name
             for i, name in enumerate(lay.a[l][s]):
                 matrix_names[f"a{l + 1}{idx(i)}"] = name
+    return matrix_names
+
+
+def build_program(spec: NetSpec) -> NetProgram:
+    """Build the Program of named scalars for a validated spec.
+
+    Examples
+    --------
+    >>> spec = validate_spec({"inputs": [1], "targets": [2], "loss": "half_sse",
+    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": [0]}],
+    ...     "names": {"w": "W1[0][0]", "b": "b1[0]"}})
+    >>> print(build_program(spec).program)
+    z1_0 = b + w*x_0
+    J = (z1_0 - y_0)**2/2
+    """
+    lay = layout_of(spec)
+    labels = [f"layer {l} ({L.activation})" for l, L in enumerate(spec.layers, start=1)]
+    loss_label = f"loss ({spec.loss})"
+    stmts, clusters = _statements(spec, lay, labels, loss_label)
+    program = Program(tuple(stmts), "J")
+    at, params = _values(spec, lay, labels, loss_label, clusters)
+    if estimate_nodes(spec) <= CLUSTER_OPS_NODES:
+        clusters.update(_operation_boxes(program, clusters))
     return NetProgram(program=program, at=at, params=tuple(params),
-                      learning_rate=spec.learning_rate, matrix_names=matrix_names,
+                      learning_rate=spec.learning_rate, matrix_names=_matrix_names(spec, lay),
                       clusters=clusters, spec=spec, layout=lay)
 
 

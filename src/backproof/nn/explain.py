@@ -15,7 +15,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import sympy as sp
 
-from ..derive import derive, evaluate_number
+from ..derive import Derivation, derive, evaluate_number
+from ..engine import Cache, back_propagation, forward_prop, loss_value
 from ..errors import EvaluationError, SpecError
 from ..fdiff import DISAGREE, INCONCLUSIVE, UNRESOLVED, check_derivative
 from ..losses import LOSS_ROWS
@@ -25,6 +26,7 @@ from .build import NetProgram, as_netprogram
 from .model import estimate_nodes
 from .numeric import LossFunction, batch_arrays, engine_layers
 from .spec import MODES
+from .train import TrainHistory
 from .views import MatrixView, ScalarView, compare_views, matrix_gradients, matrix_view, scalar_view
 
 # as_netprogram, estimate_nodes, engine_layers and LossFunction live in .build, .model and
@@ -119,13 +121,13 @@ class NetResult:
     """
 
     net: NetProgram
-    derivation: object
+    derivation: Derivation
     scalar: ScalarView
     matrix: MatrixView | None
     updates: tuple[Step, ...]
     mode: str
-    check: EngineCheck
-    history: object = None
+    check: EngineCheck | None
+    history: TrainHistory | None = None
     limits: tuple[str, ...] = field(default=())
     view_diff: float | None = None
 
@@ -143,9 +145,8 @@ class NetResult:
         """Scalar parameter name -> value after one update (empty without η)."""
         return {s.target: s.value for s in self.updates}
 
-    def with_history(self, history) -> NetResult:
-        """The same result with a training history attached."""
-        from dataclasses import replace
+    def with_history(self, history: TrainHistory) -> NetResult:
+        """The same result with a training history attached (a new record)."""
         return replace(self, history=history)
 
     def to_text(self, **kw) -> str:
@@ -170,7 +171,6 @@ def _rel(a: float, b: float, floor: float) -> float:
 
 def engine_check(net: NetProgram, gradients: Mapping[str, sp.Expr], loss: sp.Expr) -> EngineCheck:
     """Compare symbolic gradients with the NumPy layer engine and central differences."""
-    from ..engine import back_propagation, forward_prop, loss_value
     spec, lay = net.spec, net.layout
     X, T = batch_arrays(spec)
     layers = engine_layers(spec)
@@ -193,39 +193,46 @@ def engine_check(net: NetProgram, gradients: Mapping[str, sp.Expr], loss: sp.Exp
     loss_rel = _rel(float(loss), J, floor)
     engine_ok = worst_rel <= ENGINE_RTOL and loss_rel <= ENGINE_RTOL
 
-    fd_max, fd_ok, note, unresolved, compared = None, None, "", 0, None
-    if spec.n_params <= FD_MAX_PARAMS:
-        fd_max, kinks, compared = 0.0, 0, 0
-        f = LossFunction(net, {p: float(net.at[p]) for p in net.params})
-        # The loss adds up a term per sample and unit through every layer: its rounding
-        # error is a few eps of its size per layer, not one.
-        noise_factor = 2.0 * (len(spec.layers) + 1)
-        near_kink = _at_kink(cache, spec)
-        for name in net.params:
-            g = float(gradients[name])
-            chk = check_derivative(lambda x, name=name: f(**{name: x}), float(net.at[name]), g,
-                                   rtol=FD_RTOL, atol=FD_ATOL, noise_factor=noise_factor)
-            if chk.status == DISAGREE and near_kink:
-                kinks += 1
-                continue
-            if chk.status == UNRESOLVED or not math.isfinite(chk.value):
-                # The finite difference cannot resolve this gradient (or could not be
-                # taken): not a failure of the derivation, and no relative error to show.
-                unresolved += 1
-                continue
-            if chk.status == DISAGREE:
-                fd_ok = False
-            compared += 1
-            fd_max = max(fd_max, _rel(chk.value, g, FD_ATOL / FD_RTOL))
-        if fd_ok is None:
-            fd_ok = True
-        if kinks:
-            ops = [OPS[a] for a in _kinked(cache, spec)]
-            note = (f"{kinks} central difference{'s' * (kinks > 1)} straddle a "
-                    f"{' or '.join(op.symbol for op in ops)} kink (z = 0): not differentiable there; "
-                    f"the convention used is {'; '.join(op.convention for op in ops)}")
+    fd = _fd_check(net, gradients, cache) if spec.n_params <= FD_MAX_PARAMS else (None, None, "", 0, None)
+    fd_max, fd_ok, note, unresolved, compared = fd
     return EngineCheck(J, loss_rel, worst_rel, fd_max, engine_ok, fd_ok, worst, note, unresolved,
                        compared)
+
+
+def _fd_check(net: NetProgram, gradients: Mapping[str, sp.Expr], cache: Cache):
+    """Central differences of every parameter: ``(largest relative error, all agree, kink note,
+    unresolved count, compared count)``."""
+    spec = net.spec
+    fd_max, kinks, compared, unresolved = 0.0, 0, 0, 0
+    fd_ok = True
+    f = LossFunction(net, {p: float(net.at[p]) for p in net.params})
+    # The loss adds up a term per sample and unit through every layer: its rounding
+    # error is a few eps of its size per layer, not one.
+    noise_factor = 2.0 * (len(spec.layers) + 1)
+    near_kink = _at_kink(cache, spec)
+    for name in net.params:
+        g = float(gradients[name])
+        chk = check_derivative(lambda x, name=name: f(**{name: x}), float(net.at[name]), g,
+                               rtol=FD_RTOL, atol=FD_ATOL, noise_factor=noise_factor)
+        if chk.status == DISAGREE and near_kink:
+            kinks += 1
+            continue
+        if chk.status == UNRESOLVED or not math.isfinite(chk.value):
+            # The finite difference cannot resolve this gradient (or could not be
+            # taken): not a failure of the derivation, and no relative error to show.
+            unresolved += 1
+            continue
+        if chk.status == DISAGREE:
+            fd_ok = False
+        compared += 1
+        fd_max = max(fd_max, _rel(chk.value, g, FD_ATOL / FD_RTOL))
+    note = ""
+    if kinks:
+        ops = [OPS[a] for a in _kinked(cache, spec)]
+        note = (f"{kinks} central difference{'s' * (kinks > 1)} straddle a "
+                f"{' or '.join(op.symbol for op in ops)} kink (z = 0): not differentiable there; "
+                f"the convention used is {'; '.join(op.convention for op in ops)}")
+    return fd_max, fd_ok, note, unresolved, compared
 
 
 def _kinked(cache, spec) -> list[str]:
@@ -273,7 +280,8 @@ def update_steps(net: NetProgram, gradients: Mapping[str, sp.Expr], mode: str) -
     rule = f"gradient descent ({mode}): new = old − η·gradient"
     steps = []
     for k, name in enumerate(net.params, start=1):
-        old, grad = net.at[name], sp.sympify(used[name], strict=True)  # safe: strict, and used[name] is a NumPy/SymPy number
+        # safe: strict, and used[name] is a NumPy/SymPy number
+        old, grad = net.at[name], sp.sympify(used[name], strict=True)
         new = evaluate_number(old - eta * grad)
         steps.append(Step(k, StepKind.UPDATE, name, nodes=(name,), rule=rule, value=new,
                           factors=(old, grad, eta),
@@ -335,7 +343,8 @@ def explain_network(spec, *, mode: str | None = None, matrix: bool = True,
             raise EvaluationError(
                 f"{exc} — the prediction is within 1e-30 of 0 or 1 (a logit of about ±69 or "
                 f"beyond), where the symbolic {spec.loss} cannot take the log at 30 digits; the NumPy "
-                f"engine computes this loss from the logits (backproof.nn.train_network trains it)", node=exc.node) from None
+                f"engine computes this loss from the logits (backproof.nn.train_network trains it)",
+                node=exc.node) from None
         raise
     sv = scalar_view(net, deriv)
     mv = matrix_view(net) if matrix else None

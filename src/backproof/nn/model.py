@@ -7,7 +7,6 @@ network, so each of them can use the names without importing the others.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 import sympy as sp
@@ -79,7 +78,7 @@ class NetSpec:
     loss: str
     learning_rate: sp.Rational | None = None
     steps: int | None = None
-    tolerance: sp.Rational = sp.Integer(0)
+    tolerance: sp.Rational = sp.Integer(0)  # noqa: RUF009 - a SymPy Integer is immutable
     mode: str = "simultaneous"
     names: tuple[tuple[str, str], ...] = ()
     initializer: str = "xavier"

@@ -19,11 +19,15 @@ from .model import NetSpec
 __all__ = ["engine_layers", "batch_arrays", "LossFunction"]
 
 
-def engine_layers(spec: NetSpec, values: Mapping[str, sp.Expr] | None = None, net: NetProgram | None = None):
-    """The spec's layers as engine ``Dense`` layers (float64), optionally at other values."""
+def engine_layers(spec: NetSpec, values: Mapping[str, sp.Expr] | None = None,
+                  net: NetProgram | None = None) -> list[Dense]:
+    """The spec's layers as engine ``Dense`` layers (float64), optionally at other ``values``
+    (scalar name -> value, read through ``net``'s layout)."""
+    if values is not None and net is None:
+        raise TypeError("engine_layers: values= needs net= (the layout that names the parameters)")
     layers = []
     for l, layer in enumerate(spec.layers):
-        if values is None:
+        if values is None or net is None:
             W = np.array([[float(w) for w in row] for row in layer.weights], dtype=float)
             b = np.array([float(v) for v in layer.bias], dtype=float)
         else:
@@ -67,7 +71,7 @@ class LossFunction:
         self.Ws = [np.array([[base[n] for n in row] for row in lay.W[l]], dtype=float)
                    for l in range(len(lay.W))]
         self.bs = [np.array([base[n] for n in lay.b[l]], dtype=float) for l in range(len(lay.b))]
-        self.where = {}
+        self.where: dict[str, tuple[str, int, tuple[int, ...]]] = {}
         for l in range(len(lay.W)):
             for i, row in enumerate(lay.W[l]):
                 for j, name in enumerate(row):
