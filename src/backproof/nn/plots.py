@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpecError
+from ..io import write_group
 from .build import NetProgram
 from .numeric import LossFunction
 from .train import TrainHistory, default_plot_params
@@ -198,5 +199,4 @@ def _surface_plot(plt, net: NetProgram, history: TrainHistory, surface: tuple[st
 
 def write_plots(files: dict[str, bytes], folder) -> list[Path]:
     """Write built plots into ``folder`` (creating it), all or none; return the paths."""
-    from ..io import write_group
     return write_group({Path(folder, name): data for name, data in sorted(files.items())})

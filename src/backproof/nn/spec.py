@@ -37,7 +37,9 @@ from ..datafiles import (
 from ..engine.layers import ACTIVATIONS as _ENGINE_ACTIVATIONS
 from ..engine.layers import Dense
 from ..errors import SpecError, quote
+from ..io import read_text_file
 from ..losses import LOSS_ROWS
+from ..program import RESERVED
 from .model import (
     DataSpec,
     LayerSpec,
@@ -175,7 +177,6 @@ def load_spec_file(path) -> Any:
     if fmt is None:
         raise SpecError(f"{p}: unknown spec file extension {p.suffix!r} "
                         f"(must be one of {', '.join(_FORMATS)})")
-    from ..io import read_text_file
     text = read_text_file(p, what="a spec file", error=SpecError)
     return parse_spec_text(text, fmt, str(p))
 
@@ -684,7 +685,6 @@ def _names(c: _Checker, raw, spec: NetSpec) -> tuple[tuple[str, str], ...]:
         return ()
     if not isinstance(raw, dict):
         c.fail("names", f"expected a mapping alias: entry (like w5: W2[0][0]), got {c.describe(raw)}")
-    from ..program import RESERVED
     entries = {e for e, _ in param_entries(spec)}
     generated = generated_names(spec)
     seen: dict[str, str] = {}
