@@ -10,12 +10,13 @@ only up to :data:`EXPAND_LIMIT` nodes; forms in node names up to :data:`SYMBOLIC
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 import networkx as nx
 import sympy as sp
 
+from . import limits as _limits
 from .errors import EvaluationError, ProgramError
 from .graph import build_graph, node_label, topological_order
 from .ops import OPS
@@ -39,6 +40,31 @@ SIMPLIFY_TOTAL_SECONDS = 3.0
 
 
 
+def _exact_bits(v: sp.Expr) -> int:
+    """Bits of an exact rational (numerator and denominator); 0 for decimals."""
+    return v.p.bit_length() + v.q.bit_length() if v.is_Rational else 0
+
+
+def _result_bits(opname: str, args: list[sp.Expr]) -> float:
+    """Upper bound of the bits of an exact result, from the operands' bits alone.
+
+    Sums, products and quotients add their operands' sizes; an exact power multiplies the
+    base's size by the exponent. Other operations give 30-digit decimals.
+    """
+    if opname == "pow":
+        base, exponent = args
+        if base.is_Rational and exponent.is_Rational:
+            return _exact_bits(base) * abs(float(exponent)) + _exact_bits(exponent)
+        return 0.0
+    if opname in ("add", "sub", "mul", "div", "neg", "identity", "max", "min", "abs", "relu"):
+        return float(sum(_exact_bits(a) for a in args) + 1)
+    return 0.0
+
+
+def _decimal(v: sp.Expr) -> sp.Expr:
+    return sp.Float(v, 30) if v.is_Rational else v
+
+
 def evaluate_number(expr: sp.Expr) -> sp.Expr | None:
     """Exact rationals stay exact; anything else becomes a 30-digit Float.
 
@@ -58,7 +84,8 @@ def evaluate_number(expr: sp.Expr) -> sp.Expr | None:
     v = sp.N(expr, 30)
     if not v.is_Number or v.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or not v.is_real:
         return None
-    if v.is_Float and v == int(v) and abs(v) < 10**15:
+    # Compare the size first: int() of a Float such as exp(10**12) would allocate its digits.
+    if v.is_Float and abs(v) < 10**15 and v == int(v):
         return sp.Integer(int(v))
     return v
 
@@ -260,6 +287,9 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
 
     # --- forward pass -------------------------------------------------------------------
     values: dict[str, sp.Expr] = {}
+    max_bits = _limits.value("exact_bits")
+    decimal_nodes: set[str] = set()  # computed in decimals: their partials are too
+    decimal_note: list[str] = []
     if values_at is not None:
         for n in order:
             data = g.nodes[n]
@@ -271,7 +301,20 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
             else:
                 op = OPS[data["op"]]
                 args = [values[u] for u in operands(n)]
-                v = evaluate_number(op.forward(*args))
+                if _result_bits(data["op"], args) > max_bits:
+                    # Checked before computing: x0**(2**14) at x0 = 1.0001 is 200,000 digits.
+                    args = [_decimal(a) for a in args]
+                    decimal_nodes.add(n)
+                    if not decimal_note:
+                        decimal_note.append(
+                            f"exact values past {max_bits:,} bits (limit exact_bits) are computed as "
+                            f"30-digit decimals, from {node_label(g, n)} on")
+                try:
+                    v = evaluate_number(op.forward(*args))
+                except (ValueError, TypeError, ArithmeticError) as exc:  # SymPy refusing a value
+                    raise EvaluationError(
+                        f"cannot compute {node_label(g, n)} = {to_text(data['expr'])} at "
+                        f"{_describe_args(g, operands(n), args)}: {str(exc)[:80]}", node=n) from None
                 if v is None:
                     raise EvaluationError(
                         f"cannot compute {node_label(g, n)} = {to_text(data['expr'])} at "
@@ -287,18 +330,28 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
 
     def local_sym(w: str, k: int) -> sp.Expr:
         if w not in sym_partials:
-            parts = OPS[g.nodes[w]["op"]].partials(*[g.nodes[u]["expr"] for u in operands(w)])
-            # SymPy distributes numbers over sums (2*(a - y) -> 2*a - 2*y); factor_terms
-            # gives the form a student writes back, cheaply.
-            sym_partials[w] = tuple(sp.factor_terms(p) for p in parts)
+            try:
+                parts = OPS[g.nodes[w]["op"]].partials(*[g.nodes[u]["expr"] for u in operands(w)])
+                # SymPy distributes numbers over sums (2*(a - y) -> 2*a - 2*y); factor_terms
+                # gives the form a student writes back, cheaply.
+                sym_partials[w] = tuple(sp.factor_terms(p) for p in parts)
+            except (ValueError, TypeError, ArithmeticError) as exc:  # SymPy refusing an operand
+                raise EvaluationError(f"the local derivatives of {node_label(g, w)} = "
+                                      f"{to_text(g.nodes[w]['expr'])} cannot be formed: {str(exc)[:80]}",
+                                      node=w) from None
         return sym_partials[w][k]
 
     def local_val(w: str, k: int, nid: str) -> sp.Expr:
         op = OPS[g.nodes[w]["op"]]
         args = [values[u] for u in operands(w)]
-        if w not in val_partials:
-            val_partials[w] = op.partials(*args)
-        v = evaluate_number(val_partials[w][k])
+        if w in decimal_nodes:
+            args = [_decimal(a) for a in args]
+        try:
+            if w not in val_partials:
+                val_partials[w] = op.partials(*args)
+            v = evaluate_number(val_partials[w][k])
+        except (ValueError, TypeError, ArithmeticError):  # SymPy refusing a value: undefined here
+            v = None
         if v is None:
             raise EvaluationError(
                 f"the local derivative ∂{node_label(g, w)}/∂{node_label(g, nid)} "
@@ -321,11 +374,21 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
             lv = local_val(w, k, n) if values_at is not None else None
             local_cache[(w, k)] = (ls, lv)
             if lv is not None:
-                total_v = total_v + grads[w] * lv
+                gw = grads[w]
+                if _exact_bits(gw) + _exact_bits(lv) + _exact_bits(total_v) > max_bits:
+                    gw, lv = _decimal(gw), _decimal(lv)
+                    total_v = _decimal(total_v)
+                    if not decimal_note:
+                        decimal_note.append(f"exact values past {max_bits:,} bits (limit exact_bits) are "
+                                            f"computed as 30-digit decimals, from ∂/∂{node_label(g, n)} on")
+                total_v = total_v + gw * lv
             if ls is not None:
                 total_s = total_s + gsym[w] * ls
         if values_at is not None:
             grads[n] = evaluate_number(total_v) if not total_v.is_Rational else total_v
+            if grads[n] is None:
+                raise EvaluationError(f"the gradient of {node_label(g, n)} is not a finite real number here",
+                                      node=n)
         if do_sym:
             gsym[n] = total_s
 
@@ -412,6 +475,7 @@ def derive(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None
 
     if not verify and do_expand:
         limits.append("the proof against sympy.diff was skipped on request (--no-verify)")
+    limits.extend(decimal_note)
     deriv = Derivation(program=prog, graph=g, output=out, at=values_at, wrt=wrt_t, values=values,
                        gradients=grads, symbolic=gsym if do_sym else {}, in_inputs=in_inputs,
                        simplified=simplified, steps=tuple(steps), units=units, limits=tuple(limits))
@@ -432,7 +496,7 @@ def _simplify(expr: sp.Expr, seconds: float = SIMPLIFY_SECONDS) -> sp.Expr:
     for attempt in (sp.cancel, sp.simplify):
         try:
             s = run_limited(attempt, best, seconds=seconds)
-        except (BudgetExceeded, Exception):  # noqa: BLE001 - any failure keeps the form we have
+        except (BudgetExceeded, Exception):
             continue
         if sp.count_ops(s) <= sp.count_ops(best):
             best = s

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import networkx as nx
 import sympy as sp
 
+from . import limits
 from .errors import ProgramError
 from .ops import OPS
 from .printing import to_text
@@ -167,7 +168,11 @@ def build_graph(program: Program) -> nx.MultiDiGraph:
     counter = _Counter({})
     order = [0]
 
+    max_nodes = limits.value("graph_nodes")
+
     def add_node(nid: str, **attrs):
+        if order[0] >= max_nodes:  # before the node is added: every later pass is linear in nodes
+            limits.check("graph_nodes", order[0] + 1, "the computational graph")
         g.add_node(nid, order=order[0], **attrs)
         order[0] += 1
 

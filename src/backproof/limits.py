@@ -9,11 +9,12 @@ is generated from :data:`LIMITS` (see ``tests/test_limits_doc.py``).
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from .errors import LimitError
 
-__all__ = ["Limit", "LIMITS", "check", "value"]
+__all__ = ["Limit", "LIMITS", "check", "value", "markdown_table"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,29 @@ def _table(*rows: Limit) -> dict[str, Limit]:
 LIMITS: dict[str, Limit] = _table(
     Limit("input_bytes", 1_000_000, "bytes", "size of a program, spec, answer or key file"),
     Limit("message_quote", 80, "characters", "longest user value quoted in an error message"),
+    # expressions: programs, --at values and answers in the expression language (parse,
+    # program, graph, derive) and the expression commands' options (explain, graph, crosscheck)
+    Limit("input_lines", 20_000, "lines", "lines of a program"),
+    Limit("tokens", 200_000, "tokens", "tokens (names, numbers, operators) of a program or value"),
+    Limit("statements", 20_000, "statements", "statements of a program"),
+    Limit("nesting_depth", 50, "levels",
+          "nesting of parentheses, calls, unary signs and powers (a ** b ** c) in one expression"),
+    Limit("chain_terms", 10_000, "terms",
+          "terms of one flat run of + - * / between parentheses (a + b*c - d ...); longer runs "
+          "are grouped in a balanced tree, so they work up to this size"),
+    Limit("literal_digits", 100, "digits", "digits of one number literal"),
+    Limit("literal_exponent", 400, "", "decimal exponent of one number literal (1e-400), "
+          "in absolute value (float64 reaches 1e±308, subnormals 1e-324)"),
+    Limit("power_exponent", 1000, "", "constant exponent of a power (x**1000), in absolute value, "
+          "estimated from the text for towers and nested constants"),
+    Limit("constant_digits", 10_000, "digits",
+          "estimated size of a constant (such as 2**1000 or (10**100)**50), from the text"),
+    Limit("exact_bits", 100_000, "bits", "exact value (numerator plus denominator) of one node at "
+          "--at; larger values are computed as 30-digit decimals and the write-up says so"),
+    Limit("graph_nodes", 60_000, "nodes", "nodes of a computational graph"),
+    Limit("points", 100_000, "points", "--points of explain and crosscheck"),
+    Limit("diagram_nodes", 300, "nodes", "nodes drawn in one diagram (graph --max-nodes; 0: never "
+          "fold, allowed up to this size)"),
     # networks and answers
     Limit("file_nesting_depth", 40, "levels", "nesting of lists and mappings in a spec or answer file"),
     Limit("file_values", 100_000, "values", "values of a YAML file with its aliases expanded"),
@@ -94,5 +118,55 @@ def check(name: str, actual: int | float, where: str = "") -> None:
     lim = LIMITS[name]
     if actual > lim.value:
         prefix = f"{where}: " if where else ""
-        raise LimitError(name, f"{prefix}{actual} {lim.unit} is over the limit {name} = {lim.value} "
-                               f"{lim.unit} ({lim.what})")
+        unit = f" {lim.unit}" if lim.unit else ""
+        raise LimitError(name, f"{prefix}{actual}{unit} is over the limit {name} = {lim.value}"
+                               f"{unit} ({lim.what})")
+
+
+def _format_value(v: int | float) -> str:
+    return f"{v:,}" if isinstance(v, int) else f"{v:g}"
+
+
+def markdown_table(limits: dict[str, Limit] | None = None) -> str:
+    """The README's "Limits and safety" table: one row per limit, in table order.
+
+    Parameters
+    ----------
+    limits : dict, optional
+        Rows to render (default: :data:`LIMITS`).
+
+    Returns
+    -------
+    str
+        A Markdown table ending with a newline.
+
+    Examples
+    --------
+    >>> print(markdown_table({"message_quote": LIMITS["message_quote"]}))
+    | limit | value | what it bounds |
+    |---|---|---|
+    | `message_quote` | 80 characters | longest user value quoted in an error message |
+    <BLANKLINE>
+    """
+    rows = ["| limit | value | what it bounds |", "|---|---|---|"]
+    for lim in (LIMITS if limits is None else limits).values():
+        value_text = f"{_format_value(lim.value)} {lim.unit}".strip()
+        what = lim.what.replace("|", "\\|")  # a bar would end the cell
+        rows.append(f"| `{lim.name}` | {value_text} | {what} |")
+    return "\n".join(rows) + "\n"
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """``python -m backproof.limits --markdown``: print the README table (the lead pastes it
+    between the ``<!-- limits:start -->`` and ``<!-- limits:end -->`` markers)."""
+    import argparse
+    parser = argparse.ArgumentParser(prog="python -m backproof.limits",
+                                     description="Print the table of limits backproof checks before work.")
+    parser.add_argument("--markdown", action="store_true", help="print the README's Markdown table")
+    parser.parse_args(argv)
+    sys.stdout.write(markdown_table())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

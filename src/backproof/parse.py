@@ -12,12 +12,18 @@ computational graph.
 from __future__ import annotations
 
 import ast
+import io
+import math
+import sys
+import tokenize
 import unicodedata
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import sympy as sp
 
-from .errors import ParseError
+from . import limits
+from .errors import LimitError, ParseError
 from .ops import FUNCTIONS, OPS
 from .program import CONSTANTS, Program, Statement
 
@@ -51,7 +57,10 @@ _CHAR_MAP = {"−": "-", "–": "-", "×": "*", "·": "*", "⋅": "*", "÷": "/"
 #: Constants a program may reuse as names: the seeds' own example names an intermediate
 #: `e` (`e = b - c`). A program that assigns `e` uses it as that name throughout.
 _SHADOWABLE = frozenset({"e"})
-_MAX_EXPONENT = 1000  # a constant power beyond this could stall SymPy for minutes
+_MAX_EXPONENT = limits.value("power_exponent")  # a larger constant power could stall SymPy for minutes
+#: Sums and products with fewer terms keep the left-to-right nesting written (``(a + b) + c``);
+#: longer ones are grouped in a balanced tree, so no later recursion is deeper than log2(terms).
+_CHAIN_NESTED = 32
 
 
 def _greek_name(ch: str) -> str | None:
@@ -119,16 +128,197 @@ def normalize(source: str) -> _Normalized:
     return _Normalized("\n".join(out_lines), tuple(maps))
 
 
+# --- limits checked on the text, before ast.parse and before SymPy ---------------------------
+
+def _position(norm: _Normalized, line: int, col0: int) -> str:
+    """``line L, column C`` in the original text for a 0-based column of the normalized text."""
+    cmap = norm.colmap[line - 1] if 0 < line <= len(norm.colmap) else ()
+    col = cmap[min(col0, len(cmap) - 1)] + 1 if cmap else col0 + 1
+    return f"line {line}, column {col}"
+
+
+def _check_text_size(source: str) -> None:
+    """Bytes and lines, before normalizing (which allocates per character)."""
+    n = len(source)
+    if n <= limits.value("input_bytes"):  # characters <= bytes: encode only what is small
+        n = len(source.encode("utf-8", "surrogatepass"))
+    limits.check("input_bytes", n, "the program")
+    limits.check("input_lines", source.count("\n") + 1, "the program")
+
+
+def _literal_size(text: str) -> tuple[int, int]:
+    """(digits, decimal exponent) of a number token, from its text alone (no conversion)."""
+    t = text.replace("_", "").lower().rstrip("j")
+    if t[:2] in ("0x", "0o", "0b"):
+        return len(t) - 2, 0
+    _, _, exponent = t.partition("e")
+    digits = sum(ch.isdigit() for ch in t)
+    if digits > limits.value("literal_digits") or not exponent.lstrip("+-").isdigit():
+        return digits, 0
+    return digits, abs(int(exponent))
+
+
+_OPEN, _CLOSE = "([{", ")]}"
+#: Operators after which a ``+``/``-`` is a sign, not a subtraction.
+_BINARY_OPS = frozenset({"+", "-", "*", "/", "//", "%", "@", "<<", ">>", "&", "|", "<", ">", "<=", ">=",
+                         "==", "!="})
+
+
+def _scan_tokens(norm: _Normalized) -> int:
+    """Check tokens, statements, nesting, chains and number literals; return the most
+    binary operators in one statement (the depth Python's ``ast`` needs for it).
+
+    Python's own parser and AST builder recurse, so nesting is measured here, on the
+    tokens, and refused with its position before ``ast.parse`` runs.
+    """
+    ntokens = 0
+    statements = 1
+    ops_in_statement = most_ops = 0
+    # One frame per open bracket: [run of signs and powers, binary operators since the last ','].
+    frames = [[0, 0]]
+    nesting = 0
+    prev = None
+    max_nesting = limits.value("nesting_depth")
+    max_terms = limits.value("chain_terms")
+    readline = io.StringIO(norm.text).readline
+    try:
+        for tok in tokenize.generate_tokens(readline):
+            kind, text = tok.type, tok.string
+            if kind in (tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT,
+                        tokenize.ENDMARKER):
+                continue
+            line, col0 = tok.start
+            ntokens += 1
+            if ntokens > limits.value("tokens"):
+                limits.check("tokens", ntokens, _position(norm, line, col0))
+            if kind == tokenize.NEWLINE or (kind == tokenize.OP and text == ";" and len(frames) == 1):
+                if prev is not None:
+                    statements += 1
+                    limits.check("statements", statements - 1, _position(norm, line, col0))
+                frames = [[0, 0]]
+                nesting = ops_in_statement = 0
+                prev = None
+                continue
+            frame = frames[-1]
+            if kind == tokenize.NUMBER:
+                digits, exponent = _literal_size(text)
+                where = _position(norm, line, col0)
+                limits.check("literal_digits", digits, f"{where}: the number")
+                limits.check("literal_exponent", exponent, f"{where}: the exponent of the number")
+            elif kind == tokenize.OP:
+                operand_before = prev is not None and (prev.type in (tokenize.NAME, tokenize.NUMBER,
+                                                                      tokenize.STRING)
+                                                       or prev.string in _CLOSE)
+                if text in _OPEN:
+                    frames.append([0, 0])
+                    nesting += 1
+                elif text in _CLOSE:
+                    if len(frames) > 1:
+                        nesting -= 1 + frames.pop()[0]
+                elif (text in ("+", "-", "~") and not operand_before) or text in ("**", "^"):
+                    frame[0] += 1
+                    nesting += 1
+                elif text in _BINARY_OPS:
+                    nesting -= frame[0]
+                    frame[0] = 0
+                    frame[1] += 1
+                    ops_in_statement += 1
+                    most_ops = max(most_ops, ops_in_statement)
+                    if frame[1] + 1 > max_terms:
+                        limits.check("chain_terms", frame[1] + 1, _position(norm, line, col0))
+                elif text in (",", "=", ":="):
+                    nesting -= frame[0]
+                    frame[0] = frame[1] = 0
+                if nesting > max_nesting:
+                    limits.check("nesting_depth", nesting, _position(norm, line, col0))
+            prev = tok
+    except (tokenize.TokenError, SyntaxError):
+        pass  # unbalanced brackets, bad indentation: ast.parse reports them with their position
+    return most_ops
+
+
+@contextmanager
+def _recursion_room(extra: int):
+    """Let Python's AST builder (which recurses once per operator of a flat chain, in C)
+    take a chain the token scan has already bounded by :data:`limits.LIMITS`."""
+    old = sys.getrecursionlimit()
+    sys.setrecursionlimit(old + extra)
+    try:
+        yield
+    finally:
+        sys.setrecursionlimit(old)
+
+
+@dataclass(frozen=True)
+class _Size:
+    """What the text says about a subexpression's size, before anything is computed.
+
+    ``const``: no input in it. ``mag``: upper bound of log10 |value| (constants).
+    ``digits``: upper bound of the digits of its exact constants (and of log10 1/|value|).
+    ``degree``: upper bound of the power an input is raised to through ``**``.
+    """
+
+    const: bool
+    mag: float = 0.0
+    digits: float = 0.0
+    degree: float = 0.0
+    approx: float | None = None  # a constant's float64 value, when float64 holds it
+
+
+def _approx(node: ast.AST, args: list[float | None]) -> float | None:
+    """A constant's value in float64 arithmetic (``None`` on overflow or outside the domain):
+    it tightens the bounds for ordinary constants such as ``0.5**2`` or ``tan(0.6)``."""
+    if any(a is None for a in args):
+        return None
+    try:
+        if isinstance(node, ast.UnaryOp):
+            return -args[0] if isinstance(node.op, ast.USub) else args[0]
+        if isinstance(node, ast.BinOp):
+            a, b = args
+            op = node.op
+            value = (a + b if isinstance(op, ast.Add) else a - b if isinstance(op, ast.Sub)
+                     else a * b if isinstance(op, ast.Mult) else a / b if isinstance(op, ast.Div)
+                     else math.pow(a, b) if isinstance(op, ast.Pow) else None)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            name = FUNCTIONS.get(node.func.id)
+            x = args[0]
+            value = {"exp": lambda: math.exp(x), "log": lambda: math.log(x), "sqrt": lambda: math.sqrt(x),
+                     "sin": lambda: math.sin(x), "cos": lambda: math.cos(x), "tan": lambda: math.tan(x),
+                     "tanh": lambda: math.tanh(x), "abs": lambda: abs(x),
+                     "sigmoid": lambda: 0.5 * (1 + math.tanh(x / 2)), "relu": lambda: max(x, 0.0),
+                     "softplus": lambda: max(x, 0.0) + math.log1p(math.exp(-abs(x))),
+                     "sign": lambda: float((x > 0) - (x < 0)), "step": lambda: float(x > 0),
+                     "max": lambda: max(args), "min": lambda: min(args)}.get(name, lambda: None)()
+        else:
+            return None
+    except (ArithmeticError, ValueError, TypeError):
+        return None
+    return value if isinstance(value, float) and math.isfinite(value) else None
+
+
+def _times(a: float, b: float) -> float:
+    return 0.0 if a == 0 or b == 0 else a * b
+
+
+def _pow10(x: float) -> float:
+    return math.inf if x > 300 else 10.0 ** x
+
+
+
+
 class _Builder:
     """Whitelist visitor from Python AST to SymPy, with source positions for errors."""
 
-    def __init__(self, source: str, norm: _Normalized):
+    def __init__(self, source: str, norm: _Normalized, tree: ast.AST | None = None):
         self.source = source
         self.norm = norm
+        self.tree = tree
         self.assigned: set[str] = set()
         self.all_assigned: dict[str, ast.AST] = {}
         self.deps: dict[str, set[str]] = {}
         self.current: str | None = None
+        self.sizes: dict[int, _Size] = {}       # id(ast node) -> its estimated size
+        self.named_sizes: dict[str, _Size] = {}  # a statement's name -> its value's size
 
     # --- positions and errors -------------------------------------------------------
     def pos(self, node: ast.AST) -> tuple[int, int]:
@@ -145,6 +335,118 @@ class _Builder:
     def error(self, node: ast.AST, message: str) -> ParseError:
         line, col = self.pos(node)
         return ParseError(message, self.source, line, col)
+
+    def where(self, node: ast.AST) -> str:
+        line, col = self.pos(node)
+        return f"line {line}, column {col}"
+
+    # --- sizes estimated from the syntax tree (no SymPy) -----------------------------------
+    def estimate(self, root: ast.AST) -> _Size:
+        """Bound every constant, power and exponent under ``root`` from the text alone.
+
+        Refuses (before SymPy builds or evaluates anything) constants over ``constant_digits``,
+        constant exponents over ``power_exponent`` and powers of an input whose combined
+        exponent, through towers such as ``(x**100)**100``, is over ``power_exponent``.
+        Iterative: a flat chain of 10,000 terms is 10,000 levels of ``ast``.
+        """
+        stack: list[tuple[ast.AST, bool]] = [(root, False)]
+        while stack:
+            node, ready = stack.pop()
+            if id(node) in self.sizes:
+                continue
+            kids = _children(node)
+            if not ready and kids:
+                stack.append((node, True))
+                stack.extend((k, False) for k in kids)
+                continue
+            self.sizes[id(node)] = self._size(node, [self.sizes[id(k)] for k in kids])
+        return self.sizes[id(root)]
+
+    def _size(self, node: ast.AST, args: list[_Size]) -> _Size:
+        size = self._raw_size(node, args)
+        if size.const:
+            approx = _approx(node, [a.approx for a in args]) if args else size.approx
+            if approx is not None:  # float64 knows the value: its magnitude is exact
+                size = _Size(True, max(math.log10(abs(approx)), 0.0) if approx else 0.0, size.digits,
+                             size.degree, approx)
+        if size.digits > limits.value("constant_digits"):
+            limits.check("constant_digits", _rounded(size.digits),
+                         f"{self.where(node)}: the estimated size of the constants here")
+        return size
+
+    def _raw_size(self, node: ast.AST, args: list[_Size]) -> _Size:
+        if isinstance(node, ast.Constant):
+            v = node.value
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                return _Size(True)
+            digits, exponent = _literal_size(ast.get_source_segment(self.norm.text, node) or "0")
+            approx = float(v) if isinstance(v, float) or abs(v) < 10**300 else None
+            if approx is not None and not math.isfinite(approx):
+                approx = None
+            return _Size(True, float(exponent + digits), digits + exponent + 1.0, 0.0, approx)
+        if isinstance(node, ast.Name):
+            if node.id in CONSTANTS and node.id not in self.all_assigned:
+                return _Size(True, 1.0, 1.0, 0.0, math.pi if node.id == "pi" else math.e)
+            return self.named_sizes.get(node.id, _Size(False, degree=1.0))
+        if isinstance(node, ast.UnaryOp) and args:
+            return args[0]
+        if isinstance(node, ast.BinOp) and len(args) == 2:
+            a, b = args
+            const = a.const and b.const
+            if isinstance(node.op, ast.Pow):
+                return self._power_size(node, a, b)
+            if isinstance(node.op, (ast.Add, ast.Sub)):
+                return _Size(const, max(a.mag, b.mag) + 0.31, a.digits + b.digits, max(a.degree, b.degree))
+            if isinstance(node.op, ast.Div):
+                return _Size(const, a.mag + b.digits, a.digits + b.digits, max(a.degree, b.degree))
+            return _Size(const, a.mag + b.mag, a.digits + b.digits, max(a.degree, b.degree))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and args:
+            const = all(a.const for a in args)
+            mag = max(a.mag for a in args)
+            digits = max(a.digits for a in args)
+            degree = max(a.degree for a in args)
+            if not const:  # only exact constants have digits; a function of an input has none of its own
+                return _Size(False, 0.0, digits, degree)
+            name = FUNCTIONS.get(node.func.id)
+            if name == "exp":  # e**x: |x| <= 10**mag, so log10 e**x <= 0.4343 * 10**mag (or as small)
+                mag = 0.4343 * _pow10(mag)
+                digits = max(digits, mag) + 1
+            elif name == "log":
+                mag = math.log10(2.31 * max(mag, digits) + 1)
+                digits += 1
+            elif name == "sqrt":
+                mag /= 2
+                digits += 1
+            else:  # bounded functions, and tan (whose poles a constant can only approach)
+                mag = max(mag, digits) + 1 if name == "tan" else mag + 1
+                digits += 1
+            return _Size(True, mag, digits, degree)
+        return _Size(False)
+
+    def _power_size(self, node: ast.BinOp, base: _Size, exp: _Size) -> _Size:
+        """Size of ``base ** exp``; refuses an exponent that may exceed ``power_exponent``."""
+        if not exp.const:
+            return _Size(False, digits=base.digits, degree=base.degree)
+        # |exp| <= bound: its float64 value when known, else the bound on its magnitude.
+        bound = abs(exp.approx) * (1 + 1e-9) if exp.approx is not None else _pow10(exp.mag)
+        exact_check_is_cheap = bound <= 1e6 and exp.digits <= 1000
+        named = any(isinstance(n, ast.Name) and n.id not in CONSTANTS for n in ast.walk(node.right))
+        if not exact_check_is_cheap or (named and bound > _MAX_EXPONENT * (1 + 1e-9)):
+            segment = ast.get_source_segment(self.norm.text, node.right) or "?"
+            shown = segment if len(segment) <= 40 else segment[:37] + "..."
+            raise self.error(node, f"constant exponent {shown} must be a real number of at most "
+                                   f"{_MAX_EXPONENT} in absolute value (limit power_exponent = "
+                                   f"{_MAX_EXPONENT}; its size is estimated at up to {_rounded(bound)})")
+        if base.const:
+            mag = _times(bound, max(base.mag, base.digits))
+            return _Size(True, mag, _times(bound, max(base.digits, 1.0)) + exp.digits)
+        degree = _times(bound, max(base.degree, 1.0))
+        # A plain input's exponent (x**1001) gets the exact check and its message in visit_BinOp.
+        if degree > _MAX_EXPONENT * (1 + 1e-9) and (base.degree > 1 or named):
+            limits.check("power_exponent", _rounded(degree),
+                         f"{self.where(node)}: the estimated exponent of an input in this power")
+        # (2*x)**n raises the coefficient's digits to the n-th power too.
+        return _Size(False, digits=_times(bound, base.digits) + exp.digits, degree=degree)
 
     # --- statements ------------------------------------------------------------------
     def program(self, tree: ast.Module) -> Program:
@@ -182,14 +484,16 @@ class _Builder:
                 name, value = self._fresh_output_name(), stmt.value
             self.current = name
             self.deps[name] = set()
+            size = self.estimate(value)
             expr = self.expr(value)
             self.assigned.add(name)
+            if size.const:
+                self.named_sizes[name] = size
             statements.append(Statement(name, expr, stmt.lineno))
         return Program(tuple(statements), statements[-1].name, self.source)
 
     def _fresh_output_name(self) -> str:
-        used = set(self.all_assigned) | {n.id for n in ast.walk(ast.parse(self.norm.text))
-                                         if isinstance(n, ast.Name)}
+        used = set(self.all_assigned) | {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)}
         name, k = "f", 1
         while name in used:
             name, k = f"f{k}", k + 1
@@ -237,7 +541,7 @@ class _Builder:
 
     def _cycle(self, name: str) -> list[str] | None:
         """If `name`'s later definition uses the current statement, the chain that does."""
-        tree = ast.parse(self.norm.text)
+        tree = self.tree
         uses: dict[str, set[str]] = {}
         for stmt in tree.body:
             if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
@@ -265,28 +569,51 @@ class _Builder:
         raise self.error(node, f"{_describe(node.op)} is not allowed (allowed: {_ALLOWED})")
 
     def visit_BinOp(self, node: ast.BinOp) -> sp.Expr:
-        left, right = self.expr(node.left), self.expr(node.right)
         op = node.op
-        if isinstance(op, ast.Add):
-            return sp.Add(left, right, evaluate=False)
-        if isinstance(op, ast.Sub):
-            neg = -right if right.is_Number else sp.Mul(sp.Integer(-1), right, evaluate=False)
-            return sp.Add(left, neg, evaluate=False)
-        if isinstance(op, ast.Mult):
-            return sp.Mul(left, right, evaluate=False)
-        if isinstance(op, ast.Div):
-            return sp.Mul(left, sp.Pow(right, sp.Integer(-1), evaluate=False), evaluate=False)
+        if isinstance(op, (ast.Add, ast.Sub, ast.Mult, ast.Div)):
+            return self._chain(node)
         if isinstance(op, ast.Pow):
-            if left.is_number and right.is_number:
+            left, right = self.expr(node.left), self.expr(node.right)
+            if right.is_number:  # whatever the base: x**1000000 at x = 1.1 is as slow as 2**1000000
                 try:
                     ev = complex(sp.N(right.doit(), 15))
-                except (TypeError, ValueError):  # not a plain number (e.g. step at 0)
+                except (TypeError, ValueError, ArithmeticError):  # not a plain number (e.g. step at 0)
                     ev = complex("nan")
                 if not (ev.imag == 0 and abs(ev.real) <= _MAX_EXPONENT):
-                    raise self.error(node, f"constant exponent {ast.get_source_segment(self.norm.text, node.right)} "
-                                           f"must be a real number of at most {_MAX_EXPONENT} in absolute value")
+                    shown = ast.get_source_segment(self.norm.text, node.right)
+                    raise self.error(node, f"constant exponent {shown} must be a real number of at most "
+                                           f"{_MAX_EXPONENT} in absolute value (limit power_exponent = "
+                                           f"{_MAX_EXPONENT})")
             return sp.Pow(left, right, evaluate=False)
         raise self.error(node, f"operator {_describe(op)} is not allowed (allowed: + - * / ** ^)")
+
+    def _chain(self, node: ast.BinOp) -> sp.Expr:
+        """A left-nested run of ``+ -`` (or ``* /``), walked without recursion.
+
+        Short runs keep the nesting written, ``(a + b) - c``; long ones become a balanced
+        tree of the same terms (``b - c`` as ``b + (-1)*c``, ``a/b`` as ``a*b**-1``, which the
+        graph draws as ``-`` and ``/`` gates again), so nothing later recurses deeper than
+        log2(terms).
+        """
+        additive = isinstance(node.op, (ast.Add, ast.Sub))
+        same = (ast.Add, ast.Sub) if additive else (ast.Mult, ast.Div)
+        spine: list[ast.BinOp] = []
+        first: ast.AST = node
+        while isinstance(first, ast.BinOp) and isinstance(first.op, same):
+            spine.append(first)
+            first = first.left
+        spine.reverse()
+        acc = self.expr(first)
+        if len(spine) < _CHAIN_NESTED:
+            for link in spine:
+                acc = _combine(link.op, acc, self.expr(link.right))
+            return acc
+        terms = [acc] + [_term(link.op, self.expr(link.right)) for link in spine]
+        join = sp.Add if additive else sp.Mul
+        while len(terms) > 1:
+            terms = [join(*terms[i:i + 2], evaluate=False) if i + 1 < len(terms) else terms[i]
+                     for i in range(0, len(terms), 2)]
+        return terms[0]
 
     def visit_Call(self, node: ast.Call) -> sp.Expr:
         if not isinstance(node.func, ast.Name):
@@ -302,6 +629,35 @@ class _Builder:
                                    f"got {len(node.args)}")
         args = [self.expr(a) for a in node.args]
         return _call(op.name, args)
+
+
+def _children(node: ast.AST) -> list[ast.AST]:
+    if isinstance(node, ast.BinOp):
+        return [node.left, node.right]
+    if isinstance(node, ast.UnaryOp):
+        return [node.operand]
+    if isinstance(node, ast.Call):
+        return list(node.args)
+    return []
+
+
+def _rounded(x: float) -> int | float:
+    return int(x) if x < 1e15 else float(f"{x:.3g}")
+
+
+def _term(op: ast.operator, right: sp.Expr) -> sp.Expr:
+    """``right`` as a term of a sum (``- c`` -> ``(-1)*c``) or a factor of a product (``/ c``)."""
+    if isinstance(op, ast.Sub):
+        return -right if right.is_Number else sp.Mul(sp.Integer(-1), right, evaluate=False)
+    if isinstance(op, ast.Div):
+        return sp.Pow(right, sp.Integer(-1), evaluate=False)
+    return right
+
+
+def _combine(op: ast.operator, left: sp.Expr, right: sp.Expr) -> sp.Expr:
+    """``left op right`` as written, unevaluated."""
+    join = sp.Add if isinstance(op, (ast.Add, ast.Sub)) else sp.Mul
+    return join(left, _term(op, right), evaluate=False)
 
 
 def _call(opname: str, args: list[sp.Expr]) -> sp.Expr:
@@ -348,19 +704,28 @@ def parse_program(source: str) -> Program:
     """
     if not isinstance(source, str):
         raise ParseError(f"expected program text, got {type(source).__name__}")
+    _check_text_size(source)
     norm = normalize(source)
     if not norm.text.strip():
         raise ParseError("the program is empty (write at least one `name = expression`)", source, 1, 1)
+    tree = _parse_ast(source, norm, "exec")
     try:
-        tree = ast.parse(norm.text, mode="exec")
+        return _Builder(source, norm, tree).program(tree)
+    except RecursionError:  # a bug: the token scan bounds every nesting the builder recurses on
+        raise ParseError(f"the expression is nested too deeply (limit nesting_depth = "
+                         f"{limits.value('nesting_depth')})", source, 1, 1) from None
+
+
+def _parse_ast(source: str, norm: _Normalized, mode: str) -> ast.AST:
+    """``ast.parse`` after the token-level limits, with room for the flat chains they allow."""
+    most_ops = _scan_tokens(norm)
+    try:
+        with _recursion_room(most_ops + 100):
+            return ast.parse(norm.text, mode=mode)
     except SyntaxError as exc:
         raise _syntax_error(source, norm, exc) from None
     except (ValueError, RecursionError, MemoryError) as exc:
-        raise ParseError(f"cannot read the program: {exc}") from None
-    try:
-        return _Builder(source, norm).program(tree)
-    except RecursionError:
-        raise ParseError("the expression is nested too deeply", source, 1, 1) from None
+        raise ParseError(f"cannot read the program: {str(exc)[:200]}") from None
 
 
 def parse_expression(text: str, known: set[str] | None = None) -> sp.Expr:
@@ -373,23 +738,28 @@ def parse_expression(text: str, known: set[str] | None = None) -> sp.Expr:
     """
     # Leading blanks would be an "unexpected indent"; parenthesising keeps every column
     # (shifted by one, mapped back below) and allows the expression to span lines.
+    if not isinstance(text, str):
+        raise ParseError(f"expected expression text, got {type(text).__name__}")
+    _check_text_size(text)
     norm = normalize(text)
     wrapped = _Normalized("(" + norm.text + "\n)",
                           ((0,) + norm.colmap[0],) + norm.colmap[1:] + ((len(text),),))
     if not norm.text.strip():
         raise ParseError("the expression is empty", text, 1, 1)
-    try:
-        tree = ast.parse(wrapped.text, mode="eval")
-    except SyntaxError as exc:
-        raise _syntax_error(text, wrapped, exc) from None
-    builder = _Builder(text, wrapped)
+    tree = _parse_ast(text, wrapped, "eval")
+    builder = _Builder(text, wrapped, tree)
     builder.current = "\0"
     builder.deps["\0"] = set()
     # Names the program assigns (``known``) shadow constants there, so here too: `e`.
     for name in sorted(set(known or ()) & _SHADOWABLE):
         builder.all_assigned[name] = tree
         builder.assigned.add(name)
-    return builder.expr(tree.body)
+    try:
+        builder.estimate(tree.body)
+        return builder.expr(tree.body)
+    except RecursionError:  # a bug: the token scan bounds every nesting the builder recurses on
+        raise ParseError(f"the expression is nested too deeply (limit nesting_depth = "
+                         f"{limits.value('nesting_depth')})", text, 1, 1) from None
 
 
 def parse_values(text: str) -> dict[str, sp.Expr]:
@@ -403,6 +773,7 @@ def parse_values(text: str) -> dict[str, sp.Expr]:
     {'a': 2, 'b': -1/2}
     """
     out: dict[str, sp.Expr] = {}
+    _check_text_size(text)
     for col, part in _split_commas(text):
         if not part.strip():
             continue
@@ -420,10 +791,16 @@ def parse_values(text: str) -> dict[str, sp.Expr]:
         except ParseError as exc:
             raise ParseError(f"value of {norm_name!r}: {exc.message}", text, 1,
                              col + len(name) + 2 + (exc.col or 1) - 1) from None
+        except LimitError as exc:
+            raise LimitError(exc.limit, f"--at value of {norm_name!r}: {exc}") from None
         if v.free_symbols or not v.is_number:
             raise ParseError(f"value of {norm_name!r} must be a number, got {value.strip()!r}",
                              text, 1, col + len(part.partition('=')[0]) + 2)
-        v = v.doit()
+        try:  # the sizes were bounded by the parser: this evaluates small constants only
+            v = v.doit()
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            raise ParseError(f"value of {norm_name!r} cannot be computed: {str(exc)[:80]}",
+                             text, 1, col + 1) from None
         if not (v.is_real and v.is_finite):
             raise ParseError(f"value of {norm_name!r} must be a finite real number", text, 1, col + 1)
         out[norm_name] = v

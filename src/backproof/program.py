@@ -6,12 +6,13 @@ Program; the graph, the derivation, the engine and the checker all start from on
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Iterable, Mapping
 
 import sympy as sp
 
 from .errors import ProgramError
+from .limits import check as check_limit
 
 __all__ = ["Statement", "Program", "CONSTANTS", "RESERVED"]
 
@@ -56,6 +57,7 @@ class Program:
     source: str | None = field(default=None, compare=False)
 
     def __post_init__(self):
+        check_limit("statements", len(self.statements), "the program")  # before any per-statement work
         names = [s.name for s in self.statements]
         if not names:
             raise ProgramError("the program has no statements (write at least one `name = expression`)")
@@ -71,7 +73,7 @@ class Program:
     # --- construction ----------------------------------------------------------------
     @classmethod
     def from_sympy(cls, expr: sp.Expr | Mapping[str, sp.Expr] | Iterable[tuple[str, sp.Expr]],
-                   name: str = "f", output: str | None = None) -> "Program":
+                   name: str = "f", output: str | None = None) -> Program:
         """Build a Program from a SymPy expression or ``(name, expression)`` pairs.
 
         Symbols are replaced by real symbols of the same name, so SymPy input written
@@ -131,7 +133,7 @@ class Program:
                 return s
         raise ProgramError(f"{name!r} is not assigned in the program")
 
-    def with_output(self, name: str) -> "Program":
+    def with_output(self, name: str) -> Program:
         """The same program with ``name`` as output (only statements it needs are kept)."""
         if name not in self.assigned:
             raise ProgramError(

@@ -51,9 +51,9 @@ def format_for(output: str | None, fmt: str | None) -> str:
 
 
 def run(args) -> int:
+    from ..check import report
     from ..check.answers import AnswerFileError, load_check
     from ..check.diagnose import check
-    from ..check import report
 
     if not 0 <= args.carried_credit <= 1:
         raise BackproofError(f"--carried-credit must be between 0 and 1, got {args.carried_credit}")

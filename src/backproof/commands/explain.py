@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from .. import limits
 from ..errors import BackproofError
 from ..io import is_special_file, read_source, write_group
 
@@ -75,6 +76,7 @@ def run(args) -> int:
 
     if args.points < 1:
         raise BackproofError(f"--points must be at least 1, got {args.points}")
+    limits.check("points", args.points, "--points")  # 10,000,000 points once took 2.9 GiB
     program = load_program(args.program)
     at = parse_values(args.at) if args.at is not None else None
     fmt = args.format

@@ -7,6 +7,7 @@ import os
 import re
 import sys
 
+from .. import limits
 from ..errors import ProgramError
 from ..io import read_source
 
@@ -61,8 +62,8 @@ def register(subparsers) -> None:
                    help="LR: left to right; TB: top to bottom; either way values are above and "
                         "gradients below each node (default: LR), e.g. --rankdir TB")
     p.add_argument("--max-nodes", type=_positive_int, default=DEFAULT_MAX_NODES, metavar="N",
-                   help=f"fold the diagram above N nodes (default: {DEFAULT_MAX_NODES}; 0: never fold), "
-                        "e.g. --max-nodes 400")
+                   help=f"fold the diagram above N nodes (default: {DEFAULT_MAX_NODES}; 0: never fold, "
+                        f"for graphs of at most {limits.value('diagram_nodes')} nodes), e.g. --max-nodes 400")
     p.set_defaults(func=run)
 
 
@@ -73,6 +74,10 @@ def _positive_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if n < 0:
         raise argparse.ArgumentTypeError(f"expected 0 or more, got {n}")
+    limit = limits.value("diagram_nodes")
+    if n > limit:
+        raise argparse.ArgumentTypeError(f"{n} is over the limit diagram_nodes = {limit} "
+                                         f"(a larger diagram takes Graphviz gigabytes)")
     return n
 
 
@@ -104,6 +109,9 @@ def run(args) -> int:
     # expanded forms and their proof against sympy.diff (`backproof explain`) are not
     # drawn, and expanding a network's gradients can take minutes.
     deriv = derive(text, at=args.at, of=args.of, expand=False)
+    if not args.max_nodes:  # "never fold": checked before anything is drawn (dot once took 23 GiB)
+        limits.check("diagram_nodes", len(deriv.units),
+                     "--max-nodes 0 (draw every node, never fold)")
     diagram = build_diagram(deriv, view=args.view, highlight=args.highlight, rankdir=args.rankdir,
                             max_nodes=args.max_nodes or None)
     if args.output:
