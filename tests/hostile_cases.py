@@ -1103,6 +1103,14 @@ case("cli_wrt_empty", C, ["explain", PROG, "--wrt", ","], contains=("--wrt",))
 case("cli_wrt_unknown", C, ["explain", PROG, "--wrt", f"{X}9"], contains=(f"{X}9",))
 case("cli_of_unknown", C, ["explain", PROG, "--of", f"{X}9"], contains=(f"{X}9",))
 case("cli_path_3000_characters", C, ["check", "a" * 3000 + f"{X}.yaml"])  # found by test_fuzz: path echoed
+# argparse quotes a bad option value whole (found by test_fuzz).
+case(
+    "cli_long_option_value",
+    C,
+    ["check", "hw.yaml", "--carried-credit", "a" * 3000 + X],
+    files={"hw.yaml": answers("J: 4")},
+    contains=("--carried-credit",),
+)
 case("cli_unknown_subcommand", C, [f"{X}"], contains=("invalid choice",))
 case("cli_format_unknown", C, ["explain", PROG, "--format", f"{X}"], contains=("--format",))
 case(

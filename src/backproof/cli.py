@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import sys
 import traceback
 from importlib import import_module
@@ -22,6 +23,9 @@ from .io import is_stdout
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
+#: A quoted value in an argparse message longer than an error message may echo.
+_LONG_QUOTED = re.compile(r"'([^'\n]{79,})'")
+
 #: Subcommand modules under ``backproof.commands``, in the order ``--help`` lists them.
 COMMANDS = ("explain", "graph", "crosscheck", "net", "check", "grade")
 
@@ -30,6 +34,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors as one line with exit status 2."""
 
     def error(self, message):
+        # argparse quotes the offending value whole; cut a long one like every other message.
+        message = _LONG_QUOTED.sub(lambda m: quote(m.group(1)), message)
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 

@@ -183,39 +183,43 @@ def read_text_file(path: str | os.PathLike, *, what: str = "a text file",
     """
     p = Path(path)
     cap = int(limits.value("input_bytes"))
+    # The name as typed, or quoted and cut when long: a message never echoes a whole value.
+    shown = str(p) if len(str(p)) <= int(limits.value("message_quote")) else quote(str(p))
+    if "\0" in str(p):
+        raise error(f"{shown}: not a valid file name (it contains a NUL byte)")
 
     def refuse_kind(mode: int) -> None:
         if stat.S_ISDIR(mode):
-            raise error(f"{p}: is a directory, expected {what}")
+            raise error(f"{shown}: is a directory, expected {what}")
         if not (stat.S_ISREG(mode) or stat.S_ISFIFO(mode) or stat.S_ISCHR(mode)):
-            raise error(f"{p}: is a {_kind_name(mode)}, expected {what} (a regular file, a pipe "
+            raise error(f"{shown}: is a {_kind_name(mode)}, expected {what} (a regular file, a pipe "
                         f"or standard input)")
 
     try:
         refuse_kind(os.stat(p).st_mode)   # before open: a socket cannot even be opened
         fd = os.open(p, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     except FileNotFoundError:
-        raise error(f"{p}: file not found") from None
+        raise error(f"{shown}: file not found") from None
     except OSError as exc:
-        raise error(f"{p}: cannot read ({exc.strerror})") from None
+        raise error(f"{shown}: cannot read ({exc.strerror})") from None
     try:
         st = os.fstat(fd)   # what was opened, which may differ from what was stat-ed
         refuse_kind(st.st_mode)
         if stat.S_ISREG(st.st_mode):
-            _check_read_size(st.st_size, str(p), more=False)
+            _check_read_size(st.st_size, shown, more=False)
         with os.fdopen(fd, "rb") as fh:
             fd = -1
             data = fh.read(cap + 1)
     except OSError as exc:
-        raise error(f"{p}: cannot read ({exc.strerror})") from None
+        raise error(f"{shown}: cannot read ({exc.strerror})") from None
     finally:
         if fd >= 0:
             os.close(fd)
-    _check_read_size(len(data), str(p), more=True)
+    _check_read_size(len(data), shown, more=True)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise error(f"{p}: not UTF-8 text (byte {exc.start})") from None
+        raise error(f"{shown}: not UTF-8 text (byte {exc.start})") from None
 
 
 def _kind_name(mode: int) -> str:
@@ -250,6 +254,8 @@ def _encode(data: str | bytes) -> bytes:
 def _plan(path: str | os.PathLike, data: str | bytes, made: list[Path]) -> _Member:
     """Classify what is at ``path`` and create missing folders (recorded in ``made``)."""
     shown = os.fspath(path)
+    if "\0" in shown:  # os.lstat would raise ValueError, which is not bad input's one line
+        raise BackproofError(f"cannot write {quote(shown)}: a file name cannot contain a NUL byte")
     target = Path(path)
     try:
         st = os.lstat(target)

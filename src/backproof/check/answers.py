@@ -749,7 +749,11 @@ def load_sections(path: str | Path, *, allow_blank: bool = False):
     try:
         problem = build_problem(doc, spec)
     except AnswerFileError as exc:
-        raise AnswerFileError(err.items + exc.problems) from None
+        # A value of problem.at refused above leaves its input without a value: "no value
+        # given for input" is then a consequence already reported, not a second problem.
+        refused_at = any(": problem.at." in item for item in err.items)
+        later = [p for p in exc.problems if not (refused_at and "no value given for input" in p)]
+        raise AnswerFileError(err.items + later) from None
     answers = read_answers(doc, problem, raw, allow_blank=allow_blank, errors=err)
     check_tolerance_keys(doc, problem, tol)
     return doc, problem, answers, tol, student
