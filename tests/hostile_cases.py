@@ -430,6 +430,26 @@ case(
     forbid=("disagree",),
     finding="false_alarm_subnormal",
 )
+# The loss overflows within one finite-difference step: inconclusive, never "DISAGREE".
+case(
+    "net_overflowing_loss_is_not_disagree",
+    E,
+    ["net", "net.json"],
+    files={
+        "net.json": json.dumps(
+            {
+                "name": X,
+                "inputs": [[1]],
+                "targets": [[0]],
+                "loss": "mse",
+                "layers": [{"units": 1, "activation": "identity", "weights": [[1.3407807e154]], "bias": 0}],
+            }
+        )
+    },
+    exit=(0,),
+    forbid=("DISAGREE", "disagree"),
+    finding="false_alarm_net_zero_error",
+)
 case(
     "explain_proof_samples_in_domain",
     E,

@@ -387,6 +387,7 @@ FINDINGS = {
     "output_oserror_traceback",
     "false_alarm_cancellation",
     "false_alarm_large_offset",
+    "false_alarm_net_zero_error",
     "false_alarm_sin_1e22",
     "false_alarm_subnormal",
     "proof_samples_outside_domain",
