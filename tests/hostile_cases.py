@@ -526,6 +526,9 @@ case("at_given_twice", A, ["explain", PROG, "--at", f"{X}=1,{X}=2"], contains=("
 case("at_code_injection", A, ["explain", PROG, "--at", f"{X}=__import__('os').system('echo {X}')"])
 case("at_unbalanced_parenthesis", A, ["explain", PROG, "--at", f"{X}=((1"])
 case("at_not_name_value", A, ["explain", PROG, "--at", f"{X}"], contains=("NAME=VALUE",))
+# found by test_fuzz: the value and the caret block echoed a 3000-character --at whole
+case("at_long_not_name_value", A, ["crosscheck", PROG, "--at", "a" * 3000 + X], contains=("NAME=VALUE",))
+case("expr_long_line_syntax_error", E, ["explain", f"y = {'a' * 3000}{X} +* 1"], contains=("line 1",))
 case("at_bad_name", A, ["explain", PROG, "--at", f"{X}.__class__=1"], contains=("not a name",))
 case(
     "at_100000_names", A, ["explain", PROG, "--at", f"{X}=1," + ",".join(f"{X}{i}=1" for i in range(100_000))]

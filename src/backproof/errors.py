@@ -77,7 +77,19 @@ class ParseError(BackproofError):
         if not 1 <= self.line <= len(lines):
             return ""
         text = lines[self.line - 1]
-        return f"  {text}\n  {' ' * max((self.col or 1) - 1, 0)}^"
+        col = max((self.col or 1) - 1, 0)
+        if len(text) > _CARET_WIDTH:
+            # A window around the column: the caret block never echoes a whole long line.
+            start = max(0, min(col - _CARET_WIDTH // 2, len(text) - _CARET_WIDTH))
+            head = "…" if start > 0 else ""
+            tail = "…" if start + _CARET_WIDTH < len(text) else ""
+            text = head + text[start:start + _CARET_WIDTH] + tail
+            col = col - start + len(head)
+        return f"  {text}\n  {' ' * col}^"
+
+
+#: Widest source excerpt a caret block shows (longer lines are cut around the column).
+_CARET_WIDTH = 100
 
 
 class ProgramError(BackproofError):

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import sympy as sp
 
 from . import limits
-from .errors import LimitError, ParseError
+from .errors import LimitError, ParseError, quote
 from .ops import FUNCTIONS, OPS
 from .program import CONSTANTS, Program, Statement
 
@@ -462,12 +462,12 @@ class _Builder:
                 name = stmt.targets[0].id
                 target = stmt.targets[0]
                 if name in FUNCTIONS:
-                    raise self.error(target, f"cannot assign to {name!r}: it is a function name")
+                    raise self.error(target, f"cannot assign to {quote(name)}: it is a function name")
                 if name in CONSTANTS and name not in _SHADOWABLE:
-                    raise self.error(target, f"cannot assign to {name!r}: it is a constant")
+                    raise self.error(target, f"cannot assign to {quote(name)}: it is a constant")
                 if name in self.all_assigned:
                     first = self.all_assigned[name]
-                    raise self.error(target, f"{name!r} is assigned twice (first on line "
+                    raise self.error(target, f"{quote(name)} is assigned twice (first on line "
                                              f"{first.lineno}); each name may be assigned once")
                 self.all_assigned[name] = target
             elif isinstance(stmt, ast.Expr):
@@ -509,7 +509,8 @@ class _Builder:
     def visit_Constant(self, node: ast.Constant) -> sp.Expr:
         v = node.value
         if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise self.error(node, f"{type(v).__name__} literal {v!r} is not allowed "
+            shown = quote(v) if isinstance(v, str) else repr(v)[:80]
+            raise self.error(node, f"{type(v).__name__} literal {shown} is not allowed "
                                    f"(only decimal and scientific numbers such as 2, 0.5, 1e-3)")
         text = ast.get_source_segment(self.norm.text, node) or repr(v)
         if isinstance(v, float) and (v != v or abs(v) == float("inf")):
@@ -522,11 +523,11 @@ class _Builder:
         if name in CONSTANTS and name not in self.all_assigned:
             return CONSTANTS[name]
         if name in FUNCTIONS:
-            raise self.error(node, f"{name!r} is a function; call it like {name}(x)")
+            raise self.error(node, f"{quote(name)} is a function; call it like {name}(x)")
         if not name.isascii():
-            raise self.error(node, f"name {name!r} is not allowed (ASCII letters, digits, underscore)")
+            raise self.error(node, f"name {quote(name)} is not allowed (ASCII letters, digits, underscore)")
         if name == self.current:
-            raise self.error(node, f"{name!r} is used in its own definition (a cycle)")
+            raise self.error(node, f"{quote(name)} is used in its own definition (a cycle)")
         if name in self.all_assigned and name not in self.assigned:
             cycle = self._cycle(name)
             if cycle:
@@ -534,7 +535,7 @@ class _Builder:
             later = self.all_assigned[name].lineno
             hint = " (this program assigns e, so e is not Euler's number here: use exp(1) for it)" \
                 if name in _SHADOWABLE else ""
-            raise self.error(node, f"{name!r} is used before it is assigned (on line {later}); "
+            raise self.error(node, f"{quote(name)} is used before it is assigned (on line {later}); "
                                    f"assign it first{hint}")
         self.deps[self.current].add(name)
         return sp.Symbol(name, real=True)
@@ -620,7 +621,8 @@ class _Builder:
             raise self.error(node, f"only named functions can be called (allowed: {', '.join(sorted(FUNCTIONS))})")
         fname = node.func.id
         if fname not in FUNCTIONS:
-            raise self.error(node.func, f"unknown function {fname!r} (allowed: {', '.join(sorted(FUNCTIONS))})")
+            raise self.error(node.func, f"unknown function {quote(fname)} "
+                                        f"(allowed: {', '.join(sorted(FUNCTIONS))})")
         if node.keywords:
             raise self.error(node.keywords[0], f"{fname}() takes no keyword arguments")
         op = OPS[FUNCTIONS[fname]]
@@ -778,31 +780,32 @@ def parse_values(text: str) -> dict[str, sp.Expr]:
         if not part.strip():
             continue
         if "=" not in part:
-            raise ParseError(f"expected NAME=VALUE, got {part.strip()!r}", text, 1, col + 1)
+            raise ParseError(f"expected NAME=VALUE, got {quote(part.strip())}", text, 1, col + 1)
         name, _, value = part.partition("=")
         name = name.strip()
         norm_name = normalize(name).text
         if not norm_name.isidentifier() or not norm_name.isascii():
-            raise ParseError(f"{name!r} is not a name (ASCII letters, digits, underscore)", text, 1, col + 1)
+            raise ParseError(f"{quote(name)} is not a name (ASCII letters, digits, underscore)",
+                             text, 1, col + 1)
         if norm_name in out:
-            raise ParseError(f"{norm_name!r} is given twice", text, 1, col + 1)
+            raise ParseError(f"{quote(norm_name)} is given twice", text, 1, col + 1)
         try:
             v = parse_expression(value)
         except ParseError as exc:
-            raise ParseError(f"value of {norm_name!r}: {exc.message}", text, 1,
+            raise ParseError(f"value of {quote(norm_name)}: {exc.message}", text, 1,
                              col + len(name) + 2 + (exc.col or 1) - 1) from None
         except LimitError as exc:
-            raise LimitError(exc.limit, f"--at value of {norm_name!r}: {exc}") from None
+            raise LimitError(exc.limit, f"--at value of {quote(norm_name)}: {exc}") from None
         if v.free_symbols or not v.is_number:
-            raise ParseError(f"value of {norm_name!r} must be a number, got {value.strip()!r}",
+            raise ParseError(f"value of {quote(norm_name)} must be a number, got {quote(value.strip())}",
                              text, 1, col + len(part.partition('=')[0]) + 2)
         try:  # the sizes were bounded by the parser: this evaluates small constants only
             v = v.doit()
         except (ValueError, TypeError, ArithmeticError) as exc:
-            raise ParseError(f"value of {norm_name!r} cannot be computed: {str(exc)[:80]}",
+            raise ParseError(f"value of {quote(norm_name)} cannot be computed: {str(exc)[:80]}",
                              text, 1, col + 1) from None
         if not (v.is_real and v.is_finite):
-            raise ParseError(f"value of {norm_name!r} must be a finite real number", text, 1, col + 1)
+            raise ParseError(f"value of {quote(norm_name)} must be a finite real number", text, 1, col + 1)
         out[norm_name] = v
     return out
 
