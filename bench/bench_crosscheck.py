@@ -35,7 +35,7 @@ import time
 import numpy as np
 import sympy as sp
 
-from backproof.crosscheck import crosscheck
+from backproof.threeway import crosscheck
 from backproof.engine import grad
 from backproof.functions import rewrite_elementary
 from backproof.graph import build_graph, to_tape

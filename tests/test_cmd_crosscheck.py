@@ -149,7 +149,7 @@ def test_network_spec_file(capsys, tmp_path):
     assert data["ok"] and data["rows"]
     assert all(np.isfinite(r["symbolic"]) and r["verdict"] == "agree" for r in data["rows"])
     # The same numbers as the scalar program written by hand.
-    from backproof.crosscheck import crosscheck
+    from backproof.threeway import crosscheck
     by_hand = crosscheck("a1 = w1*x + b1; a2 = w2*a1 + b2; J = 0.5*(a2 - y)**2",
                          "x=1,y=5,w1=2,b1=0,w2=3,b2=1")
     grads = {r["name"]: r["symbolic"] for r in data["rows"]}

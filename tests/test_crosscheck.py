@@ -18,17 +18,17 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from backproof import ops
-from backproof.crosscheck import (
+from backproof.derive import derive
+from backproof.engine import Dense, NumericalError, back_propagation, forward_prop, grad
+from backproof.errors import EvaluationError, ParseError, ProgramError
+from backproof.ops import OPS
+from backproof.threeway import (
     ENGINE_RTOL,
     CheckRow,
     CrossCheck,
     crosscheck,
     relative_error,
 )
-from backproof.derive import derive
-from backproof.engine import Dense, NumericalError, back_propagation, forward_prop, grad
-from backproof.errors import EvaluationError, ParseError, ProgramError
-from backproof.ops import OPS
 from program_strategies import expressions as shared_expressions
 
 EXAMPLES = {
@@ -413,7 +413,11 @@ def test_random_networks_agree_three_ways_and_with_the_layer_engine(net):
                 assert float(g[f"W{l}_{j}_{i}"]) == pytest.approx(dW[j, i], rel=1e-10, abs=1e-14)
 
 
-@pytest.mark.parametrize("first", ["import backproof", "import backproof.crosscheck"])
+# The function used to share its name with its module, which replaced its own class to be
+# callable; the module is now backproof.threeway and backproof.crosscheck is the function.
+@pytest.mark.parametrize("first", ["import backproof", "import backproof.threeway",
+                                   "from backproof import crosscheck",
+                                   "import backproof.commands.crosscheck"])
 def test_backproof_crosscheck_is_callable_whatever_was_imported_first(first):
     import subprocess
     import sys
@@ -424,3 +428,17 @@ def test_backproof_crosscheck_is_callable_whatever_was_imported_first(first):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={"PYTHONPATH": str(src)}, check=True).stdout
     assert out.strip() == "True"
+
+
+def test_finding_module_class_replacement():
+    """No module replaces its own class: backproof.threeway is a plain module and
+    backproof.crosscheck is the function it holds."""
+    import types
+
+    import backproof
+    import backproof.threeway as threeway
+    assert type(threeway) is types.ModuleType
+    assert backproof.crosscheck is threeway.crosscheck is crosscheck
+    assert isinstance(backproof.crosscheck, types.FunctionType)
+    with pytest.raises(ModuleNotFoundError):
+        __import__("backproof.crosscheck")

@@ -17,7 +17,7 @@ import sympy as sp
 
 from backproof import fdiff, ops
 from backproof.cli import main
-from backproof.crosscheck import ENGINE_ULPS, crosscheck
+from backproof.threeway import ENGINE_ULPS, crosscheck
 from backproof.fdiff import (
     AGREE,
     DISAGREE,

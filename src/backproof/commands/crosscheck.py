@@ -109,7 +109,7 @@ def render_text(cc, *, where: str = "", terminal: bool = False) -> str:
 
     Examples
     --------
-    >>> from backproof.crosscheck import crosscheck
+    >>> from backproof.threeway import crosscheck
     >>> print(render_text(crosscheck("y = a*b", at="a=2,b=3")))  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
     cross-check of ∂y/∂·
      gradient  symbolic  engine  finite difference  rel. engine  rel. f.d.  verdict
@@ -180,7 +180,7 @@ def _where(cc, at) -> str:
 
 def run(args) -> int:
     """Run the cross-check; 0 all agree, 1 a gradient disagrees."""
-    from ..crosscheck import crosscheck
+    from ..threeway import crosscheck
     program, at = _load(args.program, args.at)
     cc = crosscheck(program, at, of=args.of, wrt=args.wrt, points=args.points, seed=args.seed,
                     rtol=args.rtol, atol=args.atol)

@@ -70,8 +70,6 @@ within reach of the step makes it unresolved ("inconclusive").
 from __future__ import annotations
 
 import math
-import sys
-import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -777,15 +775,3 @@ def crosscheck(program, at=None, *, of: str | None = None, wrt: Iterable[str] | 
             numeric_error=float(fd_error[r][i])))
     return CrossCheck(output=prog.output, rows=tuple(out_rows), points=n, rtol=float(rtol),
                       atol=float(atol))
-
-
-class _CallableModule(types.ModuleType):
-    """``backproof.crosscheck`` is both this module and the function: importing the
-    submodule makes the package attribute the module, so the module itself is made
-    callable and ``backproof.crosscheck(...)`` works whatever was imported first."""
-
-    def __call__(self, *args, **kwargs) -> CrossCheck:
-        return crosscheck(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
