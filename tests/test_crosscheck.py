@@ -443,3 +443,73 @@ def test_finding_module_class_replacement():
     assert isinstance(backproof.crosscheck, types.FunctionType)
     with pytest.raises(ModuleNotFoundError):
         __import__("backproof.crosscheck")
+
+
+# --- the cross-check reuses the derivation it checks ------------------------------------
+
+@pytest.fixture
+def derive_calls(monkeypatch):
+    """Every call the cross-check makes to derive (the real one runs)."""
+    import backproof.threeway as threeway
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("at"))
+        return derive(*args, **kwargs)
+
+    monkeypatch.setattr(threeway, "derive", counting)
+    return calls
+
+
+def _same_rows(a: CrossCheck, b: CrossCheck) -> None:
+    # The same derivation and the same float64 point on both paths: equal row for row.
+    assert a.to_dict() == b.to_dict()
+
+
+@pytest.mark.parametrize("points", [1, 20])
+def test_finding_crosscheck_derives_once(derive_calls, points):
+    cc = crosscheck("h = tanh(w*x + b); y = h*h + h", "w=0.3,x=2,b=-1", points=points)
+    assert cc.ok and cc.points == points
+    assert len(derive_calls) == 1  # exact at the first point, with the forms for the others
+
+
+@pytest.mark.parametrize("points", [1, 20])
+def test_finding_crosscheck_reuses_the_derivation_it_checks(derive_calls, points):
+    text, at = "d = a + b; e = b - c; y = d*e", {"a": 2, "b": 1, "c": 0.5}
+    d = derive(text, at=at)
+    cc = crosscheck(derivation=d, points=points)
+    # Derived at exactly the float64 point the engine sees (2, 1, 1/2): nothing re-derived.
+    assert derive_calls == []
+    _same_rows(cc, crosscheck(text, at, points=points))
+    assert [r.name for r in cc.rows] == list(d.wrt)
+
+
+def test_a_decimal_point_is_derived_again_at_its_binary_value(derive_calls):
+    text = "h = tanh(w*x + b); y = h*h + h"
+    d = derive(text, at="w=0.3,x=2,b=-1")
+    cc = crosscheck(derivation=d)
+    # 0.3 is not a float64: the symbolic side is taken at 0.29999999999999998889… (once).
+    assert derive_calls == [{"w": sp.Rational(0.3), "x": 2, "b": -1}]
+    assert derive_calls[0]["w"] != d.at["w"]
+    _same_rows(cc, crosscheck(text, "w=0.3,x=2,b=-1"))
+
+
+def test_derivation_wrt_and_no_point():
+    d = derive("z = x*y; w = z + 1; q = w*w", of="w", wrt=["x", "z"])
+    cc = crosscheck(derivation=d, points=5)
+    assert cc.output == "w" and [r.name for r in cc.rows] == ["x", "z"] and cc.ok
+    assert [r.name for r in crosscheck(derivation=d, wrt="x").rows] == ["x"]
+
+
+def test_program_and_derivation_together_are_refused():
+    d = derive("y = a*b", at="a=1,b=2")
+    with pytest.raises(ProgramError, match="either a program .* or a derivation, not both"):
+        crosscheck("y = a*b", derivation=d)
+    with pytest.raises(ProgramError, match="expected program text"):
+        crosscheck()
+
+
+def test_explain_checks_its_own_derivation(derive_calls):
+    import backproof
+    d = backproof.explain("d = a + b; e = b - c; y = d*e", at={"a": 2, "b": 1, "c": 0}, points=5)
+    assert derive_calls == [] and d.verification.ok and d.verification.points == 5
