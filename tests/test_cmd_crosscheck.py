@@ -173,5 +173,5 @@ def test_network_spec_without_backproof_nn_is_a_clean_error(capsys, tmp_path, mo
     monkeypatch.setattr(builtins, "__import__", no_nn)
     spec = tmp_path / "net.yaml"
     spec.write_text("layers: []\n", encoding="utf-8")
-    code, out, err = run(capsys, "crosscheck", f"@{spec}")
+    code, _out, err = run(capsys, "crosscheck", f"@{spec}")
     assert code == 2 and "network specs need backproof.nn" in err

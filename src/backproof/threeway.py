@@ -44,15 +44,20 @@ max(1, |x|) of each given value; with no point given, N points uniformly in ``bo
 
 Cost. One batched engine pass for every point; the finite differences of all the
 gradients share batched forward passes too (the engine adds ``±h`` to one node per
-slice of the batch), chunked to bound memory. The symbolic side is exact at the first
-point; at the other points the gradients are derived once in node names
-(``derive(symbolic=True)``) and those expressions are evaluated in float64 by the
+slice of the batch), chunked to bound memory. The program is derived once: exactly at the
+first point, with the gradients in node names (``derive(symbolic=True)``) when there are
+other points, where those expressions are evaluated in float64 by the
 engine's *forward* pass (the op table's NumPy forwards, never its VJPs, and no code
 generated from user text). That evaluation must reproduce the exact value at the first point or it
 is not used at all; any other point where it disagrees is re-derived exactly (up to
 :data:`EXACT_RECHECKS` points) before a disagreement is reported. Graphs beyond
 :data:`~backproof.derive.SYMBOLIC_LIMIT` nodes fall back to an exact derivation per
 point (about 0.1 s per point per 200 nodes).
+
+The derivation being checked can be passed (``derivation=``, as
+:func:`backproof.api.explain` does): it is then not derived again, except at its first
+point when that point is not a float64 (0.3), where one exact derivation at the binary
+value is made.
 
 Verdicts, by severity: "agree", "not differentiable", "inconclusive", "disagree".
 
