@@ -25,7 +25,7 @@ from backproof.crosscheck import (
     crosscheck,
     relative_error,
 )
-from backproof.derive import derive
+from backproof.derivation import derive
 from backproof.engine import Dense, NumericalError, back_propagation, forward_prop, grad
 from backproof.errors import EvaluationError, ParseError, ProgramError
 from backproof.ops import OPS

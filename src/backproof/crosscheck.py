@@ -78,7 +78,7 @@ from dataclasses import dataclass
 import numpy as np
 import sympy as sp
 
-from .derive import SYMBOLIC_LIMIT, _coerce_at, derive
+from .derivation import SYMBOLIC_LIMIT, _coerce_at, derive
 from .engine.graph_engine import backward, forward
 from .errors import BackproofError, ProgramError
 from .fdiff import (

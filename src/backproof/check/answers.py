@@ -666,7 +666,7 @@ def _read_value(err, parts, key, q, node: Node, problem: Problem, allow_blank: b
                        f"{' (' + did + ')' if did else ''} (known: {', '.join(problem.names)})", node)
         return None
     if not expr.free_symbols:
-        from ..derive import evaluate_number
+        from ..derivation import evaluate_number
         try:
             value = evaluate_number(expr.doit())
         except (TypeError, ValueError, ZeroDivisionError):

@@ -22,7 +22,7 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from ..derive import Derivation, derive, evaluate_number
+from ..derivation import Derivation, derive, evaluate_number
 from ..errors import ParseError, ProgramError, SpecError, VerificationError
 from ..graph import build_graph, node_label, topological_order
 from ..ops import OPS

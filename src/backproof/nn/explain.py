@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import sympy as sp
 
-from ..derive import derive, evaluate_number
+from ..derivation import derive, evaluate_number
 from ..errors import EvaluationError, SpecError
 from ..fdiff import DISAGREE, INCONCLUSIVE, UNRESOLVED, check_derivative
 from ..losses import LOSS_ROWS
@@ -447,9 +447,6 @@ def explain_network(spec, *, mode: str | None = None, matrix: bool = True,
     grads = {p: deriv.gradients[p] for p in net.params}
     updates = update_steps(net, grads, mode)
     chk = engine_check(net, grads, sv.loss) if check else None
-    if chk is not None:
-        # The generic write-up of the derivation reports this check as its numeric verification.
-        deriv = replace(deriv, verification=chk.summary)
     # derive() calls the skipped expansion "on request"; nobody requested it here, so the
     # network's reason replaces that note everywhere, the derivation appendix included.
     limits = tuple(NETWORK_LIMIT if "skipped on request" in lim else lim for lim in deriv.limits)
