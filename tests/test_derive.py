@@ -38,7 +38,10 @@ def oracle_gradient(program, name, at):
         {sp.Symbol(k, real=True): v for k, v in at.items()}), 30)
 
 
-def central_difference(program, name, at, h=sp.Rational(1, 10**8)):
+H = sp.Rational(1, 10**8)
+
+
+def central_difference(program, name, at, h=H):
     out = rewrite_elementary(program.expanded()[program.output])
     point = {sp.Symbol(k, real=True): v for k, v in at.items()}
     s = sp.Symbol(name, real=True)

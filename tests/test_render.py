@@ -23,10 +23,10 @@ import pytest
 import sympy as sp
 
 from backproof.derivation import derive
-from backproof.graph import alias_source as _alias_source
-from backproof.graph import unit_of as _unit_of
 from backproof.errors import ProgramError, RenderError
+from backproof.graph import alias_source as _alias_source
 from backproof.graph import build_graph
+from backproof.graph import unit_of as _unit_of
 from backproof.io import write_atomic
 from backproof.parse import parse_program, parse_values
 from backproof.printing import format_number

@@ -65,6 +65,36 @@ class Explanation:
         return self.derivation.steps
 
     @property
+    def program(self) -> Any:
+        """The program derived (cut to its output)."""
+        return self.derivation.program
+
+    @property
+    def graph(self) -> Any:
+        """The computational graph."""
+        return self.derivation.graph
+
+    @property
+    def values(self) -> Any:
+        """Node id -> value (see :attr:`Derivation.values`)."""
+        return self.derivation.values
+
+    @property
+    def gradients(self) -> Any:
+        """Node id -> ∂output/∂node (see :attr:`Derivation.gradients`)."""
+        return self.derivation.gradients
+
+    @property
+    def limits(self) -> tuple[str, ...]:
+        """What the derivation left out, and why."""
+        return self.derivation.limits
+
+    @property
+    def verification(self) -> CrossCheck | Skipped:
+        """Deprecated alias of :attr:`crosscheck` (explain() used to return a Derivation with it)."""
+        return self.crosscheck
+
+    @property
     def ok(self) -> bool:
         """False only when the numeric cross-check ran and disagrees."""
         return isinstance(self.crosscheck, Skipped) or self.crosscheck.ok
