@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -12,6 +13,9 @@ from ..printing import to_text
 from ..steps import StepKind
 from ..verify import Proof, Skipped, check_skipped, proof_skipped
 from .common import grad_label, label_text, num, output_unit, paren_num, step_groups, substituted_text
+
+if TYPE_CHECKING:  # the cross-check (NumPy) is loaded only by those who run it
+    from ..crosscheck import CrossCheck
 
 __all__ = ["render_text"]
 
@@ -103,7 +107,8 @@ def _lines(deriv, proof, check) -> list[str]:
     return L
 
 
-def oracles(deriv, proof: Proof | Skipped | None, check) -> tuple[Proof | Skipped, object]:
+def oracles(deriv, proof: Proof | Skipped | None,
+            check: CrossCheck | Skipped | None) -> tuple[Proof | Skipped, CrossCheck | Skipped]:
     """The proof and the cross-check to report: when not given, skipped (as the derivation says)."""
     return (proof if proof is not None else proof_skipped(deriv.limits),
             check if check is not None else check_skipped(deriv.at is not None))
