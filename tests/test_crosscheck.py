@@ -18,7 +18,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from backproof import ops
-from backproof.derive import derive
+from backproof.derivation import derive
 from backproof.engine import Dense, NumericalError, back_propagation, forward_prop, grad
 from backproof.errors import EvaluationError, ParseError, ProgramError
 from backproof.ops import OPS

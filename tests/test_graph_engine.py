@@ -79,7 +79,7 @@ def test_engine_matches_sympy_diff_on_examples(name):
 
 
 def test_engine_matches_the_symbolic_derivation_for_intermediates():
-    from backproof.derive import derive
+    from backproof.derivation import derive
     text, point = SEED_EXAMPLES["two-layer"]
     d = derive(text, at=point)
     _, grads = grad(tape_of(text), at=point)

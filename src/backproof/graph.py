@@ -308,3 +308,58 @@ def tape_of(program: Program | Tape | str, of: str | None = None) -> Tape:
     if not isinstance(program, Program):
         raise ProgramError(f"expected a Tape, a Program or program text, got {type(program).__name__}")
     return to_tape(build_graph(program.with_output(of) if of is not None else program))
+
+
+# --- units: what write-ups and diagrams talk about ------------------------------------
+
+def is_unit(g: nx.MultiDiGraph, n: str) -> bool:
+    """Whether node ``n`` is a unit of the write-ups: inputs, constants, operations, and
+    named results not produced by an operation (``z = y``); a name produced by an
+    operation is shown as that operation.
+
+    Examples
+    --------
+    >>> from backproof.parse import parse_program
+    >>> g = build_graph(parse_program("d = a + b; y = d*c"))
+    >>> [n for n in topological_order(g) if not is_unit(g, n)]
+    ['d', 'y']
+    """
+    kind = g.nodes[n]["kind"]
+    if kind == "name":
+        pred = next(iter(g.predecessors(n)))
+        return bool(g.nodes[pred]["kind"] != "op")
+    return True
+
+
+def unit_of(g: nx.MultiDiGraph, n: str) -> str:
+    """The unit that stands for node ``n`` (a named result -> its producing op).
+
+    Examples
+    --------
+    >>> from backproof.parse import parse_program
+    >>> g = build_graph(parse_program("y = a*b"))
+    >>> g.nodes[unit_of(g, "y")]["kind"], unit_of(g, "a")
+    ('op', 'a')
+    """
+    if g.nodes[n]["kind"] == "name":
+        pred = next(iter(g.predecessors(n)))
+        if g.nodes[pred]["kind"] == "op":
+            return str(pred)
+    return n
+
+
+def alias_source(g: nx.MultiDiGraph, n: str) -> str:
+    """The node whose out-edges carry unit ``n``'s value onward (its name, if any).
+
+    Examples
+    --------
+    >>> from backproof.parse import parse_program
+    >>> g = build_graph(parse_program("d = a + b; y = d*c"))
+    >>> alias_source(g, unit_of(g, "d"))
+    'd'
+    """
+    if g.nodes[n]["kind"] == "op":
+        succ = list(g.successors(n))
+        if len(succ) == 1 and g.nodes[succ[0]]["kind"] == "name":
+            return str(succ[0])
+    return n

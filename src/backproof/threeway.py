@@ -4,7 +4,7 @@ For each gradient ∂output/∂name (every input and named intermediate, or thos
 for) :func:`crosscheck` puts three independently computed numbers side by side:
 
 symbolic
-    :func:`backproof.derive.derive` at the point, exactly (rationals, 30-digit
+    :func:`backproof.derivation.derive` at the point, exactly (rationals, 30-digit
     floats), then rounded to float64. Built from the op table's SymPy partials.
 engine
     :func:`backproof.engine.grad`, the reverse-mode NumPy engine, built from the op
@@ -51,7 +51,7 @@ engine's *forward* pass (the op table's NumPy forwards, never its VJPs, and no c
 generated from user text). That evaluation must reproduce the exact value at the first point or it
 is not used at all; any other point where it disagrees is re-derived exactly (up to
 :data:`EXACT_RECHECKS` points) before a disagreement is reported. Graphs beyond
-:data:`~backproof.derive.SYMBOLIC_LIMIT` nodes fall back to an exact derivation per
+:data:`~backproof.derivation.SYMBOLIC_LIMIT` nodes fall back to an exact derivation per
 point (about 0.1 s per point per 200 nodes).
 
 The derivation being checked can be passed (``derivation=``, as
@@ -83,7 +83,8 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from .derive import Derivation, _coerce_at, derive
+from .derivation import Derivation, derive
+from .inputs import coerce_at
 from .engine.graph_engine import backward, forward
 from .errors import BackproofError, ProgramError
 from .fdiff import (
@@ -373,7 +374,7 @@ def _rows(prog: Program, g, wrt) -> tuple[str, ...]:
 
 
 def _given_point(at, inputs: tuple[str, ...]) -> dict[str, float] | None:
-    exact = _coerce_at(at)
+    exact = coerce_at(at)
     if exact is None:
         return None
     missing = [n for n in inputs if n not in exact]
@@ -726,7 +727,7 @@ def crosscheck(program=None, at=None, *, of: str | None = None, wrt: Iterable[st
     Parameters
     ----------
     program : str, Program, sympy.Expr or mapping
-        As for :func:`backproof.derive.derive`.
+        As for :func:`backproof.derivation.derive`.
     at : mapping or str, optional
         The point (``{"a": 2}`` or ``"a=2,b=1"``). Without it, points are drawn from
         ``box``.
