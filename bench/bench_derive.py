@@ -19,7 +19,7 @@ import time
 
 import sympy as sp
 
-from backproof.derive import derive
+from backproof.derivation import derive
 from backproof.parse import parse_program
 
 

@@ -51,7 +51,7 @@ def spec_for(sizes, hidden, out, loss, samples):
 
 
 def run_case(label: str) -> dict:
-    from backproof.derive import derive
+    from backproof.derivation import derive
     from backproof.nn import program_from_spec, train_network
     from backproof.nn.explain import engine_check, estimate_nodes, update_steps
     from backproof.nn.views import compare_views, matrix_view, scalar_view

@@ -29,7 +29,7 @@ import signal
 import subprocess
 import time
 
-from backproof.derive import derive
+from backproof.derivation import derive
 from backproof.errors import RenderError
 from backproof.render import build_diagram, dot_available, render_bytes
 

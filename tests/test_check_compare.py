@@ -9,7 +9,7 @@ import sympy as sp
 
 from backproof.check import Problem, diagnose, parse_answers
 from backproof.check.compare import Tolerance, expressions_equal, figures, numbers_match
-from backproof.derive import derive
+from backproof.derivation import derive
 
 SEED = "d = a + b; e = b - c; y = d*e"
 

@@ -8,13 +8,13 @@ import sys
 import pytest
 import sympy as sp
 
-import backproof.derive
+import backproof.derivation
 import backproof.graph
 from backproof.check import Problem, diagnose, parse_answers, report
 from backproof.check.answers import load_check
 from backproof.check.diagnose import check
 from backproof.check.tapes import statement_tapes
-from backproof.derive import derive
+from backproof.derivation import derive
 from backproof.graph import build_graph, topological_order
 from backproof.parse import parse_program
 from backproof.program import Program, Statement
@@ -46,7 +46,7 @@ def test_finding_check_derives_a_problem_once(tmp_path, monkeypatch):
                  + "  at: {x: 1, y: 5, w1: 2, b1: 0, w2: 3, b2: 1}\n  learning_rate: 0.1\n"
                  "answers:\n  a1: 2\n  a2: 7\n  J: 2\n  dJ/da2: 2\n  dJ/dw2: 4\n  dJ/da1: 4\n"
                  "  dJ/dw1: 4\n  w1_new: 1.4\n  b1_new: -0.6\n", encoding="utf-8")
-    derives = _count_calls(monkeypatch, backproof.derive.derive)
+    derives = _count_calls(monkeypatch, backproof.derivation.derive)
     graphs = _count_calls(monkeypatch, backproof.graph.build_graph)
     result = check(load_check(f))
     report.render_markdown(result)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from backproof.cli import main
-from backproof.derive import derive
+from backproof.derivation import derive
 from backproof.render import COLORS, build_diagram, dot_available
 
 FORK = "d = a + b; e = b - c; y = d*e"

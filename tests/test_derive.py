@@ -5,11 +5,13 @@ from __future__ import annotations
 import pytest
 import sympy as sp
 
-from backproof.derive import EXPAND_LIMIT, derive
+from backproof.api import explain
+from backproof.derivation import EXPAND_LIMIT, derive
 from backproof.errors import EvaluationError, ProgramError, VerificationError
 from backproof.functions import rewrite_elementary
 from backproof.parse import parse_program, parse_values
 from backproof.steps import StepKind
+from backproof.verify import prove
 
 CASES = [
     ("d = a + b; e = b - c; y = d*e", "a=2,b=1,c=0"),
@@ -36,7 +38,10 @@ def oracle_gradient(program, name, at):
         {sp.Symbol(k, real=True): v for k, v in at.items()}), 30)
 
 
-def central_difference(program, name, at, h=sp.Rational(1, 10**8)):
+H = sp.Rational(1, 10**8)
+
+
+def central_difference(program, name, at, h=H):
     out = rewrite_elementary(program.expanded()[program.output])
     point = {sp.Symbol(k, real=True): v for k, v in at.items()}
     s = sp.Symbol(name, real=True)
@@ -61,9 +66,9 @@ def test_input_gradients_equal_sympy_diff_and_central_differences(source, at):
 @pytest.mark.parametrize("source, at", CASES, ids=IDS)
 def test_every_gradient_is_proved(source, at):
     d = derive(source, at=at)
-    assert d.proof is not None
-    assert {i.name for i in d.proof.items} == set(d.wrt)
-    assert all(i.method in ("symbolic", "numeric") for i in d.proof.items)
+    proof = prove(d)  # the proof is an oracle of the layer above: explain() runs it
+    assert {i.name for i in proof.items} == set(d.wrt)
+    assert all(i.method in ("symbolic", "numeric") for i in proof.items)
 
 
 @pytest.mark.parametrize("source, at", CASES, ids=IDS)
@@ -194,7 +199,7 @@ def test_large_graph_skips_expansion_but_gradients_stay_right():
     n = EXPAND_LIMIT  # each statement adds at least two nodes
     lines = ["x0 = x"] + [f"x{i} = x{i - 1}*k + 1" for i in range(1, n)]
     d = derive("\n".join(lines), at="x=1,k=1")
-    assert d.proof is None and any("skipped" in lim for lim in d.limits)
+    assert not d.expanded and not d.in_inputs and any("skipped" in lim for lim in d.limits)
     assert d.named_gradients()["x"] == 1  # ∂x_n/∂x = k^(n-1)
     # x_{n-1} = k^(n-1)·x + Σ_{j<n-1} k^j, so ∂/∂k at k = x = 1 is (n-1) + Σ_{j<n-1} j
     assert d.named_gradients()["k"] == (n - 1) + sum(range(n - 1))
@@ -208,9 +213,83 @@ def test_a_wrong_rule_cannot_survive_the_proof(monkeypatch):
     broken = dataclasses.replace(ops.OPS["mul"], partials=lambda *x: tuple(sp.Integer(1) for _ in x))
     monkeypatch.setitem(ops.OPS, "mul", broken)
     with pytest.raises(VerificationError, match="differs from sympy.diff"):
-        derive("y = a*b", at="a=2,b=3")
+        explain("y = a*b", at="a=2,b=3")
 
 
 def open_example(name: str) -> str:
     from pathlib import Path
     return (Path(__file__).resolve().parent.parent / "examples" / name).read_text(encoding="utf-8")
+
+
+# --- issue 10: layers, one input front, results built once ---------------------------------
+
+def test_finding_backproof_derive_is_the_function():
+    import backproof
+    from backproof import derivation
+    assert backproof.derive is derivation.derive
+    assert backproof.derive("y = a*b", at="a=2,b=3").named_gradients() == {"a": 3, "b": 2}
+
+
+def test_finding_derive_imports_no_upper_layer():
+    """The derivation (layer 4) loads neither the proof (5) nor write-ups and diagrams (7)."""
+    import subprocess
+    import sys
+    code = ("import sys, backproof.derivation as d; d.derive('y = a*b', at='a=2,b=3'); "
+            "print(sorted(m for m in sys.modules if m.split('.')[:2] in (['backproof', 'verify'], "
+            "['backproof', 'report'], ['backproof', 'render'], ['backproof', 'crosscheck'], "
+            "['backproof', 'api'])))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         timeout=120)  # safety timeout against a hang only
+    assert out.stdout.strip() == "[]"
+
+
+def test_finding_results_are_not_patched():
+    """explain() builds a new frozen record; the derivation has no proof or cross-check slot."""
+    import dataclasses
+
+    from backproof.api import Explanation
+    from backproof.crosscheck import CrossCheck
+    from backproof.derivation import Derivation
+    from backproof.verify import Proof
+    assert {"proof", "verification"}.isdisjoint(f.name for f in dataclasses.fields(Derivation))
+    e = explain("d = a + b; e = b - c; y = d*e", at="a=2,b=1,c=0")
+    assert isinstance(e, Explanation) and isinstance(e.proof, Proof) and isinstance(e.crosscheck, CrossCheck)
+    assert {i.name for i in e.proof.items} == set(e.wrt) and e.crosscheck.ok and e.ok
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        e.proof = None  # type: ignore[misc]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        e.derivation.limits = ()  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("at, verify, reason", [
+    (None, True, "no values given"),
+    ("a=2,b=1,c=0", False, "--no-verify"),
+], ids=["no-point", "no-verify"])
+def test_finding_skipped_is_a_typed_value(at, verify, reason):
+    import json
+
+    from backproof.verify import Skipped
+    e = explain("d = a + b; e = b - c; y = d*e", at=at, verify=verify)
+    assert isinstance(e.crosscheck, Skipped) and e.crosscheck.reason == reason
+    assert isinstance(e.proof, Skipped) if not verify else not isinstance(e.proof, Skipped)
+    doc = json.loads(e.to_json())
+    assert doc["verification"] == {"status": "skipped", "reason": reason}
+    assert ("numeric: " + e.crosscheck.line) in e.to_text()
+
+
+def test_finding_inputs_are_checked_in_one_place():
+    from backproof import inputs
+    assert inputs.coerce_at({"a": 0.1, sp.Symbol("b"): 2, "c": "pi/2"}) == {
+        "a": sp.Rational(1, 10), "b": 2, "c": sp.pi / 2}
+    for bad in (True, float("inf"), float("nan"), "sqrt(-1)"):
+        with pytest.raises(ProgramError, match="value of 'a' must be"):
+            inputs.coerce_at({"a": bad})
+    with pytest.raises(ProgramError, match="no value given for input b"):
+        inputs.check_point({"a": 1}, ["a", "b"], ["a", "b"], {"a", "b"})
+    with pytest.raises(ProgramError, match="--at names q, which the program does not have"):
+        inputs.check_point({"a": 1, "q": 2}, ["a"], ["a"], {"a"})
+    with pytest.raises(ProgramError, match="unknown name 'q' in --wrt"):
+        inputs.coerce_wrt(["q"], ["a", "y"], "y")
+    # derive() reports the same errors, from the same place
+    with pytest.raises(ProgramError, match="no value given for input b"):
+        derive("y = a*b", at="a=1")

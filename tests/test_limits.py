@@ -19,7 +19,7 @@ import sympy as sp
 
 from backproof import limits
 from backproof.cli import main
-from backproof.derive import derive
+from backproof.derivation import derive
 from backproof.errors import LimitError, ParseError
 from backproof.graph import build_graph
 from backproof.parse import parse_expression, parse_program, parse_values

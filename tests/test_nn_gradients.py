@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import sympy as sp
 
-from backproof.derive import derive
+from backproof.derivation import derive
 from backproof.engine import back_propagation, forward_prop, gd_step, loss_value
 from backproof.functions import rewrite_elementary
 from backproof.nn import explain_network, program_from_spec

@@ -22,9 +22,11 @@ import networkx as nx
 import pytest
 import sympy as sp
 
-from backproof.derive import _alias_source, _unit_of, derive
+from backproof.derivation import derive
 from backproof.errors import ProgramError, RenderError
+from backproof.graph import alias_source as _alias_source
 from backproof.graph import build_graph
+from backproof.graph import unit_of as _unit_of
 from backproof.io import write_atomic
 from backproof.parse import parse_program, parse_values
 from backproof.printing import format_number
@@ -119,7 +121,7 @@ def test_golden_fork_views(view):
 
 def test_same_dot_in_another_process_with_another_hash_seed():
     program, at = SEEDS["two_neurons"]
-    code = ("from backproof.derive import derive; from backproof.render import build_diagram; "
+    code = ("from backproof.derivation import derive; from backproof.render import build_diagram; "
             f"print(build_diagram(derive({program!r}, at={at!r}), highlight='a1').source, end='')")
     env = dict(os.environ, PYTHONHASHSEED="12345")
     other = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from backproof.derive import derive
+from backproof.derivation import derive
 from backproof.errors import RenderError
 from backproof.render import (
     FORMATS,

@@ -19,8 +19,10 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "explain": ("backproof.api", "explain"),
-    "crosscheck": ("backproof.crosscheck", "crosscheck"),
-    "Derivation": ("backproof.derive", "Derivation"),
+    "crosscheck": ("backproof.threeway", "crosscheck"),
+    "derive": ("backproof.derivation", "derive"),
+    "Derivation": ("backproof.derivation", "Derivation"),
+    "Explanation": ("backproof.api", "Explanation"),
     "Program": ("backproof.program", "Program"),
     "parse_program": ("backproof.parse", "parse_program"),
     "build_graph": ("backproof.graph", "build_graph"),

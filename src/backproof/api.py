@@ -1,16 +1,140 @@
-"""The notebook-facing entry point: derive, then cross-check numerically when values are given."""
+"""The notebook-facing entry point: derive, prove, and cross-check numerically when values are given.
+
+:func:`explain` returns an :class:`Explanation`: a frozen record built once from the
+derivation, its proof and its cross-check. Its write-ups and diagram come from the
+presentation layer (:mod:`backproof.report`, :mod:`backproof.render`).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
 
-from .derive import Derivation, derive
+import sympy as sp
 
-__all__ = ["explain"]
+from .threeway import CrossCheck, crosscheck
+from .derivation import Derivation, derive
+from .render import build_diagram
+from .report.jsonout import render_json
+from .report.markdown import render_markdown
+from .report.text import render_text
+from .verify import Proof, Skipped, check_skipped, proof_skipped, prove
+
+__all__ = ["Explanation", "explain"]
 
 
-def explain(program, at=None, *, of: str | None = None, wrt: Iterable[str] | None = None,
-            verify: bool = True, points: int = 1) -> Derivation:
+@dataclass(frozen=True)
+class Explanation:
+    """A derivation with its proof against ``sympy.diff`` and its numeric cross-check.
+
+    Attributes
+    ----------
+    derivation : Derivation
+        Every value, gradient and step.
+    proof : Proof or Skipped
+        The proof of every expanded gradient, or why it did not run.
+    crosscheck : CrossCheck or Skipped
+        The NumPy engine and finite differences against the derivation, or why they did
+        not run.
+    """
+
+    derivation: Derivation
+    proof: Proof | Skipped
+    crosscheck: CrossCheck | Skipped
+
+    # --- the derivation's views, for notebooks ---------------------------------------
+    @property
+    def output(self) -> str:
+        """The output differentiated."""
+        return self.derivation.output
+
+    @property
+    def at(self) -> Any:
+        """The point (``None`` when none was given)."""
+        return self.derivation.at
+
+    @property
+    def wrt(self) -> tuple[str, ...]:
+        """The names gradients are reported for."""
+        return self.derivation.wrt
+
+    @property
+    def steps(self) -> tuple:
+        """The typed steps (:class:`~backproof.steps.Step`)."""
+        return self.derivation.steps
+
+    @property
+    def program(self) -> Any:
+        """The program derived (cut to its output)."""
+        return self.derivation.program
+
+    @property
+    def graph(self) -> Any:
+        """The computational graph."""
+        return self.derivation.graph
+
+    @property
+    def values(self) -> Any:
+        """Node id -> value (see :attr:`Derivation.values`)."""
+        return self.derivation.values
+
+    @property
+    def gradients(self) -> Any:
+        """Node id -> ∂output/∂node (see :attr:`Derivation.gradients`)."""
+        return self.derivation.gradients
+
+    @property
+    def limits(self) -> tuple[str, ...]:
+        """What the derivation left out, and why."""
+        return self.derivation.limits
+
+    @property
+    def verification(self) -> CrossCheck | Skipped:
+        """Deprecated alias of :attr:`crosscheck` (explain() used to return a Derivation with it)."""
+        return self.crosscheck
+
+    @property
+    def ok(self) -> bool:
+        """False only when the numeric cross-check ran and disagrees."""
+        return isinstance(self.crosscheck, Skipped) or self.crosscheck.ok
+
+    def named_values(self) -> dict[str, sp.Expr]:
+        """Name -> value (see :meth:`Derivation.named_values`)."""
+        return self.derivation.named_values()
+
+    def named_gradients(self) -> dict[str, sp.Expr]:
+        """Name -> ∂output/∂name (see :meth:`Derivation.named_gradients`)."""
+        return self.derivation.named_gradients()
+
+    def named_symbolic(self) -> dict[str, sp.Expr]:
+        """Name -> ∂output/∂name in node names (see :meth:`Derivation.named_symbolic`)."""
+        return self.derivation.named_symbolic()
+
+    # --- write-ups -----------------------------------------------------------------
+    def to_text(self, color: bool = False) -> str:
+        """The terminal write-up."""
+        return render_text(self.derivation, color=color, proof=self.proof, check=self.crosscheck)
+
+    def to_markdown(self, *, title: str | None = None, diagram: str | None = None) -> str:
+        """The Markdown write-up (GitHub maths)."""
+        return render_markdown(self.derivation, title=title, diagram=diagram, proof=self.proof,
+                               check=self.crosscheck)
+
+    def to_json(self) -> str:
+        """The JSON write-up (schema in the README)."""
+        return render_json(self.derivation, proof=self.proof, check=self.crosscheck)
+
+    def diagram(self, **kwargs: Any) -> Any:
+        """The computational graph as a ``graphviz.Digraph`` (see :func:`backproof.render.build_diagram`)."""
+        return build_diagram(self.derivation, **kwargs)
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+def explain(program: Any, at: Any = None, *, of: str | None = None, wrt: Iterable[str] | None = None,
+            verify: bool = True, points: int = 1) -> Explanation:
     """Derive every gradient step by step and prove it.
 
     Parameters
@@ -30,20 +154,26 @@ def explain(program, at=None, *, of: str | None = None, wrt: Iterable[str] | Non
 
     Returns
     -------
-    Derivation
-        With ``.verification`` holding the cross-check when it ran.
+    Explanation
+        The derivation, its proof and its cross-check.
+
+    Raises
+    ------
+    VerificationError
+        When a derived gradient differs from ``sympy.diff``.
 
     Examples
     --------
     >>> import sympy as sp
     >>> a, b, c = sp.symbols("a b c")
     >>> d = explain((a + b)*(b - c), at={"a": 2, "b": 1, "c": 0})
-    >>> d.named_gradients()["b"], d.verification.ok
+    >>> d.named_gradients()["b"], d.crosscheck.ok
     (4, True)
     """
     deriv = derive(program, at, of=of, wrt=wrt, verify=verify)
+    proof = prove(deriv) if verify and deriv.expanded else proof_skipped(deriv.limits)
     if verify and deriv.at is not None:
-        from .crosscheck import crosscheck
-        result = crosscheck(deriv.program, deriv.at, of=deriv.output, wrt=deriv.wrt, points=points)
-        object.__setattr__(deriv, "verification", result)
-    return deriv
+        check: CrossCheck | Skipped = crosscheck(derivation=deriv, points=points)
+    else:
+        check = check_skipped(deriv.at is not None)
+    return Explanation(deriv, proof, check)

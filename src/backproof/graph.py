@@ -21,6 +21,7 @@ import sympy as sp
 from . import limits
 from .errors import ProgramError
 from .ops import OPS
+from .parse import parse_program
 from .printing import to_text
 from .program import Program
 
@@ -279,3 +280,86 @@ def to_tape(g: nx.MultiDiGraph) -> Tape:
         entries.append(TapeEntry(n, data["kind"], data["op"], tuple(u for u, _, _ in ins), value))
     inputs = tuple(e.id for e in entries if e.kind == "input")
     return Tape(tuple(entries), g.graph["output"], inputs)
+
+
+def tape_of(program: Program | Tape | str, of: str | None = None) -> Tape:
+    """The engine's tape of a program given as text, a :class:`Program` or a :class:`Tape`.
+
+    The NumPy engine reads tapes only (it never parses); this is the one step from a
+    program to the tape, for output ``of`` (default: the program's output).
+
+    Raises
+    ------
+    ProgramError
+        Not a program, or ``of`` given with a tape whose output is another name.
+
+    Examples
+    --------
+    >>> [e.id for e in tape_of("z = x*y; w = z + 1; q = w*w", of="w").entries][-1]
+    'w'
+    """
+    if isinstance(program, Tape):
+        if of is not None and of != program.output:
+            raise ProgramError(f"of={of!r}: this tape's output is {program.output!r}; build a tape "
+                               f"for {of!r} with tape_of(program, of={of!r})")
+        return program
+    if isinstance(program, str):
+        program = parse_program(program)
+    if not isinstance(program, Program):
+        raise ProgramError(f"expected a Tape, a Program or program text, got {type(program).__name__}")
+    return to_tape(build_graph(program.with_output(of) if of is not None else program))
+
+
+# --- units: what write-ups and diagrams talk about ------------------------------------
+
+def is_unit(g: nx.MultiDiGraph, n: str) -> bool:
+    """Whether node ``n`` is a unit of the write-ups: inputs, constants, operations, and
+    named results not produced by an operation (``z = y``); a name produced by an
+    operation is shown as that operation.
+
+    Examples
+    --------
+    >>> from backproof.parse import parse_program
+    >>> g = build_graph(parse_program("d = a + b; y = d*c"))
+    >>> [n for n in topological_order(g) if not is_unit(g, n)]
+    ['d', 'y']
+    """
+    kind = g.nodes[n]["kind"]
+    if kind == "name":
+        pred = next(iter(g.predecessors(n)))
+        return bool(g.nodes[pred]["kind"] != "op")
+    return True
+
+
+def unit_of(g: nx.MultiDiGraph, n: str) -> str:
+    """The unit that stands for node ``n`` (a named result -> its producing op).
+
+    Examples
+    --------
+    >>> from backproof.parse import parse_program
+    >>> g = build_graph(parse_program("y = a*b"))
+    >>> g.nodes[unit_of(g, "y")]["kind"], unit_of(g, "a")
+    ('op', 'a')
+    """
+    if g.nodes[n]["kind"] == "name":
+        pred = next(iter(g.predecessors(n)))
+        if g.nodes[pred]["kind"] == "op":
+            return str(pred)
+    return n
+
+
+def alias_source(g: nx.MultiDiGraph, n: str) -> str:
+    """The node whose out-edges carry unit ``n``'s value onward (its name, if any).
+
+    Examples
+    --------
+    >>> from backproof.parse import parse_program
+    >>> g = build_graph(parse_program("d = a + b; y = d*c"))
+    >>> alias_source(g, unit_of(g, "d"))
+    'd'
+    """
+    if g.nodes[n]["kind"] == "op":
+        succ = list(g.successors(n))
+        if len(succ) == 1 and g.nodes[succ[0]]["kind"] == "name":
+            return str(succ[0])
+    return n

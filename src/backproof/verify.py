@@ -23,7 +23,8 @@ from .functions import rewrite_elementary
 from .printing import to_text
 from .timeout import BudgetExceeded, budget, isolation_available, run_limited
 
-__all__ = ["Proof", "ProofItem", "prove", "equal_at_random_points"]
+__all__ = ["Proof", "ProofItem", "Skipped", "prove", "equal_at_random_points", "proof_skipped",
+           "check_skipped"]
 
 #: Differences with more operations than this are checked numerically only.
 SYMBOLIC_PROOF_OPS = 150
@@ -68,6 +69,46 @@ class Proof:
             parts.append(f"{num} checked numerically at {'/'.join(map(str, pts))} random points "
                          f"(symbolic simplification too large, slow or inconclusive)")
         return "all gradients equal sympy.diff of the expanded output: " + "; ".join(parts)
+
+
+@dataclass(frozen=True)
+class Skipped:
+    """An oracle (the proof, the numeric cross-check) that did not run, and why.
+
+    Attributes
+    ----------
+    reason : str
+        Why, in a few words (the JSON write-up's ``reason``).
+    line : str
+        What the write-ups say after ``symbolic:`` or ``numeric:``.
+    """
+
+    reason: str
+    line: str
+
+
+def proof_skipped(limits: tuple[str, ...]) -> Skipped:
+    """The proof against ``sympy.diff`` not run; the derivation's limits say why.
+
+    Examples
+    --------
+    >>> proof_skipped(()).reason
+    'not requested'
+    """
+    return Skipped("; ".join(limits) or "not requested", "proof against sympy.diff skipped (see the note below)")
+
+
+def check_skipped(has_values: bool) -> Skipped:
+    """The numeric cross-check not run: without values, or on request (``--no-verify``).
+
+    Examples
+    --------
+    >>> check_skipped(False).line
+    'not run (no values given; use --at)'
+    """
+    if not has_values:
+        return Skipped("no values given", "not run (no values given; use --at)")
+    return Skipped("--no-verify", "skipped (--no-verify)")
 
 
 def _oracle(deriv, name: str) -> sp.Expr:
@@ -133,26 +174,35 @@ def equal_at_random_points(a: sp.Expr, b: sp.Expr, symbols, *, points: int = NUM
     agreed, tries = 0, 0
     while agreed < points and tries < points * 10:
         tries += 1
-        if centre is not None:
-            radius = AROUND_RADIUS / 2 ** ((tries - agreed - 1) // 2)
-            point = {s: (centre[s] + sp.Float(rng.uniform(-1, 1) * radius, 30) * max(abs(centre[s]), 1)
-                         if s in centre else sp.Float(rng.uniform(*box), 30)) for s in symbols}
-        else:
-            point = {s: sp.Float(rng.uniform(*box), 30) for s in symbols}
-            # Half of the points lie in (0.1, 3): logs and square roots are defined there.
-            if tries % 2 == 0:
-                point = {s: sp.Float(rng.uniform(0.1, 3.0), 30) for s in symbols}
+        point = _candidate(rng, symbols, centre, box, tries, agreed)
         va, vb = _num(a, point), _num(b, point)
-        if va is None or vb is None:
+        if va is None or vb is None or not _usable(point, defined, kinks):
             continue
-        if any(_num(e, point) is None for e in defined):
-            continue
-        if any(v is None or abs(v) <= 1e-25 for v in (_num(k, point) for k in kinks)):
-            continue  # at (or numerically at) a kink: the two sides may follow other conventions
         if abs(va - vb) > max(atol, rtol * max(abs(va), abs(vb))):
             return False, {s.name: float(v) for s, v in point.items()}
         agreed += 1
     return (True, None) if agreed >= max(2, points // 2) else (None, None)
+
+
+def _candidate(rng: random.Random, symbols, centre, box, tries: int, agreed: int) -> dict:
+    """The next random point: around ``centre`` (shrinking as candidates are rejected), else in ``box``."""
+    if centre is not None:
+        radius = AROUND_RADIUS / 2 ** ((tries - agreed - 1) // 2)
+        return {s: (centre[s] + sp.Float(rng.uniform(-1, 1) * radius, 30) * max(abs(centre[s]), 1)
+                    if s in centre else sp.Float(rng.uniform(*box), 30)) for s in symbols}
+    point = {s: sp.Float(rng.uniform(*box), 30) for s in symbols}
+    # Half of the points lie in (0.1, 3): logs and square roots are defined there.
+    if tries % 2 == 0:
+        point = {s: sp.Float(rng.uniform(0.1, 3.0), 30) for s in symbols}
+    return point
+
+
+def _usable(point, defined, kinks) -> bool:
+    """Every expression of ``defined`` is defined at ``point``, and no kink is (numerically) 0."""
+    if any(_num(e, point) is None for e in defined):
+        return False
+    # At (or numerically at) a kink the two sides may follow other conventions.
+    return not any(v is None or abs(v) <= 1e-25 for v in (_num(k, point) for k in kinks))
 
 
 def _kink_arguments(exprs) -> list[sp.Expr]:
@@ -200,6 +250,45 @@ def _cancel_expanded(diff: sp.Expr) -> sp.Expr:
     return sp.cancel(sp.expand(diff))
 
 
+def _symbolic_proof(diff: sp.Expr, total) -> bool:
+    """Whether ``diff`` simplifies to 0 within the time budgets.
+
+    Only for differences of modest size: expanding nested sigmoids (a network's loss) can
+    run for many minutes.
+    """
+    if sp.count_ops(diff) > SYMBOLIC_PROOF_OPS or not isolation_available():
+        return False
+    for attempt in (_cancel_expanded, sp.simplify):
+        if total.remaining() < 0.05:
+            return False
+        try:
+            if run_limited(attempt, diff, seconds=PROOF_SECONDS) == 0:
+                return True
+        except (BudgetExceeded, Exception):
+            pass
+    return False
+
+
+def _numeric_proof(deriv, name: str, derived: sp.Expr, oracle: sp.Expr, inputs, npoints: int,
+                   output_expr: sp.Expr | None) -> None:
+    """Check ``derived`` against ``oracle`` at random points; raise when they differ or when
+    too few points are defined to decide."""
+    # Around the derivation's point (in the program's domain), else in a box.
+    guard = (rewrite_elementary(output_expr),) if output_expr is not None else ()
+    ok, where = equal_at_random_points(rewrite_elementary(derived), oracle, inputs, points=npoints,
+                                       around=deriv.at or None, defined=guard)
+    if ok is None and deriv.at:
+        ok, where = equal_at_random_points(rewrite_elementary(derived), oracle, inputs, points=npoints)
+    if ok is False:
+        raise VerificationError(
+            f"derived ∂{deriv.output}/∂{name} = {to_text(derived)} differs from sympy.diff "
+            f"= {to_text(oracle)} at {where}")
+    if ok is None:
+        raise VerificationError(
+            f"could not verify ∂{deriv.output}/∂{name}: neither side is defined at enough "
+            f"random points" + (" (around the given point, then in [-2, 3])" if deriv.at else " in [-2, 3]"))
+
+
 def _prove(deriv, inputs, total) -> Proof:
     items = []
     # The program's output in the inputs: a sample point must lie in its domain too.
@@ -210,40 +299,11 @@ def _prove(deriv, inputs, total) -> Proof:
             continue
         oracle = _oracle(deriv, name)
         diff = rewrite_elementary(derived) - oracle
-        method = None
-        # Symbolic proof only for differences of modest size and within a time budget:
-        # expanding nested sigmoids (a network's loss) can run for many minutes.
-        size = sp.count_ops(diff)
-        if size <= SYMBOLIC_PROOF_OPS and isolation_available():
-            for attempt in (_cancel_expanded, sp.simplify):
-                if total.remaining() < 0.05:
-                    break
-                try:
-                    if run_limited(attempt, diff, seconds=PROOF_SECONDS) == 0:
-                        method = "symbolic"
-                except (BudgetExceeded, Exception):
-                    pass
-                if method:
-                    break
-        if method is None:
-            # Large expressions are slow to evaluate in SymPy: fewer points for them.
-            npoints = NUMERIC_POINTS if size <= 4 * SYMBOLIC_PROOF_OPS else 3
-            # Around the derivation's point (in the program's domain), else in a box.
-            guard = (rewrite_elementary(output_expr),) if output_expr is not None else ()
-            ok, where = equal_at_random_points(rewrite_elementary(derived), oracle, inputs, points=npoints,
-                                               around=deriv.at or None, defined=guard)
-            if ok is None and deriv.at:
-                ok, where = equal_at_random_points(rewrite_elementary(derived), oracle, inputs,
-                                                   points=npoints)
-            if ok is False:
-                raise VerificationError(
-                    f"derived ∂{deriv.output}/∂{name} = {to_text(derived)} differs from sympy.diff "
-                    f"= {to_text(oracle)} at {where}")
-            method = "numeric" if ok else "undecided"
-            if ok is None:
-                raise VerificationError(
-                    f"could not verify ∂{deriv.output}/∂{name}: neither side is defined at enough "
-                    f"random points" + (" (around the given point, then in [-2, 3])" if deriv.at
-                                        else " in [-2, 3]"))
-        items.append(ProofItem(name, derived, oracle, method, 0 if method == "symbolic" else npoints))
+        if _symbolic_proof(diff, total):
+            items.append(ProofItem(name, derived, oracle, "symbolic", 0))
+            continue
+        # Large expressions are slow to evaluate in SymPy: fewer points for them.
+        npoints = NUMERIC_POINTS if sp.count_ops(diff) <= 4 * SYMBOLIC_PROOF_OPS else 3
+        _numeric_proof(deriv, name, derived, oracle, inputs, npoints, output_expr)
+        items.append(ProofItem(name, derived, oracle, "numeric", npoints))
     return Proof(tuple(items))

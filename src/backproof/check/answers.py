@@ -29,7 +29,7 @@ from ..datafiles import (
     number_digits,
     toml_digits_error,
 )
-from ..derive import evaluate_number
+from ..derivation import evaluate_number
 from ..errors import BackproofError, LimitError, ParseError, SpecError, quote
 from ..io import read_text_file
 from ..parse import parse_expression, parse_program

@@ -1,6 +1,6 @@
 """Quantities a student can answer (``a1``, ``dJ/dw1``, ``w1_new``) and the problem that computes them.
 
-A :class:`Problem` is derived once (the truth, exact, from :func:`backproof.derive.derive`)
+A :class:`Problem` is derived once (the truth, exact, from :func:`backproof.derivation.derive`)
 and then recomputes any quantity from *other* numbers on demand: the student's own
 earlier answers (so an early slip is not punished downstream) or a deliberately
 mutated step (to name a mistake). Those recomputations work on the names a student
@@ -22,7 +22,7 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from ..derive import Derivation, derive, evaluate_number
+from ..derivation import Derivation, derive, evaluate_number
 from ..errors import ParseError, ProgramError, SpecError, VerificationError
 from ..ops import OPS
 from ..parse import normalize, parse_expression, parse_program

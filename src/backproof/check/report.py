@@ -16,7 +16,7 @@ from pathlib import Path
 import networkx as nx
 import sympy as sp
 
-from ..derive import Derivation
+from ..derivation import Derivation
 from ..graph import node_label
 from ..printing import format_number, to_latex, to_text
 from ..report.common import grad_latex, name_latex, substituted_latex

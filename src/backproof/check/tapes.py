@@ -18,7 +18,7 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from ..derive import SYMBOLIC_LIMIT
+from ..derivation import SYMBOLIC_LIMIT
 from ..engine.graph_engine import forward as engine_forward
 from ..errors import InternalError
 from ..graph import Tape, TapeEntry, build_graph, node_label, to_tape
@@ -140,7 +140,7 @@ def _local_partials(g: nx.MultiDiGraph, name: str, order: Sequence[str],
                     names_used: Sequence[str]) -> dict[str, sp.Expr]:
     """∂statement/∂name for every name it reads, in names, by a reverse sweep of the SymPy partials.
 
-    The same sums, in the same order, as :func:`backproof.derive.derive` forms for a
+    The same sums, in the same order, as :func:`backproof.derivation.derive` forms for a
     program of this statement alone (0 past its symbolic size limit, as there).
     """
     if len(order) > SYMBOLIC_LIMIT:

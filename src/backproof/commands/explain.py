@@ -73,6 +73,7 @@ def load_program(arg: str):
 def run(args) -> int:
     from ..api import explain
     from ..parse import parse_values
+    from ..verify import Skipped
 
     if args.points < 1:
         raise BackproofError(f"--points must be at least 1, got {args.points}")
@@ -83,40 +84,40 @@ def run(args) -> int:
     if fmt is None:
         suffix = Path(args.output).suffix.lower() if args.output else ""
         fmt = {".md": "md", ".markdown": "md", ".json": "json"}.get(suffix, "text")
-    deriv = explain(program, at, of=args.of, wrt=parse_wrt(args.wrt), verify=not args.no_verify,
-                    points=args.points)
+    result = explain(program, at, of=args.of, wrt=parse_wrt(args.wrt), verify=not args.no_verify,
+                     points=args.points)
     files: dict = {}   # every output file, published together or not at all
     diagram_rel = None
     if fmt == "md" and args.output and not args.no_diagram and not is_special_file(args.output):
-        svg = _diagram_svg(deriv)
+        svg = _diagram_svg(result)
         if svg is not None:
             svg_path = Path(args.output).with_suffix(".svg")
             files[svg_path] = svg
             diagram_rel = svg_path.name
     if fmt == "json":
-        text = deriv.to_json()
+        text = result.to_json()
     elif fmt == "md":
-        text = deriv.to_markdown(diagram=diagram_rel)
+        text = result.to_markdown(diagram=diagram_rel)
     else:
         color = args.output is None and sys.stdout.isatty()
-        text = deriv.to_text(color=color)
+        text = result.to_text(color=color)
     if args.output:
         files[args.output] = text
         write_group(files)
     else:
         sys.stdout.write(text)
-    v = deriv.verification
-    if v is not None and not isinstance(v, str) and not v.ok:
-        bad = ", ".join(r.name for r in v.failures)
+    check = result.crosscheck
+    if not isinstance(check, Skipped) and not check.ok:
+        bad = ", ".join(r.name for r in check.failures)
         print(f"backproof: cross-check disagrees for {bad}", file=sys.stderr)
         return 1
     return 0
 
 
-def _diagram_svg(deriv) -> bytes | None:
+def _diagram_svg(result) -> bytes | None:
     """The diagram for the Markdown write-up as SVG bytes (None without the render module)."""
     try:
         from ..render import render_bytes
     except ImportError:  # the diagram module is optional for text write-ups
         return None
-    return render_bytes(deriv.diagram(view="backward" if deriv.at is not None else "symbolic"), "svg")
+    return render_bytes(result.diagram(view="backward" if result.at is not None else "symbolic"), "svg")

@@ -96,7 +96,7 @@ def _refuse_network_spec(arg: str, *, force: bool = False) -> None:
 
 def run(args) -> int:
     """Derive, draw, then write the file (or print the DOT source)."""
-    from ..derive import derive
+    from ..derivation import derive
     from ..render import build_diagram, format_for, render_bytes, write_diagram
     fmt = format_for(args.output) if args.output else "dot"
     if fmt in ("png", "pdf"):

@@ -195,11 +195,11 @@ def _plot_title(name: str, prefix: str) -> str:
 def _diagram(result) -> bytes | None:
     """The computational graph as SVG bytes with one cluster per layer (None if unavailable)."""
     try:
-        from ..render import render_bytes
+        from ..render import build_diagram, render_bytes
     except ImportError:  # diagrams are optional for the write-up
         return None
     try:
-        dot = result.derivation.diagram(view="backward", clusters=dict(result.net.clusters))
+        dot = build_diagram(result.derivation, view="backward", clusters=dict(result.net.clusters))
         return render_bytes(dot, "svg")
     except BackproofError:
         return None

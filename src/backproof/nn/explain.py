@@ -1,6 +1,6 @@
 """One forward/backward/update of a network: derivation, both views, update table, checks.
 
-:func:`explain_network` derives the loss once with :func:`backproof.derive.derive` (the
+:func:`explain_network` derives the loss once with :func:`backproof.derivation.derive` (the
 machinery behind ``explain``), arranges it in the scalar view, computes the matrix
 view independently, builds the gradient-descent update as typed ``update`` steps and
 checks every gradient against the NumPy layer engine and central differences.
@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import sympy as sp
 
-from ..derive import Derivation, derive, evaluate_number
+from ..derivation import Derivation, derive, evaluate_number
 from ..engine import Cache, back_propagation, forward_prop, loss_value
 from ..errors import EvaluationError, SpecError
 from ..fdiff import DISAGREE, INCONCLUSIVE, UNRESOLVED, check_derivative
@@ -304,7 +304,7 @@ def explain_network(spec, *, mode: str | None = None, matrix: bool = True,
         Also compute the matrix view.
     symbolic : bool
         Also write gradients in node names (small graphs only, see
-        :data:`backproof.derive.SYMBOLIC_LIMIT`).
+        :data:`backproof.derivation.SYMBOLIC_LIMIT`).
     check : bool
         Compare with the NumPy layer engine and central differences.
 
@@ -351,9 +351,6 @@ def explain_network(spec, *, mode: str | None = None, matrix: bool = True,
     grads = {p: deriv.gradients[p] for p in net.params}
     updates = update_steps(net, grads, mode)
     chk = engine_check(net, grads, sv.loss) if check else None
-    if chk is not None:
-        # The generic write-up of the derivation reports this check as its numeric verification.
-        deriv = replace(deriv, verification=chk.summary)
     # derive() calls the skipped expansion "on request"; nobody requested it here, so the
     # network's reason replaces that note everywhere, the derivation appendix included.
     limits = tuple(NETWORK_LIMIT if "skipped on request" in lim else lim for lim in deriv.limits)

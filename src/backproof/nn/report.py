@@ -2,7 +2,7 @@
 
 The network-shaped sections (forward pass per layer, the scalar or matrix view, the
 update table, training, checks) are written here; the generic chain-rule derivation
-is appended from :meth:`backproof.derive.Derivation.to_text` / ``to_markdown`` for
+is appended from :meth:`backproof.derivation.Derivation.to_text` / ``to_markdown`` for
 graphs of at most :data:`APPENDIX_NODES` nodes, and :func:`backproof.report.derivation_dict`
 for JSON.
 """
@@ -20,6 +20,9 @@ from ..ops import OPS
 from ..printing import format_number, to_latex, to_text
 from ..report import derivation_dict
 from ..report.jsonout import to_json_text
+from ..report.markdown import render_markdown as _derivation_markdown
+from ..report.text import render_text as _derivation_text
+from ..verify import Skipped
 from .views import ACT_DERIVATIVE
 
 __all__ = ["render_text", "render_markdown", "render_json", "network_dict", "VIEWS",
@@ -490,12 +493,17 @@ def _verification_lines(result) -> list[str]:
     return out
 
 
+def _engine_check(result) -> Skipped | None:
+    """The derivation's own cross-check is not run: the appendix reports the network's check."""
+    return Skipped(result.check.summary, result.check.summary) if result.check is not None else None
+
+
 def _appendix_text(result) -> str:
     g = result.derivation.graph
     if g.number_of_nodes() > APPENDIX_NODES:
         return (f"(The step-by-step chain-rule derivation is omitted: the graph has "
                 f"{g.number_of_nodes()} nodes, more than {APPENDIX_NODES}.)\n")
-    return "Every chain-rule step\n\n" + result.derivation.to_text()
+    return "Every chain-rule step\n\n" + _derivation_text(result.derivation, check=_engine_check(result))
 
 
 # --- Markdown -----------------------------------------------------------------------------
@@ -797,7 +805,7 @@ def _appendix_md(result) -> str:
     if g.number_of_nodes() > APPENDIX_NODES:
         return (f"*The step-by-step chain-rule derivation is omitted: the graph has "
                 f"{g.number_of_nodes()} nodes, more than {APPENDIX_NODES}.*\n")
-    md = result.derivation.to_markdown(title="Every chain-rule step")
+    md = _derivation_markdown(result.derivation, title="Every chain-rule step", check=_engine_check(result))
     # One level down: the appendix sits under this write-up's title.
     return "\n".join("#" + line if line.startswith("#") else line for line in md.splitlines()) + "\n"
 
@@ -873,7 +881,7 @@ def network_dict(result, *, plots: list[str] | None = None) -> dict:
     if plots:
         doc["plots"] = list(plots)
     if result.derivation.graph.number_of_nodes() <= APPENDIX_NODES:
-        doc["derivation"] = derivation_dict(result.derivation)
+        doc["derivation"] = derivation_dict(result.derivation, check=_engine_check(result))
     return doc
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import sympy as sp
 
-from ..derive import evaluate_number
+from ..derivation import evaluate_number
 from ..losses import LOSS_ROWS
 from ..ops import OPS
 
@@ -116,7 +116,7 @@ def scalar_view(net, deriv) -> ScalarView:
     Examples
     --------
     >>> from backproof.nn import program_from_spec
-    >>> from backproof.derive import derive
+    >>> from backproof.derivation import derive
     >>> net = program_from_spec({"inputs": [1], "targets": [5], "loss": "half_sse",
     ...     "layers": [{"units": 1, "activation": "identity", "weights": [[2]], "bias": 0},
     ...                {"units": 1, "activation": "identity", "weights": [[3]], "bias": 1}]})
@@ -405,7 +405,7 @@ def compare_views(net, scalar: ScalarView, matrix: MatrixView) -> float:
     Examples
     --------
     >>> from backproof.nn import program_from_spec
-    >>> from backproof.derive import derive
+    >>> from backproof.derivation import derive
     >>> net = program_from_spec({"inputs": [[1, 2], [0, -1]], "targets": [[1], [0]], "loss": "bce",
     ...     "layers": [{"units": 2, "activation": "tanh", "weights": [[0.1, 0.2], [0.3, -0.4]]},
     ...                {"units": 1, "activation": "sigmoid", "weights": [[0.5, -0.6]]}]})

@@ -7,8 +7,8 @@ file atomically, its format chosen by the extension.
 
 Examples
 --------
->>> from backproof.derive import derive
->>> dot = derive("y = w*x", at="w=2,x=3").diagram()
+>>> from backproof.derivation import derive
+>>> dot = build_diagram(derive("y = w*x", at="w=2,x=3"))
 >>> render_bytes(dot, "svg").startswith(b"<?xml")
 True
 """

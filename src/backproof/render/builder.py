@@ -42,9 +42,11 @@ import networkx as nx
 import sympy as sp
 from sympy.printing.precedence import PRECEDENCE, precedence
 
-from ..derive import _alias_source, _is_unit, _unit_of
 from ..errors import ProgramError, RenderError
+from ..graph import alias_source as _alias_source
+from ..graph import is_unit as _is_unit
 from ..graph import node_label, topological_order
+from ..graph import unit_of as _unit_of
 from ..ops import OPS
 from ..printing import format_number, to_text
 from ..steps import StepKind
@@ -255,7 +257,7 @@ def build_diagram(deriv, *, view: str = "backward", highlight: str | Iterable[st
 
     Examples
     --------
-    >>> from backproof.derive import derive
+    >>> from backproof.derivation import derive
     >>> dot = build_diagram(derive("d = a + b; e = b - c; y = d*e", at="a=2,b=1,c=0"))
     >>> "∂y/∂b = 1·e + 1·d" in dot.source and "= 1 + 3 = 4" in dot.source
     True

@@ -7,6 +7,8 @@ import math
 
 from .. import __version__
 from ..printing import to_text
+from ..verify import Skipped
+from .text import oracles
 
 __all__ = ["derivation_dict", "render_json", "rounded", "to_json_text", "SCHEMA_VERSION", "JSON_DIGITS"]
 
@@ -24,15 +26,16 @@ def _f(x) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def derivation_dict(deriv) -> dict:
+def derivation_dict(deriv, *, proof=None, check=None) -> dict:
     """The derivation as JSON-ready data.
 
     Examples
     --------
-    >>> from backproof.derive import derive
+    >>> from backproof.derivation import derive
     >>> derivation_dict(derive("y = 2*x", at={"x": 3}, verify=False))["gradients"]
     {'x': 2.0}
     """
+    proof, check = oracles(deriv, proof, check)
     g = deriv.graph
     names = deriv.names
     has_values = deriv.at is not None
@@ -79,23 +82,23 @@ def derivation_dict(deriv) -> dict:
         "symbolic": {n: to_text(v) for n, v in deriv.named_symbolic().items()},
         "expanded": {n: to_text(deriv.simplified[n]) for n in deriv.wrt if n in deriv.simplified},
         "steps": steps,
-        "proof": ({"status": "proved", "summary": deriv.proof.summary,
-                   "items": [{"name": i.name, "method": i.method, "oracle": to_text(i.oracle)}
-                             for i in deriv.proof.items]}
-                  if deriv.proof is not None else {"status": "skipped", "reason": "; ".join(deriv.limits)
-                                                   or "not requested"}),
-        "verification": _verification(deriv),
+        "proof": _proof(proof),
+        "verification": _verification(check),
         "limits": list(deriv.limits),
     }
     return doc
 
 
-def _verification(deriv):
-    v = deriv.verification
-    if v is None:
-        return {"status": "skipped", "reason": "no values given" if deriv.at is None else "--no-verify"}
-    if isinstance(v, str):
-        return {"status": "skipped", "reason": v}
+def _proof(proof):
+    if isinstance(proof, Skipped):
+        return {"status": "skipped", "reason": proof.reason}
+    return {"status": "proved", "summary": proof.summary,
+            "items": [{"name": i.name, "method": i.method, "oracle": to_text(i.oracle)} for i in proof.items]}
+
+
+def _verification(v):
+    if isinstance(v, Skipped):
+        return {"status": "skipped", "reason": v.reason}
     d = v.to_dict()
     d.setdefault("status", "agree" if v.ok else "disagree")
     return d
@@ -133,6 +136,6 @@ def to_json_text(doc) -> str:
     return json.dumps(rounded(doc), indent=2, ensure_ascii=False) + "\n"
 
 
-def render_json(deriv) -> str:
+def render_json(deriv, *, proof=None, check=None) -> str:
     """The JSON write-up as text (two-space indent, floats to :data:`JSON_DIGITS` figures)."""
-    return to_json_text(derivation_dict(deriv))
+    return to_json_text(derivation_dict(deriv, proof=proof, check=check))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from ..printing import to_latex, to_text
 from ..steps import StepKind
+from ..verify import Skipped
 from .common import grad_latex, name_latex, num, output_unit, step_groups, substituted_latex
-from .text import verification_lines
+from .text import oracles, verification_lines
 
 __all__ = ["render_markdown"]
 
@@ -15,7 +16,8 @@ def _n(x) -> str:
     return r"\left(" + t + r"\right)" if t.startswith("-") else t
 
 
-def render_markdown(deriv, *, title: str | None = None, diagram: str | None = None) -> str:
+def render_markdown(deriv, *, title: str | None = None, diagram: str | None = None, proof=None,
+                    check=None) -> str:
     """The Markdown write-up of ``deriv``.
 
     Parameters
@@ -24,10 +26,12 @@ def render_markdown(deriv, *, title: str | None = None, diagram: str | None = No
         Heading (default: "Gradients of <output>").
     diagram : str, optional
         Relative path of a diagram image to embed after the program.
+    proof, check : optional
+        The proof and the numeric cross-check to report (default: skipped).
 
     Examples
     --------
-    >>> from backproof.derive import derive
+    >>> from backproof.derivation import derive
     >>> render_markdown(derive("y = 2*x", verify=False)).splitlines()[0]
     '# Gradients of y'
     """
@@ -120,14 +124,14 @@ def render_markdown(deriv, *, title: str | None = None, diagram: str | None = No
     L.append("")
     L.append("## Verification")
     L.append("")
-    lines = verification_lines(deriv)
+    proof, v = oracles(deriv, proof, check)
+    lines = verification_lines(deriv, proof, v)
     table_start = next((i for i, line in enumerate(lines) if line.startswith("gradient ")), None)
     for i, line in enumerate(lines):
         if table_start is not None and i >= table_start:
             break
         L.append(f"- {line}")
-    v = deriv.verification
-    if v is not None and not isinstance(v, str):
+    if not isinstance(v, Skipped):
         L.append("")
         L.append("| gradient | symbolic | NumPy engine | finite differences | rel. error engine | rel. error f.d. | verdict |")
         L.append("|---|---|---|---|---|---|---|")

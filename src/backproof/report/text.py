@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from io import StringIO
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 from rich.markup import escape
@@ -10,12 +11,16 @@ from rich.text import Text
 
 from ..printing import to_text
 from ..steps import StepKind
+from ..verify import Proof, Skipped, check_skipped, proof_skipped
 from .common import grad_label, label_text, num, output_unit, paren_num, step_groups, substituted_text
+
+if TYPE_CHECKING:  # the cross-check (NumPy) is loaded only by those who run it
+    from ..crosscheck import CrossCheck
 
 __all__ = ["render_text"]
 
 
-def _lines(deriv) -> list[str]:
+def _lines(deriv, proof, check) -> list[str]:
     """The write-up as rich-markup lines (markup only styles; content is escaped)."""
     e = escape
     out = deriv.output
@@ -96,28 +101,25 @@ def _lines(deriv) -> list[str]:
         L.append(" ".join(parts))
     L.append("")
     L.append("[bold]Verification[/bold]")
-    L.extend("  " + e(line) for line in verification_lines(deriv))
+    L.extend("  " + e(line) for line in verification_lines(deriv, proof, check))
     for lim in deriv.limits:
         L.append(f"  [yellow]note: {e(lim)}[/yellow]")
     return L
 
 
-def verification_lines(deriv) -> list[str]:
+def oracles(deriv, proof: Proof | Skipped | None,
+            check: CrossCheck | Skipped | None) -> tuple[Proof | Skipped, CrossCheck | Skipped]:
+    """The proof and the cross-check to report: when not given, skipped (as the derivation says)."""
+    return (proof if proof is not None else proof_skipped(deriv.limits),
+            check if check is not None else check_skipped(deriv.at is not None))
+
+
+def verification_lines(deriv, proof=None, check=None) -> list[str]:
     """Plain lines describing the proof and the numeric cross-check."""
-    lines = []
-    if deriv.proof is not None:
-        lines.append("symbolic: " + deriv.proof.summary)
-    else:
-        lines.append("symbolic: proof against sympy.diff skipped (see the note below)")
-    v = deriv.verification
-    if v is None:
-        if deriv.at is None:
-            lines.append("numeric: not run (no values given; use --at)")
-        else:
-            lines.append("numeric: skipped (--no-verify)")
-        return lines
-    if isinstance(v, str):
-        lines.append(f"numeric: {v}")
+    proof, v = oracles(deriv, proof, check)
+    lines = ["symbolic: " + (proof.line if isinstance(proof, Skipped) else proof.summary)]
+    if isinstance(v, Skipped):
+        lines.append(f"numeric: {v.line}")
         return lines
     lines.append(f"numeric: {v.summary}")
     header = ("gradient", "symbolic", "engine", "finite diff.", "rel. err. engine", "rel. err. f.d.", "verdict")
@@ -132,16 +134,19 @@ def verification_lines(deriv) -> list[str]:
     return lines
 
 
-def render_text(deriv, color: bool = False) -> str:
+def render_text(deriv, color: bool = False, *, proof=None, check=None) -> str:
     """The terminal write-up of ``deriv``; ANSI colours when ``color`` is true.
+
+    ``proof`` (a :class:`~backproof.verify.Proof`) and ``check`` (a
+    :class:`~backproof.crosscheck.CrossCheck`) are reported when given, else as skipped.
 
     Examples
     --------
-    >>> from backproof.derive import derive
+    >>> from backproof.derivation import derive
     >>> print(render_text(derive("y = 2*x", at={"x": 3}, verify=False)).splitlines()[0])
     backproof — the gradients of y, one chain-rule step at a time
     """
-    lines = _lines(deriv)
+    lines = _lines(deriv, proof, check)
     if not color:
         return "\n".join(Text.from_markup(line).plain for line in lines) + "\n"
     buf = StringIO()
