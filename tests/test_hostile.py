@@ -44,9 +44,11 @@ from __future__ import annotations
 import ast
 import builtins
 import hashlib
+import importlib
 import io
 import json
 import os
+import pkgutil
 import re
 import signal
 import stat
@@ -58,17 +60,16 @@ from pathlib import Path
 
 import pytest
 
-# Imported here, once, with everything main() may import lazily: the children share it,
-# and the guards then see (almost) no import-time eval/exec.
-import backproof.check.grade
-import backproof.crosscheck
-import backproof.nn  # noqa: F401
+import backproof
 import hostile_cases as hc
 from backproof import cli, limits
 from hostile_cases import CANARY, CASES, LIMIT, Case
 
-for _name in cli.COMMANDS:
-    __import__(f"backproof.commands.{_name}")
+# Every backproof module imported here, once (main() imports lazily): the children share
+# them, and the guards then see (almost) no import-time eval/exec.
+for _module in pkgutil.walk_packages(backproof.__path__, "backproof."):
+    if not _module.name.endswith("__main__"):
+        importlib.import_module(_module.name)
 
 resource = pytest.importorskip("resource")  # POSIX only: RLIMIT_AS and fork
 if not hasattr(os, "fork"):
