@@ -721,6 +721,7 @@ case(
     contains=(LIMIT,),
     finding="input_bytes",
 )
+case("spec_long_name", S, ["net", "a" * 3000 + X], contains=("extension",))  # found by test_fuzz
 case("spec_wrong_extension", S, ["net", "net.exe"], files={"net.exe": spec_yaml()}, contains=("extension",))
 case(
     "spec_is_dev_zero",

@@ -175,7 +175,8 @@ def load_spec_file(path) -> Any:
     p = Path(path)
     fmt = _FORMATS.get(p.suffix.lower())
     if fmt is None:
-        raise SpecError(f"{p}: unknown spec file extension {p.suffix!r} "
+        shown = str(p) if len(str(p)) <= 80 else quote(str(p))  # never echo a long name whole
+        raise SpecError(f"{shown}: unknown spec file extension {quote(p.suffix)} "
                         f"(must be one of {', '.join(_FORMATS)})")
     text = read_text_file(p, what="a spec file", error=SpecError)
     return parse_spec_text(text, fmt, str(p))
