@@ -23,8 +23,11 @@ from .io import is_stdout
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
-#: A quoted value in an argparse message longer than an error message may echo.
+#: A quoted value, or an unquoted word, in an argparse message longer than a message may echo.
 _LONG_QUOTED = re.compile(r"'([^'\n]{79,})'")
+_LONG_WORD = re.compile(r"[^\s'\"]{79,}")
+#: Longest argparse message kept (``unrecognized arguments:`` lists every one).
+_MAX_USAGE_MESSAGE = 400
 
 #: Subcommand modules under ``backproof.commands``, in the order ``--help`` lists them.
 COMMANDS = ("explain", "graph", "crosscheck", "net", "check", "grade")
@@ -36,6 +39,9 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message):
         # argparse quotes the offending value whole; cut a long one like every other message.
         message = _LONG_QUOTED.sub(lambda m: quote(m.group(1)), message)
+        message = _LONG_WORD.sub(lambda m: quote(m.group(0)), message)
+        if len(message) > _MAX_USAGE_MESSAGE:
+            message = message[: _MAX_USAGE_MESSAGE - 1] + "…"
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
