@@ -1137,6 +1137,9 @@ case(
 )
 case("cli_unrecognized_long_argument", C, ["crosscheck", PROG, "a" * 3000 + X], contains=("unrecognized",))
 case("cli_10000_unrecognized_arguments", C, ["crosscheck", PROG, *[f"{X}{i}" for i in range(10_000)]])
+case(
+    "cli_of_long_name", C, ["crosscheck", PROG, "--at", f"{X}=1", "--of", "a" * 3000 + X]
+)  # found by test_fuzz
 case("cli_unknown_subcommand", C, [f"{X}"], contains=("invalid choice",))
 case("cli_format_unknown", C, ["explain", PROG, "--format", f"{X}"], contains=("--format",))
 case(

@@ -24,7 +24,7 @@ from .io import is_stdout
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 #: A quoted value, or an unquoted word, in an argparse message longer than a message may echo.
-_LONG_QUOTED = re.compile(r"'([^'\n]{79,})'")
+_LONG_QUOTED = re.compile(r"'([^'\n]{79,})'|\"([^\"\n]{79,})\"")
 _LONG_WORD = re.compile(r"[^\s'\"]{79,}")
 #: Longest argparse message kept (``unrecognized arguments:`` lists every one).
 _MAX_USAGE_MESSAGE = 400
@@ -38,7 +38,7 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         # argparse quotes the offending value whole; cut a long one like every other message.
-        message = _LONG_QUOTED.sub(lambda m: quote(m.group(1)), message)
+        message = _cut_quoted(message)
         message = _LONG_WORD.sub(lambda m: quote(m.group(0)), message)
         if len(message) > _MAX_USAGE_MESSAGE:
             message = message[: _MAX_USAGE_MESSAGE - 1] + "…"
@@ -108,14 +108,30 @@ def _run(argv: list[str]) -> int:
     try:
         return int(args.func(args) or 0)
     except ParseError as exc:
-        print(f"backproof: error: {exc}", file=sys.stderr)
+        print(f"backproof: error: {_cut_quoted(str(exc))}", file=sys.stderr)
         caret = exc.caret()
         if caret:
             print(caret, file=sys.stderr)
         return 2
     except BackproofError as exc:
-        print(f"backproof: error: {exc}", file=sys.stderr)
+        print(f"backproof: error: {_cut_quoted(str(exc))}", file=sys.stderr)
         return 2
+
+
+def _cut_quoted(message: str) -> str:
+    """``message`` with every quoted value longer than a message may quote cut by :func:`quote`.
+
+    The last line of defence: messages quote user values with ``quote``, but one written
+    with ``!r`` would otherwise echo a 3000-character name whole.
+
+    Examples
+    --------
+    >>> _cut_quoted("unknown output 'y' for --of")
+    "unknown output 'y' for --of"
+    >>> len(_cut_quoted("unknown output '" + "a" * 3000 + "' for --of")) < 150
+    True
+    """
+    return _LONG_QUOTED.sub(lambda m: quote(m.group(1) if m.group(1) is not None else m.group(2)), message)
 
 
 def _wants_debug(argv: list[str]) -> bool:
