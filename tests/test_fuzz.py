@@ -361,6 +361,9 @@ spec_texts = st.one_of(
 def _load_spec(fmt, text):
     from backproof.nn.spec import parse_spec_text, validate_spec
 
+    # A spec reaches the loader decoded as strict UTF-8 (a file or standard input), so it
+    # never holds a lone surrogate; the argv-borne parser is fuzzed with them instead.
+    text = text.encode("utf-8", "replace").decode("utf-8")
     data = parse_spec_text(text, fmt, "fuzz")
     if not isinstance(data, dict):
         raise SpecError("not a mapping")  # the loader's own callers refuse this; not a crash
