@@ -236,7 +236,7 @@ def test_finding_derive_imports_no_upper_layer():
     import sys
     code = ("import sys, backproof.derivation as d; d.derive('y = a*b', at='a=2,b=3'); "
             "print(sorted(m for m in sys.modules if m.split('.')[:2] in (['backproof', 'verify'], "
-            "['backproof', 'report'], ['backproof', 'render'], ['backproof', 'crosscheck'], "
+            "['backproof', 'report'], ['backproof', 'render'], ['backproof', 'crosscheck'], ['backproof', 'threeway'], "
             "['backproof', 'api'])))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          timeout=120)  # safety timeout against a hang only
@@ -248,7 +248,7 @@ def test_finding_results_are_not_patched():
     import dataclasses
 
     from backproof.api import Explanation
-    from backproof.crosscheck import CrossCheck
+    from backproof.threeway import CrossCheck
     from backproof.derivation import Derivation
     from backproof.verify import Proof
     assert {"proof", "verification"}.isdisjoint(f.name for f in dataclasses.fields(Derivation))
