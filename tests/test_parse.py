@@ -7,9 +7,10 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backproof.errors import ParseError
+from backproof.errors import ParseError, ProgramError
 from backproof.graph import build_graph
 from backproof.parse import normalize, parse_expression, parse_program, parse_values
+from backproof.program import Program
 
 R = lambda n: sp.Symbol(n, real=True)  # noqa: E731
 
@@ -178,3 +179,36 @@ def test_print_and_reparse_gives_the_same_graph(exprs):
     prog = parse_program(source)
     again = parse_program(str(prog))
     assert _signature(build_graph(prog)) == _signature(build_graph(again))
+
+
+# --- issue 10: the front layer has no cycle ------------------------------------------------------
+
+def _backproof_imports(module: str) -> set[tuple[str, str]]:
+    """(module, name) pairs a backproof module imports, module level and function level alike."""
+    import ast
+    import importlib.util
+    from pathlib import Path
+    tree = ast.parse(Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8"))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            out |= {(node.module or "", alias.name) for alias in node.names}
+    return out
+
+
+def test_finding_parse_program_cycle():
+    """program.py no longer imports the parser (the parser builds Programs): no cycle
+    parse <-> program, and Program.from_sympy refuses text with one line saying where it goes."""
+    assert not any(mod == "parse" for mod, _ in _backproof_imports("backproof.program"))
+    assert ("program", "Program") in _backproof_imports("backproof.parse")
+    with pytest.raises(ProgramError) as exc:
+        Program.from_sympy({"d": "a + b"})
+    assert "parse_expression" in str(exc.value) and "'d'" in str(exc.value)
+    # The parser reads the same text into the same program.
+    assert Program.from_sympy({"d": parse_expression("a + b")}).statement("d").expr == R("a") + R("b")
+
+
+def test_finding_parse_imports_no_private_name():
+    """graph.py used parse._call; nothing imports a private name of the parser now."""
+    assert not any(name.startswith("_") for mod, name in _backproof_imports("backproof.graph"))
+    assert not any(name.startswith("_") for mod, name in _backproof_imports("backproof.report.common"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-from ..graph import _local_expr
+from ..ops import OPS
 from ..printing import format_number, to_latex, to_text
 from ..steps import Step, StepKind
 
@@ -34,7 +34,7 @@ def operand_ids(deriv, nid: str) -> list[str]:
 def _placeholders(step: Step, deriv):
     op = deriv.graph.nodes[step.target]["op"]
     syms = [sp.Symbol(f"_o{i}") for i in range(len(step.factors))]
-    return _local_expr(op, syms), {f"_o{i}": v for i, v in enumerate(step.factors)}
+    return OPS[op].write(*syms), {f"_o{i}": v for i, v in enumerate(step.factors)}
 
 
 def substituted_text(step: Step, deriv) -> str:
