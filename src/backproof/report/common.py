@@ -12,7 +12,8 @@ from ..printing import format_number, to_latex, to_text
 from ..steps import Step, StepKind
 
 __all__ = ["num", "paren_num", "substituted_text", "substituted_latex", "operand_ids",
-           "grad_label", "grad_latex", "label_text", "name_latex", "step_groups"]
+           "grad_label", "grad_latex", "label_text", "name_latex", "step_groups", "output_unit",
+           "verification_lines"]
 
 
 def num(x) -> str:
@@ -75,7 +76,7 @@ def name_latex(deriv, nid: str) -> str:
 
 def grad_latex(deriv, of: str, wrt: str) -> str:
     """``\\frac{\\partial y}{\\partial d}``."""
-    return r"\frac{\partial %s}{\partial %s}" % (name_latex(deriv, of), name_latex(deriv, wrt))
+    return rf"\frac{{\partial {name_latex(deriv, of)}}}{{\partial {name_latex(deriv, wrt)}}}"
 
 
 def step_groups(deriv):
@@ -94,3 +95,33 @@ def output_unit(deriv) -> str:
         if s.kind is StepKind.SEED:
             return s.target
     return deriv.output
+
+
+def verification_lines(deriv) -> list[str]:
+    """Plain lines describing the proof and the numeric cross-check."""
+    lines = []
+    if deriv.proof is not None:
+        lines.append("symbolic: " + deriv.proof.summary)
+    else:
+        lines.append("symbolic: proof against sympy.diff skipped (see the note below)")
+    v = deriv.verification
+    if v is None:
+        if deriv.at is None:
+            lines.append("numeric: not run (no values given; use --at)")
+        else:
+            lines.append("numeric: skipped (--no-verify)")
+        return lines
+    if isinstance(v, str):
+        lines.append(f"numeric: {v}")
+        return lines
+    lines.append(f"numeric: {v.summary}")
+    header = ("gradient", "symbolic", "engine", "finite diff.", "rel. err. engine", "rel. err. f.d.", "verdict")
+    rows = [header] + [(f"∂{deriv.output}/∂{r.name}", num(r.symbolic), num(r.engine), num(r.numeric),
+                        f"{r.rel_engine:.1e}", f"{r.rel_numeric:.1e}", r.verdict) for r in v.rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    for r in v.rows:
+        if r.note:
+            lines.append(f"∂{deriv.output}/∂{r.name}: {r.note}")
+    return lines
