@@ -212,3 +212,22 @@ def test_finding_parse_imports_no_private_name():
     """graph.py used parse._call; nothing imports a private name of the parser now."""
     assert not any(name.startswith("_") for mod, name in _backproof_imports("backproof.graph"))
     assert not any(name.startswith("_") for mod, name in _backproof_imports("backproof.report.common"))
+
+
+@pytest.mark.parametrize("source, exponent", [
+    ("y = x**(400*atan(1))", sp.pi * 100),
+    ("y = x**(2000*leaky_relu(0.25))", sp.Integer(500)),
+    ("y = x**(400*tan(0.7))", 400 * sp.tan(sp.Rational(7, 10))),
+], ids=["atan", "leaky_relu", "tan"])
+def test_finding_size_estimates_read_the_op_rows(source, exponent):
+    """The parser's float64 estimate of a constant evaluated a hand-written list of functions,
+    so a constant exponent through a newer row (atan, leaky_relu) was refused at 4000 or 20000
+    when its value is 314 or 500; it now evaluates every function by its row's NumPy forward."""
+    y = parse_program(source).statement("y").expr
+    assert sp.simplify(y.exp - exponent) == 0  # the exponent itself is kept exactly
+
+
+@pytest.mark.parametrize("source", ["y = x**(2000*atan(1))", "y = x**(8000*leaky_relu(0.25))"])
+def test_size_estimates_still_refuse_large_exponents(source):
+    with pytest.raises(ParseError, match="power_exponent = 1000"):
+        parse_program(source)
