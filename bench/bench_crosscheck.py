@@ -29,17 +29,18 @@ Rerun from the repository root:
 from __future__ import annotations
 
 import argparse
+import itertools
 import platform
 import time
 
 import numpy as np
 import sympy as sp
 
-from backproof.crosscheck import crosscheck
 from backproof.engine import grad
 from backproof.functions import rewrite_elementary
 from backproof.graph import build_graph, to_tape
 from backproof.parse import parse_program
+from backproof.threeway import crosscheck
 
 
 def mlp_program(sizes=(3, 5, 6, 1)) -> tuple[str, dict[str, float]]:
@@ -49,7 +50,7 @@ def mlp_program(sizes=(3, 5, 6, 1)) -> tuple[str, dict[str, float]]:
     prev = [f"x{i}" for i in range(sizes[0])]
     for name in prev:
         at[name] = round(float(rng.uniform(-1, 1)), 3)
-    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:]), start=1):
+    for l, (n_in, n_out) in enumerate(itertools.pairwise(sizes), start=1):
         cur = []
         act = "sigmoid" if l == len(sizes) - 1 else "tanh"
         for j in range(n_out):

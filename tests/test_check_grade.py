@@ -314,7 +314,7 @@ def _descendants(pid):
     out, todo = {}, [pid]
     while todo:
         p = todo.pop()
-        for child, (ppid, state, start) in table.items():
+        for child, (ppid, _state, start) in table.items():
             if ppid == p and child not in out:
                 out[child] = start
                 todo.append(child)
@@ -365,7 +365,7 @@ def test_finding_kill_9_leaves_no_orphans(tmp_path):
 def test_finding_ctrl_c_is_one_line(tmp_path):
     parent, procs = _start_parent(tmp_path)
     parent.send_signal(signal.SIGINT)
-    out, err = parent.communicate(timeout=60)
+    _out, err = parent.communicate(timeout=60)
     assert parent.returncode == 130
     assert err == "backproof: interrupted\n"
     assert _wait_gone(procs) == []

@@ -180,7 +180,7 @@ def test_oracle_agrees_with_derivation(key):
 
 @pytest.mark.parametrize("key", sorted(PROBLEMS))
 def test_oracle_gradients_match_central_differences(key):
-    prog, at, fn = PROBLEMS[key]
+    _prog, at, fn = PROBLEMS[key]
     base = fn()
     out = "J" if "J" in base else "y"
     h = 1e-6

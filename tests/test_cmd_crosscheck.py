@@ -149,7 +149,7 @@ def test_network_spec_file(capsys, tmp_path):
     assert data["ok"] and data["rows"]
     assert all(np.isfinite(r["symbolic"]) and r["verdict"] == "agree" for r in data["rows"])
     # The same numbers as the scalar program written by hand.
-    from backproof.crosscheck import crosscheck
+    from backproof.threeway import crosscheck
     by_hand = crosscheck("a1 = w1*x + b1; a2 = w2*a1 + b2; J = 0.5*(a2 - y)**2",
                          "x=1,y=5,w1=2,b1=0,w2=3,b2=1")
     grads = {r["name"]: r["symbolic"] for r in data["rows"]}
@@ -173,5 +173,5 @@ def test_network_spec_without_backproof_nn_is_a_clean_error(capsys, tmp_path, mo
     monkeypatch.setattr(builtins, "__import__", no_nn)
     spec = tmp_path / "net.yaml"
     spec.write_text("layers: []\n", encoding="utf-8")
-    code, out, err = run(capsys, "crosscheck", f"@{spec}")
+    code, _out, err = run(capsys, "crosscheck", f"@{spec}")
     assert code == 2 and "network specs need backproof.nn" in err

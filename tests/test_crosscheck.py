@@ -18,17 +18,17 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from backproof import ops
-from backproof.crosscheck import (
+from backproof.derive import derive
+from backproof.engine import Dense, NumericalError, back_propagation, forward_prop, grad
+from backproof.errors import EvaluationError, ParseError, ProgramError
+from backproof.ops import OPS
+from backproof.threeway import (
     ENGINE_RTOL,
     CheckRow,
     CrossCheck,
     crosscheck,
     relative_error,
 )
-from backproof.derive import derive
-from backproof.engine import Dense, NumericalError, back_propagation, forward_prop, grad
-from backproof.errors import EvaluationError, ParseError, ProgramError
-from backproof.ops import OPS
 from program_strategies import expressions as shared_expressions
 
 EXAMPLES = {
@@ -405,7 +405,8 @@ def test_random_networks_agree_three_ways_and_with_the_layer_engine(net):
     assert cc.ok, (text, cc.failures)
     # The layer engine (Dense, back_propagation) gives the same dW and db.
     grads = back_propagation(forward_prop(X, layers), layers, T, loss)
-    _, g = grad(text, at=at)
+    from backproof.graph import tape_of
+    _, g = grad(tape_of(text), at=at)
     for l, (dW, db) in enumerate(grads, start=1):
         for j in range(dW.shape[0]):
             assert float(g[f"b{l}_{j}"]) == pytest.approx(db[j], rel=1e-10, abs=1e-14)
@@ -413,7 +414,11 @@ def test_random_networks_agree_three_ways_and_with_the_layer_engine(net):
                 assert float(g[f"W{l}_{j}_{i}"]) == pytest.approx(dW[j, i], rel=1e-10, abs=1e-14)
 
 
-@pytest.mark.parametrize("first", ["import backproof", "import backproof.crosscheck"])
+# The function used to share its name with its module, which replaced its own class to be
+# callable; the module is now backproof.threeway and backproof.crosscheck is the function.
+@pytest.mark.parametrize("first", ["import backproof", "import backproof.threeway",
+                                   "from backproof import crosscheck",
+                                   "import backproof.commands.crosscheck"])
 def test_backproof_crosscheck_is_callable_whatever_was_imported_first(first):
     import subprocess
     import sys
@@ -424,3 +429,87 @@ def test_backproof_crosscheck_is_callable_whatever_was_imported_first(first):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          env={"PYTHONPATH": str(src)}, check=True).stdout
     assert out.strip() == "True"
+
+
+def test_finding_module_class_replacement():
+    """No module replaces its own class: backproof.threeway is a plain module and
+    backproof.crosscheck is the function it holds."""
+    import types
+
+    import backproof
+    import backproof.threeway as threeway
+    assert type(threeway) is types.ModuleType
+    assert backproof.crosscheck is threeway.crosscheck is crosscheck
+    assert isinstance(backproof.crosscheck, types.FunctionType)
+    with pytest.raises(ModuleNotFoundError):
+        __import__("backproof.crosscheck")
+
+
+# --- the cross-check reuses the derivation it checks ------------------------------------
+
+@pytest.fixture
+def derive_calls(monkeypatch):
+    """Every call the cross-check makes to derive (the real one runs)."""
+    import backproof.threeway as threeway
+    calls = []
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("at"))
+        return derive(*args, **kwargs)
+
+    monkeypatch.setattr(threeway, "derive", counting)
+    return calls
+
+
+def _same_rows(a: CrossCheck, b: CrossCheck) -> None:
+    # The same derivation and the same float64 point on both paths: equal row for row.
+    assert a.to_dict() == b.to_dict()
+
+
+@pytest.mark.parametrize("points", [1, 20])
+def test_finding_crosscheck_derives_once(derive_calls, points):
+    cc = crosscheck("h = tanh(w*x + b); y = h*h + h", "w=0.3,x=2,b=-1", points=points)
+    assert cc.ok and cc.points == points
+    assert len(derive_calls) == 1  # exact at the first point, with the forms for the others
+
+
+@pytest.mark.parametrize("points", [1, 20])
+def test_finding_crosscheck_reuses_the_derivation_it_checks(derive_calls, points):
+    text, at = "d = a + b; e = b - c; y = d*e", {"a": 2, "b": 1, "c": 0.5}
+    d = derive(text, at=at)
+    cc = crosscheck(derivation=d, points=points)
+    # Derived at exactly the float64 point the engine sees (2, 1, 1/2): nothing re-derived.
+    assert derive_calls == []
+    _same_rows(cc, crosscheck(text, at, points=points))
+    assert [r.name for r in cc.rows] == list(d.wrt)
+
+
+def test_a_decimal_point_is_derived_again_at_its_binary_value(derive_calls):
+    text = "h = tanh(w*x + b); y = h*h + h"
+    d = derive(text, at="w=0.3,x=2,b=-1")
+    cc = crosscheck(derivation=d)
+    # 0.3 is not a float64: the symbolic side is taken at 0.29999999999999998889… (once).
+    assert derive_calls == [{"w": sp.Rational(0.3), "x": 2, "b": -1}]
+    assert derive_calls[0]["w"] != d.at["w"]
+    _same_rows(cc, crosscheck(text, "w=0.3,x=2,b=-1"))
+
+
+def test_derivation_wrt_and_no_point():
+    d = derive("z = x*y; w = z + 1; q = w*w", of="w", wrt=["x", "z"])
+    cc = crosscheck(derivation=d, points=5)
+    assert cc.output == "w" and [r.name for r in cc.rows] == ["x", "z"] and cc.ok
+    assert [r.name for r in crosscheck(derivation=d, wrt="x").rows] == ["x"]
+
+
+def test_program_and_derivation_together_are_refused():
+    d = derive("y = a*b", at="a=1,b=2")
+    with pytest.raises(ProgramError, match="either a program .* or a derivation, not both"):
+        crosscheck("y = a*b", derivation=d)
+    with pytest.raises(ProgramError, match="expected program text"):
+        crosscheck()
+
+
+def test_explain_checks_its_own_derivation(derive_calls):
+    import backproof
+    d = backproof.explain("d = a + b; e = b - c; y = d*e", at={"a": 2, "b": 1, "c": 0}, points=5)
+    assert derive_calls == [] and d.verification.ok and d.verification.points == 5

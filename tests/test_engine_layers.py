@@ -461,6 +461,22 @@ def test_train_matches_the_hand_written_loop():
     assert result.final_loss == loss_value(forward_prop(XOR_X, layers), layers, XOR_T, "bce")
 
 
+def test_train_records_every_network_it_visits():
+    """``record(k, layers)`` sees the initial network and the one after each update: the
+    same networks as the hand-written loop of gd_step (exact: the same engine functions)."""
+    seen = []
+    result = train(xor_network(), XOR_X, XOR_T, "bce", 1.0, 4, record=lambda k, ls: seen.append((k, ls)))
+    assert [k for k, _ in seen] == [0, 1, 2, 3, 4]
+    layers = xor_network()
+    for k, visited in seen:
+        for x, y in zip(visited, layers):
+            np.testing.assert_array_equal(x.W, y.W)
+        cache = forward_prop(XOR_X, layers)
+        assert result.losses[k] == loss_value(cache, layers, XOR_T, "bce")
+        layers = gd_step(layers, back_propagation(cache, layers, XOR_T, "bce"), 1.0)
+    assert seen[-1][1] == result.layers
+
+
 @pytest.mark.parametrize("mode", ["simultaneous", "sequential"])
 def test_train_fits_a_linear_regression(mode):
     rng = np.random.default_rng(4)

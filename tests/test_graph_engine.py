@@ -18,10 +18,10 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from backproof.engine import EngineError, NumericalError, backward, forward, grad
-from backproof.errors import BackproofError
+from backproof.errors import BackproofError, ProgramError
 from backproof.functions import rewrite_elementary
-from backproof.graph import build_graph, to_tape
-from backproof.parse import parse_program
+from backproof.graph import build_graph, tape_of, to_tape
+from backproof.parse import parse_program, parse_values
 from program_strategies import expressions as shared_expressions
 
 SRC = Path(__file__).resolve().parents[1] / "src"
@@ -68,7 +68,7 @@ def _oracle(text: str, point: dict) -> dict[str, float]:
 @pytest.mark.parametrize("name", sorted(SEED_EXAMPLES))
 def test_engine_matches_sympy_diff_on_examples(name):
     text, point = SEED_EXAMPLES[name]
-    value, grads = grad(text, at=point)
+    value, grads = grad(tape_of(text), at=point)
     oracle = _oracle(text, point)
     for n, expected in oracle.items():
         assert float(grads[n]) == pytest.approx(expected, rel=1e-12, abs=1e-15), n
@@ -82,7 +82,7 @@ def test_engine_matches_the_symbolic_derivation_for_intermediates():
     from backproof.derive import derive
     text, point = SEED_EXAMPLES["two-layer"]
     d = derive(text, at=point)
-    _, grads = grad(text, at=point)
+    _, grads = grad(tape_of(text), at=point)
     # Two code paths (SymPy numbers rounded once vs NumPy float64 arithmetic): equal within
     # ENGINE_VS_SYMBOLIC_ULPS, not bit for bit.
     for n, v in d.named_gradients().items():
@@ -139,13 +139,17 @@ def test_override_replaces_a_node_value_downstream_only():
 
 
 def test_outputs_other_than_the_last():
-    v, g = grad("z = x*y; w = z + 1; q = w*w", at={"x": 2, "y": 3}, of="w")
+    v, g = grad(tape_of("z = x*y; w = z + 1; q = w*w", of="w"), at={"x": 2, "y": 3})
     assert float(v) == 7.0 and float(g["x"]) == 3.0 and "q" not in g
 
 
 def test_at_as_text():
-    v, g = grad("y = a*b", at="a=2,b=-3")
+    # The engine never parses: the front layer reads the text, the engine takes numbers.
+    at = {k: float(v) for k, v in parse_values("a=2,b=-3").items()}
+    v, g = grad(tape_of("y = a*b"), at=at)
     assert float(v) == -6.0 and float(g["a"]) == -3.0
+    with pytest.raises(EngineError, match="expected a mapping name -> value, got str"):
+        grad(tape_of("y = a*b"), at="a=2,b=-3")
 
 
 # --- errors: one line naming the node ------------------------------------------------
@@ -163,7 +167,7 @@ def test_at_as_text():
         "pow-grad-at-0"])
 def test_numerical_errors_name_the_node(text, point, node, op, phase):
     with pytest.raises(NumericalError) as info:
-        grad(text, at=point)
+        grad(tape_of(text), at=point)
     msg = str(info.value)
     assert f"node {node!r} ({op}) {phase}" in msg
     assert info.value.where == f"node {node!r} ({op}) {phase}"
@@ -173,7 +177,7 @@ def test_numerical_errors_name_the_node(text, point, node, op, phase):
 
 def test_numerical_error_names_the_first_bad_point_of_a_batch():
     with pytest.raises(NumericalError, match=r"at point 2 \(operand x = 0\.0\)"):
-        grad("y = log(x)", at={"x": np.array([1.0, 2.0, 0.0, 0.0])})
+        grad(tape_of("y = log(x)"), at={"x": np.array([1.0, 2.0, 0.0, 0.0])})
 
 
 def test_non_strict_mode_lets_nan_through():
@@ -191,17 +195,42 @@ def test_non_strict_mode_lets_nan_through():
 ], ids=["missing", "unknown", "nan", "text", "shapes"])
 def test_bad_inputs_are_engine_errors(at, match):
     with pytest.raises(EngineError, match=match):
-        grad("y = a*b", at=at)
+        grad(tape_of("y = a*b"), at=at)
 
 
 def test_unknown_override_and_wrong_of():
     tape = to_tape(build_graph(parse_program("y = a*b")))
     with pytest.raises(EngineError, match="override of unknown node q"):
         forward(tape, {"a": 1, "b": 2}, overrides={"q": 1.0})
-    with pytest.raises(EngineError, match="this tape's output is 'y'"):
-        grad(tape, {"a": 1, "b": 2}, of="a")
+    with pytest.raises(ProgramError, match="this tape's output is 'y'"):
+        tape_of(tape, of="a")
     with pytest.raises(EngineError, match="expected a Tape"):
         grad(3.0, {})
+    with pytest.raises(EngineError, match="expected a Tape"):
+        grad("y = a*b", {"a": 1, "b": 2})  # text goes through backproof.graph.tape_of
+    with pytest.raises(ProgramError, match="expected a Tape, a Program or program text"):
+        tape_of(3.0)
+
+
+def test_finding_engine_imports_no_parser_graph_or_program():
+    """Nothing under backproof.engine imports parse, graph, program or sympy, even inside
+    a function (the import statements of every module, read with ast)."""
+    import ast
+    banned = {"backproof.parse", "backproof.graph", "backproof.program", "sympy"}
+    found = []
+    for path in sorted((SRC / "backproof" / "engine").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                base = ["backproof", "engine"][: 2 - node.level + 1] if node.level else []
+                mod = ".".join(base + ([node.module] if node.module else []))
+                names = [mod] + [f"{mod}.{a.name}" for a in node.names]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            found += [f"{path.name}:{node.lineno} {n}" for n in names
+                      if any(n == b or n.startswith(b + ".") for b in banned)]
+    assert found == []
 
 
 def test_engine_never_imports_sympy():

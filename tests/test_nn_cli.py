@@ -66,7 +66,8 @@ def test_json_has_history_and_keyed_matrices(tmp_path, capsys):
 
 
 def test_stdin_and_overrides(capsys, monkeypatch):
-    spec = "inputs: [1]\ntargets: [2]\nloss: half_sse\nlayers:\n  - {units: 1, activation: identity, weights: [[0]], bias: 0}\n"
+    spec = ("inputs: [1]\ntargets: [2]\nloss: half_sse\nlayers:\n"
+            "  - {units: 1, activation: identity, weights: [[0]], bias: 0}\n")
     monkeypatch.setattr("sys.stdin", io.StringIO(spec))
     code, out, _ = run(["net", "-", "--learning-rate", "0.5", "--format", "json"], capsys)
     assert code == 0
@@ -100,7 +101,7 @@ def test_bad_arguments(tmp_path, capsys, argv, fragment):
 def test_bad_spec_leaves_no_output(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text(Path(MAZUR).read_text().replace("[0.40, 0.45]", "[0.40, 0.45, 0.1]"))
-    code, out, err = run(["net", str(bad), "--steps", "3", "--plot", str(tmp_path / "p"), "-o",
+    code, _out, err = run(["net", str(bad), "--steps", "3", "--plot", str(tmp_path / "p"), "-o",
                           str(tmp_path / "o.md")], capsys)
     assert code == 2
     assert "layers[1].weights: ragged matrix" in err

@@ -157,7 +157,7 @@ def test_fused_pairs_simplify_to_prediction_minus_target(cid):
 def test_program_text_agrees_with_explain(cid):
     """The printed program, parsed back as `backproof explain` would, gives the same numbers."""
     net = program_from_spec(SPECS[cid])
-    d, grads = _derived(net)
+    _d, grads = _derived(net)
     again = derive(parse_program(str(net.program)), at=dict(net.at), wrt=net.params, expand=False, verify=False)
     for p in net.params:
         assert abs(again.gradients[p] - grads[p]) < 1e-25

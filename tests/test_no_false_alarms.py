@@ -17,7 +17,6 @@ import sympy as sp
 
 from backproof import fdiff, ops
 from backproof.cli import main
-from backproof.crosscheck import ENGINE_ULPS, crosscheck
 from backproof.fdiff import (
     AGREE,
     DISAGREE,
@@ -27,6 +26,7 @@ from backproof.fdiff import (
     check_derivative,
     judge,
 )
+from backproof.threeway import ENGINE_ULPS, crosscheck
 from backproof.verify import equal_at_random_points
 
 NOT_FAILURES = {"agree", "inconclusive", "not differentiable"}

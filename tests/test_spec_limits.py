@@ -384,6 +384,6 @@ def test_finding_net_reads_standard_input_within_the_limit(monkeypatch, capsys):
             assert n >= 0, "read everything"
             return "#" * n
     monkeypatch.setattr("sys.stdin", Endless())
-    code, out, err = _cli(["net", "-"], capsys)
+    code, _out, err = _cli(["net", "-"], capsys)
     assert code == 2 and asked == [limits.value("input_bytes") + 1]
     assert "standard input" in _one_line(err) and "input_bytes" in err

@@ -19,7 +19,7 @@ __version__ = "0.1.0"
 
 _LAZY = {
     "explain": ("backproof.api", "explain"),
-    "crosscheck": ("backproof.crosscheck", "crosscheck"),
+    "crosscheck": ("backproof.threeway", "crosscheck"),
     "Derivation": ("backproof.derive", "Derivation"),
     "Program": ("backproof.program", "Program"),
     "parse_program": ("backproof.parse", "parse_program"),

@@ -43,7 +43,7 @@ def explain(program, at=None, *, of: str | None = None, wrt: Iterable[str] | Non
     """
     deriv = derive(program, at, of=of, wrt=wrt, verify=verify)
     if verify and deriv.at is not None:
-        from .crosscheck import crosscheck
-        result = crosscheck(deriv.program, deriv.at, of=deriv.output, wrt=deriv.wrt, points=points)
+        from .threeway import crosscheck
+        result = crosscheck(derivation=deriv, points=points)
         object.__setattr__(deriv, "verification", result)
     return deriv

@@ -23,6 +23,7 @@ import sympy as sp
 from . import limits
 from .errors import ProgramError
 from .ops import OPS
+from .parse import parse_program
 from .printing import to_text
 from .program import Program
 
@@ -304,3 +305,31 @@ def to_tape(g: nx.MultiDiGraph) -> Tape:
         entries.append(TapeEntry(n, data["kind"], data["op"], tuple(u for u, _, _ in ins), value))
     inputs = tuple(e.id for e in entries if e.kind == "input")
     return Tape(tuple(entries), g.graph["output"], inputs)
+
+
+def tape_of(program: Program | Tape | str, of: str | None = None) -> Tape:
+    """The engine's tape of a program given as text, a :class:`Program` or a :class:`Tape`.
+
+    The NumPy engine reads tapes only (it never parses); this is the one step from a
+    program to the tape, for output ``of`` (default: the program's output).
+
+    Raises
+    ------
+    ProgramError
+        Not a program, or ``of`` given with a tape whose output is another name.
+
+    Examples
+    --------
+    >>> [e.id for e in tape_of("z = x*y; w = z + 1; q = w*w", of="w").entries][-1]
+    'w'
+    """
+    if isinstance(program, Tape):
+        if of is not None and of != program.output:
+            raise ProgramError(f"of={of!r}: this tape's output is {program.output!r}; build a tape "
+                               f"for {of!r} with tape_of(program, of={of!r})")
+        return program
+    if isinstance(program, str):
+        program = parse_program(program)
+    if not isinstance(program, Program):
+        raise ProgramError(f"expected a Tape, a Program or program text, got {type(program).__name__}")
+    return to_tape(build_graph(program.with_output(of) if of is not None else program))

@@ -16,7 +16,17 @@ Examples
 
 from __future__ import annotations
 
-from .answers import Answer, AnswerFileError, CheckInput, Tolerances, load_check
+from .answers import (
+    Answer,
+    AnswerFileError,
+    CheckInput,
+    Document,
+    Node,
+    RawAnswer,
+    Tolerances,
+    load_check,
+    read_answers,
+)
 from .compare import Tolerance, expressions_equal, numbers_match
 from .diagnose import CheckResult, Diagnosis, Item, check, diagnose
 from .mistakes import MISTAKE_NAMES, MISTAKES
@@ -36,7 +46,6 @@ def parse_answers(problem: Problem, answers: dict) -> tuple[Answer, ...]:
     >>> parse_answers(p, {"y": "6"})[0].quantity
     Quantity(kind='value', name='y', wrt='')
     """
-    from .answers import Document, Node, RawAnswer, read_answers
     doc = Document("<answers>", "dict", Node("map", {}), "")
     raw = [RawAnswer(str(k), Node("null" if v is None else "str", None if v is None else str(v)))
            for k, v in answers.items()]

@@ -92,7 +92,7 @@ def numbers_match(given: float, text: str | None, truth, tol: Tolerance = DEFAUL
     if abs(g - t) <= max(tol.rtol * abs(t), tol.atol):
         return "tolerance"
     fig = figures(text) if text is not None else None
-    if fig is None or fig[0] < tol.min_figures:
+    if text is None or fig is None or fig[0] < tol.min_figures:
         return None
     with localcontext() as ctx:
         ctx.prec = 60

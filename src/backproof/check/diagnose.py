@@ -11,8 +11,8 @@ reproduces the student's number, its name.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
@@ -20,13 +20,15 @@ from ..printing import format_number, to_text
 from .answers import Answer, CheckInput, Tolerances
 from .compare import Tolerance, expressions_equal, numbers_match
 from .mistakes import MISTAKES, candidate_mutations
-from .quantities import Evaluator, Problem, Quantity, Trace
+from .quantities import Evaluator, Problem, Quantity, Trace, formula
 
 __all__ = ["Diagnosis", "Item", "CheckResult", "diagnose", "check", "VERDICTS", "computation_order"]
 
 #: Every verdict, in the order reports list their counts.
 VERDICTS = ("correct", "carried_error", "incorrect", "undecided", "missing")
 _TITLES = {m.name: m.title for m in MISTAKES}
+#: Tolerances when an answer file sets none.
+DEFAULT_TOLERANCES = Tolerances()
 
 
 @dataclass(frozen=True)
@@ -123,50 +125,6 @@ def _and(names) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1] if names else ""
 
 
-def formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
-    """``q``'s own step with the numbers ``ev`` gives its inputs, in text.
-
-    Examples
-    --------
-    >>> p = Problem("a = w*x; J = a**2", at="w=3,x=2")
-    >>> formula(p, Quantity("grad", "J", "w"), Evaluator(p, {}))
-    '∂J/∂w = ∂J/∂a·∂a/∂w = 12 × 2 = 24   (∂a/∂w = x)'
-    """
-    if q.kind == "value":
-        if q.name in problem.inputs:
-            return f"{q.name} = {_n(ev.get(q))} (given)"
-        tape = problem.tapes[q.name]
-        subs = {}
-        for n in tape.names_used:
-            v = ev.get(Quantity("value", n))
-            subs[sp.Symbol(n, real=True)] = sp.Symbol(_n(v) if v >= 0 else f"({_n(v)})", real=True)
-        stmt = problem.program.statement(q.name).expr
-        with sp.evaluate(False):  # keep the statement's order: w1*x + b1 -> 2*1 + 0
-            numbers = stmt.xreplace(subs)
-        return f"{q.name} = {to_text(stmt)} = {to_text(numbers)} = {_n(ev.get(q))}"
-    if q.kind == "grad":
-        f, n = q.name, q.wrt
-        users = [s for s in problem.consumers.get(n, ()) if s == f or f in problem._reach[s]]
-        if not users:
-            return f"∂{f}/∂{n} = 0 ({f} does not depend on {n})"
-        names, nums, locs = [], [], []
-        for s in users:
-            local = ev.partial(s, n)
-            locs.append(f"∂{s}/∂{n} = {to_text(problem.local_symbolic(s, n))}")
-            if s == f:
-                names.append(f"∂{s}/∂{n}")
-                nums.append(_n(local))
-            else:
-                names.append(f"∂{f}/∂{s}·∂{s}/∂{n}")
-                nums.append(f"{_n(ev.get(Quantity('grad', f, s)))} × {_n(local)}")
-        return (f"∂{f}/∂{n} = {' + '.join(names)} = {' + '.join(nums)} = {_n(ev.get(q))}"
-                f"   ({'; '.join(locs)})")
-    g = ev.get(Quantity("grad", problem.output, q.name))
-    old = ev.get(Quantity("value", q.name))
-    return (f"{q.name}′ = {q.name} − η·∂{problem.output}/∂{q.name} = {_n(old)} − {_n(problem._eta_float)} × "
-            f"{_n(g)} = {_n(ev.get(q))}")
-
-
 def _evaluated(expr: sp.Expr) -> sp.Expr:
     """The parse rebuilt with SymPy's evaluation on: how the answer was understood."""
     if not expr.args:
@@ -182,7 +140,7 @@ def _pretty(expr: sp.Expr) -> str:
     return "−" + text[1:] if text.startswith("-") else text
 
 
-def diagnose(problem: Problem, answers: Iterable[Answer], tolerances: Tolerances = Tolerances(), *,
+def diagnose(problem: Problem, answers: Iterable[Answer], tolerances: Tolerances = DEFAULT_TOLERANCES, *,
              carried_credit: float = 1.0, expected: Iterable[Quantity] | None = None,
              student: str | None = None, path: str | None = None) -> CheckResult:
     """Judge every answer; name the first wrong step and the likely mistake.
@@ -209,73 +167,88 @@ def diagnose(problem: Problem, answers: Iterable[Answer], tolerances: Tolerances
     """
     answers = list(answers)
     given = {a.quantity: a.value for a in answers if a.kind == "number"}
-    judged: dict[Quantity, Item] = {}
-    for a in answers:
-        tol = tolerances.for_key(a.key, a.quantity, problem)
-        judged[a.quantity] = _judge(problem, a, given, tol, carried_credit)
-    # Carried errors name the student's wrong numbers they follow from.
-    for q, item in list(judged.items()):
-        if True:
-            wrong = tuple(problem.display(u) for u in sorted(item.carried_from, key=lambda u: computation_order(problem, u))
-                          if u in judged and judged[u].verdict != "correct")
-            text = _and(wrong) or "other answers"
-            diag = item.diagnosis
-            if diag is not None:
-                diag = Diagnosis(diag.mistake, diag.explanation.replace("{from}", text), diag.also)
-            judged[q] = _replace(item, carried_from=wrong, note=item.note.replace("{from}", text),
-                                 diagnosis=diag)
-    items = [judged[a.quantity] for a in answers]
-    for q in expected or ():
+    judged = {a.quantity: _judge(problem, a, given, tolerances.for_key(a.key, a.quantity, problem), carried_credit)
+              for a in answers}
+    verdicts = {q: j.item.verdict for q, j in judged.items()}
+    named = {q: _name_sources(problem, j, verdicts) for q, j in judged.items()}
+    items = [named[a.quantity] for a in answers] + _missing(problem, expected or (), named)
+    return CheckResult(_mark_first(problem, items), problem, student, path)
+
+
+@dataclass(frozen=True)
+class _Judged:
+    """A verdict whose ``{from}`` placeholders still wait for the names of the answers it used."""
+
+    item: Item
+    used: tuple[Quantity, ...] = ()
+
+
+def _name_sources(problem: Problem, judged: _Judged, verdicts: Mapping[Quantity, str]) -> Item:
+    """Carried errors name the student's wrong numbers they follow from."""
+    item = judged.item
+    wrong = tuple(problem.display(u) for u in sorted(judged.used, key=lambda u: computation_order(problem, u))
+                  if u in verdicts and verdicts[u] != "correct")
+    text = _and(wrong) or "other answers"
+    diag = item.diagnosis
+    if diag is not None:
+        diag = Diagnosis(diag.mistake, diag.explanation.replace("{from}", text), diag.also)
+    return replace(item, carried_from=wrong, note=item.note.replace("{from}", text), diagnosis=diag)
+
+
+def _missing(problem: Problem, expected: Iterable[Quantity], judged: Mapping[Quantity, Item]) -> list[Item]:
+    """A ``missing`` item for every expected quantity not answered."""
+    out = []
+    for q in expected:
         if q not in judged:
             truth = problem.truth(q) if problem.at is not None else None
-            items.append(Item(problem.display(q), q, problem.display(q), None, "missing", expected=truth,
-                              expected_text=_n(truth) if truth is not None else "",
-                              formula=problem.truth_formula(q) if truth is not None else ""))
+            out.append(Item(problem.display(q), q, problem.display(q), None, "missing", expected=truth,
+                            expected_text=_n(truth) if truth is not None else "",
+                            formula=problem.truth_formula(q) if truth is not None else ""))
+    return out
+
+
+def _mark_first(problem: Problem, items: list[Item]) -> tuple[Item, ...]:
+    """The first wrong (or missing) step in computation order is marked ``first``."""
     wrong = [i for i in items if i.verdict in ("incorrect", "missing")]
-    if wrong:
-        first = min(wrong, key=lambda i: computation_order(problem, i.quantity))
-        items = [_replace(i, first=True) if i is first else i for i in items]
-    return CheckResult(tuple(items), problem, student, path)
+    if not wrong:
+        return tuple(items)
+    first = min(wrong, key=lambda i: computation_order(problem, i.quantity))
+    return tuple(replace(i, first=True) if i is first else i for i in items)
 
 
-def _replace(item: Item, **kw) -> Item:
-    from dataclasses import replace
-    return replace(item, **kw)
-
-
-def _judge(problem: Problem, a: Answer, given: dict, tol: Tolerance, carried_credit: float) -> Item:
+def _judge(problem: Problem, a: Answer, given: dict, tol: Tolerance, carried_credit: float) -> _Judged:
     q = a.quantity
     disp = problem.display(q)
     if a.kind == "expression":
-        return _judge_symbolic(problem, a, disp)
+        return _Judged(_judge_symbolic(problem, a, disp))
     truth = problem.truth(q)
-    expected_formula = problem.truth_formula(q)
     read_as = _pretty(a.expr) if a.expr is not None else None
-    common = dict(expected=truth, expected_text=_n(truth), formula=expected_formula, read_as=read_as)
+    common = dict(expected=truth, expected_text=_n(truth), formula=problem.truth_formula(q), read_as=read_as)
     if a.kind == "nonfinite":
-        return Item(a.key, q, disp, a.text, "incorrect",
-                    diagnosis=Diagnosis(None, f"{a.text} is not a finite number; expected {_n(truth)}"), **common)
-    how = numbers_match(a.value, a.text, truth, tol)
+        return _Judged(Item(a.key, q, disp, a.text, "incorrect", **common,
+                            diagnosis=Diagnosis(None, f"{a.text} is not a finite number; expected {_n(truth)}")))
     trace = Trace()
     own = Evaluator(problem, given, exclude=q, trace=trace)
     carried = own.get(q)
+    used = tuple(trace.used)
     # The student's own numbers lead somewhere else than the truth (beyond rounding noise).
     carried_ok = math.isfinite(carried) and numbers_match(carried, None, truth, tol) is None
+    follows = carried_ok and numbers_match(a.value, a.text, carried, tol) is not None
+    how = numbers_match(a.value, a.text, truth, tol)
     if how is not None:
-        note = ""
-        if carried_ok and numbers_match(a.value, a.text, carried, tol) is None:
-            note = (f"right, but it does not follow from your {{from}}: those give {_n(carried)}")
-        return Item(a.key, q, disp, a.text, "correct", match=how, points=1.0, note=note,
-                    carried_value=carried, carried_from=tuple(trace.used), **common)
-    if carried_ok and numbers_match(a.value, a.text, carried, tol) is not None:
-        return Item(a.key, q, disp, a.text, "carried_error", match="carried", points=carried_credit,
-                    carried_value=carried, carried_from=tuple(trace.used),
-                    carried_formula=formula(problem, q, Evaluator(problem, given, exclude=q)),
-                    diagnosis=Diagnosis(None, f"follows correctly from your {{from}}; with the right "
-                                              f"numbers it is {_n(truth)}"), **common)
+        note = "" if not carried_ok or follows else \
+            f"right, but it does not follow from your {{from}}: those give {_n(carried)}"
+        return _Judged(Item(a.key, q, disp, a.text, "correct", match=how, points=1.0, note=note,
+                            carried_value=carried, **common), used)
+    if follows:
+        return _Judged(Item(a.key, q, disp, a.text, "carried_error", match="carried", points=carried_credit,
+                            carried_value=carried,
+                            carried_formula=formula(problem, q, Evaluator(problem, given, exclude=q)),
+                            diagnosis=Diagnosis(None, f"follows correctly from your {{from}}; with the right "
+                                                      f"numbers it is {_n(truth)}"), **common), used)
     diag = _find_mistake(problem, a, given, tol, trace, own, carried)
-    return Item(a.key, q, disp, a.text, "incorrect", diagnosis=diag, carried_value=carried,
-                carried_from=tuple(trace.used), **common)
+    return _Judged(Item(a.key, q, disp, a.text, "incorrect", diagnosis=diag, carried_value=carried, **common),
+                   used)
 
 
 def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trace: Trace,
@@ -308,12 +281,11 @@ def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trac
 
 def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:
     q = a.quantity
+    assert a.expr is not None  # an "expression" answer always holds its expression
     truth = problem.truth_symbolic(q)
-    given = a.expr.xreplace(problem.expansion()).doit()
-    res = expressions_equal(given, truth)
-    read_as = _pretty(a.expr)
-    exp_text = to_text(problem.truth_symbolic_names(q)) if hasattr(problem, "truth_symbolic_names") else to_text(truth)
-    common = dict(expected=truth, expected_text=exp_text, read_as=read_as, symbolic=True, match=res.method)
+    res = expressions_equal(a.expr.xreplace(problem.expansion()).doit(), truth)
+    exp_text = to_text(truth)
+    common = dict(expected=truth, expected_text=exp_text, read_as=_pretty(a.expr), symbolic=True, match=res.method)
     if res.equal:
         return Item(a.key, q, disp, a.text, "correct", points=1.0, **common)
     if res.equal is None:
@@ -321,12 +293,15 @@ def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:
                "could not decide: the expressions are not defined at enough random points")
         return Item(a.key, q, disp, a.text, "undecided",
                     diagnosis=Diagnosis(None, f"{why}; expected {exp_text}"), **common)
-    point = ", ".join(f"{k} = {_n(v)}" for k, v in sorted(res.point.items()))
+    point = ", ".join(f"{k} = {_n(v)}" for k, v in sorted((res.point or {}).items()))
     return Item(a.key, q, disp, a.text, "incorrect", counterexample=res.point,
                 diagnosis=Diagnosis(None, f"not equal to {exp_text}: at {point} yours is "
-                                          f"{_n(res.given_value) if res.given_value is not None else 'undefined'}, "
-                                          f"the right one {_n(res.expected_value) if res.expected_value is not None else 'undefined'}"),
+                                          f"{_maybe(res.given_value)}, the right one {_maybe(res.expected_value)}"),
                 **common)
+
+
+def _maybe(x: float | None) -> str:
+    return _n(x) if x is not None else "undefined"
 
 
 def check(source: CheckInput, *, carried_credit: float = 1.0) -> CheckResult:

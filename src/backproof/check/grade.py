@@ -11,6 +11,7 @@ not depend on which worker finished first.
 from __future__ import annotations
 
 import csv
+import html
 import io
 import json
 import multiprocessing as mp
@@ -26,13 +27,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from multiprocessing.connection import wait
 from pathlib import Path
+from typing import Any
 
 from .. import limits
 from ..errors import BackproofError, LimitError
 from ..printing import format_number
 from ..timeout import BudgetExceeded, budget, set_parent_death_signal
-from .answers import AnswerFileError, Tolerances, load_sections, parse_document, read_answers, read_sections
-from .diagnose import VERDICTS, diagnose
+from .answers import (
+    Answer,
+    AnswerFileError,
+    Document,
+    RawAnswer,
+    Tolerances,
+    load_sections,
+    parse_document,
+    read_answers,
+    read_sections,
+)
+from .diagnose import VERDICTS, Item, diagnose
 from .quantities import Problem, Quantity
 
 __all__ = ["Key", "Row", "SubmissionResult", "ClassReport", "load_key", "grade", "grade_submission",
@@ -129,30 +141,53 @@ def grade_submission(key: Key, path: str | Path, *, carried_credit: float = 1.0)
     start = time.perf_counter()
     path = Path(path)
     file_name = safe_name(path.name)
-    student = safe_name(path.stem)
+    student: str | None = safe_name(path.stem)
     try:
         doc = parse_document(read_submission(path), file_name)
         _, raw, _, student = read_sections(doc, need_problem=False, submission=True)
-        # One unreadable answer costs that answer, not the whole sheet.
-        answers, invalid = [], []
-        for ra in raw:
-            try:
-                answers += read_answers(doc, key.problem, [ra])
-            except AnswerFileError as exc:
-                invalid.append((ra, _one_line(exc)))
-        taken = {a.quantity for a in answers}
-        for ra, _ in invalid:
-            try:
-                taken.add(key.problem.resolve(ra.key))
-            except BackproofError:
-                pass
-        expected = [q for q in key.quantities if q not in taken or q in {a.quantity for a in answers}] \
-            if key.quantities is not None else None
+        answers, invalid = _read_each_answer(doc, key.problem, raw)
         result = diagnose(key.problem, answers, key.tolerances, carried_credit=carried_credit,
-                          expected=expected, student=student, path=str(path))
+                          expected=_expected(key, answers, invalid), student=student, path=str(path))
     except BackproofError as exc:
-        return SubmissionResult(file_name, student, error=_one_line(exc), seconds=time.perf_counter() - start)
+        return SubmissionResult(file_name, student or "", error=_one_line(exc),
+                                seconds=time.perf_counter() - start)
     asked = set(key.quantities) if key.quantities is not None else None
+    rows = _order_rows(key, _invalid_rows(key, invalid, asked) + _item_rows(result.items, asked))
+    counted = [r for r in rows if r.counted]
+    return SubmissionResult(file_name, student or "", tuple(rows), sum(r.points for r in counted), len(counted),
+                            seconds=time.perf_counter() - start)
+
+
+def _read_each_answer(doc: Document, problem: Problem, raw: Sequence[RawAnswer]
+                      ) -> tuple[list[Answer], list[tuple[RawAnswer, str]]]:
+    """The answers that can be read, and (answer, why) for the rest: one unreadable answer
+    costs that answer, not the whole sheet."""
+    answers: list[Answer] = []
+    invalid: list[tuple[RawAnswer, str]] = []
+    for ra in raw:
+        try:
+            answers += read_answers(doc, problem, [ra])
+        except AnswerFileError as exc:
+            invalid.append((ra, _one_line(exc)))
+    return answers, invalid
+
+
+def _expected(key: Key, answers: Sequence[Answer], invalid: Sequence[tuple[RawAnswer, str]]
+              ) -> list[Quantity] | None:
+    """The key's quantities a submission must answer (one it answered unreadably is not also missing)."""
+    if key.quantities is None:
+        return None
+    answered = {a.quantity for a in answers}
+    taken = set(answered)
+    for ra, _ in invalid:
+        try:
+            taken.add(key.problem.resolve(ra.key))
+        except BackproofError:
+            pass
+    return [q for q in key.quantities if q not in taken or q in answered]
+
+
+def _invalid_rows(key: Key, invalid: Sequence[tuple[RawAnswer, str]], asked: set[Quantity] | None) -> list[Row]:
     rows = []
     for ra, message in invalid:
         try:
@@ -163,17 +198,25 @@ def grade_submission(key: Key, path: str | Path, *, carried_credit: float = 1.0)
             name, counted, expected_text = ra.key, False, ""
         given = None if ra.node.value is None else str(ra.node.value)
         rows.append(Row(name, given, expected_text, "invalid", None, message, 0.0, counted))
-    for item in result.items:
+    return rows
+
+
+def _item_rows(items: Sequence[Item], asked: set[Quantity] | None) -> list[Row]:
+    rows = []
+    for item in items:
         d = item.diagnosis
         rows.append(Row(item.display, item.given, item.expected_text, item.verdict,
                         d.mistake if d else None, d.explanation if d and item.verdict != "correct" else "",
                         item.points, asked is None or item.quantity in asked))
-    if key.quantities is not None:
-        order = {key.problem.display(q): i for i, q in enumerate(key.quantities)}
-        rows.sort(key=lambda r: (0, order[r.quantity], "") if r.quantity in order else (1, 0, r.quantity))
-    counted = [r for r in rows if r.counted]
-    return SubmissionResult(file_name, student, tuple(rows), sum(r.points for r in counted), len(counted),
-                            seconds=time.perf_counter() - start)
+    return rows
+
+
+def _order_rows(key: Key, rows: list[Row]) -> list[Row]:
+    """The key's order first; anything else after, by name."""
+    if key.quantities is None:
+        return rows
+    order = {key.problem.display(q): i for i, q in enumerate(key.quantities)}
+    return sorted(rows, key=lambda r: (0, order[r.quantity], "") if r.quantity in order else (1, 0, r.quantity))
 
 
 #: Longest error text kept in a row: messages quote values briefly, and this is the
@@ -424,41 +467,14 @@ def _run_pool(key: Key, files: Sequence[Path], *, workers: int, timeout: float, 
     try:
         pool += [_Worker(ctx, args) for _ in range(max(1, min(workers, len(files))))]
         while len(results) < len(files):
-            for i, w in enumerate(pool):
-                if w.task is None and pending:
-                    w.task = pending.popleft()
-                    w.deadline = time.monotonic() + timeout
-                    try:
-                        w.conn.send(w.task)
-                    except (BrokenPipeError, OSError):
-                        pass  # the dead worker is noticed below
-            busy = [w for w in pool if w.task is not None]
-            now = time.monotonic()
-            wait_for = max(0.0, min(w.deadline for w in busy) - now)
-            ready = wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=wait_for)
+            _hand_out(pool, pending, timeout)
+            ready = _wait_for_any(pool)
             now = time.monotonic()
             for i, w in enumerate(pool):
                 if w.task is None:
                     continue
-                index, path = w.task
-                name, stem = safe_name(Path(path).name), safe_name(Path(path).stem)
-                res = None
-                replace = False
-                if w.conn in ready:
-                    try:
-                        got_index, res = w.conn.recv()
-                        assert got_index == index
-                    except (EOFError, OSError):
-                        res = SubmissionResult(name, stem, error="the grading process ended unexpectedly")
-                        replace = True
-                elif w.proc.sentinel in ready or not w.proc.is_alive():
-                    res = SubmissionResult(name, stem, error=f"the grading process ended unexpectedly "
-                                                             f"(exit code {w.proc.exitcode})")
-                    replace = True
-                elif now >= w.deadline:
-                    res = SubmissionResult(name, stem, error=f"grading took longer than {format_number(timeout)} s; "
-                                                             f"given up (the worker was stopped)", seconds=timeout)
-                    replace = True
+                index = w.task[0]
+                res, replace = _outcome(w, ready, now, timeout)
                 if res is None:
                     continue
                 results[index] = res
@@ -469,14 +485,52 @@ def _run_pool(key: Key, files: Sequence[Path], *, workers: int, timeout: float, 
                     # Only this worker (and its process group) is killed; the others go on.
                     w.kill()
                     pool[i] = _Worker(ctx, args) if pending else w
-                    if not pending:
-                        pool[i].task = None
     finally:
         # Normal end, an error or Ctrl-C: no worker outlives the batch.
         for w in pool:
             if w.proc.is_alive():
                 w.stop(force=w.task is not None or len(results) < len(files))
     return [results[i] for i in range(len(files))]
+
+
+def _hand_out(pool: list[_Worker], pending: deque, timeout: float) -> None:
+    """Give every idle worker the next file, with its deadline."""
+    for w in pool:
+        if w.task is None and pending:
+            w.task = pending.popleft()
+            w.deadline = time.monotonic() + timeout
+            try:
+                w.conn.send(w.task)
+            except (BrokenPipeError, OSError):
+                pass  # the dead worker is noticed when its outcome is read
+
+
+def _wait_for_any(pool: list[_Worker]) -> list:
+    """Wait until a busy worker answers or dies, or the earliest deadline passes."""
+    busy = [w for w in pool if w.task is not None]
+    wait_for = max(0.0, min(w.deadline for w in busy) - time.monotonic())
+    return wait([w.conn for w in busy] + [w.proc.sentinel for w in busy], timeout=wait_for)
+
+
+def _outcome(w: _Worker, ready: list, now: float, timeout: float) -> tuple[SubmissionResult | None, bool]:
+    """A busy worker's result (None while it is still working) and whether it must be replaced."""
+    assert w.task is not None
+    index, path = w.task
+    name, stem = safe_name(Path(path).name), safe_name(Path(path).stem)
+    if w.conn in ready:
+        try:
+            got_index, res = w.conn.recv()
+            assert got_index == index
+            return res, False
+        except (EOFError, OSError):
+            return SubmissionResult(name, stem, error="the grading process ended unexpectedly"), True
+    if w.proc.sentinel in ready or not w.proc.is_alive():
+        return SubmissionResult(name, stem, error=f"the grading process ended unexpectedly "
+                                                  f"(exit code {w.proc.exitcode})"), True
+    if now >= w.deadline:
+        return SubmissionResult(name, stem, error=f"grading took longer than {format_number(timeout)} s; "
+                                                  f"given up (the worker was stopped)", seconds=timeout), True
+    return None, False
 
 
 def grade(key_path: str | Path, folder: str | Path, *, workers: int = 2, timeout: float = DEFAULT_TIMEOUT,
@@ -510,7 +564,7 @@ def grade(key_path: str | Path, folder: str | Path, *, workers: int = 2, timeout
         task = bar.add_task("grading", total=len(files))
 
     def done(_res):
-        if bar is not None:
+        if bar is not None and task is not None:
             bar.advance(task)
             bar.refresh()
 
@@ -556,7 +610,7 @@ def summarize(key: Key, results: Sequence[SubmissionResult]) -> dict:
             if row.verdict == "incorrect" and row.mistake:
                 mistakes[row.mistake] += 1
                 where.setdefault(row.mistake, Counter())[row.quantity] += 1
-    quantities = []
+    quantities: list[dict[str, Any]] = []
     for q in order:
         c = per_q[q]
         n = sum(c.values())
@@ -648,7 +702,6 @@ def render_json(report: ClassReport) -> str:
 
 
 def _md(text) -> str:
-    import html
     t = html.escape("" if text is None else str(text), quote=False)
     for ch in "\\`*_[]|#":
         t = t.replace(ch, "\\" + ch)
@@ -674,10 +727,10 @@ def render_markdown(report: ClassReport) -> str:
 
 
 def _summary_md(s: dict) -> list[str]:
+    mean = format_number(s["mean_score"]) if s["mean_score"] is not None else "–"
     L = ["## Class summary", "",
          f"{s['submissions']} submissions, {s['graded']} graded, {s['errors']} could not be graded; "
-         f"{s['all_correct']} all correct; mean score {format_number(s['mean_score']) if s['mean_score'] is not None else '–'}"
-         f"/{s['total']}.", ""]
+         f"{s['all_correct']} all correct; mean score {mean}/{s['total']}.", ""]
     for p in s["key_problems"]:
         L.append(f"- **key:** {_md(p)}")
     if s["key_problems"]:

@@ -11,12 +11,13 @@ The order of :data:`MISTAKES` is the order of preference when several fit.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from ..ops import OPS
 from ..printing import format_number
-from .quantities import ACTIVATIONS, NONCOMMUTATIVE, Evaluator, Problem, Quantity, Trace, _forward, _vjp
+from .quantities import ACTIVATIONS, NONCOMMUTATIVE, Evaluator, Problem, Quantity, Trace
+from .tapes import StatementTape, forward_value, op_of, vjp_value
 
 __all__ = ["Mutation", "Mistake", "MISTAKES", "MISTAKE_NAMES", "candidate_mutations"]
 
@@ -52,8 +53,9 @@ class Mutation:
     def forward(self, ev: Evaluator, s: str, vals: dict) -> None:
         return None
 
-    def operands(self, ev: Evaluator, tape, entry, args):
-        return args
+    def overrides(self, ev: Evaluator, tape: StatementTape, vals: Mapping[str, float]) -> dict[str, float]:
+        """Node values of statement ``tape`` that this mistake computes differently."""
+        return {}
 
 
 def _n(x: float) -> str:
@@ -99,7 +101,7 @@ class LearningRateMissing(Mutation):
 
     def explain(self, problem):
         return (f"learning rate not applied: {self.name} − ∂{problem.output}/∂{self.name} instead of "
-                f"{self.name} − η·∂{problem.output}/∂{self.name} with η = {_n(problem._eta_float)}")
+                f"{self.name} − η·∂{problem.output}/∂{self.name} with η = {_n(problem.eta)}")
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ class UpdatedWeightUsed(Mutation):
         return self.new_value if backward and name == self.name else None
 
     def explain(self, problem):
-        old = problem._floats.get(self.name, math.nan)
+        old = problem.floats.get(self.name, math.nan)
         return (f"the updated {self.name} = {_n(self.new_value)} used where the old {self.name} = {_n(old)} "
                 f"belongs (every gradient of one step uses the weights before the update)")
 
@@ -140,7 +142,7 @@ class _ActivationMutation(Mutation):
     node: str
 
     def _hit(self, tape, entry, k) -> bool:
-        return tape.name == self.statement and entry.nid == self.node and k == 0
+        return tape.name == self.statement and entry.id == self.node and k == 0
 
     def _parts(self, problem):
         tape = problem.tapes[self.statement]
@@ -182,7 +184,7 @@ class DerivativeAtOutput(_ActivationMutation):
         if not self._hit(tape, entry, k):
             return None
         op = OPS[entry.op]
-        return _vjp(op, _forward(op, [out]), [out], 0)
+        return vjp_value(op, forward_value(op, [out]), [out], 0)
 
     def explain(self, problem):
         f, z, a = self._parts(problem)
@@ -257,10 +259,12 @@ class OperandsSwapped(Mutation):
     node: str
     kind = "operands_swapped"
 
-    def operands(self, ev, tape, entry, args):
-        if tape.name == self.statement and entry.nid == self.node and len(args) == 2:
-            return [args[1], args[0]]
-        return args
+    def overrides(self, ev, tape, vals):
+        entry = tape.by_id.get(self.node)
+        if tape.name != self.statement or entry is None or len(entry.operands) != 2:
+            return {}
+        a, b = (vals[u] for u in entry.operands)
+        return {self.node: forward_value(op_of(entry), [b, a])}
 
     def explain(self, problem):
         tape = problem.tapes[self.statement]
@@ -283,7 +287,7 @@ class WrongValue(Mutation):
         return self.value if name == self.name and ev._top() else None
 
     def explain(self, problem):
-        right = problem._floats.get(self.name)
+        right = problem.floats.get(self.name)
         right_text = f" where {self.name} = {_n(right)}" if right is not None else ""
         return f"{self.name} = {_n(self.value)} substituted{right_text} ({self.source})"
 
@@ -301,7 +305,7 @@ class Mistake:
 
 def _updates(cls):
     def gen(p, q, trace, base):
-        if p._eta_float is None:
+        if p.eta is None:
             return []
         return [cls(n) for n in sorted(trace.updates)]
     return gen
@@ -311,7 +315,7 @@ def _activations(cls):
     def gen(p, q, trace, base):
         out = []
         for s in sorted({s for s, _ in trace.partials}, key=p.assigned.index):
-            out += [cls(s, e.nid) for e in p.tapes[s].entries if e.kind == "op" and e.op in ACTIVATIONS]
+            out += [cls(s, e.id) for e in p.tapes[s].entries if e.kind == "op" and e.op in ACTIVATIONS]
         return out
     return gen
 
@@ -321,7 +325,7 @@ def _half(p, q, trace, base):
     if s not in trace.forwards and not any(t == s for t, _ in trace.partials):
         return []
     tape = p.tapes[s]
-    squared = any(e.op == "pow" and tape.by_id[e.operands[1]].const == 2.0 for e in tape.entries
+    squared = any(e.op == "pow" and tape.by_id[e.operands[1]].value == 2.0 for e in tape.entries
                   if e.kind == "op" and len(e.operands) == 2)
     return [LossHalfFactor(s, 2.0), LossHalfFactor(s, 0.5)] if squared else []
 
@@ -333,20 +337,20 @@ def _forks(p, q, trace, base):
     for s in sorted({s for s, _ in trace.partials}, key=p.assigned.index):
         tape = p.tapes[s]
         for e in tape.entries:
-            uses = [(w, k) for w, k in tape.consumers[e.nid] if w != s]
+            uses = [(w, k) for w, k in tape.consumers[e.id] if w != s]
             if e.kind in ("input", "op") and len(uses) > 1:
-                out += [ForkEdgeMissing(s, e.nid, w, k) for w, k in uses]
+                out += [ForkEdgeMissing(s, e.id, w, k) for w, k in uses]
     return out
 
 
 def _swaps(p, q, trace, base):
     stmts = set(trace.forwards) | {s for s, _ in trace.partials}
-    return [OperandsSwapped(s, e.nid) for s in sorted(stmts, key=p.assigned.index)
+    return [OperandsSwapped(s, e.id) for s in sorted(stmts, key=p.assigned.index)
             for e in p.tapes[s].entries if e.kind == "op" and e.op in NONCOMMUTATIVE]
 
 
 def _updated_weights(p, q, trace, base):
-    if p._eta_float is None or q.kind == "update":
+    if p.eta is None or q.kind == "update":
         return []
     read = {n for s, _ in trace.partials for n in p.tapes[s].names_used}
     # Only weights the student updated (their update is among the answers) can be mixed up.

@@ -24,13 +24,14 @@ import sympy as sp
 
 from ..derive import Derivation, derive, evaluate_number
 from ..errors import ParseError, ProgramError, SpecError, VerificationError
-from ..graph import build_graph, node_label, topological_order
 from ..ops import OPS
-from ..parse import normalize
-from ..printing import to_text
-from ..program import Program, Statement
+from ..parse import normalize, parse_expression, parse_program
+from ..printing import format_number, to_text
+from ..program import Program
+from .tapes import StatementTape, op_of, run_forward, statement_tapes, vjp_value
 
-__all__ = ["Quantity", "Problem", "Evaluator", "ACTIVATIONS", "resolve_quantity", "QuantityError"]
+__all__ = ["Quantity", "Problem", "Evaluator", "Trace", "ACTIVATIONS", "NONCOMMUTATIVE", "resolve_quantity",
+           "QuantityError", "formula", "name_links", "NameLinks"]
 
 #: Ops whose derivative students forget or take at the wrong point.
 ACTIVATIONS = frozenset(name for name, op in OPS.items() if op.checker_activation)
@@ -95,27 +96,40 @@ def _norm_name(text: str) -> str:
 # --- the problem ------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class _Entry:
-    nid: str
-    kind: str
-    op: str | None
-    operands: tuple[str, ...]
-    const: float | None
+class NameLinks:
+    """Which statements read each name, whom each name reaches, and which partials are the whole story."""
+
+    consumers: dict[str, tuple[str, ...]]
+    reach: dict[str, set[str]]
+    single_path: dict[tuple[str, str], bool]   # (s, n): ∂s/∂n is statement s's own partial
 
 
-@dataclass
-class _StatementTape:
-    """One statement's operations in order: enough for a forward and a reverse pass."""
+def name_links(program: Program, names: tuple[str, ...], tapes: Mapping[str, StatementTape]) -> NameLinks:
+    """The name-level structure: who reads whom, and who reaches whom.
 
-    name: str
-    entries: tuple[_Entry, ...]
-    names_used: tuple[str, ...]        # the names (inputs or intermediates) it reads
-    consumers: dict[str, tuple[tuple[str, int], ...]]  # node -> (consumer, position) in order
-    symbolic: dict[str, sp.Expr]       # ∂statement/∂name in names (op-table SymPy facet)
-    result: str                        # the node whose value the name takes
-    by_id: dict[str, _Entry] = field(default_factory=dict)
-    text: dict[str, str] = field(default_factory=dict)   # node -> how a write-up names it
-    expr_text: str = ""
+    Examples
+    --------
+    >>> from backproof.parse import parse_program
+    >>> from backproof.graph import build_graph
+    >>> prog = parse_program("a = w*x; b = a + w; J = a*b")
+    >>> links = name_links(prog, ("w", "x", "a", "b", "J"), statement_tapes(prog, build_graph(prog)))
+    >>> links.consumers["a"], links.single_path[("J", "a")]
+    (('b', 'J'), False)
+    """
+    consumers = {n: tuple(s.name for s in program.statements if n in tapes[s.name].names_used) for n in names}
+    ng = nx.DiGraph()
+    ng.add_nodes_from(names)
+    for s, tape in tapes.items():
+        ng.add_edges_from((n, s) for n in tape.names_used)
+    reach = {n: nx.descendants(ng, n) for n in names}
+    # ds/dn is the statement's own partial when n reaches s by no other statement.
+    single = {(s, n): not any(m != s and s in reach[m] for m in consumers[n])
+              for s, tape in tapes.items() for n in tape.names_used}
+    return NameLinks(consumers, reach, single)
+
+
+def _point(d: Derivation) -> dict[str, sp.Expr] | None:
+    return dict(d.at) if d.at is not None else None
 
 
 class Problem:
@@ -144,35 +158,26 @@ class Problem:
 
     def __init__(self, program, at=None, learning_rate=None, *, aliases: Mapping[str, str] | None = None,
                  params: Iterable[str] | None = None, title: str | None = None):
-        from ..parse import parse_program
         self.program: Program = parse_program(program) if isinstance(program, str) else program
         self.title = title
         self.output = self.program.output
+        # The one derivation (and with it the one graph): every statement's tape is cut from it.
         self.derivation: Derivation = derive(self.program, at, expand=False, verify=False)
-        self.at: dict[str, sp.Expr] | None = dict(self.derivation.at) if self.derivation.at is not None else None
+        self.at: dict[str, sp.Expr] | None = _point(self.derivation)
         self.learning_rate = _exact(learning_rate) if learning_rate is not None else None
         self.aliases = dict(aliases or {})
-        assigned = self.program.assigned
-        self.assigned = tuple(assigned)
+        self.assigned = tuple(self.program.assigned)
         self.inputs = tuple(self.program.inputs)
         self.names = self.inputs + self.assigned
         self.params = tuple(params) if params is not None else self.inputs
         self._derivs: dict[str, Derivation] = {self.output: self.derivation}
-        # Name-level structure: which statements read which names, and who reaches whom.
-        self.tapes: dict[str, _StatementTape] = {s.name: _tape(s) for s in self.program.statements}
-        self.consumers: dict[str, tuple[str, ...]] = {
-            n: tuple(s.name for s in self.program.statements if n in self.tapes[s.name].names_used)
-            for n in self.names}
-        ng = nx.DiGraph()
-        ng.add_nodes_from(self.names)
-        for s, tape in self.tapes.items():
-            ng.add_edges_from((n, s) for n in tape.names_used)
-        self._reach = {n: nx.descendants(ng, n) for n in self.names}
-        # ds/dn is the statement's own partial when n reaches s by no other statement.
-        self._single_path = {(s, n): not any(m != s and s in self._reach[m] for m in self.consumers[n])
-                             for s, tape in self.tapes.items() for n in tape.names_used}
-        self._eta_float = float(self.learning_rate) if self.learning_rate is not None else None
-        self._floats = {n: float(v) for n, v in (self.at or {}).items()}
+        self.tapes: dict[str, StatementTape] = statement_tapes(self.program, self.derivation.graph)
+        links = name_links(self.program, self.names, self.tapes)
+        self.consumers: dict[str, tuple[str, ...]] = links.consumers
+        self.reach: dict[str, set[str]] = links.reach
+        self.single_path: dict[tuple[str, str], bool] = links.single_path
+        self.eta: float | None = float(self.learning_rate) if self.learning_rate is not None else None
+        self.floats: dict[str, float] = {n: float(v) for n, v in (self.at or {}).items()}
         self._expansion: dict[sp.Symbol, sp.Expr] | None = None
         self._formulas: dict[Quantity, str] = {}
         if self.at is not None:
@@ -305,7 +310,6 @@ class Problem:
     def truth_formula(self, q: Quantity) -> str:
         """``q``'s own step with the right numbers, in text (cached: it is the same for every student)."""
         if q not in self._formulas:
-            from .diagnose import formula
             self._formulas[q] = formula(self, q, Evaluator(self, {}))
         return self._formulas[q]
 
@@ -341,33 +345,10 @@ def _agree(v: float, truth: sp.Expr, q: Quantity) -> None:
 def _exact(v) -> sp.Expr:
     if isinstance(v, sp.Basic):
         return v
-    from ..parse import parse_expression
     e = parse_expression(str(v)).doit()
     if not (e.is_number and e.is_real and e.is_finite):
         raise ProgramError(f"learning_rate must be a finite real number, got {v!r}")
     return e
-
-
-def _tape(st: Statement) -> _StatementTape:
-    """The statement's own graph, flattened; its local partials in names, once."""
-    prog = Program((Statement(st.name, st.expr),), st.name)
-    g = build_graph(prog)
-    entries = []
-    for nid in topological_order(g):
-        data = g.nodes[nid]
-        ops_ = tuple(u for u, _, _ in sorted(g.in_edges(nid, keys=True), key=lambda e: e[2]))
-        const = float(sp.N(data["expr"], 30)) if data["kind"] == "const" else None
-        entries.append(_Entry(nid, data["kind"], data["op"], ops_, const))
-    consumers = {nid: tuple((w, k) for _, w, k in sorted(g.out_edges(nid, keys=True),
-                                                          key=lambda e: (g.nodes[e[1]]["order"], e[2])))
-                 for nid in g.nodes}
-    names_used = tuple(e.nid for e in entries if e.kind == "input")
-    d = derive(prog, expand=False, verify=False)
-    symbolic = {n: d.symbolic.get(n, sp.Integer(0)) for n in names_used}
-    result = next(iter(g.predecessors(st.name)))
-    text = {nid: node_label(g, nid) for nid in g.nodes}
-    return _StatementTape(st.name, tuple(entries), names_used, consumers, symbolic, result,
-                          {e.nid: e for e in entries}, text, to_text(st.expr))
 
 
 # --- recomputation ------------------------------------------------------------------------
@@ -452,13 +433,15 @@ class Evaluator:
         p = self.p
         if q.kind == "value":
             if q.name in p.inputs:
-                return p._floats[q.name]
+                return p.floats[q.name]
             return self.forward(q.name)[p.tapes[q.name].result]
         if q.kind == "grad":
             return self.grad(q.name, q.wrt)
         g = self.get(Quantity("grad", p.output, q.name))
         old = self.value_of(q.name)
-        eta = p._eta_float
+        eta = p.eta
+        if eta is None:
+            raise ProgramError(f"{q}: the problem has no learning_rate")
         if self.trace is not None:
             self.trace.updates.add(q.name)
         if self.mut is not None:
@@ -469,7 +452,7 @@ class Evaluator:
 
     def grad(self, f: str, n: str) -> float:
         p = self.p
-        users = [s for s in p.consumers.get(n, ()) if s == f or f in p._reach[s]]
+        users = [s for s in p.consumers.get(n, ()) if s == f or f in p.reach[s]]
         if self.trace is not None and len(users) > 1:
             self.trace.forks.add((f, n))
         total = 0.0
@@ -484,7 +467,7 @@ class Evaluator:
         """∂s/∂n through statement ``s`` only."""
         p = self.p
         q = Quantity("grad", s, n)
-        if p._single_path[(s, n)] and q != self.exclude and q in self.given:
+        if p.single_path[(s, n)] and q != self.exclude and q in self.given:
             if self.trace is not None:
                 self.trace.used.add(q)
             return self.given[q]
@@ -494,31 +477,31 @@ class Evaluator:
         vals = self._forward_values(tape, backward=True)
         grads = {tape.result: 1.0}
         for e in reversed(tape.entries):
-            if e.nid == s or e.nid == tape.result or e.kind == "const":
+            if e.id == s or e.id == tape.result or e.kind == "const":
                 continue
             total = 0.0
-            for w, k in tape.consumers[e.nid]:
+            for w, k in tape.consumers[e.id]:
                 if w == s:
                     continue
-                if self.mut is not None and self.mut.skip_edge(self, s, e.nid, w, k, tape):
+                if self.mut is not None and self.mut.skip_edge(self, s, e.id, w, k, tape):
                     continue
                 total += grads[w] * self.local(tape, w, k, vals)
-            grads[e.nid] = total
+            grads[e.id] = total
         out = grads.get(n, 0.0)
         if self.mut is not None:
             out = self.mut.partial(self, s, n, out)
         return out
 
-    def local(self, tape: _StatementTape, w: str, k: int, vals: dict) -> float:
+    def local(self, tape: StatementTape, w: str, k: int, vals: dict) -> float:
         """∂w/∂(operand k) from the op table's NumPy facet."""
         entry = tape.by_id[w]
         args = [vals[u] for u in entry.operands]
-        op = OPS[entry.op]
+        op = op_of(entry)
         if self.mut is not None:
             v = self.mut.local(self, tape, entry, k, args, vals[w])
             if v is not None:
                 return v
-        return _vjp(op, vals[w], args, k)
+        return vjp_value(op, vals[w], args, k)
 
     def forward(self, s: str) -> dict:
         """Values of every node of statement ``s`` (the forward step)."""
@@ -529,38 +512,74 @@ class Evaluator:
             self.mut.forward(self, s, vals)
         return vals
 
-    def _forward_values(self, tape: _StatementTape, *, backward: bool) -> dict:
-        vals: dict[str, float] = {}
-        for e in tape.entries:
-            if e.kind == "input":
-                vals[e.nid] = self.value_of(e.nid, backward=backward)
-            elif e.kind == "const":
-                vals[e.nid] = e.const
-            elif e.kind == "name":
-                vals[e.nid] = vals[e.operands[0]]
-            else:
-                args = [vals[u] for u in e.operands]
-                if self.mut is not None:
-                    args = self.mut.operands(self, tape, e, args)
-                vals[e.nid] = _forward(OPS[e.op], args)
+    def _forward_values(self, tape: StatementTape, *, backward: bool) -> dict[str, float]:
+        """The statement's forward pass on the shared engine; a mutation may override node values."""
+        leaves = {n: self.value_of(n, backward=backward) for n in tape.names_used}
+        vals = run_forward(tape, leaves)
+        if self.mut is not None:
+            changed = self.mut.overrides(self, tape, vals)
+            if changed:
+                vals = run_forward(tape, {**leaves, **changed})
         return vals
 
 
-def _forward(op, args) -> float:
-    try:
-        return float(op.np_forward(*[np.float64(a) for a in args]))
-    except (OverflowError, ValueError, ZeroDivisionError):
-        return math.nan
+def formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
+    """``q``'s own step with the numbers ``ev`` gives its inputs, in text.
+
+    Examples
+    --------
+    >>> p = Problem("a = w*x; J = a**2", at="w=3,x=2")
+    >>> formula(p, Quantity("grad", "J", "w"), Evaluator(p, {}))
+    '∂J/∂w = ∂J/∂a·∂a/∂w = 12 × 2 = 24   (∂a/∂w = x)'
+    """
+    if q.kind == "value":
+        return _value_formula(problem, q, ev)
+    if q.kind == "grad":
+        return _grad_formula(problem, q, ev)
+    return _update_formula(problem, q, ev)
 
 
-def _vjp(op, out: float, args, k: int) -> float:
-    try:
-        return float(op.np_vjp(_ONE, np.float64(out), *[np.float64(a) for a in args])[k])
-    except (OverflowError, ValueError, ZeroDivisionError):
-        return math.nan
+def _value_formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
+    if q.name in problem.inputs:
+        return f"{q.name} = {_n(ev.get(q))} (given)"
+    subs = {}
+    for n in problem.tapes[q.name].names_used:
+        v = ev.get(Quantity("value", n))
+        subs[sp.Symbol(n, real=True)] = sp.Symbol(_n(v) if v >= 0 else f"({_n(v)})", real=True)
+    stmt = problem.program.statement(q.name).expr
+    with sp.evaluate(False):  # keep the statement's order: w1*x + b1 -> 2*1 + 0
+        numbers = stmt.xreplace(subs)
+    return f"{q.name} = {to_text(stmt)} = {to_text(numbers)} = {_n(ev.get(q))}"
 
 
-_ONE = np.float64(1.0)
+def _grad_formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
+    f, n = q.name, q.wrt
+    users = [s for s in problem.consumers.get(n, ()) if s == f or f in problem.reach[s]]
+    if not users:
+        return f"∂{f}/∂{n} = 0 ({f} does not depend on {n})"
+    names, nums, locs = [], [], []
+    for s in users:
+        local = ev.partial(s, n)
+        locs.append(f"∂{s}/∂{n} = {to_text(problem.local_symbolic(s, n))}")
+        if s == f:
+            names.append(f"∂{s}/∂{n}")
+            nums.append(_n(local))
+        else:
+            names.append(f"∂{f}/∂{s}·∂{s}/∂{n}")
+            nums.append(f"{_n(ev.get(Quantity('grad', f, s)))} × {_n(local)}")
+    return (f"∂{f}/∂{n} = {' + '.join(names)} = {' + '.join(nums)} = {_n(ev.get(q))}"
+            f"   ({'; '.join(locs)})")
+
+
+def _update_formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
+    g = ev.get(Quantity("grad", problem.output, q.name))
+    old = ev.get(Quantity("value", q.name))
+    return (f"{q.name}′ = {q.name} − η·∂{problem.output}/∂{q.name} = {_n(old)} − {_n(problem.eta)} × "
+            f"{_n(g)} = {_n(ev.get(q))}")
+
+
+def _n(x) -> str:
+    return format_number(x)
 
 
 def resolve_quantity(problem: Problem, text: str) -> Quantity:

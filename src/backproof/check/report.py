@@ -11,13 +11,16 @@ from __future__ import annotations
 import html
 import io
 import json
+from pathlib import Path
 
+import networkx as nx
 import sympy as sp
 
+from ..derive import Derivation
 from ..graph import node_label
 from ..printing import format_number, to_latex, to_text
 from ..report.common import grad_latex, name_latex, substituted_latex
-from ..steps import StepKind
+from ..steps import Step, StepKind
 from .diagnose import VERDICTS, CheckResult, Item
 from .quantities import Problem, Quantity
 
@@ -204,53 +207,69 @@ def _unit(g, n: str) -> str:
 
 
 def _descendants(g, n):
-    import networkx as nx
     return nx.descendants(g, n)
 
 
 def derivation_latex(problem: Problem, q: Quantity) -> list[str]:
     """The derivation's own steps for ``q`` as LaTeX lines (rule names alongside)."""
-    d, units = _units_for(problem, q)
-    lines: list[str] = []
     if q.kind == "update":
-        g = problem.truth(Quantity("grad", problem.output, q.name))
-        w = sp.Symbol(q.name)
-        lines.append(f"{to_latex(w)}' = {to_latex(w)} - \\eta \\frac{{\\partial {to_latex(sp.Symbol(problem.output))}}}"
-                     f"{{\\partial {to_latex(w)}}} = {_n(problem.at[q.name])} - {_n(problem.learning_rate)} "
-                     f"\\cdot {_paren(g)} = {_n(problem.truth(q))}")
-        return lines
+        return [_update_latex(problem, q)]
+    d, units = _units_for(problem, q)
     if d is None:
-        return lines
+        return []
     out_unit = next(s.target for s in d.steps if s.kind is StepKind.SEED)
+    lines = []
     for s in d.steps:
         if s.target not in units and not (s.kind is StepKind.RESULT and s.target == q.wrt):
             continue
-        if s.kind is StepKind.FORWARD and q.kind == "value":
-            rhs = f"{name_latex(d, s.target)} = {to_latex(s.symbolic)}"
-            if s.value is not None:
-                rhs += f" = {substituted_latex(s, d)} = {_n(s.value)}"
-            lines.append(rhs)
-        elif q.kind != "grad":
-            continue
-        elif s.kind is StepKind.LOCAL:
-            rhs = f"{grad_latex(d, s.via, s.target)} = {to_latex(s.symbolic)}"
-            if s.value is not None and to_text(s.symbolic) != _n(s.value):
-                rhs += f" = {_n(s.value)}"
-            lines.append(rhs + f"\\quad\\text{{({s.rule})}}")
-        elif s.kind is StepKind.CHAIN:
-            rhs = (f"{grad_latex(d, out_unit, s.target)} \\mathrel{{+}}= {grad_latex(d, out_unit, s.via)}"
-                   f" \\cdot {grad_latex(d, s.via, s.target)}")
-            if s.value is not None:
-                rhs += f" = {_n(s.factors[0])} \\cdot {_n(s.factors[1])} = {_n(s.value)}"
-            lines.append(rhs + "\\quad\\text{(chain rule)}")
-        elif s.kind is StepKind.SUM:
-            rhs = grad_latex(d, out_unit, s.target)
-            if s.value is not None:
-                rhs += " = " + " + ".join(_paren(f) for f in s.factors) + f" = {_n(s.value)}"
-            lines.append(rhs + "\\quad\\text{(sum over paths)}")
-        elif s.kind is StepKind.RESULT:
-            lines.append(f"{grad_latex(d, out_unit, s.target)} = {_n(s.value)}")
+        line = _step_latex(d, s, q, out_unit)
+        if line is not None:
+            lines.append(line)
     return lines
+
+
+def _update_latex(problem: Problem, q: Quantity) -> str:
+    g = problem.truth(Quantity("grad", problem.output, q.name))
+    w = sp.Symbol(q.name)
+    at = problem.at or {}
+    return (f"{to_latex(w)}' = {to_latex(w)} - \\eta \\frac{{\\partial {to_latex(sp.Symbol(problem.output))}}}"
+            f"{{\\partial {to_latex(w)}}} = {_n(at[q.name])} - {_n(problem.learning_rate)} "
+            f"\\cdot {_paren(g)} = {_n(problem.truth(q))}")
+
+
+def _step_latex(d: Derivation, s: Step, q: Quantity, out_unit: str) -> str | None:
+    """One step of the derivation as a LaTeX line, or None when ``q``'s write-up leaves it out."""
+    if s.kind is StepKind.FORWARD:
+        return _forward_latex(d, s) if q.kind == "value" else None
+    if q.kind != "grad":
+        return None
+    via = s.via if s.via is not None else s.target  # every LOCAL and CHAIN step names its consumer
+    if s.kind is StepKind.LOCAL:
+        rhs = f"{grad_latex(d, via, s.target)} = {to_latex(s.symbolic)}"
+        if s.value is not None and to_text(s.symbolic) != _n(s.value):
+            rhs += f" = {_n(s.value)}"
+        return rhs + f"\\quad\\text{{({s.rule})}}"
+    if s.kind is StepKind.CHAIN:
+        rhs = (f"{grad_latex(d, out_unit, s.target)} \\mathrel{{+}}= {grad_latex(d, out_unit, via)}"
+               f" \\cdot {grad_latex(d, via, s.target)}")
+        if s.value is not None:
+            rhs += f" = {_n(s.factors[0])} \\cdot {_n(s.factors[1])} = {_n(s.value)}"
+        return rhs + "\\quad\\text{(chain rule)}"
+    if s.kind is StepKind.SUM:
+        rhs = grad_latex(d, out_unit, s.target)
+        if s.value is not None:
+            rhs += " = " + " + ".join(_paren(f) for f in s.factors) + f" = {_n(s.value)}"
+        return rhs + "\\quad\\text{(sum over paths)}"
+    if s.kind is StepKind.RESULT:
+        return f"{grad_latex(d, out_unit, s.target)} = {_n(s.value)}"
+    return None
+
+
+def _forward_latex(d: Derivation, s: Step) -> str:
+    rhs = f"{name_latex(d, s.target)} = {to_latex(s.symbolic)}"
+    if s.value is not None:
+        rhs += f" = {substituted_latex(s, d)} = {_n(s.value)}"
+    return rhs
 
 
 def _paren(x) -> str:
@@ -287,7 +306,7 @@ def render_markdown(result: CheckResult, *, title: str | None = None) -> str:
         L += [f"Student: {_md_text(result.student)}", ""]
     if result.path:
         # The file's name only: a report reads the same on every machine.
-        L += [f"File: {_code(__import__('pathlib').Path(result.path).name)}", ""]
+        L += [f"File: {_code(Path(result.path).name)}", ""]
     L += ["| | quantity | yours | expected | verdict |", "|---|---|---|---|---|"]
     for i in result.items:
         verdict = _WORDS[i.verdict] + (" — **first wrong step**" if i.first else "")

@@ -9,6 +9,7 @@ naming it), 2 on bad input (through :func:`backproof.cli.main`).
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import math
 import sys
@@ -109,7 +110,7 @@ def render_text(cc, *, where: str = "", terminal: bool = False) -> str:
 
     Examples
     --------
-    >>> from backproof.crosscheck import crosscheck
+    >>> from backproof.threeway import crosscheck
     >>> print(render_text(crosscheck("y = a*b", at="a=2,b=3")))  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
     cross-check of ∂y/∂·
      gradient  symbolic  engine  finite difference  rel. engine  rel. f.d.  verdict
@@ -125,10 +126,11 @@ def render_text(cc, *, where: str = "", terminal: bool = False) -> str:
     table = Table(box=box.ROUNDED if terminal else None, show_edge=terminal,
                   pad_edge=terminal, header_style="bold" if terminal else "",
                   title=None)
-    for col, justify in (("gradient", "left"), ("symbolic", "right"), ("engine", "right"),
-                         ("finite difference", "right"), ("rel. engine", "right"),
-                         ("rel. f.d.", "right"), ("verdict", "left")):
-        table.add_column(col, justify=justify if terminal else "left", no_wrap=True)
+    for col, right in (("gradient", False), ("symbolic", True), ("engine", True),
+                       ("finite difference", True), ("rel. engine", True),
+                       ("rel. f.d.", True), ("verdict", False)):
+        # Numbers align right in a bordered table only; plain text stays left-aligned.
+        table.add_column(col, justify="right" if right and terminal else "left", no_wrap=True)
     style = {"agree": "green", "disagree": "bold red", "not differentiable": "yellow",
              "inconclusive": "yellow"}
     notes = []
@@ -153,14 +155,11 @@ def render_text(cc, *, where: str = "", terminal: bool = False) -> str:
     return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
 
 
-class _Sink:
+class _Sink(io.StringIO):
     """A file that discards writes: the console only records, the CLI prints once."""
 
-    def write(self, s):
+    def write(self, s: str) -> int:
         return len(s)
-
-    def flush(self):
-        pass
 
 
 def _where(cc, at) -> str:
@@ -189,7 +188,7 @@ def _check_arguments(args) -> None:
 
 def run(args) -> int:
     """Run the cross-check; 0 all agree, 1 a gradient disagrees."""
-    from ..crosscheck import crosscheck
+    from ..threeway import crosscheck
     _check_arguments(args)
     program, at = _load(args.program, args.at)
     cc = crosscheck(program, at, of=args.of, wrt=args.wrt, points=args.points, seed=args.seed,

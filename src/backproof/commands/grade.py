@@ -50,21 +50,12 @@ _FORMATS = {".csv": "csv", ".json": "json", ".md": "md", ".markdown": "md"}
 
 
 def run(args) -> int:
+    # Imported here: `backproof --help` and the other commands do not load the checker.
     from ..check import grade as g
     from ..check.answers import AnswerFileError
 
-    fmt = None
-    if args.output:
-        fmt = _FORMATS.get(Path(args.output).suffix.lower())
-        if fmt is None:
-            raise BackproofError(f"unknown output format {Path(args.output).suffix or '(none)'!r} for "
-                                 f"{args.output} (must be one of: .csv, .json, .md)")
-    if args.jobs < 1:
-        raise BackproofError(f"--jobs must be at least 1, got {args.jobs}")
-    if not 0 < args.timeout < math.inf:
-        raise BackproofError(f"--timeout must be a positive, finite number of seconds, got {args.timeout}")
-    if not 0 <= args.carried_credit <= 1:
-        raise BackproofError(f"--carried-credit must be between 0 and 1, got {args.carried_credit}")
+    fmt = _output_format(args.output)
+    _check_options(args)
     try:
         report = g.grade(args.key, args.submissions, workers=g.cpu_workers(args.jobs), timeout=args.timeout,
                          carried_credit=args.carried_credit,
@@ -75,7 +66,7 @@ def run(args) -> int:
         return 2
     for problem in report.key.key_problems:
         print(f"backproof: warning: {problem}", file=sys.stderr)
-    if args.output:
+    if fmt is not None:
         text = {"csv": g.render_csv, "json": g.render_json, "md": g.render_markdown}[fmt](report)
         write_atomic(args.output, text)
     else:
@@ -84,6 +75,26 @@ def run(args) -> int:
             print(f"{_terminal(r.student)}\t{score}")
     sys.stdout.write(g.render_summary_text(report))
     return 0 if report.all_correct else 1
+
+
+def _output_format(output: str | None) -> str | None:
+    """The format an ``-o`` file's extension asks for (None: no file, rows go to the terminal)."""
+    if not output:
+        return None
+    fmt = _FORMATS.get(Path(output).suffix.lower())
+    if fmt is None:
+        raise BackproofError(f"unknown output format {Path(output).suffix or '(none)'!r} for "
+                             f"{output} (must be one of: .csv, .json, .md)")
+    return fmt
+
+
+def _check_options(args) -> None:
+    if args.jobs < 1:
+        raise BackproofError(f"--jobs must be at least 1, got {args.jobs}")
+    if not 0 < args.timeout < math.inf:
+        raise BackproofError(f"--timeout must be a positive, finite number of seconds, got {args.timeout}")
+    if not 0 <= args.carried_credit <= 1:
+        raise BackproofError(f"--carried-credit must be between 0 and 1, got {args.carried_credit}")
 
 
 def _terminal(text: str) -> str:

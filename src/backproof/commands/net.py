@@ -11,8 +11,15 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ..errors import BackproofError, SpecError, quote
+from ..errors import BackproofError
+from ..io import is_special_file, read_stdin, write_group
+
+if TYPE_CHECKING:  # the networks package (SymPy, NumPy) is imported when the command runs
+    from ..nn import NetProgram
+    from ..nn.explain import NetResult
+    from ..nn.run import NetOptions
 
 __all__ = ["register", "run"]
 
@@ -83,118 +90,85 @@ def register(sub) -> argparse.ArgumentParser:
     return p
 
 
-def _load(arg: str):
+def _load(arg: str) -> NetProgram:
     from ..nn import program_from_spec, program_from_spec_file
     from ..nn.spec import parse_spec_text
     if arg == "-":
-        from ..io import read_stdin
-        return program_from_spec(parse_spec_text(read_stdin(), "yaml", "standard input"),
-                                 "standard input")
+        return program_from_spec(parse_spec_text(read_stdin(), "yaml", "standard input"), "standard input")
     return program_from_spec_file(arg)
 
 
-def _names(net, text: str | None, what: str):
-    if text is None:
-        return None
-    names = [t.strip() for t in text.split(",") if t.strip()]
-    resolved = []
-    for t in names:
-        name = net.matrix_names.get(t.replace(" ", ""), t)
-        if name not in net.params:
-            raise SpecError(f"{what}: unknown parameter {quote(t)} (a parameter name such as "
-                            f"{net.params[0]} or an entry such as W1[0][0])")
-        resolved.append(name)
-    return resolved
+def _options(args) -> NetOptions:
+    from ..nn.run import NetOptions
+    return NetOptions(steps=args.steps, tolerance=args.tolerance, learning_rate=args.learning_rate,
+                      mode=args.mode, plot=bool(args.plot), plot_weight=args.plot_weight,
+                      plot_surface=args.plot_surface)
+
+
+def _format(args) -> str:
+    if args.format is not None:
+        return args.format
+    suffix = Path(args.output).suffix.lower() if args.output else ""
+    return {".md": "md", ".markdown": "md", ".json": "json"}.get(suffix, "text")
+
+
+def _plot_refs(args, plot_dir: Path, names: list[str], prefix: str) -> list[tuple[str, str]]:
+    """(title, path relative to the write-up) of every PNG plot, for the write-up's links."""
+    base = Path(args.output).parent if args.output else Path(".")
+    refs = []
+    for name in names:
+        if name.endswith(".png"):
+            rel = os.path.relpath(plot_dir / name, base) if args.output else str(plot_dir / name)
+            refs.append((_plot_title(name, prefix), Path(rel).as_posix()))
+    return refs
+
+
+def _wants_diagram(args, fmt: str, result: NetResult) -> bool:
+    from ..nn.report import APPENDIX_NODES
+    return (fmt == "md" and bool(args.output) and not args.no_diagram and not is_special_file(args.output)
+            and result.derivation.graph.number_of_nodes() <= APPENDIX_NODES)
+
+
+def _write_up(args, fmt: str, result: NetResult, plot_dir: Path | None, plot_names: list[str],
+              svg_name: str | None) -> str:
+    from ..nn.report import render_json, render_markdown, render_text
+    if fmt == "json":
+        plots = [str(plot_dir / n) for n in plot_names] if plot_dir is not None and plot_names else None
+        return render_json(result, plots=plots)
+    refs = _plot_refs(args, plot_dir, plot_names, result.net.spec.name) if plot_dir is not None else []
+    if fmt == "md":
+        return render_markdown(result, view=args.view, digits=args.digits, appendix=not args.no_steps,
+                               plots=refs, diagram=svg_name)
+    return render_text(result, view=args.view, digits=args.digits, appendix=not args.no_steps, plots=refs)
 
 
 def run(args) -> int:
-    """Run ``backproof net``."""
-    from ..nn.explain import explain_network
-    from ..nn.report import APPENDIX_NODES
+    """Run ``backproof net``: read the options, run the network, write what comes back."""
     if args.digits < 1 or args.digits > 30:
         raise BackproofError(f"--digits must be between 1 and 30, got {args.digits}")
-    if args.steps is not None and args.steps < 0:
-        raise SpecError(f"--steps: expected an integer >= 0, got {args.steps}")
-    if args.steps is not None:
-        from .. import limits
-        limits.check("net_steps", args.steps, "--steps")
-    net = _load(args.spec)
-    spec = net.spec
-    if args.steps is not None:
-        # Steps × parameters × samples, from the shapes, before the derivation starts.
-        from ..nn.spec import check_training
-        check_training(args.steps, spec.n_params, spec.n_samples, "--steps")
-    fmt = args.format
-    if fmt is None:
-        suffix = Path(args.output).suffix.lower() if args.output else ""
-        fmt = {".md": "md", ".markdown": "md", ".json": "json"}.get(suffix, "text")
-    weight = _names(net, args.plot_weight, "--plot-weight")
-    surface = _names(net, args.plot_surface, "--plot-surface")
-    if weight is not None and len(weight) != 1:
-        raise SpecError(f"--plot-weight: expected one parameter, got {quote(args.plot_weight)}")
-    if surface is not None and (len(surface) != 2 or surface[0] == surface[1]):
-        raise SpecError(f"--plot-surface: expected two different parameters P,Q, "
-                        f"got {quote(args.plot_surface)}")
-    if args.learning_rate is not None:
-        from dataclasses import replace
-
-        import sympy as sp
-        if not (args.learning_rate > 0 and args.learning_rate != float("inf")):
-            raise SpecError(f"--learning-rate: expected a number > 0, got {args.learning_rate!r}")
-        eta = sp.Rational(repr(args.learning_rate))
-        net = replace(net, learning_rate=eta, spec=replace(spec, learning_rate=eta))
-        spec = net.spec
-    if args.tolerance is not None and not (0 <= args.tolerance < float("inf")):
-        raise SpecError(f"--tolerance: expected a number >= 0, got {args.tolerance!r}")
-
-    result = explain_network(net, mode=args.mode)
-    steps = args.steps if args.steps is not None else spec.steps
-    if steps is None and args.plot:
-        steps = 1
-    if steps is not None:
-        from ..nn.train import train_network
-        track = None
-        if weight or surface:
-            from ..nn.train import TRACK_ALL_LIMIT, default_plot_params
-            w0, s0 = default_plot_params(net)
-            track = net.params if spec.n_params <= TRACK_ALL_LIMIT else \
-                list(dict.fromkeys((weight or [w0]) + list(surface or s0)))
-        history = train_network(net, steps=steps, tolerance=args.tolerance, mode=result.mode, track=track)
-        result = result.with_history(history)
+    from ..nn.plots import build_plots
+    from ..nn.run import check_options, resolve_run, run_network
+    options = _options(args)
+    check_options(options)
+    plan = resolve_run(_load(args.spec), options)
+    fmt = _format(args)
+    result = run_network(plan)
 
     # Build everything in memory first.
-    plot_files: dict[str, bytes] = {}
-    if args.plot:
-        from ..nn.plots import build_plots
-        plot_files = build_plots(net, result.history, weight=weight[0] if weight else None,
-                                 surface=tuple(surface) if surface else None)
-    base = Path(args.output).parent if args.output else Path(".")
     plot_dir = Path(args.plot) if args.plot else None
-    plot_refs = []
-    for name in sorted(plot_files):
-        if name.endswith(".png"):
-            rel = os.path.relpath(plot_dir / name, base) if args.output else str(plot_dir / name)
-            plot_refs.append((_plot_title(name, spec.name), Path(rel).as_posix()))
-    from ..io import is_special_file, write_group
-    diagram = None
-    if fmt == "md" and args.output and not args.no_diagram and not is_special_file(args.output) \
-            and result.derivation.graph.number_of_nodes() <= APPENDIX_NODES:
-        diagram = _diagram(result)
+    plot_files: dict[str, bytes] = {}
+    if plot_dir is not None:
+        plot_files = build_plots(plan.net, result.history, weight=plan.weight, surface=plan.surface)
     md_path = Path(args.output) if args.output else None
-    if fmt == "json":
-        text = result.to_json(plots=[str(plot_dir / n) for n in sorted(plot_files)] if plot_files else None)
-    elif fmt == "md":
-        svg_name = md_path.with_suffix(".svg").name if diagram is not None else None
-        text = result.to_markdown(view=args.view, digits=args.digits, appendix=not args.no_steps,
-                                  plots=plot_refs, diagram=svg_name)
-    else:
-        text = result.to_text(view=args.view, digits=args.digits, appendix=not args.no_steps,
-                              plots=plot_refs)
+    diagram = _diagram(result) if md_path is not None and _wants_diagram(args, fmt, result) else None
+    svg_path = md_path.with_suffix(".svg") if md_path is not None and diagram is not None else None
+    text = _write_up(args, fmt, result, plot_dir, sorted(plot_files),
+                     svg_path.name if svg_path is not None else None)
 
     # Then publish plots, diagram and write-up together: all of them or none.
-    files: dict = {plot_dir / name: data for name, data in sorted(plot_files.items())}
-    if diagram is not None:
-        files[md_path.with_suffix(".svg")] = diagram
+    files: dict = {plot_dir / name: data for name, data in sorted(plot_files.items())} if plot_dir else {}
+    if svg_path is not None:
+        files[svg_path] = diagram
     if args.output:
         files[args.output] = text
     write_group(files)

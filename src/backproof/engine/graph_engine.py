@@ -3,8 +3,9 @@
 The engine reads a :class:`~backproof.graph.Tape` (plain data: node ids, op names,
 operand ids, constant values) and runs the op table's hand-written NumPy facets
 (:data:`backproof.ops.OPS`) over it. It never imports SymPy, so its numbers are
-a genuine second opinion on the symbolic derivation; a program is only turned into a
-tape (which needs SymPy) inside :func:`grad`, on request.
+a genuine second opinion on the symbolic derivation. Turning a program into a tape
+needs SymPy and belongs to the graph layer (:func:`backproof.graph.tape_of`); nothing
+here imports the parser, the graph or the program.
 
 * **Batched**: every input may be an array; all inputs broadcast to one batch shape
   and each node's value and gradient is an array of that shape, so N points cost one
@@ -29,8 +30,8 @@ tape (which needs SymPy) inside :func:`grad`, on request.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import NamedTuple
+from collections.abc import Mapping, Sequence
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
@@ -40,8 +41,40 @@ from backproof.ops import OPS
 __all__ = ["forward", "backward", "grad", "EngineGradients"]
 
 Array = np.ndarray
-_STRICT = dict(over="raise", divide="raise", invalid="raise", under="ignore")
-_LOOSE = dict(all="ignore")
+
+
+class TapeEntryLike(Protocol):
+    """One entry of a tape, as the engine reads it (see :class:`backproof.graph.TapeEntry`)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def op(self) -> str | None: ...
+    @property
+    def operands(self) -> Sequence[str]: ...
+    @property
+    def value(self) -> float | None: ...
+
+
+class TapeLike(Protocol):
+    """A tape as the engine reads it: plain data (see :class:`backproof.graph.Tape`)."""
+
+    @property
+    def entries(self) -> Sequence[TapeEntryLike]: ...
+    @property
+    def output(self) -> str: ...
+    @property
+    def inputs(self) -> Sequence[str]: ...
+
+
+def _errstate(strict: bool) -> np.errstate:
+    """Strict: overflow, division by zero and invalid operations raise (underflow to 0
+    is harmless); loose: every floating-point condition passes silently."""
+    if strict:
+        return np.errstate(over="raise", divide="raise", invalid="raise", under="ignore")
+    return np.errstate(all="ignore")
 
 
 class EngineGradients(NamedTuple):
@@ -54,8 +87,8 @@ class EngineGradients(NamedTuple):
     gradients: dict[str, Array]
 
 
-def _batch_inputs(tape, inputs: Mapping[str, object],
-                  extra_shapes=()) -> tuple[dict[str, Array], tuple[int, ...]]:
+def _check_names(tape: TapeLike, inputs: Mapping[str, object]) -> tuple[str, ...]:
+    """The tape's input names, once ``inputs`` is known to name exactly those."""
     if not isinstance(inputs, Mapping):
         raise EngineError(f"inputs: expected a mapping name -> value, got {type(inputs).__name__}")
     names = tuple(tape.inputs)
@@ -67,16 +100,22 @@ def _batch_inputs(tape, inputs: Mapping[str, object],
     if extra:
         raise EngineError(f"unknown input{'s' if len(extra) > 1 else ''} {', '.join(extra)} "
                           f"(the output uses: {', '.join(names) or 'no inputs'})")
-    arrays = {}
-    for n in names:
-        try:
-            a = np.asarray(inputs[n], dtype=np.float64)
-        except (TypeError, ValueError):
-            raise EngineError(f"input {n}: not a number or array of numbers "
-                              f"({inputs[n]!r})") from None
-        if not np.all(np.isfinite(a)):
-            raise EngineError(f"input {n}: contains a non-finite value (nan or inf)")
-        arrays[n] = a
+    return names
+
+
+def _input_array(name: str, value: object) -> Array:
+    try:
+        a = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise EngineError(f"input {name}: not a number or array of numbers ({value!r})") from None
+    if not np.all(np.isfinite(a)):
+        raise EngineError(f"input {name}: contains a non-finite value (nan or inf)")
+    return a
+
+
+def _batch_inputs(tape: TapeLike, inputs: Mapping[str, object],
+                  extra_shapes: Sequence[tuple[int, ...]] = ()) -> tuple[dict[str, Array], tuple[int, ...]]:
+    arrays = {n: _input_array(n, inputs[n]) for n in _check_names(tape, inputs)}
     try:
         shape = np.broadcast_shapes(*(a.shape for a in arrays.values()), *extra_shapes)
     except ValueError:
@@ -84,7 +123,7 @@ def _batch_inputs(tape, inputs: Mapping[str, object],
                            + [f"override: {s}" for s in extra_shapes])
         raise EngineError(f"inputs and overrides do not broadcast to one batch shape "
                           f"({shapes})") from None
-    return {n: a if a.shape == shape else np.broadcast_to(a, shape) for n, a in arrays.items()}, shape
+    return {n: _shaped(a, shape) for n, a in arrays.items()}, shape
 
 
 def _first_bad(arrays, shape) -> tuple[int, ...] | None:
@@ -107,7 +146,7 @@ def _describe(entry, values, shape, where: tuple[int, ...] | None) -> str:
     return f"{at} (operand{'s' if len(parts) > 1 else ''} {', '.join(parts)})"
 
 
-def forward(tape, inputs: Mapping[str, object], *, overrides: Mapping[str, object] | None = None,
+def forward(tape: TapeLike, inputs: Mapping[str, object], *, overrides: Mapping[str, object] | None = None,
             perturb: Mapping[str, object] | None = None, strict: bool = True) -> dict[str, Array]:
     """Evaluate every node of ``tape`` for a whole batch of input points.
 
@@ -142,57 +181,61 @@ def forward(tape, inputs: Mapping[str, object], *, overrides: Mapping[str, objec
 
     Examples
     --------
-    >>> from backproof.graph import build_graph, to_tape
-    >>> from backproof.parse import parse_program
-    >>> tape = to_tape(build_graph(parse_program("y = 2*x + 1")))
+    >>> from backproof.graph import tape_of
+    >>> tape = tape_of("y = 2*x + 1")
     >>> forward(tape, {"x": [0.0, 1.0, 2.0]})["y"].tolist()
     [1.0, 3.0, 5.0]
     """
-    ids = {e.id for e in tape.entries}
-    unknown = [n for n in list(overrides or {}) + list(perturb or {}) if n not in ids]
-    if unknown:
-        raise EngineError(f"override of unknown node{'s' if len(unknown) > 1 else ''} "
-                          f"{', '.join(map(str, unknown))}")
-    try:
-        overrides = {k: np.asarray(v, dtype=np.float64) for k, v in (overrides or {}).items()}
-        perturb = {k: np.asarray(v, dtype=np.float64) for k, v in (perturb or {}).items()}
-    except (TypeError, ValueError):
-        raise EngineError("overrides: values must be numbers or arrays of numbers") from None
+    fixed = _node_arrays(tape, overrides)
+    moved = _node_arrays(tape, perturb)
     # Overrides take part in the batch shape (a program may have no inputs at all).
-    arrays, shape = _batch_inputs(tape, inputs, [v.shape for v in overrides.values()]
-                                  + [v.shape for v in perturb.values()])
+    arrays, shape = _batch_inputs(tape, inputs, [v.shape for v in fixed.values()]
+                                  + [v.shape for v in moved.values()])
     values: dict[str, Array] = {}
     for e in tape.entries:
-        if e.id in overrides:
-            v = _shaped(overrides[e.id], shape)
+        if e.id in fixed:
+            v = _shaped(fixed[e.id], shape)
         elif e.kind == "input":
             v = arrays[e.id]
         elif e.kind == "const":
             v = np.broadcast_to(np.float64(e.value), shape)
         else:
             v = _apply(e, values, shape, strict)
-        if e.id in perturb:
-            with np.errstate(**(_STRICT if strict else _LOOSE)):
-                v = _shaped(v + perturb[e.id], shape)
+        if e.id in moved:
+            with _errstate(strict):
+                v = _shaped(v + moved[e.id], shape)
         values[e.id] = v
     return values
 
 
-def _apply(e, values, shape, strict: bool) -> Array:
-    op = OPS.get(e.op)
+def _node_arrays(tape: TapeLike, by_id: Mapping[str, object] | None) -> dict[str, Array]:
+    """Overrides or perturbations as float64 arrays, every key a node of ``tape``."""
+    ids = {e.id for e in tape.entries}
+    unknown = [n for n in (by_id or {}) if n not in ids]
+    if unknown:
+        raise EngineError(f"override of unknown node{'s' if len(unknown) > 1 else ''} "
+                          f"{', '.join(map(str, unknown))}")
+    try:
+        return {k: np.asarray(v, dtype=np.float64) for k, v in (by_id or {}).items()}
+    except (TypeError, ValueError):
+        raise EngineError("overrides: values must be numbers or arrays of numbers") from None
+
+
+def _apply(e: TapeEntryLike, values: Mapping[str, Array], shape: tuple[int, ...], strict: bool) -> Array:
+    op = OPS.get(e.op or "")
     if op is None:
         raise EngineError(f"node {e.id!r}: unknown operation {e.op!r} "
                           f"(known: {', '.join(sorted(OPS))})")
     args = [values[u] for u in e.operands]
     if not strict:
-        with np.errstate(**_LOOSE):
+        with _errstate(False):
             return _shaped(np.asarray(op.np_forward(*args), dtype=np.float64), shape)
     where = f"node {e.id!r} ({e.op}) forward"
     try:
-        with np.errstate(**_STRICT):
+        with _errstate(True):
             out = np.asarray(op.np_forward(*args), dtype=np.float64)
     except FloatingPointError as exc:
-        with np.errstate(**_LOOSE):
+        with _errstate(False):
             bad = _first_bad([op.np_forward(*args)], shape)
         raise NumericalError(f"{where}: {exc}{_describe(e, values, shape, bad)}", where=where) from None
     if not np.isfinite(out).all():
@@ -202,11 +245,11 @@ def _apply(e, values, shape, strict: bool) -> Array:
     return _shaped(out, shape)
 
 
-def _shaped(a: Array, shape) -> Array:
+def _shaped(a: Array, shape: tuple[int, ...]) -> Array:
     return a if a.shape == shape else np.broadcast_to(a, shape)
 
 
-def backward(tape, values: Mapping[str, Array], *, strict: bool = True) -> dict[str, Array]:
+def backward(tape: TapeLike, values: Mapping[str, Array], *, strict: bool = True) -> dict[str, Array]:
     """Gradients of the tape's output with respect to every non-constant node.
 
     Reverse topological order; each node's gradient is the sum over its consumers of
@@ -230,13 +273,12 @@ def backward(tape, values: Mapping[str, Array], *, strict: bool = True) -> dict[
 
     Examples
     --------
-    >>> from backproof.graph import build_graph, to_tape
-    >>> from backproof.parse import parse_program
-    >>> tape = to_tape(build_graph(parse_program("y = x*x")))
+    >>> from backproof.graph import tape_of
+    >>> tape = tape_of("y = x*x")
     >>> backward(tape, forward(tape, {"x": [1.0, 3.0]}))["x"].tolist()
     [2.0, 6.0]
     """
-    shape = np.shape(values[tape.output])
+    shape = tuple(np.shape(values[tape.output]))
     kind = {e.id: e.kind for e in tape.entries}
     grads: dict[str, Array] = {tape.output: np.ones(shape)}
     for e in reversed(tape.entries):
@@ -254,20 +296,21 @@ def backward(tape, values: Mapping[str, Array], *, strict: bool = True) -> dict[
     return {n: grads[n] for n in (e.id for e in tape.entries) if n in grads}
 
 
-def _vjp(e, g, out, args, shape, strict, kind, values):
-    op = OPS[e.op]
+def _vjp(e: TapeEntryLike, g: Array, out: Array, args: list[Array], shape: tuple[int, ...], strict: bool,
+         kind: Mapping[str, str], values: Mapping[str, Array]):
+    op = OPS[e.op or ""]
     if not strict:
-        with np.errstate(**_LOOSE):
+        with _errstate(False):
             return op.np_vjp(g, out, *args)
     where = f"node {e.id!r} ({e.op}) backward"
     try:
-        with np.errstate(**_STRICT):
+        with _errstate(True):
             contribs = op.np_vjp(g, out, *args)
         reason = "the gradient is not finite"
     except FloatingPointError as exc:
         # Retry quietly: the trouble may be confined to a constant operand's partial
         # (e.g. ∂(c^x)/∂c), which is never used.
-        with np.errstate(**_LOOSE):
+        with _errstate(False):
             contribs = op.np_vjp(g, out, *args)
         reason = str(exc)
     used = [c for u, c in zip(e.operands, contribs) if kind[u] != "const"]
@@ -277,39 +320,22 @@ def _vjp(e, g, out, args, shape, strict, kind, values):
     raise NumericalError(f"{where}: {reason}{_describe(e, values, shape, bad)}", where=where)
 
 
-def _as_tape(program, of: str | None):
-    if hasattr(program, "entries") and hasattr(program, "output"):
-        if of is not None and of != program.output:
-            raise EngineError(f"of={of!r}: this tape's output is {program.output!r}; build a tape "
-                              f"for {of!r} with to_tape(build_graph(program.with_output({of!r})))")
-        return program
-    # Building a tape needs SymPy; only programs given as text or Program pay for it.
-    from backproof.graph import build_graph, to_tape
-    from backproof.parse import parse_program
-    from backproof.program import Program
-    if isinstance(program, str):
-        program = parse_program(program)
-    if not isinstance(program, Program):
-        raise EngineError(f"expected a Tape, a Program or program text, got {type(program).__name__}")
-    if of is not None:
-        program = program.with_output(of)
-    return to_tape(build_graph(program))
+def _is_tape(obj: object) -> bool:
+    return all(hasattr(obj, a) for a in ("entries", "output", "inputs"))
 
 
-def grad(program, at: Mapping[str, object] | str | None = None, *, of: str | None = None,
+def grad(tape: TapeLike, at: Mapping[str, object] | None = None, *,
          overrides: Mapping[str, object] | None = None) -> EngineGradients:
-    """Value and every gradient of a program's output, by the NumPy engine alone.
+    """Value and every gradient of a tape's output, by the NumPy engine alone.
 
     Parameters
     ----------
-    program : Tape, Program or str
-        A tape from :func:`backproof.graph.to_tape`, or a program (converted to a tape
-        here, which imports SymPy; a tape does not).
-    at : mapping or str
+    tape : Tape
+        A tape from :func:`backproof.graph.tape_of` (program text or a Program) or
+        :func:`backproof.graph.to_tape` (a graph); the engine itself never parses.
+    at : mapping, optional
         Input name -> number or array (arrays broadcast: one call evaluates a batch of
-        points); ``"a=2,b=1"`` is also accepted.
-    of : str, optional
-        The output to differentiate (programs only; default: the last assigned name).
+        points). Text such as ``"a=2,b=1"`` is read by :func:`backproof.parse.parse_values`.
     overrides : mapping, optional
         Node id -> value replacing what that node computes.
 
@@ -322,23 +348,21 @@ def grad(program, at: Mapping[str, object] | str | None = None, *, of: str | Non
     Raises
     ------
     EngineError
-        Missing or unknown inputs, or inputs that do not broadcast.
+        Not a tape, missing or unknown inputs, or inputs that do not broadcast.
     NumericalError
         An overflow or domain error, naming the node.
 
     Examples
     --------
-    >>> value, grads = grad("d = a + b; e = b - c; y = d*e", at={"a": 2, "b": 1, "c": 0})
+    >>> from backproof.graph import tape_of
+    >>> value, grads = grad(tape_of("d = a + b; e = b - c; y = d*e"), at={"a": 2, "b": 1, "c": 0})
     >>> float(value), {n: float(grads[n]) for n in ("a", "b", "c", "d", "e")}
     (3.0, {'a': 1.0, 'b': 4.0, 'c': -3.0, 'd': 1.0, 'e': 3.0})
-    >>> grad("y = x**2", at={"x": [1.0, 2.0, 3.0]}).gradients["x"].tolist()
+    >>> grad(tape_of("y = x**2"), at={"x": [1.0, 2.0, 3.0]}).gradients["x"].tolist()
     [2.0, 4.0, 6.0]
     """
-    tape = _as_tape(program, of)
-    if at is None:
-        at = {}
-    elif isinstance(at, str):
-        from backproof.parse import parse_values
-        at = {k: float(v) for k, v in parse_values(at).items()}
-    values = forward(tape, at, overrides=overrides)
+    if not _is_tape(tape):
+        raise EngineError(f"expected a Tape (from backproof.graph.tape_of(program)), "
+                          f"got {type(tape).__name__}")
+    values = forward(tape, {} if at is None else at, overrides=overrides)
     return EngineGradients(np.array(values[tape.output]), backward(tape, values))

@@ -37,7 +37,7 @@ Two update orders are offered (``mode``):
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,6 +49,8 @@ from backproof.engine.losses import Loss, get_loss
 __all__ = [
     "Cache",
     "TrainResult",
+    "TrainingStepError",
+    "Recorder",
     "MODES",
     "forward_prop",
     "back_propagation",
@@ -477,12 +479,60 @@ class TrainResult:
         return self.losses[-1]
 
 
+class TrainingStepError(NumericalError):
+    """A :class:`NumericalError` raised by :func:`train` during step ``step``.
+
+    The message and ``where`` start with ``"step k, "``; ``cause`` and ``cause_where``
+    hold the engine's own message and place, so a caller can word the step its way.
+    """
+
+    def __init__(self, step: int, cause: NumericalError):
+        self.step = step
+        self.cause = str(cause)
+        self.cause_where = cause.where
+        super().__init__(f"step {step}, {cause}", where=f"step {step}, {cause.where}")
+
+
+#: What :func:`train` calls at every parameter state it visits: ``record(k, layers)``
+#: with ``k`` the number of updates made so far (``0`` the initial network).
+Recorder = Callable[[int, tuple[Dense, ...]], None]
+
+
+def _train_args(steps, tolerance, mode) -> float:
+    """Check the loop's arguments; return the tolerance as a float."""
+    if not isinstance(steps, (int, np.integer)) or steps < 0:
+        raise EngineError(f"steps: must be an integer >= 0, got {steps!r}")
+    try:
+        tol = float(tolerance)
+    except (TypeError, ValueError):
+        raise EngineError(f"tolerance: expected a number, got {tolerance!r}") from None
+    if not np.isfinite(tol) or tol < 0:
+        raise EngineError(f"tolerance: must be a finite number >= 0, got {tolerance!r}")
+    if mode not in MODES:
+        raise EngineError(f"unknown mode {mode!r} (must be one of {list(MODES)})")
+    return tol
+
+
+def _stop_reason(losses: Sequence[float], norms: Sequence[float], k: int, steps: int,
+                 tol: float) -> str | None:
+    """Why training stops at step ``k``, or None to take another step."""
+    if tol > 0 and norms[-1] < tol:
+        return "gradient_norm"
+    if tol > 0 and k > 0 and losses[-2] - losses[-1] <= tol:
+        return "loss_decrease"
+    if k == steps:
+        return "steps"
+    return None
+
+
 def train(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float,
-          steps: int, tolerance: float = 0.0, mode: str = "simultaneous") -> TrainResult:
+          steps: int, tolerance: float = 0.0, mode: str = "simultaneous",
+          record: Recorder | None = None) -> TrainResult:
     """Full-batch gradient descent: the seeds' epoch loop, written correctly.
 
     Each step runs :func:`forward_prop`, :func:`loss_value`, :func:`back_propagation`
-    and :func:`gd_step` on the whole batch.
+    and :func:`gd_step` on the whole batch. This is backproof's one training loop:
+    callers that want more than the losses pass ``record``.
 
     Parameters
     ----------
@@ -501,6 +551,9 @@ def train(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float,
         update lowers the loss by ``<= tolerance``. ``0`` runs all ``steps``.
     mode : {"simultaneous", "sequential"}
         Update order, as in :func:`gd_step`.
+    record : callable, optional
+        ``record(k, layers)`` is called with every network the loop visits, the
+        initial one (``k = 0``) and the one after each update, before its loss is taken.
 
     Returns
     -------
@@ -508,8 +561,8 @@ def train(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float,
 
     Raises
     ------
-    NumericalError
-        If training overflows; ``where`` starts with ``"step k, "``.
+    TrainingStepError
+        If training overflows (a :class:`NumericalError`); ``where`` starts with ``"step k, "``.
 
     Examples
     --------
@@ -517,39 +570,30 @@ def train(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float,
     >>> result = train(net, [[1.0], [2.0]], [[2.0], [4.0]], "mse", 0.2, 300)
     >>> (result.stopped_because, round(float(result.layers[0].W[0, 0]), 3))
     ('steps', 2.0)
+    >>> seen = []
+    >>> _ = train(net, [[1.0]], [[2.0]], "half_sse", 0.5, 2, record=lambda k, ls: seen.append(k))
+    >>> seen
+    [0, 1, 2]
     """
-    layers = list(_layers(layers))
+    current = _layers(layers)
     eta = _learning_rate(learning_rate)
-    if not isinstance(steps, (int, np.integer)) or steps < 0:
-        raise EngineError(f"steps: must be an integer >= 0, got {steps!r}")
-    try:
-        tol = float(tolerance)
-    except (TypeError, ValueError):
-        raise EngineError(f"tolerance: expected a number, got {tolerance!r}") from None
-    if not np.isfinite(tol) or tol < 0:
-        raise EngineError(f"tolerance: must be a finite number >= 0, got {tolerance!r}")
-    if mode not in MODES:
-        raise EngineError(f"unknown mode {mode!r} (must be one of {list(MODES)})")
+    tol = _train_args(steps, tolerance, mode)
     X = _batch(X, "X")
     losses: list[float] = []
     norms: list[float] = []
     k = 0
     while True:
+        if record is not None:
+            record(k, current)
         try:
-            cache = forward_prop(X, layers)
-            losses.append(loss_value(cache, layers, T, loss))
-            grads = back_propagation(cache, layers, T, loss)
+            cache = forward_prop(X, current)
+            losses.append(loss_value(cache, current, T, loss))
+            grads = back_propagation(cache, current, T, loss)
             norms.append(gradient_norm(grads))
-            if tol > 0 and norms[-1] < tol:
-                stopped = "gradient_norm"
-            elif tol > 0 and k > 0 and losses[-2] - losses[-1] <= tol:
-                stopped = "loss_decrease"
-            elif k == steps:
-                stopped = "steps"
-            else:
-                layers = gd_step(layers, grads, eta, mode, cache=cache, T=T, loss=loss)
-                k += 1
-                continue
+            stopped = _stop_reason(losses, norms, k, steps, tol)
+            if stopped is not None:
+                return TrainResult(current, tuple(losses), tuple(norms), k, stopped)
+            current = tuple(gd_step(current, grads, eta, mode, cache=cache, T=T, loss=loss))
         except NumericalError as exc:
-            raise NumericalError(f"step {k}, {exc}", where=f"step {k}, {exc.where}") from None
-        return TrainResult(tuple(layers), tuple(losses), tuple(norms), k, stopped)
+            raise TrainingStepError(k, exc) from None
+        k += 1

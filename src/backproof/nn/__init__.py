@@ -10,9 +10,11 @@
 from .build import Layout, NetProgram, build_program, program_from_spec, program_from_spec_file
 from .explain import EngineCheck, NetResult, explain_network
 from .network import Layer, Network
+from .run import NetOptions, NetRun, resolve_run, run_network
 from .spec import NetSpec, load_spec_file, validate_spec
 from .train import TrainHistory, train_network
 
 __all__ = ["NetProgram", "NetSpec", "Layout", "NetResult", "EngineCheck", "TrainHistory",
            "Network", "Layer", "build_program", "program_from_spec", "program_from_spec_file",
-           "load_spec_file", "validate_spec", "explain_network", "train_network"]
+           "load_spec_file", "validate_spec", "explain_network", "train_network",
+           "NetOptions", "NetRun", "resolve_run", "run_network"]

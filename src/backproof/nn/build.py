@@ -29,40 +29,20 @@ from dataclasses import dataclass
 
 import sympy as sp
 
+from ..errors import SpecError
+from ..graph import build_graph
 from ..losses import LOSS_ROWS
 from ..ops import OPS
 from ..program import Program, Statement
-from .spec import NetSpec, entry_scalar, load_spec_file, param_entries, validate_spec
+from .model import Layout, NetSpec, entry_scalar, estimate_nodes, generated_names, layout_of
+from .spec import load_spec_file, validate_spec
 
+# Layout and generated_names live in .model; they stay importable from here.
 __all__ = ["NetProgram", "Layout", "build_program", "program_from_spec", "program_from_spec_file",
-           "generated_names", "CLUSTER_OPS_NODES"]
+           "as_netprogram", "generated_names", "CLUSTER_OPS_NODES"]
 
 #: Up to this many (estimated) graph nodes, ``clusters`` also lists every operation node.
 CLUSTER_OPS_NODES = 2000
-
-
-def _estimate(spec) -> int:
-    from .explain import estimate_nodes
-    return estimate_nodes(spec)
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Scalar names arranged like the matrices, for views, JSON and the engine.
-
-    ``x[s][j]``, ``y[s][k]``; ``W[l][i][j]``, ``b[l][i]`` for layer ``l + 1``;
-    ``z[l][s][i]``, ``a[l][s][i]`` (``a`` is ``z`` for an identity layer); ``loss[s]``
-    the per-sample loss name (``J`` itself for one sample).
-    """
-
-    x: tuple[tuple[str, ...], ...]
-    y: tuple[tuple[str, ...], ...]
-    W: tuple[tuple[tuple[str, ...], ...], ...]
-    b: tuple[tuple[str, ...], ...]
-    z: tuple[tuple[tuple[str, ...], ...], ...]
-    a: tuple[tuple[tuple[str, ...], ...], ...]
-    loss: tuple[str, ...]
-    output: str = "J"
 
 
 @dataclass(frozen=True)
@@ -113,26 +93,6 @@ def _S(name: str) -> sp.Symbol:
     return sp.Symbol(name, real=True)
 
 
-def _layout(spec: NetSpec) -> Layout:
-    n = spec.n_samples
-    suf = (lambda s: f"_s{s}") if n > 1 else (lambda s: "")
-    scal = entry_scalar(spec)
-    x = tuple(tuple(f"x_{j}{suf(s)}" for j in range(len(spec.inputs[0]))) for s in range(n))
-    y = tuple(tuple(f"y_{k}{suf(s)}" for k in range(len(spec.targets[0]))) for s in range(n))
-    W, b, z, a = [], [], [], []
-    for l, layer in enumerate(spec.layers, start=1):
-        W.append(tuple(tuple(scal[f"W{l}[{i}][{j}]"] for j in range(layer.fan_in))
-                       for i in range(layer.units)))
-        b.append(tuple(scal[f"b{l}[{i}]"] for i in range(layer.units)))
-        z.append(tuple(tuple(f"z{l}_{i}{suf(s)}" for i in range(layer.units)) for s in range(n)))
-        if layer.activation == "identity":
-            a.append(z[-1])
-        else:
-            a.append(tuple(tuple(f"a{l}_{i}{suf(s)}" for i in range(layer.units)) for s in range(n)))
-    loss = ("J",) if n == 1 else tuple(f"J_s{s}" for s in range(n))
-    return Layout(x, y, tuple(W), tuple(b), tuple(z), tuple(a), loss)
-
-
 def _sum(terms):
     return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
 
@@ -147,49 +107,42 @@ def _sample_loss(loss: str, outs, ts):
     return LOSS_ROWS[loss].written(outs, ts)
 
 
-def build_program(spec: NetSpec) -> NetProgram:
-    """Build the Program of named scalars for a validated spec.
+def _layer_statements(spec: NetSpec, lay: Layout, l: int, s: int, prev: list[sp.Symbol],
+                      label: str) -> tuple[list[Statement], dict[str, str]]:
+    """Layer ``l``'s statements for sample ``s`` (``z``, then the activation) and their boxes."""
+    layer = spec.layers[l]
+    L = l + 1
+    suf = lay.z[l][s][0][len(f"z{L}_0"):]
+    stmts: list[Statement] = []
+    for i in range(layer.units):
+        zexpr = sp.Add(*[_S(lay.W[l][i][j]) * prev[j] for j in range(layer.fan_in)], _S(lay.b[l][i]))
+        stmts.append(Statement(lay.z[l][s][i], zexpr))
+    act = layer.activation
+    if act != "identity" and act in OPS:  # an identity layer's a is its z
+        for i in range(layer.units):
+            stmts.append(Statement(lay.a[l][s][i], OPS[act].forward(_S(lay.z[l][s][i]))))
+    elif act == "softmax":
+        es = [f"e{L}_{i}{suf}" for i in range(layer.units)]
+        total = f"S{L}{suf}"
+        for i in range(layer.units):
+            stmts.append(Statement(es[i], sp.exp(_S(lay.z[l][s][i]))))
+        stmts.append(Statement(total, _sum([_S(e) for e in es])))
+        for i in range(layer.units):
+            stmts.append(Statement(lay.a[l][s][i], sp.Mul(_S(es[i]), sp.Pow(_S(total), -1), evaluate=False)))
+    return stmts, {st.name: label for st in stmts}
 
-    Examples
-    --------
-    >>> spec = validate_spec({"inputs": [1], "targets": [2], "loss": "half_sse",
-    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": [0]}],
-    ...     "names": {"w": "W1[0][0]", "b": "b1[0]"}})
-    >>> print(build_program(spec).program)
-    z1_0 = b + w*x_0
-    J = (z1_0 - y_0)**2/2
-    """
-    lay = _layout(spec)
+
+def _statements(spec: NetSpec, lay: Layout, labels: list[str],
+                loss_label: str) -> tuple[list[Statement], dict[str, str]]:
+    """Every statement of the program, sample by sample and layer by layer, then ``J``."""
     stmts: list[Statement] = []
     clusters: dict[str, str] = {}
-    labels = [f"layer {l} ({L.activation})" for l, L in enumerate(spec.layers, start=1)]
-    loss_label = f"loss ({spec.loss})"
     for s in range(spec.n_samples):
         prev = [_S(n) for n in lay.x[s]]
-        for l, layer in enumerate(spec.layers):
-            L = l + 1
-            suf = lay.z[l][s][0][len(f"z{L}_0"):]
-            for i in range(layer.units):
-                zexpr = sp.Add(*[_S(lay.W[l][i][j]) * prev[j] for j in range(layer.fan_in)],
-                               _S(lay.b[l][i]))
-                stmts.append(Statement(lay.z[l][s][i], zexpr))
-                clusters[lay.z[l][s][i]] = labels[l]
-            act = layer.activation
-            if act != "identity" and act in OPS:  # an identity layer's a is its z
-                for i in range(layer.units):
-                    stmts.append(Statement(lay.a[l][s][i], OPS[act].forward(_S(lay.z[l][s][i]))))
-                    clusters[lay.a[l][s][i]] = labels[l]
-            elif act == "softmax":
-                es = [f"e{L}_{i}{suf}" for i in range(layer.units)]
-                total = f"S{L}{suf}"
-                for i in range(layer.units):
-                    stmts.append(Statement(es[i], sp.exp(_S(lay.z[l][s][i]))))
-                stmts.append(Statement(total, _sum([_S(e) for e in es])))
-                for i in range(layer.units):
-                    stmts.append(Statement(lay.a[l][s][i],
-                                           sp.Mul(_S(es[i]), sp.Pow(_S(total), -1), evaluate=False)))
-                for name in es + [total] + list(lay.a[l][s]):
-                    clusters[name] = labels[l]
+        for l in range(len(spec.layers)):
+            more, boxes = _layer_statements(spec, lay, l, s, prev, labels[l])
+            stmts += more
+            clusters.update(boxes)
             prev = [_S(n) for n in lay.a[l][s]]
         expr = _sample_loss(spec.loss, prev, [_S(n) for n in lay.y[s]])
         stmts.append(Statement(lay.loss[s], expr))
@@ -197,8 +150,13 @@ def build_program(spec: NetSpec) -> NetProgram:
     if spec.n_samples > 1:
         stmts.append(Statement("J", _scaled(spec.n_samples, _sum([_S(n) for n in lay.loss]))))
         clusters["J"] = loss_label
-    program = Program(tuple(stmts), "J")
+    return stmts, clusters
 
+
+def _values(spec: NetSpec, lay: Layout, labels: list[str], loss_label: str,
+            clusters: dict[str, str]) -> tuple[dict[str, sp.Expr], list[str]]:
+    """The point (inputs, targets, parameters) and the parameters in layer order; adds the
+    inputs', targets' and parameters' boxes to ``clusters``."""
     at: dict[str, sp.Expr] = {}
     for s in range(spec.n_samples):
         for j, name in enumerate(lay.x[s]):
@@ -218,20 +176,27 @@ def build_program(spec: NetSpec) -> NetProgram:
             params.append(lay.b[l][i])
         for name in [n for row in lay.W[l] for n in row] + list(lay.b[l]):
             clusters[name] = labels[l]
+    return at, params
 
-    if _estimate(spec) <= CLUSTER_OPS_NODES:
-        # Operation nodes (``z1_0:mul1``) join the box of the statement they belong to.
-        from ..graph import build_graph
-        g = build_graph(program)
-        for nid, data in g.nodes(data=True):
-            if nid not in clusters and data.get("statement") in clusters:
-                clusters[nid] = clusters[data["statement"]]
 
+def _operation_boxes(program: Program, clusters: Mapping[str, str]) -> dict[str, str]:
+    """Operation nodes (``z1_0:mul1``) join the box of the statement they belong to."""
+    g = build_graph(program)
+    return {nid: clusters[data["statement"]] for nid, data in g.nodes(data=True)
+            if nid not in clusters and data.get("statement") in clusters}
+
+
+def _matrix_names(spec: NetSpec, lay: Layout) -> dict[str, str]:
+    """Matrix entries (``W2[0][1]``, ``x[0]``, ``z1[1][0]``) and aliases -> scalar names."""
     matrix_names = dict(entry_scalar(spec))
     for alias, _ in spec.names:
         matrix_names[alias] = alias
     for s in range(spec.n_samples):
-        idx = (lambda i: f"[{i}]") if spec.n_samples == 1 else (lambda i, s=s: f"[{s}][{i}]")
+        pre = "" if spec.n_samples == 1 else f"[{s}]"
+
+        def idx(i: int, pre: str = pre) -> str:
+            return f"{pre}[{i}]"
+
         for j, name in enumerate(lay.x[s]):
             matrix_names[f"x{idx(j)}"] = name
         for k, name in enumerate(lay.y[s]):
@@ -241,27 +206,32 @@ def build_program(spec: NetSpec) -> NetProgram:
                 matrix_names[f"z{l + 1}{idx(i)}"] = name
             for i, name in enumerate(lay.a[l][s]):
                 matrix_names[f"a{l + 1}{idx(i)}"] = name
+    return matrix_names
+
+
+def build_program(spec: NetSpec) -> NetProgram:
+    """Build the Program of named scalars for a validated spec.
+
+    Examples
+    --------
+    >>> spec = validate_spec({"inputs": [1], "targets": [2], "loss": "half_sse",
+    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": [0]}],
+    ...     "names": {"w": "W1[0][0]", "b": "b1[0]"}})
+    >>> print(build_program(spec).program)
+    z1_0 = b + w*x_0
+    J = (z1_0 - y_0)**2/2
+    """
+    lay = layout_of(spec)
+    labels = [f"layer {l} ({L.activation})" for l, L in enumerate(spec.layers, start=1)]
+    loss_label = f"loss ({spec.loss})"
+    stmts, clusters = _statements(spec, lay, labels, loss_label)
+    program = Program(tuple(stmts), "J")
+    at, params = _values(spec, lay, labels, loss_label, clusters)
+    if estimate_nodes(spec) <= CLUSTER_OPS_NODES:
+        clusters.update(_operation_boxes(program, clusters))
     return NetProgram(program=program, at=at, params=tuple(params),
-                      learning_rate=spec.learning_rate, matrix_names=matrix_names,
+                      learning_rate=spec.learning_rate, matrix_names=_matrix_names(spec, lay),
                       clusters=clusters, spec=spec, layout=lay)
-
-
-def generated_names(spec: NetSpec) -> set[str]:
-    """Every scalar name the builder would generate for ``spec`` (without aliases)."""
-    from dataclasses import replace
-    bare = replace(spec, names=())
-    lay = _layout(bare)
-    out = {n for _, n in param_entries(bare)} | {"J"} | set(lay.loss)
-    for rows in (lay.x, lay.y):
-        out |= {n for row in rows for n in row}
-    for group in (lay.z, lay.a):
-        out |= {n for layer in group for row in layer for n in row}
-    for l, layer in enumerate(spec.layers, start=1):
-        if layer.activation == "softmax":
-            for s in range(spec.n_samples):
-                suf = f"_s{s}" if spec.n_samples > 1 else ""
-                out |= {f"e{l}_{i}{suf}" for i in range(layer.units)} | {f"S{l}{suf}"}
-    return out
 
 
 def program_from_spec(data: Mapping, path: str = "") -> NetProgram:
@@ -291,3 +261,16 @@ def program_from_spec_file(path) -> NetProgram:
     'J'
     """
     return program_from_spec(load_spec_file(path), str(path))
+
+
+def as_netprogram(obj) -> NetProgram:
+    """A NetProgram from a NetProgram, a NetSpec, a spec mapping or a spec file path."""
+    if isinstance(obj, NetProgram):
+        return obj
+    if isinstance(obj, NetSpec):
+        return build_program(obj)
+    if isinstance(obj, Mapping):
+        return program_from_spec(obj)
+    if isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__"):
+        return program_from_spec_file(obj)
+    raise SpecError(f"expected a spec (mapping, file path, NetSpec or NetProgram), got {type(obj).__name__}")

@@ -15,16 +15,22 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import sympy as sp
 
-from ..derive import derive, evaluate_number
+from ..derive import Derivation, derive, evaluate_number
+from ..engine import Cache, back_propagation, forward_prop, loss_value
 from ..errors import EvaluationError, SpecError
 from ..fdiff import DISAGREE, INCONCLUSIVE, UNRESOLVED, check_derivative
 from ..losses import LOSS_ROWS
 from ..ops import OPS
 from ..steps import Step, StepKind
-from .build import NetProgram, build_program, program_from_spec, program_from_spec_file
-from .spec import MODES, NetSpec
+from .build import NetProgram, as_netprogram
+from .model import estimate_nodes
+from .numeric import LossFunction, batch_arrays, engine_layers
+from .spec import MODES
+from .train import TrainHistory
 from .views import MatrixView, ScalarView, compare_views, matrix_gradients, matrix_view, scalar_view
 
+# as_netprogram, estimate_nodes, engine_layers and LossFunction live in .build, .model and
+# .numeric; they stay importable from here.
 __all__ = ["NetResult", "EngineCheck", "LossFunction", "explain_network", "as_netprogram", "engine_layers",
            "update_steps", "MAX_DERIVE_NODES", "estimate_nodes", "WRT_NODES", "FD_MAX_PARAMS"]
 
@@ -115,13 +121,13 @@ class NetResult:
     """
 
     net: NetProgram
-    derivation: object
+    derivation: Derivation
     scalar: ScalarView
     matrix: MatrixView | None
     updates: tuple[Step, ...]
     mode: str
-    check: EngineCheck
-    history: object = None
+    check: EngineCheck | None
+    history: TrainHistory | None = None
     limits: tuple[str, ...] = field(default=())
     view_diff: float | None = None
 
@@ -139,9 +145,8 @@ class NetResult:
         """Scalar parameter name -> value after one update (empty without η)."""
         return {s.target: s.value for s in self.updates}
 
-    def with_history(self, history) -> NetResult:
-        """The same result with a training history attached."""
-        from dataclasses import replace
+    def with_history(self, history: TrainHistory) -> NetResult:
+        """The same result with a training history attached (a new record)."""
         return replace(self, history=history)
 
     def to_text(self, **kw) -> str:
@@ -160,124 +165,14 @@ class NetResult:
         return render_json(self, **kw)
 
 
-def as_netprogram(obj) -> NetProgram:
-    """A NetProgram from a NetProgram, a NetSpec, a spec mapping or a spec file path."""
-    if isinstance(obj, NetProgram):
-        return obj
-    if isinstance(obj, NetSpec):
-        return build_program(obj)
-    if isinstance(obj, Mapping):
-        return program_from_spec(obj)
-    if isinstance(obj, (str, bytes)) or hasattr(obj, "__fspath__"):
-        return program_from_spec_file(obj)
-    raise SpecError(f"expected a spec (mapping, file path, NetSpec or NetProgram), got {type(obj).__name__}")
-
-
-def estimate_nodes(spec: NetSpec) -> int:
-    """Graph size of a spec without building it.
-
-    Per sample and unit: one product per weight, the sum, ``z``, the activation and its
-    name (softmax: ``exp``, its name and a share of the sum); plus the inputs, the loss
-    (about six nodes per output) and the parameters, which every sample shares.
-
-    Examples
-    --------
-    >>> from backproof.nn.spec import validate_spec
-    >>> estimate_nodes(validate_spec({"inputs": [1, 2], "targets": [0], "loss": "mse",
-    ...     "layers": [{"units": 1, "activation": "sigmoid"}]}))
-    17
-    """
-    per_sample = len(spec.inputs[0]) + 6 * spec.layers[-1].units
-    for layer in spec.layers:
-        extra = 6 if layer.activation == "softmax" else 4
-        per_sample += layer.units * (layer.fan_in + extra)
-    return spec.n_samples * per_sample + spec.n_params
-
-
-def engine_layers(spec: NetSpec, values: Mapping[str, sp.Expr] | None = None, net: NetProgram | None = None):
-    """The spec's layers as engine ``Dense`` layers (float64), optionally at other values."""
-    from ..engine import Dense
-    layers = []
-    for l, layer in enumerate(spec.layers):
-        if values is None:
-            W = np.array([[float(w) for w in row] for row in layer.weights], dtype=float)
-            b = np.array([float(v) for v in layer.bias], dtype=float)
-        else:
-            lay = net.layout
-            W = np.array([[float(values[n]) for n in row] for row in lay.W[l]], dtype=float)
-            b = np.array([float(values[n]) for n in lay.b[l]], dtype=float)
-        layers.append(Dense(W, b, layer.activation))
-    return layers
-
-
-def _arrays(spec: NetSpec):
-    X = np.array([[float(v) for v in row] for row in spec.inputs], dtype=float)
-    T = np.array([[float(v) for v in row] for row in spec.targets], dtype=float)
-    return X, T
-
-
-class LossFunction:
-    """The batch loss as a function of some parameters, the others fixed at ``base``.
-
-    Uses the engine's own activation and loss functions on plain arrays (no ``Dense``
-    validation per call): the plots evaluate it on grids of thousands of points and the
-    central differences twice per parameter. Non-finite values come back as nan.
-
-    Examples
-    --------
-    >>> from backproof.nn import program_from_spec
-    >>> net = program_from_spec({"inputs": [1], "targets": [2], "loss": "half_sse",
-    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": 0}]})
-    >>> f = LossFunction(net, {p: float(net.at[p]) for p in net.params})
-    >>> f(), f(w1_0_0=2.0)
-    (2.0, 0.0)
-    """
-
-    def __init__(self, net, base: dict[str, float]):
-        from ..engine import ACTIVATIONS, LOSSES
-        self.spec = net.spec
-        self.X, self.T = _arrays(net.spec)
-        self.acts = [ACTIVATIONS[layer.activation] for layer in self.spec.layers]
-        self.loss = LOSSES[self.spec.loss]
-        lay = net.layout
-        self.Ws = [np.array([[base[n] for n in row] for row in lay.W[l]], dtype=float)
-                   for l in range(len(lay.W))]
-        self.bs = [np.array([base[n] for n in lay.b[l]], dtype=float) for l in range(len(lay.b))]
-        self.where = {}
-        for l in range(len(lay.W)):
-            for i, row in enumerate(lay.W[l]):
-                for j, name in enumerate(row):
-                    self.where[name] = ("W", l, (i, j))
-            for i, name in enumerate(lay.b[l]):
-                self.where[name] = ("b", l, (i,))
-
-    def __call__(self, **vals: float) -> float:
-        Ws = list(self.Ws)
-        bs = list(self.bs)
-        for name, v in vals.items():
-            kind, l, idx = self.where[name]
-            target = Ws if kind == "W" else bs
-            target[l] = target[l].copy()
-            target[l][idx] = v
-        with np.errstate(all="ignore"):
-            a = self.X
-            z = a
-            for W, b, g in zip(Ws, bs, self.acts):
-                z = a @ W.T + b
-                a = g(z)
-            J = self.loss.value(z, a, self.T)
-        return J if np.isfinite(J) else float("nan")
-
-
 def _rel(a: float, b: float, floor: float) -> float:
     return abs(a - b) / max(abs(a), abs(b), floor)
 
 
 def engine_check(net: NetProgram, gradients: Mapping[str, sp.Expr], loss: sp.Expr) -> EngineCheck:
     """Compare symbolic gradients with the NumPy layer engine and central differences."""
-    from ..engine import back_propagation, forward_prop, loss_value
     spec, lay = net.spec, net.layout
-    X, T = _arrays(spec)
+    X, T = batch_arrays(spec)
     layers = engine_layers(spec)
     cache = forward_prop(X, layers)
     J = loss_value(cache, layers, T, spec.loss)
@@ -298,39 +193,46 @@ def engine_check(net: NetProgram, gradients: Mapping[str, sp.Expr], loss: sp.Exp
     loss_rel = _rel(float(loss), J, floor)
     engine_ok = worst_rel <= ENGINE_RTOL and loss_rel <= ENGINE_RTOL
 
-    fd_max, fd_ok, note, unresolved, compared = None, None, "", 0, None
-    if spec.n_params <= FD_MAX_PARAMS:
-        fd_max, kinks, compared = 0.0, 0, 0
-        f = LossFunction(net, {p: float(net.at[p]) for p in net.params})
-        # The loss adds up a term per sample and unit through every layer: its rounding
-        # error is a few eps of its size per layer, not one.
-        noise_factor = 2.0 * (len(spec.layers) + 1)
-        near_kink = _at_kink(cache, spec)
-        for name in net.params:
-            g = float(gradients[name])
-            chk = check_derivative(lambda x, name=name: f(**{name: x}), float(net.at[name]), g,
-                                   rtol=FD_RTOL, atol=FD_ATOL, noise_factor=noise_factor)
-            if chk.status == DISAGREE and near_kink:
-                kinks += 1
-                continue
-            if chk.status == UNRESOLVED or not math.isfinite(chk.value):
-                # The finite difference cannot resolve this gradient (or could not be
-                # taken): not a failure of the derivation, and no relative error to show.
-                unresolved += 1
-                continue
-            if chk.status == DISAGREE:
-                fd_ok = False
-            compared += 1
-            fd_max = max(fd_max, _rel(chk.value, g, FD_ATOL / FD_RTOL))
-        if fd_ok is None:
-            fd_ok = True
-        if kinks:
-            ops = [OPS[a] for a in _kinked(cache, spec)]
-            note = (f"{kinks} central difference{'s' * (kinks > 1)} straddle a "
-                    f"{' or '.join(op.symbol for op in ops)} kink (z = 0): not differentiable there; "
-                    f"the convention used is {'; '.join(op.convention for op in ops)}")
+    fd = _fd_check(net, gradients, cache) if spec.n_params <= FD_MAX_PARAMS else (None, None, "", 0, None)
+    fd_max, fd_ok, note, unresolved, compared = fd
     return EngineCheck(J, loss_rel, worst_rel, fd_max, engine_ok, fd_ok, worst, note, unresolved,
                        compared)
+
+
+def _fd_check(net: NetProgram, gradients: Mapping[str, sp.Expr], cache: Cache):
+    """Central differences of every parameter: ``(largest relative error, all agree, kink note,
+    unresolved count, compared count)``."""
+    spec = net.spec
+    fd_max, kinks, compared, unresolved = 0.0, 0, 0, 0
+    fd_ok = True
+    f = LossFunction(net, {p: float(net.at[p]) for p in net.params})
+    # The loss adds up a term per sample and unit through every layer: its rounding
+    # error is a few eps of its size per layer, not one.
+    noise_factor = 2.0 * (len(spec.layers) + 1)
+    near_kink = _at_kink(cache, spec)
+    for name in net.params:
+        g = float(gradients[name])
+        chk = check_derivative(lambda x, name=name: f(**{name: x}), float(net.at[name]), g,
+                               rtol=FD_RTOL, atol=FD_ATOL, noise_factor=noise_factor)
+        if chk.status == DISAGREE and near_kink:
+            kinks += 1
+            continue
+        if chk.status == UNRESOLVED or not math.isfinite(chk.value):
+            # The finite difference cannot resolve this gradient (or could not be
+            # taken): not a failure of the derivation, and no relative error to show.
+            unresolved += 1
+            continue
+        if chk.status == DISAGREE:
+            fd_ok = False
+        compared += 1
+        fd_max = max(fd_max, _rel(chk.value, g, FD_ATOL / FD_RTOL))
+    note = ""
+    if kinks:
+        ops = [OPS[a] for a in _kinked(cache, spec)]
+        note = (f"{kinks} central difference{'s' * (kinks > 1)} straddle a "
+                f"{' or '.join(op.symbol for op in ops)} kink (z = 0): not differentiable there; "
+                f"the convention used is {'; '.join(op.convention for op in ops)}")
+    return fd_max, fd_ok, note, unresolved, compared
 
 
 def _kinked(cache, spec) -> list[str]:
@@ -378,7 +280,8 @@ def update_steps(net: NetProgram, gradients: Mapping[str, sp.Expr], mode: str) -
     rule = f"gradient descent ({mode}): new = old − η·gradient"
     steps = []
     for k, name in enumerate(net.params, start=1):
-        old, grad = net.at[name], sp.sympify(used[name], strict=True)  # safe: strict, and used[name] is a NumPy/SymPy number
+        # safe: strict, and used[name] is a NumPy/SymPy number
+        old, grad = net.at[name], sp.sympify(used[name], strict=True)
         new = evaluate_number(old - eta * grad)
         steps.append(Step(k, StepKind.UPDATE, name, nodes=(name,), rule=rule, value=new,
                           factors=(old, grad, eta),
@@ -440,7 +343,8 @@ def explain_network(spec, *, mode: str | None = None, matrix: bool = True,
             raise EvaluationError(
                 f"{exc} — the prediction is within 1e-30 of 0 or 1 (a logit of about ±69 or "
                 f"beyond), where the symbolic {spec.loss} cannot take the log at 30 digits; the NumPy "
-                f"engine computes this loss from the logits (backproof.nn.train_network trains it)", node=exc.node) from None
+                f"engine computes this loss from the logits (backproof.nn.train_network trains it)",
+                node=exc.node) from None
         raise
     sv = scalar_view(net, deriv)
     mv = matrix_view(net) if matrix else None

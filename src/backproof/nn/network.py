@@ -11,8 +11,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..engine import Dense
 from ..errors import SpecError
+from .build import build_program
+from .explain import explain_network
 from .spec import load_spec_file, validate_spec
+from .train import train_network
 
 __all__ = ["Layer", "Network"]
 
@@ -63,10 +67,6 @@ def _layer_spec(layer, i: int) -> dict:
         return layer.to_spec()
     if isinstance(layer, Mapping):
         return dict(layer)
-    try:
-        from ..engine import Dense
-    except ImportError:  # pragma: no cover - the engine ships with backproof
-        Dense = ()
     if isinstance(layer, Dense):
         return {"units": layer.units, "activation": layer.activation,
                 "weights": layer.W.tolist(), "bias": layer.b.tolist()}
@@ -141,17 +141,14 @@ class Network:
 
     def program(self, inputs=None, targets=None):
         """The :class:`~backproof.nn.build.NetProgram` (named scalars, values, names)."""
-        from .build import build_program
         return build_program(self.spec(inputs, targets))
 
     def explain(self, inputs=None, targets=None, **kw):
         """One forward/backward/update (:func:`~backproof.nn.explain.explain_network`)."""
-        from .explain import explain_network
         return explain_network(self.program(inputs, targets), **kw)
 
     def train(self, inputs=None, targets=None, **kw):
         """Train on the NumPy engine (:func:`~backproof.nn.train.train_network`)."""
-        from .train import train_network
         return train_network(self.program(inputs, targets), **kw)
 
     def __repr__(self) -> str:

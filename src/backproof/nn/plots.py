@@ -24,8 +24,10 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import SpecError
-from .explain import LossFunction as _Loss
-from .train import default_plot_params
+from ..io import write_group
+from .build import NetProgram
+from .numeric import LossFunction
+from .train import TrainHistory, default_plot_params
 
 __all__ = ["build_plots", "write_plots", "PLOT_KINDS", "GRID"]
 
@@ -84,22 +86,42 @@ def build_plots(net, history, *, weight: str | None = None, surface: tuple[str, 
     ['wxb_loss.png', 'wxb_loss.svg']
     """
     plt = _plt()
+    weight, surface = _plotted(net, history, weight, surface)
+    prefix = prefix or net.spec.name
+    f_start = LossFunction(net, {p: float(net.at[p]) for p in net.params})
+    f_final = LossFunction(net, dict(history.final))
+    title = f"{net.spec.name} ({'-'.join(map(str, net.spec.sizes))}, {net.spec.loss})"
+    files: dict[str, bytes] = {}
+    # One figure at a time: each is drawn, saved and closed before the next is made.
+    plots = (("loss", lambda: _loss_plot(plt, history, title)),
+             (f"loss_vs_{weight}", lambda: _weight_plot(plt, net, history, weight, f_start, f_final)),
+             (f"surface_{surface[0]}_{surface[1]}", lambda: _surface_plot(plt, net, history, surface, f_start)))
+    for stem, draw in plots:
+        fig = draw()
+        for fmt, data in _save(fig).items():
+            files[f"{prefix}_{stem}.{fmt}"] = data
+        plt.close(fig)
+    return files
+
+
+def _plotted(net: NetProgram, history: TrainHistory, weight: str | None,
+             surface: tuple[str, str] | None) -> tuple[str, tuple[str, str]]:
+    """The plotted weight and surface pair (given, else the default), checked against the run."""
     w_default, s_default = default_plot_params(net)
     weight = weight or w_default
-    surface = tuple(surface) if surface else s_default
-    for name in (weight,) + surface:
+    pair = (surface[0], surface[1]) if surface else s_default
+    for name in (weight, *pair):
         if name not in net.params:
             raise SpecError(f"plot: unknown parameter {name!r} (parameters: {', '.join(net.params[:10])}"
                             f"{', …' if len(net.params) > 10 else ''})")
         if name not in history.path:
             raise SpecError(f"plot: the training run did not record the path of {name!r}")
-    prefix = prefix or net.spec.name
-    start = {p: float(net.at[p]) for p in net.params}
-    final = dict(history.final)
-    title = f"{net.spec.name} ({'-'.join(map(str, net.spec.sizes))}, {net.spec.loss})"
-    files: dict[str, bytes] = {}
+    return weight, pair
 
-    # 1. loss vs step
+
+def _loss_plot(plt, history: TrainHistory, title: str):
+    """1. loss vs step."""
+    from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
     fig, ax = plt.subplots(figsize=(6.4, 4.0), layout="constrained")
     steps = np.arange(len(history.losses))
     losses = np.array(history.losses)
@@ -108,24 +130,22 @@ def build_plots(net, history, *, weight: str | None = None, surface: tuple[str, 
     if positive.size == losses.size and positive.size > 1 and positive.max() / positive.min() > 100:
         ax.set_yscale("log")
         # Plain tick labels: the default 10^k labels go through mathtext, which is slow.
-        from matplotlib.ticker import FuncFormatter, NullFormatter
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
         ax.yaxis.set_minor_formatter(NullFormatter())
-    from matplotlib.ticker import MaxNLocator
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("step (updates made)")
     ax.set_ylabel("loss J")
     ax.set_title(f"Loss per gradient-descent step — {title}")
     ax.grid(True, alpha=0.3)
-    for fmt, data in _save(fig).items():
-        files[f"{prefix}_loss.{fmt}"] = data
-    plt.close(fig)
+    return fig
 
-    # 2. loss vs one weight, with the path
+
+def _weight_plot(plt, net: NetProgram, history: TrainHistory, weight: str,
+                 f_start: LossFunction, f_final: LossFunction):
+    """2. loss vs one weight, with the path."""
     path_w = np.array(history.path[weight])
     lo, hi = _span(path_w)
     grid = np.linspace(lo, hi, GRID)
-    f_start, f_final = _Loss(net, start), _Loss(net, final)
     fig, ax = plt.subplots(figsize=(6.4, 4.4), layout="constrained")
     ax.plot(grid, [f_start(**{weight: g}) for g in grid], color="tab:blue",
             label="loss, other parameters at their start")
@@ -147,11 +167,12 @@ def build_plots(net, history, *, weight: str | None = None, surface: tuple[str, 
     ax.set_title(f"Loss vs {weight} (gradient-descent path) — {net.spec.name}")
     ax.legend(fontsize=8)
     ax.grid(True, alpha=0.3)
-    for fmt, data in _save(fig).items():
-        files[f"{prefix}_loss_vs_{weight}.{fmt}"] = data
-    plt.close(fig)
+    return fig
 
-    # 3. loss surface over two parameters, with the path
+
+def _surface_plot(plt, net: NetProgram, history: TrainHistory, surface: tuple[str, str],
+                  f_start: LossFunction):
+    """3. loss surface over two parameters, with the path."""
     p, q = surface
     path_p, path_q = np.array(history.path[p]), np.array(history.path[q])
     gp = np.linspace(*_span(path_p), GRID)
@@ -159,7 +180,7 @@ def build_plots(net, history, *, weight: str | None = None, surface: tuple[str, 
     Z = np.array([[f_start(**{p: a, q: b}) for a in gp] for b in gq])
     fig, ax = plt.subplots(figsize=(6.4, 5.0), layout="constrained")
     finite = Z[np.isfinite(Z)]
-    levels = 20
+    levels: int | np.ndarray = 20
     if finite.size and finite.min() > 0 and finite.max() / finite.min() > 1e3:
         levels = np.geomspace(finite.min(), finite.max(), 20)
     cs = ax.contourf(gp, gq, Z, levels=levels, cmap="viridis")
@@ -173,13 +194,9 @@ def build_plots(net, history, *, weight: str | None = None, surface: tuple[str, 
     ax.set_ylabel(q)
     ax.set_title(f"Loss surface over ({p}, {q}) — {net.spec.name}")
     ax.legend(fontsize=8, loc="best")
-    for fmt, data in _save(fig).items():
-        files[f"{prefix}_surface_{p}_{q}.{fmt}"] = data
-    plt.close(fig)
-    return files
+    return fig
 
 
 def write_plots(files: dict[str, bytes], folder) -> list[Path]:
     """Write built plots into ``folder`` (creating it), all or none; return the paths."""
-    from ..io import write_group
     return write_group({Path(folder, name): data for name, data in sorted(files.items())})

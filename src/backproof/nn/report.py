@@ -18,6 +18,8 @@ from .. import __version__
 from ..losses import LOSS_ROWS
 from ..ops import OPS
 from ..printing import format_number, to_latex, to_text
+from ..report import derivation_dict
+from ..report.jsonout import to_json_text
 from .views import ACT_DERIVATIVE
 
 __all__ = ["render_text", "render_markdown", "render_json", "network_dict", "VIEWS",
@@ -202,62 +204,7 @@ def render_text(result, *, view: str = "scalar", digits: int = 6, appendix: bool
     """
     n = lambda x: _num(x, digits)  # noqa: E731
     pn = lambda x: _pn(x, digits)  # noqa: E731
-    net, spec = result.net, result.net.spec
-    lay = net.layout
-    V = result.derivation.values
-    L: list[str] = [f"backproof net — {_title(result)}"]
-    if spec.description:
-        L.append(spec.description.strip())
-    L.append("")
-    L.append("Network")
-    L.extend("  " + s for s in _layer_lines(result))
-    L.append(f"  loss: {spec.loss} = {_LOSS_TEXT[spec.loss]} per sample"
-             + (f", J = mean over the {spec.n_samples} samples" if spec.n_samples > 1 else ""))
-    L.append(f"  parameters: {spec.n_params}" + (f"; {_names_line(result)}" if spec.names else ""))
-    L.append("")
-    L.append("Program (named scalars; `backproof explain` reads the same statements)")
-    L.extend(_cap([f"  {st.name} = {to_text(st.expr)}" for st in _shown_statements(net)], "statements"))
-    if _more_samples(spec):
-        L.append("  " + _more_samples(spec).replace("sample", "sample's statements", 1))
-    L.append("")
-    L.append("Given")
-    for s in _samples(spec):
-        tag = f"  sample {s}: " if spec.n_samples > 1 else "  "
-        L.append(tag + ", ".join(f"{x} = {n(V[x])}" for x in lay.x[s]) + "; targets "
-                 + ", ".join(f"{y} = {n(V[y])}" for y in lay.y[s]))
-    if _more_samples(spec):
-        L.append("  " + _more_samples(spec))
-    for l, layer in enumerate(spec.layers):
-        W = sp.Matrix([[V[w] for w in row] for row in lay.W[l]])
-        b = sp.Matrix([V[v] for v in lay.b[l]])
-        L.append(f"  W{l + 1} = {_mat_text(W, digits)}   b{l + 1} = {_mat_text(b.T, digits)}")
-    L.append("")
-    L.append("Forward pass")
-    fwd: list[str] = []
-    for s in _samples(spec):
-        if spec.n_samples > 1:
-            fwd.append(f"  sample {s}")
-        for l, layer in enumerate(spec.layers):
-            fwd.append(f"  layer {l + 1} ({layer.activation})")
-            for i in range(layer.units):
-                sym, pairs, bias = _z_terms(result, l, s, i)
-                subst = " + ".join(f"{pn(w)}·{pn(a)}" for w, a in pairs) + f" + {pn(bias)}"
-                z = lay.z[l][s][i]
-                fwd.append(f"    {z} = {sym} = {subst} = {n(V[z])}")
-            if layer.activation == "softmax":
-                zs = lay.z[l][s]
-                fwd.append(f"    softmax: a_i = exp(z_i) / Σ_j exp(z_j) over {', '.join(zs)}")
-            if layer.activation != "identity":
-                for i in range(layer.units):
-                    z, a = lay.z[l][s][i], lay.a[l][s][i]
-                    fwd.append(f"    {a} = {layer.activation}({z}) = {layer.activation}({n(V[z])}) = {n(V[a])}")
-        if spec.n_samples > 1:
-            fwd.append(f"    loss of sample {s}: {lay.loss[s]} = {n(V[lay.loss[s]])}")
-    L.extend(_cap(fwd, "lines"))
-    if _more_samples(spec):
-        L.append("  " + _more_samples(spec))
-    L.append(f"  J = {n(result.loss)}" + (f"   (mean of the {spec.n_samples} per-sample losses)"
-                                          if spec.n_samples > 1 else ""))
+    L = _head_text(result) + _given_text(result, digits) + _forward_text(result, n, pn)
     if view in ("scalar", "both"):
         L.append("")
         L.extend(_scalar_text(result, n, pn))
@@ -283,6 +230,128 @@ def render_text(result, *, view: str = "scalar", digits: int = 6, appendix: bool
     return text
 
 
+def _head_text(result) -> list[str]:
+    """Title, description, the network and its program."""
+    net, spec = result.net, result.net.spec
+    L: list[str] = [f"backproof net — {_title(result)}"]
+    if spec.description:
+        L.append(spec.description.strip())
+    L.append("")
+    L.append("Network")
+    L.extend("  " + s for s in _layer_lines(result))
+    L.append(f"  loss: {spec.loss} = {_LOSS_TEXT[spec.loss]} per sample"
+             + (f", J = mean over the {spec.n_samples} samples" if spec.n_samples > 1 else ""))
+    L.append(f"  parameters: {spec.n_params}" + (f"; {_names_line(result)}" if spec.names else ""))
+    L.append("")
+    L.append("Program (named scalars; `backproof explain` reads the same statements)")
+    L.extend(_cap([f"  {st.name} = {to_text(st.expr)}" for st in _shown_statements(net)], "statements"))
+    if _more_samples(spec):
+        L.append("  " + _more_samples(spec).replace("sample", "sample's statements", 1))
+    L.append("")
+    return L
+
+
+def _given_text(result, digits) -> list[str]:
+    """The inputs, targets and starting parameters."""
+    spec, lay = result.net.spec, result.net.layout
+    V = result.derivation.values
+    n = lambda x: _num(x, digits)  # noqa: E731
+    L = ["Given"]
+    for s in _samples(spec):
+        tag = f"  sample {s}: " if spec.n_samples > 1 else "  "
+        L.append(tag + ", ".join(f"{x} = {n(V[x])}" for x in lay.x[s]) + "; targets "
+                 + ", ".join(f"{y} = {n(V[y])}" for y in lay.y[s]))
+    if _more_samples(spec):
+        L.append("  " + _more_samples(spec))
+    for l in range(len(spec.layers)):
+        W = sp.Matrix([[V[w] for w in row] for row in lay.W[l]])
+        b = sp.Matrix([V[v] for v in lay.b[l]])
+        L.append(f"  W{l + 1} = {_mat_text(W, digits)}   b{l + 1} = {_mat_text(b.T, digits)}")
+    L.append("")
+    return L
+
+
+def _forward_layer_text(result, l: int, s: int, n, pn) -> list[str]:
+    layer, lay = result.net.spec.layers[l], result.net.layout
+    V = result.derivation.values
+    fwd = [f"  layer {l + 1} ({layer.activation})"]
+    for i in range(layer.units):
+        sym, pairs, bias = _z_terms(result, l, s, i)
+        subst = " + ".join(f"{pn(w)}·{pn(a)}" for w, a in pairs) + f" + {pn(bias)}"
+        z = lay.z[l][s][i]
+        fwd.append(f"    {z} = {sym} = {subst} = {n(V[z])}")
+    if layer.activation == "softmax":
+        zs = lay.z[l][s]
+        fwd.append(f"    softmax: a_i = exp(z_i) / Σ_j exp(z_j) over {', '.join(zs)}")
+    if layer.activation != "identity":
+        for i in range(layer.units):
+            z, a = lay.z[l][s][i], lay.a[l][s][i]
+            fwd.append(f"    {a} = {layer.activation}({z}) = {layer.activation}({n(V[z])}) = {n(V[a])}")
+    return fwd
+
+
+def _forward_text(result, n, pn) -> list[str]:
+    """The forward pass, sample by sample and layer by layer, then J."""
+    spec, lay = result.net.spec, result.net.layout
+    V = result.derivation.values
+    L = ["Forward pass"]
+    fwd: list[str] = []
+    for s in _samples(spec):
+        if spec.n_samples > 1:
+            fwd.append(f"  sample {s}")
+        for l in range(len(spec.layers)):
+            fwd.extend(_forward_layer_text(result, l, s, n, pn))
+        if spec.n_samples > 1:
+            fwd.append(f"    loss of sample {s}: {lay.loss[s]} = {n(V[lay.loss[s]])}")
+    L.extend(_cap(fwd, "lines"))
+    if _more_samples(spec):
+        L.append("  " + _more_samples(spec))
+    L.append(f"  J = {n(result.loss)}" + (f"   (mean of the {spec.n_samples} per-sample losses)"
+                                          if spec.n_samples > 1 else ""))
+    return L
+
+
+def _delta_text(d, n, pn) -> list[str]:
+    """The lines of one δ: ∂J/∂a (through the layer above, or at the output), then δ."""
+    rows = []
+    if d.back:
+        terms = " + ".join(f"{dn}·{w}" for dn, w, _, _ in d.back)
+        vals = " + ".join(f"{pn(dv)}·{pn(wv)}" for _, _, dv, wv in d.back)
+        rows.append(f"    ∂J/∂{d.a} = {terms} = {vals} = {n(d.dJ_da)}")
+    elif d.dJ_da_symbolic is not None:
+        rows.append(f"    ∂J/∂{d.a} = {to_text(d.dJ_da_symbolic)} = {n(d.dJ_da)}")
+    else:
+        rows.append(f"    ∂J/∂{d.a} = {n(d.dJ_da)}")
+    if d.activation == "identity":
+        rows.append(f"    {d.name} = ∂J/∂{d.z} = {n(d.delta)}   (identity layer: a = z, ∂a/∂z = 1)")
+    elif d.activation == "softmax":
+        terms = " + ".join(f"{pn(g)}·{pn(j)}" for _, g, j in d.softmax_terms)
+        rows.append(f"    {d.name} = Σₘ ∂J/∂aₘ · ∂aₘ/∂{d.z} = {terms} = {n(d.delta)}   "
+                    f"({ACT_DERIVATIVE['softmax']})")
+    else:
+        rows.append(f"    {d.name} = ∂J/∂{d.a} · ∂{d.a}/∂{d.z} = {pn(d.dJ_da)} · {pn(d.da_dz)} = "
+                    f"{n(d.delta)}   ({ACT_DERIVATIVE[d.activation]})")
+    if d.note:
+        rows.append(f"      simplification: {d.note} = {n(d.delta)}")
+    return rows
+
+
+def _param_text(result, p, n, pn) -> str:
+    """The line of one parameter's gradient ∂J/∂p = Σ δ·a."""
+    label = p.name if p.name == p.entry else f"{p.name} ({p.entry})"
+    if len(p.terms) == 1 and p.terms[0][1] is None:
+        return f"    ∂J/∂{label} = {p.terms[0][0]} = {n(p.gradient)}"
+    if len(p.terms) <= SHOW_SAMPLES:
+        sym = " + ".join(f"{dn}·{an}" if an else dn for dn, an, _, _ in p.terms)
+        vals = " + ".join(f"{pn(dv)}·{pn(av)}" if an else pn(dv) for _, an, dv, av in p.terms)
+    else:
+        first = p.terms[:2]
+        sym = " + ".join(f"{dn}·{an}" if an else dn for dn, an, _, _ in first) + " + …"
+        vals = f"(sum of {len(p.terms)} terms)"
+    chain = _chain_text(result, p)
+    return f"    ∂J/∂{label} = {chain}{sym} = {vals} = {n(p.gradient)}"
+
+
 def _scalar_text(result, n, pn) -> list[str]:
     spec = result.net.spec
     sv = result.scalar
@@ -297,46 +366,13 @@ def _scalar_text(result, n, pn) -> list[str]:
             current = d.layer
             rows.append(f"  layer {d.layer} ({d.activation}"
                         f"{', output' if d.layer == len(spec.layers) else ''})")
-        if d.back:
-            terms = " + ".join(f"{dn}·{w}" for dn, w, _, _ in d.back)
-            vals = " + ".join(f"{pn(dv)}·{pn(wv)}" for _, _, dv, wv in d.back)
-            rows.append(f"    ∂J/∂{d.a} = {terms} = {vals} = {n(d.dJ_da)}")
-        elif d.dJ_da_symbolic is not None:
-            rows.append(f"    ∂J/∂{d.a} = {to_text(d.dJ_da_symbolic)} = {n(d.dJ_da)}")
-        else:
-            rows.append(f"    ∂J/∂{d.a} = {n(d.dJ_da)}")
-        if d.activation == "identity":
-            rows.append(f"    {d.name} = ∂J/∂{d.z} = {n(d.delta)}   (identity layer: a = z, ∂a/∂z = 1)")
-        elif d.activation == "softmax":
-            terms = " + ".join(f"{pn(g)}·{pn(j)}" for _, g, j in d.softmax_terms)
-            rows.append(f"    {d.name} = Σₘ ∂J/∂aₘ · ∂aₘ/∂{d.z} = {terms} = {n(d.delta)}   "
-                        f"({ACT_DERIVATIVE['softmax']})")
-        else:
-            rows.append(f"    {d.name} = ∂J/∂{d.a} · ∂{d.a}/∂{d.z} = {pn(d.dJ_da)} · {pn(d.da_dz)} = "
-                        f"{n(d.delta)}   ({ACT_DERIVATIVE[d.activation]})")
-        if d.note:
-            rows.append(f"      simplification: {d.note} = {n(d.delta)}")
+        rows.extend(_delta_text(d, n, pn))
     L.extend(_cap(rows, "lines"))
     if _more_samples(spec):
         L.append("  " + _more_samples(spec))
     L.append("  parameters: ∂J/∂w = δ · a (the input the weight multiplies), ∂J/∂b = δ"
              + ("; summed over the samples" if spec.n_samples > 1 else ""))
-    prow: list[str] = []
-    for p in sv.params:
-        label = p.name if p.name == p.entry else f"{p.name} ({p.entry})"
-        if len(p.terms) == 1 and p.terms[0][1] is None:
-            prow.append(f"    ∂J/∂{label} = {p.terms[0][0]} = {n(p.gradient)}")
-            continue
-        if len(p.terms) <= SHOW_SAMPLES:
-            sym = " + ".join(f"{dn}·{an}" if an else dn for dn, an, _, _ in p.terms)
-            vals = " + ".join(f"{pn(dv)}·{pn(av)}" if an else pn(dv) for _, an, dv, av in p.terms)
-        else:
-            first = p.terms[:2]
-            sym = " + ".join(f"{dn}·{an}" if an else dn for dn, an, _, _ in first) + " + …"
-            vals = f"(sum of {len(p.terms)} terms)"
-        chain = _chain_text(result, p)
-        prow.append(f"    ∂J/∂{label} = {chain}{sym} = {vals} = {n(p.gradient)}")
-    L.extend(_cap(prow, "parameters"))
+    L.extend(_cap([_param_text(result, p, n, pn) for p in sv.params], "parameters"))
     return L
 
 
@@ -477,71 +513,7 @@ def render_markdown(result, *, view: str = "scalar", digits: int = 6, appendix: 
     >>> render_markdown(r, appendix=False).splitlines()[0]
     '# network: a 1-1 network (identity), loss half_sse, 1 sample'
     """
-    n = lambda x: _num(x, digits)  # noqa: E731
-    ln = latex_name
-    net, spec = result.net, result.net.spec
-    lay = net.layout
-    V = result.derivation.values
-    L: list[str] = [f"# {_title(result)}", ""]
-    if spec.description:
-        L += [spec.description.strip(), ""]
-    L += ["## Network", ""]
-    L.extend(f"- {s}" for s in _layer_lines(result))
-    L.append(f"- loss **{spec.loss}**: $J = {_LOSS_LATEX[spec.loss]}$ per sample"
-             + (f", then the mean over the {spec.n_samples} samples" if spec.n_samples > 1 else ""))
-    L.append(f"- parameters: {spec.n_params}")
-    if spec.names:
-        L.append("- names: " + ", ".join(f"${ln(a)}$ = `{e}`" for a, e in spec.names))
-    L.append("")
-    L += ["## Program", "", "Named scalars; `backproof explain` reads the same statements.", "", "```"]
-    L.extend(_cap([f"{st.name} = {to_text(st.expr)}" for st in _shown_statements(net)], "statements"))
-    if _more_samples(spec):
-        L.append("# " + _more_samples(spec).replace("sample", "sample's statements", 1))
-    L += ["```", ""]
-    if diagram:
-        L += [f"![Computational graph of J, one box per layer: values and gradients]({diagram})", ""]
-    L += ["## Given", ""]
-    for s in _samples(spec):
-        tag = f"sample {s}: " if spec.n_samples > 1 else ""
-        L.append(f"- {tag}$" + r",\ ".join(f"{ln(x)} = {n(V[x])}" for x in lay.x[s]) + r";\quad "
-                 + r",\ ".join(f"{ln(y)} = {n(V[y])}" for y in lay.y[s]) + "$")
-    if _more_samples(spec):
-        L.append(f"- {_more_samples(spec)}")
-    for l in range(len(spec.layers)):
-        W = sp.Matrix([[V[w] for w in row] for row in lay.W[l]])
-        b = sp.Matrix([V[v] for v in lay.b[l]])
-        L.append(f"- $W^{{({l + 1})}} = {_mat_latex(W, digits)},\\quad b^{{({l + 1})}} = {_mat_latex(b, digits)}$")
-    L += ["", "## Forward pass", ""]
-    fwd: list[str] = []
-    for s in _samples(spec):
-        if spec.n_samples > 1:
-            fwd.append(f"**Sample {s}**")
-            fwd.append("")
-        for l, layer in enumerate(spec.layers):
-            for i in range(layer.units):
-                _, pairs, bias = _z_terms(result, l, s, i)
-                prev = lay.x[s] if l == 0 else lay.a[l - 1][s]
-                sym = " + ".join(f"{ln(w)}\\,{ln(a)}" for w, a in zip(lay.W[l][i], prev)) + f" + {ln(lay.b[l][i])}"
-                subst = " + ".join(f"{_lx(w, digits)} \\cdot {_lx(a, digits)}" for w, a in pairs) + f" + {_lx(bias, digits)}"
-                z = lay.z[l][s][i]
-                fwd.append(f"- ${ln(z)} = {sym} = {subst} = {n(V[z])}$")
-            if layer.activation != "identity":
-                for i in range(layer.units):
-                    z, a = lay.z[l][s][i], lay.a[l][s][i]
-                    fn = (r"\operatorname{softmax}" if layer.activation == "softmax"
-                          else OPS[layer.activation].latex)
-                    arg = ln(z) if layer.activation != "softmax" else (
-                        r"z^{(%d)}" % (l + 1) + (r"_{\langle %d\rangle}" % s if spec.n_samples > 1 else ""))
-                    fwd.append(f"- ${ln(a)} = {fn}({arg})"
-                               + (f"_{{{i}}}" if layer.activation == "softmax" else "")
-                               + f" = {n(V[a])}$")
-        if spec.n_samples > 1:
-            fwd.append(f"- ${ln(lay.loss[s])} = {n(V[lay.loss[s]])}$")
-            fwd.append("")
-    L.extend(_cap(fwd, "lines"))
-    if _more_samples(spec):
-        L.append(f"- {_more_samples(spec)}")
-    L += [f"- **Loss** $J = {n(result.loss)}$", ""]
+    L = _head_md(result, diagram) + _given_md(result, digits) + _forward_md(result, digits)
     if view in ("scalar", "both"):
         L.extend(_scalar_md(result, digits))
     if view in ("matrix", "both") and result.matrix is not None:
@@ -563,15 +535,161 @@ def render_markdown(result, *, view: str = "scalar", digits: int = 6, appendix: 
     return text
 
 
+def _head_md(result, diagram: str | None) -> list[str]:
+    """Title, description, the network, its program and the diagram."""
+    ln = latex_name
+    net, spec = result.net, result.net.spec
+    L: list[str] = [f"# {_title(result)}", ""]
+    if spec.description:
+        L += [spec.description.strip(), ""]
+    L += ["## Network", ""]
+    L.extend(f"- {s}" for s in _layer_lines(result))
+    L.append(f"- loss **{spec.loss}**: $J = {_LOSS_LATEX[spec.loss]}$ per sample"
+             + (f", then the mean over the {spec.n_samples} samples" if spec.n_samples > 1 else ""))
+    L.append(f"- parameters: {spec.n_params}")
+    if spec.names:
+        L.append("- names: " + ", ".join(f"${ln(a)}$ = `{e}`" for a, e in spec.names))
+    L.append("")
+    L += ["## Program", "", "Named scalars; `backproof explain` reads the same statements.", "", "```"]
+    L.extend(_cap([f"{st.name} = {to_text(st.expr)}" for st in _shown_statements(net)], "statements"))
+    if _more_samples(spec):
+        L.append("# " + _more_samples(spec).replace("sample", "sample's statements", 1))
+    L += ["```", ""]
+    if diagram:
+        L += [f"![Computational graph of J, one box per layer: values and gradients]({diagram})", ""]
+    return L
+
+
+def _given_md(result, digits) -> list[str]:
+    """The inputs, targets and starting parameters."""
+    n = lambda x: _num(x, digits)  # noqa: E731
+    ln = latex_name
+    spec, lay = result.net.spec, result.net.layout
+    V = result.derivation.values
+    L = ["## Given", ""]
+    for s in _samples(spec):
+        tag = f"sample {s}: " if spec.n_samples > 1 else ""
+        L.append(f"- {tag}$" + r",\ ".join(f"{ln(x)} = {n(V[x])}" for x in lay.x[s]) + r";\quad "
+                 + r",\ ".join(f"{ln(y)} = {n(V[y])}" for y in lay.y[s]) + "$")
+    if _more_samples(spec):
+        L.append(f"- {_more_samples(spec)}")
+    for l in range(len(spec.layers)):
+        W = sp.Matrix([[V[w] for w in row] for row in lay.W[l]])
+        b = sp.Matrix([V[v] for v in lay.b[l]])
+        L.append(f"- $W^{{({l + 1})}} = {_mat_latex(W, digits)},\\quad b^{{({l + 1})}} = {_mat_latex(b, digits)}$")
+    return L
+
+
+def _forward_layer_md(result, l: int, s: int, digits) -> list[str]:
+    n = lambda x: _num(x, digits)  # noqa: E731
+    ln = latex_name
+    spec, lay = result.net.spec, result.net.layout
+    layer = spec.layers[l]
+    V = result.derivation.values
+    fwd = []
+    for i in range(layer.units):
+        _, pairs, bias = _z_terms(result, l, s, i)
+        prev = lay.x[s] if l == 0 else lay.a[l - 1][s]
+        sym = " + ".join(f"{ln(w)}\\,{ln(a)}" for w, a in zip(lay.W[l][i], prev)) + f" + {ln(lay.b[l][i])}"
+        subst = (" + ".join(f"{_lx(w, digits)} \\cdot {_lx(a, digits)}" for w, a in pairs)
+                 + f" + {_lx(bias, digits)}")
+        z = lay.z[l][s][i]
+        fwd.append(f"- ${ln(z)} = {sym} = {subst} = {n(V[z])}$")
+    if layer.activation == "identity":
+        return fwd
+    for i in range(layer.units):
+        z, a = lay.z[l][s][i], lay.a[l][s][i]
+        fn = (r"\operatorname{softmax}" if layer.activation == "softmax"
+              else OPS[layer.activation].latex)
+        arg = ln(z) if layer.activation != "softmax" else (
+            rf"z^{{({l + 1})}}" + (rf"_{{\langle {s}\rangle}}" if spec.n_samples > 1 else ""))
+        fwd.append(f"- ${ln(a)} = {fn}({arg})"
+                   + (f"_{{{i}}}" if layer.activation == "softmax" else "")
+                   + f" = {n(V[a])}$")
+    return fwd
+
+
+def _forward_md(result, digits) -> list[str]:
+    """The forward pass, sample by sample and layer by layer, then the loss."""
+    n = lambda x: _num(x, digits)  # noqa: E731
+    ln = latex_name
+    spec, lay = result.net.spec, result.net.layout
+    V = result.derivation.values
+    L = ["", "## Forward pass", ""]
+    fwd: list[str] = []
+    for s in _samples(spec):
+        if spec.n_samples > 1:
+            fwd.append(f"**Sample {s}**")
+            fwd.append("")
+        for l in range(len(spec.layers)):
+            fwd.extend(_forward_layer_md(result, l, s, digits))
+        if spec.n_samples > 1:
+            fwd.append(f"- ${ln(lay.loss[s])} = {n(V[lay.loss[s]])}$")
+            fwd.append("")
+    L.extend(_cap(fwd, "lines"))
+    if _more_samples(spec):
+        L.append(f"- {_more_samples(spec)}")
+    L += [f"- **Loss** $J = {n(result.loss)}$", ""]
+    return L
+
+
 def _lx(x, digits) -> str:
     t = _num(x, digits)
     return r"\left(" + t + r"\right)" if t.startswith("-") else t
 
 
-def _scalar_md(result, digits) -> list[str]:
+def _delta_md(d, digits) -> list[str]:
+    """The lines of one δ: ∂J/∂a (through the layer above, or at the output), then δ."""
     n = lambda x: _num(x, digits)  # noqa: E731
     lx = lambda x: _lx(x, digits)  # noqa: E731
     ln = latex_name
+    rows = []
+    dJa = rf"\frac{{\partial J}}{{\partial {ln(d.a)}}}"
+    if d.back:
+        terms = " + ".join(f"{ln(dn)}\\,{ln(w)}" for dn, w, _, _ in d.back)
+        vals = " + ".join(f"{lx(dv)} \\cdot {lx(wv)}" for _, _, dv, wv in d.back)
+        rows.append(f"- ${dJa} = {terms} = {vals} = {n(d.dJ_da)}$")
+    elif d.dJ_da_symbolic is not None:
+        sym = d.dJ_da_symbolic.xreplace({s: sp.Symbol(ln(s.name)) for s in d.dJ_da_symbolic.free_symbols})
+        rows.append(f"- ${dJa} = {to_latex(sym)} = {n(d.dJ_da)}$")
+    else:
+        rows.append(f"- ${dJa} = {n(d.dJ_da)}$")
+    dn = ln(d.name)
+    if d.activation == "identity":
+        rows.append(f"- ${dn} = \\frac{{\\partial J}}{{\\partial {ln(d.z)}}} = {dJa} = {n(d.delta)}$ (identity)")
+    elif d.activation == "softmax":
+        vals = " + ".join(f"{lx(g)} \\cdot {lx(j)}" for _, g, j in d.softmax_terms)
+        rows.append(f"- ${dn} = \\sum_m \\frac{{\\partial J}}{{\\partial a_m}}"
+                    f"\\frac{{\\partial a_m}}{{\\partial {ln(d.z)}}} = {vals} = {n(d.delta)}$"
+                    r" (softmax: $\partial a_m/\partial z_i = a_m(\delta_{mi} - a_i)$)")
+    else:
+        as_layer = OPS[d.activation].layer
+        assert as_layer is not None  # an elementwise activation's row has its layer facet
+        deriv = as_layer.derivative_latex(ln(d.z), ln(d.a))
+        rows.append(f"- ${dn} = {dJa} \\cdot \\frac{{\\partial {ln(d.a)}}}{{\\partial {ln(d.z)}}} = "
+                    f"{dJa} \\cdot {deriv} = {lx(d.dJ_da)} \\cdot {lx(d.da_dz)} = {n(d.delta)}$")
+    if d.note:
+        rows.append(f"  - simplification — {d.note} $= {n(d.delta)}$")
+    return rows
+
+
+def _param_md(result, p, digits) -> str:
+    """The table row of one parameter's gradient."""
+    n = lambda x: _num(x, digits)  # noqa: E731
+    lx = lambda x: _lx(x, digits)  # noqa: E731
+    ln = latex_name
+    if len(p.terms) <= SHOW_SAMPLES:
+        sym = " + ".join(f"{ln(dn)}\\,{ln(an)}" if an else ln(dn) for dn, an, _, _ in p.terms)
+        vals = " + ".join(f"{lx(dv)} \\cdot {lx(av)}" if an else lx(dv) for _, an, dv, av in p.terms)
+        form = f"${_chain_latex(result, p)}{sym} = {vals}$"
+    else:
+        form = f"$\\sum_s {ln(p.terms[0][0].rsplit('_s', 1)[0])}" + (
+            f"\\,{ln(p.terms[0][1].rsplit('_s', 1)[0])}" if p.terms[0][1] else "") + \
+            f"$ over {len(p.terms)} samples"
+    return f"| ${ln(p.name)}$ | `{p.entry}` | {form} | {n(p.gradient)} |"
+
+
+def _scalar_md(result, digits) -> list[str]:
     spec = result.net.spec
     L = ["## Backward pass — scalar view", "",
          r"Each $\delta = \partial J/\partial z$ is computed once, then reused by every weight "
@@ -586,46 +704,12 @@ def _scalar_md(result, digits) -> list[str]:
             current = d.layer
             rows += ["", f"**Layer {d.layer}** ({d.activation}"
                          f"{', output' if d.layer == len(spec.layers) else ''})", ""]
-        dJa = rf"\frac{{\partial J}}{{\partial {ln(d.a)}}}"
-        if d.back:
-            terms = " + ".join(f"{ln(dn)}\\,{ln(w)}" for dn, w, _, _ in d.back)
-            vals = " + ".join(f"{lx(dv)} \\cdot {lx(wv)}" for _, _, dv, wv in d.back)
-            rows.append(f"- ${dJa} = {terms} = {vals} = {n(d.dJ_da)}$")
-        elif d.dJ_da_symbolic is not None:
-            sym = d.dJ_da_symbolic.xreplace({s: sp.Symbol(ln(s.name)) for s in d.dJ_da_symbolic.free_symbols})
-            rows.append(f"- ${dJa} = {to_latex(sym)} = {n(d.dJ_da)}$")
-        else:
-            rows.append(f"- ${dJa} = {n(d.dJ_da)}$")
-        dn = ln(d.name)
-        if d.activation == "identity":
-            rows.append(f"- ${dn} = \\frac{{\\partial J}}{{\\partial {ln(d.z)}}} = {dJa} = {n(d.delta)}$ (identity)")
-        elif d.activation == "softmax":
-            vals = " + ".join(f"{lx(g)} \\cdot {lx(j)}" for _, g, j in d.softmax_terms)
-            rows.append(f"- ${dn} = \\sum_m \\frac{{\\partial J}}{{\\partial a_m}}"
-                        f"\\frac{{\\partial a_m}}{{\\partial {ln(d.z)}}} = {vals} = {n(d.delta)}$"
-                        r" (softmax: $\partial a_m/\partial z_i = a_m(\delta_{mi} - a_i)$)")
-        else:
-            deriv = OPS[d.activation].layer.derivative_latex(ln(d.z), ln(d.a))
-            rows.append(f"- ${dn} = {dJa} \\cdot \\frac{{\\partial {ln(d.a)}}}{{\\partial {ln(d.z)}}} = "
-                        f"{dJa} \\cdot {deriv} = {lx(d.dJ_da)} \\cdot {lx(d.da_dz)} = {n(d.delta)}$")
-        if d.note:
-            rows.append(f"  - simplification — {d.note} $= {n(d.delta)}$")
+        rows.extend(_delta_md(d, digits))
     L.extend(_cap(rows, "lines"))
     if _more_samples(spec):
         L += ["", f"{_more_samples(spec)}"]
     L += ["", "**Parameters**", "", r"| parameter | entry | $\partial J/\partial p$ | value |", "|---|---|---|---|"]
-    prow = []
-    for p in result.scalar.params:
-        if len(p.terms) <= SHOW_SAMPLES:
-            sym = " + ".join(f"{ln(dn)}\\,{ln(an)}" if an else ln(dn) for dn, an, _, _ in p.terms)
-            vals = " + ".join(f"{lx(dv)} \\cdot {lx(av)}" if an else lx(dv) for _, an, dv, av in p.terms)
-            form = f"${_chain_latex(result, p)}{sym} = {vals}$"
-        else:
-            form = f"$\\sum_s {ln(p.terms[0][0].rsplit('_s', 1)[0])}" + (
-                f"\\,{ln(p.terms[0][1].rsplit('_s', 1)[0])}" if p.terms[0][1] else "") + \
-                f"$ over {len(p.terms)} samples"
-        prow.append(f"| ${ln(p.name)}$ | `{p.entry}` | {form} | {n(p.gradient)} |")
-    L.extend(_cap(prow, "parameters"))
+    L.extend(_cap([_param_md(result, p, digits) for p in result.scalar.params], "parameters"))
     L.append("")
     return L
 
@@ -660,7 +744,8 @@ def _matrix_md(result, digits) -> list[str]:
             L.append(f"$$\\delta^{{({l})}} = {head} \\odot \\sigma'(z^{{({l})}}) = {ml(m.grad_a)} \\odot "
                      f"{ml(m.act_deriv)} = {ml(m.delta)}\\qquad ({sh(m.delta)})$$")
         else:
-            L.append(f"$$\\delta^{{({l})}} = \\left(\\frac{{\\partial a^{{({l})}}}}{{\\partial z^{{({l})}}}}\\right)^\\top"
+            L.append(f"$$\\delta^{{({l})}} = "
+                     f"\\left(\\frac{{\\partial a^{{({l})}}}}{{\\partial z^{{({l})}}}}\\right)^\\top"
                      f"\\nabla_a J = {ml(m.delta)}\\qquad ({sh(m.delta)};\\ "
                      r"\partial a/\partial z = \operatorname{diag}(a) - a a^\top\text{ per sample})$$")
         if m.simplified is not None:
@@ -742,24 +827,14 @@ def network_dict(result, *, plots: list[str] | None = None) -> dict:
     >>> d["loss"], d["gradients"], d["updated"]
     (2.0, {'W1': [[-2.0]], 'b1': [-2.0]}, {'W1': [[1.0]], 'b1': [1.0]})
     """
-    from ..report import derivation_dict
     net, spec = result.net, result.net.spec
     lay = net.layout
     V = result.derivation.values
     G = result.derivation.gradients
     up = result.updated()
-    n_layers = len(spec.layers)
-
-    def keyed(src):
-        out = {}
-        for l in range(n_layers):
-            out[f"W{l + 1}"] = [[_f(src[w]) for w in row] for row in lay.W[l]]
-            out[f"b{l + 1}"] = [_f(src[b]) for b in lay.b[l]]
-        return out
-
     values = {}
     deltas = {}
-    for l in range(n_layers):
+    for l in range(len(spec.layers)):
         values[f"z{l + 1}"] = _rows(spec, lay.z[l], V)
         values[f"a{l + 1}"] = _rows(spec, lay.a[l], V)
         deltas[f"delta{l + 1}"] = _rows(spec, lay.z[l], G)
@@ -767,32 +842,16 @@ def network_dict(result, *, plots: list[str] | None = None) -> dict:
         "backproof": __version__,
         "schema": 1,
         "kind": "network",
-        "network": {
-            "name": spec.name,
-            "description": spec.description,
-            "source": spec.source,
-            "sizes": list(spec.sizes),
-            "layers": [{"units": layer.units, "activation": layer.activation, "fan_in": layer.fan_in,
-                        "initialized": layer.initializer if layer.initialized else None}
-                       for layer in spec.layers],
-            "loss": spec.loss,
-            "samples": spec.n_samples,
-            "parameters": spec.n_params,
-            "learning_rate": _f(spec.learning_rate) if spec.learning_rate is not None else None,
-        },
+        "network": _network_json(spec),
         "inputs": _rows(spec, lay.x, V),
         "targets": _rows(spec, lay.y, V),
         "loss": _f(result.loss),
         "values": values,
         "deltas": deltas,
-        "parameters": keyed(V),
-        "gradients": keyed(G),
-        "updated": keyed(up) if up else None,
-        "update": ({"mode": result.mode, "learning_rate": _f(net.learning_rate),
-                    "steps": [{"index": s.index, "kind": s.kind.value, "target": s.target,
-                               "old": _f(s.factors[0]), "gradient": _f(s.factors[1]),
-                               "new": _f(s.value), **({"note": s.note} if s.note else {})}
-                              for s in result.updates]} if result.updates else None),
+        "parameters": _keyed(lay, V),
+        "gradients": _keyed(lay, G),
+        "updated": _keyed(lay, up) if up else None,
+        "update": _update_json(result),
         "scalar_names": dict(net.matrix_names),
         "program": [f"{st.name} = {to_text(st.expr)}" for st in net.program.statements],
         "check": ({"engine_max_rel": result.check.engine_max_rel, "engine_loss": result.check.engine_loss,
@@ -810,7 +869,7 @@ def network_dict(result, *, plots: list[str] | None = None) -> dict:
         doc["history"] = {"loss": list(h.losses), "grad_norm": list(h.grad_norms), "steps": h.steps,
                           "stopped_because": h.stopped_because, "mode": h.mode,
                           "learning_rate": h.learning_rate, "tolerance": h.tolerance,
-                          "final": keyed(h.final), "path": {k: list(v) for k, v in h.path.items()}}
+                          "final": _keyed(lay, h.final), "path": {k: list(v) for k, v in h.path.items()}}
     if plots:
         doc["plots"] = list(plots)
     if result.derivation.graph.number_of_nodes() <= APPENDIX_NODES:
@@ -818,7 +877,41 @@ def network_dict(result, *, plots: list[str] | None = None) -> dict:
     return doc
 
 
+def _keyed(lay, src) -> dict:
+    """Parameter values keyed ``W1``, ``b1``, … as nested lists in the spec's shapes."""
+    out: dict[str, list] = {}
+    for l in range(len(lay.W)):
+        out[f"W{l + 1}"] = [[_f(src[w]) for w in row] for row in lay.W[l]]
+        out[f"b{l + 1}"] = [_f(src[b]) for b in lay.b[l]]
+    return out
+
+
+def _network_json(spec) -> dict:
+    return {
+        "name": spec.name,
+        "description": spec.description,
+        "source": spec.source,
+        "sizes": list(spec.sizes),
+        "layers": [{"units": layer.units, "activation": layer.activation, "fan_in": layer.fan_in,
+                    "initialized": layer.initializer if layer.initialized else None}
+                   for layer in spec.layers],
+        "loss": spec.loss,
+        "samples": spec.n_samples,
+        "parameters": spec.n_params,
+        "learning_rate": _f(spec.learning_rate) if spec.learning_rate is not None else None,
+    }
+
+
+def _update_json(result) -> dict | None:
+    if not result.updates:
+        return None
+    return {"mode": result.mode, "learning_rate": _f(result.net.learning_rate),
+            "steps": [{"index": s.index, "kind": s.kind.value, "target": s.target,
+                       "old": _f(s.factors[0]), "gradient": _f(s.factors[1]),
+                       "new": _f(s.value), **({"note": s.note} if s.note else {})}
+                      for s in result.updates]}
+
+
 def render_json(result, *, plots: list[str] | None = None) -> str:
     """The JSON write-up as text (two-space indent, floats to 12 significant figures)."""
-    from ..report.jsonout import to_json_text
     return to_json_text(network_dict(result, plots=plots))

@@ -14,11 +14,13 @@ from __future__ import annotations
 import json
 import math
 import re
+import sys
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import sympy as sp
 
 from .. import limits
@@ -33,8 +35,20 @@ from ..datafiles import (
     toml_digits_error,
 )
 from ..engine.layers import ACTIVATIONS as _ENGINE_ACTIVATIONS
+from ..engine.layers import Dense
 from ..errors import SpecError, quote
+from ..io import read_text_file
 from ..losses import LOSS_ROWS
+from ..program import RESERVED
+from .model import (
+    DataSpec,
+    LayerSpec,
+    NetSpec,
+    PlotSpec,
+    entry_scalar,
+    generated_names,
+    param_entries,
+)
 
 __all__ = [
     "ACTIVATIONS", "LOSSES", "MODES", "INITIALIZERS", "GENERATORS", "LOSS_NEEDS",
@@ -65,99 +79,6 @@ _PLOT = ("weight", "surface")
 _ENTRY = re.compile(r"^(?:W(\d+)\[(\d+)\]\[(\d+)\]|b(\d+)\[(\d+)\])$")
 #: Largest dataset a generator makes (the symbolic derivation is per sample).
 MAX_SAMPLES = limits.value("net_samples")
-
-
-@dataclass(frozen=True)
-class LayerSpec:
-    """One dense layer: ``weights`` is ``units × fan_in``, ``bias`` has ``units`` entries.
-
-    ``initialized`` says the weights came from ``initializer`` rather than the spec.
-    """
-
-    units: int
-    activation: str
-    weights: tuple[tuple[sp.Rational, ...], ...]
-    bias: tuple[sp.Rational, ...]
-    initialized: bool = False
-    initializer: str | None = None
-
-    @property
-    def fan_in(self) -> int:
-        """Number of inputs of the layer."""
-        return len(self.weights[0])
-
-
-@dataclass(frozen=True)
-class DataSpec:
-    """A dataset generated in code: ``generator`` with its size and ``seed``."""
-
-    generator: str
-    samples: int
-    classes: int
-    features: int
-    seed: int
-    spread: float
-
-
-@dataclass(frozen=True)
-class PlotSpec:
-    """Which parameters the plots use (scalar names; None = the default choice)."""
-
-    weight: str | None = None
-    surface: tuple[str, str] | None = None
-
-
-@dataclass(frozen=True)
-class NetSpec:
-    """A validated network spec. Matrices are tuples of exact SymPy numbers.
-
-    Attributes
-    ----------
-    inputs, targets : tuple of tuple
-        Always 2-D: ``(n_samples, fan_in)`` and ``(n_samples, K)``.
-    single : bool
-        The spec gave one sample as a flat list: names carry no sample suffix and
-        JSON values are flat lists.
-    names : tuple of (alias, entry)
-        The spec's ``names``, e.g. ``("w5", "W2[0][0]")``.
-    """
-
-    name: str
-    inputs: tuple[tuple[sp.Rational, ...], ...]
-    targets: tuple[tuple[sp.Rational, ...], ...]
-    single: bool
-    layers: tuple[LayerSpec, ...]
-    loss: str
-    learning_rate: sp.Rational | None = None
-    steps: int | None = None
-    tolerance: sp.Rational = sp.Integer(0)
-    mode: str = "simultaneous"
-    names: tuple[tuple[str, str], ...] = ()
-    initializer: str = "xavier"
-    seed: int = 0
-    data: DataSpec | None = None
-    plot: PlotSpec = field(default_factory=PlotSpec)
-    description: str = ""
-    source: str = ""
-
-    @property
-    def n_samples(self) -> int:
-        """Number of samples in the batch."""
-        return len(self.inputs)
-
-    @property
-    def sizes(self) -> tuple[int, ...]:
-        """Layer widths from the input: ``(2, 2, 2)`` for Mazur's network."""
-        return (len(self.inputs[0]),) + tuple(layer.units for layer in self.layers)
-
-    @property
-    def n_params(self) -> int:
-        """Number of scalar parameters (weights and biases)."""
-        return sum(layer.units * (layer.fan_in + 1) for layer in self.layers)
-
-    def alias_of(self) -> dict[str, str]:
-        """Entry (``W2[0][0]``) -> alias (``w5``) for the spec's ``names``."""
-        return {entry: alias for alias, entry in self.names}
 
 
 # --- reading --------------------------------------------------------------------------
@@ -222,9 +143,9 @@ def parse_spec_text(text: str, fmt: str, origin: str = "") -> Any:
         except json.JSONDecodeError as exc:
             raise SpecError(f"{where}line {exc.lineno}, column {exc.colno}: not valid JSON ({exc.msg})") from None
     if fmt == "toml":
-        try:
+        if sys.version_info >= (3, 11):
             import tomllib
-        except ModuleNotFoundError:  # Python 3.10
+        else:  # Python 3.10
             import tomli as tomllib
         check_toml_text(text, origin)
         try:
@@ -256,7 +177,6 @@ def load_spec_file(path) -> Any:
     if fmt is None:
         raise SpecError(f"{p}: unknown spec file extension {p.suffix!r} "
                         f"(must be one of {', '.join(_FORMATS)})")
-    from ..io import read_text_file
     text = read_text_file(p, what="a spec file", error=SpecError)
     return parse_spec_text(text, fmt, str(p))
 
@@ -415,21 +335,52 @@ def validate_spec(data: Mapping, path: str = "") -> NetSpec:
     >>> spec.sizes, spec.n_params
     ((1, 1), 2)
     >>> validate_spec({"inputs": [1], "targets": [2], "loss": "half_sse",
-    ...     "layers": [{"units": 1, "activation": "swish"}]})  # doctest: +ELLIPSIS
+    ...     "layers": [{"units": 1, "activation": "swish"}]})  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    backproof.errors.SpecError: layers[0].activation: unknown value the string 'swish' (must be one of identity, ..., softmax)
+    backproof.errors.SpecError: layers[0].activation: unknown value the string 'swish'
+        (must be one of identity, ..., softmax)
     """
     c = _Checker(path)
     c.mapping(data, "", _TOP, required=("layers", "loss"))
+    name, description = _header(c, data, path)
+    # Layers first: units and activations decide every other shape.
+    heads, loss = _heads(c, data)
+    # Every size is checked from the shapes alone, before a number is converted, a weight
+    # initialised or a dataset generated.
+    shape = _raw_shape(c, data)
+    if shape is not None:
+        n_samples, features = shape
+        _check_shapes(c, features, n_samples, heads, data)
+    initializer = c.choice(data.get("initializer", "xavier"), "initializer", INITIALIZERS)
+    seed = c.integer(data.get("seed", 0), "seed", 0)
+    dataspec, X, T, single = _batch(c, data, heads[-1][0])
+    _check_targets(c, T, loss)
+    layers = _layer_specs(c, data["layers"], heads, len(X[0]), initializer, seed)
+    learning_rate, steps, tolerance, mode = _training_fields(c, data)
+    spec = NetSpec(name=name.strip(), inputs=X, targets=T, single=single, layers=layers,
+                   loss=loss, learning_rate=learning_rate, steps=steps, tolerance=tolerance,
+                   mode=mode, initializer=initializer, seed=seed, data=dataspec,
+                   description=description, source=str(path))
+    names = _names(c, data.get("names"), spec)
+    spec = replace(spec, names=names)
+    plot = _plot(c, data.get("plot"), spec)
+    return replace(spec, plot=plot)
+
+
+def _header(c: _Checker, data: Mapping, path: str) -> tuple[str, str]:
+    """The spec's ``name`` (default: the file's stem) and ``description``."""
     name = data.get("name", Path(path).stem if path else "network")
     if not isinstance(name, str) or not name.strip():
         c.fail("name", f"expected a non-empty string, got {c.describe(name)}")
     description = data.get("description", "")
     if not isinstance(description, str):
         c.fail("description", f"expected a string, got {c.describe(description)}")
+    return name, description
 
-    # Layers first: units and activations decide every other shape.
+
+def _heads(c: _Checker, data: Mapping) -> tuple[list[tuple[int, str]], str]:
+    """``(units, activation)`` of every layer, and the loss (which may need an output activation)."""
     raw_layers = data["layers"]
     if not isinstance(raw_layers, list) or not raw_layers:
         c.fail("layers", f"expected a non-empty list of layers, got {c.describe(raw_layers)}")
@@ -442,76 +393,77 @@ def validate_spec(data: Mapping, path: str = "") -> NetSpec:
         act = c.choice(raw["activation"], f"{p}.activation", ACTIVATIONS)
         heads.append((units, act))
     loss = c.choice(data["loss"], "loss", LOSSES)
-    k_out = heads[-1][0]
     need = LOSS_NEEDS.get(loss)
     if need and heads[-1][1] != need:
         c.fail(f"layers[{len(heads) - 1}].activation",
                f"loss {loss} needs a {need} output layer, got {heads[-1][1]}")
+    return heads, loss
 
-    # Every size is checked from the shapes alone, before a number is converted, a weight
-    # initialised or a dataset generated.
-    shape = _raw_shape(c, data)
-    if shape is not None:
-        n_samples, features = shape
-        _check_shapes(c, features, n_samples, heads, data)
 
-    initializer = c.choice(data.get("initializer", "xavier"), "initializer", INITIALIZERS)
-    seed = c.integer(data.get("seed", 0), "seed", 0)
-
-    # Inputs and targets, or a generated dataset.
-    dataspec = None
+def _batch(c: _Checker, data: Mapping, k_out: int):
+    """Inputs and targets, or a generated dataset: ``(dataspec, X, T, single)``."""
     if "data" in data:
         for k in ("inputs", "targets"):
             if k in data:
                 c.fail(k, "give either inputs and targets or data (a generator), not both")
         dataspec, X, T = _data(c, data["data"], k_out)
-        single = False
-    else:
-        for k in ("inputs", "targets"):
-            if k not in data or data[k] is None:
-                c.fail(k, "missing field (required unless data: names a generator)")
-        X, single = _samples(c, data["inputs"], "inputs", None,
-                             "one sample (a list of numbers) or several (a list of rows)")
-        n = len(X)
-        T = _targets(c, data["targets"], n, k_out, single)
-    _check_targets(c, T, loss)
-    fan_in = len(X[0])
+        return dataspec, X, T, False
+    for k in ("inputs", "targets"):
+        if k not in data or data[k] is None:
+            c.fail(k, "missing field (required unless data: names a generator)")
+    X, single = _samples(c, data["inputs"], "inputs", None,
+                         "one sample (a list of numbers) or several (a list of rows)")
+    T = _targets(c, data["targets"], len(X), k_out, single)
+    return None, X, T, single
 
-    # Weights and biases, checked against the widths; missing ones are initialised.
+
+def _layer_specs(c: _Checker, raw_layers: list, heads: list[tuple[int, str]], fan_in: int,
+                 initializer: str, seed: int) -> tuple[LayerSpec, ...]:
+    """Weights and biases, checked against the widths; missing ones are initialised."""
     layers = []
-    rng = None
+    rngs: list = []  # one generator, made when the first layer needs initialising
+
+    def rng():
+        if not rngs:
+            rngs.append(np.random.default_rng(seed))
+        return rngs[0]
+
     for i, (units, act) in enumerate(heads):
         p = f"layers[{i}]"
         raw = raw_layers[i]
-        what = (f"{_shape(units, fan_in)} (units × fan_in: {units} unit{'s' * (units != 1)}, "
-                f"{fan_in} input{'s' * (fan_in != 1)} from "
-                f"{'each input sample' if i == 0 else f'layer {i}'})")
         init = None
         if "initializer" in raw:
             init = c.choice(raw["initializer"], f"{p}.initializer", INITIALIZERS)
         if raw.get("weights") is not None:
             if init is not None:
                 c.fail(f"{p}.initializer", "give either weights or an initializer, not both")
+            what = (f"{_shape(units, fan_in)} (units × fan_in: {units} unit{'s' * (units != 1)}, "
+                    f"{fan_in} input{'s' * (fan_in != 1)} from "
+                    f"{'each input sample' if i == 0 else f'layer {i}'})")
             W = c.matrix(raw["weights"], f"{p}.weights", units, fan_in, what)
             initialized = False
         else:
             init = init or initializer
-            if rng is None:
-                import numpy as np
-                rng = np.random.default_rng(seed)
-            W = _initial_weights(units, fan_in, act, init, rng)
+            W = _initial_weights(units, fan_in, act, init, rng())
             initialized = True
-        if raw.get("bias") is None:
-            b = tuple(sp.Integer(0) for _ in range(units))
-        elif isinstance(raw["bias"], list):
-            b = c.vector(raw["bias"], f"{p}.bias", units,
-                         f"a list of {units} number{'s' * (units != 1)} (one per unit) or one number")
-        else:
-            # One number is every unit's starting bias (each unit still has its own).
-            b = (c.number(raw["bias"], f"{p}.bias"),) * units
+        b = _bias(c, raw.get("bias"), p, units)
         layers.append(LayerSpec(units, act, W, b, initialized, init if initialized else None))
         fan_in = units
+    return tuple(layers)
 
+
+def _bias(c: _Checker, raw, p: str, units: int) -> tuple[sp.Rational, ...]:
+    if raw is None:
+        return tuple(sp.Integer(0) for _ in range(units))
+    if isinstance(raw, list):
+        return c.vector(raw, f"{p}.bias", units,
+                        f"a list of {units} number{'s' * (units != 1)} (one per unit) or one number")
+    # One number is every unit's starting bias (each unit still has its own).
+    return (c.number(raw, f"{p}.bias"),) * units
+
+
+def _training_fields(c: _Checker, data: Mapping):
+    """``learning_rate`` (None if absent), ``steps`` (None), ``tolerance`` (0) and ``mode``."""
     learning_rate = None
     if data.get("learning_rate") is not None:
         learning_rate = c.number(data["learning_rate"], "learning_rate")
@@ -526,15 +478,7 @@ def validate_spec(data: Mapping, path: str = "") -> NetSpec:
         if tolerance < 0:
             c.fail("tolerance", f"expected a number >= 0, got {data['tolerance']!r}")
     mode = c.choice(data.get("mode", "simultaneous"), "mode", MODES)
-
-    spec = NetSpec(name=name.strip(), inputs=X, targets=T, single=single, layers=tuple(layers),
-                   loss=loss, learning_rate=learning_rate, steps=steps, tolerance=tolerance,
-                   mode=mode, initializer=initializer, seed=seed, data=dataspec,
-                   description=description, source=str(path))
-    names = _names(c, data.get("names"), spec)
-    spec = _replace(spec, names=names)
-    plot = _plot(c, data.get("plot"), spec)
-    return _replace(spec, plot=plot)
+    return learning_rate, steps, tolerance, mode
 
 
 def shape_estimates(features: int, heads, n_samples: int) -> tuple[int, int]:
@@ -604,18 +548,14 @@ def check_training(steps: int, params: int, n_samples: int, where: str = "steps"
     Examples
     --------
     >>> check_training(300, 27, 60)
-    >>> check_training(10**9, 12, 1)
+    >>> check_training(10**9, 12, 1)  # doctest: +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    backproof.errors.LimitError: steps: 1000000000 steps is over the limit net_steps = 20000 steps (training steps of a network: the spec's steps or --steps)
+    backproof.errors.LimitError: steps: 1000000000 steps is over the limit net_steps = 20000 steps
+        (training steps of a network: the spec's steps or --steps)
     """
     limits.check("net_steps", steps, where)
     limits.check("net_training_work", steps * params * n_samples, where)
-
-
-def _replace(spec: NetSpec, **kw) -> NetSpec:
-    from dataclasses import replace
-    return replace(spec, **kw)
 
 
 def _samples(c: _Checker, v, path: str, width: int | None, what: str):
@@ -632,14 +572,14 @@ def _samples(c: _Checker, v, path: str, width: int | None, what: str):
     return (row,), True
 
 
-def _targets(c: _Checker, v, n: int, k: int, single: bool):
+def _targets(c: _Checker, v, n: int, k: int, single: bool) -> tuple[tuple[sp.Rational, ...], ...]:
     unit = f"{k} number{'s' * (k != 1)} (one per output unit)"
     if single:
         if isinstance(v, list) and v and isinstance(v[0], list):
             c.fail("targets", f"expected {unit} for the one input sample, got a list of rows")
         if k == 1 and isinstance(v, (int, float)) and not isinstance(v, bool):
             v = [v]
-        T = (c.vector(v, "targets", k, f"a list of {unit}"),)
+        T: tuple[tuple[sp.Rational, ...], ...] = (c.vector(v, "targets", k, f"a list of {unit}"),)
     elif isinstance(v, list) and v and not any(isinstance(r, list) for r in v) and k == 1:
         # One output: a flat list is one target per sample.
         T = tuple((x,) for x in c.vector(v, "targets", n, f"{n} targets (one per sample)"))
@@ -671,7 +611,6 @@ INIT_DECIMALS = 4
 
 
 def _initial_weights(units, fan_in, act, init, rng):
-    from ..engine import Dense
     layer = Dense.init(units, fan_in, act, init, rng)
     return tuple(tuple(sp.Rational(repr(round(float(x), INIT_DECIMALS) + 0.0)) for x in row)
                  for row in layer.W)
@@ -725,7 +664,6 @@ def generate_data(spec: DataSpec):
     >>> X.tolist(), y.tolist()
     ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0])
     """
-    import numpy as np
     if spec.generator == "xor":
         base = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
         idx = np.arange(spec.samples) % 4
@@ -742,51 +680,13 @@ def generate_data(spec: DataSpec):
     return np.round(X, 4) + 0.0, labels  # + 0.0 turns -0.0 into 0.0
 
 
-# --- parameter names -----------------------------------------------------------------
-
-def param_entries(spec: NetSpec) -> list[tuple[str, str]]:
-    """``(entry, default scalar name)`` for every parameter, in layer order.
-
-    Layer ``l`` (1-based) lists its weights row by row, then its biases:
-    ``W1[0][0] -> w1_0_0``, …, ``b1[0] -> b1_0``.
-
-    Examples
-    --------
-    >>> spec = validate_spec({"inputs": [1, 2], "targets": [0], "loss": "mse",
-    ...     "layers": [{"units": 1, "activation": "relu"}]})
-    >>> param_entries(spec)
-    [('W1[0][0]', 'w1_0_0'), ('W1[0][1]', 'w1_0_1'), ('b1[0]', 'b1_0')]
-    """
-    out = []
-    for l, layer in enumerate(spec.layers, start=1):
-        for i in range(layer.units):
-            for j in range(layer.fan_in):
-                out.append((f"W{l}[{i}][{j}]", f"w{l}_{i}_{j}"))
-        for i in range(layer.units):
-            out.append((f"b{l}[{i}]", f"b{l}_{i}"))
-    return out
-
-
-def entry_scalar(spec: NetSpec) -> dict[str, str]:
-    """Entry -> the scalar name used in the program (the alias when ``names`` gives one)."""
-    alias = spec.alias_of()
-    return {e: alias.get(e, s) for e, s in param_entries(spec)}
-
-
-def _generated_names(spec: NetSpec) -> set[str]:
-    """Every name the builder generates (parameters, inputs, z, a, targets, losses)."""
-    from .build import generated_names
-    return generated_names(spec)
-
-
 def _names(c: _Checker, raw, spec: NetSpec) -> tuple[tuple[str, str], ...]:
     if raw is None:
         return ()
     if not isinstance(raw, dict):
         c.fail("names", f"expected a mapping alias: entry (like w5: W2[0][0]), got {c.describe(raw)}")
-    from ..program import RESERVED
     entries = {e for e, _ in param_entries(spec)}
-    generated = _generated_names(spec)
+    generated = generated_names(spec)
     seen: dict[str, str] = {}
     out = []
     for alias, entry in raw.items():

@@ -1,25 +1,29 @@
 """Training a spec'd network on the NumPy engine, recording the loss and the parameter path.
 
 The symbolic derivation is done once (:func:`~backproof.nn.explain.explain_network`);
-training runs the engine's ``forward_prop``, ``loss_value``, ``back_propagation``,
-``gradient_norm`` and ``gd_step`` in the same loop as :func:`backproof.engine.train`
-(same stopping rule, same numbers — the tests compare them), and also records the
-values of chosen parameters after every step, which the plots draw as the
+training is the engine's one loop, :func:`backproof.engine.train`, with a recorder that
+keeps the values of chosen parameters after every step, which the plots draw as the
 gradient-descent path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
+from ..engine import Dense, train
+from ..engine.errors import NumericalError
+from ..engine.network import TrainingStepError
 from ..errors import SpecError, quote
-from .explain import _arrays, as_netprogram, engine_layers
+from .build import NetProgram, as_netprogram
+from .model import NetSpec
+from .numeric import batch_arrays, engine_layers
 from .spec import MODES, check_training
 
-__all__ = ["TrainHistory", "train_network", "TRACK_ALL_LIMIT", "default_plot_params"]
+__all__ = ["TrainHistory", "train_network", "TRACK_ALL_LIMIT", "default_plot_params", "param_positions",
+           "tracked_params"]
 
 #: Networks with at most this many parameters record the path of every parameter.
 TRACK_ALL_LIMIT = 200
@@ -72,7 +76,7 @@ class TrainHistory:
                                   f"(after {self.steps} steps)")}[self.stopped_because]
 
 
-def default_plot_params(net) -> tuple[str, tuple[str, str]]:
+def default_plot_params(net: NetProgram) -> tuple[str, tuple[str, str]]:
     """The plotted weight and the surface pair: the spec's ``plot`` or the first weight
     and the first bias (``w`` and ``b`` of ``y = w·x + b``)."""
     lay = net.layout
@@ -82,36 +86,42 @@ def default_plot_params(net) -> tuple[str, tuple[str, str]]:
     return weight, surface
 
 
-def train_network(spec, *, steps: int | None = None, learning_rate=None, tolerance=None,
-                  mode: str | None = None, track: Iterable[str] | None = None) -> TrainHistory:
-    """Full-batch gradient descent on the NumPy engine, from the spec's parameters.
+#: Where a scalar parameter sits in the engine's layers: ``(layer, kind, index)`` with
+#: ``kind`` ``"W"`` (index ``(i, j)``) or ``"b"`` (index ``(i,)``).
+Position = tuple[int, str, tuple[int, ...]]
 
-    Parameters
-    ----------
-    spec : NetProgram, NetSpec, mapping or path
-        The network; ``steps``, ``learning_rate``, ``tolerance`` and ``mode`` default
-        to the spec's fields (``steps`` to 1).
-    track : iterable of str, optional
-        Parameters whose path to record (default: all of them for networks with at
-        most :data:`TRACK_ALL_LIMIT` parameters, else the plotted ones).
 
-    Returns
-    -------
-    TrainHistory
+def param_positions(net: NetProgram) -> dict[str, Position]:
+    """Scalar parameter name -> its place in the engine's layers (see :data:`Position`)."""
+    lay = net.layout
+    where: dict[str, Position] = {}
+    for l in range(len(lay.W)):
+        for i, row in enumerate(lay.W[l]):
+            for j, name in enumerate(row):
+                where[name] = (l, "W", (i, j))
+        for i, name in enumerate(lay.b[l]):
+            where[name] = (l, "b", (i,))
+    return where
 
-    Examples
-    --------
-    >>> h = train_network({"inputs": [1], "targets": [2], "loss": "half_sse",
-    ...     "learning_rate": 0.5, "tolerance": 1e-12, "names": {"w": "W1[0][0]", "b": "b1[0]"},
-    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": 0}]},
-    ...     steps=10)
-    >>> h.losses, h.path["w"], h.stopped_because
-    ((2.0, 0.0), (0.0, 1.0), 'gradient_norm')
-    """
-    from ..engine import back_propagation, forward_prop, gd_step, gradient_norm, loss_value
-    from ..engine.errors import NumericalError
-    net = as_netprogram(spec)
-    spec = net.spec
+
+def _read(layers: Sequence[Dense], pos: Position) -> float:
+    l, kind, idx = pos
+    return float(layers[l].W[idx] if kind == "W" else layers[l].b[idx])
+
+
+def tracked_params(net: NetProgram, weight: str | None = None,
+                   surface: Sequence[str] | None = None) -> list[str]:
+    """The parameters whose path training records by default: every one for networks with
+    at most :data:`TRACK_ALL_LIMIT` parameters, else the plotted ones (``weight`` and
+    ``surface`` when given, else the spec's or the default choice)."""
+    if net.spec.n_params <= TRACK_ALL_LIMIT:
+        return list(net.params)
+    w0, s0 = default_plot_params(net)
+    return list(dict.fromkeys([weight or w0, *(surface or s0)]))
+
+
+def _settings(spec: NetSpec, steps, learning_rate, tolerance, mode) -> tuple[int, float, float, str]:
+    """Steps, η, tolerance and mode of a run: the arguments, else the spec's, all checked."""
     steps = spec.steps if steps is None else steps
     steps = 1 if steps is None else steps
     if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 0:
@@ -132,56 +142,56 @@ def train_network(spec, *, steps: int | None = None, learning_rate=None, toleran
     mode = mode or spec.mode
     if mode not in MODES:
         raise SpecError(f"mode: unknown value {quote(mode)} (must be one of {', '.join(MODES)})")
-    lay = net.layout
-    where: dict[str, tuple[int, tuple[int, ...]]] = {}
-    for l in range(len(spec.layers)):
-        for i, row in enumerate(lay.W[l]):
-            for j, name in enumerate(row):
-                where[name] = (l, (0, i, j))
-        for i, name in enumerate(lay.b[l]):
-            where[name] = (l, (1, i))
-    if track is None:
-        weight, surface = default_plot_params(net)
-        track = net.params if spec.n_params <= TRACK_ALL_LIMIT else dict.fromkeys((weight,) + surface)
-    track = list(track)
-    for name in track:
+    return int(steps), eta, tol, mode
+
+
+def train_network(spec, *, steps: int | None = None, learning_rate=None, tolerance=None,
+                  mode: str | None = None, track: Iterable[str] | None = None) -> TrainHistory:
+    """Full-batch gradient descent on the NumPy engine, from the spec's parameters.
+
+    Parameters
+    ----------
+    spec : NetProgram, NetSpec, mapping or path
+        The network; ``steps``, ``learning_rate``, ``tolerance`` and ``mode`` default
+        to the spec's fields (``steps`` to 1).
+    track : iterable of str, optional
+        Parameters whose path to record (default: :func:`tracked_params`).
+
+    Returns
+    -------
+    TrainHistory
+
+    Examples
+    --------
+    >>> h = train_network({"inputs": [1], "targets": [2], "loss": "half_sse",
+    ...     "learning_rate": 0.5, "tolerance": 1e-12, "names": {"w": "W1[0][0]", "b": "b1[0]"},
+    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": 0}]},
+    ...     steps=10)
+    >>> h.losses, h.path["w"], h.stopped_because
+    ((2.0, 0.0), (0.0, 1.0), 'gradient_norm')
+    """
+    net = as_netprogram(spec)
+    spec = net.spec
+    steps, eta, tol, mode = _settings(spec, steps, learning_rate, tolerance, mode)
+    where = param_positions(net)
+    names = tracked_params(net) if track is None else list(track)
+    for name in names:
         if name not in where:
             raise SpecError(f"unknown parameter {quote(name)} to track "
                             f"(parameters: {', '.join(net.params[:8])}"
                             f"{', …' if len(net.params) > 8 else ''})")
+    path: dict[str, list[float]] = {name: [] for name in names}
 
-    def read(layers, name):
-        l, idx = where[name]
-        return float(layers[l].W[idx[1:]] if idx[0] == 0 else layers[l].b[idx[1]])
+    def record(k: int, layers: tuple[Dense, ...]) -> None:
+        for name in names:
+            path[name].append(_read(layers, where[name]))
 
-    X, T = _arrays(spec)
-    layers = engine_layers(spec)
-    losses: list[float] = []
-    norms: list[float] = []
-    path = {name: [] for name in track}
-    k = 0
-    # The loop of backproof.engine.train, recording the path as it goes.
-    while True:
-        for name in track:
-            path[name].append(read(layers, name))
-        try:
-            cache = forward_prop(X, layers)
-            losses.append(loss_value(cache, layers, T, spec.loss))
-            grads = back_propagation(cache, layers, T, spec.loss)
-            norms.append(gradient_norm(grads))
-            if tol > 0 and norms[-1] < tol:
-                stopped = "gradient_norm"
-            elif tol > 0 and k > 0 and losses[-2] - losses[-1] <= tol:
-                stopped = "loss_decrease"
-            elif k == steps:
-                stopped = "steps"
-            else:
-                layers = gd_step(layers, grads, eta, mode, cache=cache, T=T, loss=spec.loss)
-                k += 1
-                continue
-        except NumericalError as exc:
-            raise NumericalError(f"training step {k}: {exc}", where=f"step {k}, {exc.where}") from None
-        break
-    final = {name: read(layers, name) for name in net.params}
-    return TrainHistory(tuple(losses), tuple(norms), k, stopped, mode, eta, tol,
-                        {n: tuple(v) for n, v in path.items()}, final, tuple(layers))
+    X, T = batch_arrays(spec)
+    try:
+        run = train(engine_layers(spec), X, T, spec.loss, eta, steps, tol, mode, record=record)
+    except TrainingStepError as exc:
+        raise NumericalError(f"training step {exc.step}: {exc.cause}",
+                             where=f"step {exc.step}, {exc.cause_where}") from None
+    final = {name: _read(run.layers, where[name]) for name in net.params}
+    return TrainHistory(run.losses, run.grad_norms, run.steps, run.stopped_because, mode, eta, tol,
+                        {n: tuple(v) for n, v in path.items()}, final, run.layers)

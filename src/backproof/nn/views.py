@@ -126,60 +126,73 @@ def scalar_view(net, deriv) -> ScalarView:
     >>> [(p.name, p.gradient) for p in view.params]
     [('w2_0_0', 4), ('b2_0', 2), ('w1_0_0', 6), ('b1_0', 6)]
     """
+    spec = net.spec
+    V, G = deriv.values, deriv.gradients
+    deltas: list[UnitDelta] = []
+    params: list[ParamGrad] = []
+    for l in range(len(spec.layers) - 1, -1, -1):
+        for s in range(spec.n_samples):
+            deltas += [_unit_delta(net, deriv, l, s, i) for i in range(spec.layers[l].units)]
+    for l in range(len(spec.layers) - 1, -1, -1):
+        params += _param_grads(net, V, G, l)
+    return ScalarView(V[net.output], tuple(deltas), tuple(params))
+
+
+def _local_slope(act: str, lay, V, G, l: int, s: int, i: int):
+    """``(∂a/∂z, softmax terms)`` of unit ``i``: softmax has a term per unit instead of a slope."""
+    if act == "identity":
+        return sp.Integer(1), ()
+    if act == "softmax":
+        units = range(len(lay.a[l][s]))
+        avals = [V[lay.a[l][s][m]] for m in units]
+        return None, tuple((lay.a[l][s][m], G[lay.a[l][s][m]],
+                            evaluate_number(avals[m] * ((1 if m == i else 0) - avals[i])))
+                           for m in units)
+    return evaluate_number(OPS[act].partials(V[lay.z[l][s][i]])[0]), ()
+
+
+def _unit_delta(net, deriv, l: int, s: int, i: int) -> UnitDelta:
+    """δ of unit ``i`` of layer ``l + 1`` for sample ``s``, with the terms it is made of."""
     spec, lay = net.spec, net.layout
     V, G = deriv.values, deriv.gradients
-    sym = deriv.symbolic
-    n = spec.n_samples
-    L = len(spec.layers)
-    deltas: list[UnitDelta] = []
-    for l in range(L - 1, -1, -1):
-        layer = spec.layers[l]
-        act = layer.activation
-        for s in range(n):
-            for i in range(layer.units):
-                z, a = lay.z[l][s][i], lay.a[l][s][i]
-                back = ()
-                if l < L - 1:
-                    up = spec.layers[l + 1]
-                    back = tuple((delta_name(lay.z[l + 1][s][k]), lay.W[l + 1][k][i],
-                                  G[lay.z[l + 1][s][k]], V[lay.W[l + 1][k][i]]) for k in range(up.units))
-                da_dz = None
-                soft = ()
-                if act == "identity":
-                    da_dz = sp.Integer(1)
-                elif act == "softmax":
-                    avals = [V[lay.a[l][s][m]] for m in range(layer.units)]
-                    soft = tuple((lay.a[l][s][m], G[lay.a[l][s][m]],
-                                  evaluate_number(avals[m] * ((1 if m == i else 0) - avals[i])))
-                                 for m in range(layer.units))
-                else:
-                    da_dz = evaluate_number(OPS[act].partials(V[z])[0])
-                note = ""
-                if l == L - 1 and LOSS_ROWS[spec.loss].requires == act:
-                    k = layer.units if LOSS_ROWS[spec.loss].per_output else 1
-                    scale = "" if k * n == 1 else f"/{k * n}"
-                    note = f"{act} + {spec.loss}: δ = (ŷ − y){scale} = ({a} − {lay.y[s][i]}){scale}"
-                deltas.append(UnitDelta(
-                    layer=l + 1, unit=i, sample=s if n > 1 else None, z=z, a=a, activation=act,
-                    z_value=V[z], a_value=V[a], dJ_da=G[a], da_dz=da_dz, delta=G[z],
-                    dJ_da_symbolic=_readable(sym.get(a), net) if l == L - 1 else None,
-                    back=back, softmax_terms=soft, note=note))
-    params: list[ParamGrad] = []
-    for l in range(L - 1, -1, -1):
-        layer = spec.layers[l]
-        prev = lay.x if l == 0 else lay.a[l - 1]
-        for i in range(layer.units):
-            for j in range(layer.fan_in):
-                name = lay.W[l][i][j]
-                terms = tuple((delta_name(lay.z[l][s][i]), prev[s][j], G[lay.z[l][s][i]], V[prev[s][j]])
-                              for s in range(n))
-                params.append(ParamGrad(name, f"W{l + 1}[{i}][{j}]", l + 1, i, j, V[name], G[name], terms))
-        for i in range(layer.units):
-            name = lay.b[l][i]
-            terms = tuple((delta_name(lay.z[l][s][i]), None, G[lay.z[l][s][i]], sp.Integer(1))
+    n, last = spec.n_samples, len(spec.layers) - 1
+    act = spec.layers[l].activation
+    z, a = lay.z[l][s][i], lay.a[l][s][i]
+    back: tuple = ()
+    if l < last:
+        back = tuple((delta_name(lay.z[l + 1][s][k]), lay.W[l + 1][k][i],
+                      G[lay.z[l + 1][s][k]], V[lay.W[l + 1][k][i]]) for k in range(spec.layers[l + 1].units))
+    da_dz, soft = _local_slope(act, lay, V, G, l, s, i)
+    note = ""
+    if l == last and LOSS_ROWS[spec.loss].requires == act:
+        k = spec.layers[l].units if LOSS_ROWS[spec.loss].per_output else 1
+        scale = "" if k * n == 1 else f"/{k * n}"
+        note = f"{act} + {spec.loss}: δ = (ŷ − y){scale} = ({a} − {lay.y[s][i]}){scale}"
+    return UnitDelta(
+        layer=l + 1, unit=i, sample=s if n > 1 else None, z=z, a=a, activation=act,
+        z_value=V[z], a_value=V[a], dJ_da=G[a], da_dz=da_dz, delta=G[z],
+        dJ_da_symbolic=_readable(deriv.symbolic.get(a), net) if l == last else None,
+        back=back, softmax_terms=soft, note=note)
+
+
+def _param_grads(net, V, G, l: int) -> list[ParamGrad]:
+    """∂J/∂w = Σ δ·a for layer ``l + 1``'s weights (row by row), then its biases."""
+    spec, lay = net.spec, net.layout
+    n, layer = spec.n_samples, spec.layers[l]
+    prev = lay.x if l == 0 else lay.a[l - 1]
+    params = []
+    for i in range(layer.units):
+        for j in range(layer.fan_in):
+            name = lay.W[l][i][j]
+            terms = tuple((delta_name(lay.z[l][s][i]), prev[s][j], G[lay.z[l][s][i]], V[prev[s][j]])
                           for s in range(n))
-            params.append(ParamGrad(name, f"b{l + 1}[{i}]", l + 1, i, None, V[name], G[name], terms))
-    return ScalarView(V[net.output], tuple(deltas), tuple(params))
+            params.append(ParamGrad(name, f"W{l + 1}[{i}][{j}]", l + 1, i, j, V[name], G[name], terms))
+    for i in range(layer.units):
+        name = lay.b[l][i]
+        terms = tuple((delta_name(lay.z[l][s][i]), None, G[lay.z[l][s][i]], sp.Integer(1))
+                      for s in range(n))
+        params.append(ParamGrad(name, f"b{l + 1}[{i}]", l + 1, i, None, V[name], G[name], terms))
+    return params
 
 
 def _readable(expr, net):
@@ -274,7 +287,9 @@ def _act_deriv(name: str, Z: sp.Matrix, A: sp.Matrix) -> sp.Matrix | None:
     """σ′(Z) from the activation's values (a second route to the op table's partials)."""
     if name == "softmax":
         return None
-    of = OPS[name].layer.derivative_of
+    as_layer = OPS[name].layer
+    assert as_layer is not None  # an activation's row has its layer facet (spec validation)
+    of = as_layer.derivative_of
     return _ev(sp.Matrix(*Z.shape, lambda i, j: of(Z[i, j], A[i, j])))
 
 
@@ -296,7 +311,7 @@ def _output_grad(loss: str, A: sp.Matrix, Y: sp.Matrix) -> sp.Matrix:
 
 
 def _loss_value(loss: str, A: sp.Matrix, Y: sp.Matrix) -> sp.Expr:
-    K, n = A.shape
+    n = A.shape[1]
     total = sp.Integer(0)
     for c in range(n):
         total += LOSS_ROWS[loss].sample_value(A, Y, c)
@@ -337,10 +352,10 @@ def matrix_gradients(spec, learning_rate=None):
 def _backward(spec, fwd, eta=None) -> list[MatrixLayer]:
     L = len(spec.layers)
     Y = sp.Matrix(spec.targets).T
-    out: list[MatrixLayer | None] = [None] * L
+    out: list[MatrixLayer] = []  # output layer first, reversed at the end
     G = _output_grad(spec.loss, fwd[-1][4], Y)
-    W_up = None
-    delta_up = None
+    W_up: sp.Matrix = sp.zeros(0, 0)  # the layer above's (updated) weights and δ
+    delta_up: sp.Matrix = sp.zeros(0, 0)
     for l in range(L - 1, -1, -1):
         W, b, A_prev, Z, A = fwd[l]
         act = spec.layers[l].activation
@@ -350,17 +365,17 @@ def _backward(spec, fwd, eta=None) -> list[MatrixLayer]:
         delta = _delta(act, G, D, A)
         simplified, formula = None, ""
         if l == L - 1 and LOSS_ROWS[spec.loss].requires == act:
-            K, n = A.shape
-            k = K if LOSS_ROWS[spec.loss].per_output else 1
+            units, n = A.shape
+            k = units if LOSS_ROWS[spec.loss].per_output else 1
             # ce: softmax(z)·Σy − y, and Σy = 1 is checked in the spec.
             simplified = _ev((A - Y) / (k * n))
             formula = LOSS_ROWS[spec.loss].fused_text
         dW = _ev(delta * A_prev.T)
         db = _ev(delta * sp.ones(delta.shape[1], 1))
-        out[l] = MatrixLayer(l + 1, act, W, b, A_prev, Z, A, G, D, delta, dW, db, simplified, formula)
+        out.append(MatrixLayer(l + 1, act, W, b, A_prev, Z, A, G, D, delta, dW, db, simplified, formula))
         W_up = W if eta is None else _ev(W - eta * dW)
         delta_up = delta
-    return out
+    return out[::-1]
 
 
 def matrix_view(net) -> MatrixView:

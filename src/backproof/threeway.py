@@ -44,15 +44,20 @@ max(1, |x|) of each given value; with no point given, N points uniformly in ``bo
 
 Cost. One batched engine pass for every point; the finite differences of all the
 gradients share batched forward passes too (the engine adds ``±h`` to one node per
-slice of the batch), chunked to bound memory. The symbolic side is exact at the first
-point; at the other points the gradients are derived once in node names
-(``derive(symbolic=True)``) and those expressions are evaluated in float64 by the
+slice of the batch), chunked to bound memory. The program is derived once: exactly at the
+first point, with the gradients in node names (``derive(symbolic=True)``) when there are
+other points, where those expressions are evaluated in float64 by the
 engine's *forward* pass (the op table's NumPy forwards, never its VJPs, and no code
 generated from user text). That evaluation must reproduce the exact value at the first point or it
 is not used at all; any other point where it disagrees is re-derived exactly (up to
 :data:`EXACT_RECHECKS` points) before a disagreement is reported. Graphs beyond
 :data:`~backproof.derive.SYMBOLIC_LIMIT` nodes fall back to an exact derivation per
 point (about 0.1 s per point per 200 nodes).
+
+The derivation being checked can be passed (``derivation=``, as
+:func:`backproof.api.explain` does): it is then not derived again, except at its first
+point when that point is not a float64 (0.3), where one exact derivation at the binary
+value is made.
 
 Verdicts, by severity: "agree", "not differentiable", "inconclusive", "disagree".
 
@@ -70,15 +75,15 @@ within reach of the step makes it unresolved ("inconclusive").
 from __future__ import annotations
 
 import math
-import sys
-import types
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
+import networkx as nx
 import numpy as np
 import sympy as sp
 
-from .derive import SYMBOLIC_LIMIT, _coerce_at, derive
+from .derive import Derivation, _coerce_at, derive
 from .engine.graph_engine import backward, forward
 from .errors import BackproofError, ProgramError
 from .fdiff import (
@@ -98,8 +103,8 @@ from .fdiff import (
     steps,
     value_noise,
 )
-from .graph import build_graph, node_label, to_tape
-from .ops import OPS
+from .graph import Tape, TapeEntry, build_graph, node_label, to_tape
+from .ops import OPS, Op
 from .parse import parse_program
 from .program import Program, Statement
 
@@ -178,34 +183,9 @@ class CrossCheck:
         n = len(self.rows)
         head = (f"{n} gradient{'s' if n != 1 else ''} × {self.points} "
                 f"point{'s' if self.points != 1 else ''}")
-        counts = {v: sum(1 for r in self.rows if r.verdict == v) for v in _SEVERITY}
-        if counts["disagree"]:
-            names = ", ".join(r.name for r in self.failures)
-            parts = [f"{counts['disagree']} disagree ({names})"]
-        elif counts["not differentiable"] == 0 and counts["inconclusive"] == 0:
-            parts = ["all agree"]
-        else:
-            parts = []
-        if parts != ["all agree"]:
-            if counts["agree"]:
-                parts.append(f"{counts['agree']} agree")
-            if counts["not differentiable"]:
-                parts.append(f"{counts['not differentiable']} not differentiable here")
-            if counts["inconclusive"]:
-                parts.append(f"{counts['inconclusive']} inconclusive (finite differences cannot "
-                             f"resolve this scale; symbolic and engine agree, not a failure)")
-        eng = [r.rel_engine for r in self.rows if math.isfinite(r.rel_engine)]
-        # A secant across a kink, or a difference that cannot resolve the value, is shown
-        # in its row but is not a finite-difference check.
-        num = [r.rel_numeric for r in self.rows
-               if math.isfinite(r.rel_numeric) and r.verdict in ("agree", "disagree")]
-        errs = []
-        if eng:
-            errs.append(f"engine ≤ {_sci(max(eng))}")
-        if num:
-            errs.append(f"finite differences ≤ {_sci(max(num))}")
+        errs = _error_parts(self.rows)
         tail = f" ({', '.join(errs)})" if errs else ""
-        return f"{head}: {', '.join(parts)}{tail}"
+        return f"{head}: {', '.join(_verdict_parts(self.rows))}{tail}"
 
     def to_dict(self) -> dict:
         """JSON-ready: non-finite numbers become ``None``.
@@ -241,6 +221,41 @@ class CrossCheck:
         }
 
 
+def _verdict_parts(rows: tuple[CheckRow, ...]) -> list[str]:
+    """The verdicts of the summary: the disagreements by name, or "all agree", then counts."""
+    counts = {v: sum(1 for r in rows if r.verdict == v) for v in _SEVERITY}
+    if counts["disagree"]:
+        names = ", ".join(r.name for r in rows if r.verdict == "disagree")
+        parts = [f"{counts['disagree']} disagree ({names})"]
+    elif counts["not differentiable"] == 0 and counts["inconclusive"] == 0:
+        return ["all agree"]
+    else:
+        parts = []
+    if counts["agree"]:
+        parts.append(f"{counts['agree']} agree")
+    if counts["not differentiable"]:
+        parts.append(f"{counts['not differentiable']} not differentiable here")
+    if counts["inconclusive"]:
+        parts.append(f"{counts['inconclusive']} inconclusive (finite differences cannot "
+                     f"resolve this scale; symbolic and engine agree, not a failure)")
+    return parts
+
+
+def _error_parts(rows: tuple[CheckRow, ...]) -> list[str]:
+    """The worst relative errors of the summary (engine, finite differences)."""
+    eng = [r.rel_engine for r in rows if math.isfinite(r.rel_engine)]
+    # A secant across a kink, or a difference that cannot resolve the value, is shown
+    # in its row but is not a finite-difference check.
+    num = [r.rel_numeric for r in rows
+           if math.isfinite(r.rel_numeric) and r.verdict in ("agree", "disagree")]
+    errs = []
+    if eng:
+        errs.append(f"engine ≤ {_sci(max(eng))}")
+    if num:
+        errs.append(f"finite differences ≤ {_sci(max(num))}")
+    return errs
+
+
 def _json_float(x: float) -> float | None:
     return float(x) if math.isfinite(x) else None
 
@@ -267,6 +282,63 @@ def relative_error(a, b, floor: float = 0.0):
         den = np.maximum(np.maximum(np.abs(a), np.abs(b)), floor)
         rel = np.abs(a - b) / den
     return np.where(a == b, 0.0, rel)
+
+
+# --- the stages' data -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Problem:
+    """What is checked: the program (cut to its output), its graph and tape, the names
+    whose gradients are checked, the given point (float64) and the caller's derivation."""
+
+    program: Program
+    graph: nx.MultiDiGraph
+    tape: Tape
+    rows: tuple[str, ...]
+    given: dict[str, float] | None
+    derivation: Derivation | None
+
+
+@dataclass(frozen=True)
+class _Context:
+    """The points, the engine's values and gradients, and what the judgement reads from
+    the tape: the kinks and where they sit, descendants, the engine's rounding slack and
+    the rounding noise of the output (arrays over the points)."""
+
+    problem: _Problem
+    pts: dict[str, np.ndarray]
+    values: dict[str, np.ndarray]
+    n: int
+    kinks: tuple[TapeEntry, ...]
+    base_branch: dict[str, np.ndarray]
+    desc: dict[str, set[str]]
+    at_kink: dict[str, np.ndarray]
+    engine: dict[str, np.ndarray]
+    engine_slack: dict[str, np.ndarray]
+    noise: dict[str, np.ndarray]
+
+
+class _Numeric(NamedTuple):
+    """A row's finite differences at every point: the estimate (the secant at a kink),
+    its error, fdiff's status and the reason it was not taken or not resolved."""
+
+    value: np.ndarray
+    error: np.ndarray
+    status: np.ndarray
+    reason: np.ndarray
+
+
+class _Judged(NamedTuple):
+    """A row's relative errors, verdict codes and badness (for the worst point)."""
+
+    rel_engine: np.ndarray
+    rel_numeric: np.ndarray
+    verdict: np.ndarray
+    badness: np.ndarray
+
+
+def _op(e: TapeEntry) -> Op:
+    return OPS[e.op or ""]
 
 
 # --- inputs ---------------------------------------------------------------------------
@@ -363,25 +435,50 @@ def _draw_points(tape, given, n: int, seed: int, box) -> dict[str, np.ndarray]:
 
 # --- the three sides ------------------------------------------------------------------
 
-def _exact_symbolic(prog: Program, rows, point: dict[str, float]) -> dict[str, float]:
-    """derive() at the exact binary value of each float64 coordinate, then float."""
-    at = {k: sp.Rational(v) for k, v in point.items()}
-    d = derive(prog, at=at, wrt=rows, symbolic=False, expand=False, verify=False)
+def _exact_point(point: Mapping[str, float]) -> dict[str, sp.Rational]:
+    """The exact binary value of every float64 coordinate."""
+    return {k: sp.Rational(v) for k, v in point.items()}
+
+
+def _derive_at(prog: Program, rows, point: Mapping[str, float], symbolic: bool = False) -> Derivation:
+    """derive() at the exact binary value of each float64 coordinate (symbolic forms on request)."""
+    return derive(prog, at=_exact_point(point), wrt=rows, symbolic=symbolic, expand=False, verify=False)
+
+
+def _exact_symbolic(prog: Program, rows, point: Mapping[str, float]) -> dict[str, float]:
+    """Every row's gradient, exact at the float64 point, then rounded to float."""
+    d = _derive_at(prog, rows, point)
     return {r: float(d.gradients[r]) for r in rows}
 
 
-def _float_symbolic(prog: Program, g, rows):
-    """A function points -> {row: float64 array}: derive once, evaluate in float64.
+def _reusable(d: Derivation | None, point: Mapping[str, float]) -> bool:
+    """Whether ``d`` was derived exactly at the float64 point the engine sees."""
+    if d is None or d.at is None:
+        return False
+    exact = _exact_point(point)
+    return all(k in d.at and d.at[k].is_Rational and d.at[k] == v for k, v in exact.items())
+
+
+def _first_derivation(problem: _Problem, point: Mapping[str, float], n: int) -> Derivation:
+    """The one derivation the cross-check needs: exact at the first point, and with the
+    gradients in node names when there are other points (evaluated there in float64).
+    The caller's derivation is reused when it was made at exactly this point."""
+    d = problem.derivation
+    if d is not None and _reusable(d, point) and (n == 1 or d.symbolic):
+        return d
+    return _derive_at(problem.program, problem.rows, point, symbolic=n > 1)
+
+
+def _float_symbolic(prog: Program, rows, forms: Mapping[str, sp.Expr]):
+    """A function points -> {row: float64 array} evaluating the gradients in node names
+    (``forms``, from the derivation) in float64, or None when there are none.
 
     The gradients in node names are appended to the program as extra statements and
     the whole is evaluated by the engine's *forward* pass (the op table's NumPy
     forwards, never its VJPs), so no code is generated from user text (no
     ``lambdify``) and the evaluation stays independent of the backward pass it checks.
     """
-    if g.number_of_nodes() > SYMBOLIC_LIMIT:
-        return None
-    d = derive(prog, wrt=rows, symbolic=True, expand=False, verify=False)
-    if any(r not in d.symbolic for r in rows):
+    if any(r not in forms for r in rows):
         return None
     taken = set(prog.assigned) | set(prog.inputs)
     out_names = {}
@@ -390,7 +487,7 @@ def _float_symbolic(prog: Program, g, rows):
         while name in taken:
             name = "_" + name
         out_names[r] = name
-    extra = [Statement(out_names[r], d.symbolic[r]) for r in rows]
+    extra = [Statement(out_names[r], forms[r]) for r in rows]
     # One tape for all gradients: a final statement that uses every one of them keeps
     # them all in the graph, and one forward pass evaluates them together.
     total = "_all"
@@ -411,6 +508,41 @@ def _float_symbolic(prog: Program, g, rows):
     return evaluate
 
 
+def _point(pts: Mapping[str, np.ndarray], i: int) -> dict[str, float]:
+    return {k: float(v[i]) for k, v in pts.items()}
+
+
+def _symbolic_side(problem: _Problem, first: Derivation, pts: dict[str, np.ndarray],
+                   n: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Every row's symbolic gradient at every point, and which points are exact.
+
+    Exact at the first point (``first``); elsewhere the derivation's gradients in node
+    names evaluated in float64, trusted only if that evaluation reproduces the exact
+    value at the first point (a printer or graph bug would otherwise pass for a
+    disagreement between the engine and the derivation); otherwise exact, point by point.
+    """
+    rows = problem.rows
+    symbolic = {r: np.full(n, np.nan) for r in rows}
+    for r in rows:
+        symbolic[r][0] = float(first.gradients[r])
+    exact = np.zeros(n, dtype=bool)
+    exact[0] = True
+    if n == 1:
+        return symbolic, exact
+    evaluate = _float_symbolic(problem.program, rows, first.symbolic)
+    fl = evaluate(pts, n) if evaluate is not None else None
+    if fl is not None and all(relative_error(fl[r][0], symbolic[r][0], ENGINE_ATOL / ENGINE_RTOL)
+                              <= ENGINE_RTOL for r in rows):
+        for r in rows:
+            symbolic[r][1:] = fl[r][1:]
+        return symbolic, exact
+    for i in range(1, n):
+        ex = _exact_symbolic(problem.program, rows, _point(pts, i))
+        for r in rows:
+            symbolic[r][i] = ex[r]
+    return symbolic, np.ones(n, dtype=bool)
+
+
 def _descendants(tape) -> dict[str, set[str]]:
     consumers: dict[str, list[str]] = {e.id: [] for e in tape.entries}
     for e in tape.entries:
@@ -427,9 +559,14 @@ def _descendants(tape) -> dict[str, set[str]]:
 
 
 def _branches(kinks, values, shape) -> dict[str, np.ndarray]:
+    """Each kink's branch value (0 exactly at the kink) at every point."""
+    out = {}
     with np.errstate(all="ignore"):
-        return {e.id: np.broadcast_to(OPS[e.op].branch(*[values[u] for u in e.operands]), shape)
-                for e in kinks}
+        for e in kinks:
+            branch = _op(e).branch
+            if branch is not None:  # always: kinks are the entries whose op has a branch
+                out[e.id] = np.broadcast_to(branch(*[values[u] for u in e.operands]), shape)
+    return out
 
 
 #: Finite differences of many gradients share one batched forward pass, in chunks
@@ -451,7 +588,7 @@ def _abs_adjoints(tape, values, shape) -> dict[str, np.ndarray]:
         for e in reversed(tape.entries):
             if e.kind in ("input", "const") or e.id not in acc:
                 continue
-            contribs = OPS[e.op].np_vjp(acc[e.id], values[e.id], *[values[u] for u in e.operands])
+            contribs = _op(e).np_vjp(acc[e.id], values[e.id], *[values[u] for u in e.operands])
             for u, c in zip(e.operands, contribs):
                 if kind[u] != "const":
                     c = np.abs(np.broadcast_to(np.asarray(c, dtype=float), shape))
@@ -495,7 +632,7 @@ def _central_many(tape, pts, values, rows, hs, kinks, base_branch, n: int):
     for start in range(0, len(rows), chunk):
         part = rows[start:start + chunk]
         m = len(part)
-        deltas = {}
+        deltas: dict[str, np.ndarray] = {}
         for k, r in enumerate(part):
             d = deltas.setdefault(r, np.zeros((per * m, n)))
             for j, fr in enumerate(FRACTIONS):
@@ -544,7 +681,7 @@ def _finite_differences(tape, pts, values, noise, rows, kinks, base_branch, n: i
     status = {r: np.full(n, NOT_TAKEN) for r in rows}
     reason = {r: np.full(n, "", dtype=object) for r in rows}
     todo = {r: np.ones(n, dtype=bool) for r in rows}
-    secant = {}
+    secant: dict[str, np.ndarray] = {}
     settled = {r: np.ones(n, dtype=bool) for r in rows}
     for scale in SCALES + (UPSCALE,):
         active = [r for r in rows if todo[r].any()]
@@ -581,9 +718,9 @@ def _finite_differences(tape, pts, values, noise, rows, kinks, base_branch, n: i
     return {r: (result[r], error[r], status[r], reason[r], secant[r]) for r in rows}
 
 
-def crosscheck(program, at=None, *, of: str | None = None, wrt: Iterable[str] | str | None = None,
+def crosscheck(program=None, at=None, *, of: str | None = None, wrt: Iterable[str] | str | None = None,
                points: int = 1, seed: int = 0, box=(-2, 2), rtol: float = 1e-3,
-               atol: float = 1e-5) -> CrossCheck:
+               atol: float = 1e-5, derivation: Derivation | None = None) -> CrossCheck:
     """Check every gradient three ways: symbolic derivation, NumPy engine, finite differences.
 
     Parameters
@@ -606,6 +743,13 @@ def crosscheck(program, at=None, *, of: str | None = None, wrt: Iterable[str] | 
         Range of every input when no point is given.
     rtol, atol : float
         Tolerances of the finite-difference comparison.
+    derivation : Derivation, optional
+        The derivation being checked (instead of ``program``, ``at`` and ``of``; its
+        ``wrt`` is the default). Its exact gradients are reused when it was derived at
+        exactly the float64 point the engine sees (integers, halves …; a decimal such as
+        0.3 is derived once more at its binary value), and its gradients in node names
+        are what is evaluated at the other points: the cross-check checks the
+        derivation it is given, without deriving it again.
 
     Returns
     -------
@@ -625,6 +769,34 @@ def crosscheck(program, at=None, *, of: str | None = None, wrt: Iterable[str] | 
     >>> crosscheck("y = relu(x)", at="x=0").rows[0].verdict
     'not differentiable'
     """
+    lo, hi = _check_options(points, rtol, atol, box)
+    problem = _problem(program, at, of, wrt, derivation)
+    n = int(points) if problem.tape.inputs else 1
+    # Symbolic at the first point first: its errors (log of 0 …) read best.
+    first = _first_derivation(problem, problem.given, n) if problem.given is not None else None
+    pts = _draw_points(problem.tape, problem.given, n, seed, (lo, hi))
+    if first is None:
+        first = _first_derivation(problem, _point(pts, 0), n)
+    # Engine: one strict batched pass (random points were drawn where it is finite).
+    values = forward(problem.tape, pts)
+    grads = backward(problem.tape, values)
+    ctx = _context(problem, pts, values, grads, n)
+    symbolic, exact = _symbolic_side(problem, first, pts, n)
+    numeric = _numeric_side(ctx, symbolic, rtol, atol)
+    judged = _judge_all(ctx, symbolic, numeric, rtol, atol)
+    if not exact.all():
+        symbolic, exact, numeric, judged = _recheck(problem, ctx, symbolic, exact, numeric, judged,
+                                                    rtol, atol)
+    rows = tuple(_check_row(r, ctx, symbolic[r], numeric[r], judged[r], exact, rtol)
+                 for r in problem.rows)
+    return CrossCheck(output=problem.program.output, rows=rows, points=n, rtol=float(rtol),
+                      atol=float(atol))
+
+
+# --- the stages -----------------------------------------------------------------------
+
+def _check_options(points, rtol, atol, box) -> tuple[float, float]:
+    """Validate the numeric options; return the box as two floats."""
     if isinstance(points, bool) or not isinstance(points, (int, np.integer)) or points < 1:
         raise ProgramError(f"points must be a whole number ≥ 1, got {points!r}")
     if not (isinstance(rtol, (int, float)) and rtol > 0 and math.isfinite(rtol)):
@@ -637,155 +809,127 @@ def crosscheck(program, at=None, *, of: str | None = None, wrt: Iterable[str] | 
         raise ProgramError(f"box must be two numbers (low, high), got {box!r}") from None
     if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
         raise ProgramError(f"box must be two finite numbers with low < high, got {box!r}")
+    return lo, hi
 
-    prog = _program(program, of)
-    g = build_graph(prog)
+
+def _problem(program, at, of: str | None, wrt, derivation: Derivation | None) -> _Problem:
+    """The program (for its output), its graph and tape, the rows and the given point."""
+    if derivation is not None:
+        if program is not None or at is not None or of is not None:
+            raise ProgramError("give either a program (with at and of) or a derivation, not both")
+        prog, g, at = derivation.program, derivation.graph, derivation.at
+        wrt = derivation.wrt if wrt is None else wrt
+    else:
+        prog = _program(program, of)
+        g = build_graph(prog)
     tape = to_tape(g)
     rows = _rows(prog, g, wrt)
-    inputs = tuple(tape.inputs)
-    given = _given_point(at, inputs)
-    n = int(points) if inputs else 1
+    given = _given_point(at, tuple(tape.inputs))
+    return _Problem(prog, g, tape, rows, given, derivation)
 
-    # Symbolic at the first point first: its errors (log of 0 …) read best.
-    if given is not None:
-        first_exact = _exact_symbolic(prog, rows, given)
-    pts = _draw_points(tape, given, n, seed, (lo, hi))
-    if given is None:
-        first_exact = _exact_symbolic(prog, rows, {k: float(v[0]) for k, v in pts.items()})
 
-    # Engine: one strict batched pass (random points were drawn where it is finite).
-    values = forward(tape, pts)
-    grads = backward(tape, values)
-    engine = {r: np.broadcast_to(grads[r], (n,)) for r in rows}
-
-    # Symbolic: exact at point 0, float64 from one derivation elsewhere.
-    symbolic = {r: np.full(n, np.nan) for r in rows}
-    exact = np.zeros(n, dtype=bool)
-    for r in rows:
-        symbolic[r][0] = first_exact[r]
-    exact[0] = True
-    if n > 1:
-        evaluate = _float_symbolic(prog, g, rows)
-        if evaluate is not None:
-            fl = evaluate(pts, n)
-            # The float64 evaluation must reproduce the exact value at the first point,
-            # or it is not trusted anywhere (a printer or cse bug would otherwise pass
-            # for a disagreement between the engine and the derivation).
-            if not all(relative_error(fl[r][0], symbolic[r][0], ENGINE_ATOL / ENGINE_RTOL)
-                       <= ENGINE_RTOL for r in rows):
-                evaluate = None
-        if evaluate is not None:
-            for r in rows:
-                symbolic[r][1:] = fl[r][1:]
-        else:
-            for i in range(1, n):
-                ex = _exact_symbolic(prog, rows, {k: float(v[i]) for k, v in pts.items()})
-                for r in rows:
-                    symbolic[r][i] = ex[r]
-            exact[:] = True
-
+def _context(problem: _Problem, pts, values, grads, n: int) -> _Context:
+    """Everything the judgement needs that does not depend on the symbolic side."""
+    tape, rows = problem.tape, problem.rows
     # Kinks: exactly at one (not differentiable), or within a finite-difference step.
-    kinks = [e for e in tape.entries if e.kind == "op" and OPS[e.op].branch is not None]
+    kinks = tuple(e for e in tape.entries if e.kind == "op" and _op(e).branch is not None)
     base_branch = _branches(kinks, values, (n,))
     desc = _descendants(tape)
     # The engine's own rounding, where the chain rule adds up terms that cancel.
     magnitude = _abs_adjoints(tape, values, (n,))
-    engine_slack = {r: ENGINE_ULPS * EPS * magnitude.get(r, np.zeros(n)) for r in rows}
-    noise = _graph_noise(tape, values, grads, desc, rows, n)
-    numeric, fd_error, fd_status, fd_reason, at_kink = {}, {}, {}, {}, {}
-    fds = _finite_differences(tape, pts, values, noise, list(rows), kinks, base_branch, n,
-                              symbolic, rtol, atol)
+    at_kink = {}
     for r in rows:
-        fd, err, status, reason, secant = fds[r]
         # Not differentiable where a kink on a path from r to the output sits exactly at 0.
         at_kink[r] = np.zeros(n, dtype=bool)
         for e in kinks:
             if e.id in desc[r]:
                 at_kink[r] |= base_branch[e.id] == 0
-        # At a kink the secant is shown for information; it is not judged.
-        numeric[r] = np.where(at_kink[r], secant, fd)
-        fd_error[r] = np.where(at_kink[r], np.inf, err)
-        fd_status[r] = status
-        fd_reason[r] = reason
-
-    def judge_row(r):
-        rel_e = relative_error(engine[r], symbolic[r], ENGINE_ATOL / ENGINE_RTOL)
-        rel_e = np.where(np.isfinite(symbolic[r]), rel_e, np.inf)
-        rel_n = relative_error(numeric[r], symbolic[r], atol / rtol)
-        rel_n = np.where(np.isfinite(numeric[r]), rel_n, np.nan)
-        nondiff = at_kink[r]
-        with np.errstate(all="ignore"):
-            engine_ok = (rel_e <= ENGINE_RTOL) | (np.abs(engine[r] - symbolic[r]) <= engine_slack[r])
-        # The finite difference is judged by fdiff, with its own error estimate.
-        status = fd_status[r]
-        verdict = np.where(status == DISAGREE, 3, np.where(status == UNRESOLVED, 2, 0))
-        verdict = np.where(nondiff, 1, verdict)
-        verdict = np.where(engine_ok, verdict, 3)
-        return rel_e, rel_n, nondiff, verdict
-
-    judged = {r: judge_row(r) for r in rows}
-
-    def badness(r):
-        rel_e, rel_n, _, verdict = judged[r]
-        return np.maximum(np.nan_to_num(rel_e / ENGINE_RTOL, nan=np.inf, posinf=1e300),
-                          np.nan_to_num(rel_n / rtol, nan=0.0))
-
-    # Re-derive exactly where the float64 evaluation of the symbolic side disagrees.
-    if not exact.all():
-        bad = np.zeros(n)
-        for r in rows:
-            bad = np.maximum(bad, np.where(judged[r][3] == 3, badness(r), 0.0))
-        suspects = [int(i) for i in np.argsort(-bad, kind="stable") if bad[i] > 0 and not exact[i]]
-        for i in suspects[:EXACT_RECHECKS]:
-            ex = _exact_symbolic(prog, rows, {k: float(v[i]) for k, v in pts.items()})
-            for r in rows:
-                symbolic[r][i] = ex[r]
-            exact[i] = True
-        if suspects:
-            # The finite differences were judged against the float64 values: judge them
-            # again against the exact ones.
-            fds = _finite_differences(tape, pts, values, noise, list(rows), kinks, base_branch, n,
-                                      symbolic, rtol, atol)
-            for r in rows:
-                fd, err, status, reason, _ = fds[r]
-                numeric[r] = np.where(at_kink[r], numeric[r], fd)
-                fd_error[r] = np.where(at_kink[r], np.inf, err)
-                fd_status[r], fd_reason[r] = status, reason
-            judged = {r: judge_row(r) for r in rows}
-
-    out_rows = []
-    for r in rows:
-        rel_e, rel_n, nondiff, verdict = judged[r]
-        score = badness(r)
-        worst_sev = verdict.max()
-        i = int(np.argmax(np.where(verdict == worst_sev, score, -1.0)))
-        v = int(verdict[i])
-        notes = []
-        if nondiff[i]:
-            k = next(e for e in kinks if e.id in desc[r] and base_branch[e.id][i] == 0)
-            notes.append(f"not differentiable here; the convention used is {OPS[k.op].convention} "
-                         f"({node_label(g, k.id)} is at its kink)")
-        elif fd_reason[r][i]:
-            notes.append(fd_reason[r][i])
-        if not exact[i] and v == 3:
-            notes.append("symbolic value evaluated in float64 (exact re-derivation budget used up)")
-        out_rows.append(CheckRow(
-            name=r, symbolic=float(symbolic[r][i]), engine=float(engine[r][i]),
-            numeric=float(numeric[r][i]), rel_engine=float(rel_e[i]), rel_numeric=float(rel_n[i]),
-            verdict=_VERDICTS[v], note="; ".join(notes),
-            point={k: float(a[i]) for k, a in pts.items()} if n > 1 or given is None else None,
-            numeric_error=float(fd_error[r][i])))
-    return CrossCheck(output=prog.output, rows=tuple(out_rows), points=n, rtol=float(rtol),
-                      atol=float(atol))
+    return _Context(
+        problem=problem, pts=pts, values=values, n=n, kinks=kinks, base_branch=base_branch,
+        desc=desc, at_kink=at_kink,
+        engine={r: np.broadcast_to(grads[r], (n,)) for r in rows},
+        engine_slack={r: ENGINE_ULPS * EPS * magnitude.get(r, np.zeros(n)) for r in rows},
+        noise=_graph_noise(tape, values, grads, desc, rows, n))
 
 
-class _CallableModule(types.ModuleType):
-    """``backproof.crosscheck`` is both this module and the function: importing the
-    submodule makes the package attribute the module, so the module itself is made
-    callable and ``backproof.crosscheck(...)`` works whatever was imported first."""
+def _numeric_side(ctx: _Context, symbolic, rtol: float, atol: float) -> dict[str, _Numeric]:
+    """The finite differences of every row, judged by fdiff against ``symbolic``; at a
+    kink the secant is shown for information, not judged."""
+    fds = _finite_differences(ctx.problem.tape, ctx.pts, ctx.values, ctx.noise, list(ctx.problem.rows),
+                              ctx.kinks, ctx.base_branch, ctx.n, symbolic, rtol, atol)
+    out = {}
+    for r, (fd, err, status, reason, secant) in fds.items():
+        kink = ctx.at_kink[r]
+        out[r] = _Numeric(np.where(kink, secant, fd), np.where(kink, np.inf, err), status, reason)
+    return out
 
-    def __call__(self, *args, **kwargs) -> CrossCheck:
-        return crosscheck(*args, **kwargs)
+
+def _judge_all(ctx: _Context, symbolic, numeric, rtol: float, atol: float) -> dict[str, _Judged]:
+    return {r: _judge_row(ctx.engine[r], symbolic[r], numeric[r], ctx.at_kink[r], ctx.engine_slack[r],
+                          rtol, atol) for r in ctx.problem.rows}
 
 
-sys.modules[__name__].__class__ = _CallableModule
+def _judge_row(engine, symbolic, numeric: _Numeric, nondiff, slack, rtol: float, atol: float) -> _Judged:
+    """Relative errors and the verdict code (index into the severities) at every point."""
+    rel_e = relative_error(engine, symbolic, ENGINE_ATOL / ENGINE_RTOL)
+    rel_e = np.where(np.isfinite(symbolic), rel_e, np.inf)
+    rel_n = relative_error(numeric.value, symbolic, atol / rtol)
+    rel_n = np.where(np.isfinite(numeric.value), rel_n, np.nan)
+    with np.errstate(all="ignore"):
+        engine_ok = (rel_e <= ENGINE_RTOL) | (np.abs(engine - symbolic) <= slack)
+    # The finite difference is judged by fdiff, with its own error estimate.
+    status = numeric.status
+    verdict = np.where(status == DISAGREE, 3, np.where(status == UNRESOLVED, 2, 0))
+    verdict = np.where(nondiff, 1, verdict)
+    verdict = np.where(engine_ok, verdict, 3)
+    badness = np.maximum(np.nan_to_num(rel_e / ENGINE_RTOL, nan=np.inf, posinf=1e300),
+                         np.nan_to_num(rel_n / rtol, nan=0.0))
+    return _Judged(rel_e, rel_n, verdict, badness)
+
+
+def _recheck(problem: _Problem, ctx: _Context, symbolic, exact, numeric, judged, rtol: float, atol: float):
+    """Re-derive exactly where the float64 evaluation of the symbolic side disagrees
+    (the worst :data:`EXACT_RECHECKS` points), then judge again.
+
+    Returns new ``(symbolic, exact, numeric, judged)``; the arguments are not changed.
+    """
+    bad = np.zeros(ctx.n)
+    for r in problem.rows:
+        bad = np.maximum(bad, np.where(judged[r].verdict == 3, judged[r].badness, 0.0))
+    suspects = [int(i) for i in np.argsort(-bad, kind="stable") if bad[i] > 0 and not exact[i]]
+    if not suspects:
+        return symbolic, exact, numeric, judged
+    symbolic = {r: a.copy() for r, a in symbolic.items()}
+    exact = exact.copy()
+    for i in suspects[:EXACT_RECHECKS]:
+        ex = _exact_symbolic(problem.program, problem.rows, _point(ctx.pts, i))
+        for r in problem.rows:
+            symbolic[r][i] = ex[r]
+        exact[i] = True
+    # The finite differences were judged against the float64 values: judge them again
+    # against the exact ones.
+    numeric = _numeric_side(ctx, symbolic, rtol, atol)
+    return symbolic, exact, numeric, _judge_all(ctx, symbolic, numeric, rtol, atol)
+
+
+def _check_row(r: str, ctx: _Context, symbolic, numeric: _Numeric, judged: _Judged, exact,
+               rtol: float) -> CheckRow:
+    """The row of ``r`` at its worst point (highest severity, then largest error)."""
+    worst_sev = judged.verdict.max()
+    i = int(np.argmax(np.where(judged.verdict == worst_sev, judged.badness, -1.0)))
+    v = int(judged.verdict[i])
+    notes = []
+    if ctx.at_kink[r][i]:
+        k = next(e for e in ctx.kinks if e.id in ctx.desc[r] and ctx.base_branch[e.id][i] == 0)
+        notes.append(f"not differentiable here; the convention used is {_op(k).convention} "
+                     f"({node_label(ctx.problem.graph, k.id)} is at its kink)")
+    elif numeric.reason[i]:
+        notes.append(numeric.reason[i])
+    if not exact[i] and v == 3:
+        notes.append("symbolic value evaluated in float64 (exact re-derivation budget used up)")
+    show_point = ctx.n > 1 or ctx.problem.given is None
+    return CheckRow(
+        name=r, symbolic=float(symbolic[i]), engine=float(ctx.engine[r][i]),
+        numeric=float(numeric.value[i]), rel_engine=float(judged.rel_engine[i]),
+        rel_numeric=float(judged.rel_numeric[i]), verdict=_VERDICTS[v], note="; ".join(notes),
+        point=_point(ctx.pts, i) if show_point else None, numeric_error=float(numeric.error[i]))

@@ -1,0 +1,218 @@
+"""The records of a network: a validated spec and the scalar names built from it.
+
+This module sits below the reading (:mod:`backproof.nn.spec`), the building
+(:mod:`backproof.nn.build`) and the explaining (:mod:`backproof.nn.explain`) of a
+network, so each of them can use the names without importing the others.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import sympy as sp
+
+__all__ = ["LayerSpec", "DataSpec", "PlotSpec", "NetSpec", "Layout", "param_entries", "entry_scalar",
+           "layout_of", "generated_names", "estimate_nodes"]
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One dense layer: ``weights`` is ``units × fan_in``, ``bias`` has ``units`` entries.
+
+    ``initialized`` says the weights came from ``initializer`` rather than the spec.
+    """
+
+    units: int
+    activation: str
+    weights: tuple[tuple[sp.Rational, ...], ...]
+    bias: tuple[sp.Rational, ...]
+    initialized: bool = False
+    initializer: str | None = None
+
+    @property
+    def fan_in(self) -> int:
+        """Number of inputs of the layer."""
+        return len(self.weights[0])
+
+
+@dataclass(frozen=True)
+class DataSpec:
+    """A dataset generated in code: ``generator`` with its size and ``seed``."""
+
+    generator: str
+    samples: int
+    classes: int
+    features: int
+    seed: int
+    spread: float
+
+
+@dataclass(frozen=True)
+class PlotSpec:
+    """Which parameters the plots use (scalar names; None = the default choice)."""
+
+    weight: str | None = None
+    surface: tuple[str, str] | None = None
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """A validated network spec. Matrices are tuples of exact SymPy numbers.
+
+    Attributes
+    ----------
+    inputs, targets : tuple of tuple
+        Always 2-D: ``(n_samples, fan_in)`` and ``(n_samples, K)``.
+    single : bool
+        The spec gave one sample as a flat list: names carry no sample suffix and
+        JSON values are flat lists.
+    names : tuple of (alias, entry)
+        The spec's ``names``, e.g. ``("w5", "W2[0][0]")``.
+    """
+
+    name: str
+    inputs: tuple[tuple[sp.Rational, ...], ...]
+    targets: tuple[tuple[sp.Rational, ...], ...]
+    single: bool
+    layers: tuple[LayerSpec, ...]
+    loss: str
+    learning_rate: sp.Rational | None = None
+    steps: int | None = None
+    tolerance: sp.Rational = sp.Integer(0)  # noqa: RUF009 - a SymPy Integer is immutable
+    mode: str = "simultaneous"
+    names: tuple[tuple[str, str], ...] = ()
+    initializer: str = "xavier"
+    seed: int = 0
+    data: DataSpec | None = None
+    plot: PlotSpec = field(default_factory=PlotSpec)
+    description: str = ""
+    source: str = ""
+
+    @property
+    def n_samples(self) -> int:
+        """Number of samples in the batch."""
+        return len(self.inputs)
+
+    @property
+    def sizes(self) -> tuple[int, ...]:
+        """Layer widths from the input: ``(2, 2, 2)`` for Mazur's network."""
+        return (len(self.inputs[0]),) + tuple(layer.units for layer in self.layers)
+
+    @property
+    def n_params(self) -> int:
+        """Number of scalar parameters (weights and biases)."""
+        return sum(layer.units * (layer.fan_in + 1) for layer in self.layers)
+
+    def alias_of(self) -> dict[str, str]:
+        """Entry (``W2[0][0]``) -> alias (``w5``) for the spec's ``names``."""
+        return {entry: alias for alias, entry in self.names}
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Scalar names arranged like the matrices, for views, JSON and the engine.
+
+    ``x[s][j]``, ``y[s][k]``; ``W[l][i][j]``, ``b[l][i]`` for layer ``l + 1``;
+    ``z[l][s][i]``, ``a[l][s][i]`` (``a`` is ``z`` for an identity layer); ``loss[s]``
+    the per-sample loss name (``J`` itself for one sample).
+    """
+
+    x: tuple[tuple[str, ...], ...]
+    y: tuple[tuple[str, ...], ...]
+    W: tuple[tuple[tuple[str, ...], ...], ...]
+    b: tuple[tuple[str, ...], ...]
+    z: tuple[tuple[tuple[str, ...], ...], ...]
+    a: tuple[tuple[tuple[str, ...], ...], ...]
+    loss: tuple[str, ...]
+    output: str = "J"
+
+
+def param_entries(spec: NetSpec) -> list[tuple[str, str]]:
+    """``(entry, default scalar name)`` for every parameter, in layer order.
+
+    Layer ``l`` (1-based) lists its weights row by row, then its biases:
+    ``W1[0][0] -> w1_0_0``, …, ``b1[0] -> b1_0``.
+
+    Examples
+    --------
+    >>> from backproof.nn.spec import validate_spec
+    >>> spec = validate_spec({"inputs": [1, 2], "targets": [0], "loss": "mse",
+    ...     "layers": [{"units": 1, "activation": "relu"}]})
+    >>> param_entries(spec)
+    [('W1[0][0]', 'w1_0_0'), ('W1[0][1]', 'w1_0_1'), ('b1[0]', 'b1_0')]
+    """
+    out = []
+    for l, layer in enumerate(spec.layers, start=1):
+        for i in range(layer.units):
+            for j in range(layer.fan_in):
+                out.append((f"W{l}[{i}][{j}]", f"w{l}_{i}_{j}"))
+        for i in range(layer.units):
+            out.append((f"b{l}[{i}]", f"b{l}_{i}"))
+    return out
+
+
+def entry_scalar(spec: NetSpec) -> dict[str, str]:
+    """Entry -> the scalar name used in the program (the alias when ``names`` gives one)."""
+    alias = spec.alias_of()
+    return {e: alias.get(e, s) for e, s in param_entries(spec)}
+
+
+def layout_of(spec: NetSpec) -> Layout:
+    """The scalar names of ``spec`` arranged like its matrices (see :class:`Layout`)."""
+    n = spec.n_samples
+    suf = (lambda s: f"_s{s}") if n > 1 else (lambda s: "")
+    scal = entry_scalar(spec)
+    x = tuple(tuple(f"x_{j}{suf(s)}" for j in range(len(spec.inputs[0]))) for s in range(n))
+    y = tuple(tuple(f"y_{k}{suf(s)}" for k in range(len(spec.targets[0]))) for s in range(n))
+    W, b, z, a = [], [], [], []
+    for l, layer in enumerate(spec.layers, start=1):
+        W.append(tuple(tuple(scal[f"W{l}[{i}][{j}]"] for j in range(layer.fan_in))
+                       for i in range(layer.units)))
+        b.append(tuple(scal[f"b{l}[{i}]"] for i in range(layer.units)))
+        z.append(tuple(tuple(f"z{l}_{i}{suf(s)}" for i in range(layer.units)) for s in range(n)))
+        if layer.activation == "identity":
+            a.append(z[-1])
+        else:
+            a.append(tuple(tuple(f"a{l}_{i}{suf(s)}" for i in range(layer.units)) for s in range(n)))
+    loss = ("J",) if n == 1 else tuple(f"J_s{s}" for s in range(n))
+    return Layout(x, y, tuple(W), tuple(b), tuple(z), tuple(a), loss)
+
+
+def generated_names(spec: NetSpec) -> set[str]:
+    """Every scalar name the builder would generate for ``spec`` (without aliases)."""
+    bare = replace(spec, names=())
+    lay = layout_of(bare)
+    out = {n for _, n in param_entries(bare)} | {"J"} | set(lay.loss)
+    for rows in (lay.x, lay.y):
+        out |= {n for row in rows for n in row}
+    for group in (lay.z, lay.a):
+        out |= {n for layer in group for row in layer for n in row}
+    for l, layer in enumerate(spec.layers, start=1):
+        if layer.activation == "softmax":
+            for s in range(spec.n_samples):
+                suf = f"_s{s}" if spec.n_samples > 1 else ""
+                out |= {f"e{l}_{i}{suf}" for i in range(layer.units)} | {f"S{l}{suf}"}
+    return out
+
+
+def estimate_nodes(spec: NetSpec) -> int:
+    """Graph size of a spec without building it.
+
+    Per sample and unit: one product per weight, the sum, ``z``, the activation and its
+    name (softmax: ``exp``, its name and a share of the sum); plus the inputs, the loss
+    (about six nodes per output) and the parameters, which every sample shares.
+
+    Examples
+    --------
+    >>> from backproof.nn.spec import validate_spec
+    >>> estimate_nodes(validate_spec({"inputs": [1, 2], "targets": [0], "loss": "mse",
+    ...     "layers": [{"units": 1, "activation": "sigmoid"}]}))
+    17
+    """
+    per_sample = len(spec.inputs[0]) + 6 * spec.layers[-1].units
+    for layer in spec.layers:
+        extra = 6 if layer.activation == "softmax" else 4
+        per_sample += layer.units * (layer.fan_in + extra)
+    return spec.n_samples * per_sample + spec.n_params
+
+

@@ -1,0 +1,97 @@
+"""The bridge from a spec'd network to the NumPy layer engine: its layers, its batch, its loss
+as a function of chosen parameters (for the plots and the central differences).
+
+Nothing here derives: these are the engine's numbers, the independent oracle the symbolic
+gradients are checked against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import sympy as sp
+
+from ..engine import ACTIVATIONS, LOSSES, Dense
+from .build import NetProgram
+from .model import NetSpec
+
+__all__ = ["engine_layers", "batch_arrays", "LossFunction"]
+
+
+def engine_layers(spec: NetSpec, values: Mapping[str, sp.Expr] | None = None,
+                  net: NetProgram | None = None) -> list[Dense]:
+    """The spec's layers as engine ``Dense`` layers (float64), optionally at other ``values``
+    (scalar name -> value, read through ``net``'s layout)."""
+    if values is not None and net is None:
+        raise TypeError("engine_layers: values= needs net= (the layout that names the parameters)")
+    layers = []
+    for l, layer in enumerate(spec.layers):
+        if values is None or net is None:
+            W = np.array([[float(w) for w in row] for row in layer.weights], dtype=float)
+            b = np.array([float(v) for v in layer.bias], dtype=float)
+        else:
+            lay = net.layout
+            W = np.array([[float(values[n]) for n in row] for row in lay.W[l]], dtype=float)
+            b = np.array([float(values[n]) for n in lay.b[l]], dtype=float)
+        layers.append(Dense(W, b, layer.activation))
+    return layers
+
+
+def batch_arrays(spec: NetSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The spec's inputs and targets as float64 arrays ``(n_samples, fan_in)``, ``(n_samples, K)``."""
+    X = np.array([[float(v) for v in row] for row in spec.inputs], dtype=float)
+    T = np.array([[float(v) for v in row] for row in spec.targets], dtype=float)
+    return X, T
+
+
+class LossFunction:
+    """The batch loss as a function of some parameters, the others fixed at ``base``.
+
+    Uses the engine's own activation and loss functions on plain arrays (no ``Dense``
+    validation per call): the plots evaluate it on grids of thousands of points and the
+    central differences twice per parameter. Non-finite values come back as nan.
+
+    Examples
+    --------
+    >>> from backproof.nn import program_from_spec
+    >>> net = program_from_spec({"inputs": [1], "targets": [2], "loss": "half_sse",
+    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": 0}]})
+    >>> f = LossFunction(net, {p: float(net.at[p]) for p in net.params})
+    >>> f(), f(w1_0_0=2.0)
+    (2.0, 0.0)
+    """
+
+    def __init__(self, net, base: dict[str, float]):
+        self.spec = net.spec
+        self.X, self.T = batch_arrays(net.spec)
+        self.acts = [ACTIVATIONS[layer.activation] for layer in self.spec.layers]
+        self.loss = LOSSES[self.spec.loss]
+        lay = net.layout
+        self.Ws = [np.array([[base[n] for n in row] for row in lay.W[l]], dtype=float)
+                   for l in range(len(lay.W))]
+        self.bs = [np.array([base[n] for n in lay.b[l]], dtype=float) for l in range(len(lay.b))]
+        self.where: dict[str, tuple[str, int, tuple[int, ...]]] = {}
+        for l in range(len(lay.W)):
+            for i, row in enumerate(lay.W[l]):
+                for j, name in enumerate(row):
+                    self.where[name] = ("W", l, (i, j))
+            for i, name in enumerate(lay.b[l]):
+                self.where[name] = ("b", l, (i,))
+
+    def __call__(self, **vals: float) -> float:
+        Ws = list(self.Ws)
+        bs = list(self.bs)
+        for name, v in vals.items():
+            kind, l, idx = self.where[name]
+            target = Ws if kind == "W" else bs
+            target[l] = target[l].copy()
+            target[l][idx] = v
+        with np.errstate(all="ignore"):
+            a = self.X
+            z = a
+            for W, b, g in zip(Ws, bs, self.acts):
+                z = a @ W.T + b
+                a = g(z)
+            J = self.loss.value(z, a, self.T)
+        return J if np.isfinite(J) else float("nan")

@@ -1,0 +1,102 @@
+"""The checker's problem: derived once, statement tapes cut from the one graph, local partials as derive finds them."""
+
+from __future__ import annotations
+
+import math
+import sys
+
+import pytest
+import sympy as sp
+
+import backproof.derive
+import backproof.graph
+from backproof.check import Problem, diagnose, parse_answers, report
+from backproof.check.answers import load_check
+from backproof.check.diagnose import check
+from backproof.check.tapes import statement_tapes
+from backproof.derive import derive
+from backproof.graph import build_graph, topological_order
+from backproof.parse import parse_program
+from backproof.program import Program, Statement
+
+SEED = "a1 = w1*x + b1\na2 = w2*a1 + b2\nJ = 0.5*(a2 - y)**2"
+SEED_AT = "x=1,y=5,w1=2,b1=0,w2=3,b2=1"
+
+
+def _count_calls(monkeypatch, func) -> list:
+    """Replace ``func`` wherever a backproof module holds it by name; return the call log."""
+    calls: list = []
+
+    def counting(*args, **kwargs):
+        calls.append(args)
+        return func(*args, **kwargs)
+
+    for name, mod in list(sys.modules.items()):
+        if name == "backproof" or name.startswith("backproof."):
+            for attr, value in list(vars(mod).items()):
+                if value is func:
+                    monkeypatch.setattr(mod, attr, counting)
+    return calls
+
+
+def test_finding_check_derives_a_problem_once(tmp_path, monkeypatch):
+    """`backproof check` on a three-statement problem: derive once, build the graph once."""
+    f = tmp_path / "hw.yaml"
+    f.write_text("problem:\n  program: |\n" + "".join(f"    {line}\n" for line in SEED.splitlines())
+                 + "  at: {x: 1, y: 5, w1: 2, b1: 0, w2: 3, b2: 1}\n  learning_rate: 0.1\n"
+                 "answers:\n  a1: 2\n  a2: 7\n  J: 2\n  dJ/da2: 2\n  dJ/dw2: 4\n  dJ/da1: 4\n"
+                 "  dJ/dw1: 4\n  w1_new: 1.4\n  b1_new: -0.6\n", encoding="utf-8")
+    derives = _count_calls(monkeypatch, backproof.derive.derive)
+    graphs = _count_calls(monkeypatch, backproof.graph.build_graph)
+    result = check(load_check(f))
+    report.render_markdown(result)
+    assert len(result.problem.program.statements) == 3
+    assert len(derives) == 1
+    assert len(graphs) == 1
+    # The counting wrappers really were in the path (the test can fail).
+    assert [i.verdict for i in result.items][:2] == ["correct", "correct"]
+
+
+@pytest.mark.parametrize("program", [
+    SEED,
+    "d = a + b; e = b - c; y = d*e",
+    "u = x*x; v = u*x + sin(u); y = v/u - x",
+    "s = sigmoid(w*x + b); y = s*s + log(s)",
+    "a = w*x; b = 2*w; J = a**2 + w",          # b is not needed by J: its tape comes from its own graph
+], ids=["seed", "fork", "shared-name", "sigmoid", "dead-statement"])
+def test_statement_tapes_match_a_graph_of_each_statement_alone(program):
+    """The slice of the one graph equals what a graph and a derivation of the statement alone give."""
+    prog = parse_program(program)
+    tapes = statement_tapes(prog, build_graph(prog))
+    for st in prog.statements:
+        single = Program((Statement(st.name, st.expr),), st.name)
+        g = build_graph(single)
+        tape = tapes[st.name]
+        assert [e.id for e in tape.entries] == topological_order(g)
+        assert [e.kind for e in tape.entries] == [g.nodes[n]["kind"] for n in topological_order(g)]
+        d = derive(single, expand=False, verify=False)
+        for n in tape.names_used:
+            # Oracle: sympy.diff of the statement in its names, and derive of the statement alone.
+            assert sp.simplify(tape.symbolic[n] - sp.diff(st.expr, sp.Symbol(n, real=True))) == 0
+            assert tape.symbolic[n] == d.symbolic.get(n, sp.Integer(0))
+
+
+def test_problem_truth_from_the_one_derivation_matches_derive_of_each_name():
+    p = Problem(SEED, at=SEED_AT, learning_rate="0.1")
+    for s in p.assigned:
+        d = derive(p.program, SEED_AT, of=s, expand=False, verify=False)
+        assert p.truth(p.resolve(s)) == d.values[s]
+    r = diagnose(p, parse_answers(p, {"dJ/da1": "6", "da2/da1": "3"}))
+    assert [i.verdict for i in r.items] == ["correct", "correct"]
+
+
+def test_statement_forward_on_the_shared_engine_lets_nan_through():
+    """A student's own numbers may lead outside a function's domain: the recomputation gives NaN, not an error."""
+    from backproof.check.quantities import Evaluator, Quantity
+    p = Problem("a = w*x; J = log(a)", at="w=1,x=2")
+    ev = Evaluator(p, {Quantity("value", "a"): -1.0})
+    assert math.isnan(ev.get(Quantity("value", "J")))
+    # Oracle: the truth from the derivation, recomputed on the engine without the student's numbers.
+    assert Evaluator(p, {}).get(Quantity("value", "J")) == pytest.approx(float(sp.log(2)), rel=1e-12)
+    r = diagnose(p, parse_answers(p, {"a": "-1", "J": "0.5"}))
+    assert [i.verdict for i in r.items] == ["incorrect", "incorrect"]
