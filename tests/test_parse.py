@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from backproof.errors import ParseError, ProgramError
 from backproof.graph import build_graph
-from backproof.parse import normalize, parse_expression, parse_program, parse_values
+from backproof.parse import normalize, parse_expression, parse_program, parse_statements, parse_values
 from backproof.program import Program
 
 R = lambda n: sp.Symbol(n, real=True)  # noqa: E731
@@ -203,9 +203,10 @@ def test_finding_parse_program_cycle():
     assert ("program", "Program") in _backproof_imports("backproof.parse")
     with pytest.raises(ProgramError) as exc:
         Program.from_sympy({"d": "a + b"})
-    assert "parse_expression" in str(exc.value) and "'d'" in str(exc.value)
-    # The parser reads the same text into the same program.
-    assert Program.from_sympy({"d": parse_expression("a + b")}).statement("d").expr == R("a") + R("b")
+    assert "parse_statements" in str(exc.value) and "'d'" in str(exc.value)
+    # The parser reads the same pairs, text and SymPy alike, into the program parse_program gives.
+    pairs = {"d": "a + b", "e": R("b") - R("c"), "y": "d*e"}
+    assert parse_statements(pairs).expanded() == parse_program("d = a + b; e = b - c; y = d*e").expanded()
 
 
 def test_finding_parse_imports_no_private_name():

@@ -18,7 +18,7 @@ import operator
 import sys
 import tokenize
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import cast
@@ -31,7 +31,7 @@ from .errors import LimitError, ParseError
 from .ops import FUNCTIONS, OPS
 from .program import CONSTANTS, Program, Statement
 
-__all__ = ["parse_program", "parse_expression", "parse_values", "normalize"]
+__all__ = ["parse_program", "parse_expression", "parse_statements", "parse_values", "normalize"]
 
 _ALLOWED = ("numbers (2, 0.5, 1e-3), names, + - * / ** ^, unary minus, parentheses, "
             "calls to " + ", ".join(sorted(FUNCTIONS)) + ", and assignments `name = expr`")
@@ -808,6 +808,25 @@ def parse_expression(text: str, known: set[str] | None = None) -> sp.Expr:
     except RecursionError:  # a bug: the token scan bounds every nesting the builder recurses on
         raise ParseError(f"the expression is nested too deeply (limit nesting_depth = "
                          f"{limits.value('nesting_depth')})", text, 1, 1) from None
+
+
+def parse_statements(pairs: Mapping[str, str | sp.Expr] | Iterable[tuple[str, str | sp.Expr]],
+                     output: str | None = None) -> Program:
+    """A Program from ``name -> expression`` pairs whose expressions may be text.
+
+    Text goes through :func:`parse_expression` (never ``sympify``), with the pairs' names
+    known, so a program that assigns ``e`` means that name, as in :func:`parse_program`;
+    SymPy expressions are taken as they are. :meth:`Program.from_sympy` takes the SymPy-only form.
+
+    Examples
+    --------
+    >>> parse_statements({"d": "a + b", "y": "2*d"}).expanded()["y"]
+    2*a + 2*b
+    """
+    items = list(pairs.items() if isinstance(pairs, Mapping) else pairs)
+    known = {str(name) for name, _ in items}  # as in parse_program, an assigned `e` is that name
+    return Program.from_sympy([(name, parse_expression(e, known) if isinstance(e, str) else e)
+                               for name, e in items], output=output)
 
 
 def parse_values(text: str) -> dict[str, sp.Expr]:

@@ -74,8 +74,8 @@ class Program:
 
         Symbols are replaced by real symbols of the same name, so SymPy input written
         with plain ``symbols("a b")`` behaves like parsed text. Text is not read here:
-        :func:`backproof.parse.parse_program` and :func:`backproof.parse.parse_expression`
-        read it (the parser builds Programs, so the Program cannot call the parser).
+        :func:`backproof.parse.parse_statements` takes the same pairs with text values
+        (the parser builds Programs, so the Program cannot call the parser).
 
         Examples
         --------
@@ -92,7 +92,7 @@ class Program:
         stmts = []
         for n, e in pairs:
             if isinstance(e, str):  # text goes through the safe parser, never sympify
-                raise ProgramError(f"statement {n!r}: text is read by backproof.parse.parse_expression "
+                raise ProgramError(f"statement {n!r}: text is read by backproof.parse.parse_statements "
                                    f"(or parse_program for a whole program), not by Program.from_sympy")
             if not isinstance(e, sp.Basic):
                 e = sp.sympify(e, strict=True)  # safe: strings were refused above; strict refuses them too
