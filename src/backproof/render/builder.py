@@ -167,7 +167,7 @@ class Diagram(graphviz.Digraph):
 
 # --- what is drawn ------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class _Data:
     """The facts a diagram formats, from a Derivation or from a bare graph."""
 
@@ -184,16 +184,18 @@ class _Data:
 
 
 def _from_derivation(deriv) -> _Data:
-    data = _Data(deriv.graph, deriv.output, deriv.values, deriv.gradients, deriv.symbolic,
-                 tuple(deriv.units), deriv.at)
+    local: dict = {}
+    chains: dict = {}
+    sums: dict = {}
     for s in deriv.steps:
         if s.kind == StepKind.LOCAL:
-            data.local[(s.target, s.via, s.pos)] = s
+            local[(s.target, s.via, s.pos)] = s
         elif s.kind == StepKind.CHAIN:
-            data.chains.setdefault(s.target, []).append(s)
+            chains.setdefault(s.target, []).append(s)
         elif s.kind == StepKind.SUM:
-            data.sums[s.target] = s
-    return data
+            sums[s.target] = s
+    return _Data(deriv.graph, deriv.output, deriv.values, deriv.gradients, deriv.symbolic,
+                 tuple(deriv.units), deriv.at, local, chains, sums)
 
 
 def _from_graph(g: nx.MultiDiGraph, values, gradients) -> _Data:
