@@ -293,3 +293,13 @@ def test_finding_inputs_are_checked_in_one_place():
     # derive() reports the same errors, from the same place
     with pytest.raises(ProgramError, match="no value given for input b"):
         derive("y = a*b", at="a=1")
+
+
+def test_text_values_of_a_mapping_go_through_the_parser():
+    """A program given as {name: text} is parsed (never sympified), with its own names known:
+    `e` assigned in the mapping is that name, not Euler's number. Oracle: the same program as text."""
+    from backproof.derivation import derive as derive_
+    as_text = derive_("d = a + b; e = b - c; y = d*e", at="a=2,b=1,c=0", verify=False)
+    as_map = derive_({"d": "a + b", "e": "b - c", "y": "d*e"}, at="a=2,b=1,c=0", verify=False)
+    assert as_map.named_gradients() == as_text.named_gradients()
+    assert as_map.named_gradients()["e"] == 3
