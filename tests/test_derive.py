@@ -248,8 +248,8 @@ def test_finding_results_are_not_patched():
     import dataclasses
 
     from backproof.api import Explanation
-    from backproof.threeway import CrossCheck
     from backproof.derivation import Derivation
+    from backproof.threeway import CrossCheck
     from backproof.verify import Proof
     assert {"proof", "verification"}.isdisjoint(f.name for f in dataclasses.fields(Derivation))
     e = explain("d = a + b; e = b - c; y = d*e", at="a=2,b=1,c=0")
