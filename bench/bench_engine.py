@@ -23,6 +23,7 @@ Run from the repository root::
 from __future__ import annotations
 
 import argparse
+import itertools
 import math
 import os
 import platform
@@ -57,7 +58,7 @@ def make_problem(widths, batch, seed=0):
     rng = np.random.default_rng(seed)
     layers = [
         Dense.init(w_out, w_in, "relu" if i < len(widths) - 2 else "softmax", "he", rng)
-        for i, (w_in, w_out) in enumerate(zip(widths[:-1], widths[1:]))
+        for i, (w_in, w_out) in enumerate(itertools.pairwise(widths))
     ]
     # Non-zero biases so the bias gradients are exercised and compared too.
     layers = [layer.replace(b=rng.normal(scale=0.1, size=layer.units)) for layer in layers]
@@ -99,7 +100,7 @@ def torch_step(params, X, T):
 class Value:
     """A scalar with a gradient, in the style of Karpathy's micrograd."""
 
-    __slots__ = ("data", "grad", "_prev", "_backward")
+    __slots__ = ("_backward", "_prev", "data", "grad")
 
     def __init__(self, data, prev=()):
         self.data = data
@@ -233,7 +234,7 @@ def run(name, widths, batch, engines, repeat):
             reference, diff = grads, 0.0
         else:
             diff = max_gradient_difference(reference, grads)
-        t = seconds_per_call(lambda: step(*args), reps or repeat)
+        t = seconds_per_call(lambda step=step, args=args: step(*args), reps or repeat)
         rows.append((label, t, diff))
     base = rows[0][1]
     print(f"\n{name}: {'-'.join(map(str, widths))} MLP, relu hidden, softmax + ce, batch {batch}")

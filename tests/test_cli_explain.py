@@ -153,9 +153,8 @@ def _count_calls(monkeypatch, func_name: str) -> list[int]:
     return calls
 
 
-# On this branch the cross-check still derives and builds the graph again (2 derivations,
-# 3 graphs). threeway.crosscheck(derivation=...) from the cross-check's branch (i10-xcheck)
-# reuses explain's derivation; once merged and explain passes it, this passes: drop the mark.
+# Before the restructuring `explain --at` derived twice and built the graph three times; the
+# cross-check now reuses explain's derivation (threeway.crosscheck(derivation=...)).
 @pytest.mark.parametrize("fmt", ["text", "json", "md"])
 def test_finding_explain_at_derives_once_and_builds_the_graph_once(fmt, tmp_path, monkeypatch, capsys):
     derives = _count_calls(monkeypatch, "derive")

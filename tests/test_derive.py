@@ -236,7 +236,7 @@ def test_finding_derive_imports_no_upper_layer():
     import sys
     code = ("import sys, backproof.derivation as d; d.derive('y = a*b', at='a=2,b=3'); "
             "print(sorted(m for m in sys.modules if m.split('.')[:2] in (['backproof', 'verify'], "
-            "['backproof', 'report'], ['backproof', 'render'], ['backproof', 'crosscheck'], "
+            "['backproof', 'report'], ['backproof', 'render'], ['backproof', 'crosscheck'], ['backproof', 'threeway'], "
             "['backproof', 'api'])))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          timeout=120)  # safety timeout against a hang only
@@ -248,8 +248,8 @@ def test_finding_results_are_not_patched():
     import dataclasses
 
     from backproof.api import Explanation
-    from backproof.crosscheck import CrossCheck
     from backproof.derivation import Derivation
+    from backproof.threeway import CrossCheck
     from backproof.verify import Proof
     assert {"proof", "verification"}.isdisjoint(f.name for f in dataclasses.fields(Derivation))
     e = explain("d = a + b; e = b - c; y = d*e", at="a=2,b=1,c=0")
@@ -293,3 +293,13 @@ def test_finding_inputs_are_checked_in_one_place():
     # derive() reports the same errors, from the same place
     with pytest.raises(ProgramError, match="no value given for input b"):
         derive("y = a*b", at="a=1")
+
+
+def test_text_values_of_a_mapping_go_through_the_parser():
+    """A program given as {name: text} is parsed (never sympified), with its own names known:
+    `e` assigned in the mapping is that name, not Euler's number. Oracle: the same program as text."""
+    from backproof.derivation import derive as derive_
+    as_text = derive_("d = a + b; e = b - c; y = d*e", at="a=2,b=1,c=0", verify=False)
+    as_map = derive_({"d": "a + b", "e": "b - c", "y": "d*e"}, at="a=2,b=1,c=0", verify=False)
+    assert as_map.named_gradients() == as_text.named_gradients()
+    assert as_map.named_gradients()["e"] == 3

@@ -55,7 +55,7 @@ def test_written_loss_and_matrix_value_equal_numpy(name):
 @pytest.mark.parametrize("name", sorted(LOSS_ROWS))
 def test_grad_a_is_the_derivative_of_the_written_batch_loss(name):
     row = LOSS_ROWS[name]
-    z, a, t = _batch(row)
+    _z, a, t = _batch(row)
     syms = sp.Matrix(K, N, lambda i, c: sp.Symbol(f"a{i}_{c}", positive=True))
     Y = sp.Matrix(K, N, lambda i, c: _exact(t[c, i]))
     J = sum(row.written([syms[k, c] for k in range(K)], [Y[k, c] for k in range(K)]) for c in range(N)) / N

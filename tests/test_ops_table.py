@@ -133,7 +133,7 @@ def test_numpy_forward_equals_sympy_forward(case):
 
 @pytest.mark.parametrize("case", CASES)
 def test_numpy_vjp_matches_central_differences(case):
-    name, dom = _op_and_domain(case)
+    name, _dom = _op_and_domain(case)
     op = OPS[name]
     pts = _points(case)
     g = np.random.default_rng(1).uniform(-2, 2, pts[0].shape)

@@ -7,9 +7,10 @@ import sympy as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from backproof.errors import ParseError
+from backproof.errors import ParseError, ProgramError
 from backproof.graph import build_graph
-from backproof.parse import normalize, parse_expression, parse_program, parse_values
+from backproof.parse import normalize, parse_expression, parse_program, parse_statements, parse_values
+from backproof.program import Program
 
 R = lambda n: sp.Symbol(n, real=True)  # noqa: E731
 
@@ -178,3 +179,56 @@ def test_print_and_reparse_gives_the_same_graph(exprs):
     prog = parse_program(source)
     again = parse_program(str(prog))
     assert _signature(build_graph(prog)) == _signature(build_graph(again))
+
+
+# --- issue 10: the front layer has no cycle ------------------------------------------------------
+
+def _backproof_imports(module: str) -> set[tuple[str, str]]:
+    """(module, name) pairs a backproof module imports, module level and function level alike."""
+    import ast
+    import importlib.util
+    from pathlib import Path
+    tree = ast.parse(Path(importlib.util.find_spec(module).origin).read_text(encoding="utf-8"))
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            out |= {(node.module or "", alias.name) for alias in node.names}
+    return out
+
+
+def test_finding_parse_program_cycle():
+    """program.py no longer imports the parser (the parser builds Programs): no cycle
+    parse <-> program, and Program.from_sympy refuses text with one line saying where it goes."""
+    assert not any(mod == "parse" for mod, _ in _backproof_imports("backproof.program"))
+    assert ("program", "Program") in _backproof_imports("backproof.parse")
+    with pytest.raises(ProgramError) as exc:
+        Program.from_sympy({"d": "a + b"})
+    assert "parse_statements" in str(exc.value) and "'d'" in str(exc.value)
+    # The parser reads the same pairs, text and SymPy alike, into the program parse_program gives.
+    pairs = {"d": "a + b", "e": R("b") - R("c"), "y": "d*e"}
+    assert parse_statements(pairs).expanded() == parse_program("d = a + b; e = b - c; y = d*e").expanded()
+
+
+def test_finding_parse_imports_no_private_name():
+    """graph.py used parse._call; nothing imports a private name of the parser now."""
+    assert not any(name.startswith("_") for mod, name in _backproof_imports("backproof.graph"))
+    assert not any(name.startswith("_") for mod, name in _backproof_imports("backproof.report.common"))
+
+
+@pytest.mark.parametrize("source, exponent", [
+    ("y = x**(400*atan(1))", sp.pi * 100),
+    ("y = x**(2000*leaky_relu(0.25))", sp.Integer(500)),
+    ("y = x**(400*tan(0.7))", 400 * sp.tan(sp.Rational(7, 10))),
+], ids=["atan", "leaky_relu", "tan"])
+def test_finding_size_estimates_read_the_op_rows(source, exponent):
+    """The parser's float64 estimate of a constant evaluated a hand-written list of functions,
+    so a constant exponent through a newer row (atan, leaky_relu) was refused at 4000 or 20000
+    when its value is 314 or 500; it now evaluates every function by its row's NumPy forward."""
+    y = parse_program(source).statement("y").expr
+    assert sp.simplify(y.exp - exponent) == 0  # the exponent itself is kept exactly
+
+
+@pytest.mark.parametrize("source", ["y = x**(2000*atan(1))", "y = x**(8000*leaky_relu(0.25))"])
+def test_size_estimates_still_refuse_large_exponents(source):
+    with pytest.raises(ParseError, match="power_exponent = 1000"):
+        parse_program(source)

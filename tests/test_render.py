@@ -11,6 +11,7 @@ with ``BACKPROOF_UPDATE_GOLDEN=1`` to rewrite them, and review the diff.
 
 from __future__ import annotations
 
+import itertools
 import os
 import re
 import subprocess
@@ -157,7 +158,7 @@ def test_edges_show_local_derivatives_from_sympy_diff(seed):
     names = unit_names(objs)
     point = {sp.Symbol(k, real=True): v for k, v in oracle_values(deriv.program, at).items()}
     checked = 0
-    for u, w, k in g.edges(keys=True):
+    for u, w, _k in g.edges(keys=True):
         if g.nodes[w]["kind"] == "name" and g.nodes[u]["kind"] == "op":
             continue   # an operation and its named result are one node on the diagram
         edge = objs[f"{names[_unit_of(g, u)]}->{names[w]}"]
@@ -280,7 +281,7 @@ def test_highlight_marks_exactly_the_paths_to_the_output(name):
     src = _alias_source(g, _unit_of(g, name))
     expected = set()
     for path in nx.all_simple_paths(g, src, deriv.output):
-        for u, w in zip(path, path[1:]):
+        for u, w in itertools.pairwise(path):
             if not (g.nodes[w]["kind"] == "name" and g.nodes[u]["kind"] == "op"):
                 expected.add(f"{ids[_unit_of(g, u)]}->{ids[w]}")
     marked = {line.split(" [")[0].strip().replace(" ", "") for line in dot.body

@@ -71,7 +71,8 @@ def test_embedded_backend_draws_svg_without_dot(diagrams, name, no_dot):
     assert all(f"n{i}" in drawn for i in range(1, 4))
     assert sum(nodes.values()) == sum(1 for line in diagrams[name].body
                                       if line.startswith("\t") and " [" in line and "->" not in line
-                                      and "label=" in line and not line.lstrip().startswith(("graph ", "node ", "edge ")))
+                                      and "label=" in line
+                                      and not line.lstrip().startswith(("graph ", "node ", "edge ")))
 
 
 @pytest.mark.needs_dot

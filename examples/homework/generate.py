@@ -161,7 +161,8 @@ def main() -> None:
                                           comment="the key: the problem and its answers (checked before use)"),
                                     encoding="utf-8")
     students = {"ada": ("Ada Lovelace", None), "ben": ("Ben", "activation_derivative_missing"),
-                "cho": ("Cho", "update_sign"), "dev": ("Dev", "wrong_value"), "eli": ("Eli", "activation_derivative_missing")}
+                "cho": ("Cho", "update_sign"), "dev": ("Dev", "wrong_value"),
+                "eli": ("Eli", "activation_derivative_missing")}
     for stem, (student, kind) in students.items():
         vals = two_layer(kind)
         (klass / "submissions" / f"{stem}.yaml").write_text(

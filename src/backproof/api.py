@@ -13,12 +13,12 @@ from typing import Any
 
 import sympy as sp
 
-from .threeway import CrossCheck, crosscheck
 from .derivation import Derivation, derive
 from .render import build_diagram
 from .report.jsonout import render_json
 from .report.markdown import render_markdown
 from .report.text import render_text
+from .threeway import CrossCheck, crosscheck
 from .verify import Proof, Skipped, check_skipped, proof_skipped, prove
 
 __all__ = ["Explanation", "explain"]

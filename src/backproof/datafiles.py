@@ -240,7 +240,7 @@ def toml_digits_error(text: str, origin: str = "") -> LimitError:
     surfaces as ``ValueError``; this finds its line for the message.
     """
     lim = limits.value("file_number_digits")
-    m = re.search(r"\d[\d_]{%d,}" % lim, text)
+    m = re.search(rf"\d[\d_]{{{lim},}}", text)
     line = text.count("\n", 0, m.start()) + 1 if m else None
     digits = number_digits(m.group()) if m else lim + 1
     try:
@@ -271,7 +271,7 @@ def check_depth(obj, origin: str = "") -> None:
     while stack:
         node, depth = stack.pop()
         if isinstance(node, dict):
-            children = node.values()
+            children = list(node.values())
         elif isinstance(node, list):
             children = node
         else:

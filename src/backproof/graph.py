@@ -13,7 +13,9 @@ order they are met, e.g. ``y:mul1``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import networkx as nx
 import sympy as sp
@@ -28,7 +30,10 @@ from .program import Program
 __all__ = ["build_graph", "decompose", "topological_order", "node_label", "Tape", "TapeEntry", "to_tape"]
 
 #: SymPy function class -> op name, for recovering a gate from SymPy's canonical form.
-_FUNCS = {op.sympy_function(): op.name for op in OPS.values() if op.sympy_function() is not None}
+_FUNCS: dict[Any, str] = {f: op.name for op in OPS.values() if (f := op.sympy_function()) is not None}
+
+#: What :func:`decompose` returns: ``(op name, operands)``, or ``None`` for a leaf.
+Parts = tuple[str, list[sp.Expr]] | None
 
 
 def _is_negative_term(t: sp.Expr) -> bool:
@@ -53,7 +58,7 @@ def _mul(factors: list[sp.Expr]) -> sp.Expr:
     return factors[0] if len(factors) == 1 else sp.Mul(*factors, evaluate=False)
 
 
-def decompose(expr: sp.Expr) -> tuple[str, list[sp.Expr]] | None:
+def decompose(expr: sp.Expr) -> Parts:
     """Split ``expr`` into ``(op name, operands)`` the way a student would draw it.
 
     Returns ``None`` for leaves (symbols and numbers).
@@ -68,62 +73,9 @@ def decompose(expr: sp.Expr) -> tuple[str, list[sp.Expr]] | None:
     """
     if expr.is_Symbol or expr.is_Number or isinstance(expr, sp.NumberSymbol):
         return None
-    if expr.is_Add:
-        terms = list(expr.args)
-        pos = [t for t in terms if not _is_negative_term(t)]
-        neg = [_negate(t) for t in terms if _is_negative_term(t)]
-        if not neg:
-            return "add", terms
-        if not pos:
-            # -a - b: negate the first, subtract the rest.
-            first = sp.Mul(sp.Integer(-1), neg[0], evaluate=False)
-            acc = first
-        else:
-            acc = pos[0] if len(pos) == 1 else sp.Add(*pos, evaluate=False)
-        rest = neg[1:] if not pos else neg
-        if not rest:
-            return decompose(acc)
-        for t in rest[:-1]:
-            acc = _Sub(acc, t)
-        return "sub", [acc, rest[-1]]
-    if isinstance(expr, _Sub):
-        return "sub", list(expr.args)
-    if expr.is_Mul:
-        args = list(expr.args)
-        if len(args) == 2 and args[0] == -1:
-            return "neg", [args[1]]
-        num, den = [], []
-        for f in args:
-            if f.is_Pow and f.exp.is_Number and f.exp.is_negative:
-                den.append(f.base if f.exp == -1 else sp.Pow(f.base, -f.exp, evaluate=False))
-            elif f.is_Rational and not f.is_Integer:
-                if f.p != 1:
-                    num.append(sp.Integer(f.p))
-                den.append(sp.Integer(f.q))
-            else:
-                num.append(f)
-        if den:
-            return "div", [_mul(num) if num else sp.Integer(1), _mul(den)]
-        if args[0] == -1:
-            return "neg", [_mul(args[1:])]
-        return "mul", args
-    if expr.is_Pow:
-        b, e = expr.args
-        if e == sp.Rational(1, 2):
-            return "sqrt", [b]
-        if e.is_Number and e.is_negative:
-            return "div", [sp.Integer(1), b if e == -1 else sp.Pow(b, -e, evaluate=False)]
-        if b == sp.E:
-            return "exp", [e]
-        return "pow", [b, e]
-    if isinstance(expr, sp.Heaviside):
-        return "step", [expr.args[0]]
-    if isinstance(expr, (sp.Max, sp.Min)):
-        name = "max" if isinstance(expr, sp.Max) else "min"
-        args = list(expr.args)
-        if len(args) == 2:
-            return name, args
-        return name, [type(expr)(*args[:-1], evaluate=False), args[-1]]
+    for kind, split in _SPLITS:
+        if isinstance(expr, kind):
+            return split(expr)
     for cls, name in _FUNCS.items():
         if isinstance(expr, cls):
             return name, list(expr.args)
@@ -131,11 +83,89 @@ def decompose(expr: sp.Expr) -> tuple[str, list[sp.Expr]] | None:
                        f"(supported operations: {', '.join(sorted(OPS))})")
 
 
+def _split_add(expr: sp.Add) -> Parts:
+    """A sum with negative terms is drawn as ``-`` gates: ``a + b - c - d`` is ``((a + b) - c) - d``."""
+    terms = list(expr.args)
+    pos = [t for t in terms if not _is_negative_term(t)]
+    neg = [_negate(t) for t in terms if _is_negative_term(t)]
+    if not neg:
+        return "add", terms
+    if not pos:
+        # -a - b: negate the first, subtract the rest.
+        acc = sp.Mul(sp.Integer(-1), neg[0], evaluate=False)
+    else:
+        acc = pos[0] if len(pos) == 1 else sp.Add(*pos, evaluate=False)
+    rest = neg[1:] if not pos else neg
+    if not rest:
+        return decompose(acc)
+    for t in rest[:-1]:
+        acc = _Sub(acc, t)
+    return "sub", [acc, rest[-1]]
+
+
+def _split_sub(expr: _Sub) -> Parts:
+    return "sub", list(expr.args)
+
+
+def _split_mul(expr: sp.Mul) -> Parts:
+    """A product with negative powers or fractions is drawn as a ``÷`` gate; ``(-1)*x`` as negation."""
+    args = list(expr.args)
+    if len(args) == 2 and args[0] == -1:
+        return "neg", [args[1]]
+    num: list[sp.Expr] = []
+    den: list[sp.Expr] = []
+    for f in args:
+        if f.is_Pow and f.exp.is_Number and f.exp.is_negative:
+            den.append(f.base if f.exp == -1 else sp.Pow(f.base, -f.exp, evaluate=False))
+        elif f.is_Rational and not f.is_Integer:
+            if f.p != 1:
+                num.append(sp.Integer(f.p))
+            den.append(sp.Integer(f.q))
+        else:
+            num.append(f)
+    if den:
+        return "div", [_mul(num) if num else sp.Integer(1), _mul(den)]
+    if args[0] == -1:
+        return "neg", [_mul(args[1:])]
+    return "mul", args
+
+
+def _split_pow(expr: sp.Pow) -> Parts:
+    """``x**(1/2)`` is a square root, ``x**-n`` a division, ``E**x`` an exponential."""
+    b, e = expr.args
+    if e == sp.Rational(1, 2):
+        return "sqrt", [b]
+    if e.is_Number and e.is_negative:
+        return "div", [sp.Integer(1), b if e == -1 else sp.Pow(b, -e, evaluate=False)]
+    if b == sp.E:
+        return "exp", [e]
+    return "pow", [b, e]
+
+
+def _split_step(expr: sp.Heaviside) -> Parts:
+    return "step", [expr.args[0]]
+
+
+def _split_extremum(expr: sp.Max | sp.Min) -> Parts:
+    """The language's ``max``/``min`` are binary: SymPy's n-ary ones are folded from the left."""
+    name = "max" if isinstance(expr, sp.Max) else "min"
+    args = list(expr.args)
+    if len(args) == 2:
+        return name, args
+    return name, [type(expr)(*args[:-1], evaluate=False), args[-1]]
+
+
 class _Sub(sp.Expr):
     """Unevaluated binary difference used only while folding ``a - b - c``."""
 
     def __new__(cls, a, b):
         return sp.Expr.__new__(cls, a, b)
+
+
+#: SymPy classes whose canonical form is read back into a student's gate (checked in order).
+_SPLITS: tuple[tuple[type | tuple[type, ...], Callable[..., Parts]], ...] = (
+    (sp.Add, _split_add), (_Sub, _split_sub), (sp.Mul, _split_mul), (sp.Pow, _split_pow),
+    (sp.Heaviside, _split_step), ((sp.Max, sp.Min), _split_extremum))
 
 
 @dataclass
@@ -201,7 +231,7 @@ def build_graph(program: Program) -> nx.MultiDiGraph:
             raise ProgramError(f"{opname} expects {op.arity} operands, got {len(operands)} in {expr}")
         child = [visit(o, stmt) for o in operands]
         nid = counter.next(stmt, opname)
-        local = _local_expr(opname, [c[1] for c in child])
+        local = op.write(*[c[1] for c in child])  # unevaluated, so it reads as written
         add_node(nid, kind="op", op=opname, label=op.symbol, expr=local, statement=stmt)
         for pos, (cid, _) in enumerate(child):
             g.add_edge(cid, nid, key=pos, pos=pos)
@@ -215,11 +245,6 @@ def build_graph(program: Program) -> nx.MultiDiGraph:
 
     keep = nx.ancestors(g, program.output) | {program.output}
     return g.subgraph(sorted(keep, key=lambda n: g.nodes[n]["order"])).copy()
-
-
-def _local_expr(opname: str, args: list[sp.Expr]) -> sp.Expr:
-    """The op applied to operand expressions, unevaluated so it reads as written."""
-    return OPS[opname].write(*args)
 
 
 def topological_order(g: nx.MultiDiGraph) -> list[str]:

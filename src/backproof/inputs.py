@@ -15,7 +15,7 @@ from typing import Any
 import sympy as sp
 
 from .errors import ProgramError
-from .parse import parse_expression, parse_program, parse_values
+from .parse import parse_expression, parse_program, parse_statements, parse_values
 from .program import Program
 
 __all__ = ["coerce_program", "coerce_at", "coerce_wrt", "check_point"]
@@ -47,7 +47,9 @@ def coerce_program(obj: Any, of: str | None = None) -> tuple[Program, Program]:
         prog = obj
     elif isinstance(obj, str):
         prog = parse_program(obj)
-    elif isinstance(obj, (sp.Basic, Mapping)):
+    elif isinstance(obj, Mapping):
+        prog = parse_statements(obj)  # text values go through the parser, never sympify
+    elif isinstance(obj, sp.Basic):
         prog = Program.from_sympy(obj)
     else:
         raise ProgramError(f"expected program text, a Program or a SymPy expression, got {type(obj).__name__}")

@@ -344,7 +344,9 @@ class Op:
         """
         if self.written is not None:
             return self.written(*operands)
-        return self.sympy_function()(*operands, evaluate=False)
+        function = self.sympy_function()
+        assert function is not None, f"{self.name}: a row without `written` needs a SymPy function"
+        return function(*operands, evaluate=False)
 
 
 #: Op name -> its SymPy class made from the row's definition (made once: SymPy compares
@@ -356,6 +358,7 @@ def _make_sympy_function(op: Op) -> type:
     """A ``sympy.Function`` subclass for ``op``: evaluates numbers by the definition,
     differentiates by the row's SymPy partials, prints with the row's LaTeX label."""
     definition, partials, latex = op.definition, op.partials, op.latex
+    assert definition is not None, f"{op.name}: a made SymPy function needs the row's definition"
 
     def eval(cls, x):  # safe: SymPy's evaluation hook for Function subclasses, not Python eval
         if x.is_Number:
@@ -377,7 +380,7 @@ def _make_sympy_function(op: Op) -> type:
         return None
 
     def _latex(self, printer):
-        return r"%s\left(%s\right)" % (latex, printer._print(self.args[0]))
+        return rf"{latex}\left({printer._print(self.args[0])}\right)"
 
     namespace = {"eval": classmethod(eval), "fdiff": fdiff, "_eval_evalf": _eval_evalf,
                  "_eval_is_real": _eval_is_real, "_eval_is_finite": _eval_is_finite, "_latex": _latex,

@@ -14,12 +14,16 @@ from __future__ import annotations
 import ast
 import io
 import math
+import operator
 import sys
 import tokenize
 import unicodedata
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import cast
 
+import numpy as np
 import sympy as sp
 
 from . import limits
@@ -27,7 +31,7 @@ from .errors import LimitError, ParseError, quote
 from .ops import FUNCTIONS, OPS
 from .program import CONSTANTS, Program, Statement
 
-__all__ = ["parse_program", "parse_expression", "parse_values", "normalize"]
+__all__ = ["parse_program", "parse_expression", "parse_statements", "parse_values", "normalize"]
 
 _ALLOWED = ("numbers (2, 0.5, 1e-3), names, + - * / ** ^, unary minus, parentheses, "
             "calls to " + ", ".join(sorted(FUNCTIONS)) + ", and assignments `name = expr`")
@@ -164,81 +168,109 @@ _BINARY_OPS = frozenset({"+", "-", "*", "/", "//", "%", "@", "<<", ">>", "&", "|
                          "==", "!="})
 
 
-def _scan_tokens(norm: _Normalized) -> int:
-    """Check tokens, statements, nesting, chains and number literals; return the most
-    binary operators in one statement (the depth Python's ``ast`` needs for it).
+class _TokenScan:
+    """The token-level limits of one text: tokens, statements, nesting, chains and literals.
 
     Python's own parser and AST builder recurse, so nesting is measured here, on the
-    tokens, and refused with its position before ``ast.parse`` runs.
+    tokens, and refused with its position before ``ast.parse`` runs. One method per kind
+    of token; the state is the scan's own (no token is ever evaluated).
     """
-    ntokens = 0
-    statements = 1
-    ops_in_statement = most_ops = 0
-    # One frame per open bracket: [run of signs and powers, binary operators since the last ','].
-    frames = [[0, 0]]
-    nesting = 0
-    prev = None
-    max_nesting = limits.value("nesting_depth")
-    max_terms = limits.value("chain_terms")
-    readline = io.StringIO(norm.text).readline
-    try:
-        for tok in tokenize.generate_tokens(readline):
-            kind, text = tok.type, tok.string
-            if kind in (tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT,
-                        tokenize.ENDMARKER):
-                continue
-            line, col0 = tok.start
-            ntokens += 1
-            if ntokens > limits.value("tokens"):
-                limits.check("tokens", ntokens, _position(norm, line, col0))
-            if kind == tokenize.NEWLINE or (kind == tokenize.OP and text == ";" and len(frames) == 1):
-                if prev is not None:
-                    statements += 1
-                    limits.check("statements", statements - 1, _position(norm, line, col0))
-                frames = [[0, 0]]
-                nesting = ops_in_statement = 0
-                prev = None
-                continue
-            frame = frames[-1]
-            if kind == tokenize.NUMBER:
-                digits, exponent = _literal_size(text)
-                where = _position(norm, line, col0)
-                limits.check("literal_digits", digits, f"{where}: the number")
-                limits.check("literal_exponent", exponent, f"{where}: the exponent of the number")
-            elif kind == tokenize.OP:
-                operand_before = prev is not None and (prev.type in (tokenize.NAME, tokenize.NUMBER,
-                                                                      tokenize.STRING)
-                                                       or prev.string in _CLOSE)
-                if text in _OPEN:
-                    frames.append([0, 0])
-                    nesting += 1
-                elif text in _CLOSE:
-                    if len(frames) > 1:
-                        nesting -= 1 + frames.pop()[0]
-                elif (text in ("+", "-", "~") and not operand_before) or text in ("**", "^"):
-                    frame[0] += 1
-                    nesting += 1
-                elif text in _BINARY_OPS:
-                    nesting -= frame[0]
-                    frame[0] = 0
-                    frame[1] += 1
-                    ops_in_statement += 1
-                    most_ops = max(most_ops, ops_in_statement)
-                    if frame[1] + 1 > max_terms:
-                        limits.check("chain_terms", frame[1] + 1, _position(norm, line, col0))
-                elif text in (",", "=", ":="):
-                    nesting -= frame[0]
-                    frame[0] = frame[1] = 0
-                if nesting > max_nesting:
-                    limits.check("nesting_depth", nesting, _position(norm, line, col0))
-            prev = tok
-    except (tokenize.TokenError, SyntaxError):
-        pass  # unbalanced brackets, bad indentation: ast.parse reports them with their position
-    return most_ops
+
+    _SKIPPED = (tokenize.COMMENT, tokenize.NL, tokenize.INDENT, tokenize.DEDENT, tokenize.ENDMARKER)
+
+    def __init__(self, norm: _Normalized):
+        self.norm = norm
+        self.ntokens = 0
+        self.statements = 1
+        self.ops_in_statement = self.most_ops = 0
+        # One frame per open bracket: [run of signs and powers, binary operators since the last ','].
+        self.frames = [[0, 0]]
+        self.nesting = 0
+        self.prev: tokenize.TokenInfo | None = None
+        self.max_nesting = limits.value("nesting_depth")
+        self.max_terms = limits.value("chain_terms")
+
+    def run(self) -> int:
+        """Scan every token; return the most binary operators in one statement."""
+        readline = io.StringIO(self.norm.text).readline
+        try:
+            for tok in tokenize.generate_tokens(readline):
+                if tok.type not in self._SKIPPED:
+                    self.token(tok)
+        except (tokenize.TokenError, SyntaxError):
+            pass  # unbalanced brackets, bad indentation: ast.parse reports them with their position
+        return self.most_ops
+
+    def where(self, tok: tokenize.TokenInfo) -> str:
+        return _position(self.norm, *tok.start)
+
+    def token(self, tok: tokenize.TokenInfo) -> None:
+        self.ntokens += 1
+        if self.ntokens > limits.value("tokens"):
+            limits.check("tokens", self.ntokens, self.where(tok))
+        if tok.type == tokenize.NEWLINE or (tok.type == tokenize.OP and tok.string == ";"
+                                             and len(self.frames) == 1):
+            self.end_statement(tok)
+            return
+        if tok.type == tokenize.NUMBER:
+            self.number(tok)
+        elif tok.type == tokenize.OP:
+            self.operator(tok)
+        self.prev = tok
+
+    def end_statement(self, tok: tokenize.TokenInfo) -> None:
+        if self.prev is not None:
+            self.statements += 1
+            limits.check("statements", self.statements - 1, self.where(tok))
+        self.frames = [[0, 0]]
+        self.nesting = self.ops_in_statement = 0
+        self.prev = None
+
+    def number(self, tok: tokenize.TokenInfo) -> None:
+        digits, exponent = _literal_size(tok.string)
+        where = self.where(tok)
+        limits.check("literal_digits", digits, f"{where}: the number")
+        limits.check("literal_exponent", exponent, f"{where}: the exponent of the number")
+
+    def operator(self, tok: tokenize.TokenInfo) -> None:
+        text, frame, prev = tok.string, self.frames[-1], self.prev
+        operand_before = prev is not None and (prev.type in (tokenize.NAME, tokenize.NUMBER, tokenize.STRING)
+                                               or prev.string in _CLOSE)
+        if text in _OPEN:
+            self.frames.append([0, 0])
+            self.nesting += 1
+        elif text in _CLOSE:
+            if len(self.frames) > 1:
+                self.nesting -= 1 + self.frames.pop()[0]
+        elif (text in ("+", "-", "~") and not operand_before) or text in ("**", "^"):
+            frame[0] += 1
+            self.nesting += 1
+        elif text in _BINARY_OPS:
+            self.binary(tok, frame)
+        elif text in (",", "=", ":="):
+            self.nesting -= frame[0]
+            frame[0] = frame[1] = 0
+        if self.nesting > self.max_nesting:
+            limits.check("nesting_depth", self.nesting, self.where(tok))
+
+    def binary(self, tok: tokenize.TokenInfo, frame: list[int]) -> None:
+        self.nesting -= frame[0]
+        frame[0] = 0
+        frame[1] += 1
+        self.ops_in_statement += 1
+        self.most_ops = max(self.most_ops, self.ops_in_statement)
+        if frame[1] + 1 > self.max_terms:
+            limits.check("chain_terms", frame[1] + 1, self.where(tok))
+
+
+def _scan_tokens(norm: _Normalized) -> int:
+    """Check tokens, statements, nesting, chains and number literals; return the most
+    binary operators in one statement (the depth Python's ``ast`` needs for it)."""
+    return _TokenScan(norm).run()
 
 
 @contextmanager
-def _recursion_room(extra: int):
+def _recursion_room(extra: int) -> Iterator[None]:
     """Let Python's AST builder (which recurses once per operator of a flat chain, in C)
     take a chain the token scan has already bounded by :data:`limits.LIMITS`."""
     old = sys.getrecursionlimit()
@@ -267,33 +299,39 @@ class _Size:
 
 def _approx(node: ast.AST, args: list[float | None]) -> float | None:
     """A constant's value in float64 arithmetic (``None`` on overflow or outside the domain):
-    it tightens the bounds for ordinary constants such as ``0.5**2`` or ``tan(0.6)``."""
-    if any(a is None for a in args):
+    it tightens the bounds for ordinary constants such as ``0.5**2`` or ``tan(0.6)``.
+
+    Functions are evaluated by their op row's NumPy forward, so a new row needs nothing here.
+    """
+    known = [a for a in args if a is not None]
+    if len(known) < len(args):
         return None
     try:
-        if isinstance(node, ast.UnaryOp):
-            return -args[0] if isinstance(node.op, ast.USub) else args[0]
-        if isinstance(node, ast.BinOp):
-            a, b = args
-            op = node.op
-            value = (a + b if isinstance(op, ast.Add) else a - b if isinstance(op, ast.Sub)
-                     else a * b if isinstance(op, ast.Mult) else a / b if isinstance(op, ast.Div)
-                     else math.pow(a, b) if isinstance(op, ast.Pow) else None)
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            name = FUNCTIONS.get(node.func.id)
-            x = args[0]
-            value = {"exp": lambda: math.exp(x), "log": lambda: math.log(x), "sqrt": lambda: math.sqrt(x),
-                     "sin": lambda: math.sin(x), "cos": lambda: math.cos(x), "tan": lambda: math.tan(x),
-                     "tanh": lambda: math.tanh(x), "abs": lambda: abs(x),
-                     "sigmoid": lambda: 0.5 * (1 + math.tanh(x / 2)), "relu": lambda: max(x, 0.0),
-                     "softplus": lambda: max(x, 0.0) + math.log1p(math.exp(-abs(x))),
-                     "sign": lambda: float((x > 0) - (x < 0)), "step": lambda: float(x > 0),
-                     "max": lambda: max(args), "min": lambda: min(args)}.get(name, lambda: None)()
-        else:
-            return None
+        with np.errstate(all="ignore"):  # overflow and domain errors give inf or nan: refused below
+            value = _approx_value(node, known)
     except (ArithmeticError, ValueError, TypeError):
         return None
-    return value if isinstance(value, float) and math.isfinite(value) else None
+    return value if value is not None and math.isfinite(value) else None
+
+
+def _approx_value(node: ast.AST, args: list[float]) -> float | None:
+    if isinstance(node, ast.UnaryOp):
+        return -args[0] if isinstance(node.op, ast.USub) else args[0]
+    if isinstance(node, ast.BinOp):
+        arithmetic = _ARITHMETIC.get(type(node.op))
+        return None if arithmetic is None else arithmetic(*args)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS:
+        op = OPS[FUNCTIONS[node.func.id]]
+        if op.arity is not None and op.arity != len(args):
+            return None
+        return float(np.asarray(op.np_forward(*args), dtype=float))
+    return None
+
+
+#: Python's float arithmetic for the binary operators of the language.
+_ARITHMETIC: dict[type, Callable[[float, float], float]] = {
+    ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+    ast.Pow: math.pow}
 
 
 def _times(a: float, b: float) -> float:
@@ -304,19 +342,52 @@ def _pow10(x: float) -> float:
     return math.inf if x > 300 else 10.0 ** x
 
 
+def _arithmetic_size(op: ast.operator, a: _Size, b: _Size) -> _Size:
+    """Size of ``a + b``, ``a - b``, ``a * b`` or ``a / b``."""
+    const = a.const and b.const
+    degree = max(a.degree, b.degree)
+    if isinstance(op, (ast.Add, ast.Sub)):
+        return _Size(const, max(a.mag, b.mag) + 0.31, a.digits + b.digits, degree)
+    if isinstance(op, ast.Div):
+        return _Size(const, a.mag + b.digits, a.digits + b.digits, degree)
+    return _Size(const, a.mag + b.mag, a.digits + b.digits, degree)
+
+
+def _call_size(name: str | None, args: list[_Size]) -> _Size:
+    """Size of a function of ``args`` (``name`` is its op name)."""
+    digits = max(a.digits for a in args)
+    degree = max(a.degree for a in args)
+    if not all(a.const for a in args):  # only exact constants have digits; a function of an input has none
+        return _Size(False, 0.0, digits, degree)
+    mag = max(a.mag for a in args)
+    if name == "exp":  # e**x: |x| <= 10**mag, so log10 e**x <= 0.4343 * 10**mag (or as small)
+        mag = 0.4343 * _pow10(mag)
+        digits = max(digits, mag) + 1
+    elif name == "log":
+        mag = math.log10(2.31 * max(mag, digits) + 1)
+        digits += 1
+    elif name == "sqrt":
+        mag /= 2
+        digits += 1
+    else:  # bounded functions, and tan (whose poles a constant can only approach)
+        mag = max(mag, digits) + 1 if name == "tan" else mag + 1
+        digits += 1
+    return _Size(True, mag, digits, degree)
+
+
 
 
 class _Builder:
     """Whitelist visitor from Python AST to SymPy, with source positions for errors."""
 
-    def __init__(self, source: str, norm: _Normalized, tree: ast.AST | None = None):
+    def __init__(self, source: str, norm: _Normalized, tree: ast.Module | ast.Expression):
         self.source = source
         self.norm = norm
         self.tree = tree
         self.assigned: set[str] = set()
-        self.all_assigned: dict[str, ast.AST] = {}
+        self.all_assigned: dict[str, int] = {}  # every name the text assigns -> its line
         self.deps: dict[str, set[str]] = {}
-        self.current: str | None = None
+        self.current = ""  # the name being defined
         self.sizes: dict[int, _Size] = {}       # id(ast node) -> its estimated size
         self.named_sizes: dict[str, _Size] = {}  # a statement's name -> its value's size
 
@@ -376,14 +447,7 @@ class _Builder:
 
     def _raw_size(self, node: ast.AST, args: list[_Size]) -> _Size:
         if isinstance(node, ast.Constant):
-            v = node.value
-            if isinstance(v, bool) or not isinstance(v, (int, float)):
-                return _Size(True)
-            digits, exponent = _literal_size(ast.get_source_segment(self.norm.text, node) or "0")
-            approx = float(v) if isinstance(v, float) or abs(v) < 10**300 else None
-            if approx is not None and not math.isfinite(approx):
-                approx = None
-            return _Size(True, float(exponent + digits), digits + exponent + 1.0, 0.0, approx)
+            return self._constant_size(node)
         if isinstance(node, ast.Name):
             if node.id in CONSTANTS and node.id not in self.all_assigned:
                 return _Size(True, 1.0, 1.0, 0.0, math.pi if node.id == "pi" else math.e)
@@ -391,37 +455,22 @@ class _Builder:
         if isinstance(node, ast.UnaryOp) and args:
             return args[0]
         if isinstance(node, ast.BinOp) and len(args) == 2:
-            a, b = args
-            const = a.const and b.const
             if isinstance(node.op, ast.Pow):
-                return self._power_size(node, a, b)
-            if isinstance(node.op, (ast.Add, ast.Sub)):
-                return _Size(const, max(a.mag, b.mag) + 0.31, a.digits + b.digits, max(a.degree, b.degree))
-            if isinstance(node.op, ast.Div):
-                return _Size(const, a.mag + b.digits, a.digits + b.digits, max(a.degree, b.degree))
-            return _Size(const, a.mag + b.mag, a.digits + b.digits, max(a.degree, b.degree))
+                return self._power_size(node, *args)
+            return _arithmetic_size(node.op, *args)
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and args:
-            const = all(a.const for a in args)
-            mag = max(a.mag for a in args)
-            digits = max(a.digits for a in args)
-            degree = max(a.degree for a in args)
-            if not const:  # only exact constants have digits; a function of an input has none of its own
-                return _Size(False, 0.0, digits, degree)
-            name = FUNCTIONS.get(node.func.id)
-            if name == "exp":  # e**x: |x| <= 10**mag, so log10 e**x <= 0.4343 * 10**mag (or as small)
-                mag = 0.4343 * _pow10(mag)
-                digits = max(digits, mag) + 1
-            elif name == "log":
-                mag = math.log10(2.31 * max(mag, digits) + 1)
-                digits += 1
-            elif name == "sqrt":
-                mag /= 2
-                digits += 1
-            else:  # bounded functions, and tan (whose poles a constant can only approach)
-                mag = max(mag, digits) + 1 if name == "tan" else mag + 1
-                digits += 1
-            return _Size(True, mag, digits, degree)
+            return _call_size(FUNCTIONS.get(node.func.id), args)
         return _Size(False)
+
+    def _constant_size(self, node: ast.Constant) -> _Size:
+        v = node.value
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            return _Size(True)
+        digits, exponent = _literal_size(ast.get_source_segment(self.norm.text, node) or "0")
+        approx: float | None = float(v) if isinstance(v, float) or abs(v) < 10**300 else None
+        if approx is not None and not math.isfinite(approx):
+            approx = None
+        return _Size(True, float(exponent + digits), digits + exponent + 1.0, 0.0, approx)
 
     def _power_size(self, node: ast.BinOp, base: _Size, exp: _Size) -> _Size:
         """Size of ``base ** exp``; refuses an exponent that may exceed ``power_exponent``."""
@@ -454,43 +503,46 @@ class _Builder:
         if not body:
             raise ParseError("the program is empty (write at least one `name = expression`)",
                              self.source, 1, 1)
-        for i, stmt in enumerate(body):
-            if isinstance(stmt, ast.Assign):
-                if len(stmt.targets) != 1 or not isinstance(stmt.targets[0], ast.Name):
-                    raise self.error(stmt, "an assignment must have exactly one name on the left "
-                                           "(chained `a = b = ...` and tuples are not allowed)")
-                name = stmt.targets[0].id
-                target = stmt.targets[0]
-                if name in FUNCTIONS:
-                    raise self.error(target, f"cannot assign to {quote(name)}: it is a function name")
-                if name in CONSTANTS and name not in _SHADOWABLE:
-                    raise self.error(target, f"cannot assign to {quote(name)}: it is a constant")
-                if name in self.all_assigned:
-                    first = self.all_assigned[name]
-                    raise self.error(target, f"{quote(name)} is assigned twice (first on line "
-                                             f"{first.lineno}); each name may be assigned once")
-                self.all_assigned[name] = target
-            elif isinstance(stmt, ast.Expr):
-                if i != len(body) - 1:
-                    raise self.error(stmt, "an expression without `name =` is allowed only as the "
-                                           "last statement (it becomes the output `f`)")
-            else:
-                raise self.error(stmt, f"{_describe(stmt)} is not allowed (allowed: {_ALLOWED})")
-        statements = []
-        for stmt in body:
-            if isinstance(stmt, ast.Assign):
-                name, value = stmt.targets[0].id, stmt.value
-            else:
-                name, value = self._fresh_output_name(), stmt.value
-            self.current = name
-            self.deps[name] = set()
-            size = self.estimate(value)
-            expr = self.expr(value)
-            self.assigned.add(name)
-            if size.const:
-                self.named_sizes[name] = size
-            statements.append(Statement(name, expr, stmt.lineno))
+        declared = [self._declare(stmt, last=i == len(body) - 1) for i, stmt in enumerate(body)]
+        statements = [self._statement(name or self._fresh_output_name(), value, stmt.lineno)
+                      for (name, value), stmt in zip(declared, body)]
         return Program(tuple(statements), statements[-1].name, self.source)
+
+    def _declare(self, stmt: ast.stmt, last: bool) -> tuple[str | None, ast.expr]:
+        """Check one statement's form before any is read: (the name it assigns, its value).
+        The name is ``None`` for a last bare expression (named when all names are known)."""
+        if isinstance(stmt, ast.Assign):
+            target = stmt.targets[0]
+            if len(stmt.targets) != 1 or not isinstance(target, ast.Name):
+                raise self.error(stmt, "an assignment must have exactly one name on the left "
+                                       "(chained `a = b = ...` and tuples are not allowed)")
+            name = target.id
+            if name in FUNCTIONS:
+                raise self.error(target, f"cannot assign to {quote(name)}: it is a function name")
+            if name in CONSTANTS and name not in _SHADOWABLE:
+                raise self.error(target, f"cannot assign to {quote(name)}: it is a constant")
+            if name in self.all_assigned:
+                raise self.error(target, f"{quote(name)} is assigned twice (first on line "
+                                         f"{self.all_assigned[name]}); each name may be assigned once")
+            self.all_assigned[name] = target.lineno
+            return name, stmt.value
+        if isinstance(stmt, ast.Expr):
+            if not last:
+                raise self.error(stmt, "an expression without `name =` is allowed only as the "
+                                       "last statement (it becomes the output `f`)")
+            return None, stmt.value
+        raise self.error(stmt, f"{_describe(stmt)} is not allowed (allowed: {_ALLOWED})")
+
+    def _statement(self, name: str, value: ast.expr, line: int) -> Statement:
+        """Read ``name = value``: sizes first (nothing is built before they are bounded)."""
+        self.current = name
+        self.deps[name] = set()
+        size = self.estimate(value)
+        expr = self.expr(value)
+        self.assigned.add(name)
+        if size.const:
+            self.named_sizes[name] = size
+        return Statement(name, expr, line)
 
     def _fresh_output_name(self) -> str:
         used = set(self.all_assigned) | {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)}
@@ -532,7 +584,7 @@ class _Builder:
             cycle = self._cycle(name)
             if cycle:
                 raise self.error(node, f"cycle: {' -> '.join(cycle)} (a name cannot depend on itself)")
-            later = self.all_assigned[name].lineno
+            later = self.all_assigned[name]
             hint = " (this program assigns e, so e is not Euler's number here: use exp(1) for it)" \
                 if name in _SHADOWABLE else ""
             raise self.error(node, f"{quote(name)} is used before it is assigned (on line {later}); "
@@ -542,9 +594,9 @@ class _Builder:
 
     def _cycle(self, name: str) -> list[str] | None:
         """If `name`'s later definition uses the current statement, the chain that does."""
-        tree = self.tree
+        body = self.tree.body if isinstance(self.tree, ast.Module) else []
         uses: dict[str, set[str]] = {}
-        for stmt in tree.body:
+        for stmt in body:
             if isinstance(stmt, ast.Assign) and isinstance(stmt.targets[0], ast.Name):
                 uses[stmt.targets[0].id] = {n.id for n in ast.walk(stmt.value) if isinstance(n, ast.Name)}
         path, seen = [self.current, name], {name}
@@ -630,7 +682,7 @@ class _Builder:
             raise self.error(node, f"{fname}() takes {op.arity} argument{'s' if op.arity != 1 else ''}, "
                                    f"got {len(node.args)}")
         args = [self.expr(a) for a in node.args]
-        return _call(op.name, args)
+        return op.write(*args)
 
 
 def _children(node: ast.AST) -> list[ast.AST]:
@@ -660,10 +712,6 @@ def _combine(op: ast.operator, left: sp.Expr, right: sp.Expr) -> sp.Expr:
     """``left op right`` as written, unevaluated."""
     join = sp.Add if isinstance(op, (ast.Add, ast.Sub)) else sp.Mul
     return join(left, _term(op, right), evaluate=False)
-
-
-def _call(opname: str, args: list[sp.Expr]) -> sp.Expr:
-    return OPS[opname].write(*args)
 
 
 def _describe(node: ast.AST) -> str:
@@ -710,7 +758,7 @@ def parse_program(source: str) -> Program:
     norm = normalize(source)
     if not norm.text.strip():
         raise ParseError("the program is empty (write at least one `name = expression`)", source, 1, 1)
-    tree = _parse_ast(source, norm, "exec")
+    tree = cast(ast.Module, _parse_ast(source, norm, "exec"))
     try:
         return _Builder(source, norm, tree).program(tree)
     except RecursionError:  # a bug: the token scan bounds every nesting the builder recurses on
@@ -748,13 +796,13 @@ def parse_expression(text: str, known: set[str] | None = None) -> sp.Expr:
                           ((0,) + norm.colmap[0],) + norm.colmap[1:] + ((len(text),),))
     if not norm.text.strip():
         raise ParseError("the expression is empty", text, 1, 1)
-    tree = _parse_ast(text, wrapped, "eval")
+    tree = cast(ast.Expression, _parse_ast(text, wrapped, "eval"))
     builder = _Builder(text, wrapped, tree)
     builder.current = "\0"
     builder.deps["\0"] = set()
     # Names the program assigns (``known``) shadow constants there, so here too: `e`.
     for name in sorted(set(known or ()) & _SHADOWABLE):
-        builder.all_assigned[name] = tree
+        builder.all_assigned[name] = 1
         builder.assigned.add(name)
     try:
         builder.estimate(tree.body)
@@ -762,6 +810,25 @@ def parse_expression(text: str, known: set[str] | None = None) -> sp.Expr:
     except RecursionError:  # a bug: the token scan bounds every nesting the builder recurses on
         raise ParseError(f"the expression is nested too deeply (limit nesting_depth = "
                          f"{limits.value('nesting_depth')})", text, 1, 1) from None
+
+
+def parse_statements(pairs: Mapping[str, str | sp.Expr] | Iterable[tuple[str, str | sp.Expr]],
+                     output: str | None = None) -> Program:
+    """A Program from ``name -> expression`` pairs whose expressions may be text.
+
+    Text goes through :func:`parse_expression` (never ``sympify``), with the pairs' names
+    known, so a program that assigns ``e`` means that name, as in :func:`parse_program`;
+    SymPy expressions are taken as they are. :meth:`Program.from_sympy` takes the SymPy-only form.
+
+    Examples
+    --------
+    >>> parse_statements({"d": "a + b", "y": "2*d"}).expanded()["y"]
+    2*a + 2*b
+    """
+    items = list(pairs.items() if isinstance(pairs, Mapping) else pairs)
+    known = {str(name) for name, _ in items}  # as in parse_program, an assigned `e` is that name
+    return Program.from_sympy([(name, parse_expression(e, known) if isinstance(e, str) else e)
+                               for name, e in items], output=output)
 
 
 def parse_values(text: str) -> dict[str, sp.Expr]:

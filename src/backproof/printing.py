@@ -6,6 +6,8 @@ Text comes from a small subclass of SymPy's ``StrPrinter`` and LaTeX from SymPy'
 
 from __future__ import annotations
 
+from typing import Any, ClassVar
+
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
@@ -15,7 +17,7 @@ __all__ = ["to_text", "to_latex", "format_number"]
 class _LanguagePrinter(StrPrinter):
     """StrPrinter whose output re-parses with :func:`backproof.parse.parse_program`."""
 
-    _settings = dict(StrPrinter._default_settings)
+    _settings: ClassVar[dict[str, Any]] = dict(StrPrinter._default_settings)
 
     def _print_Symbol(self, expr):
         names = self._settings.get("symbol_names") or {}
@@ -86,7 +88,7 @@ _PRINTER = _LanguagePrinter({"order": "none"})
 
 
 class _NamedPrinter(_LanguagePrinter):
-    _default_settings = dict(_LanguagePrinter._default_settings, symbol_names=None)
+    _default_settings: ClassVar[dict[str, Any]] = dict(_LanguagePrinter._default_settings, symbol_names=None)
 
 
 def to_text(expr, symbol_names: dict[str, str] | None = None) -> str:

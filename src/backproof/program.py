@@ -13,19 +13,15 @@ import sympy as sp
 
 from .errors import ProgramError
 from .limits import check as check_limit
+from .ops import FUNCTIONS
+from .printing import to_text
 
 __all__ = ["Statement", "Program", "CONSTANTS", "RESERVED"]
 
 #: Names that denote constants in the expression language.
 CONSTANTS: dict[str, sp.Expr] = {"pi": sp.pi, "e": sp.E}
-
-
-def _reserved() -> frozenset[str]:
-    from .ops import FUNCTIONS
-    return frozenset(FUNCTIONS) | frozenset(CONSTANTS)
-
-
-RESERVED = _reserved()
+#: Names a program cannot use for its own quantities: function names and constants.
+RESERVED: frozenset[str] = frozenset(FUNCTIONS) | frozenset(CONSTANTS)
 
 
 @dataclass(frozen=True)
@@ -77,7 +73,9 @@ class Program:
         """Build a Program from a SymPy expression or ``(name, expression)`` pairs.
 
         Symbols are replaced by real symbols of the same name, so SymPy input written
-        with plain ``symbols("a b")`` behaves like parsed text.
+        with plain ``symbols("a b")`` behaves like parsed text. Text is not read here:
+        :func:`backproof.parse.parse_statements` takes the same pairs with text values
+        (the parser builds Programs, so the Program cannot call the parser).
 
         Examples
         --------
@@ -94,10 +92,10 @@ class Program:
         stmts = []
         for n, e in pairs:
             if isinstance(e, str):  # text goes through the safe parser, never sympify
-                from .parse import parse_expression
-                e = parse_expression(e)
-            elif not isinstance(e, sp.Basic):
-                e = sp.sympify(e, strict=True)  # safe: strings went to the parser above; strict refuses them
+                raise ProgramError(f"statement {n!r}: text is read by backproof.parse.parse_statements "
+                                   f"(or parse_program for a whole program), not by Program.from_sympy")
+            if not isinstance(e, sp.Basic):
+                e = sp.sympify(e, strict=True)  # safe: strings were refused above; strict refuses them too
             if not isinstance(e, sp.Expr):
                 raise ProgramError(f"statement {n!r}: expected a SymPy expression, got {type(e).__name__}")
             e = e.xreplace({s: sp.Symbol(s.name, real=True) for s in e.free_symbols
@@ -156,5 +154,4 @@ class Program:
         return out
 
     def __str__(self) -> str:
-        from .printing import to_text
         return "\n".join(f"{s.name} = {to_text(s.expr)}" for s in self.statements)

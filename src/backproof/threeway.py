@@ -84,7 +84,6 @@ import numpy as np
 import sympy as sp
 
 from .derivation import Derivation, derive
-from .inputs import coerce_at
 from .engine.graph_engine import backward, forward
 from .errors import BackproofError, ProgramError
 from .fdiff import (
@@ -105,6 +104,7 @@ from .fdiff import (
     value_noise,
 )
 from .graph import Tape, TapeEntry, build_graph, node_label, to_tape
+from .inputs import coerce_at
 from .ops import OPS, Op
 from .parse import parse_program
 from .program import Program, Statement

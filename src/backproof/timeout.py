@@ -166,7 +166,9 @@ class _Worker:
     """
 
     def __init__(self, memory: int):
-        self.proc = None
+        self.proc: Any = None  # a multiprocessing Process on the fork-server path
+        self.pid: int = 0
+        self.conn: Connection
         if threading.active_count() > 1:
             ctx = mp.get_context("forkserver")
             ctx.set_forkserver_preload(_PRELOAD)
@@ -174,7 +176,7 @@ class _Worker:
             self.proc = ctx.Process(target=_child, args=(theirs, memory), daemon=True)
             self.proc.start()
             theirs.close()
-            self.pid, self.owner, self.conn = self.proc.pid, os.getpid(), ours
+            self.pid, self.owner, self.conn = int(self.proc.pid), os.getpid(), ours
             return
         _warm_up()
         parent_pid = os.getpid()
@@ -201,7 +203,7 @@ class _Worker:
         theirs.close()
         self.pid = pid
         self.owner = parent_pid
-        self.conn: Connection = ours
+        self.conn = ours
 
     def stop(self) -> None:
         if self.proc is not None:

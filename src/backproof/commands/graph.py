@@ -10,6 +10,7 @@ import sys
 from .. import limits
 from ..errors import ProgramError
 from ..io import read_source
+from ..render import DEFAULT_MAX_NODES, RANKDIRS, VIEWS, build_diagram, format_for, render_bytes, write_diagram
 
 #: A network spec's `layers` key (YAML/JSON) or table (TOML); no program can contain
 #: either, since `:`, quotes and brackets are not in the expression language.
@@ -34,7 +35,6 @@ Without --at the diagram is symbolic (gradients in node names, no numbers).
 
 def register(subparsers) -> None:
     """Add the ``graph`` subcommand."""
-    from ..render import DEFAULT_MAX_NODES, RANKDIRS, VIEWS
     p = subparsers.add_parser(
         "graph",
         help="draw the computational graph with values, gradients and local derivatives",
@@ -97,7 +97,6 @@ def _refuse_network_spec(arg: str, *, force: bool = False) -> None:
 def run(args) -> int:
     """Derive, draw, then write the file (or print the DOT source)."""
     from ..derivation import derive
-    from ..render import build_diagram, format_for, render_bytes, write_diagram
     fmt = format_for(args.output) if args.output else "dot"
     if fmt in ("png", "pdf"):
         render_bytes("digraph {}", fmt)  # fails now, before any work, when `dot` is missing

@@ -149,21 +149,6 @@ class NetResult:
         """The same result with a training history attached (a new record)."""
         return replace(self, history=history)
 
-    def to_text(self, **kw) -> str:
-        """The terminal write-up."""
-        from .report import render_text
-        return render_text(self, **kw)
-
-    def to_markdown(self, **kw) -> str:
-        """The Markdown write-up."""
-        from .report import render_markdown
-        return render_markdown(self, **kw)
-
-    def to_json(self, **kw) -> str:
-        """The JSON write-up."""
-        from .report import render_json
-        return render_json(self, **kw)
-
 
 def _rel(a: float, b: float, floor: float) -> float:
     return abs(a - b) / max(abs(a), abs(b), floor)

@@ -2,7 +2,7 @@
 
 The network-shaped sections (forward pass per layer, the scalar or matrix view, the
 update table, training, checks) are written here; the generic chain-rule derivation
-is appended from :meth:`backproof.derivation.Derivation.to_text` / ``to_markdown`` for
+is appended from :func:`backproof.report.render_text` / ``render_markdown`` for
 graphs of at most :data:`APPENDIX_NODES` nodes, and :func:`backproof.report.derivation_dict`
 for JSON.
 """

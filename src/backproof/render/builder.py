@@ -140,7 +140,7 @@ def _sym_sum(terms: list[str]) -> str:
     return out
 
 
-def _equation(parts: list[str]) -> list[str]:
+def _equation(parts: list[str | None]) -> list[str]:
     """``a = b = c`` without repeated parts, wrapped before ``=`` into short lines."""
     kept: list[str] = []
     for p in parts:
@@ -169,7 +169,7 @@ class Diagram(graphviz.Digraph):
 
 # --- what is drawn ------------------------------------------------------------------------
 
-@dataclass
+@dataclass(frozen=True)
 class _Data:
     """The facts a diagram formats, from a Derivation or from a bare graph."""
 
@@ -186,16 +186,18 @@ class _Data:
 
 
 def _from_derivation(deriv) -> _Data:
-    data = _Data(deriv.graph, deriv.output, deriv.values, deriv.gradients, deriv.symbolic,
-                 tuple(deriv.units), deriv.at)
+    local: dict = {}
+    chains: dict = {}
+    sums: dict = {}
     for s in deriv.steps:
         if s.kind == StepKind.LOCAL:
-            data.local[(s.target, s.via, s.pos)] = s
+            local[(s.target, s.via, s.pos)] = s
         elif s.kind == StepKind.CHAIN:
-            data.chains.setdefault(s.target, []).append(s)
+            chains.setdefault(s.target, []).append(s)
         elif s.kind == StepKind.SUM:
-            data.sums[s.target] = s
-    return data
+            sums[s.target] = s
+    return _Data(deriv.graph, deriv.output, deriv.values, deriv.gradients, deriv.symbolic,
+                 tuple(deriv.units), deriv.at, local, chains, sums)
 
 
 def _from_graph(g: nx.MultiDiGraph, values, gradients) -> _Data:
@@ -508,31 +510,36 @@ class _Builder:
                 return None
             return _equation([head, total_sym, total_num])
         # A fork: one term per path, local derivative · gradient of the consumer.
+        sym_terms = self.fork_terms(chains)
+        if not numeric:
+            return _equation([head, sym_terms, total_sym])
+        return _equation([head, sym_terms, *self.fork_numbers(n, chains, sym_terms is None), total_num])
+
+    def fork_terms(self, chains) -> str | None:
+        """``∂d/∂b·∂y/∂d + …`` in node names, one term per path (``None`` if one is unknown)."""
         terms = []
         for c in chains:
             loc = self.d.local.get((c.target, c.via, c.pos))
             up = self.d.symbolic.get(c.via)
             if loc is None or loc.symbolic is None or up is None:
-                terms = None
-                break
+                return None
             terms.append(f"{_factor(loc.symbolic)}·{_factor(up)}")
-        sym_terms = self.sym_text(_sym_sum(terms)) if terms else None
-        parts = [head, sym_terms]
-        if numeric:
-            products = sums = None
-            if sym_terms is None and all(len(c.factors) == 2 for c in chains):
-                products = self.sym_text(" + ".join(
-                    f"{_num_factor(c.factors[1])}·{_num_factor(c.factors[0])}" for c in chains))
-            s = self.d.sums.get(n)
-            if s is not None and s.factors:
-                sums = self.sym_text(_num_sum(s.factors))
-            if sym_terms is None and products is None and sums is None:
-                # Too many paths to write out: still say that this is a sum.
-                parts.append(f"sum over {len(chains)} paths")
-            parts += [products, sums, total_num]
-        else:
-            parts.append(total_sym)
-        return _equation(parts)
+        return self.sym_text(_sym_sum(terms)) if terms else None
+
+    def fork_numbers(self, n: str, chains, no_terms: bool) -> list[str | None]:
+        """The numbers of a fork: the products per path (when the terms are not written),
+        their sum, or at least the words "sum over k paths"."""
+        products = sums = None
+        if no_terms and all(len(c.factors) == 2 for c in chains):
+            products = self.sym_text(" + ".join(
+                f"{_num_factor(c.factors[1])}·{_num_factor(c.factors[0])}" for c in chains))
+        s = self.d.sums.get(n)
+        if s is not None and s.factors:
+            sums = self.sym_text(_num_sum(s.factors))
+        if no_terms and products is None and sums is None:
+            # Too many paths to write out: still say that this is a sum.
+            return [f"sum over {len(chains)} paths", products, sums]
+        return [products, sums]
 
     def sym_text(self, text: str) -> str | None:
         if len(text) <= MAX_TEXT_CHARS:
@@ -568,18 +575,7 @@ class _Builder:
         dot.attr("node", fontname=_FONT, fontsize="12")
         dot.attr("edge", fontname=_FONT, fontsize="10", fontcolor=COLORS["local"], arrowsize="0.7")
 
-        cluster_of: dict[str, str] = {}
-        for key, label in self.clusters.items():
-            if key in self.g:
-                cluster_of.setdefault(_unit_of(self.g, key), str(label))
-        for gid, members in self.groups.items():
-            if members[0] in cluster_of:
-                cluster_of[gid] = cluster_of[members[0]]
-        cluster_names: list[str] = []
-        for u in units:
-            if u in cluster_of and cluster_of[u] not in cluster_names:
-                cluster_names.append(cluster_of[u])
-
+        cluster_of, cluster_names = self.cluster_plan(units)
         inputs = [u for u in units if self.kind(u) in ("input", "group") and u not in cluster_of]
         if inputs:
             with dot.subgraph(name="inputs") as s:
@@ -603,6 +599,21 @@ class _Builder:
             dot.node("note", _label(self.notes), shape="note", color=COLORS["note"],
                      fontcolor=COLORS["note"], fontsize="10")
         return dot
+
+    def cluster_plan(self, units: list[str]) -> tuple[dict[str, str], list[str]]:
+        """(unit or input group -> its cluster's label, the labels in the order units meet them)."""
+        cluster_of: dict[str, str] = {}
+        for key, label in self.clusters.items():
+            if key in self.g:
+                cluster_of.setdefault(_unit_of(self.g, key), str(label))
+        for gid, members in self.groups.items():
+            if members[0] in cluster_of:
+                cluster_of[gid] = cluster_of[members[0]]
+        cluster_names: list[str] = []
+        for u in units:
+            if u in cluster_of and cluster_of[u] not in cluster_names:
+                cluster_names.append(cluster_of[u])
+        return cluster_of, cluster_names
 
     def graph_label(self) -> str:
         title = f"computational graph of {self.d.output}, {self.view} view"

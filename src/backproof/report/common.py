@@ -5,14 +5,21 @@ Nothing here computes a derivative; it only arranges what the steps hold.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import sympy as sp
 
-from ..graph import _local_expr
+from ..ops import OPS
 from ..printing import format_number, to_latex, to_text
 from ..steps import Step, StepKind
+from ..verify import Proof, Skipped, check_skipped, proof_skipped
+
+if TYPE_CHECKING:  # the cross-check (NumPy) is loaded only by those who run it
+    from ..threeway import CrossCheck
 
 __all__ = ["num", "paren_num", "substituted_text", "substituted_latex", "operand_ids",
-           "grad_label", "grad_latex", "label_text", "name_latex", "step_groups"]
+           "grad_label", "grad_latex", "label_text", "name_latex", "step_groups", "output_unit",
+           "verification_lines"]
 
 
 def num(x) -> str:
@@ -34,7 +41,7 @@ def operand_ids(deriv, nid: str) -> list[str]:
 def _placeholders(step: Step, deriv):
     op = deriv.graph.nodes[step.target]["op"]
     syms = [sp.Symbol(f"_o{i}") for i in range(len(step.factors))]
-    return _local_expr(op, syms), {f"_o{i}": v for i, v in enumerate(step.factors)}
+    return OPS[op].write(*syms), {f"_o{i}": v for i, v in enumerate(step.factors)}
 
 
 def substituted_text(step: Step, deriv) -> str:
@@ -75,7 +82,7 @@ def name_latex(deriv, nid: str) -> str:
 
 def grad_latex(deriv, of: str, wrt: str) -> str:
     """``\\frac{\\partial y}{\\partial d}``."""
-    return r"\frac{\partial %s}{\partial %s}" % (name_latex(deriv, of), name_latex(deriv, wrt))
+    return rf"\frac{{\partial {name_latex(deriv, of)}}}{{\partial {name_latex(deriv, wrt)}}}"
 
 
 def step_groups(deriv):
@@ -94,3 +101,44 @@ def output_unit(deriv) -> str:
         if s.kind is StepKind.SEED:
             return s.target
     return deriv.output
+
+
+def oracles(deriv, proof: Proof | Skipped | None,
+            check: CrossCheck | Skipped | None) -> tuple[Proof | Skipped, CrossCheck | Skipped]:
+    """The proof and the cross-check to report: when not given, skipped (as the derivation says)."""
+    return (proof if proof is not None else proof_skipped(deriv.limits),
+            check if check is not None else check_skipped(deriv.at is not None))
+
+
+def verification_lines(deriv, proof=None, check=None) -> list[str]:
+    """Plain lines describing the proof and the numeric cross-check (skipped when not given)."""
+    proof, v = oracles(deriv, proof, check)
+    lines = ["symbolic: " + (proof.line if isinstance(proof, Skipped) else proof.summary)]
+    if isinstance(v, Skipped):
+        lines.append(f"numeric: {v.line}")
+        return lines
+    lines.append(f"numeric: {v.summary}")
+    header = ("gradient", "symbolic", "engine", "finite diff.", "rel. err. engine", "rel. err. f.d.", "verdict")
+    rows = [header] + [(f"∂{deriv.output}/∂{r.name}", num(r.symbolic), num(r.engine), num(r.numeric),
+                        f"{r.rel_engine:.1e}", f"{r.rel_numeric:.1e}", r.verdict) for r in v.rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    for r in v.rows:
+        if r.note:
+            lines.append(f"∂{deriv.output}/∂{r.name}: {r.note}")
+    return lines
+    if isinstance(v, str):
+        lines.append(f"numeric: {v}")
+        return lines
+    lines.append(f"numeric: {v.summary}")
+    header = ("gradient", "symbolic", "engine", "finite diff.", "rel. err. engine", "rel. err. f.d.", "verdict")
+    rows = [header] + [(f"∂{deriv.output}/∂{r.name}", num(r.symbolic), num(r.engine), num(r.numeric),
+                        f"{r.rel_engine:.1e}", f"{r.rel_numeric:.1e}", r.verdict) for r in v.rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    for row in rows:
+        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
+    for r in v.rows:
+        if r.note:
+            lines.append(f"∂{deriv.output}/∂{r.name}: {r.note}")
+    return lines

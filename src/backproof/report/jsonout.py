@@ -8,9 +8,9 @@ import math
 from .. import __version__
 from ..printing import to_text
 from ..verify import Skipped
-from .text import oracles
+from .common import oracles
 
-__all__ = ["derivation_dict", "render_json", "rounded", "to_json_text", "SCHEMA_VERSION", "JSON_DIGITS"]
+__all__ = ["derivation_dict", "step_dict", "render_json", "rounded", "to_json_text", "SCHEMA_VERSION", "JSON_DIGITS"]
 
 SCHEMA_VERSION = 1
 #: Significant figures of every float in JSON text. float64 carries 15-17; the last ones are
@@ -35,40 +35,10 @@ def derivation_dict(deriv, *, proof=None, check=None) -> dict:
     >>> derivation_dict(derive("y = 2*x", at={"x": 3}, verify=False))["gradients"]
     {'x': 2.0}
     """
-    proof, check = oracles(deriv, proof, check)
     g = deriv.graph
-    names = deriv.names
     has_values = deriv.at is not None
-    steps = []
-    for s in deriv.steps:
-        item = {
-            "index": s.index,
-            "kind": s.kind.value,
-            "target": s.target,
-            "target_label": deriv.label(s.target),
-        }
-        if s.via is not None:
-            item["via"] = s.via
-            item["via_label"] = deriv.label(s.via)
-            item["position"] = s.pos
-        if s.rule is not None:
-            item["rule"] = s.rule
-        if s.symbolic is not None:
-            item["symbolic"] = to_text(s.symbolic)
-        if s.inputs_form is not None:
-            item["in_inputs"] = to_text(s.inputs_form)
-        if s.simplified is not None:
-            item["simplified"] = to_text(s.simplified)
-        if s.value is not None:
-            item["value"] = _f(s.value)
-        if s.factors:
-            item["factors"] = [_f(x) for x in s.factors]
-        if s.terms:
-            item["terms"] = list(s.terms)
-        if s.note:
-            item["note"] = s.note
-        steps.append(item)
-    doc = {
+    proof, check = oracles(deriv, proof, check)
+    return {
         "backproof": __version__,
         "schema": SCHEMA_VERSION,
         "program": [f"{st.name} = {to_text(st.expr)}" for st in deriv.program.statements],
@@ -77,19 +47,41 @@ def derivation_dict(deriv, *, proof=None, check=None) -> dict:
         "intermediates": [st.name for st in deriv.program.statements if st.name in g and st.name != deriv.output],
         "wrt": list(deriv.wrt),
         "at": {n: _f(v) for n, v in deriv.at.items()} if has_values else None,
-        "values": {n: _f(deriv.values[n]) for n in names} if has_values else None,
+        "values": {n: _f(deriv.values[n]) for n in deriv.names} if has_values else None,
         "gradients": {n: _f(v) for n, v in deriv.named_gradients().items()} if has_values else None,
         "symbolic": {n: to_text(v) for n, v in deriv.named_symbolic().items()},
         "expanded": {n: to_text(deriv.simplified[n]) for n in deriv.wrt if n in deriv.simplified},
-        "steps": steps,
+        "steps": [step_dict(deriv, s) for s in deriv.steps],
         "proof": _proof(proof),
         "verification": _verification(check),
         "limits": list(deriv.limits),
     }
-    return doc
 
 
-def _proof(proof):
+#: A step's optional fields: (JSON key, attribute, how it is written), in the order of the schema.
+_STEP_FIELDS = (("rule", "rule", None), ("symbolic", "symbolic", to_text), ("in_inputs", "inputs_form", to_text),
+                ("simplified", "simplified", to_text), ("value", "value", _f))
+
+
+def step_dict(deriv, s) -> dict:
+    """One step as JSON-ready data (fields that do not apply to its kind are left out)."""
+    item = {"index": s.index, "kind": s.kind.value, "target": s.target, "target_label": deriv.label(s.target)}
+    if s.via is not None:
+        item.update(via=s.via, via_label=deriv.label(s.via), position=s.pos)
+    for key, attr, fmt in _STEP_FIELDS:
+        value = getattr(s, attr)
+        if value is not None:
+            item[key] = fmt(value) if fmt else value
+    if s.factors:
+        item["factors"] = [_f(x) for x in s.factors]
+    if s.terms:
+        item["terms"] = list(s.terms)
+    if s.note:
+        item["note"] = s.note
+    return item
+
+
+def _proof(proof) -> dict:
     if isinstance(proof, Skipped):
         return {"status": "skipped", "reason": proof.reason}
     return {"status": "proved", "summary": proof.summary,

@@ -5,8 +5,16 @@ from __future__ import annotations
 from ..printing import to_latex, to_text
 from ..steps import StepKind
 from ..verify import Skipped
-from .common import grad_latex, name_latex, num, output_unit, step_groups, substituted_latex
-from .text import oracles, verification_lines
+from .common import (
+    grad_latex,
+    name_latex,
+    num,
+    oracles,
+    output_unit,
+    step_groups,
+    substituted_latex,
+    verification_lines,
+)
 
 __all__ = ["render_markdown"]
 
@@ -35,114 +43,137 @@ def render_markdown(deriv, *, title: str | None = None, diagram: str | None = No
     >>> render_markdown(derive("y = 2*x", verify=False)).splitlines()[0]
     '# Gradients of y'
     """
-    out = deriv.output
-    ou = output_unit(deriv)
-    L: list[str] = [f"# {title or f'Gradients of {out}'}", ""]
-    L.append("## Program")
-    L.append("")
-    L.append("```")
-    for st in deriv.program.statements:
-        L.append(f"{st.name} = {to_text(st.expr)}")
-    L.append("```")
-    L.append("")
-    inputs = [n for n in deriv.program.inputs if n in deriv.graph]
-    L.append(f"Inputs: {', '.join(f'${to_latex(_sym(n))}$' for n in inputs) or '(none)'}; "
-             f"output: ${to_latex(_sym(out))}$.")
-    L.append("")
-    if diagram:
-        L.append(f"![Computational graph of {out}: forward values in green, gradients in red]({diagram})")
-        L.append("")
-    if deriv.at is not None:
-        L.append("## Given")
-        L.append("")
-        L.append("$" + r",\quad ".join(f"{to_latex(_sym(n))} = {num(deriv.at[n])}" for n in inputs) + "$")
-        L.append("")
-    L.append("## Forward pass")
-    L.append("")
-    for s in deriv.steps:
-        if s.kind is not StepKind.FORWARD:
-            continue
-        named = deriv.label(s.target).isidentifier()
+    return "\n".join(_MarkdownPrinter(deriv, proof, check).lines(title, diagram))
+
+
+class _MarkdownPrinter:
+    """Markdown lines of a derivation's write-up: one method per section and one
+    ``_print_<kind>`` per step kind; every method formats what the steps hold, nothing more."""
+
+    def __init__(self, deriv, proof=None, check=None):
+        self.d = deriv
+        self.proof, self.check = oracles(deriv, proof, check)
+        self.ou = output_unit(deriv)
+        self.inputs = [n for n in deriv.program.inputs if n in deriv.graph]
+
+    def lines(self, title: str | None, diagram: str | None) -> list[str]:
+        L = [f"# {title or f'Gradients of {self.d.output}'}", ""]
+        L.extend(self.program(diagram))
+        for section in (self.given, self.forward, self.backward, self.gradients, self.verification):
+            L.extend(section())
+        return L
+
+    # --- sections ------------------------------------------------------------------------------
+    def program(self, diagram: str | None) -> list[str]:
+        out = self.d.output
+        L = ["## Program", "", "```"]
+        L.extend(f"{st.name} = {to_text(st.expr)}" for st in self.d.program.statements)
+        L += ["```", "",
+              f"Inputs: {', '.join(f'${to_latex(_sym(n))}$' for n in self.inputs) or '(none)'}; "
+              f"output: ${to_latex(_sym(out))}$.", ""]
+        if diagram:
+            L += [f"![Computational graph of {out}: forward values in green, gradients in red]({diagram})", ""]
+        return L
+
+    def given(self) -> list[str]:
+        at = self.d.at
+        if at is None:
+            return []
+        return ["## Given", "",
+                "$" + r",\quad ".join(f"{to_latex(_sym(n))} = {num(at[n])}" for n in self.inputs) + "$", ""]
+
+    def forward(self) -> list[str]:
+        L = ["## Forward pass", ""]
+        L.extend(self._print_FORWARD(s) for s in self.d.steps if s.kind is StepKind.FORWARD)
+        return L
+
+    def backward(self) -> list[str]:
+        d, ou = self.d, self.ou
+        seed = next(s for s in d.steps if s.kind is StepKind.SEED)
+        L = ["", "## Backward pass", "",
+             f"{seed.index}. ${grad_latex(d, ou, ou)} = 1$ (the output with respect to itself)"]
+        for target, steps in step_groups(d):
+            multi = any(s.kind is StepKind.SUM for s in steps)
+            L.extend(getattr(self, f"_print_{s.kind.name}")(s, target, multi) for s in steps)
+        return L
+
+    def gradients(self) -> list[str]:
+        d = self.d
+        results = [s for s in d.steps if s.kind is StepKind.RESULT]
+        has_sym = any(s.symbolic is not None for s in results)
+        header = ["gradient"] + (["in node names", "in the inputs"] if has_sym else []) + \
+                 (["value"] if d.at is not None else [])
+        L = ["", "## Gradients", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+        L.extend(self._print_RESULT(s, has_sym) for s in results)
+        return L
+
+    def verification(self) -> list[str]:
+        d = self.d
+        L = ["", "## Verification", ""]
+        lines = verification_lines(d, self.proof, self.check)
+        table_start = next((i for i, line in enumerate(lines) if line.startswith("gradient ")), len(lines))
+        L.extend(f"- {line}" for line in lines[:table_start])
+        v = self.check
+        if not isinstance(v, Skipped):
+            L += ["", "| gradient | symbolic | NumPy engine | finite differences | rel. error engine "
+                      "| rel. error f.d. | verdict |",
+                  "|---|---|---|---|---|---|---|"]
+            L.extend(self._print_check_row(r) for r in v.rows)
+        L.extend(f"- note: {lim}" for lim in d.limits)
+        return L + [""]
+
+    # --- one printer per step kind ----------------------------------------------------------------
+    def _print_FORWARD(self, s) -> str:
+        d = self.d
+        named = d.label(s.target).isidentifier()
         # An anonymous operation is its own expression: no "label = label".
-        rhs = f"{name_latex(deriv, s.target)} = {to_latex(s.symbolic)}" if named else to_latex(s.symbolic)
+        rhs = f"{name_latex(d, s.target)} = {to_latex(s.symbolic)}" if named else to_latex(s.symbolic)
         if s.value is not None:
-            rhs += f" = {substituted_latex(s, deriv)} = {num(s.value)}"
-        L.append(f"{s.index}. ${rhs}$")
-    L.append("")
-    L.append("## Backward pass")
-    L.append("")
-    seed = next(s for s in deriv.steps if s.kind is StepKind.SEED)
-    L.append(f"{seed.index}. ${grad_latex(deriv, ou, ou)} = 1$ (the output with respect to itself)")
-    for target, steps in step_groups(deriv):
-        multi = any(s.kind is StepKind.SUM for s in steps)
-        for s in steps:
-            if s.kind is StepKind.LOCAL:
-                rhs = grad_latex(deriv, s.via, target)
-                if s.symbolic is not None:
-                    rhs += f" = {to_latex(s.symbolic)}"
-                if s.value is not None and (s.symbolic is None or to_text(s.symbolic) != num(s.value)):
-                    rhs += f" = {num(s.value)}"
-                line = f"{s.index}. local derivative (*{s.rule}*): ${rhs}$"
-                if s.note:
-                    line += f" — **note:** {s.note}"
-                L.append(line)
-            elif s.kind is StepKind.CHAIN:
-                lhs = (f"\\text{{path via }} {name_latex(deriv, s.via)}" if multi
-                       else grad_latex(deriv, ou, target))
-                rhs = f"{lhs} = {grad_latex(deriv, ou, s.via)} \\cdot {grad_latex(deriv, s.via, target)}"
-                if s.symbolic is not None:
-                    rhs += f" = {to_latex(s.symbolic)}"
-                if s.value is not None:
-                    rhs += f" = {_n(s.factors[0])} \\cdot {_n(s.factors[1])} = {num(s.value)}"
-                L.append(f"{s.index}. chain rule: ${rhs}$")
-            elif s.kind is StepKind.SUM:
-                rhs = grad_latex(deriv, ou, target)
-                if s.symbolic is not None:
-                    rhs += f" = {to_latex(s.symbolic)}"
-                if s.value is not None:
-                    rhs += " = " + " + ".join(_n(f) for f in s.factors) + f" = {num(s.value)}"
-                via = ", ".join(f"${name_latex(deriv, t)}$" for t in s.terms)
-                L.append(f"{s.index}. sum over the {len(s.terms)} paths (via {via}): ${rhs}$")
-    L.append("")
-    L.append("## Gradients")
-    L.append("")
-    has_sym = any(s.symbolic is not None for s in deriv.steps if s.kind is StepKind.RESULT)
-    header = ["gradient"] + (["in node names", "in the inputs"] if has_sym else []) + \
-             (["value"] if deriv.at is not None else [])
-    L.append("| " + " | ".join(header) + " |")
-    L.append("|" + "---|" * len(header))
-    for s in deriv.steps:
-        if s.kind is not StepKind.RESULT:
-            continue
-        row = [f"${grad_latex(deriv, ou, s.target)}$"]
+            rhs += f" = {substituted_latex(s, d)} = {num(s.value)}"
+        return f"{s.index}. ${rhs}$"
+
+    def _print_LOCAL(self, s, target: str, multi: bool) -> str:
+        rhs = grad_latex(self.d, s.via, target)
+        if s.symbolic is not None:
+            rhs += f" = {to_latex(s.symbolic)}"
+        if s.value is not None and (s.symbolic is None or to_text(s.symbolic) != num(s.value)):
+            rhs += f" = {num(s.value)}"
+        line = f"{s.index}. local derivative (*{s.rule}*): ${rhs}$"
+        return line + f" — **note:** {s.note}" if s.note else line
+
+    def _print_CHAIN(self, s, target: str, multi: bool) -> str:
+        d, ou = self.d, self.ou
+        lhs = f"\\text{{path via }} {name_latex(d, s.via)}" if multi else grad_latex(d, ou, target)
+        rhs = f"{lhs} = {grad_latex(d, ou, s.via)} \\cdot {grad_latex(d, s.via, target)}"
+        if s.symbolic is not None:
+            rhs += f" = {to_latex(s.symbolic)}"
+        if s.value is not None:
+            rhs += f" = {_n(s.factors[0])} \\cdot {_n(s.factors[1])} = {num(s.value)}"
+        return f"{s.index}. chain rule: ${rhs}$"
+
+    def _print_SUM(self, s, target: str, multi: bool) -> str:
+        rhs = grad_latex(self.d, self.ou, target)
+        if s.symbolic is not None:
+            rhs += f" = {to_latex(s.symbolic)}"
+        if s.value is not None:
+            rhs += " = " + " + ".join(_n(f) for f in s.factors) + f" = {num(s.value)}"
+        via = ", ".join(f"${name_latex(self.d, t)}$" for t in s.terms)
+        return f"{s.index}. sum over the {len(s.terms)} paths (via {via}): ${rhs}$"
+
+    def _print_RESULT(self, s, has_sym: bool) -> str:
+        row = [f"${grad_latex(self.d, self.ou, s.target)}$"]
         if has_sym:
             row.append(f"${to_latex(s.symbolic)}$" if s.symbolic is not None else "")
             row.append(f"${to_latex(s.simplified)}$" if s.simplified is not None else "")
-        if deriv.at is not None:
+        if self.d.at is not None:
             row.append(num(s.value))
-        L.append("| " + " | ".join(row) + " |")
-    L.append("")
-    L.append("## Verification")
-    L.append("")
-    proof, v = oracles(deriv, proof, check)
-    lines = verification_lines(deriv, proof, v)
-    table_start = next((i for i, line in enumerate(lines) if line.startswith("gradient ")), None)
-    for i, line in enumerate(lines):
-        if table_start is not None and i >= table_start:
-            break
-        L.append(f"- {line}")
-    if not isinstance(v, Skipped):
-        L.append("")
-        L.append("| gradient | symbolic | NumPy engine | finite differences | rel. error engine | rel. error f.d. | verdict |")
-        L.append("|---|---|---|---|---|---|---|")
-        for r in v.rows:
-            L.append(f"| $\\partial {to_latex(_sym(out))}/\\partial {to_latex(_sym(r.name))}$ | {num(r.symbolic)} | "
-                     f"{num(r.engine)} | {num(r.numeric)} | {r.rel_engine:.1e} | {r.rel_numeric:.1e} | "
-                     f"{r.verdict}{' — ' + r.note if r.note else ''} |")
-    for lim in deriv.limits:
-        L.append(f"- note: {lim}")
-    L.append("")
-    return "\n".join(L)
+        return "| " + " | ".join(row) + " |"
+
+    def _print_check_row(self, r) -> str:
+        """One row of the numeric cross-check's table."""
+        return (f"| $\\partial {to_latex(_sym(self.d.output))}/\\partial {to_latex(_sym(r.name))}$ | "
+                f"{num(r.symbolic)} | {num(r.engine)} | {num(r.numeric)} | {r.rel_engine:.1e} | "
+                f"{r.rel_numeric:.1e} | {r.verdict}{' — ' + r.note if r.note else ''} |")
 
 
 def _sym(name: str):

@@ -3,92 +3,132 @@
 from __future__ import annotations
 
 from io import StringIO
-from typing import TYPE_CHECKING
 
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as e  # short: every piece of user text is escaped
 from rich.text import Text
 
 from ..printing import to_text
 from ..steps import StepKind
-from ..verify import Proof, Skipped, check_skipped, proof_skipped
-from .common import grad_label, label_text, num, output_unit, paren_num, step_groups, substituted_text
-
-if TYPE_CHECKING:  # the cross-check (NumPy) is loaded only by those who run it
-    from ..crosscheck import CrossCheck
+from .common import (
+    grad_label,
+    label_text,
+    num,
+    oracles,
+    output_unit,
+    paren_num,
+    step_groups,
+    substituted_text,
+    verification_lines,
+)
 
 __all__ = ["render_text"]
 
 
-def _lines(deriv, proof, check) -> list[str]:
-    """The write-up as rich-markup lines (markup only styles; content is escaped)."""
-    e = escape
-    out = deriv.output
-    ou = output_unit(deriv)
-    L: list[str] = []
-    L.append(f"[bold]backproof[/bold] — the gradients of [bold]{e(out)}[/bold], one chain-rule step at a time")
-    L.append("")
-    L.append("[bold]Program[/bold]")
-    for st in deriv.program.statements:
-        L.append(f"  {e(st.name)} = {e(to_text(st.expr))}")
-    inputs = [n for n in deriv.program.inputs if n in deriv.graph]
-    L.append(f"  inputs: {e(', '.join(inputs)) or '(none)'}; output: {e(out)}")
-    if deriv.at is not None:
-        L.append("")
-        L.append("[bold]Given[/bold]")
-        L.append("  " + (",  ".join(f"{e(n)} = [green]{num(deriv.at[n])}[/green]" for n in inputs) or "(no inputs)"))
-    L.append("")
-    L.append("[bold]Forward pass[/bold]" + ("" if deriv.at is not None else " (symbolic: no values given)"))
-    for s in deriv.steps:
-        if s.kind is not StepKind.FORWARD:
-            continue
-        lhs = deriv.label(s.target)
+class _TextPrinter:
+    """Rich-markup lines of a derivation's write-up (markup only styles; content is escaped).
+
+    One method per section and one ``_print_<kind>`` per step kind, as SymPy's printers
+    dispatch per expression class; every method formats what the steps hold, nothing more.
+    """
+
+    def __init__(self, deriv, proof=None, check=None):
+        self.d = deriv
+        self.proof, self.check = oracles(deriv, proof, check)
+        self.ou = output_unit(deriv)
+        self.inputs = [n for n in deriv.program.inputs if n in deriv.graph]
+
+    def lines(self) -> list[str]:
+        out = self.d.output
+        L = [f"[bold]backproof[/bold] — the gradients of [bold]{e(out)}[/bold], one chain-rule step at a time",
+             ""]
+        for section in (self.program, self.given, self.forward, self.backward, self.gradients,
+                        self.verification):
+            L.extend(section())
+        return L
+
+    # --- sections ------------------------------------------------------------------------------
+    def program(self) -> list[str]:
+        L = ["[bold]Program[/bold]"]
+        L.extend(f"  {e(st.name)} = {e(to_text(st.expr))}" for st in self.d.program.statements)
+        L.append(f"  inputs: {e(', '.join(self.inputs)) or '(none)'}; output: {e(self.d.output)}")
+        return L
+
+    def given(self) -> list[str]:
+        at = self.d.at
+        if at is None:
+            return []
+        values = ",  ".join(f"{e(n)} = [green]{num(at[n])}[/green]" for n in self.inputs)
+        return ["", "[bold]Given[/bold]", "  " + (values or "(no inputs)")]
+
+    def forward(self) -> list[str]:
+        L = ["", "[bold]Forward pass[/bold]" + ("" if self.d.at is not None else " (symbolic: no values given)")]
+        L.extend(self._print_FORWARD(s) for s in self.d.steps if s.kind is StepKind.FORWARD)
+        return L
+
+    def backward(self) -> list[str]:
+        d, ou = self.d, self.ou
+        seed = next(s for s in d.steps if s.kind is StepKind.SEED)
+        L = ["", "[bold]Backward pass[/bold] (reverse order; a value that feeds several operations "
+                 "sums its paths)",
+             f"  {seed.index:>3}. {e(grad_label(d, ou, ou))} = 1   (start: the output with respect to itself)"]
+        for target, steps in step_groups(d):
+            multi = any(s.kind is StepKind.SUM for s in steps)
+            for s in steps:
+                L.extend(getattr(self, f"_print_{s.kind.name}")(s, target, multi))
+        return L
+
+    def gradients(self) -> list[str]:
+        results = [s for s in self.d.steps if s.kind is StepKind.RESULT]
+        width = max([len(grad_label(self.d, self.ou, s.target)) for s in results] + [0])
+        return ["", "[bold]Gradients[/bold]", *(self._print_RESULT(s, width) for s in results)]
+
+    def verification(self) -> list[str]:
+        L = ["", "[bold]Verification[/bold]"]
+        L.extend("  " + e(line) for line in verification_lines(self.d, self.proof, self.check))
+        L.extend(f"  [yellow]note: {e(lim)}[/yellow]" for lim in self.d.limits)
+        return L
+
+    # --- one printer per step kind ----------------------------------------------------------------
+    def _print_FORWARD(self, s) -> str:
+        lhs = self.d.label(s.target)
         line = f"  {s.index:>3}. {e(lhs)} = {e(to_text(s.symbolic))}" if lhs != to_text(s.symbolic) \
             else f"  {s.index:>3}. {e(lhs)}"
         if s.value is not None:
-            line += f" = {e(substituted_text(s, deriv))} = [green]{num(s.value)}[/green]"
-        L.append(line)
-    L.append("")
-    L.append("[bold]Backward pass[/bold] (reverse order; a value that feeds several operations "
-             "sums its paths)")
-    seed = next(s for s in deriv.steps if s.kind is StepKind.SEED)
-    L.append(f"  {seed.index:>3}. {e(grad_label(deriv, ou, ou))} = 1   (start: the output with respect to itself)")
-    for target, steps in step_groups(deriv):
-        multi = any(s.kind is StepKind.SUM for s in steps)
-        for s in steps:
-            if s.kind is StepKind.LOCAL:
-                line = f"  {s.index:>3}. local   {e(grad_label(deriv, s.via, target))}"
-                if s.symbolic is not None:
-                    line += f" = {e(to_text(s.symbolic))}"
-                if s.value is not None and (s.symbolic is None or to_text(s.symbolic) != num(s.value)):
-                    line += f" = [green]{num(s.value)}[/green]"
-                line += f"   [dim]({e(s.rule)})[/dim]"
-                L.append(line)
-                if s.note:
-                    L.append(f"         [yellow]note: {e(s.note)}[/yellow]")
-            elif s.kind is StepKind.CHAIN:
-                head = f"path via {label_text(deriv, s.via)}" if multi else grad_label(deriv, ou, target)
-                line = (f"  {s.index:>3}. chain   {e(head)} = {e(grad_label(deriv, ou, s.via))} · "
-                        f"{e(grad_label(deriv, s.via, target))}")
-                if s.symbolic is not None:
-                    line += f" = {e(to_text(s.symbolic))}"
-                if s.value is not None:
-                    line += f" = {paren_num(s.factors[0])} · {paren_num(s.factors[1])} = [red]{num(s.value)}[/red]"
-                L.append(line)
-            elif s.kind is StepKind.SUM:
-                paths = " + ".join(f"(via {label_text(deriv, t)})" for t in s.terms)
-                line = f"  {s.index:>3}. sum     {e(grad_label(deriv, ou, target))} = {e(paths)}"
-                if s.symbolic is not None:
-                    line += f" = {e(to_text(s.symbolic))}"
-                if s.value is not None:
-                    line += " = " + " + ".join(paren_num(f) for f in s.factors) + f" = [red]{num(s.value)}[/red]"
-                L.append(line)
-    L.append("")
-    L.append("[bold]Gradients[/bold]")
-    results = [s for s in deriv.steps if s.kind is StepKind.RESULT]
-    width = max([len(grad_label(deriv, ou, s.target)) for s in results] + [0])
-    for s in results:
-        parts = [f"  {e(grad_label(deriv, ou, s.target).ljust(width))}"]
+            line += f" = {e(substituted_text(s, self.d))} = [green]{num(s.value)}[/green]"
+        return line
+
+    def _print_LOCAL(self, s, target: str, multi: bool) -> list[str]:
+        line = f"  {s.index:>3}. local   {e(grad_label(self.d, s.via, target))}"
+        if s.symbolic is not None:
+            line += f" = {e(to_text(s.symbolic))}"
+        if s.value is not None and (s.symbolic is None or to_text(s.symbolic) != num(s.value)):
+            line += f" = [green]{num(s.value)}[/green]"
+        line += f"   [dim]({e(s.rule)})[/dim]"
+        return [line, f"         [yellow]note: {e(s.note)}[/yellow]"] if s.note else [line]
+
+    def _print_CHAIN(self, s, target: str, multi: bool) -> list[str]:
+        d, ou = self.d, self.ou
+        head = f"path via {label_text(d, s.via)}" if multi else grad_label(d, ou, target)
+        line = (f"  {s.index:>3}. chain   {e(head)} = {e(grad_label(d, ou, s.via))} · "
+                f"{e(grad_label(d, s.via, target))}")
+        if s.symbolic is not None:
+            line += f" = {e(to_text(s.symbolic))}"
+        if s.value is not None:
+            line += f" = {paren_num(s.factors[0])} · {paren_num(s.factors[1])} = [red]{num(s.value)}[/red]"
+        return [line]
+
+    def _print_SUM(self, s, target: str, multi: bool) -> list[str]:
+        paths = " + ".join(f"(via {label_text(self.d, t)})" for t in s.terms)
+        line = f"  {s.index:>3}. sum     {e(grad_label(self.d, self.ou, target))} = {e(paths)}"
+        if s.symbolic is not None:
+            line += f" = {e(to_text(s.symbolic))}"
+        if s.value is not None:
+            line += " = " + " + ".join(paren_num(f) for f in s.factors) + f" = [red]{num(s.value)}[/red]"
+        return [line]
+
+    def _print_RESULT(self, s, width: int) -> str:
+        parts = [f"  {e(grad_label(self.d, self.ou, s.target).ljust(width))}"]
         shown: list[str] = []
         for form in (s.symbolic, s.simplified):
             if form is not None and to_text(form) not in shown:
@@ -98,47 +138,11 @@ def _lines(deriv, proof, check) -> list[str]:
             parts.append(f"= [red]{num(s.value)}[/red]")
         elif s.value is not None:
             parts[-1] = f"= [red]{e(shown[-1])}[/red]"
-        L.append(" ".join(parts))
-    L.append("")
-    L.append("[bold]Verification[/bold]")
-    L.extend("  " + e(line) for line in verification_lines(deriv, proof, check))
-    for lim in deriv.limits:
-        L.append(f"  [yellow]note: {e(lim)}[/yellow]")
-    return L
-
-
-def oracles(deriv, proof: Proof | Skipped | None,
-            check: CrossCheck | Skipped | None) -> tuple[Proof | Skipped, CrossCheck | Skipped]:
-    """The proof and the cross-check to report: when not given, skipped (as the derivation says)."""
-    return (proof if proof is not None else proof_skipped(deriv.limits),
-            check if check is not None else check_skipped(deriv.at is not None))
-
-
-def verification_lines(deriv, proof=None, check=None) -> list[str]:
-    """Plain lines describing the proof and the numeric cross-check."""
-    proof, v = oracles(deriv, proof, check)
-    lines = ["symbolic: " + (proof.line if isinstance(proof, Skipped) else proof.summary)]
-    if isinstance(v, Skipped):
-        lines.append(f"numeric: {v.line}")
-        return lines
-    lines.append(f"numeric: {v.summary}")
-    header = ("gradient", "symbolic", "engine", "finite diff.", "rel. err. engine", "rel. err. f.d.", "verdict")
-    rows = [header] + [(f"∂{deriv.output}/∂{r.name}", num(r.symbolic), num(r.engine), num(r.numeric),
-                        f"{r.rel_engine:.1e}", f"{r.rel_numeric:.1e}", r.verdict) for r in v.rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for row in rows:
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-    for r in v.rows:
-        if r.note:
-            lines.append(f"∂{deriv.output}/∂{r.name}: {r.note}")
-    return lines
+        return " ".join(parts)
 
 
 def render_text(deriv, color: bool = False, *, proof=None, check=None) -> str:
     """The terminal write-up of ``deriv``; ANSI colours when ``color`` is true.
-
-    ``proof`` (a :class:`~backproof.verify.Proof`) and ``check`` (a
-    :class:`~backproof.crosscheck.CrossCheck`) are reported when given, else as skipped.
 
     Examples
     --------
@@ -146,7 +150,7 @@ def render_text(deriv, color: bool = False, *, proof=None, check=None) -> str:
     >>> print(render_text(derive("y = 2*x", at={"x": 3}, verify=False)).splitlines()[0])
     backproof — the gradients of y, one chain-rule step at a time
     """
-    lines = _lines(deriv, proof, check)
+    lines = _TextPrinter(deriv, proof, check).lines()
     if not color:
         return "\n".join(Text.from_markup(line).plain for line in lines) + "\n"
     buf = StringIO()
