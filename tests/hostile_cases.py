@@ -835,6 +835,14 @@ case(
     },
     finding="answer_key_pattern_cubic",
 )
+# found by fuzz_answers.py (atheris): a program without inputs crashed the quantity hint
+case(
+    "answers_program_without_inputs",
+    F,
+    ["check", "hw.yaml"],
+    files={"hw.yaml": f'problem:\n  program: "{X} = 0"\nanswers:\n  dy/dd: e\n'},
+    contains=("dy/dd",),
+)
 case(
     "answers_python_tag",
     F,

@@ -222,10 +222,11 @@ class Problem:
                 return Quantity("update", n)
         hint = difflib.get_close_matches(raw, self.known_quantities(), n=3, cutoff=0.6)
         did = f"; did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""
+        # A program may have no inputs at all (``0``): the examples then use a placeholder.
+        x = self.inputs[0] if self.inputs else "x"
         raise QuantityError(
             f"unknown quantity {raw!r}{did} (write a name such as {self.names[-1]!r}, a gradient "
-            f"'d{self.output}/d{self.inputs[0]}', a local derivative 'da/db' or an update "
-            f"'{self.inputs[0]}_new')")
+            f"'d{self.output}/d{x}', a local derivative 'da/db' or an update '{x}_new')")
 
     def _name(self, text: str) -> str | None:
         t = _norm_name(text)
