@@ -48,12 +48,14 @@ def commands(out: Path) -> list[list[str]]:
         cmds.append(["net", str(spec), "--format", "md", "-o", str(out / f"{spec.stem}.md"),
                      "--plot", str(out / "plots")])
         cmds.append(["net", str(spec), "--format", "json", "-o", str(out / f"{spec.stem}.json")])
+        cmds.append(["net", str(spec), "--format", "text", "-o", str(out / f"{spec.stem}.txt")])
     hw = HERE / "homework"
     if hw.is_dir():
         for sub in sorted(hw.glob("*.yaml")):
             if sub.name.startswith("key"):
                 continue
-            cmds.append(["check", str(sub), "--format", "md", "-o", str(out / "homework" / f"{sub.stem}.md")])
+            for fmt, ext in (("md", "md"), ("text", "txt"), ("json", "json")):
+                cmds.append(["check", str(sub), "--format", fmt, "-o", str(out / "homework" / f"{sub.stem}.{ext}")])
         key = hw / "class" / "key.yaml"
         if key.exists():
             cmds.append(["grade", str(key), str(hw / "class" / "submissions"),

@@ -63,11 +63,19 @@ def _floats(obj):
             yield from _floats(v)
 
 
-@pytest.mark.slow
-def test_finding_gallery_renders_byte_identical_with_simd_on_and_off(tmp_path):
-    native, plain = tmp_path / "native", tmp_path / "simd-off"
+@pytest.fixture(scope="module")
+def renders(tmp_path_factory):
+    """The examples rendered twice: as a user runs them, and with SIMD features switched off."""
+    root = tmp_path_factory.mktemp("gallery")
+    native, plain = root / "native", root / "simd-off"
     _render(native, None)
     _render(plain, _simd_features())
+    return native, plain
+
+
+@pytest.mark.slow
+def test_finding_gallery_renders_byte_identical_with_simd_on_and_off(renders):
+    native, plain = renders
     names = _files(native)
     assert names == _files(plain)
     assert any(n.endswith(".json") for n in names) and any(n.endswith(".svg") for n in names)
@@ -78,3 +86,23 @@ def test_finding_gallery_renders_byte_identical_with_simd_on_and_off(tmp_path):
             doc = json.loads((native / name).read_text(encoding="utf-8"))
             long = [x for x in _floats(doc) if len(re.sub(r"e.*|[-.]|^0+", "", repr(x)).lstrip("0")) > 12]
             assert long == [], (name, long[:5])
+
+
+#: Write-up formats whose committed copies in output/ are golden files: every example's text,
+#: Markdown and JSON (explain, net, check) and the grade sheets. Diagrams and plots are left
+#: out: their bytes depend on the Graphviz and font versions of the machine, not on backproof.
+GOLDEN_SUFFIXES = (".txt", ".md", ".json", ".csv")
+
+
+@pytest.mark.slow
+def test_writeups_equal_the_committed_gallery(renders):
+    """Golden files: a restructuring must not change one byte of what a reader gets (regenerate
+    with `bash .ci/render` and review the diff when a change is meant)."""
+    native, _ = renders
+    committed = ROOT / "output"
+    names = [n for n in _files(native) if n.endswith(GOLDEN_SUFFIXES)]
+    assert {"seed_fork.txt", "seed_fork.md", "seed_fork.json", "mazur.txt", "mazur.md", "mazur.json",
+            "homework/seed.txt", "homework/seed.md", "homework/seed.json"} <= set(names)
+    assert names == [n for n in _files(committed) if n.endswith(GOLDEN_SUFFIXES)]
+    _, mismatch, errors = filecmp.cmpfiles(native, committed, names, shallow=False)
+    assert (mismatch, errors) == ([], [])

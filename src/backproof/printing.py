@@ -6,12 +6,14 @@ Text comes from a small subclass of SymPy's ``StrPrinter`` and LaTeX from SymPy'
 
 from __future__ import annotations
 
+import json
+import math
 from typing import Any, ClassVar
 
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-__all__ = ["to_text", "to_latex", "format_number"]
+__all__ = ["to_text", "to_latex", "format_number", "rounded", "to_json_text", "JSON_DIGITS"]
 
 
 class _LanguagePrinter(StrPrinter):
@@ -143,3 +145,41 @@ def format_number(x, digits: int = 6) -> str:
         mant, exp = text.split("e")
         text = f"{mant}e{int(exp)}"
     return "0" if text in ("-0", "0") else text
+
+
+#: Significant figures of every float in JSON text. float64 carries 15-17; the last ones are
+#: rounding noise that differs between CPUs (NumPy's AVX-512 loops vs its scalar ones), so
+#: written files would change from machine to machine. 12 keep far more than any write-up shows.
+JSON_DIGITS = 12
+
+
+def rounded(obj, digits: int = JSON_DIGITS):
+    """A copy of JSON-ready data with every float rounded to ``digits`` significant figures.
+
+    Containers (dict, list, tuple) are copied; ints, bools, strings and ``None`` are kept.
+
+    Examples
+    --------
+    >>> rounded({"a": [0.1 + 0.2, 2, True], "b": 1/3})
+    {'a': [0.3, 2, True], 'b': 0.333333333333}
+    """
+    if isinstance(obj, float):
+        return float(f"{obj:.{digits}g}") if math.isfinite(obj) else obj
+    if isinstance(obj, dict):
+        return {k: rounded(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [rounded(v, digits) for v in obj]
+    return obj
+
+
+def to_json_text(doc) -> str:
+    """JSON text of a write-up: floats to :data:`JSON_DIGITS` figures, two-space indent.
+
+    Examples
+    --------
+    >>> print(to_json_text({"x": 2/3}), end="")
+    {
+      "x": 0.666666666667
+    }
+    """
+    return json.dumps(rounded(doc), indent=2, ensure_ascii=False) + "\n"

@@ -13,7 +13,6 @@ from __future__ import annotations
 import csv
 import html
 import io
-import json
 import multiprocessing as mp
 import os
 import pickle
@@ -31,7 +30,7 @@ from typing import Any
 
 from .. import limits
 from ..errors import BackproofError, LimitError
-from ..printing import format_number
+from ..printing import format_number, to_json_text
 from ..timeout import BudgetExceeded, budget, set_parent_death_signal
 from .answers import (
     Answer,
@@ -698,7 +697,7 @@ def report_dict(report: ClassReport) -> dict:
 
 
 def render_json(report: ClassReport) -> str:
-    return json.dumps(report_dict(report), indent=2, ensure_ascii=False) + "\n"
+    return to_json_text(report_dict(report))
 
 
 def _md(text) -> str:

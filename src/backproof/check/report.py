@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import html
 import io
-import json
 from pathlib import Path
 
 import networkx as nx
@@ -18,7 +17,7 @@ import sympy as sp
 
 from ..derivation import Derivation
 from ..graph import node_label
-from ..printing import format_number, to_latex, to_text
+from ..printing import format_number, to_json_text, to_latex, to_text
 from ..report.common import grad_latex, name_latex, substituted_latex
 from ..steps import Step, StepKind
 from .diagnose import VERDICTS, CheckResult, Item
@@ -171,7 +170,7 @@ def result_dict(result: CheckResult) -> dict:
 
 def render_json(result: CheckResult) -> str:
     """:func:`result_dict` as indented JSON (keys in a fixed order)."""
-    return json.dumps(result_dict(result), indent=2, ensure_ascii=False) + "\n"
+    return to_json_text(result_dict(result))
 
 
 # --- the correct derivation of one step, from the Derivation's steps ---------------------------

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import math
 import sys
 
 from ..errors import ProgramError
+from ..printing import to_json_text
 
 __all__ = ["register", "run", "render_text", "SPEC_SUFFIXES"]
 
@@ -194,7 +194,7 @@ def run(args) -> int:
     cc = crosscheck(program, at, of=args.of, wrt=args.wrt, points=args.points, seed=args.seed,
                     rtol=args.rtol, atol=args.atol)
     if args.format == "json":
-        sys.stdout.write(json.dumps(cc.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(to_json_text(cc.to_dict()))
     else:
         sys.stdout.write(render_text(cc, where=_where(cc, at), terminal=sys.stdout.isatty()))
     for r in cc.failures:

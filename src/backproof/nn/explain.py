@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import sympy as sp
 
+from .. import limits
 from ..derivation import Derivation, derive, evaluate_number
 from ..engine import Cache, back_propagation, forward_prop, loss_value
 from ..errors import EvaluationError, SpecError
@@ -35,7 +36,7 @@ __all__ = ["NetResult", "EngineCheck", "LossFunction", "explain_network", "as_ne
            "update_steps", "MAX_DERIVE_NODES", "estimate_nodes", "WRT_NODES", "FD_MAX_PARAMS"]
 
 #: Largest estimated graph (nodes) :func:`explain_network` derives symbolically.
-MAX_DERIVE_NODES = 50_000
+MAX_DERIVE_NODES = limits.value("net_graph_nodes")
 #: Above this many estimated nodes the derivation reports gradients for every name
 #: (``wrt=None``): restricting the steps to the parameters costs one graph traversal per
 #: parameter, which is quadratic.
@@ -316,7 +317,7 @@ def explain_network(spec, *, mode: str | None = None, matrix: bool = True,
             f"{spec.source or spec.name}: the network is too large to derive symbolically: about "
             f"{size:,} graph nodes ({spec.n_params:,} parameters × {spec.n_samples} sample"
             f"{'s' * (spec.n_samples != 1)}); the limit is {MAX_DERIVE_NODES:,} "
-            f"(train it with backproof.nn.train_network or the NumPy engine instead)")
+            f"(limit net_graph_nodes; train it with the NumPy engine, backproof.engine.train, instead)")
     wrt = net.params if size <= WRT_NODES else None
     # Expanded forms are skipped: written out in the inputs, a network's gradients are
     # nested sigmoids whose sympy.diff proof takes minutes even for 2-2-2; the engine

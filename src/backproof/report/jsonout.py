@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import math
 
 from .. import __version__
-from ..printing import to_text
+from ..printing import JSON_DIGITS, rounded, to_json_text, to_text
 from ..verify import Skipped
 from .common import oracles
 
 __all__ = ["derivation_dict", "step_dict", "render_json", "rounded", "to_json_text", "SCHEMA_VERSION", "JSON_DIGITS"]
 
 SCHEMA_VERSION = 1
-#: Significant figures of every float in JSON text. float64 carries 15-17; the last ones are
-#: rounding noise that differs between CPUs (NumPy's AVX-512 loops vs its scalar ones), so
-#: written files would change from machine to machine. 12 keep far more than any write-up shows.
-JSON_DIGITS = 12
 
 
 def _f(x) -> float | None:
@@ -96,36 +91,6 @@ def _verification(v):
     return d
 
 
-def rounded(obj, digits: int = JSON_DIGITS):
-    """A copy of JSON-ready data with every float rounded to ``digits`` significant figures.
-
-    Containers (dict, list, tuple) are copied; ints, bools, strings and ``None`` are kept.
-
-    Examples
-    --------
-    >>> rounded({"a": [0.1 + 0.2, 2, True], "b": 1/3})
-    {'a': [0.3, 2, True], 'b': 0.333333333333}
-    """
-    if isinstance(obj, float):
-        return float(f"{obj:.{digits}g}") if math.isfinite(obj) else obj
-    if isinstance(obj, dict):
-        return {k: rounded(v, digits) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [rounded(v, digits) for v in obj]
-    return obj
-
-
-def to_json_text(doc) -> str:
-    """JSON text of a write-up: floats to :data:`JSON_DIGITS` figures, two-space indent.
-
-    Examples
-    --------
-    >>> print(to_json_text({"x": 2/3}), end="")
-    {
-      "x": 0.666666666667
-    }
-    """
-    return json.dumps(rounded(doc), indent=2, ensure_ascii=False) + "\n"
 
 
 def render_json(deriv, *, proof=None, check=None) -> str:
