@@ -13,6 +13,13 @@ import backproof.graph
 from backproof.check import Problem, diagnose, parse_answers, report
 from backproof.check.answers import load_check
 from backproof.check.diagnose import check
+from backproof.check.mistakes import (
+    ActivationDerivativeMissing,
+    ActivationInsteadOfDerivative,
+    DerivativeAtOutput,
+    ForkEdgeMissing,
+)
+from backproof.check.quantities import Evaluator, Quantity
 from backproof.check.tapes import statement_tapes
 from backproof.derivation import derive
 from backproof.graph import build_graph, topological_order
@@ -100,3 +107,41 @@ def test_statement_forward_on_the_shared_engine_lets_nan_through():
     assert Evaluator(p, {}).get(Quantity("value", "J")) == pytest.approx(float(sp.log(2)), rel=1e-12)
     r = diagnose(p, parse_answers(p, {"a": "-1", "J": "0.5"}))
     assert [i.verdict for i in r.items] == ["incorrect", "incorrect"]
+
+
+def test_statement_backward_on_the_shared_engine_uses_the_students_numbers_and_lets_inf_through():
+    """∂J/∂a comes from the engine's reverse pass over J's statement, at the student's a."""
+    p = Problem("a = w*x; J = sqrt(a)", at="w=2,x=2")
+    # Hand-computed: ∂J/∂a = 1/(2√a), ∂J/∂w = x/(2√a); with the student's a = 9: 1/6 and 2/6.
+    ev = Evaluator(p, {Quantity("value", "a"): 9.0})
+    assert ev.get(Quantity("grad", "J", "a")) == pytest.approx(1 / 6, rel=1e-15)
+    assert ev.get(Quantity("grad", "J", "w")) == pytest.approx(2 / 6, rel=1e-15)
+    # At a = 0 the slope is infinite: the recomputation says so instead of raising.
+    assert Evaluator(p, {Quantity("value", "a"): 0.0}).get(Quantity("grad", "J", "a")) == math.inf
+
+
+def test_edge_mutations_change_one_edge_of_the_engines_reverse_pass():
+    """The five mistakes that change one local derivative, against hand-computed numbers."""
+    p = Problem("z = w*x; a = sigmoid(z); J = a*(a + 1)", at="w=0.5,x=2")
+    sig = next(e.id for e in p.tapes["a"].entries if e.op == "sigmoid")
+    add = next(e for e in p.tapes["J"].entries if e.op == "add")
+    mul = next(e for e in p.tapes["J"].entries if e.op == "mul")
+
+    def s(v):
+        return 1 / (1 + math.exp(-v))
+
+    a = s(1.0)                       # z = 0.5·2 = 1
+    dj_da = 2 * a + 1                # J = a² + a
+    cases = {
+        None: dj_da * a * (1 - a),                                  # σ′(z) = σ(z)(1 − σ(z))
+        ActivationDerivativeMissing("a", sig): dj_da * 1.0,         # σ′ taken as 1
+        ActivationInsteadOfDerivative("a", sig): dj_da * a,         # σ(z) for σ′(z)
+        DerivativeAtOutput("a", sig): dj_da * s(a) * (1 - s(a)),    # σ′(a) for σ′(z)
+        # the use of a inside a + 1 left out: only the multiplication's a + 1 is left
+        ForkEdgeMissing("J", "a", add.id, add.operands.index("a")): (a + 1) * a * (1 - a),
+        # the use of a as the product's factor left out: only (the add's) a is left
+        ForkEdgeMissing("J", "a", mul.id, mul.operands.index("a")): a * a * (1 - a),
+    }
+    for mutation, expected in cases.items():
+        got = Evaluator(p, {}, mutation=mutation).get(Quantity("grad", "J", "z"))
+        assert got == pytest.approx(expected, rel=1e-13), mutation

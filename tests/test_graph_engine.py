@@ -186,6 +186,89 @@ def test_non_strict_mode_lets_nan_through():
     assert np.isnan(vals["y"][1]) and vals["y"][0] == 0.0
 
 
+# --- the local hook: changing what one edge of the reverse pass carries ----------------------
+
+FORK = "u = x*y; z = sin(u) + u*x"   # u feeds sin and mul: two edges out of one node
+
+
+def _doubled_sin_edge_oracle(x0: float, y0: float) -> dict[str, float]:
+    """∂z/∂x, ∂z/∂y with ∂sin(u)/∂u counted twice, by sympy.diff.
+
+    Writing sin's operand as 2u − u₀ (u₀ = u's value at the point) keeps every value and
+    doubles the derivative along that edge only, which is what the hook does.
+    """
+    x, y = sp.symbols("x y", real=True)
+    at = {x: sp.Rational(x0), y: sp.Rational(y0)}
+    u = x * y
+    z = sp.sin(2 * u - u.xreplace(at)) + u * x
+    return {str(v): float(sp.N(sp.diff(z, v).xreplace(at), 30)) for v in (x, y)}
+
+
+def _double_sin(entry, k, g, contribution):
+    return 2 * contribution if entry.op == "sin" else contribution
+
+
+def test_local_hook_doubling_one_edge_matches_sympy_diff():
+    tape = tape_of(FORK)
+    xs, ys = np.array([0.3, -1.1, 2.0]), np.array([0.7, 0.4, -0.25])
+    values = forward(tape, {"x": xs, "y": ys})
+    hooked = backward(tape, values, local=_double_sin)
+    for i in range(3):
+        oracle = _doubled_sin_edge_oracle(float(xs[i]), float(ys[i]))
+        for n in ("x", "y"):
+            assert hooked[n][i] == pytest.approx(oracle[n], rel=1e-12, abs=1e-15), (n, i)
+    # ∂z/∂u by hand: 2·cos(u) along the doubled edge, plus x along the other one.
+    np.testing.assert_allclose(hooked["u"], 2 * np.cos(xs * ys) + xs, rtol=1e-13)
+    # The doubled edge really changed the answer: without the hook it is cos(u) + x.
+    np.testing.assert_allclose(backward(tape, values)["u"], np.cos(xs * ys) + xs, rtol=1e-13)
+
+
+def test_local_hook_sees_every_edge_into_a_non_constant_operand_once_with_its_gradient():
+    tape = tape_of("h = 2*a*b; y = h*h + exp(a)")
+    values = forward(tape, {"a": 0.5, "b": -1.5})
+    plain = backward(tape, values)
+    seen = []
+
+    def record(entry, k, g, contribution):
+        seen.append((entry.id, k))
+        # g is the consumer's own (finished) gradient: reverse tape order guarantees it.
+        np.testing.assert_array_equal(g, plain[entry.id])
+        return contribution
+
+    unchanged = backward(tape, values, local=record)
+    kind = {e.id: e.kind for e in tape.entries}
+    edges = [(e.id, k) for e in tape.entries if e.kind in ("op", "name")
+             for k, u in enumerate(e.operands) if kind[u] != "const"]
+    assert sorted(seen) == sorted(edges) and len(seen) == len(set(seen))
+    # A hook that returns what it is given leaves every gradient as the engine computes it.
+    assert unchanged.keys() == plain.keys()
+    for n in plain:
+        np.testing.assert_array_equal(unchanged[n], plain[n])
+
+
+def test_local_hook_dropping_an_edge_keeps_the_other_path():
+    tape = tape_of(FORK)
+    values = forward(tape, {"x": 0.3, "y": 0.7})
+    dropped = backward(tape, values, local=lambda e, k, g, c: 0.0 if e.op == "sin" else c)
+    # Only the path through u*x is left: ∂z/∂u = x, ∂z/∂x = u + x·y (u = x·y), ∂z/∂y = x·x.
+    assert float(dropped["u"]) == pytest.approx(0.3, rel=1e-15)
+    assert float(dropped["x"]) == pytest.approx(0.3 * 0.7 + 0.3 * 0.7, rel=1e-14)
+    assert float(dropped["y"]) == pytest.approx(0.3 * 0.3, rel=1e-14)
+
+
+def test_local_hook_result_is_checked_in_strict_mode_and_passes_when_not_strict():
+    tape = tape_of(FORK)
+    values = forward(tape, {"x": 0.3, "y": 0.7})
+
+    def poison(entry, k, g, contribution):
+        return np.inf * contribution if entry.op == "sin" else contribution
+
+    sin_id = next(e.id for e in tape.entries if e.op == "sin")
+    with pytest.raises(NumericalError, match=f"node '{sin_id}' \\(sin\\) backward: the gradient is not finite"):
+        backward(tape, values, local=poison)
+    assert np.isinf(backward(tape, values, strict=False, local=poison)["u"])
+
+
 @pytest.mark.parametrize("at, match", [
     ({"a": 1.0}, "no value given for input b"),
     ({"a": 1.0, "b": 2.0, "z": 3.0}, "unknown input z"),

@@ -14,10 +14,13 @@ import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+import numpy as np
+
+from ..graph import TapeEntry
 from ..ops import OPS
 from ..printing import format_number
 from .quantities import ACTIVATIONS, NONCOMMUTATIVE, Evaluator, Problem, Quantity, Trace
-from .tapes import StatementTape, forward_value, op_of, vjp_value
+from .tapes import StatementTape, forward_value, op_of
 
 __all__ = ["Mutation", "Mistake", "MISTAKES", "MISTAKE_NAMES", "candidate_mutations"]
 
@@ -41,14 +44,17 @@ class Mutation:
     def skip_path(self, ev: Evaluator, f: str, n: str, s: str) -> bool:
         return False
 
-    def skip_edge(self, ev: Evaluator, s: str, nid: str, w: str, k: int, tape) -> bool:
-        return False
-
     def partial(self, ev: Evaluator, s: str, n: str, value: float) -> float:
         return value
 
-    def local(self, ev: Evaluator, tape, entry, k: int, args, out: float) -> float | None:
-        return None
+    def edge(self, ev: Evaluator, tape: StatementTape, entry: TapeEntry, k: int, g: np.ndarray,
+             contribution: np.ndarray, vals: Mapping[str, float]) -> np.ndarray | float:
+        """What operation ``entry`` of statement ``tape`` passes back to its operand ``k``.
+
+        ``g`` is ``entry``'s gradient, ``contribution`` the correct ``g·∂entry/∂operand``
+        and ``vals`` the statement's node values (the shared engine's ``local`` hook).
+        """
+        return contribution
 
     def forward(self, ev: Evaluator, s: str, vals: dict) -> None:
         return None
@@ -155,8 +161,8 @@ class _ActivationMutation(Mutation):
 class ActivationDerivativeMissing(_ActivationMutation):
     kind = "activation_derivative_missing"
 
-    def local(self, ev, tape, entry, k, args, out):
-        return 1.0 if self._hit(tape, entry, k) else None
+    def edge(self, ev, tape, entry, k, g, contribution, vals):
+        return g if self._hit(tape, entry, k) else contribution   # g·1
 
     def explain(self, problem):
         f, z, a = self._parts(problem)
@@ -168,8 +174,8 @@ class ActivationDerivativeMissing(_ActivationMutation):
 class ActivationInsteadOfDerivative(_ActivationMutation):
     kind = "activation_instead_of_derivative"
 
-    def local(self, ev, tape, entry, k, args, out):
-        return out if self._hit(tape, entry, k) else None
+    def edge(self, ev, tape, entry, k, g, contribution, vals):
+        return g * vals[entry.id] if self._hit(tape, entry, k) else contribution   # g·f(z)
 
     def explain(self, problem):
         f, z, a = self._parts(problem)
@@ -180,11 +186,11 @@ class ActivationInsteadOfDerivative(_ActivationMutation):
 class DerivativeAtOutput(_ActivationMutation):
     kind = "derivative_at_output"
 
-    def local(self, ev, tape, entry, k, args, out):
+    def edge(self, ev, tape, entry, k, g, contribution, vals):
         if not self._hit(tape, entry, k):
-            return None
-        op = OPS[entry.op]
-        return vjp_value(op, forward_value(op, [out]), [out], 0)
+            return contribution
+        op, a = op_of(entry), np.float64(vals[entry.id])
+        return op.np_vjp(g, np.float64(forward_value(op, [a])), a)[0]   # g·f′(a)
 
     def explain(self, problem):
         f, z, a = self._parts(problem)
@@ -243,8 +249,10 @@ class ForkEdgeMissing(Mutation):
     pos: int
     kind = "fork_path_missing"
 
-    def skip_edge(self, ev, s, nid, w, k, tape):
-        return s == self.statement and nid == self.node and w == self.consumer and k == self.pos
+    def edge(self, ev, tape, entry, k, g, contribution, vals):
+        hit = (tape.name == self.statement and entry.id == self.consumer and k == self.pos
+               and entry.operands[k] == self.node)
+        return 0.0 if hit else contribution
 
     def explain(self, problem):
         tape = problem.tapes[self.statement]

@@ -6,8 +6,9 @@ earlier answers (so an early slip is not punished downstream) or a deliberately
 mutated step (to name a mistake). Those recomputations work on the names a student
 writes: each value comes from its statement, each gradient from the chain rule over
 the statements that use a name, each update from ``w − η·g``; inside one statement
-the local derivative is a small reverse pass over the statement's own operations,
-using the op table's NumPy facet (so it is also a second opinion on the SymPy truth).
+the local derivative is the shared engine's reverse pass over the statement's slice of
+the tape, using the op table's NumPy facet (so it is also a second opinion on the SymPy
+truth); a mutation changes one edge of that pass through the engine's ``local`` hook.
 """
 
 from __future__ import annotations
@@ -23,12 +24,13 @@ import numpy as np
 import sympy as sp
 
 from ..derivation import Derivation, derive, evaluate_number
+from ..engine.graph_engine import LocalHook, TapeEntryLike
 from ..errors import ParseError, ProgramError, SpecError, VerificationError
 from ..ops import OPS
 from ..parse import normalize, parse_expression, parse_program
 from ..printing import format_number, to_text
 from ..program import Program
-from .tapes import StatementTape, op_of, run_forward, statement_tapes, vjp_value
+from .tapes import StatementTape, run_backward, run_forward, statement_tapes
 
 __all__ = ["Quantity", "Problem", "Evaluator", "Trace", "ACTIVATIONS", "NONCOMMUTATIVE", "resolve_quantity",
            "QuantityError", "formula", "name_links", "NameLinks"]
@@ -476,33 +478,20 @@ class Evaluator:
             self.trace.partials.add((s, n))
         tape = p.tapes[s]
         vals = self._forward_values(tape, backward=True)
-        grads = {tape.result: 1.0}
-        for e in reversed(tape.entries):
-            if e.id == s or e.id == tape.result or e.kind == "const":
-                continue
-            total = 0.0
-            for w, k in tape.consumers[e.id]:
-                if w == s:
-                    continue
-                if self.mut is not None and self.mut.skip_edge(self, s, e.id, w, k, tape):
-                    continue
-                total += grads[w] * self.local(tape, w, k, vals)
-            grads[e.id] = total
-        out = grads.get(n, 0.0)
+        out = run_backward(tape, vals, self._edge_hook(tape, vals)).get(n, 0.0)
         if self.mut is not None:
             out = self.mut.partial(self, s, n, out)
         return out
 
-    def local(self, tape: StatementTape, w: str, k: int, vals: dict) -> float:
-        """∂w/∂(operand k) from the op table's NumPy facet."""
-        entry = tape.by_id[w]
-        args = [vals[u] for u in entry.operands]
-        op = op_of(entry)
-        if self.mut is not None:
-            v = self.mut.local(self, tape, entry, k, args, vals[w])
-            if v is not None:
-                return v
-        return vjp_value(op, vals[w], args, k)
+    def _edge_hook(self, tape: StatementTape, vals: Mapping[str, float]) -> LocalHook | None:
+        """The mutation's change to one edge of the statement's reverse pass, as the shared engine's hook."""
+        mut = self.mut
+        if mut is None:
+            return None  # the engine's own reverse pass, untouched
+
+        def edge(entry: TapeEntryLike, k: int, g: np.ndarray, contribution: np.ndarray) -> np.ndarray | float:
+            return mut.edge(self, tape, tape.by_id[entry.id], k, g, contribution, vals)
+        return edge
 
     def forward(self, s: str) -> dict:
         """Values of every node of statement ``s`` (the forward step)."""

@@ -1,4 +1,4 @@
-"""One statement's slice of the problem's shared tape, its local partials in names, and one op step in floats.
+"""One statement's slice of the problem's shared tape, its local partials in names, and its passes in floats.
 
 The checker works on the names a student writes, so it needs each statement on its
 own: its operations in order, the names it reads, who consumes each node, and
@@ -6,6 +6,9 @@ own: its operations in order, the names it reads, who consumes each node, and
 one graph and its one :class:`~backproof.graph.Tape` (built once by the derivation);
 nothing here builds a graph or derives again, except for a statement the output does
 not need (the derivation's graph leaves it out), which gets a graph of its own.
+Its numbers come from the shared engine (:mod:`backproof.engine.graph_engine`): its
+forward pass with the names read given as overrides, its reverse pass with the
+``local`` hook through which the checker's mistakes change one edge.
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ import numpy as np
 import sympy as sp
 
 from ..derivation import SYMBOLIC_LIMIT
+from ..engine.graph_engine import LocalHook
+from ..engine.graph_engine import backward as engine_backward
 from ..engine.graph_engine import forward as engine_forward
 from ..errors import InternalError
 from ..graph import Tape, TapeEntry, build_graph, node_label, to_tape
@@ -26,7 +31,7 @@ from ..ops import OPS, Op
 from ..printing import to_text
 from ..program import Program, Statement
 
-__all__ = ["StatementTape", "statement_tapes", "run_forward", "forward_value", "vjp_value", "op_of", "const_of"]
+__all__ = ["StatementTape", "statement_tapes", "run_forward", "run_backward", "forward_value", "op_of"]
 
 
 @dataclass(frozen=True)
@@ -69,6 +74,30 @@ def run_forward(tape: StatementTape, leaves: Mapping[str, float]) -> dict[str, f
     """
     values = engine_forward(tape.tape, {}, overrides=leaves, strict=False)
     return {n: float(v) for n, v in values.items()}
+
+
+def run_backward(tape: StatementTape, values: Mapping[str, float], local: LocalHook | None = None) -> dict[str, float]:
+    """``∂statement/∂node`` for every node of one statement, by the shared engine's reverse pass.
+
+    ``values`` is :func:`run_forward`'s result (NaN and ∞ pass through); ``local`` is the
+    engine's hook for changing what one edge contributes (see
+    :func:`backproof.engine.graph_engine.backward`). Nodes the output does not reach have
+    no entry.
+
+    Examples
+    --------
+    >>> from backproof.parse import parse_program
+    >>> p = parse_program("a = w*x; J = a**2")
+    >>> t = statement_tapes(p, build_graph(p))["J"]
+    >>> run_backward(t, run_forward(t, {"a": 3.0}))["a"]
+    6.0
+    >>> double_pow = lambda e, k, g, c: 2 * c if e.op == "pow" and k == 0 else c
+    >>> run_backward(t, run_forward(t, {"a": 3.0}), double_pow)["a"]
+    12.0
+    """
+    arrays = {n: np.asarray(v, dtype=np.float64) for n, v in values.items()}
+    grads = engine_backward(tape.tape, arrays, strict=False, local=local)
+    return {n: float(v) for n, v in grads.items()}
 
 
 def statement_tapes(program: Program, graph: nx.MultiDiGraph) -> dict[str, StatementTape]:
@@ -163,9 +192,6 @@ def _local_partials(g: nx.MultiDiGraph, name: str, order: Sequence[str],
 
 # --- one operation in floats (the op table's NumPy facet) -----------------------------------------
 
-_ONE = np.float64(1.0)
-
-
 def op_of(entry: TapeEntry) -> Op:
     """The op-table row of an operation (or named result) entry."""
     if entry.op is None:
@@ -173,24 +199,9 @@ def op_of(entry: TapeEntry) -> Op:
     return OPS[entry.op]
 
 
-def const_of(entry: TapeEntry) -> float:
-    """A constant entry's value."""
-    if entry.value is None:
-        raise InternalError(f"tape entry {entry.id!r} ({entry.kind}) has no value")
-    return entry.value
-
-
 def forward_value(op: Op, args: Sequence[float]) -> float:
     """``op`` applied to ``args`` in float64 (NaN where it is undefined)."""
     try:
         return float(op.np_forward(*[np.float64(a) for a in args]))
-    except (OverflowError, ValueError, ZeroDivisionError):
-        return math.nan
-
-
-def vjp_value(op: Op, out: float, args: Sequence[float], k: int) -> float:
-    """∂op/∂(operand k) at ``args`` (whose value is ``out``), from the op's hand-written VJP."""
-    try:
-        return float(op.np_vjp(_ONE, np.float64(out), *[np.float64(a) for a in args])[k])
     except (OverflowError, ValueError, ZeroDivisionError):
         return math.nan

@@ -26,11 +26,17 @@ here imports the parser, the graph or the program.
   change. The cross-check takes finite differences this way, for inputs and
   intermediates alike, many of them in one batched pass (a zero delta leaves a value
   exactly as it was).
+* **Local hook**: ``backward(..., local=hook)`` lets a caller change what one edge of
+  the tape contributes: ``hook(entry, k, g, contribution)`` sees each operation's
+  VJP contribution to its operand ``k`` (upstream gradient ``g``) and returns the
+  contribution to use instead (the checker doubles, drops or replaces one local
+  derivative that way to reproduce a student's mistake). Without a hook the engine
+  runs exactly as before.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import NamedTuple, Protocol
 
 import numpy as np
@@ -38,7 +44,7 @@ import numpy as np
 from backproof.engine.errors import EngineError, NumericalError
 from backproof.ops import OPS
 
-__all__ = ["forward", "backward", "grad", "EngineGradients"]
+__all__ = ["forward", "backward", "grad", "EngineGradients", "LocalHook", "TapeEntryLike", "TapeLike"]
 
 Array = np.ndarray
 
@@ -67,6 +73,14 @@ class TapeLike(Protocol):
     def output(self) -> str: ...
     @property
     def inputs(self) -> Sequence[str]: ...
+
+
+#: ``hook(entry, k, g, contribution) -> contribution`` for :func:`backward`: the operation
+#: ``entry``'s contribution to the gradient of its operand ``k`` (``g`` is ``entry``'s own
+#: gradient, ``contribution`` the op table's VJP ``g·∂entry/∂operand``); it returns what to add
+#: to the operand's gradient instead (the contribution itself to keep the edge as it is, ``0``
+#: to drop it, ``g·d`` to use ``d`` as the local derivative).
+LocalHook = Callable[[TapeEntryLike, int, Array, Array], Array | float]
 
 
 def _errstate(strict: bool) -> np.errstate:
@@ -249,7 +263,8 @@ def _shaped(a: Array, shape: tuple[int, ...]) -> Array:
     return a if a.shape == shape else np.broadcast_to(a, shape)
 
 
-def backward(tape: TapeLike, values: Mapping[str, Array], *, strict: bool = True) -> dict[str, Array]:
+def backward(tape: TapeLike, values: Mapping[str, Array], *, strict: bool = True,
+             local: LocalHook | None = None) -> dict[str, Array]:
     """Gradients of the tape's output with respect to every non-constant node.
 
     Reverse topological order; each node's gradient is the sum over its consumers of
@@ -263,7 +278,11 @@ def backward(tape: TapeLike, values: Mapping[str, Array], *, strict: bool = True
         :func:`forward`'s result.
     strict : bool
         As in :func:`forward`: a non-finite gradient is a :class:`NumericalError`
-        naming the consuming node.
+        naming the consuming node (with a hook: the contribution the hook returns).
+    local : LocalHook, optional
+        Called for every edge into a non-constant operand, in reverse tape order, as
+        ``local(entry, k, g, contribution)``; its result replaces the contribution.
+        ``None`` (default): the op table's VJPs unchanged.
 
     Returns
     -------
@@ -275,8 +294,14 @@ def backward(tape: TapeLike, values: Mapping[str, Array], *, strict: bool = True
     --------
     >>> from backproof.graph import tape_of
     >>> tape = tape_of("y = x*x")
-    >>> backward(tape, forward(tape, {"x": [1.0, 3.0]}))["x"].tolist()
+    >>> values = forward(tape, {"x": [1.0, 3.0]})
+    >>> backward(tape, values)["x"].tolist()
     [2.0, 6.0]
+
+    A hook that drops the second operand's edge leaves ``x·∂x/∂x`` only:
+
+    >>> backward(tape, values, local=lambda e, k, g, c: 0.0 if k == 1 else c)["x"].tolist()
+    [1.0, 3.0]
     """
     shape = tuple(np.shape(values[tape.output]))
     kind = {e.id: e.kind for e in tape.entries}
@@ -286,7 +311,7 @@ def backward(tape: TapeLike, values: Mapping[str, Array], *, strict: bool = True
             continue
         g = grads[e.id]
         args = [values[u] for u in e.operands]
-        contribs = _vjp(e, g, values[e.id], args, shape, strict, kind, values)
+        contribs = _vjp(e, g, values[e.id], args, shape, strict, kind, values, local)
         for u, c in zip(e.operands, contribs):
             if kind[u] == "const":
                 continue  # a constant's gradient is never reported or propagated
@@ -297,11 +322,12 @@ def backward(tape: TapeLike, values: Mapping[str, Array], *, strict: bool = True
 
 
 def _vjp(e: TapeEntryLike, g: Array, out: Array, args: list[Array], shape: tuple[int, ...], strict: bool,
-         kind: Mapping[str, str], values: Mapping[str, Array]):
+         kind: Mapping[str, str], values: Mapping[str, Array], local: LocalHook | None):
     op = OPS[e.op or ""]
     if not strict:
         with _errstate(False):
-            return op.np_vjp(g, out, *args)
+            contribs = op.np_vjp(g, out, *args)
+            return contribs if local is None else _hooked(local, e, g, contribs, kind)
     where = f"node {e.id!r} ({e.op}) backward"
     try:
         with _errstate(True):
@@ -313,11 +339,20 @@ def _vjp(e: TapeEntryLike, g: Array, out: Array, args: list[Array], shape: tuple
         with _errstate(False):
             contribs = op.np_vjp(g, out, *args)
         reason = str(exc)
+    if local is not None:
+        with _errstate(False):  # the hook's own result is checked below, like the VJP's
+            contribs = _hooked(local, e, g, contribs, kind)
     used = [c for u, c in zip(e.operands, contribs) if kind[u] != "const"]
     if all(np.all(np.isfinite(c)) for c in used):
         return contribs
     bad = _first_bad(used, shape)
     raise NumericalError(f"{where}: {reason}{_describe(e, values, shape, bad)}", where=where)
+
+
+def _hooked(local: LocalHook, e: TapeEntryLike, g: Array, contribs, kind: Mapping[str, str]) -> tuple:
+    """The contributions after ``local`` has seen each edge into a non-constant operand."""
+    return tuple(c if kind[u] == "const" else local(e, k, g, c)
+                 for k, (u, c) in enumerate(zip(e.operands, contribs)))
 
 
 def _is_tape(obj: object) -> bool:
