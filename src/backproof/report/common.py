@@ -128,17 +128,3 @@ def verification_lines(deriv, proof=None, check=None) -> list[str]:
         if r.note:
             lines.append(f"∂{deriv.output}/∂{r.name}: {r.note}")
     return lines
-    if isinstance(v, str):
-        lines.append(f"numeric: {v}")
-        return lines
-    lines.append(f"numeric: {v.summary}")
-    header = ("gradient", "symbolic", "engine", "finite diff.", "rel. err. engine", "rel. err. f.d.", "verdict")
-    rows = [header] + [(f"∂{deriv.output}/∂{r.name}", num(r.symbolic), num(r.engine), num(r.numeric),
-                        f"{r.rel_engine:.1e}", f"{r.rel_numeric:.1e}", r.verdict) for r in v.rows]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
-    for row in rows:
-        lines.append("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
-    for r in v.rows:
-        if r.note:
-            lines.append(f"∂{deriv.output}/∂{r.name}: {r.note}")
-    return lines
