@@ -57,6 +57,8 @@ __all__ = [
     "UPSCALE",
     "Check",
     "Estimate",
+    "RTOL",
+    "ATOL",
     "check_derivative",
     "combine",
     "judge",
@@ -84,6 +86,13 @@ RESOLVE = 0.05
 #: Rounding noise of the function values is amplified by at most this factor over h in
 #: the Richardson estimate: (4 · 4/h + 2/h) / 3 for the steps h/4 and h/2.
 NOISE_GAIN = 6.0
+
+#: The one set of tolerances a finite difference is judged by (the cross-check's and the
+#: network check's defaults): it agrees when within ``ATOL + RTOL·|value|`` plus its own
+#: error estimate. Richardson estimates are good to about 1e-10, so these leave a wide
+#: margin for real disagreements, which are of order one.
+RTOL = 1e-3
+ATOL = 1e-5
 
 #: Verdict codes of :func:`judge`.
 AGREE, UNRESOLVED, DISAGREE = 0, 1, 2

@@ -88,11 +88,13 @@ from .engine.graph_engine import backward, forward
 from .errors import BackproofError, ProgramError
 from .fdiff import (
     AGREE,
+    ATOL,
     DISAGREE,
     EPS,
     FRACTIONS,
     INCONCLUSIVE,
     NOT_TAKEN,
+    RTOL,
     SCALES,
     STEP,
     UNRESOLVED,
@@ -720,8 +722,8 @@ def _finite_differences(tape, pts, values, noise, rows, kinks, base_branch, n: i
 
 
 def crosscheck(program=None, at=None, *, of: str | None = None, wrt: Iterable[str] | str | None = None,
-               points: int = 1, seed: int = 0, box=(-2, 2), rtol: float = 1e-3,
-               atol: float = 1e-5, derivation: Derivation | None = None) -> CrossCheck:
+               points: int = 1, seed: int = 0, box=(-2, 2), rtol: float = RTOL,
+               atol: float = ATOL, derivation: Derivation | None = None) -> CrossCheck:
     """Check every gradient three ways: symbolic derivation, NumPy engine, finite differences.
 
     Parameters

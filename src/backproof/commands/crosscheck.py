@@ -13,6 +13,7 @@ import io
 import math
 import sys
 
+from .. import fdiff
 from ..errors import ProgramError
 from ..printing import to_json_text
 
@@ -61,10 +62,10 @@ def register(subparsers) -> argparse.ArgumentParser:
                         "e.g. --points 100 (default: 1)")
     p.add_argument("--seed", metavar="S", type=int, default=0,
                    help="seed of the random points, e.g. --seed 7 (default: 0)")
-    p.add_argument("--rtol", metavar="R", type=float, default=1e-3,
+    p.add_argument("--rtol", metavar="R", type=float, default=fdiff.RTOL,
                    help="relative tolerance of the finite differences, e.g. --rtol 1e-4 "
                         "(default: 1e-3)")
-    p.add_argument("--atol", metavar="A", type=float, default=1e-5,
+    p.add_argument("--atol", metavar="A", type=float, default=fdiff.ATOL,
                    help="absolute tolerance of the finite differences, e.g. --atol 1e-6 "
                         "(default: 1e-5)")
     p.add_argument("--format", choices=("text", "json"), default="text",

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import sympy as sp
 
-from .. import limits
+from .. import fdiff, limits
 from ..derivation import Derivation, derive, evaluate_number
 from ..engine import Cache, back_propagation, forward_prop, loss_value
 from ..errors import EvaluationError, SpecError
@@ -50,7 +50,8 @@ FD_MAX_PARAMS = 10_000
 #: in float64) and with central differences (gradcheck-like tolerances, plus the finite
 #: difference's own error estimate: :mod:`backproof.fdiff`).
 ENGINE_RTOL, ENGINE_ATOL = 1e-9, 1e-12
-FD_RTOL, FD_ATOL = 1e-4, 1e-7
+#: The finite-difference tolerances are the one set of :mod:`backproof.fdiff`.
+FD_RTOL, FD_ATOL = fdiff.RTOL, fdiff.ATOL
 
 
 @dataclass(frozen=True)
