@@ -13,9 +13,7 @@ import io
 import math
 import sys
 
-from .. import fdiff
 from ..errors import ProgramError
-from ..printing import to_json_text
 
 __all__ = ["register", "run", "render_text", "SPEC_SUFFIXES"]
 
@@ -62,10 +60,12 @@ def register(subparsers) -> argparse.ArgumentParser:
                         "e.g. --points 100 (default: 1)")
     p.add_argument("--seed", metavar="S", type=int, default=0,
                    help="seed of the random points, e.g. --seed 7 (default: 0)")
-    p.add_argument("--rtol", metavar="R", type=float, default=fdiff.RTOL,
+    # Tolerance defaults (None) are fdiff's, read when the command runs: registering a
+    # command imports nothing heavier than argparse, so --help needs no NumPy (issue 13).
+    p.add_argument("--rtol", metavar="R", type=float, default=None,
                    help="relative tolerance of the finite differences, e.g. --rtol 1e-4 "
                         "(default: 1e-3)")
-    p.add_argument("--atol", metavar="A", type=float, default=fdiff.ATOL,
+    p.add_argument("--atol", metavar="A", type=float, default=None,
                    help="absolute tolerance of the finite differences, e.g. --atol 1e-6 "
                         "(default: 1e-5)")
     p.add_argument("--format", choices=("text", "json"), default="text",
@@ -178,22 +178,30 @@ def _where(cc, at) -> str:
     return given
 
 
-def _check_arguments(args) -> None:
-    """Numeric options, refused before any work: the point count and finite tolerances."""
+def _check_arguments(args) -> tuple[float, float]:
+    """Numeric options, refused before any work: the point count and finite tolerances.
+
+    Returns the (rtol, atol) to use: the given ones, or fdiff's defaults.
+    """
+    from .. import fdiff
     from ..limits import check
     check("points", args.points, "--points")  # 10,000,000 points once took 2.9 GiB
-    for flag, value in (("--rtol", args.rtol), ("--atol", args.atol)):
+    rtol = fdiff.RTOL if args.rtol is None else args.rtol
+    atol = fdiff.ATOL if args.atol is None else args.atol
+    for flag, value in (("--rtol", rtol), ("--atol", atol)):
         if not (math.isfinite(value) and value >= 0):
             raise ProgramError(f"{flag} must be a finite number ≥ 0, got {value!r}")
+    return rtol, atol
 
 
 def run(args) -> int:
     """Run the cross-check; 0 all agree, 1 a gradient disagrees."""
+    from ..printing import to_json_text
     from ..threeway import crosscheck
-    _check_arguments(args)
+    rtol, atol = _check_arguments(args)
     program, at = _load(args.program, args.at)
     cc = crosscheck(program, at, of=args.of, wrt=args.wrt, points=args.points, seed=args.seed,
-                    rtol=args.rtol, atol=args.atol)
+                    rtol=rtol, atol=atol)
     if args.format == "json":
         sys.stdout.write(to_json_text(cc.to_dict()))
     else:

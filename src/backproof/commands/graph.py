@@ -10,7 +10,7 @@ import sys
 from .. import limits
 from ..errors import ProgramError
 from ..io import read_source
-from ..render import DEFAULT_MAX_NODES, RANKDIRS, VIEWS, build_diagram, format_for, render_bytes, write_diagram
+from ..render.options import DEFAULT_MAX_NODES, RANKDIRS, VIEWS
 
 #: A network spec's `layers` key (YAML/JSON) or table (TOML); no program can contain
 #: either, since `:`, quotes and brackets are not in the expression language.
@@ -97,6 +97,7 @@ def _refuse_network_spec(arg: str, *, force: bool = False) -> None:
 def run(args) -> int:
     """Derive, draw, then write the file (or print the DOT source)."""
     from ..derivation import derive
+    from ..render import build_diagram, format_for, render_bytes, write_diagram
     fmt = format_for(args.output) if args.output else "dot"
     if fmt in ("png", "pdf"):
         render_bytes("digraph {}", fmt)  # fails now, before any work, when `dot` is missing

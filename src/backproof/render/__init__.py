@@ -8,6 +8,7 @@ file atomically, its format chosen by the extension.
 Examples
 --------
 >>> from backproof.derivation import derive
+>>> from backproof.render import build_diagram, render_bytes
 >>> dot = build_diagram(derive("y = w*x", at="w=2,x=3"))
 >>> render_bytes(dot, "svg").startswith(b"<?xml")
 True
@@ -15,16 +16,44 @@ True
 
 from __future__ import annotations
 
-from .backends import (
-    BACKENDS,
-    FORMATS,
-    INSTALL_HINT,
-    dot_available,
-    format_for,
-    render_bytes,
-    write_diagram,
-)
-from .builder import COLORS, DEFAULT_MAX_NODES, RANKDIRS, VIEWS, Diagram, build_diagram
+from importlib import import_module
+from typing import TYPE_CHECKING
+
+from .options import DEFAULT_MAX_NODES, RANKDIRS, VIEWS
+
+if TYPE_CHECKING:
+    from .backends import (
+        BACKENDS,
+        FORMATS,
+        INSTALL_HINT,
+        dot_available,
+        format_for,
+        render_bytes,
+        write_diagram,
+    )
+    from .builder import COLORS, Diagram, build_diagram
 
 __all__ = ["build_diagram", "Diagram", "render_bytes", "write_diagram", "dot_available", "format_for",
            "DEFAULT_MAX_NODES", "VIEWS", "RANKDIRS", "FORMATS", "BACKENDS", "COLORS", "INSTALL_HINT"]
+
+#: Names loaded on first use: the backends import graphviz, the builder networkx and SymPy,
+#: and ``backproof graph`` registers its options (above) without them (issue 13).
+_LAZY = {
+    **{name: ".backends" for name in ("BACKENDS", "FORMATS", "INSTALL_HINT", "dot_available",
+                                      "format_for", "render_bytes", "write_diagram")},
+    **{name: ".builder" for name in ("COLORS", "Diagram", "build_diagram")},
+}
+
+
+def __getattr__(name: str):
+    try:
+        module = _LAZY[name]
+    except KeyError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None
+    value = getattr(import_module(module, __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return __all__

@@ -50,15 +50,10 @@ from ..graph import unit_of as _unit_of
 from ..ops import OPS
 from ..printing import format_number, to_text
 from ..steps import StepKind
+from .options import DEFAULT_MAX_NODES, RANKDIRS, VIEWS
 
 __all__ = ["build_diagram", "Diagram", "DEFAULT_MAX_NODES", "VIEWS", "RANKDIRS", "COLORS", "MAX_TEXT_CHARS"]
 
-#: Above this many units (inputs, constants, operations, named results) the diagram folds.
-DEFAULT_MAX_NODES = 150
-#: ``forward``: values only; ``backward``: values, gradients, local derivatives;
-#: ``symbolic``: expressions in node names, no numbers.
-VIEWS = ("forward", "backward", "symbolic")
-RANKDIRS = ("LR", "TB")
 #: Longest symbolic form written in a label (see the module docstring).
 MAX_TEXT_CHARS = 60
 #: Longest anonymous operation written inside ∂…/∂… (then "…").
