@@ -232,3 +232,52 @@ def test_finding_size_estimates_read_the_op_rows(source, exponent):
 def test_size_estimates_still_refuse_large_exponents(source):
     with pytest.raises(ParseError, match="power_exponent = 1000"):
         parse_program(source)
+
+
+def _exponent_segment(text: str) -> str:
+    """The oracle: ``ast.get_source_segment`` of the first power's exponent in ``text``."""
+    import ast
+
+    power = next(n for n in ast.walk(ast.parse(text)) if isinstance(n, ast.BinOp) and isinstance(n.op, ast.Pow))
+    return ast.get_source_segment(text, power.right)
+
+
+@pytest.mark.parametrize("source", [
+    "y = x**(1000 +\n 1)",
+    "y = x**(1000\r\n + 1)",
+    "a = 2\r\nb = 3\ry = x**(\n1000\n\n+ 1)",
+    "a = 2\n\x0cy = x**(999 + 2)",
+    "a = 2; b = 3; y = a*x**(1e400)",
+    "a = 2\nb = 3\ny = x**(500*4)",
+], ids=["lf", "crlf", "mixed-ends", "form-feed", "one-line", "last-line"])
+def test_finding_parse_segments_sliced_from_lines_split_once(source, monkeypatch):
+    """``parse_program`` called ``ast.get_source_segment`` on the whole text once per number
+    literal, which splits every line again: 6,250 statements took 22.8 s (issue 13). The
+    segments are now sliced from lines split once; the messages quote what ``ast`` would."""
+    import ast
+
+    expected = _exponent_segment(source)
+    calls = []
+    monkeypatch.setattr(ast, "get_source_segment", lambda *a, **k: calls.append(a) or "?")
+    with pytest.raises(ParseError, match="power_exponent = 1000") as exc:
+        parse_program(source)
+    assert f"constant exponent {expected} must be" in str(exc.value)
+    assert calls == []  # no call splits the whole text any more
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["0.1", "2", "1_000", "3.25e-2", "7E3", "0.000_5"]),
+                          st.sampled_from(["\n", "\r\n", "\r", "; "])), min_size=1, max_size=12),
+       st.booleans())
+def test_number_literals_exact_across_line_ends(literals, wrap):
+    """Every literal is read exactly (``0.1`` is 1/10) whatever the line ends and wrapping."""
+    parts = []
+    for i, (lit, end) in enumerate(literals):
+        value = f"(\n{lit}\n)" if wrap else lit
+        parts.append(f"v{i} = α*{value}{end}")
+    program = parse_program("".join(parts))
+    for i, (lit, _) in enumerate(literals):
+        expr = program.statement(f"v{i}").expr
+        (alpha,) = expr.free_symbols
+        assert alpha.name == "alpha"
+        assert expr.doit() == alpha * sp.Rational(lit.replace("_", ""))

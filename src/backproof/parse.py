@@ -15,6 +15,7 @@ import ast
 import io
 import math
 import operator
+import re
 import sys
 import tokenize
 import unicodedata
@@ -65,6 +66,9 @@ _MAX_EXPONENT = limits.value("power_exponent")  # a larger constant power could 
 #: Sums and products with fewer terms keep the left-to-right nesting written (``(a + b) + c``);
 #: longer ones are grouped in a balanced tree, so no later recursion is deeper than log2(terms).
 _CHAIN_NESTED = 32
+#: One line with its end (``\r\n``, ``\r`` or ``\n``), split as Python's parser and
+#: ``ast.get_source_segment`` split it (a form feed does not end a line).
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
 
 
 def _greek_name(ch: str) -> str | None:
@@ -390,6 +394,26 @@ class _Builder:
         self.current = ""  # the name being defined
         self.sizes: dict[int, _Size] = {}       # id(ast node) -> its estimated size
         self.named_sizes: dict[str, _Size] = {}  # a statement's name -> its value's size
+        self._lines: list[bytes] | None = None   # norm.text's lines, UTF-8, split once
+
+    def segment(self, node: ast.AST) -> str | None:
+        """``ast.get_source_segment(self.norm.text, node)``, in time of the segment's length.
+
+        ``ast.get_source_segment`` splits the whole text into lines on every call; called once
+        per number literal, it made parsing quadratic (issue 13: 95 % of the time). The lines
+        are split and encoded once here and sliced by the same byte offsets.
+        """
+        end_line = getattr(node, "end_lineno", None)
+        end_col = getattr(node, "end_col_offset", None)
+        if end_line is None or end_col is None or not hasattr(node, "lineno"):
+            return None
+        if self._lines is None:
+            self._lines = [line.encode() for line in _LINE.findall(self.norm.text)]
+        first, col, last = node.lineno - 1, node.col_offset, end_line - 1
+        if first == last:
+            return self._lines[first][col:end_col].decode()
+        middle = b"".join(self._lines[first + 1:last])
+        return (self._lines[first][col:] + middle + self._lines[last][:end_col]).decode()
 
     # --- positions and errors -------------------------------------------------------
     def pos(self, node: ast.AST) -> tuple[int, int]:
@@ -466,7 +490,7 @@ class _Builder:
         v = node.value
         if isinstance(v, bool) or not isinstance(v, (int, float)):
             return _Size(True)
-        digits, exponent = _literal_size(ast.get_source_segment(self.norm.text, node) or "0")
+        digits, exponent = _literal_size(self.segment(node) or "0")
         approx: float | None = float(v) if isinstance(v, float) or abs(v) < 10**300 else None
         if approx is not None and not math.isfinite(approx):
             approx = None
@@ -481,7 +505,7 @@ class _Builder:
         exact_check_is_cheap = bound <= 1e6 and exp.digits <= 1000
         named = any(isinstance(n, ast.Name) and n.id not in CONSTANTS for n in ast.walk(node.right))
         if not exact_check_is_cheap or (named and bound > _MAX_EXPONENT * (1 + 1e-9)):
-            segment = ast.get_source_segment(self.norm.text, node.right) or "?"
+            segment = self.segment(node.right) or "?"
             shown = segment if len(segment) <= 40 else segment[:37] + "..."
             raise self.error(node, f"constant exponent {shown} must be a real number of at most "
                                    f"{_MAX_EXPONENT} in absolute value (limit power_exponent = "
@@ -564,7 +588,7 @@ class _Builder:
             shown = quote(v) if isinstance(v, str) else repr(v)[:80]
             raise self.error(node, f"{type(v).__name__} literal {shown} is not allowed "
                                    f"(only decimal and scientific numbers such as 2, 0.5, 1e-3)")
-        text = ast.get_source_segment(self.norm.text, node) or repr(v)
+        text = self.segment(node) or repr(v)
         if isinstance(v, float) and (v != v or abs(v) == float("inf")):
             raise self.error(node, f"number {text} is too large (must be finite)")
         # Exact decimal: 0.1 means 1/10, so exact symbolic comparisons stay exact.
@@ -633,7 +657,7 @@ class _Builder:
                 except (TypeError, ValueError, ArithmeticError):  # not a plain number (e.g. step at 0)
                     ev = complex("nan")
                 if not (ev.imag == 0 and abs(ev.real) <= _MAX_EXPONENT):
-                    shown = ast.get_source_segment(self.norm.text, node.right)
+                    shown = self.segment(node.right)
                     raise self.error(node, f"constant exponent {shown} must be a real number of at most "
                                            f"{_MAX_EXPONENT} in absolute value (limit power_exponent = "
                                            f"{_MAX_EXPONENT})")
