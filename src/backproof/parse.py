@@ -403,13 +403,13 @@ class _Builder:
         per number literal, it made parsing quadratic (issue 13: 95 % of the time). The lines
         are split and encoded once here and sliced by the same byte offsets.
         """
-        end_line = getattr(node, "end_lineno", None)
-        end_col = getattr(node, "end_col_offset", None)
-        if end_line is None or end_col is None or not hasattr(node, "lineno"):
+        line, col = getattr(node, "lineno", None), getattr(node, "col_offset", None)
+        end_line, end_col = getattr(node, "end_lineno", None), getattr(node, "end_col_offset", None)
+        if line is None or col is None or end_line is None or end_col is None:
             return None
         if self._lines is None:
-            self._lines = [line.encode() for line in _LINE.findall(self.norm.text)]
-        first, col, last = node.lineno - 1, node.col_offset, end_line - 1
+            self._lines = [text.encode() for text in _LINE.findall(self.norm.text)]
+        first, last = line - 1, end_line - 1
         if first == last:
             return self._lines[first][col:end_col].decode()
         middle = b"".join(self._lines[first + 1:last])
