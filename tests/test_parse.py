@@ -281,3 +281,22 @@ def test_number_literals_exact_across_line_ends(literals, wrap):
         (alpha,) = expr.free_symbols
         assert alpha.name == "alpha"
         assert expr.doit() == alpha * sp.Rational(lit.replace("_", ""))
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+@pytest.mark.parametrize("source", ["d = a + b; y = d*0.5", "y = x**1001", "y = "])
+def test_parse_leaves_the_garbage_collector_as_it_found_it(source, enabled):
+    """The parse pauses cyclic collection (issue 13: it made parsing grow as n^1.14) and
+    restores the caller's setting, after a result and after an error alike."""
+    import gc
+
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        try:
+            parse_program(source)
+        except ParseError:
+            pass
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

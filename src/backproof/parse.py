@@ -12,6 +12,7 @@ computational graph.
 from __future__ import annotations
 
 import ast
+import gc
 import io
 import math
 import operator
@@ -283,6 +284,24 @@ def _recursion_room(extra: int) -> Iterator[None]:
         yield
     finally:
         sys.setrecursionlimit(old)
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector while one program is built.
+
+    The parse allocates many long-lived objects (syntax tree, SymPy expressions and their
+    cache) and no cycles to reclaim; each full collection walks every object, so with the
+    collector on the parse grew as n^1.14 (20,000 statements: 2.8 s; 1.7 s without, issue 13).
+    Reference counting still frees everything; memory is bounded by the token limits.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True)
@@ -779,6 +798,12 @@ def parse_program(source: str) -> Program:
     if not isinstance(source, str):
         raise ParseError(f"expected program text, got {type(source).__name__}")
     _check_text_size(source)
+    with _no_cyclic_gc():
+        return _parse_checked(source)
+
+
+def _parse_checked(source: str) -> Program:
+    """:func:`parse_program` on text of an allowed size."""
     norm = normalize(source)
     if not norm.text.strip():
         raise ParseError("the program is empty (write at least one `name = expression`)", source, 1, 1)
