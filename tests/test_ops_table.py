@@ -403,3 +403,31 @@ def test_finding_no_second_op_table():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          timeout=120)  # a guard against a hang only
     assert out.stdout.strip() == "False"
+
+
+#: PyTorch's counterpart of the smooth functions of issue 14: value and gradient compared.
+TORCH_SMOOTH = {
+    "elu": lambda torch, a: torch.nn.functional.elu(a), "gelu": lambda torch, a: torch.nn.functional.gelu(a),
+    "silu": lambda torch, a: torch.nn.functional.silu(a), "mish": lambda torch, a: torch.nn.functional.mish(a),
+    "softsign": lambda torch, a: torch.nn.functional.softsign(a),
+    "logsigmoid": lambda torch, a: torch.nn.functional.logsigmoid(a),
+    "sinh": lambda torch, a: torch.sinh(a), "cosh": lambda torch, a: torch.cosh(a),
+    "log2": lambda torch, a: torch.log2(a), "log10": lambda torch, a: torch.log10(a),
+    "asin": lambda torch, a: torch.asin(a), "acos": lambda torch, a: torch.acos(a),
+    "erf": lambda torch, a: torch.erf(a),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_SMOOTH))
+def test_new_functions_match_pytorch(name):
+    """The row's NumPy forward and VJP against PyTorch's function and autograd (float64)."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: not compared with it")
+    (x,) = _points(name, n=20)
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    y = TORCH_SMOOTH[name](torch, t)
+    y.sum().backward()
+    op = OPS[name]
+    out = op.np_forward(x)
+    (vjp,) = op.np_vjp(np.ones_like(x), out, x)
+    np.testing.assert_allclose(out, y.detach().numpy(), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(vjp, t.grad.numpy(), rtol=1e-12, atol=1e-15)
