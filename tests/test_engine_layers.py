@@ -192,7 +192,10 @@ def test_activation_extreme_inputs_are_finite(name):
     h = 1e-3
     with STRICT():
         numeric = central_jvp(act, EXTREME, v, h)
-    keep = np.abs(EXTREME) > h if kinked(name) else np.ones_like(EXTREME, dtype=bool)
+    # elu and softsign are C¹ but their second derivative jumps at 0: a secant of width 2h
+    # is O(h) off there.
+    near_zero_ok = not kinked(name) and name not in ("elu", "softsign")
+    keep = np.ones_like(EXTREME, dtype=bool) if near_zero_ok else np.abs(EXTREME) > h
     np.testing.assert_allclose(d[keep], numeric[keep], rtol=1e-6, atol=1e-9)
 
 

@@ -28,14 +28,30 @@ DOMAINS = {
     "abs": [(-3, 3)], "max": [(-3, 3)] * 2, "min": [(-3, 3)] * 2, "softplus": [(-6, 6)],
     "step": [(-3, 3)], "sign": [(-3, 3)], "identity": [(-3, 3)],
     "leaky_relu": [(-3, 3)], "atan": [(-4, 4)],
+    # issue 14
+    "elu": [(-4, 3)], "selu": [(-4, 3)], "gelu": [(-5, 5)], "silu": [(-6, 6)], "softsign": [(-4, 4)],
+    "mish": [(-6, 6)], "logsigmoid": [(-6, 6)], "hardsigmoid": [(-5, 5)], "relu6": [(-2, 8)],
+    "hardtanh": [(-2, 2)], "sinh": [(-4, 4)], "cosh": [(-4, 4)], "log2": [(0.05, 5)],
+    "log10": [(0.05, 5)], "asin": [(-0.95, 0.95)], "acos": [(-0.95, 0.95)], "erf": [(-3, 3)],
 }
+#: Differentiable everywhere but defined piecewise: SymPy's diff gives Heaviside pieces that
+#: simplify cannot merge (elu′ = H(x) + eˣH(−x) = e^min(0,x)); compared by value only.
+PIECEWISE_SMOOTH = {"elu"}
 VARIADIC3 = {"add3": "add", "mul3": "mul"}
 #: Minimum distance from a kink (relu/abs/step/sign at 0, max/min at a tie).
 KINK_MARGIN = 0.05
 #: Ops that must stay finite, with finite VJPs, for operands of ±1000.
 EXTREME_SAFE = ["add", "sub", "neg", "mul", "div", "sin", "cos", "tanh", "sigmoid", "relu",
                 "abs", "max", "min", "softplus", "step", "sign", "identity", "sqrt", "log",
-                "leaky_relu", "atan"]
+                "leaky_relu", "atan",
+                "elu", "selu", "silu", "softsign", "mish", "logsigmoid", "hardsigmoid",
+                "relu6", "hardtanh", "log2", "log10", "erf"]
+#: The kinks of each op with one (default: 0 for unary ops, a tie for binary ones).
+KINKS = {"hardsigmoid": [[-3.0], [3.0]], "relu6": [[0.0], [6.0]], "hardtanh": [[-1.0], [1.0]]}
+
+
+def _kink_points(name: str, n_operands: int, tie: float = 0.7) -> list[list[float]]:
+    return KINKS.get(name, [[0.0] * n_operands if n_operands == 1 else [tie, tie]])
 
 CASES = sorted(OPS) + sorted(VARIADIC3)
 
@@ -105,7 +121,7 @@ def test_sympy_partials_equal_sympy_diff(case):
     for i, s in enumerate(syms):
         oracle = sp.diff(fwd, s)
         mine = rewrite_elementary(partials[i])
-        if op.nondiff is None:
+        if op.nondiff is None and name not in PIECEWISE_SMOOTH:
             # Smooth ops: equal as expressions.
             assert sp.simplify(mine - oracle) == 0, (name, i, mine, oracle)
         # Every op (kinks included, away from them): equal in value, exactly evaluated.
@@ -174,12 +190,12 @@ def test_vjp_at_the_kink_follows_the_convention(case):
     name, dom = _op_and_domain(case)
     op = OPS[name]
     syms = _real_symbols(len(dom))
-    p = [0.0] * len(dom) if len(dom) == 1 else [0.7, 0.7]
-    assert op.nondiff(*p)
-    vjp = op.np_vjp(1.0, op.np_forward(*map(np.float64, p)), *map(np.float64, p))
-    partials = op.partials(*syms)
-    for i in range(len(syms)):
-        assert float(vjp[i]) == _sym_value(partials[i], syms, p), (name, i)
+    for p in _kink_points(name, len(dom)):
+        assert op.nondiff(*p)
+        vjp = op.np_vjp(1.0, op.np_forward(*map(np.float64, p)), *map(np.float64, p))
+        partials = op.partials(*syms)
+        for i in range(len(syms)):
+            assert float(vjp[i]) == _sym_value(partials[i], syms, p), (name, i, p)
 
 
 @pytest.mark.parametrize("case", [c for c in CASES if OPS[VARIADIC3.get(c, c)].nondiff])
@@ -189,8 +205,8 @@ def test_branch_is_zero_exactly_at_the_kink(case):
     for p in zip(*_points(case, n=10)):
         assert not op.nondiff(*p)
         assert OPS[name].branch(*p) != 0
-    kink = [0.0] if len(dom) == 1 else [1.5, 1.5]
-    assert op.nondiff(*kink) and OPS[name].branch(*kink) == 0
+    for kink in _kink_points(name, len(dom), tie=1.5):
+        assert op.nondiff(*kink) and OPS[name].branch(*kink) == 0, (name, kink)
 
 
 # --- extreme inputs --------------------------------------------------------------------
@@ -200,9 +216,9 @@ def test_branch_is_zero_exactly_at_the_kink(case):
 def test_extreme_inputs_stay_finite(case, x):
     name, dom = _op_and_domain(case)
     op = OPS[name]
-    if name in ("sqrt", "log"):
-        x = abs(x)
-    vals = [np.array([x, -x if name not in ("sqrt", "log") else 2 * x])] * len(dom)
+    positive = name in ("sqrt", "log", "log2", "log10")
+    x = abs(x) if positive else x
+    vals = [np.array([x, -x if not positive else 2 * x])] * len(dom)
     if len(dom) == 2:
         vals = [vals[0], vals[0][::-1].copy()]
     with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
@@ -226,6 +242,16 @@ def test_sigmoid_and_softplus_saturate_without_overflow():
         sp_ = OPS["softplus"].np_forward(x)
     assert s.tolist()[0] == 0.0 and s.tolist()[-1] == 1.0 and s[2] == 0.5
     assert sp_[0] == 0.0 and sp_[-1] == 1000.0
+
+
+def test_gelu_saturates_without_overflow():
+    """gelu at ±1000 (not in EXTREME_SAFE: SymPy cannot evaluate 1 + erf(−707) exactly in
+    bounded time): x·Φ(x) is x at +1000 and underflows to 0 at −1000, its derivative 1 and 0."""
+    x = np.array([-1000.0, -40.0, 40.0, 1000.0])
+    with np.errstate(over="raise", divide="raise", invalid="raise", under="ignore"):
+        out = OPS["gelu"].np_forward(x)
+        (d,) = OPS["gelu"].np_vjp(np.ones_like(x), out, x)
+    assert out.tolist() == [0.0, 0.0, 40.0, 1000.0] and d.tolist() == [0.0, 0.0, 1.0, 1.0]
 
 
 # --- the activation facet: layer engine, write-up formulas, a network per activation ------
@@ -291,6 +317,10 @@ TORCH_KINKS = {
     "sign": lambda torch, a: torch.sign(a),
     "step": None,  # torch.heaviside has no derivative
     "leaky_relu": lambda torch, a: torch.nn.functional.leaky_relu(a, 0.01),
+    "selu": lambda torch, a: torch.nn.functional.selu(a),
+    "hardsigmoid": lambda torch, a: torch.nn.functional.hardsigmoid(a),
+    "relu6": lambda torch, a: torch.nn.functional.relu6(a),
+    "hardtanh": lambda torch, a: torch.nn.functional.hardtanh(a),
 }
 
 
@@ -304,12 +334,12 @@ def test_kink_convention_matches_pytorch(case):
     if TORCH_KINKS[name] is None:
         pytest.skip(f"{name}: PyTorch has no differentiable counterpart")
     op = OPS[name]
-    p = [0.0] * len(dom) if len(dom) == 1 else [0.7, 0.7]
-    args = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in p]
-    TORCH_KINKS[name](torch, *args).backward()
-    vjp = op.np_vjp(1.0, op.np_forward(*map(np.float64, p)), *map(np.float64, p))
-    for i, t in enumerate(args):
-        assert float(vjp[i]) == t.grad.item(), (name, i)
+    for p in _kink_points(name, len(dom)):
+        args = [torch.tensor(x, dtype=torch.float64, requires_grad=True) for x in p]
+        TORCH_KINKS[name](torch, *args).backward()
+        vjp = op.np_vjp(1.0, op.np_forward(*map(np.float64, p)), *map(np.float64, p))
+        for i, t in enumerate(args):
+            assert float(vjp[i]) == t.grad.item(), (name, i, p)
 
 
 def test_swappable_rows_are_binary_and_not_symmetric():
@@ -373,3 +403,31 @@ def test_finding_no_second_op_table():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          timeout=120)  # a guard against a hang only
     assert out.stdout.strip() == "False"
+
+
+#: PyTorch's counterpart of the smooth functions of issue 14: value and gradient compared.
+TORCH_SMOOTH = {
+    "elu": lambda torch, a: torch.nn.functional.elu(a), "gelu": lambda torch, a: torch.nn.functional.gelu(a),
+    "silu": lambda torch, a: torch.nn.functional.silu(a), "mish": lambda torch, a: torch.nn.functional.mish(a),
+    "softsign": lambda torch, a: torch.nn.functional.softsign(a),
+    "logsigmoid": lambda torch, a: torch.nn.functional.logsigmoid(a),
+    "sinh": lambda torch, a: torch.sinh(a), "cosh": lambda torch, a: torch.cosh(a),
+    "log2": lambda torch, a: torch.log2(a), "log10": lambda torch, a: torch.log10(a),
+    "asin": lambda torch, a: torch.asin(a), "acos": lambda torch, a: torch.acos(a),
+    "erf": lambda torch, a: torch.erf(a),
+}
+
+
+@pytest.mark.parametrize("name", sorted(TORCH_SMOOTH))
+def test_new_functions_match_pytorch(name):
+    """The row's NumPy forward and VJP against PyTorch's function and autograd (float64)."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: not compared with it")
+    (x,) = _points(name, n=20)
+    t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+    y = TORCH_SMOOTH[name](torch, t)
+    y.sum().backward()
+    op = OPS[name]
+    out = op.np_forward(x)
+    (vjp,) = op.np_vjp(np.ones_like(x), out, x)
+    np.testing.assert_allclose(out, y.detach().numpy(), rtol=1e-13, atol=1e-15)
+    np.testing.assert_allclose(vjp, t.grad.numpy(), rtol=1e-12, atol=1e-15)

@@ -54,6 +54,7 @@ exponent is a constant); callers decide, with ``np.errstate``, what an overflow 
 from __future__ import annotations
 
 import importlib
+import math
 import types
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -176,6 +177,101 @@ def _sigmoid_vjp(g, out, a):
     # σ′(a) = σ(a)·σ(−a): both factors are stable, and unlike out·(1 − out) there is no
     # cancellation in 1 − σ(a) once out rounds to 1 (a > 37).
     return (stable_sigmoid(a) * stable_sigmoid(-a) * g,)
+
+
+# --- the functions of issue 14 (elu … erf): NumPy facets ----------------------------
+
+#: SELU's constants (Klambauer et al. 2017), as PyTorch defines them.
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+# NumPy has no erf: the standard library's, elementwise (float64 in, float64 out).
+_erf = np.vectorize(math.erf, otypes=[float])
+_erfc = np.vectorize(math.erfc, otypes=[float])
+_SQRT_2PI = math.sqrt(2.0 * math.pi)
+_SQRT1_2 = math.sqrt(0.5)
+
+
+def _sech2_of_nonneg(y):
+    # sech²(y) = 4t / (1 + t)² with t = e^(−2y), for y >= 0: neither overflows nor
+    # cancels (1 − tanh² would lose every digit once tanh rounds to 1).
+    t = np.exp(-2.0 * np.asarray(y, dtype=float))
+    return 4.0 * t / ((1.0 + t) * (1.0 + t))
+
+
+def _elu(a):
+    a = np.asarray(a, dtype=float)
+    return np.where(a > 0, a, np.expm1(np.minimum(a, 0.0)))
+
+
+def _selu(a):
+    a = np.asarray(a, dtype=float)
+    return SELU_SCALE * np.where(a > 0, a, SELU_ALPHA * np.expm1(np.minimum(a, 0.0)))
+
+
+def _selu_vjp(g, out, a):
+    a = np.asarray(a, dtype=float)
+    # At 0 the left slope scale·alpha, as PyTorch's elu_backward (x <= 0 branch).
+    return (g * np.where(a > 0, SELU_SCALE, (SELU_ALPHA * SELU_SCALE) * np.exp(np.minimum(a, 0.0))),)
+
+
+def _gelu(a):
+    # x·Φ(x) with Φ(x) = erfc(−x/√2)/2: no cancellation in 1 + erf(x/√2) for x << 0.
+    a = np.asarray(a, dtype=float)
+    return a * 0.5 * _erfc(-a * _SQRT1_2)
+
+
+def _gelu_vjp(g, out, a):
+    a = np.asarray(a, dtype=float)
+    return (g * (0.5 * _erfc(-a * _SQRT1_2) + a * np.exp(-0.5 * a * a) / _SQRT_2PI),)
+
+
+def _silu_vjp(g, out, a):
+    # silu′ = σ(a) + a·σ(a)·σ(−a): stable factors, no 1 − σ cancellation.
+    s = stable_sigmoid(a)
+    return (g * (s + a * s * stable_sigmoid(-a)),)
+
+
+def _mish(a):
+    return a * np.tanh(stable_softplus(a))
+
+
+def _mish_vjp(g, out, a):
+    y = stable_softplus(a)
+    return (g * (np.tanh(y) + a * stable_sigmoid(a) * _sech2_of_nonneg(y)),)
+
+
+def _log_sigmoid(a):
+    # log σ(x) = min(x, 0) − log1p(e^−|x|): exact for x << 0 (= x) and for x >> 0 (≈ −e^−x).
+    a = np.asarray(a, dtype=float)
+    return np.minimum(a, 0.0) - np.log1p(np.exp(-np.abs(a)))
+
+
+def _hardsigmoid(a):
+    # As PyTorch: min(max(x + 3, 0), 6) / 6.
+    return np.minimum(np.maximum(np.asarray(a, dtype=float) + 3.0, 0.0), 6.0) / 6.0
+
+
+def _inside(a, lo, hi):
+    # 1 strictly between the kinks, 0 at them and outside (PyTorch's hardtanh_backward).
+    a = np.asarray(a, dtype=float)
+    return ((a > lo) & (a < hi)).astype(float)
+
+
+def _at_any(*kinks):
+    def at(a) -> bool:
+        a = np.asarray(a)
+        return bool(np.any(np.isin(a, kinks)))
+    return at
+
+
+def _branch_between(lo, hi):
+    # (a − lo)(a − hi): exactly 0 at either kink, changes sign across each one, and its
+    # size tells how near a kink the point is.
+    def branch(a):
+        a = np.asarray(a, dtype=float)
+        return (a - lo) * (a - hi)
+    return branch
 
 
 # --- kinks ---------------------------------------------------------------------------
@@ -398,6 +494,29 @@ def _slope():
     return sp.Rational(str(LEAKY_RELU_SLOPE))
 
 
+def _selu_alpha():
+    # The exact value of the float64 SELU_ALPHA (PyTorch's constant), so that the SymPy
+    # partial at the kink, λα, rounds to the float64 product the NumPy VJP and PyTorch give.
+    return sp.Rational(SELU_ALPHA)
+
+
+def _selu_scale():
+    return sp.Rational(SELU_SCALE)  # the exact value of the float64 SELU_SCALE
+
+
+def _between(a, lo, hi):
+    # 1 strictly between lo and hi, 0 at the ends and outside: step(a − lo)·step(hi − a).
+    return sp.Heaviside(a - lo, 0) * sp.Heaviside(hi - a, 0)
+
+
+def _std_normal_cdf(a):
+    return (1 + sp.erf(a / sp.sqrt(2))) / 2
+
+
+def _std_normal_pdf(a):
+    return sp.exp(-a**2 / 2) / sp.sqrt(2 * sp.pi)
+
+
 # --- The table ----------------------------------------------------------------------
 
 OPS: dict[str, Op] = {op.name: op for op in [
@@ -563,6 +682,155 @@ OPS: dict[str, Op] = {op.name: op for op in [
        lambda g, out, a: (g * 0.0 * np.asarray(a),),
        function="sign", nondiff=at_zero, branch=_branch_zero, sympy_class=lambda: sp.sign,
        convention="the jump at 0 is ignored (derivative 0)"),
+    # --- issue 14: the functions of the courses (activations first, then elementary) ---
+    Op("elu", 1, "ELU", r"\operatorname{ELU}", "chain through ELU (elu′ = 1 for x > 0, eˣ otherwise)",
+       lambda a: fn.elu(a),
+       lambda a: (sp.exp(sp.Min(0, a)),),
+       _elu,
+       lambda g, out, a: (g * np.exp(np.minimum(np.asarray(a, dtype=float), 0.0)),),
+       function="elu", checker_activation=True,
+       definition=lambda x: sp.Max(0, x) + sp.exp(sp.Min(0, x)) - 1,
+       layer=AsLayer("elu′(z) = 1 for z > 0, a + 1 otherwise",
+                     lambda z, a: rf"(1 \text{{ if }} {z} > 0 \text{{ else }} {a} + 1)",
+                     lambda z, a: sp.Heaviside(z, 0) + (a + 1) * (1 - sp.Heaviside(z, 0)))),
+    Op("selu", 1, "SELU", r"\operatorname{SELU}", "chain through SELU (selu′ = λ for x > 0, λαeˣ otherwise)",
+       lambda a: fn.selu(a),
+       lambda a: (_selu_scale() * (sp.Heaviside(a, 0)
+                                   + _selu_alpha() * sp.exp(sp.Min(0, a)) * (1 - sp.Heaviside(a, 0))),),
+       _selu, _selu_vjp,
+       function="selu", nondiff=at_zero, branch=_branch_zero, checker_activation=True,
+       convention="selu′(0) = λα ≈ 1.7581 (the left slope), as PyTorch does",
+       definition=lambda x: _selu_scale() * (sp.Max(0, x) + _selu_alpha() * (sp.exp(sp.Min(0, x)) - 1)),
+       layer=AsLayer("selu′(z) = λ for z > 0, a + λα otherwise (λα at z = 0)",
+                     lambda z, a: rf"(\lambda \text{{ if }} {z} > 0 \text{{ else }} {a} + \lambda\alpha)",
+                     lambda z, a: _selu_scale() * sp.Heaviside(z, 0)
+                     + (a + _selu_scale() * _selu_alpha()) * (1 - sp.Heaviside(z, 0)))),
+    Op("gelu", 1, "GELU", r"\operatorname{GELU}", "chain through GELU (gelu′ = Φ(x) + x·φ(x))",
+       lambda a: fn.gelu(a),
+       lambda a: (_std_normal_cdf(a) + a * _std_normal_pdf(a),),
+       _gelu, _gelu_vjp,
+       function="gelu", checker_activation=True,
+       definition=lambda x: x * _std_normal_cdf(x),
+       layer=AsLayer("gelu′(z) = Φ(z) + z·φ(z)", lambda z, a: rf"\Phi({z}) + {z}\,\varphi({z})",
+                     lambda z, a: _std_normal_cdf(z) + z * _std_normal_pdf(z))),
+    Op("silu", 1, "SiLU", r"\operatorname{SiLU}", "chain through SiLU (silu′ = σ(x)(1 + x(1 − σ(x))))",
+       lambda a: fn.silu(a),
+       lambda a: (fn.sigmoid(a) * (1 + a * (1 - fn.sigmoid(a))),),
+       lambda a: np.asarray(a, dtype=float) * stable_sigmoid(a), _silu_vjp,
+       function="silu", aliases=("swish",), checker_activation=True,
+       definition=lambda x: x / (1 + sp.exp(-x)),
+       layer=AsLayer("silu′(z) = a + σ(z)(1 − a)", lambda z, a: rf"{a} + \sigma({z})(1 - {a})",
+                     lambda z, a: a + fn.sigmoid(z) * (1 - a))),
+    Op("softsign", 1, "softsign", r"\operatorname{softsign}",
+       "chain through softsign (softsign′ = 1/(1 + |x|)²)",
+       lambda a: fn.softsign(a),
+       lambda a: (1 / (1 + sp.Abs(a))**2,),
+       lambda a: np.asarray(a, dtype=float) / (1.0 + np.abs(a)),
+       lambda g, out, a: (g / ((1.0 + np.abs(a)) * (1.0 + np.abs(a))),),
+       function="softsign", checker_activation=True,
+       definition=lambda x: x / (1 + sp.Abs(x)),
+       layer=AsLayer("softsign′(z) = (1 − |a|)²", lambda z, a: rf"(1 - |{a}|)^2",
+                     lambda z, a: (1 - sp.Abs(a))**2)),
+    Op("mish", 1, "mish", r"\operatorname{mish}",
+       "chain through mish (mish′ = tanh(softplus x) + x·σ(x)·sech²(softplus x))",
+       lambda a: fn.mish(a),
+       lambda a: (sp.tanh(fn.softplus(a)) + a * fn.sigmoid(a) * (1 - sp.tanh(fn.softplus(a))**2),),
+       _mish, _mish_vjp,
+       function="mish", checker_activation=True,
+       definition=lambda x: x * sp.tanh(sp.log(1 + sp.exp(x))),
+       layer=AsLayer("mish′(z) = tanh(softplus z) + z·σ(z)·sech²(softplus z)",
+                     lambda z, a: rf"\tanh(\operatorname{{softplus}}({z})) + {z}\,\sigma({z})"
+                                  rf"\operatorname{{sech}}^2(\operatorname{{softplus}}({z}))",
+                     lambda z, a: sp.tanh(fn.softplus(z))
+                     + z * fn.sigmoid(z) * (1 - sp.tanh(fn.softplus(z))**2))),
+    Op("logsigmoid", 1, "log σ", r"\log\sigma", "chain through log σ (logsigmoid′ = 1 − σ(x) = σ(−x))",
+       lambda a: fn.logsigmoid(a),
+       lambda a: (fn.sigmoid(-a),),
+       _log_sigmoid,
+       lambda g, out, a: (g * stable_sigmoid(-np.asarray(a, dtype=float)),),
+       function="logsigmoid", definition=lambda x: -sp.log(1 + sp.exp(-x))),
+    Op("hardsigmoid", 1, "hardσ", r"\operatorname{hardsigmoid}",
+       "chain through hard sigmoid (hardsigmoid′ = 1/6 for −3 < x < 3, 0 otherwise)",
+       lambda a: fn.hardsigmoid(a),
+       lambda a: (_between(a, -3, 3) / 6,),
+       _hardsigmoid,
+       lambda g, out, a: (g * _inside(a, -3.0, 3.0) / 6.0,),
+       function="hardsigmoid", nondiff=_at_any(-3.0, 3.0), branch=_branch_between(-3.0, 3.0),
+       checker_activation=True, convention="hardsigmoid′(±3) = 0, as PyTorch does",
+       definition=lambda x: sp.Min(sp.Max(x + 3, 0), 6) / 6,
+       layer=AsLayer("hardsigmoid′(z) = 1/6 for −3 < z < 3, 0 otherwise (0 at ±3)",
+                     lambda z, a: rf"(\tfrac{{1}}{{6}} \text{{ if }} -3 < {z} < 3 \text{{ else }} 0)",
+                     lambda z, a: sp.Heaviside(a, 0) * sp.Heaviside(1 - a, 0) / 6)),
+    Op("relu6", 1, "ReLU6", r"\operatorname{ReLU6}",
+       "chain through ReLU6 (relu6′ = 1 for 0 < x < 6, 0 otherwise)",
+       lambda a: fn.relu6(a),
+       lambda a: (_between(a, 0, 6),),
+       lambda a: np.minimum(np.maximum(np.asarray(a, dtype=float), 0.0), 6.0),
+       lambda g, out, a: (g * _inside(a, 0.0, 6.0),),
+       function="relu6", nondiff=_at_any(0.0, 6.0), branch=_branch_between(0.0, 6.0),
+       checker_activation=True, convention="relu6′(0) = relu6′(6) = 0, as PyTorch does",
+       definition=lambda x: sp.Min(sp.Max(x, 0), 6),
+       layer=AsLayer("relu6′(z) = 1 for 0 < z < 6, 0 otherwise (0 at 0 and 6)",
+                     lambda z, a: rf"(1 \text{{ if }} 0 < {z} < 6 \text{{ else }} 0)",
+                     lambda z, a: sp.Heaviside(a, 0) * sp.Heaviside(6 - a, 0))),
+    Op("hardtanh", 1, "hardtanh", r"\operatorname{hardtanh}",
+       "chain through hard tanh (hardtanh′ = 1 for −1 < x < 1, 0 otherwise)",
+       lambda a: fn.hardtanh(a),
+       lambda a: (_between(a, -1, 1),),
+       lambda a: np.minimum(np.maximum(np.asarray(a, dtype=float), -1.0), 1.0),
+       lambda g, out, a: (g * _inside(a, -1.0, 1.0),),
+       function="hardtanh", nondiff=_at_any(-1.0, 1.0), branch=_branch_between(-1.0, 1.0),
+       checker_activation=True, convention="hardtanh′(±1) = 0, as PyTorch does",
+       definition=lambda x: sp.Min(sp.Max(x, -1), 1),
+       layer=AsLayer("hardtanh′(z) = 1 for −1 < z < 1, 0 otherwise (0 at ±1)",
+                     lambda z, a: rf"(1 \text{{ if }} -1 < {z} < 1 \text{{ else }} 0)",
+                     lambda z, a: sp.Heaviside(a + 1, 0) * sp.Heaviside(1 - a, 0))),
+    Op("sinh", 1, "sinh", r"\sinh", "hyperbolic sine rule (sinh′ = cosh)",
+       lambda a: sp.sinh(a),
+       lambda a: (sp.cosh(a),),
+       np.sinh,
+       lambda g, out, a: (g * np.cosh(a),),
+       function="sinh", sympy_class=lambda: sp.sinh),
+    Op("cosh", 1, "cosh", r"\cosh", "hyperbolic cosine rule (cosh′ = sinh)",
+       lambda a: sp.cosh(a),
+       lambda a: (sp.sinh(a),),
+       np.cosh,
+       lambda g, out, a: (g * np.sinh(a),),
+       function="cosh", sympy_class=lambda: sp.cosh),
+    Op("log2", 1, "log₂", r"\log_2", "logarithm rule (log₂′ = 1/(x ln 2))",
+       lambda a: fn.log2(a),
+       lambda a: (1 / (a * sp.log(2)),),
+       np.log2,
+       lambda g, out, a: (g / (np.asarray(a, dtype=float) * math.log(2.0)),),
+       function="log2", definition=lambda x: sp.log(x) / sp.log(2),
+       undefined="log2 needs a positive argument"),
+    Op("log10", 1, "log₁₀", r"\log_{10}", "logarithm rule (log₁₀′ = 1/(x ln 10))",
+       lambda a: fn.log10(a),
+       lambda a: (1 / (a * sp.log(10)),),
+       np.log10,
+       lambda g, out, a: (g / (np.asarray(a, dtype=float) * math.log(10.0)),),
+       function="log10", definition=lambda x: sp.log(x) / sp.log(10),
+       undefined="log10 needs a positive argument"),
+    Op("asin", 1, "asin", r"\arcsin", "arcsine rule (asin′ = 1/√(1 − x²))",
+       lambda a: sp.asin(a),
+       lambda a: (1 / sp.sqrt(1 - a**2),),
+       np.arcsin,
+       lambda g, out, a: (g / np.sqrt(1.0 - np.asarray(a, dtype=float) ** 2),),
+       function="asin", sympy_class=lambda: sp.asin,
+       undefined="asin needs an argument in [-1, 1] (and its derivative one in (-1, 1))"),
+    Op("acos", 1, "acos", r"\arccos", "arccosine rule (acos′ = −1/√(1 − x²))",
+       lambda a: sp.acos(a),
+       lambda a: (-1 / sp.sqrt(1 - a**2),),
+       np.arccos,
+       lambda g, out, a: (-g / np.sqrt(1.0 - np.asarray(a, dtype=float) ** 2),),
+       function="acos", sympy_class=lambda: sp.acos,
+       undefined="acos needs an argument in [-1, 1] (and its derivative one in (-1, 1))"),
+    Op("erf", 1, "erf", r"\operatorname{erf}", "error function rule (erf′ = 2e^(−x²)/√π)",
+       lambda a: sp.erf(a),
+       lambda a: (2 * sp.exp(-a**2) / sp.sqrt(sp.pi),),
+       _erf,
+       lambda g, out, a: (g * (2.0 / math.sqrt(math.pi)) * np.exp(-np.asarray(a, dtype=float) ** 2),),
+       function="erf", sympy_class=lambda: sp.erf),
     Op("identity", 1, "=", "=", "named result (∂name/∂value = 1)",
        lambda a: a,
        lambda a: (sp.Integer(1),),
