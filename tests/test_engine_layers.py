@@ -64,19 +64,26 @@ def central_jvp(f, z, v, h=1e-6):
     return (f(z + h * v) - f(z - h * v)) / (2 * h)
 
 
-def central_grad(f, x, h=1e-6):
-    """Gradient of the scalar f at x by central differences, entry by entry."""
+def central_grad(f, x, h=2e-5):
+    """Gradient of the scalar f at x by central differences, entry by entry, Richardson-
+    extrapolated over h and h/2: truncation error O(h⁴) and rounding noise about
+    1.5·eps·|f|/h. (A plain difference at h = 1e-6 had rounding noise of 2e-8 on gelu/silu
+    networks, over the 1e-8 tolerance, while the engine's gradient agreed with PyTorch to 1e-12.)"""
     x = np.array(x, dtype=np.float64)
     g = np.zeros_like(x)
-    for idx in np.ndindex(x.shape):
+
+    def diff(idx, step):
         xp, xm = x.copy(), x.copy()
-        xp[idx] += h
-        xm[idx] -= h
-        g[idx] = (f(xp) - f(xm)) / (2 * h)
+        xp[idx] += step
+        xm[idx] -= step
+        return (f(xp) - f(xm)) / (2 * step)
+
+    for idx in np.ndindex(x.shape):
+        g[idx] = (4 * diff(idx, h / 2) - diff(idx, h)) / 3
     return g
 
 
-def numeric_network_grads(layers, X, T, loss, h=1e-6):
+def numeric_network_grads(layers, X, T, loss, h=2e-5):
     """Central differences of the batch loss on every weight and bias."""
     out = []
     for i, layer in enumerate(layers):
