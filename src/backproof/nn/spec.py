@@ -336,11 +336,11 @@ def validate_spec(data: Mapping, path: str = "") -> NetSpec:
     >>> spec.sizes, spec.n_params
     ((1, 1), 2)
     >>> validate_spec({"inputs": [1], "targets": [2], "loss": "half_sse",
-    ...     "layers": [{"units": 1, "activation": "swish"}]})  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
+    ...     "layers": [{"units": 1, "activation": "swishy"}]})  # doctest: +ELLIPSIS, +NORMALIZE_WHITESPACE
     Traceback (most recent call last):
     ...
-    backproof.errors.SpecError: layers[0].activation: unknown value the string 'swish'
-        (must be one of identity, ..., softmax)
+    backproof.errors.SpecError: layers[0].activation: unknown value the string 'swishy'
+        (must be one of ..., softmax)
     """
     c = _Checker(path)
     c.mapping(data, "", _TOP, required=("layers", "loss"))
