@@ -267,8 +267,8 @@ def update_steps(net: NetProgram, gradients: Mapping[str, sp.Expr], mode: str) -
     rule = f"gradient descent ({mode}): new = old − η·gradient"
     steps = []
     for k, name in enumerate(net.params, start=1):
-        # safe: strict, and used[name] is a NumPy/SymPy number
-        old, grad = net.at[name], sp.sympify(used[name], strict=True)
+        old = net.at[name]
+        grad = sp.sympify(used[name], strict=True)  # safe: strict, and used[name] is a NumPy/SymPy number
         new = evaluate_number(old - eta * grad)
         steps.append(Step(k, StepKind.UPDATE, name, nodes=(name,), rule=rule, value=new,
                           factors=(old, grad, eta),
