@@ -15,9 +15,13 @@ import sympy as sp
 
 from .derivation import Derivation, derive
 from .render import build_diagram
+from .report.derivation_doc import WriteupOptions, derivation_document
+from .report.document import Document, Figure
+from .report.html import print_html
 from .report.jsonout import render_json
-from .report.markdown import render_markdown
-from .report.text import render_text
+from .report.latex import print_latex
+from .report.markdown import print_markdown
+from .report.text import print_text
 from .threeway import CrossCheck, crosscheck
 from .verify import Proof, Skipped, check_skipped, proof_skipped, prove
 
@@ -112,14 +116,42 @@ class Explanation:
         return self.derivation.named_symbolic()
 
     # --- write-ups -----------------------------------------------------------------
-    def to_text(self, color: bool = False) -> str:
-        """The terminal write-up."""
-        return render_text(self.derivation, color=color, proof=self.proof, check=self.crosscheck)
+    def document(self, *, notation: str = "leibniz", compact: bool = False, title: str | None = None,
+                 figure: Figure | None = None) -> Document:
+        """The write-up as a document of typed blocks (every format prints this).
 
-    def to_markdown(self, *, title: str | None = None, diagram: str | None = None) -> str:
-        """The Markdown write-up (GitHub maths)."""
-        return render_markdown(self.derivation, title=title, diagram=diagram, proof=self.proof,
-                               check=self.crosscheck)
+        Parameters
+        ----------
+        notation : {"leibniz", "delta", "cs231n"}
+            How accumulated gradients are written: ∂y/∂w, δ_w or dw.
+        compact : bool
+            One line per edge, the ×1 edges of ``+`` and ``−`` gates folded.
+        title : str, optional
+        figure : Figure, optional
+            The diagram to include.
+        """
+        opts = WriteupOptions(notation=notation, compact=compact, title=title, figure=figure)
+        return derivation_document(self.derivation, proof=self.proof, check=self.crosscheck, options=opts)
+
+    def to_text(self, color: bool = False, **options: Any) -> str:
+        """The terminal write-up (``options`` as for :meth:`document`)."""
+        return print_text(self.document(**options), color)
+
+    def to_markdown(self, *, diagram: str | None = None, **options: Any) -> str:
+        """The Markdown write-up (GitHub maths); ``diagram`` is the relative path of an image."""
+        figure = Figure(_ALT.format(out=self.output), path=diagram) if diagram else None
+        return print_markdown(self.document(figure=figure, **options))
+
+    def to_latex(self, *, fragment: bool = False, diagram: str | None = None, **options: Any) -> str:
+        """A standalone LaTeX ``article`` (``pdflatex`` compiles it), or with ``fragment`` only its
+        ``align*`` blocks; ``diagram`` is the relative path of the diagram's PDF."""
+        figure = Figure(_ALT.format(out=self.output), pdf=diagram) if diagram else None
+        return print_latex(self.document(figure=figure, **options), fragment=fragment)
+
+    def to_html(self, *, diagram: bool = True, **options: Any) -> str:
+        """One self-contained HTML page: the diagram as inline SVG, maths as MathML, no request."""
+        figure = Figure(_ALT.format(out=self.output), svg=self._svg()) if diagram else None
+        return print_html(self.document(figure=figure, **options))
 
     def to_json(self) -> str:
         """The JSON write-up (schema in the README)."""
@@ -129,8 +161,31 @@ class Explanation:
         """The computational graph as a ``graphviz.Digraph`` (see :func:`backproof.render.build_diagram`)."""
         return build_diagram(self.derivation, **kwargs)
 
+    def _svg(self) -> str | None:
+        from .render import render_bytes
+        view = "backward" if self.at is not None else "symbolic"
+        return render_bytes(self.diagram(view=view), "svg").decode("utf-8")
+
+    # --- Jupyter ---------------------------------------------------------------------
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __repr__(self) -> str:
+        grads = ", ".join(f"{n}={v}" for n, v in list(self.named_gradients().items())[:4])
+        more = ", …" if len(self.derivation.wrt) > 4 else ""
+        status = "proved" if isinstance(self.proof, Proof) else "not proved"
+        return (f"<Explanation of {self.output}: {len(self.steps)} steps, {status}"
+                + (f"; gradients {grads}{more}" if grads else "") + ">")
+
     def __str__(self) -> str:
         return self.to_text()
+
+
+_ALT = ("Computational graph of {out}: each node shows its value and its gradient; each edge its "
+        "local derivative")
 
 
 def explain(program: Any, at: Any = None, *, of: str | None = None, wrt: Iterable[str] | None = None,

@@ -404,14 +404,28 @@ class _Parts:
     pairs: dict[tuple[str, int], _Pair]
     back: _Backward
     expanded: _Expanded | None
+    constant: frozenset[str] = frozenset()
+
+
+def constant_nodes(g: nx.MultiDiGraph, order: list[str]) -> frozenset[str]:
+    """Nodes whose value depends on no input: constants and operations of constants (``1/2``).
+
+    A write-up never differentiates them: ``∂J/∂(1/2)`` teaches nothing.
+    """
+    const: set[str] = set()
+    for n in order:
+        kind = g.nodes[n]["kind"]
+        if kind == "const" or (kind != "input" and g.in_degree(n) and all(u in const for u in operands(g, n))):
+            const.add(n)
+    return frozenset(const)
 
 
 def _forward_steps(p: _Parts, units: tuple[str, ...]) -> list[dict[str, Any]]:
     g, rows = p.g, []
     for n in units:
         data = g.nodes[n]
-        if data["kind"] in ("input", "const"):
-            continue
+        if data["kind"] in ("input", "const") or n in p.constant:
+            continue  # a constant (1/2) is a number, not a step
         ops_ = operands(g, n)
         # A name that merely renames another value (`z = y`) is shown as that value.
         shown = g.nodes[ops_[0]]["expr"] if data["kind"] == "name" else data["expr"]
@@ -440,8 +454,9 @@ def _backward_steps(p: _Parts, n: str) -> list[dict[str, Any]]:
     for _, w, k in _consumers(g, src):
         ls, lv = p.pairs.get((w, k), (None, None))
         wu = unit_of(g, w)
+        constant = tuple(u in p.constant for u in operands(g, w))
         rows.append(dict(kind=StepKind.LOCAL, target=n, via=wu, pos=k, nodes=(n, wu),
-                         rule=OPS[g.nodes[w]["op"]].rule, symbolic=ls, value=lv, note=_kink_note(p, w)))
+                         rule=OPS[g.nodes[w]["op"]].rule_at(k, constant), symbolic=ls, value=lv, note=_kink_note(p, w)))
         cv = grads[w] * lv if p.has_values else None
         rows.append(dict(kind=StepKind.CHAIN, target=n, via=wu, pos=k, nodes=(wu, n), rule="chain rule",
                          symbolic=gsym[w] * ls if p.symbolic else None, value=cv,
@@ -474,7 +489,7 @@ def assemble_steps(p: _Parts, units: tuple[str, ...], relevant: set[str]) -> tup
     # Textbook order: by distance from the output (longest path), then as written.
     depth = _depths(g, p.order)
     for n in sorted(units, key=lambda u: (depth[alias_source(g, u)], g.nodes[u]["order"])):
-        if n != out_unit and n in relevant and g.nodes[n]["kind"] != "const":
+        if n != out_unit and n in relevant and n not in p.constant and alias_source(g, n) not in p.constant:
             rows.extend(_backward_steps(p, n))
     ex = p.expanded
     rows.extend(dict(kind=StepKind.RESULT, target=name, nodes=(name,), symbolic=p.back.symbolic.get(name),
@@ -547,7 +562,8 @@ def derive(program: Any, at: Any = None, *, of: str | None = None, wrt: Iterable
     back = backward_sweep(g, order, out, pairs, has_values, scope.symbolic, fwd.note)
     expanded = expand_forms(prog, g, order, back.symbolic, wrt_t) if scope.expand else None
     units = tuple(n for n in order if is_unit(g, n))
-    parts = _Parts(g, order, out, wrt_t, fwd.values, has_values, scope.symbolic, pairs, back, expanded)
+    parts = _Parts(g, order, out, wrt_t, fwd.values, has_values, scope.symbolic, pairs, back, expanded,
+                   constant_nodes(g, order))
     steps = assemble_steps(parts, units, _relevant(g, units, wrt, wrt_t))
     limits = scope.limits + ((back.note,) if back.note else ())
     return Derivation(program=prog, graph=g, output=out, at=values_at, wrt=wrt_t, values=fwd.values,

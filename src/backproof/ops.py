@@ -387,6 +387,11 @@ class Op:
         (``"log needs a positive argument"``); empty when it is defined everywhere.
     swappable : bool
         Swapping its operands changes the value: the checker looks for swapped operands.
+    rules : callable or None
+        ``rules(k, constant) -> str``: the rule a calculus text names for the partial with
+        respect to operand ``k`` when ``constant[i]`` says which operands are constants
+        (``2*x`` is the constant multiple rule, ``1/x`` the reciprocal rule); ``None``
+        when ``rule`` always applies.
     """
 
     name: str
@@ -410,6 +415,19 @@ class Op:
     checker_activation: bool = False
     undefined: str = ""
     swappable: bool = False
+    rules: Callable[[int, tuple[bool, ...]], str] | None = None
+
+    def rule_at(self, k: int, constant: tuple[bool, ...]) -> str:
+        """The rule that gives the partial with respect to operand ``k``.
+
+        Examples
+        --------
+        >>> get_op("mul").rule_at(1, (True, False)), get_op("mul").rule_at(1, (False, False))
+        ('constant multiple rule', 'product rule')
+        >>> get_op("div").rule_at(1, (True, False))
+        'reciprocal rule'
+        """
+        return self.rules(k, constant) if self.rules is not None else self.rule
 
     def sympy_function(self) -> type | None:
         """The SymPy class of this function: SymPy's own, or one made from ``definition``.
@@ -545,20 +563,24 @@ OPS: dict[str, Op] = {op.name: op for op in [
        lambda *x: tuple(sp.Mul(*(x[:i] + x[i + 1:])) for i in range(len(x))),
        _np_mul,
        lambda g, out, *x: tuple(g * _prod_others(x, i) for i in range(len(x))),
-       written=lambda *x: sp.Mul(*x, evaluate=False)),
+       written=lambda *x: sp.Mul(*x, evaluate=False),
+       rules=lambda k, c: "constant multiple rule" if all(c[:k] + c[k + 1:]) else "product rule"),
     Op("div", 2, "÷", r"\div", "quotient rule",
        lambda a, b: a / b,
        lambda a, b: (1 / b, -a / b**2),
        lambda a, b: a / b,
        lambda g, out, a, b: (g / b, -g * a / (b * b)),
        written=lambda a, b: sp.Mul(a, sp.Pow(b, -1, evaluate=False), evaluate=False),
-       undefined="division by zero", swappable=True),
+       undefined="division by zero", swappable=True,
+       rules=lambda k, c: ("constant multiple rule" if k == 0 and c[1] else
+                           "reciprocal rule" if k == 1 and c[0] else "quotient rule")),
     Op("pow", 2, "^", "^", "power rule",
        lambda a, n: a**n,
        lambda a, n: (n * a**(n - 1), a**n * sp.log(a)),
        np.power, _pow_vjp,
        written=lambda a, n: sp.Pow(a, n, evaluate=False),
-       undefined="the power is undefined here", swappable=True),
+       undefined="the power is undefined here", swappable=True,
+       rules=lambda k, c: "power rule" if k == 0 else "exponential rule"),
     Op("sqrt", 1, "√", r"\sqrt{}", "power rule (square root)",
        lambda a: sp.sqrt(a),
        lambda a: (1 / (2 * sp.sqrt(a)),),

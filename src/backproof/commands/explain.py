@@ -17,7 +17,15 @@ EPILOG = """examples:
   backproof explain "y = (a+b)*(b-c)" --format json
   backproof explain @examples/seed_two_layer.txt --at x=1,y=5,w1=2,b1=0,w2=3,b2=1 --format md -o output/seed.md
   echo "f = (x + y)*z" | backproof explain - --at x=-2,y=5,z=-4
+  backproof explain "y = (a+b)*(b-c)" --at a=2,b=1,c=0 --compact --notation cs231n
+  backproof explain "y = (a+b)*(b-c)" --at a=2,b=1,c=0 -o fork.html   # one self-contained page
+  backproof explain "y = (a+b)*(b-c)" --at a=2,b=1,c=0 -o fork.tex    # pdflatex fork.tex
 """
+
+#: Write-up formats and the file extensions that choose them.
+FORMATS = ("text", "md", "tex", "html", "json")
+SUFFIXES = {".md": "md", ".markdown": "md", ".json": "json", ".tex": "tex", ".html": "html", ".htm": "html"}
+NOTATIONS = ("leibniz", "delta", "cs231n")  # backproof.report.notation.NOTATIONS, without importing SymPy
 
 
 def add_program_arguments(p: argparse.ArgumentParser) -> None:
@@ -38,19 +46,29 @@ def register(sub) -> None:
                                    "step by step, symbolically and with numbers, and prove each result.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     add_program_arguments(p)
-    p.add_argument("--format", choices=("text", "md", "json"), default=None,
-                   help="write-up format (default: from the -o extension, else text), e.g. --format md")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="write-up format (default: from the -o extension, else text): text, md (GitHub "
+                        "Markdown), tex (a LaTeX article for pdflatex), html (one self-contained page), "
+                        "json; e.g. --format html")
+    p.add_argument("--notation", choices=NOTATIONS, default="leibniz",
+                   help="how gradients are written: leibniz (∂y/∂w), delta (δ_w) or cs231n (dw); "
+                        "e.g. --notation delta")
+    p.add_argument("--compact", action="store_true",
+                   help="one line per edge, the ×1 edges of + and − gates folded (default: a local-"
+                        "derivative line and a chain-rule line per edge)")
+    p.add_argument("--fragment", action="store_true",
+                   help="with --format tex: only the align* blocks, to paste into your own document")
     p.add_argument("-o", "--output", metavar="FILE", default=None,
                    help="write to FILE (atomically, creating folders; - for standard output) instead of "
                         "standard output, e.g. -o output/seed.md; a Markdown file gets an SVG diagram "
-                        "beside it")
+                        "beside it, a LaTeX file a PDF diagram (with Graphviz's dot)")
     p.add_argument("--no-verify", action="store_true",
                    help="skip the proof against sympy.diff and the numeric cross-check "
                         "(for very large graphs); the write-up says it was skipped")
     p.add_argument("--points", type=int, default=1, metavar="N",
                    help="check the gradients numerically at N random points around --at, e.g. --points 20")
     p.add_argument("--no-diagram", action="store_true",
-                   help="with -o FILE.md, do not write the SVG diagram beside it")
+                   help="no diagram: none beside -o FILE.md or FILE.tex, none inside the HTML page")
     p.set_defaults(func=run)
 
 
@@ -83,24 +101,26 @@ def run(args) -> int:
     fmt = args.format
     if fmt is None:
         suffix = Path(args.output).suffix.lower() if args.output else ""
-        fmt = {".md": "md", ".markdown": "md", ".json": "json"}.get(suffix, "text")
+        fmt = SUFFIXES.get(suffix, "text")
+    if args.fragment and fmt != "tex":
+        raise BackproofError(f"--fragment applies to --format tex only, not {fmt}")
     result = explain(program, at, of=args.of, wrt=parse_wrt(args.wrt), verify=not args.no_verify,
                      points=args.points)
     files: dict = {}   # every output file, published together or not at all
-    diagram_rel = None
-    if fmt == "md" and args.output and not args.no_diagram and not is_special_file(args.output):
-        svg = _diagram_svg(result)
-        if svg is not None:
-            svg_path = Path(args.output).with_suffix(".svg")
-            files[svg_path] = svg
-            diagram_rel = svg_path.name
+    opts = dict(notation=args.notation, compact=args.compact)
+    beside = bool(args.output) and not args.no_diagram and not is_special_file(args.output)
     if fmt == "json":
         text = result.to_json()
     elif fmt == "md":
-        text = result.to_markdown(diagram=diagram_rel)
+        text = result.to_markdown(diagram=_beside(result, args.output, "svg", files) if beside else None, **opts)
+    elif fmt == "tex":
+        pdf = _beside(result, args.output, "pdf", files) if beside and not args.fragment else None
+        text = result.to_latex(fragment=args.fragment, diagram=pdf, **opts)
+    elif fmt == "html":
+        text = result.to_html(diagram=not args.no_diagram, **opts)
     else:
         color = args.output is None and sys.stdout.isatty()
-        text = result.to_text(color=color)
+        text = result.to_text(color=color, **opts)
     if args.output:
         files[args.output] = text
         write_group(files)
@@ -114,10 +134,22 @@ def run(args) -> int:
     return 0
 
 
-def _diagram_svg(result) -> bytes | None:
-    """The diagram for the Markdown write-up as SVG bytes (None without the render module)."""
+def _beside(result, output: str, fmt: str, files: dict) -> str | None:
+    """Add the diagram as OUTPUT's sibling file in ``fmt`` to ``files``; its relative name.
+
+    ``None`` when it cannot be made here (a PDF needs Graphviz's ``dot``): the write-up then
+    has no figure, and says nothing false.
+    """
+    from ..errors import RenderError
+    from ..render import render_bytes
+    view = "backward" if result.at is not None else "symbolic"
     try:
-        from ..render import render_bytes
-    except ImportError:  # the diagram module is optional for text write-ups
+        data = render_bytes(result.diagram(view=view), fmt)
+    except RenderError:
+        print(f"backproof: note: no {fmt.upper()} diagram (Graphviz's dot is needed for it)", file=sys.stderr)
         return None
-    return render_bytes(result.diagram(view="backward" if result.at is not None else "symbolic"), "svg")
+    # pdflatex writes FILE.pdf itself: the diagram of a LaTeX write-up is FILE-graph.pdf.
+    path = Path(output).with_suffix(f".{fmt}") if fmt == "svg" else Path(output).with_name(
+        Path(output).stem + f"-graph.{fmt}")
+    files[path] = data
+    return path.name

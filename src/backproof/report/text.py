@@ -1,148 +1,133 @@
-"""The terminal write-up: readable, aligned, coloured when shown on a terminal."""
+"""The terminal printer of a document: readable, aligned, coloured when shown on a terminal."""
 
 from __future__ import annotations
 
+import textwrap
 from io import StringIO
 
 from rich.console import Console
 from rich.markup import escape as e  # short: every piece of user text is escaped
-from rich.text import Text
+from rich.text import Text as RichText
 
-from ..printing import to_text
-from ..steps import StepKind
-from .common import (
-    grad_label,
-    label_text,
-    num,
-    oracles,
-    output_unit,
-    paren_num,
-    step_groups,
-    substituted_text,
-    verification_lines,
+from .document import (
+    Bullets,
+    Code,
+    Details,
+    Document,
+    Equation,
+    Equations,
+    Figure,
+    Heading,
+    Math,
+    Paragraph,
+    Table,
+    Text,
 )
+from .notation import term_text
 
-__all__ = ["render_text"]
+__all__ = ["render_text", "print_text", "TextPrinter", "WIDTH"]
+
+#: Lines longer than this break their equality chain, one ``= term`` per line.
+WIDTH = 100
+
+_STYLE = {"strong": "bold", "em": "italic", "code": "", "good": "green", "bad": "red", "note": "yellow",
+          "dim": "dim", "": ""}
 
 
-class _TextPrinter:
-    """Rich-markup lines of a derivation's write-up (markup only styles; content is escaped).
+def _runs(runs) -> str:
+    out = []
+    for r in runs:
+        if isinstance(r, Math):
+            out.append(e(" = ".join(term_text(t) for t in r.terms)))
+        else:
+            style = _STYLE.get(r.style, "")
+            out.append(f"[{style}]{e(r.text)}[/{style}]" if style else e(r.text))
+    return "".join(out)
 
-    One method per section and one ``_print_<kind>`` per step kind, as SymPy's printers
-    dispatch per expression class; every method formats what the steps hold, nothing more.
-    """
 
-    def __init__(self, deriv, proof=None, check=None):
-        self.d = deriv
-        self.proof, self.check = oracles(deriv, proof, check)
-        self.ou = output_unit(deriv)
-        self.inputs = [n for n in deriv.program.inputs if n in deriv.graph]
+def _plain(runs) -> str:
+    return RichText.from_markup(_runs(runs)).plain
 
-    def lines(self) -> list[str]:
-        out = self.d.output
-        L = [f"[bold]backproof[/bold] — the gradients of [bold]{e(out)}[/bold], one chain-rule step at a time",
-             ""]
-        for section in (self.program, self.given, self.forward, self.backward, self.gradients,
-                        self.verification):
-            L.extend(section())
+
+class TextPrinter:
+    """Rich-markup lines of a document: one ``_print_<Block>`` per block type, as SymPy's
+    printers dispatch per class. Markup only styles; every content string is escaped."""
+
+    def lines(self, doc: Document) -> list[str]:
+        head = f"[bold]backproof[/bold] — {e(doc.title[:1].lower() + doc.title[1:])}"
+        L = [head + (f", {e(doc.subtitle)}" if doc.subtitle else "")]
+        for block in doc.blocks:
+            L.extend(getattr(self, f"_print_{type(block).__name__}")(block))
         return L
 
-    # --- sections ------------------------------------------------------------------------------
-    def program(self) -> list[str]:
-        L = ["[bold]Program[/bold]"]
-        L.extend(f"  {e(st.name)} = {e(to_text(st.expr))}" for st in self.d.program.statements)
-        L.append(f"  inputs: {e(', '.join(self.inputs)) or '(none)'}; output: {e(self.d.output)}")
+    def _print_Heading(self, b: Heading) -> list[str]:
+        return ["", f"[bold]{e(b.text)}[/bold]"]
+
+    def _print_Paragraph(self, b: Paragraph) -> list[str]:
+        if all(isinstance(r, Math) or not r.style for r in b.runs):
+            plain = "".join(" = ".join(term_text(t) for t in r.terms) if isinstance(r, Math) else r.text
+                            for r in b.runs)
+            return [e(line) for line in textwrap.wrap(plain, WIDTH, initial_indent="  ", subsequent_indent="  ")]
+        return ["  " + _runs(b.runs)]
+
+    def _print_Code(self, b: Code) -> list[str]:
+        return [f"  {e(line)}" for line in b.lines]
+
+    def _print_Figure(self, b: Figure) -> list[str]:
+        return [f"  (diagram: {e(b.path)})"] if b.path else []
+
+    def _print_Bullets(self, b: Bullets) -> list[str]:
+        return ["  " + _runs(item) for item in b.items]
+
+    def _print_Details(self, b: Details) -> list[str]:
+        L: list[str] = []
+        for block in b.blocks:
+            L.extend(getattr(self, f"_print_{type(block).__name__}")(block))
         return L
 
-    def given(self) -> list[str]:
-        at = self.d.at
-        if at is None:
-            return []
-        values = ",  ".join(f"{e(n)} = [green]{num(at[n])}[/green]" for n in self.inputs)
-        return ["", "[bold]Given[/bold]", "  " + (values or "(no inputs)")]
+    def _print_Table(self, b: Table) -> list[str]:
+        rows = [[_plain(c) for c in b.header]] + [[_plain(c) for c in row] for row in b.rows]
+        widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+        return ["  " + e("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip()) for r in rows]
 
-    def forward(self) -> list[str]:
-        L = ["", "[bold]Forward pass[/bold]" + ("" if self.d.at is not None else " (symbolic: no values given)")]
-        L.extend(self._print_FORWARD(s) for s in self.d.steps if s.kind is StepKind.FORWARD)
-        return L
+    def _print_Equations(self, b: Equations) -> list[str]:
+        return [line for eq in b.lines for line in self._equation(eq)]
 
-    def backward(self) -> list[str]:
-        d, ou = self.d, self.ou
-        seed = next(s for s in d.steps if s.kind is StepKind.SEED)
-        L = ["", "[bold]Backward pass[/bold] (reverse order; a value that feeds several operations "
-                 "sums its paths)",
-             f"  {seed.index:>3}. {e(grad_label(d, ou, ou))} = 1   (start: the output with respect to itself)"]
-        for target, steps in step_groups(d):
-            multi = any(s.kind is StepKind.SUM for s in steps)
-            for s in steps:
-                L.extend(getattr(self, f"_print_{s.kind.name}")(s, target, multi))
-        return L
-
-    def gradients(self) -> list[str]:
-        results = [s for s in self.d.steps if s.kind is StepKind.RESULT]
-        width = max([len(grad_label(self.d, self.ou, s.target)) for s in results] + [0])
-        return ["", "[bold]Gradients[/bold]", *(self._print_RESULT(s, width) for s in results)]
-
-    def verification(self) -> list[str]:
-        L = ["", "[bold]Verification[/bold]"]
-        L.extend("  " + e(line) for line in verification_lines(self.d, self.proof, self.check))
-        L.extend(f"  [yellow]note: {e(lim)}[/yellow]" for lim in self.d.limits)
-        return L
-
-    # --- one printer per step kind ----------------------------------------------------------------
-    def _print_FORWARD(self, s) -> str:
-        lhs = self.d.label(s.target)
-        line = f"  {s.index:>3}. {e(lhs)} = {e(to_text(s.symbolic))}" if lhs != to_text(s.symbolic) \
-            else f"  {s.index:>3}. {e(lhs)}"
-        if s.value is not None:
-            line += f" = {e(substituted_text(s, self.d))} = [green]{num(s.value)}[/green]"
-        return line
-
-    def _print_LOCAL(self, s, target: str, multi: bool) -> list[str]:
-        line = f"  {s.index:>3}. local   {e(grad_label(self.d, s.via, target))}"
-        if s.symbolic is not None:
-            line += f" = {e(to_text(s.symbolic))}"
-        if s.value is not None and (s.symbolic is None or to_text(s.symbolic) != num(s.value)):
-            line += f" = [green]{num(s.value)}[/green]"
-        line += f"   [dim]({e(s.rule)})[/dim]"
-        return [line, f"         [yellow]note: {e(s.note)}[/yellow]"] if s.note else [line]
-
-    def _print_CHAIN(self, s, target: str, multi: bool) -> list[str]:
-        d, ou = self.d, self.ou
-        head = f"path via {label_text(d, s.via)}" if multi else grad_label(d, ou, target)
-        line = (f"  {s.index:>3}. chain   {e(head)} = {e(grad_label(d, ou, s.via))} · "
-                f"{e(grad_label(d, s.via, target))}")
-        if s.symbolic is not None:
-            line += f" = {e(to_text(s.symbolic))}"
-        if s.value is not None:
-            line += f" = {paren_num(s.factors[0])} · {paren_num(s.factors[1])} = [red]{num(s.value)}[/red]"
-        return [line]
-
-    def _print_SUM(self, s, target: str, multi: bool) -> list[str]:
-        paths = " + ".join(f"(via {label_text(self.d, t)})" for t in s.terms)
-        line = f"  {s.index:>3}. sum     {e(grad_label(self.d, self.ou, target))} = {e(paths)}"
-        if s.symbolic is not None:
-            line += f" = {e(to_text(s.symbolic))}"
-        if s.value is not None:
-            line += " = " + " + ".join(paren_num(f) for f in s.factors) + f" = [red]{num(s.value)}[/red]"
-        return [line]
-
-    def _print_RESULT(self, s, width: int) -> str:
-        parts = [f"  {e(grad_label(self.d, self.ou, s.target).ljust(width))}"]
-        shown: list[str] = []
-        for form in (s.symbolic, s.simplified):
-            if form is not None and to_text(form) not in shown:
-                shown.append(to_text(form))
-        parts.extend(f"= {e(t)}" for t in shown)
-        if s.value is not None and num(s.value) not in shown:
-            parts.append(f"= [red]{num(s.value)}[/red]")
-        elif s.value is not None:
-            parts[-1] = f"= [red]{e(shown[-1])}[/red]"
-        return " ".join(parts)
+    def _equation(self, eq: Equation) -> list[str]:
+        number = f"{eq.index:>4}. " if eq.index is not None else "      "
+        terms = [term_text(t) for t in eq.terms]
+        colour = {"forward": "green", "chain": "red", "sum": "red", "edge": "red", "seed": "red"}.get(eq.kind)
+        last = len(terms) - 1
+        shown = [f"[{colour}]{e(t)}[/{colour}]" if i == last and colour and i else e(t)
+                 for i, t in enumerate(terms)]
+        tag = f"   [dim]({e(eq.tag)})[/dim]" if eq.tag else ""
+        flat = "  " + number + " = ".join(terms)
+        if len(flat) + len(eq.tag) + 5 <= WIDTH or len(terms) <= 2:
+            lines = ["  " + number + " = ".join(shown) + tag]
+        else:  # one `= term` per line, aligned under the first `=`
+            pad = " " * (2 + len(number) + len(terms[0]) + 1)
+            lines = ["  " + number + shown[0] + " = " + shown[1] + tag]
+            lines.extend(pad + "= " + t for t in shown[2:])
+        if eq.note:
+            lines.append(f"          [yellow]note: {e(eq.note)}[/yellow]")
+        return lines
 
 
-def render_text(deriv, color: bool = False, *, proof=None, check=None) -> str:
-    """The terminal write-up of ``deriv``; ANSI colours when ``color`` is true.
+def print_text(doc: Document, color: bool = False) -> str:
+    """The terminal text of ``doc``; ANSI colours when ``color`` is true."""
+    lines = TextPrinter().lines(doc)
+    if not color:
+        return "\n".join(RichText.from_markup(line).plain for line in lines) + "\n"
+    buf = StringIO()
+    console = Console(file=buf, force_terminal=True, color_system="standard", width=200,
+                      highlight=False, soft_wrap=True)
+    for line in lines:
+        console.print(line)
+    return buf.getvalue()
+
+
+def render_text(deriv, color: bool = False, *, proof=None, check=None, options=None) -> str:
+    """The terminal write-up of a derivation; ANSI colours when ``color`` is true.
 
     Examples
     --------
@@ -150,12 +135,5 @@ def render_text(deriv, color: bool = False, *, proof=None, check=None) -> str:
     >>> print(render_text(derive("y = 2*x", at={"x": 3}, verify=False)).splitlines()[0])
     backproof — the gradients of y, one chain-rule step at a time
     """
-    lines = _TextPrinter(deriv, proof, check).lines()
-    if not color:
-        return "\n".join(Text.from_markup(line).plain for line in lines) + "\n"
-    buf = StringIO()
-    console = Console(file=buf, force_terminal=True, color_system="standard", width=200,
-                      highlight=False, soft_wrap=True)
-    for line in lines:
-        console.print(line)
-    return buf.getvalue()
+    from .derivation_doc import derivation_document
+    return print_text(derivation_document(deriv, proof=proof, check=check, options=options), color)

@@ -1,0 +1,411 @@
+"""The write-up of a derivation as a :class:`~.document.Document` (every format prints it).
+
+Notation (the lesson of the chain rule, kept visible):
+
+- ``∂y/∂n`` (or δ_n, or dn) is the gradient of the output with respect to node ``n``,
+  over every path; ``∂d/∂b`` is gate ``d``'s own local partial with respect to its input
+  ``b``; ``∂y/∂b|via d`` is the part of ``∂y/∂b`` that flows through ``d``.
+- A local partial is never written with the output's symbol: the output gate's partial is
+  written on its expression (∂(d·e)/∂d).
+- Unnamed gates get short names u₁, u₂, … (in forward order) before they are differentiated,
+  and every form is written in the names the reader has (1 − h², p·(1 − p)).
+- A line reads symbols = numbers = value, term for term in the same order.
+- Constants are never differentiated.
+
+The builder arranges what the steps hold; it renames symbols (``xreplace``) but never
+differentiates, evaluates or simplifies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import sympy as sp
+
+from ..derivation import constant_nodes, operands
+from ..graph import alias_source, unit_of
+from ..ops import OPS
+from ..printing import format_number, to_text
+from ..steps import Step, StepKind
+from ..verify import Skipped
+from .common import oracles, output_unit, step_groups, verification_lines
+from .document import (
+    Bullets,
+    Code,
+    Details,
+    Document,
+    Equation,
+    Equations,
+    Figure,
+    Heading,
+    Inline,
+    Math,
+    Paragraph,
+    Table,
+    Text,
+)
+from .notation import NOTATIONS, Grad, Local, Via, num
+
+__all__ = ["WriteupOptions", "derivation_document", "Names", "AutoName"]
+
+
+@dataclass(frozen=True)
+class WriteupOptions:
+    """How a derivation is written up.
+
+    Attributes
+    ----------
+    notation : str
+        ``leibniz`` (∂y/∂w), ``delta`` (δ_w) or ``cs231n`` (dw) for accumulated gradients.
+    compact : bool
+        One line per edge, the ×1 edges of ``+`` and ``−`` gates folded into the next
+        product; otherwise a local-derivative line and a chain-rule line per edge.
+    title : str or None
+        The document's title.
+    figure : Figure or None
+        The diagram to include after the program.
+    """
+
+    notation: str = "leibniz"
+    compact: bool = False
+    title: str | None = None
+    figure: Figure | None = None
+
+    def __post_init__(self):
+        if self.notation not in NOTATIONS:
+            raise ValueError(f"unknown notation {self.notation!r} (must be one of {', '.join(NOTATIONS)})")
+
+
+class AutoName(sp.Symbol):
+    """A short name ``u₁`` given to an unnamed gate."""
+
+    def _sympystr(self, p):
+        return "u" + self.name[1:].translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
+
+    def _latex(self, p):
+        return f"u_{{{self.name[1:]}}}"
+
+    def _mathml_presentation(self, p):
+        sub = p.dom.createElement("msub")
+        for tag, text in (("mi", "u"), ("mn", self.name[1:])):
+            el = p.dom.createElement(tag)
+            el.appendChild(p.dom.createTextNode(text))
+            sub.appendChild(el)
+        return sub
+
+
+class Names:
+    """The symbol of every node: its name, a short name ``u_k`` for an unnamed gate, or a
+    constant's value; and the renaming that writes any form in those symbols."""
+
+    def __init__(self, deriv):
+        g = self.g = deriv.graph
+        self.const = constant_nodes(g, list(deriv.units))
+        self.sym: dict[str, Any] = {}
+        self.auto: list[str] = []
+        for n in deriv.units:
+            data = g.nodes[n]
+            label = deriv.label(n)
+            if data["kind"] == "const" or n in self.const:
+                self.sym[n] = data["expr"]
+            elif data["kind"] == "op" and not label.isidentifier():
+                self.auto.append(n)
+                self.sym[n] = AutoName(f"u{len(self.auto)}")
+            else:
+                self.sym[n] = sp.Symbol(label)
+        # Write any form in the names: a gate's expression (in its operands' names) is
+        # replaced by its symbol, the largest first (xreplace works top-down).
+        self.rename = {g.nodes[n]["expr"]: s for n, s in self.sym.items()
+                       if g.nodes[n]["kind"] == "op" and n not in self.const}
+
+    def of(self, nid: str):
+        """The symbol of node ``nid`` (a named result's op and its name share one)."""
+        return self.sym.get(unit_of(self.g, nid), self.g.nodes[nid]["expr"])
+
+    def form(self, expr):
+        """``expr`` written in the node names and short names."""
+        return None if expr is None else sp.sympify(expr, strict=True).xreplace(self.rename)  # safe: strict
+
+    def written(self, nid: str):
+        """The gate ``nid`` as written, in its operands' symbols (``u₁ · u₂``)."""
+        op = self.g.nodes[nid]["op"]
+        return OPS[op].write(*[self.of(u) for u in operands(self.g, nid)])
+
+
+class _Builder:
+    def __init__(self, deriv, proof, check, options: WriteupOptions):
+        self.d, self.o = deriv, options
+        self.proof, self.check = oracles(deriv, proof, check)
+        self.names = Names(deriv)
+        self.ou = output_unit(deriv)
+        self.out = self.names.of(self.ou)
+        self.inputs = [n for n in deriv.program.inputs if n in deriv.graph]
+        self.valued = deriv.at is not None
+
+    def grad(self, nid: str):
+        return Grad(self.out, self.names.of(nid), self.o.notation)
+
+    def local(self, s: Step):
+        """The gate's own partial: ∂d/∂b, or ∂(d·e)/∂d when the gate is the output."""
+        g, w = self.d.graph, s.via
+        src = operands(g, self._op(w))
+        which = s.pos + 1 if sum(1 for u in src if unit_of(g, u) == unit_of(g, src[s.pos])) > 1 else 0
+        gate = self.names.written(self._op(w)) if w == self.ou else self.names.of(w)
+        return Local(gate, self.names.of(s.target), which)
+
+    def _op(self, unit: str) -> str:
+        return unit
+
+    # --- the document ---------------------------------------------------------------------------
+    def document(self) -> Document:
+        blocks: list[Any] = []
+        for section in (self.program, self.given, self.forward, self.backward, self.gradients,
+                        self.verification):
+            blocks.extend(section())
+        title = self.o.title or f"The gradients of {self.d.output}"
+        return Document(title, tuple(blocks), subtitle="one chain-rule step at a time")
+
+    def program(self) -> list[Any]:
+        d = self.d
+        L: list[Any] = [Heading("Program"),
+                        Code(tuple(f"{st.name} = {to_text(st.expr)}" for st in d.program.statements)),
+                        Paragraph((Text("Inputs: "), *_join([Math((sp.Symbol(n),)) for n in self.inputs]),
+                                   Text("; output: "), Math((sp.Symbol(d.output),)), Text(".")))]
+        if self.names.auto:
+            L.append(Paragraph((Text("Unnamed intermediate results get short names ("),
+                                *_join([Math((self.names.sym[n],)) for n in self.names.auto[:3]]),
+                                Text(", …" if len(self.names.auto) > 3 else ""),
+                                Text(") so that each can be differentiated by name; the forward pass "
+                                     "defines them."))))
+        if self.o.figure is not None:
+            L.append(self.o.figure)
+        return L
+
+    def given(self) -> list[Any]:
+        if not self.valued:
+            return []
+        at = self.d.at
+        return [Heading("Given"),
+                Paragraph(tuple(_join([Math((sp.Symbol(n), num(at[n]))) for n in self.inputs])) or
+                          (Text("(no inputs)"),))]
+
+    def forward(self) -> list[Any]:
+        lines = tuple(self._forward(s) for s in self.d.steps if s.kind is StepKind.FORWARD
+                      and s.target not in self.names.const)
+        head = "Forward pass" if self.valued else "Forward pass (symbolic: no values given)"
+        return [Heading(head), Equations(lines)]
+
+    def _forward(self, s: Step) -> Equation:
+        g, n = self.d.graph, s.target
+        lhs = self.names.of(n)
+        if g.nodes[n]["kind"] == "name":  # z = y: a name for another value
+            terms = [lhs, self.names.of(operands(g, n)[0])]
+        else:
+            terms = [lhs, self.names.written(n)]
+        if self.valued:
+            if g.nodes[n]["kind"] != "name":
+                op = OPS[g.nodes[n]["op"]]
+                # A constant operand stays as written (the 2 of u²); values are printed numbers.
+                shown = [self.names.of(u) if u in self.names.const or g.nodes[u]["kind"] == "const"
+                         else num(v, paren=True) for u, v in zip(operands(g, n), s.factors)]
+                terms.append(op.write(*shown))
+            terms.append(num(s.value))
+        return Equation(tuple(terms), s.index, "forward", nodes=s.nodes)
+
+    def backward(self) -> list[Any]:
+        seed = next(s for s in self.d.steps if s.kind is StepKind.SEED)
+        blocks: list[Any] = [Heading("Backward pass"), self._legend()]
+        blocks.append(Equations((Equation((self.grad(self.ou), sp.Integer(1)), seed.index, "seed",
+                                          tag="start: the output with respect to itself",
+                                          nodes=seed.nodes),)))
+        for target, steps in step_groups(self.d):
+            lines = self._compact(steps) if self.o.compact else self._full(steps)
+            blocks.append(Equations(tuple(lines), title=(Math((self.grad(target),)),)))
+        return blocks
+
+    def _example(self):
+        """A gate and its input from this derivation, to explain the notation with."""
+        for s in self.d.steps:
+            if s.kind is StepKind.LOCAL and s.via != self.ou and isinstance(self.names.of(s.via), sp.Symbol):
+                return self.names.of(s.target), self.names.of(s.via)
+        return sp.Symbol("b"), sp.Symbol("d")
+
+    def _legend(self) -> Paragraph:
+        y = self.out
+        b, dn = self._example()
+        own = {"delta": (Math((Grad(y, b, "delta"), Grad(y, b))), Text(" is the gradient of "), Math((y,)),
+                         Text(" with respect to "), Math((b,)), Text(", over every path; ")),
+               "cs231n": (Math((Grad(y, b, "cs231n"), Grad(y, b))), Text(" is the gradient of "), Math((y,)),
+                          Text(" with respect to "), Math((b,)), Text(", over every path; "))}
+        first = own.get(self.o.notation, (Math((Grad(y, b),)), Text(" is the gradient of the output "),
+                                          Math((y,)), Text(" with respect to "), Math((b,)),
+                                          Text(", summed over every path; ")))
+        return Paragraph((Text("Notation: "), *first, Math((Local(dn, b),)),
+                          Text(" is the local derivative of gate "), Math((dn,)),
+                          Text(" with respect to its own input "), Math((b,)), Text("; "),
+                          Math((Via(Grad(y, b, self.o.notation), dn),)),
+                          Text(" is the part that flows through "), Math((dn,)),
+                          Text(". Each chain-rule line multiplies the gradient arriving at a gate "
+                               "(upstream) by the gate's local derivative; where a value feeds several "
+                               "gates, its paths add up.")))
+
+    def _chain_lhs(self, s: Step, multi: bool):
+        return Via(self.grad(s.target), self.names.of(s.via)) if multi else self.grad(s.target)
+
+    def _full(self, steps: list[Step]) -> list[Equation]:
+        multi = any(s.kind is StepKind.SUM for s in steps)
+        out: list[Equation] = []
+        for s in steps:
+            if s.kind is StepKind.LOCAL:
+                terms = [self.local(s)]
+                form = self.names.form(s.symbolic)
+                if form is not None and (s.value is None or to_text(form) != format_number(s.value)):
+                    terms.append(form)
+                if s.value is not None:
+                    terms.append(num(s.value))
+                out.append(Equation(tuple(terms), s.index, "local", tag=s.rule or "", note=s.note,
+                                    nodes=s.nodes))
+            elif s.kind is StepKind.CHAIN:
+                out.append(self._chain(s, multi))
+            else:
+                out.append(self._sum(s))
+        return out
+
+    def _chain(self, s: Step, multi: bool, local=None, tag: str = "chain rule") -> Equation:
+        local = local if local is not None else self.local(s)
+        terms: list[Any] = [self._chain_lhs(s, multi), sp.Mul(self.grad(s.via), local, evaluate=False)]
+        if self.valued:
+            terms.append(sp.Mul(num(s.factors[0]), num(s.factors[1], paren=True), evaluate=False))
+            terms.append(num(s.value))
+        elif s.symbolic is not None:
+            terms.append(self.names.form(s.symbolic))
+        return Equation(tuple(terms), s.index, "chain", tag=tag, nodes=s.nodes)
+
+    def _sum(self, s: Step) -> Equation:
+        vias = [Via(self.grad(s.target), self.names.of(t)) for t in s.terms]
+        terms: list[Any] = [self.grad(s.target), sp.Add(*vias, evaluate=False)]
+        if self.valued:
+            terms.append(sp.Add(*[num(f, paren=i > 0) for i, f in enumerate(s.factors)], evaluate=False))
+            terms.append(num(s.value))
+        elif s.symbolic is not None:
+            terms.append(self.names.form(s.symbolic))
+        return Equation(tuple(terms), s.index, "sum", tag=f"sum over the {len(s.terms)} paths", nodes=s.nodes)
+
+    def _compact(self, steps: list[Step]) -> list[Equation]:
+        multi = any(s.kind is StepKind.SUM for s in steps)
+        out: list[Equation] = []
+        local: Step | None = None
+        for s in steps:
+            if s.kind is StepKind.LOCAL:
+                local = s
+            elif s.kind is StepKind.CHAIN and local is not None:
+                out.append(self._edge(local, s, multi))
+            elif s.kind is StepKind.SUM:
+                out.append(self._sum(s))
+        return out
+
+    def _edge(self, local: Step, s: Step, multi: bool) -> Equation:
+        """One line for one edge; a ×1 or ×(−1) edge of a + or − gate folds into its gradient."""
+        g = self.d.graph
+        unit = s.via
+        op = g.nodes[unit]["op"]
+        lv = local.value if local.value is not None else local.symbolic
+        rule = local.rule or ""
+        if op in ("add", "sub", "neg", "identity") and lv in (1, -1):
+            sign = sp.Integer(int(lv))
+            up = self.grad(s.via)
+            folded = up if sign == 1 else sp.Mul(sp.Integer(-1), up, evaluate=False)
+            terms: list[Any] = [self._chain_lhs(s, multi), folded]
+            if self.valued:
+                terms.append(num(s.value))
+            elif s.symbolic is not None:
+                terms.append(self.names.form(s.symbolic))
+            tag = f"{rule}: {_plain(Local(self.names.of(unit), self.names.of(s.target)))} = {int(lv)}"
+            return Equation(tuple(terms), s.index, "edge", tag=tag, note=local.note, nodes=s.nodes)
+        eq = self._chain(s, multi, self.local(local), tag=rule)
+        form = self.names.form(local.symbolic)
+        tag = f"{rule}: {_plain(self.local(local))} = {_plain(form)}" if form is not None else rule
+        return Equation(eq.terms, s.index, "edge", tag=tag, note=local.note, nodes=s.nodes)
+
+    def gradients(self) -> list[Any]:
+        results = [s for s in self.d.steps if s.kind is StepKind.RESULT]
+        has_sym = any(s.symbolic is not None for s in results)
+        has_in = any(s.simplified is not None or s.inputs_form is not None for s in results)
+        header: list[tuple[Inline, ...]] = [(Text("gradient"),)]
+        if has_sym:
+            header.append((Text("in node names"),))
+        if has_in:
+            header.append((Text("in the inputs"),))
+        if self.valued:
+            header.append((Text("value"),))
+        rows = []
+        for s in results:
+            row: list[tuple[Inline, ...]] = [(Math((self.grad(s.target),)),)]
+            if has_sym:
+                row.append((Math((self.names.form(s.symbolic),)),) if s.symbolic is not None else ())
+            if has_in:
+                form = s.simplified if s.simplified is not None else s.inputs_form
+                row.append((Math((form,)),) if form is not None else ())
+            if self.valued:
+                row.append((Math((num(s.value),)),))
+            rows.append(tuple(row))
+        return [Heading("Gradients"), Table(tuple(header), tuple(rows))]
+
+    def verification(self) -> list[Any]:
+        d = self.d
+        lines = verification_lines(d, self.proof, self.check)
+        start = next((i for i, line in enumerate(lines) if line.startswith("gradient ")), len(lines))
+        blocks: list[Any] = [Heading("Verification"), Bullets(tuple((Text(line),) for line in lines[:start]))]
+        v = self.check
+        if not isinstance(v, Skipped):
+            header = tuple((Text(h),) for h in ("gradient", "symbolic", "NumPy engine", "finite differences",
+                                                "rel. error engine", "rel. error f.d.", "verdict"))
+            rows = tuple(((Math((Grad(self.out, sp.Symbol(r.name), self.o.notation),)),),
+                          (Text(format_number(r.symbolic)),), (Text(format_number(r.engine)),),
+                          (Text(format_number(r.numeric)),), (Text(f"{r.rel_engine:.1e}"),),
+                          (Text(f"{r.rel_numeric:.1e}"),),
+                          (Text(r.verdict + (f" — {r.note}" if r.note else "")),)) for r in v.rows)
+            blocks.append(Details("the numbers of the cross-check", (Table(header, rows),), open=True))
+        if d.limits:
+            blocks.append(Bullets(tuple((Text(f"note: {lim}", "note"),) for lim in d.limits)))
+        return blocks
+
+
+def _join(runs: list[Inline], sep: str = ", ") -> list[Inline]:
+    out: list[Inline] = []
+    for i, r in enumerate(runs):
+        if i:
+            out.append(Text(sep))
+        out.append(r)
+    return out
+
+
+def _plain(expr) -> str:
+    from .notation import term_text
+    return term_text(expr)
+
+
+def derivation_document(deriv, *, proof=None, check=None, options: WriteupOptions | None = None) -> Document:
+    """The write-up of ``deriv`` as a document every printer formats.
+
+    Parameters
+    ----------
+    deriv : Derivation
+    proof, check : optional
+        The proof against ``sympy.diff`` and the numeric cross-check (default: skipped).
+    options : WriteupOptions, optional
+
+    Examples
+    --------
+    >>> from backproof.derivation import derive
+    >>> doc = derivation_document(derive("y = 2*x", at={"x": 3}, verify=False))
+    >>> [b.text for b in doc.blocks if isinstance(b, Heading)][:3]
+    ['Program', 'Given', 'Forward pass']
+    """
+    return _Builder(deriv, proof, check, options or WriteupOptions()).document()
+
+
+def alias_of(deriv, nid: str) -> str:
+    """The node id a diagram shows for unit ``nid`` (its name node, if any)."""
+    return alias_source(deriv.graph, nid)
