@@ -31,7 +31,7 @@ from sympy.printing.str import StrPrinter
 
 from ..printing import format_number
 
-__all__ = ["NOTATIONS", "Grad", "Local", "Via", "Num", "num", "name", "term_text", "term_latex",
+__all__ = ["NOTATIONS", "Atom", "Grad", "Local", "Via", "Num", "num", "name", "term_text", "term_latex",
            "term_mathml", "name_latex"]
 
 #: How an accumulated gradient is written: ``leibniz`` ∂J/∂w, ``delta`` δ_w (Mazur's and
@@ -43,7 +43,7 @@ _GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "zeta", "eta", "theta", 
           "psi", "omega"}
 
 
-class _Atom(sp.Expr):
+class Atom(sp.Expr):
     """An unevaluated, commutative SymPy expression that only prints."""
 
     is_commutative = True
@@ -52,7 +52,7 @@ class _Atom(sp.Expr):
         return None
 
 
-class Num(_Atom):
+class Num(Atom):
     """A number exactly as the write-up prints it; ``paren`` wraps a negative number.
 
     Examples
@@ -114,7 +114,7 @@ def _fenced(p, inner):
     return row
 
 
-class Grad(_Atom):
+class Grad(Atom):
     """The gradient of ``of`` with respect to ``wrt``, over every path.
 
     Examples
@@ -158,7 +158,7 @@ class Grad(_Atom):
         return _partial_frac(p, of, wrt)
 
 
-class Local(_Atom):
+class Local(Atom):
     """A gate's own local partial ∂gate/∂wrt; ``which`` tells apart repeated operands.
 
     Examples
@@ -185,7 +185,7 @@ class Local(_Atom):
         return _partial_frac(p, *self.args[:2], which=int(self.args[2]))
 
 
-class Via(_Atom):
+class Via(Atom):
     """The part of the gradient ``grad`` that flows through the consumer ``node``.
 
     Examples
@@ -398,7 +398,7 @@ class _LatexPrinter(LatexPrinter):
     def _print_Mul(self, expr):
         # An unevaluated product as written (``(1/2) · u₄``, ``3 · (-1)``): factors in order.
         args = list(expr.args)
-        if not any(isinstance(a, _Atom) for a in args) and not _unevaluated(expr):
+        if not any(isinstance(a, Atom) for a in args) and not _unevaluated(expr):
             return super()._print_Mul(expr)
         if len(args) == 2 and args[0] == -1:
             return "-" + self.parenthesize(args[1], PRECEDENCE["Mul"])
@@ -421,7 +421,7 @@ class _MathMLPrinter(MathMLPresentationPrinter):
 
     def _print_Mul(self, expr):
         args = list(expr.args)
-        if any(isinstance(a, _Atom) for a in args) or _unevaluated(expr):
+        if any(isinstance(a, Atom) for a in args) or _unevaluated(expr):
             row = self.dom.createElement("mrow")
             for i, a in enumerate(args):
                 if i:

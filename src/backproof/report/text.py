@@ -21,7 +21,6 @@ from .document import (
     Math,
     Paragraph,
     Table,
-    Text,
 )
 from .notation import term_text
 
