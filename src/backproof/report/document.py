@@ -10,7 +10,7 @@ printer's output. Maths in a block is SymPy expressions built with the atoms of
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 __all__ = ["Text", "Math", "Inline", "Heading", "Paragraph", "Code", "Equation", "Equations",
            "Table", "Figure", "Details", "Bullets", "Block", "Document"]
@@ -32,7 +32,7 @@ class Math:
     terms: tuple[Any, ...]
 
 
-Inline = Union[Text, Math]
+Inline = Text | Math
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ class Details:
     open: bool = False
 
 
-Block = Union[Heading, Paragraph, Code, Equations, Table, Figure, Bullets, Details]
+Block = Heading | Paragraph | Code | Equations | Table | Figure | Bullets | Details
 
 
 @dataclass(frozen=True)
