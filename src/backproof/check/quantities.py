@@ -547,6 +547,11 @@ def _grad_formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
     users = [s for s in problem.consumers.get(n, ()) if s == f or f in problem.reach[s]]
     if not users:
         return f"∂{f}/∂{n} = 0 ({f} does not depend on {n})"
+    if users == [f]:
+        # n feeds f directly: its local derivative is the whole step, written once.
+        chain = _equality_chain([f"∂{f}/∂{n}", to_text(problem.local_symbolic(f, n)), _n(ev.partial(f, n)),
+                                 _n(ev.get(q))])
+        return " = ".join(chain)
     names, nums, locs = [], [], []
     for s in users:
         local = ev.partial(s, n)
@@ -557,8 +562,17 @@ def _grad_formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
         else:
             names.append(f"∂{f}/∂{s}·∂{s}/∂{n}")
             nums.append(f"{_n(ev.get(Quantity('grad', f, s)))} × {_n(local)}")
-    return (f"∂{f}/∂{n} = {' + '.join(names)} = {' + '.join(nums)} = {_n(ev.get(q))}"
-            f"   ({'; '.join(locs)})")
+    chain = _equality_chain([f"∂{f}/∂{n}", " + ".join(names), " + ".join(nums), _n(ev.get(q))])
+    return " = ".join(chain) + f"   ({'; '.join(locs)})"
+
+
+def _equality_chain(terms: list[str]) -> list[str]:
+    """The terms of ``a = b = c``, each one that repeats the term before it left out.
+
+    >>> _equality_chain(["∂J/∂a2", "∂J/∂a2", "2", "2"])
+    ['∂J/∂a2', '2']
+    """
+    return [t for i, t in enumerate(terms) if i == 0 or t != terms[i - 1]]
 
 
 def _update_formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
