@@ -81,13 +81,18 @@ def test_no_equality_chain_repeats_a_term_in_the_examples(path):
 
 
 def test_finding_negative_factor_keeps_parentheses_in_check_feedback():
-    # ∂J/∂a = ∂J/∂J · ∂J/∂a = 1 · (−2): the negative local factor c = −2 keeps its parentheses.
-    p = Problem("a = w*x\nJ = a*c", at="w=3,x=2,c=-2")
-    result = diagnose(p, parse_answers(p, {"dJ/da": 2}))
+    # ∂J/∂a = ∂J/∂b · ∂b/∂a = 2 · (−2): the negative local factor c = −2 keeps its parentheses.
+    p = Problem("a = w*x\nb = a*c\nJ = 2*b", at="w=3,x=2,c=-2")
+    result = diagnose(p, parse_answers(p, {"dJ/da": 4}))
     latex = " ".join(derivation_latex(p, Quantity("grad", "J", "a")))
-    assert r"1 \cdot \left(-2\right)" in latex and r"\cdot -" not in latex
+    assert r"2 \cdot \left(-2\right) = -4" in latex and r"\cdot -" not in latex
     page = render_html(result)
-    assert "<mn>1</mn><mo>·</mo><mrow><mo>(</mo><mo>−</mo><mn>2</mn><mo>)</mo></mrow>" in page
+    assert ('<mn>2</mn><mo>·</mo><mrow><mo stretchy="false">(</mo><mrow><mo>−</mo><mn>2</mn></mrow>'
+            '<mo stretchy="false">)</mo></mrow>') in page
+    # The plain-text formula too: 2 × (-2), not 2 × -2 (the oracle: d(2·a·c)/da at c = -2).
+    item = {i.name: i for i in result.items}["dJ/da"]
+    a, c = sp.symbols("a c")
+    assert item.formula.startswith(f"∂J/∂a = ∂J/∂b·∂b/∂a = 2 × (-2) = {sp.diff(2 * a * c, a).subs(c, -2)}")
 
 
 def test_finding_check_html_loads_nothing():

@@ -239,7 +239,10 @@ class _Num:
 
 @dataclass(frozen=True)
 class _Join:
-    """Terms joined by ``op`` (``·``, ``+`` or ``−``); a negative number after the first is parenthesised."""
+    """Terms joined by ``op`` (``·``, ``+``, ``−``, or ``""``: side by side, η ∂J/∂w).
+
+    A negative number after the first term is parenthesised.
+    """
 
     parts: tuple
     op: str
@@ -311,7 +314,7 @@ def _update_line(problem: Problem, q: Quantity) -> _Line:
     grad = _Partial(_Node(sp.Symbol(problem.output), True), _Node(w, True))
     at = problem.at or {}
     return _Line(_Prime(w), "=", (
-        _Join((w, _Join((sp.Symbol("eta"), grad), "·")), "−"),
+        _Join((w, _Join((sp.Symbol("eta"), grad), "")), "−"),
         _Join((_Num(at[q.name]), _Join((_Num(problem.learning_rate), _Num(g)), "·")), "−"),
         _Num(problem.truth(q))))
 
@@ -349,7 +352,7 @@ def _step_line(d: Derivation, s: Step, q: Quantity, out_unit: str) -> _Line | No
 
 # --- printing the terms: LaTeX ---
 
-_LATEX_OPS = {"·": r" \cdot ", "+": " + ", "−": " - "}
+_LATEX_OPS = {"·": r" \cdot ", "+": " + ", "−": " - ", "": " "}
 
 
 def _term_latex(t, position: int = 0) -> str:
@@ -404,32 +407,47 @@ class _MathML(MathMLPresentationPrinter):
 
     def number(self, value, *, paren: bool) -> str:
         """A number as MathML: ``<mn>``, with a minus sign and, if ``paren``, parentheses when negative."""
-        return self._number_element(value, paren=paren).toxml()
+        return self._finish(self._number_element(value, paren=paren))
+
+    def primed(self, symbol: sp.Symbol) -> str:
+        """``w₂′``: the prime at base level after the symbol (Unicode maths fonts raise ′ themselves)."""
+        return self._finish(self._element("mrow", self._print(symbol), self._element("mo", "′")))
+
+    def _element(self, tag: str, *children):
+        element = self.dom.createElement(tag)
+        for child in children:
+            element.appendChild(self.dom.createTextNode(child) if isinstance(child, str) else child)
+        return element
 
     def _number_element(self, value, *, paren: bool):
         text = _n(value)
-        mn = self.dom.createElement("mn")
-        mn.appendChild(self.dom.createTextNode(text.lstrip("-")))
+        mn = self._element("mn", text.lstrip("-"))
         if not text.startswith("-"):
             return mn
-        row = self.dom.createElement("mrow")
-        for part in (["("] if paren else []) + ["−", mn] + ([")"] if paren else []):
-            if isinstance(part, str):
-                mo = self.dom.createElement("mo")
-                mo.appendChild(self.dom.createTextNode(part))
-                part = mo
-            row.appendChild(part)
-        return row
+        # −x in its own row, so the minus is a prefix sign, not a binary operator with space around it.
+        signed = self._element("mrow", self._element("mo", "−"), mn)
+        return self._element("mrow", self._element("mo", "("), signed, self._element("mo", ")")) if paren else signed
 
     def doprint(self, expr) -> str:
-        element = self._print(expr)
+        return self._finish(self._print(expr))
+
+    @staticmethod
+    def _finish(element) -> str:
         for mo in element.getElementsByTagName("mo"):
-            if mo.firstChild is not None and mo.firstChild.nodeValue == "-":
+            text = mo.firstChild.nodeValue if mo.firstChild is not None else None
+            if text == "-":
                 mo.firstChild.nodeValue = "−"  # U+2212: a hyphen is not a minus sign
+            elif text in ("(", ")") and not mo.parentNode.getElementsByTagName("mfrac"):
+                # Stretchy parentheses get wide side bearings in Chromium with Latin Modern Math;
+                # they need to stretch only around a fraction.
+                mo.setAttribute("stretchy", "false")
         return element.toxml()
 
 
-_PAREN = "<mo>(</mo>{}<mo>)</mo>"
+def _fenced(inner: str) -> str:
+    """``(inner)``; the parentheses stretch only around a fraction (see :meth:`_MathML._finish`)."""
+    mo = "<mo>{}</mo>" if "<mfrac" in inner else '<mo stretchy="false">{}</mo>'
+    return f"<mrow>{mo.format('(')}{inner}{mo.format(')')}</mrow>"
 
 
 def _term_mathml(t, position: int = 0) -> str:
@@ -437,15 +455,15 @@ def _term_mathml(t, position: int = 0) -> str:
         return _MathML().number(t.value, paren=position > 0)
     if isinstance(t, _Node):
         inner = _MathML().doprint(t.expr)
-        return inner if t.named else "<mrow>" + _PAREN.format(inner) + "</mrow>"
+        return inner if t.named else _fenced(inner)
     if isinstance(t, _Partial):
         return (f"<mfrac><mrow><mo>∂</mo>{_term_mathml(t.of)}</mrow>"
                 f"<mrow><mo>∂</mo>{_term_mathml(t.wrt)}</mrow></mfrac>")
     if isinstance(t, _Join):
-        op = f"<mo>{t.op}</mo>"
+        op = f"<mo>{t.op or '&InvisibleTimes;'}</mo>"
         return "<mrow>" + op.join(_term_mathml(p, i) for i, p in enumerate(t.parts)) + "</mrow>"
     if isinstance(t, _Prime):
-        return f"<msup>{_MathML().doprint(t.of)}<mo>′</mo></msup>"
+        return _MathML().primed(t.of)
     if isinstance(t, _Filled):
         return _MathML({f"_o{i}": v for i, v in enumerate(t.values)}).doprint(t.expr)
     return _MathML().doprint(t)
