@@ -28,7 +28,7 @@ from backproof.check.report import (
     render_markdown,
     render_text,
 )
-from tools import image_not_blank, open_html
+from tools import compile_latex, image_not_blank, open_html, pdf_page_not_blank
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "homework"
 
@@ -161,3 +161,23 @@ def test_forgot_half_page_in_a_browser(browser, tmp_path):
         assert image_not_blank(page.screenshot(full_page=True))
     finally:
         page.close()
+
+
+@pytest.mark.needs_tex
+def test_check_feedback_latex_compiles(tmp_path):
+    """The maths of every derivation line the Markdown feedback of the examples shows is LaTeX that
+    pdflatex accepts. The rule names beside them are left out: some hold Unicode (σ′, −) that
+    MathJax and GitHub typeset in ``\\text`` but pdflatex does not (the closed list of rule names
+    of issue 11 is plain words)."""
+    lines = []
+    for path in sorted(EXAMPLES.glob("*.yaml")):
+        result = check(load_check(path))
+        for item in result.items:
+            if item.verdict in ("incorrect", "missing") and not item.symbolic:
+                lines += [re.sub(r"\\quad\\text\{.*\}$", "", line)
+                          for line in derivation_latex(result.problem, item.quantity)]
+    assert len(lines) > 20
+    body = "\n".join(f"\\[{line}\\]" for line in lines)
+    pdf = compile_latex("\\documentclass{article}\n\\usepackage{amsmath,amssymb}\n\\begin{document}\n"
+                        f"{body}\n\\end{{document}}\n", tmp_path)
+    assert pdf_page_not_blank(pdf, tmp_path)

@@ -273,7 +273,7 @@ class _Line:
     rule: str | None = None
 
 
-def derivation_lines(problem: Problem, q: Quantity) -> list[_Line]:
+def _derivation_lines(problem: Problem, q: Quantity) -> list[_Line]:
     """The derivation's own steps for ``q``, as lines of terms."""
     if q.kind == "update":
         return [_update_line(problem, q)]
@@ -293,12 +293,12 @@ def derivation_lines(problem: Problem, q: Quantity) -> list[_Line]:
 
 def derivation_latex(problem: Problem, q: Quantity) -> list[str]:
     """The derivation's own steps for ``q`` as LaTeX lines (rule names alongside)."""
-    return [_line_latex(line) for line in derivation_lines(problem, q)]
+    return [_line_latex(line) for line in _derivation_lines(problem, q)]
 
 
 def derivation_mathml(problem: Problem, q: Quantity) -> list[str]:
     """The same steps as ``<math display="block">`` elements (SymPy's presentation MathML)."""
-    return [_line_mathml(line) for line in derivation_lines(problem, q)]
+    return [_line_mathml(line) for line in _derivation_lines(problem, q)]
 
 
 def _node(d: Derivation, nid: str) -> _Node:
