@@ -22,7 +22,7 @@ from .check import report as check_report
 from .check.answers import load_check
 from .check.diagnose import CheckResult, check
 from .errors import BackproofError
-from .nn import Network, NetOptions, NetResult, program_from_spec, program_from_spec_file, resolve_run, run_network
+from .nn import NetOptions, NetResult, Network, program_from_spec, program_from_spec_file, resolve_run, run_network
 from .nn import report as net_report
 from .nn.run import check_options
 from .render import build_diagram
