@@ -24,6 +24,7 @@ NOTEBOOK_CSS = """
 .backproof h3 { font-size: 1rem; margin: .9rem 0 .3rem; }
 .backproof .subtitle, .backproof .n, .backproof .tag, .backproof .dim, .backproof figcaption { color: #5d6270; }
 .backproof math { font-size: 1.1em; math-style: normal; }
+.backproof .math > math { display: inline math; margin: .3rem 0; }
 .backproof ol.steps { list-style: none; padding: 0; margin: .3rem 0; }
 .backproof ol.steps li { display: flex; flex-wrap: wrap; align-items: baseline; gap: .2rem .8rem;
   padding: .2rem .4rem; border-left: 3px solid transparent; }
