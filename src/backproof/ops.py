@@ -493,8 +493,10 @@ def _make_sympy_function(op: Op) -> type:
             return definition(self.args[0]).is_finite
         return None
 
-    def _latex(self, printer):
-        return rf"{latex}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        # SymPy's LaTeX printer asks for σ²(x) rather than (σ(x))² by passing ``exp``.
+        power = f"^{{{exp}}}" if exp is not None else ""
+        return rf"{latex}{power}\left({printer._print(self.args[0])}\right)"
 
     namespace = {"eval": classmethod(eval), "fdiff": fdiff, "_eval_evalf": _eval_evalf,
                  "_eval_is_real": _eval_is_real, "_eval_is_finite": _eval_is_finite, "_latex": _latex,

@@ -116,8 +116,14 @@ class Names:
                 self.sym[n] = sp.Symbol(label)
         # Write any form in the names: a gate's expression (in its operands' names) is
         # replaced by its symbol, the largest first (xreplace works top-down).
-        self.rename = {g.nodes[n]["expr"]: s for n, s in self.sym.items()
-                       if g.nodes[n]["kind"] == "op" and n not in self.const}
+        # Partials come back evaluated (h*v), the graph keeps expressions as written (v*h):
+        # both spellings name the gate.
+        self.rename = {}
+        for n, s in self.sym.items():
+            if g.nodes[n]["kind"] == "op" and n not in self.const:
+                expr = g.nodes[n]["expr"]
+                self.rename[expr] = s
+                self.rename.setdefault(expr.doit(), s)
 
     def of(self, nid: str):
         """The symbol of node ``nid`` (a named result's op and its name share one)."""
