@@ -160,7 +160,7 @@ class CheckRow:
     numeric_error: float = math.nan
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CrossCheck:
     """The cross-check of every gradient of ``output``: one :class:`CheckRow` each."""
 
@@ -189,6 +189,11 @@ class CrossCheck:
         errs = _error_parts(self.rows)
         tail = f" ({', '.join(errs)})" if errs else ""
         return f"{head}: {', '.join(_verdict_parts(self.rows))}{tail}"
+
+    def __repr__(self) -> str:
+        # One line: every row's errors at every point would fill a notebook's screen.
+        text = self.summary
+        return f"<CrossCheck of {self.output}: {text if len(text) <= 160 else text[:159] + '…'}>"
 
     def to_dict(self) -> dict:
         """JSON-ready: non-finite numbers become ``None``.
