@@ -166,7 +166,7 @@ class Local(Atom):
     --------
     >>> d, b, x = sp.symbols("d b x")
     >>> term_text(Local(d, b)), term_text(Local(sp.Mul(x, x, evaluate=False), x, 2))
-    ('∂d/∂b', '∂(x·x)/∂x₂')
+    ('∂d/∂b', '∂(x · x)/∂x₂')
     """
 
     def __new__(cls, gate: sp.Basic, wrt: sp.Basic, which: int = 0):
