@@ -125,8 +125,9 @@ class Names:
                 self.rename[expr] = s
                 self.rename.setdefault(expr.doit(), s)
 
-    def of(self, nid: str):
+    def of(self, nid: str | None):
         """The symbol of node ``nid`` (a named result's op and its name share one)."""
+        assert nid is not None, "a step names the node it is about"
         return self.sym.get(unit_of(self.g, nid), self.g.nodes[nid]["expr"])
 
     def form(self, expr):
@@ -149,19 +150,18 @@ class _Builder:
         self.inputs = [n for n in deriv.program.inputs if n in deriv.graph]
         self.valued = deriv.at is not None
 
-    def grad(self, nid: str):
+    def grad(self, nid: str | None):
+        assert nid is not None, "a gradient is of a node"
         return Grad(self.out, self.names.of(nid), self.o.notation)
 
     def local(self, s: Step):
         """The gate's own partial: ∂d/∂b, or ∂(d·e)/∂d when the gate is the output."""
-        g, w = self.d.graph, s.via
-        src = operands(g, self._op(w))
-        which = s.pos + 1 if sum(1 for u in src if unit_of(g, u) == unit_of(g, src[s.pos])) > 1 else 0
-        gate = self.names.written(self._op(w)) if w == self.ou else self.names.of(w)
+        g, w, pos = self.d.graph, s.via, s.pos
+        assert w is not None and pos is not None, "a local step names its gate and operand"
+        src = operands(g, w)
+        which = pos + 1 if sum(1 for u in src if unit_of(g, u) == unit_of(g, src[pos])) > 1 else 0
+        gate = self.names.written(w) if w == self.ou else self.names.of(w)
         return Local(gate, self.names.of(s.target), which)
-
-    def _op(self, unit: str) -> str:
-        return unit
 
     # --- the document ---------------------------------------------------------------------------
     def document(self) -> Document:
@@ -329,12 +329,11 @@ class _Builder:
                 terms.append(num(s.value))
             elif s.symbolic is not None:
                 terms.append(self.names.form(s.symbolic))
-            aside = (self.local(local), sp.Integer(int(lv)))
             return Equation(tuple(terms), s.index, "edge", tag=rule, note=local.note, nodes=s.nodes,
-                            aside=aside)
+                            aside=(self.local(local), sp.Integer(int(lv))))
         eq = self._chain(s, multi, self.local(local), tag=rule)
         form = self.names.form(local.symbolic)
-        aside = (self.local(local), form) if form is not None else ()
+        aside: tuple[Any, ...] = (self.local(local), form) if form is not None else ()
         return Equation(eq.terms, s.index, "edge", tag=rule, note=local.note, nodes=s.nodes, aside=aside)
 
     def gradients(self) -> list[Any]:

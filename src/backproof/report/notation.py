@@ -183,7 +183,7 @@ class Local(Atom):
         return rf"\frac{{\partial {gate}}}{{\partial {wrt}}}"
 
     def _mathml_presentation(self, p):
-        return _partial_frac(p, *self.args[:2], which=int(self.args[2]))
+        return _partial_frac(p, self.args[0], self.args[1], which=int(self.args[2]))
 
 
 class Via(Atom):
