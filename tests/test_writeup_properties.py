@@ -165,5 +165,5 @@ def test_upstream_and_local_have_distinct_symbols_for_a_square():
     """y = x*x: the two local partials (x and x) and the total (2x = 6) never share a symbol."""
     d = derive("y = x*x", at={"x": 3}, verify=False)
     text = print_text(derivation_document(d))
-    assert "∂(x · x)/∂x₁ = x = 3" in text and "∂(x · x)/∂x₂ = x = 3" in text
+    assert "∂(x · x)/∂x₍₁₎ = x = 3" in text and "∂(x · x)/∂x₍₂₎ = x = 3" in text
     assert "∂y/∂x = ∂y/∂x|via y + ∂y/∂x|via y = 3 + 3 = 6" in text

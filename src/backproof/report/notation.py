@@ -166,7 +166,7 @@ class Local(Atom):
     --------
     >>> d, b, x = sp.symbols("d b x")
     >>> term_text(Local(d, b)), term_text(Local(sp.Mul(x, x, evaluate=False), x, 2))
-    ('∂d/∂b', '∂(x · x)/∂x₂')
+    ('∂d/∂b', '∂(x · x)/∂x₍₂₎')
     """
 
     def __new__(cls, gate: sp.Basic, wrt: sp.Basic, which: int = 0):
@@ -220,7 +220,8 @@ _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
 def _sub_digits(k) -> str:
-    return str(int(k)).translate(_SUB) if int(k) else ""
+    """``₍₁₎``: which of two equal operands (a subscript in parentheses, not a name's digit)."""
+    return "₍" + str(int(k)).translate(_SUB) + "₎" if int(k) else ""
 
 
 def _paren_text(p, e) -> str:
@@ -335,7 +336,7 @@ class _TextPrinter(StrPrinter):
         args = list(expr.args)
         if len(args) >= 2 and args[0] == -1:
             rest = sp.Mul(*args[1:], evaluate=False) if len(args) > 2 else args[1]
-            return "-" + self.parenthesize(rest, PRECEDENCE["Mul"])
+            return "-" + self.parenthesize(rest, PRECEDENCE["Mul"], strict=True)
         numer = [a for a in args if not (a.is_Pow and a.exp.is_Number and a.exp < 0)]
         denom = [sp.Pow(a.base, -a.exp, evaluate=False) if a.exp != -1 else a.base
                  for a in args if a.is_Pow and a.exp.is_Number and a.exp < 0]
