@@ -519,9 +519,15 @@ def _relevant(g: nx.MultiDiGraph, units: tuple[str, ...], wrt: Iterable[str] | N
               wrt_t: tuple[str, ...]) -> set[str]:
     if wrt is None:
         return set(units)
-    relevant: set[str] = set()
-    for n in wrt_t:
-        relevant |= nx.descendants(g, n) | {n}
+    # Everything downstream of any name asked for: one traversal from all of them at once
+    # (one nx.descendants per name was quadratic when every name is asked for, issue 13).
+    relevant: set[str] = set(wrt_t)
+    stack = list(wrt_t)
+    while stack:
+        for w in g.successors(stack.pop()):
+            if w not in relevant:
+                relevant.add(w)
+                stack.append(w)
     return relevant
 
 
