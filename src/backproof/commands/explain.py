@@ -9,6 +9,7 @@ from pathlib import Path
 from .. import limits
 from ..errors import BackproofError
 from ..io import is_special_file, read_source, write_group
+from .graph import add_diagram_arguments
 
 __all__ = ["register", "run"]
 
@@ -51,6 +52,7 @@ def register(sub) -> None:
                    help="check the gradients numerically at N random points around --at, e.g. --points 20")
     p.add_argument("--no-diagram", action="store_true",
                    help="with -o FILE.md, do not write the SVG diagram beside it")
+    add_diagram_arguments(p, "the diagram")
     p.set_defaults(func=run)
 
 
@@ -89,7 +91,7 @@ def run(args) -> int:
     files: dict = {}   # every output file, published together or not at all
     diagram_rel = None
     if fmt == "md" and args.output and not args.no_diagram and not is_special_file(args.output):
-        svg = _diagram_svg(result)
+        svg = _diagram_svg(result, args)
         if svg is not None:
             svg_path = Path(args.output).with_suffix(".svg")
             files[svg_path] = svg
@@ -114,10 +116,12 @@ def run(args) -> int:
     return 0
 
 
-def _diagram_svg(result) -> bytes | None:
+def _diagram_svg(result, args) -> bytes | None:
     """The diagram for the Markdown write-up as SVG bytes (None without the render module)."""
     try:
         from ..render import render_bytes
     except ImportError:  # the diagram module is optional for text write-ups
         return None
-    return render_bytes(result.diagram(view="backward" if result.at is not None else "symbolic"), "svg")
+    diagram = result.diagram(view="backward" if result.at is not None else "symbolic",
+                             legend=not args.no_legend, title=not args.no_title, dpi=args.dpi)
+    return render_bytes(diagram, "svg")
