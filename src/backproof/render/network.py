@@ -222,17 +222,17 @@ class _NetDiagram:
             terms = f"Σₖ δ{sup}ₖ·w{sup}ₖ{subscript(str(i + 1))}"
         return [f"{head} = {terms}", f"= {_num(d.dJ_da)}"]
 
-    def param_rows(self, l: int, i: int) -> list[list[str]]:
+    def param_rows(self, l: int, i: int) -> list[list[str | list[str]]]:
         """A row per weight into unit ``i`` of layer ``l + 1`` and one for its bias."""
-        rows = []
+        rows: list[list[str | list[str]]] = []
         names = [*self.lay.W[l][i], self.lay.b[l][i]]
         for name in names:
             p = self.params[name]
-            grad = f"∂J/∂{self.show(name)} = {_num(p.gradient)}"
+            grad = [f"∂J/∂{self.show(name)} = {_num(p.gradient)}"]
             if len(p.terms) == 1:   # one sample: ∂J/∂w = δ·a (δ for a bias); several: the sum
                 dname = self.show(p.terms[0][0])
                 why = dname if p.col is None else f"{dname}·{self.show(p.terms[0][1] or '')}"
-                grad = f"∂J/∂{self.show(name)} = {why} = {_num(p.gradient)}"
+                grad = [f"∂J/∂{self.show(name)} = {why}", f"= {_num(p.gradient)}"]
             rows.append([f"{self.show(name)} = {_num(p.value)}", grad])
         return rows
 
@@ -252,17 +252,17 @@ class _NetDiagram:
             c.attr(label="input", **cluster)
             for j, x in enumerate(self.lay.x[0]):
                 self.node(c, x, record([f"{self.show(x)} = {_num(self.values[x])}"]),
-                       shape="record", style="filled", fillcolor=COLORS["input"])
+                          shape="record", style="filled", fillcolor=COLORS["input"])
         for l, layer in enumerate(self.spec.layers):
             with dot.subgraph(name=f"cluster_layer{l + 1}") as c:
                 c.attr(label=plain([f"layer {l + 1} ({layer.activation})"]), **cluster)
                 for i in range(layer.units):
                     z = self.lay.z[l][0][i]
-                    self.node(c, f"params:{z}", record([record_row(r) for r in self.param_rows(l, i)],
-                                                           raw=True),
-                           shape="record", style="filled", fillcolor=COLORS["input"])
+                    rows = [record_row(r) for r in self.param_rows(l, i)]
+                    self.node(c, f"params:{z}", record(rows, raw=True), shape="record", style="filled",
+                              fillcolor=COLORS["input"])
                     self.node(c, z, record(self.unit_fields(l, i)), shape="Mrecord", style="filled",
-                           fillcolor=COLORS["named"])
+                              fillcolor=COLORS["named"])
         self.loss_cluster(dot, cluster)
         self.edges(dot)
         if self.spec.n_samples > 1:
@@ -320,6 +320,6 @@ class _NetDiagram:
         return lines
 
 
-def record_row(fields: list[str]) -> str:
+def record_row(fields: list[str | list[str]]) -> str:
     """One row of a table record: its fields side by side (already escaped)."""
     return str(record(fields, flip=True))
