@@ -35,8 +35,9 @@ if TYPE_CHECKING:
     from .builder import COLORS, Diagram, build_diagram
     from .network import build_network_diagram, network_diagram_fits
 
-__all__ = ["build_diagram", "build_network_diagram", "network_diagram_fits", "Diagram", "render_bytes", "write_diagram", "dot_available", "format_for",
-           "DEFAULT_MAX_NODES", "DEFAULT_DPI", "VIEWS", "RANKDIRS", "FORMATS", "BACKENDS", "COLORS", "INSTALL_HINT"]
+__all__ = ["build_diagram", "build_network_diagram", "network_diagram_fits", "Diagram", "render_bytes",
+           "write_diagram", "dot_available", "format_for", "DEFAULT_MAX_NODES", "DEFAULT_DPI", "VIEWS",
+           "RANKDIRS", "FORMATS", "BACKENDS", "COLORS", "INSTALL_HINT"]
 
 #: Names loaded on first use: the backends import graphviz, the builder networkx and SymPy,
 #: and ``backproof graph`` registers its options (above) without them (issue 13).

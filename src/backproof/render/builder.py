@@ -52,7 +52,6 @@ from ..graph import alias_source as _alias_source
 from ..graph import is_unit as _is_unit
 from ..graph import node_label, topological_order
 from ..graph import unit_of as _unit_of
-from ..ops import OPS
 from ..printing import format_number
 from ..steps import StepKind
 from .labels import label_text, plain, record, subscript, visible

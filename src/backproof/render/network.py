@@ -21,7 +21,6 @@ from __future__ import annotations
 import re
 
 import graphviz
-import sympy as sp
 
 from ..losses import LOSS_ROWS
 from ..nn.views import delta_name
@@ -250,7 +249,7 @@ class _NetDiagram:
         cluster = {"style": "rounded", "color": "#9aa5b1", "fontcolor": "#44515e"}
         with dot.subgraph(name="cluster_input") as c:
             c.attr(label="input", **cluster)
-            for j, x in enumerate(self.lay.x[0]):
+            for x in self.lay.x[0]:
                 self.node(c, x, record([f"{self.show(x)} = {_num(self.values[x])}"]),
                           shape="record", style="filled", fillcolor=COLORS["input"])
         for l, layer in enumerate(self.spec.layers):
