@@ -324,6 +324,9 @@ class _Builder:
         self._expr_text: dict[str, str] = {}
         self.short = self.short_names()
         self.named = self.named_forms()
+        # A local partial is written in its gate's operands, the u names included (2·u₃).
+        self.operands = {**self.named, **{_key(self.g.nodes[u]["expr"]): sp.Symbol(name)
+                                          for u, name in self.short.items()}}
 
     # --- structure --------------------------------------------------------------------------
     def unit_edges(self) -> list[tuple[str, str, int]]:
@@ -466,7 +469,7 @@ class _Builder:
             src = _alias_source(g, u)
             expr = g.nodes[u]["expr"]
             if src != u and not isinstance(expr, sp.Symbol):
-                forms[expr] = sp.Symbol(src)
+                forms[_key(expr)] = sp.Symbol(src)
         return forms
 
     def gate_form(self, n: str):
@@ -525,12 +528,14 @@ class _Builder:
         v = self.d.values.get(n)
         return None if v is None else _num(v)
 
-    def sym(self, expr) -> str | None:
-        """A symbolic form for a label. Next to a number (backward view) a form too long
+    def sym(self, expr, names: dict | None = None) -> str | None:
+        """A symbolic form for a label, sub-expressions written by the names in ``names``
+        (default: the named results). Next to a number (backward view) a form too long
         to read is left out rather than cut; in the symbolic view it ends with "…"."""
         if expr is None:
             return None
-        return self.sym_text(label_text(expr.xreplace(self.named) if self.named else expr))
+        names = self.named if names is None else names
+        return self.sym_text(label_text(_rename(expr, names) if names else expr))
 
     def gradient_lines(self, n: str) -> list[str] | None:
         if self.view == "forward" or self.g.nodes[n]["kind"] == "const":
@@ -578,7 +583,7 @@ class _Builder:
 
     def factor(self, expr) -> str:
         """``expr`` as a factor of a product: parenthesised when it is a sum or negative."""
-        expr = expr.xreplace(self.named) if self.named else expr
+        expr = _rename(expr, self.named) if self.named else expr
         text = _sym(expr)
         if precedence(expr) < PRECEDENCE["Mul"] or text.startswith("-"):
             return f"({text})"
@@ -599,7 +604,7 @@ class _Builder:
         if step is None:
             return None
         head = f"∂{self.gate_name(w)}/∂{self.dname(u)}"
-        sym = self.sym(step.symbolic)
+        sym = self.sym(step.symbolic, self.operands)
         num = _num(step.value) if step.value is not None and self.view == "backward" else None
         if sym is None and num is None:
             return None
@@ -729,6 +734,35 @@ class _Builder:
         if w in hl and (u in hl or _alias_source(self.g, u) in hl):
             attrs.update(color=COLORS["highlight"], penwidth="2.5")
         dot.edge(a, b, **attrs)
+
+
+def _key(expr):
+    """A structural key of ``expr`` that ignores the order of a sum's terms and a
+    product's factors (unevaluated ``w·x + b`` and ``b + w·x`` are one key)."""
+    if not isinstance(expr, sp.Basic) or expr.is_Atom:
+        return expr
+    args = [_key(a) for a in expr.args]
+    if isinstance(expr, (sp.Add, sp.Mul)):
+        args.sort(key=str)
+    return (expr.func, tuple(args))
+
+
+def _rename(expr, names: Mapping):
+    """``expr`` with every sub-expression whose :func:`_key` is in ``names`` replaced by
+    that name (top down: the largest match wins), keeping the rest as written."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    hit = names.get(_key(expr))
+    if hit is not None:
+        return hit
+    if expr.is_Atom:
+        return expr
+    args = [_rename(a, names) for a in expr.args]
+    if all(a is b for a, b in zip(args, expr.args)):
+        return expr
+    if isinstance(expr, (sp.Add, sp.Mul, sp.Pow)):
+        return expr.func(*args, evaluate=False)
+    return expr.func(*args)
 
 
 def _auto_rankdir(units, edges) -> str:

@@ -107,7 +107,7 @@ def network_diagram_fits(spec) -> bool:
     --------
     >>> from backproof.nn.spec import validate_spec
     >>> network_diagram_fits(validate_spec({"inputs": [1], "targets": [2], "loss": "sse",
-    ...                                     "layers": [{"units": 1}]}))
+    ...                                     "layers": [{"units": 1, "activation": "relu"}]}))
     True
     """
     return spec.n_params <= MAX_DIAGRAM_PARAMS
