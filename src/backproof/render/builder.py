@@ -283,9 +283,8 @@ def build_diagram(deriv, *, view: str = "backward", highlight: str | Iterable[st
         check_dpi(dpi)
     if not data.values and view != "symbolic":
         view = "symbolic"   # nothing numeric to show
-    builder = _Builder(data, view, _highlight_set(data, highlight), rankdir, clusters or {}, max_nodes)
-    builder.legend, builder.title_on, builder.dpi = bool(legend), bool(title), dpi
-    return builder.build()
+    return _Builder(data, view, _highlight_set(data, highlight), rankdir, clusters or {}, max_nodes,
+                    legend=bool(legend), title=bool(title), dpi=dpi).build()
 
 
 def _highlight_set(data: _Data, highlight) -> tuple[tuple[str, ...], set[str]]:
@@ -307,7 +306,8 @@ def _highlight_set(data: _Data, highlight) -> tuple[tuple[str, ...], set[str]]:
 
 
 class _Builder:
-    def __init__(self, data: _Data, view, highlight, rankdir, clusters, max_nodes):
+    def __init__(self, data: _Data, view, highlight, rankdir, clusters, max_nodes, *,
+                 legend: bool = True, title: bool = True, dpi: int | None = None):
         self.d = data
         self.g = data.graph
         self.view = view
@@ -315,9 +315,9 @@ class _Builder:
         self.rankdir = rankdir
         self.clusters = clusters
         self.max_nodes = max_nodes
-        self.legend = True
-        self.title_on = True
-        self.dpi: int | None = None
+        self.legend = legend
+        self.title_on = title
+        self.dpi = dpi
         self.out_unit = _unit_of(self.g, data.output)
         self.notes: list[str] = []
         self.groups: dict[str, list[str]] = {}   # group id -> input units drawn as one node
