@@ -300,3 +300,27 @@ def test_embedded_graphviz_draws_every_example(programs, networks):
     for name, svg in _diagrams(programs, networks):
         nodes, _ = _nodes_and_edges(svg)
         assert nodes and all(n["fields"] for n in nodes.values()), name
+
+
+# --- names on the diagram -----------------------------------------------------------------------------
+
+def test_unnamed_gates_get_short_names_and_local_partials_use_them(programs):
+    nodes, edges = _nodes_and_edges(render_bytes(build_diagram(programs["staged"]), "svg", backend="wasm"))
+    titles = [n["fields"][0][0] for n in nodes.values()]
+    assert "u₁ = w·x" in titles and "h = tanh(u₂)" in titles
+    # The gate's derivative in the names the student has: 1 - h², not 1 - tanh(b + w·x)².
+    assert any(" ".join(e).startswith("∂h/∂u₂ = 1 - h²") for e in edges), edges
+
+
+def test_folded_diagram_names_no_gate_it_does_not_draw():
+    lines = [f"z{j} = " + " + ".join(f"w{j}_{i}*x{i}" for i in range(1, 9)) + f" + b{j}; h{j} = sigmoid(z{j})"
+             for j in range(1, 13)]
+    text = "; ".join(lines) + "; o = " + " + ".join(f"v{j}*h{j}" for j in range(1, 13)) + "; L = (o - t)**2/2"
+    at = {f"w{j}_{i}": (i + j) % 3 - 1 for j in range(1, 13) for i in range(1, 9)}
+    at.update({f"x{i}": i for i in range(1, 9)}, **{f"b{j}": 0 for j in range(1, 13)},
+              **{f"v{j}": 1 for j in range(1, 13)}, t=1)
+    deriv = derive(text, at=at, expand=False, verify=False)
+    nodes, edges = _nodes_and_edges(render_bytes(build_diagram(deriv), "svg", backend="wasm"))
+    assert len(nodes) < len(deriv.units)   # folded
+    shown = " ".join(t for n in nodes.values() for t in n["texts"]) + " ".join(t for e in edges for t in e)
+    assert not re.search("u[₀-₉]", shown)

@@ -72,7 +72,7 @@ def register(subparsers) -> None:
 def add_diagram_arguments(p: argparse.ArgumentParser, what: str = "the diagram") -> None:
     """--dpi, --no-legend and --no-title, shared by graph, explain and net."""
     p.add_argument("--dpi", type=_dpi, default=None, metavar="N",
-                   help=f"resolution of {what} as PNG, in dots per inch (default: {DEFAULT_DPI}; "
+                   help=f"resolution of {what} when drawn as PNG, in dots per inch (default: {DEFAULT_DPI}; "
                         f"at most {limits.value('diagram_dpi')}), e.g. --dpi 200")
     p.add_argument("--no-legend", action="store_true",
                    help=f"leave out the one-line key of {what}")

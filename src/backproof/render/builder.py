@@ -385,6 +385,9 @@ class _Builder:
             consumers.setdefault(u, []).append(w)
         self.notes.append(f"{len(units) - len(named)} operation and constant nodes are folded "
                           f"into the dashed edges")
+        # The folded operations are not drawn: no u names that the reader cannot find.
+        self.short, self._expr_text = {}, {}
+        self.operands = dict(self.named)
         out_edges: list[tuple[str, str, int | None]] = []
         for u in named:
             seen, reached, stack = set(), set(), list(consumers.get(u, []))
@@ -479,7 +482,9 @@ class _Builder:
         for v in g.predecessors(n):
             if g.nodes[v]["kind"] == "op":
                 u = _unit_of(g, v)
-                rep[g.nodes[v]["expr"]] = sp.Symbol(self.short.get(u, _alias_source(g, u)))
+                name = self.short.get(u) or (_alias_source(g, u) if _alias_source(g, u) != u else None)
+                if name is not None:   # an operation folded away keeps its expression
+                    rep[g.nodes[v]["expr"]] = sp.Symbol(name)
         return g.nodes[n]["expr"].xreplace(rep)
 
     # --- texts ------------------------------------------------------------------------------

@@ -63,6 +63,12 @@ class _LabelPrinter(StrPrinter):
         names = self._settings.get("symbol_names") or {}
         return names.get(expr.name, expr.name)
 
+    def _print_Add(self, expr, order=None):
+        # A long sum is built as a tree of two-term sums; a reader writes it flat.
+        if any(isinstance(a, sp.Add) for a in expr.args):
+            return self._print(sp.Add(*_flat(expr), evaluate=False))
+        return super()._print_Add(expr, order=order)
+
     def _print_Mul(self, expr):
         args = expr.args
         # Unevaluated negation keeps its structure: `-(a·b)` is not `(-a)·b`.
@@ -107,6 +113,13 @@ class _LabelPrinter(StrPrinter):
 
     def _print_Min(self, expr):
         return f"min({', '.join(self._print(a) for a in expr.args)})"
+
+
+def _flat(expr: sp.Add) -> list:
+    terms = []
+    for a in expr.args:
+        terms.extend(_flat(a) if isinstance(a, sp.Add) else [a])
+    return terms
 
 
 def label_text(expr, symbol_names: Mapping[str, str] | None = None) -> str:
