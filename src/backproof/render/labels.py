@@ -164,19 +164,27 @@ def field_lines(field: str | Iterable[str]) -> list[str]:
     return [field] if isinstance(field, str) else [str(s) for s in field]
 
 
-def record(fields: Iterable[str | Iterable[str]], *, flip: bool = False, raw: bool = False) -> str:
+def record(fields: Iterable[str | Iterable[str]], *, flip: bool = False, raw: bool = False,
+           ports: Iterable[str] | None = None) -> str:
     r"""A record label of escaped fields (each one line or several).
 
     Graphviz lays a record's fields side by side under ``rankdir=TB`` and stacks them
     under ``rankdir=LR``; ``flip`` wraps them in braces, which turns that direction.
     ``raw`` fields are records already (rows of a table) and are not escaped again.
+    ``ports`` names the fields (``p1``, ``p2``: plain identifiers made by the caller),
+    so that an edge can start at one field (``n1:p2``).
 
     Examples
     --------
     >>> str(record(["a|b", "7", ["∂J/∂a = 2", "= 1 + 1"]]))
     'a\\|b|7|∂J/∂a = 2\\n= 1 + 1'
+    >>> str(record(["x₁ = 1", "x₂ = 2"], ports=["p1", "p2"]))
+    '<p1> x₁ = 1|<p2> x₂ = 2'
     """
-    body = "|".join(str(f) if raw else _field(field_lines(f)) for f in fields)
+    texts = [str(f) if raw else _field(field_lines(f)) for f in fields]
+    if ports is not None:
+        texts = [f"<{port}> {text}" for port, text in zip(ports, texts, strict=True)]
+    body = "|".join(texts)
     return graphviz.nohtml("{" + body + "}" if flip else body)
 
 

@@ -159,6 +159,7 @@ class _NetDiagram:
         self.params = {p.name: p for p in result.scalar.params}
         self.values = result.derivation.values
         self.ids: dict[str, str] = {}
+        self.ports: dict[str, str] = {}
 
     def show(self, name: str) -> str:
         return self.names.get(name, name)
@@ -249,9 +250,7 @@ class _NetDiagram:
         cluster = {"style": "rounded", "color": "#9aa5b1", "fontcolor": "#44515e"}
         with dot.subgraph(name="cluster_input") as c:
             c.attr(label="input", **cluster)
-            for x in self.lay.x[0]:
-                self.node(c, x, record([f"{self.show(x)} = {_num(self.values[x])}"]),
-                          shape="record", style="filled", fillcolor=COLORS["input"])
+            self.table(c, "inputs", self.lay.x[0])
         for l, layer in enumerate(self.spec.layers):
             with dot.subgraph(name=f"cluster_layer{l + 1}") as c:
                 c.attr(label=plain([f"layer {l + 1} ({layer.activation})"]), **cluster)
@@ -280,12 +279,23 @@ class _NetDiagram:
         """Node of scalar ``name``; its SVG id is ``bp:<name>`` (as in the program's diagram)."""
         s.node(self.nid(name), label, id=graphviz.escape(f"bp:{visible(name)}"), **attrs)
 
+    def table(self, s, what: str, names) -> None:
+        """The inputs (or targets) as one record, a field per value, in index order."""
+        ports = [f"p{k}" for k in range(1, len(names) + 1)]
+        for name, port in zip(names, ports, strict=True):
+            self.ports[name] = f"{self.nid(what)}:{port}"
+        fields = [f"{self.show(n)} = {_num(self.values[n])}" for n in names]
+        self.node(s, what, record(fields, ports=ports), shape="record", style="filled",
+                  fillcolor=COLORS["input"])
+
+    def port(self, name: str) -> str:
+        """Where an edge from scalar ``name`` starts: its field of a table, or its node."""
+        return self.ports.get(name) or self.nid(name)
+
     def loss_cluster(self, dot, cluster: dict) -> None:
         with dot.subgraph(name="cluster_loss") as c:
             c.attr(label=plain([f"loss ({self.spec.loss})"]), **cluster)
-            for y in self.lay.y[0]:
-                self.node(c, y, record([f"{self.show(y)} = {_num(self.values[y])}"]),
-                       shape="record", style="filled", fillcolor=COLORS["input"])
+            self.table(c, "targets", self.lay.y[0])
             lines = [f"J = {LOSS_ROWS[self.spec.loss].text}"]
             if self.spec.n_samples > 1:
                 lines.append(f"(mean over {self.spec.n_samples} samples)")
@@ -299,13 +309,13 @@ class _NetDiagram:
             for i in range(layer.units):
                 z = lay.z[l][0][i]
                 for p in prev:
-                    dot.edge(self.nid(p), self.nid(z))
+                    dot.edge(self.port(p), self.nid(z))
                 dot.edge(self.nid(f"params:{z}"), self.nid(z))
         last = len(self.spec.layers) - 1
         for z in lay.z[last][0]:
             dot.edge(self.nid(z), self.nid("J"))
         for y in lay.y[0]:
-            dot.edge(self.nid(y), self.nid("J"))
+            dot.edge(self.port(y), self.nid("J"))
 
     def head_lines(self) -> list[str]:
         lines = []
