@@ -149,9 +149,13 @@ class Explanation:
         figure = Figure(_ALT.format(out=self.output), pdf=diagram) if diagram else None
         return print_latex(self.document(figure=figure, **options), fragment=fragment)
 
-    def to_html(self, *, diagram: bool = True, **options: Any) -> str:
-        """One self-contained HTML page: the diagram as inline SVG, maths as MathML, no request."""
-        figure = Figure(_ALT.format(out=self.output), svg=self._svg()) if diagram else None
+    def to_html(self, *, diagram: bool | dict = True, **options: Any) -> str:
+        """One self-contained HTML page: the diagram as inline SVG, maths as MathML, no request.
+
+        ``diagram`` is false for none, or the keywords of :meth:`diagram` (``legend=False`` …).
+        """
+        extra = diagram if isinstance(diagram, dict) else {}
+        figure = Figure(_ALT.format(out=self.output), svg=self._svg(**extra)) if diagram else None
         return print_html(self.document(figure=figure, **options))
 
     def to_json(self) -> str:
@@ -162,10 +166,10 @@ class Explanation:
         """The computational graph as a ``graphviz.Digraph`` (see :func:`backproof.render.build_diagram`)."""
         return build_diagram(self.derivation, **kwargs)
 
-    def _svg(self) -> str | None:
+    def _svg(self, **options: Any) -> str | None:
         from .render import render_bytes
         view = "backward" if self.at is not None else "symbolic"
-        return render_bytes(self.diagram(view=view), "svg").decode("utf-8")
+        return render_bytes(self.diagram(view=view, **options), "svg").decode("utf-8")
 
     # --- Jupyter ---------------------------------------------------------------------
     def writeup(self, *, notation: str = "leibniz", compact: bool = False, diagram: bool = True) -> WriteUp:

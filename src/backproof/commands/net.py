@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import BackproofError
 from ..io import is_special_file, read_stdin, write_group
+from .graph import add_diagram_arguments
 
 if TYPE_CHECKING:  # the networks package (SymPy, NumPy) is imported when the command runs
     from ..nn import NetProgram
@@ -86,6 +87,7 @@ def register(sub) -> argparse.ArgumentParser:
                    help="leave out the appendix with every chain-rule step (text and Markdown)")
     p.add_argument("--no-diagram", action="store_true",
                    help="with -o FILE.md, do not write the SVG diagram beside it")
+    add_diagram_arguments(p, "the network diagram")
     p.set_defaults(func=run)
     return p
 
@@ -124,9 +126,9 @@ def _plot_refs(args, plot_dir: Path, names: list[str], prefix: str) -> list[tupl
 
 
 def _wants_diagram(args, fmt: str, result: NetResult) -> bool:
-    from ..nn.report import APPENDIX_NODES
+    from ..render import network_diagram_fits
     return (fmt == "md" and bool(args.output) and not args.no_diagram and not is_special_file(args.output)
-            and result.derivation.graph.number_of_nodes() <= APPENDIX_NODES)
+            and network_diagram_fits(result.net.spec))
 
 
 def _write_up(args, fmt: str, result: NetResult, plot_dir: Path | None, plot_names: list[str],
@@ -160,7 +162,7 @@ def run(args) -> int:
     if plot_dir is not None:
         plot_files = build_plots(plan.net, result.history, weight=plan.weight, surface=plan.surface)
     md_path = Path(args.output) if args.output else None
-    diagram = _diagram(result) if md_path is not None and _wants_diagram(args, fmt, result) else None
+    diagram = _diagram(result, args) if md_path is not None and _wants_diagram(args, fmt, result) else None
     svg_path = md_path.with_suffix(".svg") if md_path is not None and diagram is not None else None
     text = _write_up(args, fmt, result, plot_dir, sorted(plot_files),
                      svg_path.name if svg_path is not None else None)
@@ -192,14 +194,15 @@ def _plot_title(name: str, prefix: str) -> str:
     return stem
 
 
-def _diagram(result) -> bytes | None:
-    """The computational graph as SVG bytes with one cluster per layer (None if unavailable)."""
+def _diagram(result, args) -> bytes | None:
+    """The network diagram as SVG bytes, one box per layer, δ per unit (None if unavailable)."""
     try:
-        from ..render import build_diagram, render_bytes
+        from ..render import build_network_diagram, render_bytes
     except ImportError:  # diagrams are optional for the write-up
         return None
     try:
-        dot = build_diagram(result.derivation, view="backward", clusters=dict(result.net.clusters))
+        dot = build_network_diagram(result, legend=not args.no_legend, title=not args.no_title,
+                                    dpi=args.dpi)
         return render_bytes(dot, "svg")
     except BackproofError:
         return None
