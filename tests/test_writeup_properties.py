@@ -167,3 +167,16 @@ def test_upstream_and_local_have_distinct_symbols_for_a_square():
     text = print_text(derivation_document(d))
     assert "∂(x · x)/∂x₍₁₎ = x = 3" in text and "∂(x · x)/∂x₍₂₎ = x = 3" in text
     assert "∂y/∂x = ∂y/∂x|via y + ∂y/∂x|via y = 3 + 3 = 6" in text
+
+
+def test_every_format_keeps_the_factors_in_the_order_written():
+    """u₂ = w2*a1 at w2 = 3, a1 = 2 reads w₂ · a₁ = 3 · 2 in every format (SymPy's own
+    printers sort factors, which broke the symbols = numbers correspondence)."""
+    d = derive("a1 = w1*x + b1\na2 = w2*a1 + b2\nJ = (a2 - y)**2/2",
+               at={"x": 1, "y": 5, "w1": 2, "b1": 0, "w2": 3, "b2": 1}, verify=False)
+    doc = derivation_document(d)
+    assert "u₂ = w2 · a1 = 3 · 2 = 6" in print_text(doc)
+    assert r"u_{2} &= w_{2} \cdot a_{1} = 3 \cdot 2 = 6" in print_markdown(doc)
+    html = print_html(doc)
+    w2, a1 = "<msub><mi>w</mi><mn>2</mn></msub>", "<msub><mi>a</mi><mn>1</mn></msub>"
+    assert html.index(w2) < html.index(a1, html.index(w2))

@@ -32,7 +32,7 @@ from sympy.printing.str import StrPrinter
 from ..printing import format_number
 
 __all__ = ["NOTATIONS", "Atom", "Grad", "Local", "Via", "Num", "num", "name", "term_text", "term_latex",
-           "term_mathml", "name_latex"]
+           "term_mathml", "name_latex", "factors"]
 
 #: How an accumulated gradient is written: ``leibniz`` ∂J/∂w, ``delta`` δ_w (Mazur's and
 #: most textbooks' network derivations), ``cs231n`` dw (CS231n's code and notes).
@@ -333,22 +333,13 @@ class _TextPrinter(StrPrinter):
     _default_settings: ClassVar[dict[str, Any]] = dict(StrPrinter._default_settings, order="none")
 
     def _print_Mul(self, expr):
-        args = list(expr.args)
-        if len(args) >= 2 and args[0] == -1:
-            rest = sp.Mul(*args[1:], evaluate=False) if len(args) > 2 else args[1]
-            return "-" + self.parenthesize(rest, PRECEDENCE["Mul"], strict=True)
-        numer = [a for a in args if not (a.is_Pow and a.exp.is_Number and a.exp < 0)]
-        denom = [sp.Pow(a.base, -a.exp, evaluate=False) if a.exp != -1 else a.base
-                 for a in args if a.is_Pow and a.exp.is_Number and a.exp < 0]
-        top = " · ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in numer) if numer else "1"
-        if not denom:
-            return top
-        bottom = " · ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in denom)
-        if len(denom) > 1:
-            bottom = f"({bottom})"
-        if len(numer) > 1:
-            top = f"({top})"
-        return f"{top}/{bottom}"
+        sign, numer, denom = factors(expr)
+        mul = PRECEDENCE["Mul"]
+        top = " · ".join(self.parenthesize(a, mul) for a in numer) if numer else "1"
+        if denom:
+            bottom = " · ".join(self.parenthesize(a, mul) for a in denom)
+            top = (f"({top})" if len(numer) > 1 else top) + "/" + (f"({bottom})" if len(denom) > 1 else bottom)
+        return sign + top
 
     def _print_Pow(self, expr):
         base, e = expr.args
@@ -398,33 +389,48 @@ class _LatexPrinter(LatexPrinter):
         return name_latex(expr.name)
 
     def _print_Mul(self, expr):
-        # An unevaluated product as written (``(1/2) · u₄``, ``3 · (-1)``): factors in order.
-        args = list(expr.args)
-        if not any(isinstance(a, Atom) for a in args) and not _unevaluated(expr):
-            return super()._print_Mul(expr)
-        if len(args) == 2 and args[0] == -1:
-            return "-" + self.parenthesize(args[1], PRECEDENCE["Mul"])
-        numer, denom = _split_reciprocals(args)
-        top = r" \cdot ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in numer) if numer else "1"
-        if not denom:
-            return top
-        bottom = r" \cdot ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in denom)
-        return rf"\frac{{{top}}}{{{bottom}}}"
+        # Factors in the order they stand (a line's numbers follow its symbols term for term).
+        sign, numer, denom = factors(expr)
+        mul = PRECEDENCE["Mul"]
+        dot = r" \cdot "
 
-    def _print_Float(self, expr):
-        return _latex_number(format_number(expr))
+        def product(xs):  # a lone factor of a fraction needs no parentheses
+            return self._print(xs[0]) if len(xs) == 1 and denom else dot.join(self.parenthesize(a, mul) for a in xs)
+        top = product(numer) if numer else "1"
+        if denom:
+            top = rf"\frac{{{top}}}{{{product(denom)}}}"
+        return sign + top
 
 
-def _split_reciprocals(args) -> tuple[list, list]:
-    """Factors as written, and the denominators of the ``x**-1`` among them (``4 · 2⁻¹`` is 4/2)."""
-    numer = [a for a in args if not (a.is_Pow and a.exp == -1)]
-    denom = [a.base for a in args if a.is_Pow and a.exp == -1]
-    return numer, denom
+def factors(expr) -> tuple[str, list, list]:
+    """A product as it is written: its sign, its factors in order, its denominators.
 
+    ``-1`` in front is the sign; a rational coefficient ``p/q`` puts ``p`` on top and ``q``
+    below; ``x**-n`` goes below as ``x**n``. Nothing is reordered, so the printed numbers of a
+    line follow its symbols.
 
-def _unevaluated(expr) -> bool:
-    """A product SymPy would have written otherwise (it keeps a number that is not first)."""
-    return any(a.is_Number for a in expr.args[1:]) or (expr.args[0].is_Rational and not expr.args[0].is_Integer)
+    Examples
+    --------
+    >>> x, y = sp.symbols("x y")
+    >>> factors(sp.Mul(sp.Rational(-1, 2), x, y**-2, evaluate=False))
+    ('-', [x], [2, y**2])
+    """
+    args = list(expr.args)
+    sign = ""
+    if args and args[0].is_Number and args[0].is_negative and len(args) > 1:
+        sign, args = "-", ([-args[0]] if args[0] != -1 else []) + args[1:]
+    numer: list = []
+    denom: list = []
+    for a in args:
+        if a.is_Rational and not a.is_Integer:
+            if a.p != 1:
+                numer.append(sp.Integer(a.p))
+            denom.append(sp.Integer(a.q))
+        elif a.is_Pow and a.exp.is_Number and a.exp.is_negative:
+            denom.append(a.base if a.exp == -1 else sp.Pow(a.base, -a.exp, evaluate=False))
+        else:
+            numer.append(a)
+    return sign, numer, denom
 
 
 class _MathMLPrinter(MathMLPresentationPrinter):
@@ -434,19 +440,21 @@ class _MathMLPrinter(MathMLPresentationPrinter):
                                                         order="none", mul_symbol="dot")
 
     def _print_Mul(self, expr):
-        args = list(expr.args)
-        if any(isinstance(a, Atom) for a in args) or _unevaluated(expr):
-            numer, denom = _split_reciprocals(args)
-            top = self._product(numer) if numer else _mn(self, "1")
-            if not denom:
-                return top
+        # Factors in the order they stand (SymPy's own printer sorts them).
+        sign, numer, denom = factors(expr)
+        top = self._product(numer, alone=bool(denom)) if numer else _mn(self, "1")
+        if denom:
             frac = self.dom.createElement("mfrac")
             frac.appendChild(top)
-            frac.appendChild(self._product(denom))
-            return frac
-        return super()._print_Mul(expr)
+            frac.appendChild(self._product(denom, alone=True))
+            top = frac
+        if not sign:
+            return top
+        return _row(self, _mo(self, "−"), top)
 
-    def _product(self, args):
+    def _product(self, args, alone: bool = False):
+        if alone and len(args) == 1:  # a lone factor of a fraction needs no parentheses
+            return self._print(args[0])
         row = self.dom.createElement("mrow")
         for i, a in enumerate(args):
             if i:
