@@ -47,7 +47,10 @@ from .document import (
 )
 from .notation import NOTATIONS, Grad, Local, Via, num
 
-__all__ = ["WriteupOptions", "derivation_document", "Names", "AutoName"]
+__all__ = ["WriteupOptions", "derivation_document", "Names", "AutoName", "LONG_BACKWARD"]
+
+#: A backward pass longer than this many lines is printed as one foldable part per gradient.
+LONG_BACKWARD = 40
 
 
 @dataclass(frozen=True)
@@ -240,11 +243,16 @@ class _Builder:
         blocks.append(Equations((Equation((self.grad(self.ou), sp.Integer(1)), seed.index, "seed",
                                           tag="start: the output with respect to itself",
                                           nodes=self._units(seed.nodes)),)))
+        groups = []
         for target, steps in step_groups(self.d):
             lines = self._compact(steps) if self.o.compact else self._full(steps)
             if lines:
-                blocks.append(Equations(tuple(lines), title=(Math((self.grad(target),)),)))
-        return blocks
+                groups.append((target, Equations(tuple(lines), title=(Math((self.grad(target),)),))))
+        if sum(len(eq.lines) for _, eq in groups) <= LONG_BACKWARD:
+            return blocks + [eq for _, eq in groups]
+        # A long backward pass: one foldable part per gradient (open; a page can fold them).
+        return blocks + [Details(f"{_plain_grad(self.grad(t))} — steps {eq.lines[0].index}–{eq.lines[-1].index}",
+                                 (eq,), open=True) for t, eq in groups]
 
     def _example(self):
         """A gate and its input from this derivation, to explain the notation with."""
@@ -402,6 +410,11 @@ class _Builder:
         if d.limits:
             blocks.append(Bullets(tuple((Text(f"note: {lim}", "note"),) for lim in d.limits)))
         return blocks
+
+
+def _plain_grad(expr) -> str:
+    from .notation import term_text
+    return term_text(expr)
 
 
 def _math(expr) -> tuple[Inline, ...]:
