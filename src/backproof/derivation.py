@@ -227,13 +227,16 @@ class _Forward:
 def _op_value(g: nx.MultiDiGraph, n: str, args: list[sp.Expr]) -> sp.Expr:
     data = g.nodes[n]
     op = OPS[data["op"]]
-    where = f"cannot compute {node_label(g, n)} = {to_text(data['expr'])} at {_describe_args(g, operands(g, n), args)}"
+
+    def where() -> str:  # written only when needed: printing every node's expression was 10 % of explain
+        shown = _describe_args(g, operands(g, n), args)
+        return f"cannot compute {node_label(g, n)} = {to_text(data['expr'])} at {shown}"
     try:
         v = evaluate_number(op.forward(*args))
     except (ValueError, TypeError, ArithmeticError) as exc:  # SymPy refusing a value
-        raise EvaluationError(f"{where}: {str(exc)[:80]}", node=n) from None
+        raise EvaluationError(f"{where()}: {str(exc)[:80]}", node=n) from None
     if v is None:
-        raise EvaluationError(f"{where}: {op.undefined or 'the value is not a finite real number'}", node=n)
+        raise EvaluationError(f"{where()}: {op.undefined or 'the value is not a finite real number'}", node=n)
     return v
 
 

@@ -556,7 +556,7 @@ class Descendants:
 
     A set of ids per node held the whole transitive closure as Python sets (54 M entries,
     2.6 GB at 10.7k nodes, issue 13); bits take n²/8 bytes and a union is one integer OR.
-    ``d.has(r, w)``: is ``w`` downstream of ``r``; ``d.of(r)``: the ids downstream of ``r``.
+    ``d.has(r, w)``: is ``w`` downstream of ``r``; ``d.mask(r)``: which tape entries are.
     """
 
     def __init__(self, tape):
@@ -579,13 +579,11 @@ class Descendants:
     def has(self, r: str, w: str) -> bool:
         return bool(self._bits[self._index[r]] >> self._index[w] & 1)
 
-    def of(self, r: str) -> list[str]:
-        b, ids, out = self._bits[self._index[r]], self._ids, []
-        while b:
-            low = b & -b
-            out.append(ids[low.bit_length() - 1])
-            b ^= low
-        return out
+    def mask(self, r: str) -> np.ndarray:
+        """Booleans over the tape's entries: True where the entry is downstream of ``r``."""
+        n = len(self._ids)
+        raw = self._bits[self._index[r]].to_bytes((n + 7) // 8, "little")
+        return np.unpackbits(np.frombuffer(raw, dtype=np.uint8), bitorder="little")[:n].astype(bool)
 
 
 def _branches(kinks, values, shape) -> dict[str, np.ndarray]:
@@ -630,7 +628,6 @@ def _graph_noise(tape, values, grads, desc, rows, n: int) -> dict[str, np.ndarra
     """Rounding error of the output as node r moves: ``eps · Σ |∂output/∂w| · |w|`` over
     the operations w downstream of r (upstream ones round the same way on both sides)."""
     ops = [e.id for e in tape.entries if e.kind == "op" and e.id in grads]
-    index = {w: i for i, w in enumerate(ops)}
     with np.errstate(all="ignore"):
         terms = np.array([np.abs(np.broadcast_to(grads[w], (n,)) * np.broadcast_to(values[w], (n,)))
                           for w in ops]).reshape(len(ops), n)
@@ -639,9 +636,11 @@ def _graph_noise(tape, values, grads, desc, rows, n: int) -> dict[str, np.ndarra
         # operations, an over-estimate (upstream rounding cancels) that costs O(nodes).
         total = EPS * terms.sum(axis=0)
         return {r: total for r in rows}
+    position = {e.id: i for i, e in enumerate(tape.entries)}
+    columns = np.array([position[w] for w in ops], dtype=int)
     pick = np.zeros((len(rows), len(ops)))
     for k, r in enumerate(rows):
-        pick[k, [index[w] for w in desc.of(r) if w in index]] = 1.0
+        pick[k] = desc.mask(r)[columns]
     with np.errstate(all="ignore"):
         sums = EPS * (pick @ terms)
     return {r: sums[k] for k, r in enumerate(rows)}

@@ -361,11 +361,8 @@ class _Builder:
 
     def gradients(self) -> list[Any]:
         results = [s for s in self.d.steps if s.kind is StepKind.RESULT]
-        back = self.names.simplified(self.d)
         named = {s.target: self.names.form(s.symbolic) for s in results}
-        short = {s.target: s.simplified.xreplace(back) for s in results
-                 if back is not None and s.simplified is not None}
-        short = {k: v for k, v in short.items() if named.get(k) is None or to_text(v) != to_text(named[k])}
+        short = self._short_forms(results, named)
         columns: list[tuple[str, Any]] = [("gradient", lambda s: (Math((self.grad(s.target),)),))]
         if any(v is not None for v in named.values()):
             columns.append(("in node names", lambda s: _math(named[s.target])))
@@ -379,6 +376,14 @@ class _Builder:
         table = Table(tuple((Text(h),) for h, _ in columns),
                       tuple(tuple(cell(s) for _, cell in columns) for s in results))
         return [Heading("Gradients"), table, *self._remarks(named, short)]
+
+    def _short_forms(self, results: list[Step], named: dict) -> dict:
+        """Simplified gradients written back in the names, where they differ from the chain product."""
+        back = self.names.simplified(self.d)
+        if back is None:
+            return {}
+        short = {s.target: s.simplified.xreplace(back) for s in results if s.simplified is not None}
+        return {k: v for k, v in short.items() if named.get(k) is None or to_text(v) != to_text(named[k])}
 
     def _remarks(self, named, short) -> list[Any]:
         """A teaching moment: a chain product that simplifies to something much shorter (the first
