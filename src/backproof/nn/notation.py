@@ -467,8 +467,8 @@ class Frac(Atom):
         return sp.Expr.__new__(cls, numer, denom)
 
     @property
-    def precedence(self) -> int:
-        return PRECEDENCE["Mul"]
+    def precedence(self) -> int:  # a fraction bar groups: no parentheses in a product or after a minus
+        return PRECEDENCE["Pow"]
 
     def _sympystr(self, p):
         return (f"{p.parenthesize(self.args[0], PRECEDENCE['Mul'])}/"

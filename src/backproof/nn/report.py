@@ -143,14 +143,29 @@ def _mul(*factors):
 
 
 def _as_written(expr):
-    """``expr`` rebuilt unevaluated with its positive terms first (``a − y``, not ``−y + a``)."""
+    """``expr`` rebuilt unevaluated as a teacher writes it: positive terms first (``a − y``, not
+    ``−y + a``), and negative powers as fractions (``y/a``, not ``a⁻¹·y``)."""
     if not isinstance(expr, sp.Basic) or not expr.args or isinstance(expr, (Unit, Name)):
         return expr
+    if isinstance(expr, sp.Mul):
+        return _product(expr)
+    if isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp < 0:
+        return Frac(sp.Integer(1), _as_written(sp.Pow(expr.base, -expr.exp)))
     args = [_as_written(a) for a in expr.args]
     if isinstance(expr, sp.Add):
         args.sort(key=lambda t: t.could_extract_minus_sign())
     with sp.evaluate(False):
         return expr.func(*args)
+
+
+def _product(expr):
+    sign = expr.args[0] == -1
+    rest = expr.args[1:] if sign else expr.args
+    numer = [_as_written(a) for a in rest if not (a.is_Pow and a.exp.is_Integer and a.exp < 0)]
+    denom = [_as_written(sp.Pow(a.base, -a.exp)) for a in rest if a.is_Pow and a.exp.is_Integer and a.exp < 0]
+    top = _mul(*numer) if numer else sp.Integer(1)
+    body = Frac(top, _mul(*denom)) if denom else top
+    return sp.Mul(sp.Integer(-1), body, evaluate=False) if sign else body
 
 
 def _step(expr):
@@ -332,7 +347,7 @@ class _Builder:
         else:
             keep = tuple(f"_s{s}" for s in self.shown)
             stmts = [st for st in net.program.statements if st.name == "J" or st.name.endswith(keep)]
-        lines = [f"{st.name} = {term_text(st.expr)}" for st in stmts][:MAX_ROWS]
+        lines = [_cut(f"{st.name} = {term_text(st.expr)}") for st in stmts][:MAX_ROWS]
         extra = spec.n_samples - len(self.shown)
         if extra > 0:
             lines.append(f"# … and the same statements for each of the other {_plural(extra, 'sample')} "
@@ -475,10 +490,14 @@ class _Builder:
             Equation((S.grad(Unit("b", l, i)), S.delta(l, i)), tag="each bias"),
         ]
         if self.spec.layers[-1].activation == "softmax":
+            # The softmax's slopes, case by case (not with a Kronecker δ: δ is the error here).
             m = Unit("a", L, "m")
-            kron = sp.KroneckerDelta(sp.Symbol("m"), sp.Symbol("i"), evaluate=False)
-            lines.insert(1, Equation((D(m, Unit("z", L, i)), _mul(m, _add(kron, _mul(sp.Integer(-1), a_out)))),
-                                     tag="the softmax's slopes"))
+            lines[1:1] = [
+                Equation((D(a_out, Unit("z", L, i)), _mul(a_out, Sub(sp.Integer(1), a_out))),
+                         tag="softmax, the same unit"),
+                Equation((D(m, Unit("z", L, i)), sp.Mul(sp.Integer(-1), _mul(m, a_out), evaluate=False)),
+                         tag="softmax, another unit m"),
+            ]
         return Equations(tuple(lines))
 
     def _slope_form(self, d):
@@ -761,6 +780,11 @@ class _Builder:
             "the program, 0-based)."),)), *inner]
 
 
+def _cut(line: str, width: int = 150) -> str:
+    """A program line cut to ``width`` characters (the batch mean lists every sample's loss)."""
+    return line if len(line) <= width else line[:width - 2].rstrip() + " …"
+
+
 def _juxt(*factors):
     return Juxt(*factors)
 
@@ -798,7 +822,7 @@ def network_document(result, options: NetWriteup | None = None) -> Document:
     >>> r = explain_network({"inputs": [1], "targets": [2], "loss": "half_sse", "learning_rate": 0.5,
     ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": 0}]})
     >>> doc = network_document(r)
-    >>> [b.text for b in doc.blocks if isinstance(b, Heading)][:4]
+    >>> [b.text for b in doc.blocks if isinstance(b, Heading) and b.level == 2][:4]
     ['Network', 'Given', 'Forward pass', 'Backward pass']
     """
     return _Builder(result, options or NetWriteup()).document()
