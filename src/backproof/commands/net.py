@@ -167,6 +167,21 @@ def _figures(args, fmt: str, result: NetResult, plot_dir: Path | None, plot_file
     return [Figure(title, path=path) for title, path in refs]
 
 
+def _diagram_ref(args, fmt: str, result: NetResult, files: dict) -> str | None:
+    """The diagram for the write-up: its SVG text (HTML), or its file beside -o FILE, added to
+    ``files``, by relative name (None when it cannot be rendered here)."""
+    data = _diagram(result, "pdf" if fmt == "tex" else "svg")
+    if data is None:
+        return None
+    if fmt == "html":
+        return data.decode("utf-8")
+    out = Path(args.output)
+    # pdflatex writes FILE.pdf itself: the diagram of a LaTeX write-up is FILE-graph.pdf.
+    path = out.with_suffix(".svg") if fmt == "md" else out.with_name(out.stem + "-graph.pdf")
+    files[path] = data
+    return path.name
+
+
 def _write_up(args, fmt: str, result: NetResult, plots: list, diagram: str | None) -> str:
     """The write-up text; ``diagram`` is the graph's relative path (md, tex) or SVG text (html)."""
     from ..nn.report import NetWriteup, network_document
@@ -210,17 +225,7 @@ def run(args) -> int:
     if plot_dir is not None:
         plot_files = build_plots(plan.net, result.history, weight=plan.weight, surface=plan.surface)
     files: dict = {plot_dir / name: data for name, data in sorted(plot_files.items())} if plot_dir else {}
-    diagram_ref = None
-    if _wants_diagram(args, fmt, result):
-        data = _diagram(result, "pdf" if fmt == "tex" else "svg")
-        if data is not None and fmt == "html":
-            diagram_ref = data.decode("utf-8")
-        elif data is not None:
-            out = Path(args.output)
-            # pdflatex writes FILE.pdf itself: the diagram of a LaTeX write-up is FILE-graph.pdf.
-            path = out.with_suffix(".svg") if fmt == "md" else out.with_name(out.stem + "-graph.pdf")
-            files[path] = data
-            diagram_ref = path.name
+    diagram_ref = _diagram_ref(args, fmt, result, files) if _wants_diagram(args, fmt, result) else None
     if fmt == "json":
         from ..nn.report import render_json
         names = sorted(plot_files) if plot_dir is not None else []
