@@ -530,6 +530,13 @@ class _Builder:
                 Equation((delta, _mul(S.grad(S[d.a]), local), _mul(S.grad(S[d.a]), slope),
                           _mul(n(d.dJ_da, True), n(d.da_dz, True)), n(d.delta)), kind="chain", nodes=nodes)]
 
+    def _substituted(self, expr):
+        """``expr`` with every atom of a network scalar replaced by its printed value (no evaluation)."""
+        values = {self.S[name]: self.n(v, True) for name, v in self.V.items()
+                  if isinstance(name, str) and name in self.S.of}
+        with sp.evaluate(False):
+            return expr.xreplace(values)
+
     def _upstream(self, d):
         """∂J/∂a of unit ``d``: (symbolic, substituted numbers or None, value)."""
         S, n = self.S, self.n
@@ -540,7 +547,8 @@ class _Builder:
                     if len(d.back) <= NUMBER_TERMS else None)
             return sym, nums, d.dJ_da
         if d.dJ_da_symbolic is not None:
-            return S.form(d.dJ_da_symbolic), None, d.dJ_da
+            sym = S.form(d.dJ_da_symbolic)
+            return sym, self._substituted(sym), d.dJ_da
         return S.grad(S[d.a]), None, d.dJ_da
 
     def _dJda_line(self, d, up, up_nums) -> Equation:
