@@ -395,6 +395,10 @@ class _Builder:
             z = lay.z[l][s][i]
             ws = lay.W[l][i]
             sym = _add(*[_mul(S[w], S[a]) for w, a in zip(ws, prev)], S[lay.b[l][i]])
+            if len(ws) > NUMBER_TERMS and all(isinstance(S[w], Unit) for w in ws):
+                # A long sum in its textbook form: Σⱼ w⁽ˡ⁾ᵢⱼ a⁽ˡ⁻¹⁾ⱼ + b⁽ˡ⁾ᵢ.
+                term = _mul(Unit("w", l + 1, (i + 1, "j")), self._prev_atom(l + 1, "j", self.sample(s), index=True))
+                sym = _add(SumOver("j", term, "1", str(len(ws))), S[lay.b[l][i]])
             terms = [S[z], sym]
             if len(ws) <= NUMBER_TERMS:
                 terms.append(_add(*[_mul(self.n(V[w], True), self.n(V[a], True)) for w, a in zip(ws, prev)],
@@ -543,9 +547,12 @@ class _Builder:
         if d.back:
             smp = self.sample(d.sample) if d.sample is not None else None
             sym = _add(*[_mul(S[w], S.delta(d.layer + 1, k + 1, smp)) for k, (_, w, _, _) in enumerate(d.back)])
-            nums = (_add(*[_mul(n(wv, True), n(dv, True)) for _, _, dv, wv in d.back])
-                    if len(d.back) <= NUMBER_TERMS else None)
-            return sym, nums, d.dJ_da
+            if len(d.back) <= NUMBER_TERMS:
+                return sym, _add(*[_mul(n(wv, True), n(dv, True)) for _, _, dv, wv in d.back]), d.dJ_da
+            if all(isinstance(S[w], Unit) for _, w, _, _ in d.back):
+                term = _mul(Unit("w", d.layer + 1, ("k", d.unit + 1)), S.delta(d.layer + 1, "k", smp))
+                sym = SumOver("k", term, "1", str(len(d.back)))
+            return sym, None, d.dJ_da
         if d.dJ_da_symbolic is not None:
             sym = S.form(d.dJ_da_symbolic)
             return sym, self._substituted(sym), d.dJ_da
@@ -640,8 +647,10 @@ class _Builder:
         body = delta if p.col is None else _mul(delta, self._prev_atom(p.layer, p.col, "s"))
         return Equation((lhs, SumOver("s", body, "1", N), n(p.gradient)), kind="chain", nodes=nodes)
 
-    def _prev_atom(self, layer: int, col: int, s):
-        return Unit("x", None, (col + 1,), s) if layer == 1 else Unit("a", layer - 1, (col + 1,), s)
+    def _prev_atom(self, layer: int, col, s, index: bool = False):
+        """x or a⁽ˡ⁻¹⁾ of input ``col`` of ``layer`` (``index``: ``col`` is printed as given)."""
+        k = col if index else col + 1
+        return Unit("x", None, (k,), s) if layer == 1 else Unit("a", layer - 1, (k,), s)
 
     def _remarks(self) -> list[Any]:
         """One-line notes where the numbers show something worth teaching."""
