@@ -1,7 +1,8 @@
 """Render every example in this folder into ``output/`` (the README's main job).
 
 - ``examples/*.txt``: programs; a ``# at: ...`` comment gives the point. Each becomes
-  ``output/<name>.txt``, ``.md`` (with an SVG diagram beside it) and ``.json``.
+  ``output/<name>.txt``, ``.md`` (with an SVG diagram beside it), ``.json``, ``.tex`` (a LaTeX
+  article with its PDF diagram ``<name>-graph.pdf``) and ``.html`` (one self-contained page).
 - ``examples/*.yaml``: network specs, rendered by ``backproof net``.
 - ``examples/homework/``: answer files checked by ``backproof check`` and a class graded
   by ``backproof grade``.
@@ -42,6 +43,8 @@ def commands(out: Path) -> list[list[str]]:
         cmds.append(base + ["--format", "text", "-o", str(out / f"{src.stem}.txt")])
         cmds.append(base + ["--format", "md", "-o", str(out / f"{src.stem}.md")])
         cmds.append(base + ["--format", "json", "-o", str(out / f"{src.stem}.json")])
+        cmds.append(base + ["--format", "tex", "-o", str(out / f"{src.stem}.tex")])
+        cmds.append(base + ["--format", "html", "-o", str(out / f"{src.stem}.html")])
     for spec in sorted(list(HERE.glob("*.yaml")) + list(HERE.glob("*.yml"))):
         # --plot: the loss curve, loss against one weight and the loss surface, with the
         # gradient-descent path (a spec's own `steps:` decides how long it trains).

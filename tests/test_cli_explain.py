@@ -27,7 +27,10 @@ def test_text_writeup_shows_forward_backward_and_sum(capsys):
     assert main(["explain", SEED, "--at", "a=2,b=1,c=0", "--no-verify"]) == 0
     out = capsys.readouterr().out
     assert "d = a + b = 2 + 1 = 3" in out
-    assert "∂y/∂b = (via d) + (via e) = d + e = 1 + 3 = 4" in out
+    # The sum over paths: its terms, their numbers and the value, in the same order.
+    assert "∂y/∂b = ∂y/∂b|via d + ∂y/∂b|via e = 1 + 3 = 4" in out
+    # A local derivative is the gate's own partial, never written with the output's symbol.
+    assert "∂d/∂b = 1" in out and "∂(d · e)/∂d = e = 1" in out
     assert "Forward pass" in out and "Backward pass" in out and "Gradients" in out
 
 
@@ -72,8 +75,8 @@ def test_at_file_and_markdown_output(tmp_path, capsys):
                    "-o", str(target), "--no-diagram"])
     assert status == 0 and capsys.readouterr().out == ""
     md = target.read_text(encoding="utf-8")
-    assert md.startswith("# Gradients of J")
-    assert r"\frac{\partial J}{\partial w_{1}}" in md and "| 6 |" in md
+    assert md.startswith("# The gradients of J")
+    assert r"\frac{\partial J}{\partial w_{1}}" in md and "| $6$ |" in md
     assert not list(target.parent.glob("*.tmp"))
 
 

@@ -62,7 +62,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Op", "AsLayer", "OPS", "FUNCTIONS", "LEAKY_RELU_SLOPE", "get_op",
+__all__ = ["GENERIC_RULES", "RULE_NAMES", "Op", "AsLayer", "OPS", "FUNCTIONS", "LEAKY_RELU_SLOPE", "get_op",
            "at_zero", "at_tie", "stable_sigmoid", "stable_softplus", "stable_softmax", "logsumexp", "sp"]
 
 
@@ -493,8 +493,10 @@ def _make_sympy_function(op: Op) -> type:
             return definition(self.args[0]).is_finite
         return None
 
-    def _latex(self, printer):
-        return rf"{latex}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        # SymPy's LaTeX printer asks for σ²(x) rather than (σ(x))² by passing ``exp``.
+        power = f"^{{{exp}}}" if exp is not None else ""
+        return rf"{latex}{power}\left({printer._print(self.args[0])}\right)"
 
     namespace = {"eval": classmethod(eval), "fdiff": fdiff, "_eval_evalf": _eval_evalf,
                  "_eval_is_real": _eval_is_real, "_eval_is_finite": _eval_is_finite, "_latex": _latex,
@@ -534,6 +536,11 @@ def _std_normal_cdf(a):
 def _std_normal_pdf(a):
     return sp.exp(-a**2 / 2) / sp.sqrt(2 * sp.pi)
 
+
+#: The rules a calculus text names, which the ``rules`` facets choose from (each row's own
+#: ``rule`` names the rule of its function, e.g. the exponential or the logarithm rule).
+GENERIC_RULES = ("sum rule", "difference rule", "constant multiple rule", "product rule", "quotient rule",
+                 "reciprocal rule", "power rule", "exponential rule", "logarithm rule", "chain rule")
 
 # --- The table ----------------------------------------------------------------------
 
@@ -879,3 +886,7 @@ def get_op(name: str) -> Op:
         return OPS[name]
     except KeyError:
         raise KeyError(f"unknown operation {name!r} (known: {', '.join(sorted(OPS))})") from None
+
+
+#: Every rule name a step may cite: the generic rules, the sum over paths at a fork, each row's own.
+RULE_NAMES = frozenset(GENERIC_RULES) | {"sum over paths"} | {op.rule for op in OPS.values()}

@@ -547,29 +547,53 @@ def _grad_formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
     users = [s for s in problem.consumers.get(n, ()) if s == f or f in problem.reach[s]]
     if not users:
         return f"∂{f}/∂{n} = 0 ({f} does not depend on {n})"
-    names, nums, locs = [], [], []
+    if users == [f]:
+        # n feeds f directly: its local derivative is the whole step, written once.
+        chain = _equality_chain([f"∂{f}/∂{n}", to_text(problem.local_symbolic(f, n)), _n(ev.partial(f, n)),
+                                 _n(ev.get(q))])
+        return " = ".join(chain)
+    names: list[str] = []
+    nums: list[str] = []
+    locs: list[str] = []
     for s in users:
         local = ev.partial(s, n)
         locs.append(f"∂{s}/∂{n} = {to_text(problem.local_symbolic(s, n))}")
+        first = not nums  # a negative number after the first is parenthesised: 1 + (-2), 3 × (-1)
         if s == f:
             names.append(f"∂{s}/∂{n}")
-            nums.append(_n(local))
+            nums.append(_n(local) if first else _paren(local))
         else:
             names.append(f"∂{f}/∂{s}·∂{s}/∂{n}")
-            nums.append(f"{_n(ev.get(Quantity('grad', f, s)))} × {_n(local)}")
-    return (f"∂{f}/∂{n} = {' + '.join(names)} = {' + '.join(nums)} = {_n(ev.get(q))}"
-            f"   ({'; '.join(locs)})")
+            upstream = ev.get(Quantity('grad', f, s))
+            nums.append(f"{_n(upstream) if first else _paren(upstream)} × {_paren(local)}")
+    chain = _equality_chain([f"∂{f}/∂{n}", " + ".join(names), " + ".join(nums), _n(ev.get(q))])
+    return " = ".join(chain) + f"   ({'; '.join(locs)})"
+
+
+def _equality_chain(terms: list[str]) -> list[str]:
+    """The terms of ``a = b = c``, each one that repeats the term before it left out.
+
+    >>> _equality_chain(["∂J/∂a2", "∂J/∂a2", "2", "2"])
+    ['∂J/∂a2', '2']
+    """
+    return [t for i, t in enumerate(terms) if i == 0 or t != terms[i - 1]]
 
 
 def _update_formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
     g = ev.get(Quantity("grad", problem.output, q.name))
     old = ev.get(Quantity("value", q.name))
     return (f"{q.name}′ = {q.name} − η·∂{problem.output}/∂{q.name} = {_n(old)} − {_n(problem.eta)} × "
-            f"{_n(g)} = {_n(ev.get(q))}")
+            f"{_paren(g)} = {_n(ev.get(q))}")
 
 
 def _n(x) -> str:
     return format_number(x)
+
+
+def _paren(x) -> str:
+    """A number, parenthesised when negative (``3 × (-1)``, never ``3 × -1``)."""
+    text = format_number(x)
+    return f"({text})" if text.startswith("-") else text
 
 
 def resolve_quantity(problem: Problem, text: str) -> Quantity:

@@ -10,21 +10,23 @@ from __future__ import annotations
 
 import html
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import networkx as nx
 import sympy as sp
+from sympy.printing.mathml import MathMLPresentationPrinter
 
 from ..derivation import Derivation
 from ..graph import node_label
+from ..ops import OPS
 from ..printing import format_number, to_json_text, to_latex, to_text
-from ..report.common import grad_latex, name_latex, substituted_latex
 from ..steps import Step, StepKind
 from .diagnose import VERDICTS, CheckResult, Item
 from .quantities import Problem, Quantity
 
 __all__ = ["render_text", "render_json", "render_markdown", "render_html", "result_dict", "MARKS",
-           "derivation_latex"]
+           "derivation_latex", "derivation_mathml"]
 
 MARKS = {"correct": "✓", "incorrect": "✗", "carried_error": "↪", "undecided": "?", "missing": "–"}
 _WORDS = {"correct": "correct", "incorrect": "incorrect", "carried_error": "carried error",
@@ -209,10 +211,72 @@ def _descendants(g, n):
     return nx.descendants(g, n)
 
 
-def derivation_latex(problem: Problem, q: Quantity) -> list[str]:
-    """The derivation's own steps for ``q`` as LaTeX lines (rule names alongside)."""
+# The derivation of one step is built once as terms (SymPy expressions, partials, numbers) and
+# printed twice: LaTeX for Markdown, presentation MathML (SymPy's printer) for the HTML page.
+
+@dataclass(frozen=True)
+class _Node:
+    """A graph node as a formula shows it: its name's Symbol, or its expression when unnamed."""
+
+    expr: sp.Basic
+    named: bool
+
+
+@dataclass(frozen=True)
+class _Partial:
+    """∂of/∂wrt."""
+
+    of: _Node
+    wrt: _Node
+
+
+@dataclass(frozen=True)
+class _Num:
+    """A number, formatted by :func:`backproof.printing.format_number`."""
+
+    value: object
+
+
+@dataclass(frozen=True)
+class _Join:
+    """Terms joined by ``op`` (``·``, ``+``, ``−``, or ``""``: side by side, η ∂J/∂w).
+
+    A negative number after the first term is parenthesised.
+    """
+
+    parts: tuple
+    op: str
+
+
+@dataclass(frozen=True)
+class _Prime:
+    """The updated value of a parameter: w′."""
+
+    of: sp.Basic
+
+
+@dataclass(frozen=True)
+class _Filled:
+    """An operation written with its operand values (``2·1 + 0``): placeholder symbols → numbers."""
+
+    expr: sp.Basic
+    values: tuple
+
+
+@dataclass(frozen=True)
+class _Line:
+    """``lhs rel t1 = t2 = …`` with the rule alongside; ``rel`` is ``=`` or ``+=``."""
+
+    lhs: object
+    rel: str
+    rhs: tuple
+    rule: str | None = None
+
+
+def _derivation_lines(problem: Problem, q: Quantity) -> list[_Line]:
+    """The derivation's own steps for ``q``, as lines of terms."""
     if q.kind == "update":
-        return [_update_latex(problem, q)]
+        return [_update_line(problem, q)]
     d, units = _units_for(problem, q)
     if d is None:
         return []
@@ -221,59 +285,197 @@ def derivation_latex(problem: Problem, q: Quantity) -> list[str]:
     for s in d.steps:
         if s.target not in units and not (s.kind is StepKind.RESULT and s.target == q.wrt):
             continue
-        line = _step_latex(d, s, q, out_unit)
+        line = _step_line(d, s, q, out_unit)
         if line is not None:
             lines.append(line)
     return lines
 
 
-def _update_latex(problem: Problem, q: Quantity) -> str:
+def derivation_latex(problem: Problem, q: Quantity) -> list[str]:
+    """The derivation's own steps for ``q`` as LaTeX lines (rule names alongside)."""
+    return [_line_latex(line) for line in _derivation_lines(problem, q)]
+
+
+def derivation_mathml(problem: Problem, q: Quantity) -> list[str]:
+    """The same steps as ``<math display="block">`` elements (SymPy's presentation MathML)."""
+    return [_line_mathml(line) for line in _derivation_lines(problem, q)]
+
+
+def _node(d: Derivation, nid: str) -> _Node:
+    label = d.label(nid)
+    if label.isidentifier():
+        return _Node(sp.Symbol(label), True)
+    return _Node(d.graph.nodes[nid]["expr"], False)
+
+
+def _update_line(problem: Problem, q: Quantity) -> _Line:
     g = problem.truth(Quantity("grad", problem.output, q.name))
     w = sp.Symbol(q.name)
+    grad = _Partial(_Node(sp.Symbol(problem.output), True), _Node(w, True))
     at = problem.at or {}
-    return (f"{to_latex(w)}' = {to_latex(w)} - \\eta \\frac{{\\partial {to_latex(sp.Symbol(problem.output))}}}"
-            f"{{\\partial {to_latex(w)}}} = {_n(at[q.name])} - {_n(problem.learning_rate)} "
-            f"\\cdot {_paren(g)} = {_n(problem.truth(q))}")
+    return _Line(_Prime(w), "=", (
+        _Join((w, _Join((sp.Symbol("eta"), grad), "")), "−"),
+        _Join((_Num(at[q.name]), _Join((_Num(problem.learning_rate), _Num(g)), "·")), "−"),
+        _Num(problem.truth(q))))
 
 
-def _step_latex(d: Derivation, s: Step, q: Quantity, out_unit: str) -> str | None:
-    """One step of the derivation as a LaTeX line, or None when ``q``'s write-up leaves it out."""
+def _step_line(d: Derivation, s: Step, q: Quantity, out_unit: str) -> _Line | None:
+    """One step of the derivation, or None when ``q``'s write-up leaves it out."""
     if s.kind is StepKind.FORWARD:
-        return _forward_latex(d, s) if q.kind == "value" else None
+        if q.kind != "value":
+            return None
+        rhs: tuple = (s.symbolic,)
+        if s.value is not None:
+            expr = OPS[d.graph.nodes[s.target]["op"]].write(*[sp.Symbol(f"_o{i}") for i in range(len(s.factors))])
+            rhs += (_Filled(expr, tuple(s.factors)), _Num(s.value))
+        return _Line(_node(d, s.target), "=", rhs)
     if q.kind != "grad":
         return None
     via = s.via if s.via is not None else s.target  # every LOCAL and CHAIN step names its consumer
+    out, target = _node(d, out_unit), _node(d, s.target)
     if s.kind is StepKind.LOCAL:
-        rhs = f"{grad_latex(d, via, s.target)} = {to_latex(s.symbolic)}"
-        if s.value is not None and to_text(s.symbolic) != _n(s.value):
-            rhs += f" = {_n(s.value)}"
-        return rhs + f"\\quad\\text{{({s.rule})}}"
+        shown = s.value is not None and to_text(s.symbolic) != _n(s.value)  # not "1/2 = 0.5"
+        rhs = (s.symbolic,) + ((_Num(s.value),) if shown else ())
+        return _Line(_Partial(_node(d, via), target), "=", rhs, s.rule)
     if s.kind is StepKind.CHAIN:
-        rhs = (f"{grad_latex(d, out_unit, s.target)} \\mathrel{{+}}= {grad_latex(d, out_unit, via)}"
-               f" \\cdot {grad_latex(d, via, s.target)}")
+        rhs = (_Join((_Partial(out, _node(d, via)), _Partial(_node(d, via), target)), "·"),)
         if s.value is not None:
-            rhs += f" = {_n(s.factors[0])} \\cdot {_n(s.factors[1])} = {_n(s.value)}"
-        return rhs + "\\quad\\text{(chain rule)}"
+            rhs += (_Join((_Num(s.factors[0]), _Num(s.factors[1])), "·"), _Num(s.value))
+        return _Line(_Partial(out, target), "+=", rhs, "chain rule")
     if s.kind is StepKind.SUM:
-        rhs = grad_latex(d, out_unit, s.target)
-        if s.value is not None:
-            rhs += " = " + " + ".join(_paren(f) for f in s.factors) + f" = {_n(s.value)}"
-        return rhs + "\\quad\\text{(sum over paths)}"
+        rhs = (_Join(tuple(_Num(f) for f in s.factors), "+"), _Num(s.value)) if s.value is not None else ()
+        return _Line(_Partial(out, target), "=", rhs, "sum over paths")
     if s.kind is StepKind.RESULT:
-        return f"{grad_latex(d, out_unit, s.target)} = {_n(s.value)}"
+        return _Line(_Partial(out, target), "=", (_Num(s.value),))
     return None
 
 
-def _forward_latex(d: Derivation, s: Step) -> str:
-    rhs = f"{name_latex(d, s.target)} = {to_latex(s.symbolic)}"
-    if s.value is not None:
-        rhs += f" = {substituted_latex(s, d)} = {_n(s.value)}"
-    return rhs
+# --- printing the terms: LaTeX ---
+
+_LATEX_OPS = {"·": r" \cdot ", "+": " + ", "−": " - ", "": " "}
 
 
-def _paren(x) -> str:
-    t = _n(x)
-    return f"({t})" if t.startswith("-") else t
+def _term_latex(t, position: int = 0) -> str:
+    if isinstance(t, _Num):
+        text = _n(t.value)
+        return rf"\left({text}\right)" if position and text.startswith("-") else text
+    if isinstance(t, _Node):
+        return to_latex(t.expr) if t.named else rf"\left({to_latex(t.expr)}\right)"
+    if isinstance(t, _Partial):
+        return rf"\frac{{\partial {_term_latex(t.of)}}}{{\partial {_term_latex(t.wrt)}}}"
+    if isinstance(t, _Join):
+        return _LATEX_OPS[t.op].join(_term_latex(p, i) for i, p in enumerate(t.parts))
+    if isinstance(t, _Prime):
+        return to_latex(t.of) + "'"
+    if isinstance(t, _Filled):
+        return to_latex(t.expr, {f"_o{i}": _term_latex(_Num(v), 1) for i, v in enumerate(t.values)})
+    return to_latex(t)
+
+
+def _chain(terms: list[str]) -> list[str]:
+    """Terms of an equality chain, each one equal to the term before it left out (never ``2 = 2``)."""
+    return [t for i, t in enumerate(terms) if i == 0 or t != terms[i - 1]]
+
+
+def _line_latex(line: _Line) -> str:
+    lhs, *rhs = _chain([_term_latex(line.lhs)] + [_term_latex(t) for t in line.rhs])
+    rel = r" \mathrel{+}= " if line.rel == "+=" else " = "
+    text = lhs + (rel + " = ".join(rhs) if rhs else "")
+    return text + (rf"\quad\text{{({line.rule})}}" if line.rule else "")
+
+
+# --- printing the terms: presentation MathML ---
+
+class _MathML(MathMLPresentationPrinter):
+    """SymPy's presentation MathML, with backproof's numbers and a true minus sign.
+
+    Placeholder symbols named in ``numbers`` print as those numbers (how an operation is shown
+    with its operand values); floats print as :func:`format_number` writes them.
+    """
+
+    def __init__(self, numbers: dict[str, object] | None = None):
+        super().__init__({"order": "none"})
+        self._numbers = numbers or {}
+
+    def _print_Symbol(self, sym, style="plain"):
+        if sym.name in self._numbers:
+            return self._number_element(self._numbers[sym.name], paren=True)
+        return super()._print_Symbol(sym, style)
+
+    def _print_Float(self, expr):
+        return self._number_element(expr, paren=False)
+
+    def number(self, value, *, paren: bool) -> str:
+        """A number as MathML: ``<mn>``, with a minus sign and, if ``paren``, parentheses when negative."""
+        return self._finish(self._number_element(value, paren=paren))
+
+    def primed(self, symbol: sp.Symbol) -> str:
+        """``w₂′``: the prime at base level after the symbol (Unicode maths fonts raise ′ themselves)."""
+        return self._finish(self._element("mrow", self._print(symbol), self._element("mo", "′")))
+
+    def _element(self, tag: str, *children):
+        element = self.dom.createElement(tag)
+        for child in children:
+            element.appendChild(self.dom.createTextNode(child) if isinstance(child, str) else child)
+        return element
+
+    def _number_element(self, value, *, paren: bool):
+        text = _n(value)
+        mn = self._element("mn", text.lstrip("-"))
+        if not text.startswith("-"):
+            return mn
+        # −x in its own row, so the minus is a prefix sign, not a binary operator with space around it.
+        signed = self._element("mrow", self._element("mo", "−"), mn)
+        return self._element("mrow", self._element("mo", "("), signed, self._element("mo", ")")) if paren else signed
+
+    def doprint(self, expr) -> str:
+        return self._finish(self._print(expr))
+
+    @staticmethod
+    def _finish(element) -> str:
+        for mo in element.getElementsByTagName("mo"):
+            text = mo.firstChild.nodeValue if mo.firstChild is not None else None
+            if text == "-":
+                mo.firstChild.nodeValue = "−"  # U+2212: a hyphen is not a minus sign
+            elif text in ("(", ")") and not mo.parentNode.getElementsByTagName("mfrac"):
+                # Stretchy parentheses get wide side bearings in Chromium with Latin Modern Math;
+                # they need to stretch only around a fraction.
+                mo.setAttribute("stretchy", "false")
+        return element.toxml()
+
+
+def _fenced(inner: str) -> str:
+    """``(inner)``; the parentheses stretch only around a fraction (see :meth:`_MathML._finish`)."""
+    mo = "<mo>{}</mo>" if "<mfrac" in inner else '<mo stretchy="false">{}</mo>'
+    return f"<mrow>{mo.format('(')}{inner}{mo.format(')')}</mrow>"
+
+
+def _term_mathml(t, position: int = 0) -> str:
+    if isinstance(t, _Num):
+        return _MathML().number(t.value, paren=position > 0)
+    if isinstance(t, _Node):
+        inner = _MathML().doprint(t.expr)
+        return inner if t.named else _fenced(inner)
+    if isinstance(t, _Partial):
+        return (f"<mfrac><mrow><mo>∂</mo>{_term_mathml(t.of)}</mrow>"
+                f"<mrow><mo>∂</mo>{_term_mathml(t.wrt)}</mrow></mfrac>")
+    if isinstance(t, _Join):
+        op = f"<mo>{t.op or '&InvisibleTimes;'}</mo>"
+        return "<mrow>" + op.join(_term_mathml(p, i) for i, p in enumerate(t.parts)) + "</mrow>"
+    if isinstance(t, _Prime):
+        return _MathML().primed(t.of)
+    if isinstance(t, _Filled):
+        return _MathML({f"_o{i}": v for i, v in enumerate(t.values)}).doprint(t.expr)
+    return _MathML().doprint(t)
+
+
+def _line_mathml(line: _Line) -> str:
+    lhs, *rhs = _chain([_term_mathml(line.lhs)] + [_term_mathml(t) for t in line.rhs])
+    rel = "<mo>+=</mo>" if line.rel == "+=" else "<mo>=</mo>"
+    body = lhs + (rel + "<mo>=</mo>".join(rhs) if rhs else "")
+    if line.rule:
+        body += f'<mspace width="1em"></mspace><mtext>({html.escape(line.rule)})</mtext>'
+    return f'<math display="block"><mrow>{body}</mrow></math>'
 
 
 # --- Markdown ------------------------------------------------------------------------------------
@@ -330,22 +532,34 @@ def render_markdown(result: CheckResult, *, title: str | None = None) -> str:
 
 # --- HTML --------------------------------------------------------------------------------------------
 
-_CSS = """body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
-table{border-collapse:collapse}td,th{padding:.3rem .7rem;border-bottom:1px solid #ddd;text-align:left}
+# Self-contained: inline CSS, maths as MathML (drawn by the browser), no script and no URL of any
+# kind, and a content-security policy that would block one if it crept in.
+_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+_CSS = """body{font-family:system-ui,"DejaVu Sans",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
+color:#222;line-height:1.45}
+table{border-collapse:collapse;max-width:100%;overflow-x:auto;display:block}
+td,th{padding:.3rem .7rem;border-bottom:1px solid #ddd;text-align:left}
 .correct{color:#1a7f37}.incorrect,.missing{color:#cf222e}.carried_error{color:#9a6700}.undecided{color:#8250df}
 code{background:#f3f3f3;padding:0 .2rem}.explain{margin:.2rem 0 1rem 1.5rem}.first{font-weight:bold}
-.math{overflow-x:auto}"""
+.math{overflow-x:auto;padding:.1rem 0}
+math{font-family:"Latin Modern Math","STIX Two Math","DejaVu Math TeX Gyre",math;font-size:1.15em}
+.math>math{display:inline math;math-style:normal;margin:.35rem 0}
+@media (max-width:600px){body{margin:1rem auto}td,th{padding:.25rem .4rem}}
+@media print{body{max-width:none;margin:0}.math{overflow:visible}}"""
 
 
-def render_html(result: CheckResult, *, title: str | None = None, mathjax: bool = True) -> str:
-    """A standalone HTML page; every user string goes through ``html.escape``."""
+def render_html(result: CheckResult, *, title: str | None = None) -> str:
+    """A standalone HTML page that loads nothing: inline CSS, MathML maths, no script.
+
+    Every user string goes through ``html.escape``; the maths is SymPy's presentation MathML
+    of the derivation's own expressions.
+    """
     e = html.escape
     t = e(title or "Homework feedback")
-    H = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">', f"<title>{t}</title>",
-         f"<style>{_CSS}</style>"]
-    if mathjax:
-        H.append('<script defer src="https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js"></script>')
-    H += ["</head>", "<body>", f"<h1>{t}</h1>"]
+    H = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+         f'<meta http-equiv="Content-Security-Policy" content="{e(_CSP)}">',
+         '<meta name="viewport" content="width=device-width, initial-scale=1">',
+         f"<title>{t}</title>", f"<style>{_CSS}</style>", "</head>", "<body>", f"<h1>{t}</h1>"]
     if result.student:
         H.append(f"<p>Student: {e(result.student)}</p>")
     H.append("<table>")
@@ -369,10 +583,10 @@ def render_html(result: CheckResult, *, title: str | None = None, mathjax: bool 
             H.append(f"<li>{e(line)}</li>")
         H.append("</ul>")
         if i.verdict in ("incorrect", "missing") and not i.symbolic:
-            steps = derivation_latex(result.problem, i.quantity)
+            steps = derivation_mathml(result.problem, i.quantity)
             if steps:
                 H.append("<p>Correct derivation of this step:</p>")
-                H += [f'<div class="math">\\[{e(s)}\\]</div>' for s in steps]
+                H += [f'<div class="math">{s}</div>' for s in steps]
     H += ["</body>", "</html>"]
     return "\n".join(H) + "\n"
 

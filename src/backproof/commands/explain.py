@@ -107,20 +107,7 @@ def run(args) -> int:
     result = explain(program, at, of=args.of, wrt=parse_wrt(args.wrt), verify=not args.no_verify,
                      points=args.points)
     files: dict = {}   # every output file, published together or not at all
-    opts = dict(notation=args.notation, compact=args.compact)
-    beside = bool(args.output) and not args.no_diagram and not is_special_file(args.output)
-    if fmt == "json":
-        text = result.to_json()
-    elif fmt == "md":
-        text = result.to_markdown(diagram=_beside(result, args.output, "svg", files) if beside else None, **opts)
-    elif fmt == "tex":
-        pdf = _beside(result, args.output, "pdf", files) if beside and not args.fragment else None
-        text = result.to_latex(fragment=args.fragment, diagram=pdf, **opts)
-    elif fmt == "html":
-        text = result.to_html(diagram=not args.no_diagram, **opts)
-    else:
-        color = args.output is None and sys.stdout.isatty()
-        text = result.to_text(color=color, **opts)
+    text = _write_up(result, fmt, args, files)
     if args.output:
         files[args.output] = text
         write_group(files)
@@ -132,6 +119,22 @@ def run(args) -> int:
         print(f"backproof: cross-check disagrees for {bad}", file=sys.stderr)
         return 1
     return 0
+
+
+def _write_up(result, fmt: str, args, files: dict) -> str:
+    """The write-up in ``fmt``; a diagram file it links to is added to ``files``."""
+    opts = dict(notation=args.notation, compact=args.compact)
+    beside = bool(args.output) and not args.no_diagram and not is_special_file(args.output)
+    if fmt == "json":
+        return result.to_json()
+    if fmt == "md":
+        return result.to_markdown(diagram=_beside(result, args.output, "svg", files) if beside else None, **opts)
+    if fmt == "tex":
+        pdf = _beside(result, args.output, "pdf", files) if beside and not args.fragment else None
+        return result.to_latex(fragment=args.fragment, diagram=pdf, **opts)
+    if fmt == "html":
+        return result.to_html(diagram=not args.no_diagram, **opts)
+    return result.to_text(color=args.output is None and sys.stdout.isatty(), **opts)
 
 
 def _beside(result, output: str, fmt: str, files: dict) -> str | None:

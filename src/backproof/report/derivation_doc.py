@@ -116,8 +116,14 @@ class Names:
                 self.sym[n] = sp.Symbol(label)
         # Write any form in the names: a gate's expression (in its operands' names) is
         # replaced by its symbol, the largest first (xreplace works top-down).
-        self.rename = {g.nodes[n]["expr"]: s for n, s in self.sym.items()
-                       if g.nodes[n]["kind"] == "op" and n not in self.const}
+        # Partials come back evaluated (h*v), the graph keeps expressions as written (v*h):
+        # both spellings name the gate.
+        self.rename = {}
+        for n, s in self.sym.items():
+            if g.nodes[n]["kind"] == "op" and n not in self.const:
+                expr = g.nodes[n]["expr"]
+                self.rename[expr] = s
+                self.rename.setdefault(expr.doit(), s)
 
     def of(self, nid: str):
         """The symbol of node ``nid`` (a named result's op and its name share one)."""
@@ -194,7 +200,8 @@ class _Builder:
         lines = tuple(self._forward(s) for s in self.d.steps if s.kind is StepKind.FORWARD
                       and s.target not in self.names.const)
         head = "Forward pass" if self.valued else "Forward pass (symbolic: no values given)"
-        return [Heading(head), Equations(lines)]
+        return [Heading(head), Equations(lines)] if lines else [Heading(head), Paragraph((
+            Text("Nothing to compute: every value is a constant or an input."),))]
 
     def _forward(self, s: Step) -> Equation:
         g, n = self.d.graph, s.target
@@ -221,7 +228,8 @@ class _Builder:
                                           nodes=seed.nodes),)))
         for target, steps in step_groups(self.d):
             lines = self._compact(steps) if self.o.compact else self._full(steps)
-            blocks.append(Equations(tuple(lines), title=(Math((self.grad(target),)),)))
+            if lines:
+                blocks.append(Equations(tuple(lines), title=(Math((self.grad(target),)),)))
         return blocks
 
     def _example(self):
@@ -321,12 +329,13 @@ class _Builder:
                 terms.append(num(s.value))
             elif s.symbolic is not None:
                 terms.append(self.names.form(s.symbolic))
-            tag = f"{rule}: {_plain(Local(self.names.of(unit), self.names.of(s.target)))} = {int(lv)}"
-            return Equation(tuple(terms), s.index, "edge", tag=tag, note=local.note, nodes=s.nodes)
+            aside = (self.local(local), sp.Integer(int(lv)))
+            return Equation(tuple(terms), s.index, "edge", tag=rule, note=local.note, nodes=s.nodes,
+                            aside=aside)
         eq = self._chain(s, multi, self.local(local), tag=rule)
         form = self.names.form(local.symbolic)
-        tag = f"{rule}: {_plain(self.local(local))} = {_plain(form)}" if form is not None else rule
-        return Equation(eq.terms, s.index, "edge", tag=tag, note=local.note, nodes=s.nodes)
+        aside = (self.local(local), form) if form is not None else ()
+        return Equation(eq.terms, s.index, "edge", tag=rule, note=local.note, nodes=s.nodes, aside=aside)
 
     def gradients(self) -> list[Any]:
         results = [s for s in self.d.steps if s.kind is StepKind.RESULT]
@@ -379,11 +388,6 @@ def _join(runs: list[Inline], sep: str = ", ") -> list[Inline]:
             out.append(Text(sep))
         out.append(r)
     return out
-
-
-def _plain(expr) -> str:
-    from .notation import term_text
-    return term_text(expr)
 
 
 def derivation_document(deriv, *, proof=None, check=None, options: WriteupOptions | None = None) -> Document:

@@ -74,6 +74,9 @@ class Equation:
         The rule or a short remark shown beside the line (``sum rule``).
     note : str
         A remark printed under the line (a convention at a kink).
+    aside : tuple
+        Maths shown after the tag (the local partial a compact line folds in:
+        ``product rule: ∂u₁/∂w = x``), a chain of terms joined by ``=``.
     nodes : tuple of str
         Node ids of the diagram the line is about (the HTML links them).
     """
@@ -84,6 +87,7 @@ class Equation:
     tag: str = ""
     note: str = ""
     nodes: tuple[str, ...] = ()
+    aside: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)

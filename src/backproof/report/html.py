@@ -184,7 +184,8 @@ class HtmlPrinter:
         ident = f' id="step-{eq.index}"' if eq.index is not None else ""
         nodes = f' data-nodes="{html.escape(" ".join(eq.nodes))}" tabindex="0"' if eq.nodes else ""
         number = f'<span class="n">{eq.index}.</span>' if eq.index is not None else ""
-        tag = f'<span class="tag">{html.escape(eq.tag)}</span>' if eq.tag else ""
+        aside = ": " + mathml(eq.aside) if eq.aside else ""
+        tag = f'<span class="tag">{html.escape(eq.tag)}{aside}</span>' if eq.tag else ""
         note = f'<span class="note">note: {html.escape(eq.note)}</span>' if eq.note else ""
         return (f'<li{ident}{nodes} class="{eq.kind}">{number}<span class="eq">{mathml(eq.terms)}</span>'
                 f"{tag}{note}</li>")

@@ -57,13 +57,15 @@ def equation_rows(eq: Equation, width: int = BREAK_CHARS, text=None, tags: bool 
     """
     terms = [term_latex(t) for t in eq.terms]
     label = (text or _tex_text)(eq.tag)
+    aside = (r"\text{: } " + " = ".join(term_latex(t) for t in eq.aside)) if eq.aside else ""
     if tags:
         number = ""
         both = " · ".join(x for x in (str(eq.index) if eq.index is not None else "", label) if x)
-        tag = rf" \tag*{{\footnotesize {both}}}" if both else ""
+        aside = f"${aside}$" if aside else ""
+        tag = rf" \tag*{{\footnotesize {both}{aside}}}" if both else ""
     else:
         number = rf"\text{{{eq.index}.}}\quad " if eq.index is not None else ""
-        tag = rf" && \text{{{label}}}" if eq.tag else ""
+        tag = rf" && \text{{{label}}}{aside}" if eq.tag else ""
     if len(terms) == 1:
         return [number + terms[0] + tag]
     if sum(map(visible_length, terms)) <= width:

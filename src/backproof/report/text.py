@@ -99,9 +99,10 @@ class TextPrinter:
         last = len(terms) - 1
         shown = [f"[{colour}]{e(t)}[/{colour}]" if i == last and colour and i else e(t)
                  for i, t in enumerate(terms)]
-        tag = f"   [dim]({e(eq.tag)})[/dim]" if eq.tag else ""
+        aside = ": " + " = ".join(term_text(t) for t in eq.aside) if eq.aside else ""
+        tag = f"   [dim]({e(eq.tag + aside)})[/dim]" if eq.tag else ""
         flat = "  " + number + " = ".join(terms)
-        if len(flat) + len(eq.tag) + 5 <= WIDTH or len(terms) <= 2:
+        if len(flat) + len(eq.tag) + len(aside) + 5 <= WIDTH or len(terms) <= 2:
             lines = ["  " + number + " = ".join(shown) + tag]
         else:  # one `= term` per line, aligned under the first `=`
             pad = " " * (2 + len(number) + len(terms[0]) + 1)
