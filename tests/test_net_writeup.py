@@ -1,21 +1,17 @@
 """The network write-up as one document: every format, δ notation, 1-based indices, right length.
 
 Oracles: the NumPy layer engine for every δ (∂J/∂b = δ for one sample), pdflatex for the
-LaTeX, and plain text properties (no ``**``, no ``1 \\frac``, no double superscript) for
-every format. Tests that compile LaTeX need ``pdflatex`` and ``pdftoppm``: they are
-skipped (with the reason shown) without them, unless ``BACKPROOF_REQUIRE_TEX=1``, which
-makes them fail instead (CI sets it).
+LaTeX, headless Chromium for the HTML, and plain text properties (no ``**``, no ``1 \\frac``,
+no double superscript) for every format. The LaTeX and browser tests are marked
+``needs_tex`` / ``needs_browser`` (``conftest.py``): skipped with the reason shown when the
+tool is missing, failed instead under ``BACKPROOF_REQUIRE_TEX=1`` / ``BACKPROOF_REQUIRE_BROWSER=1``.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import subprocess
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from backproof.cli import main
@@ -26,6 +22,7 @@ from backproof.nn.numeric import batch_arrays, engine_layers
 from backproof.nn.report import NetWriteup, network_document
 from backproof.report.document import Details, Equations
 from backproof.report.notation import Num
+from tools import compile_latex, image_not_blank, open_html, pdf_page_not_blank
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SPECS = sorted(EXAMPLES.glob("*.yaml"))
@@ -43,8 +40,6 @@ learning_rate: 0.5
 #: The TeX double-exponent fault (``a^{(1)}_{0}^2``): a superscript, optionally a subscript,
 #: then another superscript on the same base.
 DOUBLE_SUPERSCRIPT = re.compile(r"\^\{[^{}]*\}(_\{[^{}]*\}|_[A-Za-z0-9])?\^|\^[A-Za-z0-9](_\{[^{}]*\})?\^")
-#: pdflatex and the page rendering; a hang guard only, not a timed assertion.
-TEX_TIMEOUT = 180
 
 
 def run(argv, capsys):
@@ -58,36 +53,44 @@ def _without_svg(page: str) -> str:
     return re.sub(r"<svg.*?</svg>", "", page, flags=re.S)
 
 
-def _tex_tools():
-    missing = [t for t in ("pdflatex", "pdftoppm") if shutil.which(t) is None]
-    if missing and os.environ.get("BACKPROOF_REQUIRE_TEX") == "1":
-        pytest.fail(f"{', '.join(missing)} required here (BACKPROOF_REQUIRE_TEX=1) but not on PATH")
-    if missing:
-        pytest.skip(f"{', '.join(missing)} not installed: the LaTeX write-up is not compiled here")
-
-
-def _page_is_blank(png: Path) -> bool:
-    from PIL import Image
-    with Image.open(png) as im:
-        grey = np.asarray(im.convert("L"), dtype=float)
-    return bool((grey < 128).mean() < 0.002)
-
-
+@pytest.mark.needs_tex
 @pytest.mark.parametrize("spec", SPECS, ids=[p.stem for p in SPECS])
 def test_finding_net_latex_compiles_with_pdflatex(tmp_path, capsys, spec):
-    _tex_tools()
     tex = tmp_path / f"{spec.stem}.tex"
-    code, _, err = run(["net", str(spec), "--view", "both", "-o", str(tex)], capsys)
+    code, _, err = run(["net", str(spec), "--view", "both", "--no-diagram", "-o", str(tex)], capsys)
     assert code == 0, err
-    proc = subprocess.run(["pdflatex", "-interaction=nonstopmode", "-halt-on-error", "-no-shell-escape",
-                           tex.name], cwd=tmp_path, capture_output=True, text=True, timeout=TEX_TIMEOUT)
-    log = (tmp_path / f"{spec.stem}.log").read_text(errors="replace")
-    assert proc.returncode == 0, [line for line in log.splitlines() if line.startswith("!")][:5]
+    pdf = compile_latex(tex.read_text(encoding="utf-8"), tmp_path, name=spec.stem)
+    log = pdf.with_suffix(".log").read_text(encoding="utf-8", errors="replace")
     assert "Double superscript" not in log and "Missing $" not in log
-    subprocess.run(["pdftoppm", "-png", "-r", "40", "-f", "1", "-l", "1", f"{spec.stem}.pdf", "page"],
-                   cwd=tmp_path, check=True, timeout=TEX_TIMEOUT)
-    (png,) = tmp_path.glob("page*.png")
-    assert not _page_is_blank(png)
+    assert pdf_page_not_blank(pdf, tmp_path)
+
+
+@pytest.mark.needs_tex
+@pytest.mark.needs_dot
+def test_net_latex_includes_the_diagram(tmp_path, capsys):
+    tex = tmp_path / "mazur.tex"
+    code, _, err = run(["net", MAZUR, "-o", str(tex)], capsys)
+    assert code == 0, err
+    graph = tmp_path / "mazur-graph.pdf"
+    assert graph.exists() and r"\includegraphics" in tex.read_text() and "{mazur-graph.pdf}" in tex.read_text()
+    (tmp_path / "latex").mkdir()
+    (tmp_path / "latex" / graph.name).write_bytes(graph.read_bytes())
+    assert pdf_page_not_blank(compile_latex(tex.read_text(encoding="utf-8"), tmp_path, name="mazur"), tmp_path)
+
+
+@pytest.mark.parametrize("spec", ["mazur", "softmax_blobs"])
+def test_net_html_in_a_browser(spec, browser, tmp_path, capsys):
+    page_file = tmp_path / f"{spec}.html"
+    code, _, err = run(["net", str(EXAMPLES / f"{spec}.yaml"), "--steps", "3", "-o", str(page_file)], capsys)
+    assert code == 0, err
+    page, requests = open_html(browser, page_file.read_text(encoding="utf-8"), tmp_path, name="page.html")
+    try:
+        assert requests == []
+        assert page.locator("math").count() > 20
+        assert "\\frac" not in page.inner_text("body")  # MathML, not raw LaTeX
+        assert image_not_blank(page.screenshot(full_page=True))
+    finally:
+        page.close()
 
 
 @pytest.mark.parametrize("fmt", ["text", "md", "tex", "html"])
