@@ -224,3 +224,18 @@ def test_finding_loss_going_up_is_remarked(tmp_path, capsys):
     assert "the loss went up at step 1" in out and "overshoots" in out
     _, calm, _ = run(["net", str(EXAMPLES / "wx_plus_b.yaml")], capsys)
     assert "overshoots" not in calm
+
+
+@pytest.mark.needs_tex
+def test_net_latex_fragment_compiles_inside_a_document(tmp_path, capsys):
+    code, fragment, _ = run(["net", MAZUR, "--format", "tex", "--fragment", "--compact"], capsys)
+    assert code == 0 and fragment.lstrip().startswith(r"\begin{align*}") and r"\documentclass" not in fragment
+    doc = "\n".join([r"\documentclass{article}", r"\usepackage{amsmath,amssymb}", r"\allowdisplaybreaks",
+                     r"\begin{document}", fragment, r"\end{document}"])
+    assert pdf_page_not_blank(compile_latex(doc, tmp_path, name="fragment"), tmp_path)
+
+
+def test_fragment_is_for_latex_only(tmp_path, capsys):
+    code, out, err = run(["net", MAZUR, "--fragment", "-o", str(tmp_path / "x.md")], capsys)
+    assert code == 2 and out == "" and "--fragment applies to --format tex only, not md" in err
+    assert not (tmp_path / "x.md").exists()

@@ -91,6 +91,8 @@ def register(sub) -> argparse.ArgumentParser:
                         "(∂J/∂z⁽ˡ⁾ᵢ written out) or cs231n (dz, dw, db); e.g. --notation cs231n")
     p.add_argument("--compact", action="store_true",
                    help="one line per unit: ∂J/∂a folded into the line of δ (default: a line for each)")
+    p.add_argument("--fragment", action="store_true",
+                   help="with --format tex: only the align* blocks, to paste into your own document")
     p.add_argument("-o", "--output", metavar="FILE", default=None,
                    help="write to FILE (atomically, creating folders; - for standard output), e.g. "
                         "-o output/mazur.md; a Markdown file gets the computational graph as an SVG "
@@ -149,7 +151,7 @@ def _wants_diagram(args, fmt: str, result: NetResult) -> bool:
         return False
     if fmt == "html":
         return True
-    return fmt in ("md", "tex") and bool(args.output) and not is_special_file(args.output)
+    return fmt in ("md", "tex") and not args.fragment and bool(args.output) and not is_special_file(args.output)
 
 
 def _figures(args, fmt: str, result: NetResult, plot_dir: Path | None, plot_files: dict[str, bytes]):
@@ -201,7 +203,7 @@ def _write_up(args, fmt: str, result: NetResult, plots: list, diagram: str | Non
     if fmt == "md":
         return print_markdown(doc)
     if fmt == "tex":
-        return print_latex(doc)
+        return print_latex(doc, fragment=args.fragment)
     if fmt == "html":
         return print_html(doc)
     return print_text(doc, color=args.output is None and sys.stdout.isatty())
@@ -217,6 +219,8 @@ def run(args) -> int:
     check_options(options)
     plan = resolve_run(_load(args.spec), options)
     fmt = _format(args)
+    if args.fragment and fmt != "tex":
+        raise BackproofError(f"--fragment applies to --format tex only, not {fmt}")
     result = run_network(plan)
 
     # Build everything in memory first.

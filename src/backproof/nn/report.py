@@ -352,8 +352,9 @@ class _Builder:
         if extra > 0:
             lines.append(f"# … and the same statements for each of the other {_plural(extra, 'sample')} "
                          f"(every value is in --format json)")
-        return Details("the program as named scalars", (Paragraph((Text(
-            "The program as named scalars (0-based, as `backproof explain` reads it):"),)), Code(tuple(lines))))
+        return Details("the program as named scalars", (Paragraph((
+            Text("The program as named scalars (0-based, as "), Text("backproof explain", "code"),
+            Text(" reads it):"))), Code(tuple(lines))))
 
     def given(self) -> list[Any]:
         spec, lay, V = self.spec, self.lay, self.V
@@ -792,9 +793,9 @@ class _Builder:
         doc = derivation_document(self.r.derivation, check=_engine_check(self.r),
                                   options=WriteupOptions(notation=notation, compact=self.o.compact))
         inner = [replace(b, level=b.level + 1) if isinstance(b, Heading) else b for b in doc.blocks]
-        return [Heading("Every chain-rule step"), Paragraph((Text(
-            "The same gradients, one gate at a time, as `backproof explain` writes them (names as in "
-            "the program, 0-based)."),)), *inner]
+        return [Heading("Every chain-rule step"), Paragraph((
+            Text("The same gradients, one gate at a time, as "), Text("backproof explain", "code"),
+            Text(" writes them (names as in the program, 0-based)."))), *inner]
 
 
 def _cut(line: str, width: int = 150) -> str:
