@@ -736,11 +736,25 @@ class _Builder:
                              Paragraph((Text("Each parameter steps against its gradient, "),
                                         Math((eta_sym, n(eta))), Text(f"; mode {_MODE_TEXT[r.mode]}."))),
                              rule]
-        blocks.append(Details(f"all {len(r.updates)} updated parameters", (table,))
-                      if len(rows) > OPEN_LINES else table)
+        if len(rows) > OPEN_LINES:
+            blocks += [self._matrix_update(eta_sym), Details(f"all {len(r.updates)} updated parameters", (table,))]
+        else:
+            blocks.append(table)
         if any(s.note for s in r.updates):
             blocks.append(Paragraph((Text("* " + next(s.note for s in r.updates if s.note), "note"),)))
         return blocks
+
+    def _matrix_update(self, eta_sym) -> Equations:
+        """Each layer's new W and b at once: W⁽ˡ⁾ − η ∂J/∂W⁽ˡ⁾."""
+        new = {s.target: s.value for s in self.r.updates}
+        lines = []
+        for l in range(self.L - 1, -1, -1):
+            W = sp.Matrix([[new[w] for w in row] for row in self.lay.W[l]])
+            b = sp.Matrix([new[v] for v in self.lay.b[l]])
+            for name, M in (("W", W), ("b", b)):
+                atom = Unit(name, l + 1)
+                lines.append(Equation((Words("new"), Sub(atom, _mul(eta_sym, self.S.grad(atom))), self.mat(M))))
+        return Equations(tuple(lines))
 
     def training(self) -> list[Any]:
         h = self.r.history
