@@ -141,7 +141,7 @@ def test_finding_markdown_to_a_device_writes_no_side_file(tmp_path, capsys):
     reader = FifoReader(fifo)
     code, _, err = run(PROGRAM + ["--format", "md", "-o", str(fifo)], capsys)
     assert code == 0, err
-    assert reader.result().startswith(b"# Gradients of y")
+    assert reader.result().startswith(b"# The gradients of y")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.md"]   # no out.svg beside a device
 
 

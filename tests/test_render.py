@@ -62,16 +62,27 @@ def check_golden(name: str, text: str) -> None:
 
 
 def svg_objects(svg: bytes) -> dict[str, dict]:
-    """DOT name (node) or 'a->b' (edge) -> id, texts, text positions."""
+    """DOT name (node) or 'a->b' (edge) -> id, texts, text positions, record fields."""
     out = {}
     for g in ET.fromstring(svg).iter(f"{SVG}g"):
         if g.get("class") in ("node", "edge"):
             texts = list(g.iter(f"{SVG}text"))
             out[g.find(f"{SVG}title").text] = {
                 "id": g.get("id"), "class": g.get("class"),
-                "texts": [t.text or "" for t in texts],
+                "texts": [t.text or "" for t in texts], "fields": record_fields(g),
                 "x": [float(t.get("x")) for t in texts], "y": [float(t.get("y")) for t in texts]}
     return out
+
+
+def record_fields(g) -> list[list[str]]:
+    """The texts of a record node grouped by field (Graphviz draws a line between fields)."""
+    fields: list[list[str]] = [[]]
+    for child in g:
+        if child.tag == f"{SVG}polyline" and fields[-1]:
+            fields.append([])
+        elif child.tag == f"{SVG}text":
+            fields[-1].append(child.text or "")
+    return [f for f in fields if f]
 
 
 def unit_names(objs: dict) -> dict[str, str]:
@@ -142,8 +153,9 @@ def test_values_and_gradients_match_sympy(seed):
     values = oracle_values(deriv.program, at)
     for name in deriv.names:
         nid = names[_unit_of(deriv.graph, name)]
-        assert objs[nid + "v"]["texts"] == [format_number(values[name])], name
-        grad = " ".join(objs[nid + "g"]["texts"])
+        fields = objs[nid]["fields"]
+        assert fields[1] == [format_number(values[name])], name
+        grad = " ".join(fields[2])
         expected = format_number(oracle_gradient(deriv.program, name, at))
         assert grad.startswith(f"∂{deriv.output}/∂{name} ") and grad.endswith(f"= {expected}"), (name, grad)
 
@@ -161,10 +173,10 @@ def test_edges_show_local_derivatives_from_sympy_diff(seed):
     for u, w, _k in g.edges(keys=True):
         if g.nodes[w]["kind"] == "name" and g.nodes[u]["kind"] == "op":
             continue   # an operation and its named result are one node on the diagram
-        edge = objs[f"{names[_unit_of(g, u)]}->{names[w]}"]
         if g.nodes[u]["kind"] == "const":
-            assert edge["texts"] == []
-            continue
+            assert f'id="bp:{u}"' not in render_bytes(build_diagram(deriv), "dot").decode()
+            continue   # a constant is written in its gate's box (u = v²), not drawn
+        edge = objs[f"{names[_unit_of(g, u)]}->{names[w]}"]
         # ∂consumer/∂operand: replace the operand's expression by a fresh symbol, diff.
         t = sp.Dummy("t")
         operand = g.nodes[u]["expr"] if g.nodes[u]["kind"] == "op" else sp.Symbol(u, real=True)
@@ -172,6 +184,8 @@ def test_edges_show_local_derivatives_from_sympy_diff(seed):
         number = local.xreplace({t: operand}).xreplace(point).doit()
         label = " ".join(edge["texts"])
         assert label.endswith(f"= {format_number(number)}"), (u, w, label)
+        # The gate's own partial, never written with the output's symbol.
+        assert label.startswith("∂") and not label.startswith(f"∂{deriv.output}/"), label
         checked += 1
     assert checked >= 4
 
@@ -192,7 +206,7 @@ def test_fork_shows_the_sum_of_path_contributions():
     total = oracle_gradient(deriv.program, "b", at)
     assert sum(contributions) == total and len(contributions) == 2
     objs = render_svg(build_diagram(deriv))
-    grad = " ".join(objs[unit_names(objs)["b"] + "g"]["texts"])
+    grad = " ".join(objs[unit_names(objs)["b"]]["fields"][2])
     numbers = " + ".join(format_number(c) for c in contributions)
     assert grad == f"∂y/∂b = 1·e + 1·d = {numbers} = {format_number(total)}"
 
@@ -201,23 +215,24 @@ def test_every_unit_drawn_once_and_nothing_else_claims_an_id():
     deriv = derive(*SEEDS["two_neurons"])
     objs = render_svg(build_diagram(deriv))
     ids = [o["id"][3:] for o in objs.values() if (o["id"] or "").startswith("bp:")]
-    assert sorted(ids) == sorted(deriv.units)
+    # Constants are written inside their gate's box (issue 11: they only widened the diagram).
+    assert sorted(ids) == sorted(u for u in deriv.units if deriv.graph.nodes[u]["kind"] != "const")
 
 
 # --- views, layout, highlight, clusters -------------------------------------------------------------
 
-def _texts(dot_source: str, color: str) -> list[str]:
-    return re.findall(rf'label="?([^"\]]*?)"? fontcolor="{color}"', dot_source)
+def _unit_fields(deriv, **kwargs) -> dict[str, list[list[str]]]:
+    """Unit id -> the fields of its box on the rendered diagram."""
+    objs = render_svg(build_diagram(deriv, **kwargs))
+    return {u: objs[nid]["fields"] for u, nid in unit_names(objs).items()}
 
 
 def test_forward_view_has_values_only():
-    src = build_diagram(derive(*SEEDS["fork"]), view="forward").source
-    assert _texts(src, COLORS["gradient"]) == []
-    assert "∂" not in src.split("cluster_legend")[0]
-    values = _texts(src.split("cluster_legend")[0], COLORS["value"])
     deriv = derive(*SEEDS["fork"])
-    assert sorted(values) == sorted(format_number(deriv.values[u]) for u in deriv.units
-                                    if deriv.graph.nodes[u]["kind"] != "const")
+    boxes = _unit_fields(deriv, view="forward")
+    assert not any("∂" in t for f in boxes.values() for field in f for t in field)
+    for u, fields in boxes.items():
+        assert fields[1:] == [[format_number(deriv.values[u])]], u
 
 
 @pytest.mark.parametrize("at, view", [
@@ -227,9 +242,9 @@ def test_symbolic_view_shows_no_numbers(at, view):
     deriv = derive(SEEDS["fork"][0], at=at)
     src = build_diagram(deriv, view=view).source
     assert "symbolic view" in src and " at a = " not in src
-    grads = _texts(src, COLORS["gradient"])
-    assert "∂y/∂b = 1·e + 1·d\\n= d + e" in grads
-    assert "∂y/∂a = e" in grads and "∂y/∂c = -d" in grads
+    grads = {u: " ".join(f[-1]) for u, f in _unit_fields(deriv, view=view).items()}
+    assert grads["b"] == "∂y/∂b = 1·e + 1·d = d + e"
+    assert grads["a"] == "∂y/∂a = e" and grads["c"] == "∂y/∂c = -d"
 
 
 LAYOUT_CASES = {**SEEDS, "functions": ("h = sigmoid(w*x + b); L = -log(h) + relu(x - 1)",
@@ -240,35 +255,36 @@ LAYOUT_CASES = {**SEEDS, "functions": ("h = sigmoid(w*x + b); L = -log(h) + relu
 @pytest.mark.parametrize("clustered", [False, True], ids=["plain", "clusters"])
 @pytest.mark.parametrize("rankdir", ["LR", "TB"])
 @pytest.mark.parametrize("backend", ["wasm", pytest.param("dot", marks=pytest.mark.needs_dot)])
-def test_value_above_and_gradient_below_each_node(backend, rankdir, clustered, program):
+def test_name_value_and_gradient_read_top_to_bottom_in_each_box(backend, rankdir, clustered, program):
+    # Issue 11 replaced the floating value (above) and gradient (below) texts by one record
+    # per unit; this test pinned the old placement and now checks the record's order.
     deriv = derive(*LAYOUT_CASES[program])
     clusters = {s.name: f"layer of {s.name}" for s in deriv.program.statements} if clustered else None
     objs = render_svg(build_diagram(deriv, rankdir=rankdir, clusters=clusters), backend)
-    axis = "y"   # above and below in both layouts; SVG y grows downwards
     for unit, nid in unit_names(objs).items():
-        here = objs[nid][axis][0]
-        if nid + "v" in objs:
-            assert objs[nid + "v"][axis][0] < here, (unit, "value")
-        if nid + "g" in objs:
-            assert objs[nid + "g"][axis][0] > here, (unit, "gradient")
-    legend = {k: objs[k][axis][0] for k in ("legend_value", "legend_node", "legend_gradient")}
-    assert legend["legend_value"] < legend["legend_node"] < legend["legend_gradient"]
+        fields, ys = objs[nid]["fields"], objs[nid]["y"]
+        assert len(fields) == 3, (unit, fields)
+        assert fields[1] == [format_number(deriv.values[unit])], unit
+        assert fields[2][0].startswith(f"∂{deriv.output}/∂"), unit
+        assert ys == sorted(ys), (unit, "fields must read top to bottom")
 
 
-def test_inputs_share_one_rank():
-    src = build_diagram(derive(*SEEDS["two_neurons"])).source
-    block = src.split("subgraph inputs {")[1].split("}")[0]
-    assert "rank=same" in block
-    for name in ("x", "y", "w1", "b1", "w2", "b2"):
-        assert f'id="bp:{name}"' in block
+def test_inputs_are_ranked_beside_their_use():
+    # Issue 11: inputs are no longer forced into one rank (b2 sits next to a2, not next to x).
+    deriv = derive(*SEEDS["two_neurons"])
+    src = build_diagram(deriv, rankdir="LR").source
+    assert "rank=same" not in src
+    objs = render_svg(build_diagram(deriv, rankdir="LR"))
+    ids = unit_names(objs)
+    assert objs[ids["b2"]]["x"][0] > objs[ids["x"]]["x"][0] + 100
 
 
 def test_named_results_look_different_from_anonymous_operations():
-    src = build_diagram(derive(*SEEDS["two_neurons"])).source
-    named = re.search(r'\[label="a1 = w1\*x \+ b1"([^\]]*)\]', src).group(1)
-    anon = re.search(r'\[label="×"([^\]]*)\]', src).group(1)
-    assert "shape=box" in named and "rounded" in named
-    assert "shape=circle" in anon
+    src = build_diagram(derive(*SEEDS["two_neurons"]), rankdir="LR").source
+    named = next(line for line in src.splitlines() if 'id="bp:a1:add1"' in line)
+    anon = next(line for line in src.splitlines() if 'id="bp:a1:mul1"' in line)
+    assert 'label="a1 = u₁ + b1|' in named and COLORS["named"] in named
+    assert 'label="u₁ = w1·x|' in anon and COLORS["op"] in anon
 
 
 @pytest.mark.parametrize("name", ["b", "d", "c"])
@@ -344,7 +360,7 @@ def test_large_graph_folds_and_says_what_it_left_out(big):
 
 def test_max_nodes_none_never_folds(big):
     dot = build_diagram(big, max_nodes=None, legend=False)
-    assert _drawn_units(dot) == len(big.units)
+    assert _drawn_units(dot) == sum(1 for u in big.units if big.graph.nodes[u]["kind"] != "const")
     assert "note" not in dot.source
 
 
@@ -368,8 +384,9 @@ def test_long_symbolic_forms_are_dropped_next_to_numbers(big):
     for line in dot.body:
         m = re.search(r'label="([^"]*)"', line)
         if m and not line.strip().startswith("graph "):
-            assert all(len(part) <= MAX_TEXT_CHARS + 10 for part in m.group(1).split("\\n")), line
-    sym = build_diagram(derive(_mlp(8, 2)[0], expand=False), view="symbolic", max_nodes=None).source
+            parts = re.split(r"\\n|(?<!\\)\|", m.group(1))   # lines and record fields
+            assert all(len(part) <= MAX_TEXT_CHARS + 10 for part in parts), line
+    sym = build_diagram(derive(_mlp(8, 3)[0], expand=False), view="symbolic", max_nodes=None).source
     assert "…" in sym
 
 
@@ -379,7 +396,8 @@ def test_bare_graph_with_values():
     g = build_graph(parse_program("d = a + b; y = d*d"))
     dot = build_diagram(g, values={"a": 1, "b": 2, "d": 3, "y": 9}, gradients={"d": 6, "y": 1})
     src = dot.source
-    assert 'label="d = a + b"' in src and "∂y/∂d = 6" in src and 'label=9' in src
+    assert 'label="d = a + b|3|∂y/∂d = 6"' in src and 'label="y = d·d|9|' in src
+    assert "at a = 1, b = 2\\n" in src   # the point is the inputs' values only
 
 
 def test_bare_graph_without_output_is_refused():
@@ -391,7 +409,7 @@ def test_bare_graph_without_output_is_refused():
 
 @pytest.mark.parametrize("kwargs, match", [
     ({"view": "sideways"}, r"unknown view 'sideways' \(must be one of: forward, backward, symbolic\)"),
-    ({"rankdir": "RL"}, r"unknown rankdir 'RL' \(must be one of: LR, TB\)"),
+    ({"rankdir": "RL"}, r"unknown rankdir 'RL' \(must be one of: auto, LR, TB\)"),
     ({"max_nodes": 0}, "max_nodes must be a positive integer or None"),
     ({"values": {"a": 1}}, "only for a bare graph"),
 ], ids=["view", "rankdir", "max_nodes", "values-with-derivation"])
@@ -426,7 +444,7 @@ def test_hostile_names_are_shown_literally(hostile, backend, view):
         assert any(h in t for t in texts), h
     assert any(t == "back\\slash\\" for t in texts) and any(t == "new\\nline" for t in texts)
     # Nothing was injected: every drawn node is one the builder made.
-    assert all(re.fullmatch(r"n\d+[vg]?|legend_\w+|note", k) for k, o in objs.items()
+    assert all(re.fullmatch(r"n\d+|note", k) for k, o in objs.items()
                if o["class"] == "node")
     assert sorted(o["id"][3:] for o in objs.values() if (o["id"] or "").startswith("bp:")) == \
         sorted(u.replace("\n", "\\n") for u in hostile.units)

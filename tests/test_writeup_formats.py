@@ -13,10 +13,10 @@ import re
 from pathlib import Path
 
 import pytest
-from tools import compile_latex, image_not_blank, open_html, pdf_page_not_blank
 
 from backproof import explain
 from backproof.cli import main
+from tools import compile_latex, image_not_blank, open_html, pdf_page_not_blank
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.txt"))

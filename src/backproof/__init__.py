@@ -31,6 +31,12 @@ _LAZY = {
     "BackproofError": ("backproof.errors", "BackproofError"),
     "ParseError": ("backproof.errors", "ParseError"),
     "Network": ("backproof.nn", "Network"),
+    # notebook records that display themselves (networks and homework checks)
+    "network": ("backproof.notebook", "network"),
+    "check_answers": ("backproof.notebook", "check_answers"),
+    "NetworkExplanation": ("backproof.notebook", "NetworkExplanation"),
+    "Feedback": ("backproof.notebook", "Feedback"),
+    "WriteUp": ("backproof.api", "WriteUp"),
 }
 
 __all__ = sorted(_LAZY) + ["__version__"]

@@ -17,6 +17,7 @@ from .derivation import Derivation, derive
 from .render import build_diagram
 from .report.derivation_doc import WriteupOptions, derivation_document
 from .report.document import Document, Figure
+from .report.embed import document_fragment
 from .report.html import print_html
 from .report.jsonout import render_json
 from .report.latex import print_latex
@@ -25,7 +26,7 @@ from .report.text import print_text
 from .threeway import CrossCheck, crosscheck
 from .verify import Proof, Skipped, check_skipped, proof_skipped, prove
 
-__all__ = ["Explanation", "explain"]
+__all__ = ["Explanation", "WriteUp", "explain"]
 
 
 @dataclass(frozen=True)
@@ -148,9 +149,13 @@ class Explanation:
         figure = Figure(_ALT.format(out=self.output), pdf=diagram) if diagram else None
         return print_latex(self.document(figure=figure, **options), fragment=fragment)
 
-    def to_html(self, *, diagram: bool = True, **options: Any) -> str:
-        """One self-contained HTML page: the diagram as inline SVG, maths as MathML, no request."""
-        figure = Figure(_ALT.format(out=self.output), svg=self._svg()) if diagram else None
+    def to_html(self, *, diagram: bool | dict = True, **options: Any) -> str:
+        """One self-contained HTML page: the diagram as inline SVG, maths as MathML, no request.
+
+        ``diagram`` is false for none, or the keywords of :meth:`diagram` (``legend=False`` …).
+        """
+        extra = diagram if isinstance(diagram, dict) else {}
+        figure = Figure(_ALT.format(out=self.output), svg=self._svg(**extra)) if diagram else None
         return print_html(self.document(figure=figure, **options))
 
     def to_json(self) -> str:
@@ -161,17 +166,28 @@ class Explanation:
         """The computational graph as a ``graphviz.Digraph`` (see :func:`backproof.render.build_diagram`)."""
         return build_diagram(self.derivation, **kwargs)
 
-    def _svg(self) -> str | None:
+    def _svg(self, **options: Any) -> str | None:
         from .render import render_bytes
         view = "backward" if self.at is not None else "symbolic"
-        return render_bytes(self.diagram(view=view), "svg").decode("utf-8")
+        return render_bytes(self.diagram(view=view, **options), "svg").decode("utf-8")
 
     # --- Jupyter ---------------------------------------------------------------------
+    def writeup(self, *, notation: str = "leibniz", compact: bool = False, diagram: bool = True) -> WriteUp:
+        """The write-up in a notation and length of your choice, for a notebook to display.
+
+        Examples
+        --------
+        >>> e = explain("y = 2*x", at={"x": 3})
+        >>> e.writeup(notation="cs231n", compact=True)
+        <WriteUp of y: cs231n notation, compact, with the diagram>
+        """
+        return WriteUp(self, notation, compact, diagram)
+
     def _repr_html_(self) -> str:
-        return self.to_html()
+        return self.writeup()._repr_html_()
 
     def _repr_markdown_(self) -> str:
-        return self.to_markdown()
+        return self.writeup()._repr_markdown_()
 
     def __repr__(self) -> str:
         grads = ", ".join(f"{n}={v}" for n, v in list(self.named_gradients().items())[:4])
@@ -179,6 +195,52 @@ class Explanation:
         status = "proved" if isinstance(self.proof, Proof) else "not proved"
         return (f"<Explanation of {self.output}: {len(self.steps)} steps, {status}"
                 + (f"; gradients {grads}{more}" if grads else "") + ">")
+
+    def __str__(self) -> str:
+        return self.to_text()
+
+
+@dataclass(frozen=True)
+class WriteUp:
+    """An explanation's write-up in one notation and length; a notebook displays it.
+
+    Jupyter shows its HTML (:meth:`_repr_html_`): a fragment scoped to the cell, the maths as
+    MathML and the diagram as inline SVG, loading nothing. Front ends without HTML show its
+    Markdown.
+    """
+
+    explanation: Explanation
+    notation: str = "leibniz"
+    compact: bool = False
+    diagram: bool = True
+
+    def _options(self) -> dict[str, Any]:
+        return {"notation": self.notation, "compact": self.compact}
+
+    def to_html(self) -> str:
+        """One self-contained HTML page (see :meth:`Explanation.to_html`)."""
+        return self.explanation.to_html(diagram=self.diagram, **self._options())
+
+    def to_markdown(self) -> str:
+        """The Markdown write-up (see :meth:`Explanation.to_markdown`)."""
+        return self.explanation.to_markdown(**self._options())
+
+    def to_text(self) -> str:
+        """The terminal write-up."""
+        return self.explanation.to_text(**self._options())
+
+    def _repr_html_(self) -> str:
+        e = self.explanation
+        figure = Figure(_ALT.format(out=e.output), svg=e._svg()) if self.diagram else None
+        return document_fragment(e.document(figure=figure, **self._options()))
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+    def __repr__(self) -> str:
+        how = ", compact" if self.compact else ""
+        pic = ", with the diagram" if self.diagram else ""
+        return f"<WriteUp of {self.explanation.output}: {self.notation} notation{how}{pic}>"
 
     def __str__(self) -> str:
         return self.to_text()

@@ -26,7 +26,7 @@ from .errors import EvaluationError
 from .graph import alias_source, build_graph, is_unit, node_label, topological_order, unit_of
 from .inputs import check_point, coerce_at, coerce_program, coerce_wrt
 from .ops import OPS
-from .printing import format_number, to_text
+from .printing import brief_pairs, format_number, to_text
 from .program import Program
 from .steps import Step, StepKind
 from .timeout import BudgetExceeded, budget, isolation_available, run_limited
@@ -98,7 +98,7 @@ def evaluate_number(expr: sp.Expr) -> sp.Expr | None:
     return v
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Derivation:
     """Everything :func:`derive` found: values, gradients, symbolic forms and steps.
 
@@ -145,6 +145,22 @@ class Derivation:
     def named_symbolic(self) -> dict[str, sp.Expr]:
         """Name -> ∂output/∂name in node names (empty beyond :data:`SYMBOLIC_LIMIT`)."""
         return {n: self.symbolic[n] for n in self.wrt if n in self.symbolic}
+
+    def __repr__(self) -> str:
+        """One line (a notebook echoes it; the fields would be kilobytes): output, point, gradients.
+
+        Examples
+        --------
+        >>> derive("d = a + b; y = d*d", at={"a": 1, "b": 2}, verify=False)
+        <Derivation of y at a=1, b=2: 15 steps; gradients a=6, b=6, d=6>
+        """
+        where = f" at {brief_pairs(self.at.items(), shown=3, width=40)}" if self.at is not None else ""
+        if self.at is not None:
+            grads = "gradients " + brief_pairs(self.named_gradients().items())
+        else:
+            shown = ", ".join(self.wrt[:6]) + (", …" if len(self.wrt) > 6 else "")
+            grads = f"symbolic gradients of {shown}" if shown else "no gradients"
+        return f"<Derivation of {self.output}{where}: {len(self.steps)} steps; {grads}>"
 
 
 def _names(prog: Program, g: nx.MultiDiGraph) -> tuple[str, ...]:
@@ -503,9 +519,15 @@ def _relevant(g: nx.MultiDiGraph, units: tuple[str, ...], wrt: Iterable[str] | N
               wrt_t: tuple[str, ...]) -> set[str]:
     if wrt is None:
         return set(units)
-    relevant: set[str] = set()
-    for n in wrt_t:
-        relevant |= nx.descendants(g, n) | {n}
+    # Everything downstream of any name asked for: one traversal from all of them at once
+    # (one nx.descendants per name was quadratic when every name is asked for, issue 13).
+    relevant: set[str] = set(wrt_t)
+    stack = list(wrt_t)
+    while stack:
+        for w in g.successors(stack.pop()):
+            if w not in relevant:
+                relevant.add(w)
+                stack.append(w)
     return relevant
 
 

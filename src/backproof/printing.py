@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import sympy as sp
 from sympy.printing.str import StrPrinter
 
-__all__ = ["to_text", "to_latex", "format_number", "rounded", "to_json_text", "JSON_DIGITS"]
+__all__ = ["to_text", "to_latex", "format_number", "rounded", "to_json_text", "JSON_DIGITS", "brief_pairs"]
 
 
 class _LanguagePrinter(StrPrinter):
@@ -145,6 +145,26 @@ def format_number(x, digits: int = 6) -> str:
         mant, exp = text.split("e")
         text = f"{mant}e{int(exp)}"
     return "0" if text in ("-0", "0") else text
+
+
+def brief_pairs(pairs, shown: int = 4, width: int = 70) -> str:
+    """``name=value`` pairs for a one-line ``repr``: at most ``shown`` of them and about ``width``
+    characters, then ``…`` (a notebook shows a record's repr whole; a dump of every field is
+    kilobytes).
+
+    Examples
+    --------
+    >>> brief_pairs([("a", 1), ("b", 0.25), ("c", -3), ("d", 2), ("e", 7)])
+    'a=1, b=0.25, c=-3, d=2, …'
+    """
+    pairs = list(pairs)
+    out: list[str] = []
+    for name, value in pairs[:shown]:
+        text = f"{name}={format_number(value) if value is not None else '?'}"
+        if out and sum(len(t) + 2 for t in out) + len(text) > width:
+            break
+        out.append(text)
+    return ", ".join(out) + (", …" if len(out) < len(pairs) else "")
 
 
 #: Significant figures of every float in JSON text. float64 carries 15-17; the last ones are

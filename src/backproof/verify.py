@@ -50,7 +50,7 @@ class ProofItem:
     points: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Proof:
     """Every gradient of a derivation proved equal to ``sympy.diff``."""
 
@@ -69,6 +69,12 @@ class Proof:
             parts.append(f"{num} checked numerically at {'/'.join(map(str, pts))} random points "
                          f"(symbolic simplification too large, slow or inconclusive)")
         return "all gradients equal sympy.diff of the expanded output: " + "; ".join(parts)
+
+    def __repr__(self) -> str:
+        # One line: each item holds two expanded expressions.
+        sym = sum(1 for i in self.items if i.method == "symbolic")
+        return (f"<Proof: {len(self.items)} gradients equal sympy.diff ({sym} symbolically, "
+                f"{len(self.items) - sym} at random points)>")
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,7 @@ class Item:
     symbolic: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class CheckResult:
     """Every verdict for one answer file."""
 
@@ -97,6 +97,23 @@ class CheckResult:
 
     def counts(self) -> dict[str, int]:
         return {v: sum(1 for i in self.items if i.verdict == v) for v in VERDICTS}
+
+    def __repr__(self) -> str:
+        """One line: who, the score, the verdicts, the first wrong step.
+
+        Examples
+        --------
+        >>> from backproof.check import parse_answers
+        >>> p = Problem("a = w*x; J = a**2", at="w=3,x=2")
+        >>> diagnose(p, parse_answers(p, {"a": "6", "dJ/da": "10"}))
+        <CheckResult of J: score 1/2; 1 correct, 1 incorrect; first wrong step dJ/da>
+        """
+        who = f" ({self.student[:30]})" if self.student else ""
+        verdicts = ", ".join(f"{n} {v.replace('_', ' ')}" for v, n in self.counts().items() if n)
+        first = self.first_wrong
+        tail = f"; first wrong step {first.name[:40]}" if first is not None else ""
+        return (f"<CheckResult of {self.problem.output}{who}: score {format_number(self.score)}/{self.total}"
+                f"; {verdicts or 'no answers'}{tail}>")
 
 
 def computation_order(problem: Problem, q: Quantity) -> tuple:

@@ -28,7 +28,7 @@ from ..engine.graph_engine import LocalHook, TapeEntryLike
 from ..errors import ParseError, ProgramError, SpecError, VerificationError
 from ..ops import OPS
 from ..parse import normalize, parse_expression, parse_program
-from ..printing import format_number, to_text
+from ..printing import brief_pairs, format_number, to_text
 from ..program import Program
 from .tapes import StatementTape, run_backward, run_forward, statement_tapes
 
@@ -184,6 +184,20 @@ class Problem:
         self._formulas: dict[Quantity, str] = {}
         if self.at is not None:
             self._cross_check()
+
+    def __repr__(self) -> str:
+        """One line: the title (or output), the size and the point.
+
+        Examples
+        --------
+        >>> Problem("a = w*x; J = a**2", at="w=3,x=2")
+        <Problem J: 2 statements, inputs w, x; at w=3, x=2>
+        """
+        head = self.title[:40] if self.title else self.output
+        n = len(self.program.statements)
+        ins = ", ".join(self.inputs[:6]) + (", …" if len(self.inputs) > 6 else "")
+        at = f"; at {brief_pairs(self.at.items())}" if self.at is not None else ""
+        return f"<Problem {head}: {n} statement{'s' * (n != 1)}, inputs {ins}{at}>"
 
     # --- names ------------------------------------------------------------------------
     def resolve(self, text: str) -> Quantity:

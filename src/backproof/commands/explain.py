@@ -9,6 +9,7 @@ from pathlib import Path
 from .. import limits
 from ..errors import BackproofError
 from ..io import is_special_file, read_source, write_group
+from .graph import add_diagram_arguments
 
 __all__ = ["register", "run"]
 
@@ -69,6 +70,7 @@ def register(sub) -> None:
                    help="check the gradients numerically at N random points around --at, e.g. --points 20")
     p.add_argument("--no-diagram", action="store_true",
                    help="no diagram: none beside -o FILE.md or FILE.tex, none inside the HTML page")
+    add_diagram_arguments(p, "the diagram")
     p.set_defaults(func=run)
 
 
@@ -133,8 +135,13 @@ def _write_up(result, fmt: str, args, files: dict) -> str:
         pdf = _beside(result, args.output, "pdf", files) if beside and not args.fragment else None
         return result.to_latex(fragment=args.fragment, diagram=pdf, **opts)
     if fmt == "html":
-        return result.to_html(diagram=not args.no_diagram, **opts)
+        return result.to_html(diagram=_diagram_options(args) if not args.no_diagram else False, **opts)
     return result.to_text(color=args.output is None and sys.stdout.isatty(), **opts)
+
+
+def _diagram_options(args) -> dict:
+    """The diagram flags (--no-legend, --no-title, --dpi) as build_diagram's keywords."""
+    return dict(legend=not args.no_legend, title=not args.no_title, dpi=args.dpi)
 
 
 def _beside(result, output: str, fmt: str, files: dict) -> str | None:
@@ -147,7 +154,7 @@ def _beside(result, output: str, fmt: str, files: dict) -> str | None:
     from ..render import render_bytes
     view = "backward" if result.at is not None else "symbolic"
     try:
-        data = render_bytes(result.diagram(view=view), fmt)
+        data = render_bytes(result.diagram(view=view, **_diagram_options(args)), fmt)
     except RenderError:
         print(f"backproof: note: no {fmt.upper()} diagram (Graphviz's dot is needed for it)", file=sys.stderr)
         return None

@@ -10,7 +10,7 @@ import sys
 from .. import limits
 from ..errors import ProgramError
 from ..io import read_source
-from ..render.options import DEFAULT_MAX_NODES, RANKDIRS, VIEWS
+from ..render.options import DEFAULT_DPI, DEFAULT_MAX_NODES, RANKDIRS, VIEWS
 
 #: A network spec's `layers` key (YAML/JSON) or table (TOML); no program can contain
 #: either, since `:`, quotes and brackets are not in the expression language.
@@ -22,6 +22,7 @@ examples:
   backproof graph "d = a + b; e = b - c; y = d*e" --at a=2,b=1,c=0 -o output/fork.svg
   backproof graph @net.txt --at x=1,y=5,w1=2,b1=0,w2=3,b2=1 -o net.png --rankdir TB
   backproof graph "y = (a + b)*(b - c)" --highlight b -o fork.pdf
+  backproof graph "y = (a + b)*(b - c)" --at a=1,b=2,c=3 -o fork.png --dpi 200 --no-legend
   backproof graph "d = a + b; y = d*d" --at a=1,b=2 --view forward     # DOT on stdout
   backproof graph "yhat = w*x + b; L = (yhat - y)**2/2" > linreg.dot   # symbolic view
 
@@ -38,8 +39,8 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "graph",
         help="draw the computational graph with values, gradients and local derivatives",
-        description="Draw the computational graph of a program: forward values (green, above each "
-                    "node), gradients (red, below) and local derivatives on the edges (blue).",
+        description="Draw the computational graph of a program: each node is one box holding its "
+                    "name, forward value and gradient; edges carry the local derivatives (blue).",
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -58,13 +59,39 @@ def register(subparsers) -> None:
     p.add_argument("--highlight", metavar="NAME", action="append",
                    help="mark the paths from NAME to the output, whose products of local derivatives "
                         "sum to its gradient; repeatable, e.g. --highlight b")
-    p.add_argument("--rankdir", choices=RANKDIRS, default="LR",
-                   help="LR: left to right; TB: top to bottom; either way values are above and "
-                        "gradients below each node (default: LR), e.g. --rankdir TB")
+    p.add_argument("--rankdir", choices=RANKDIRS, default="auto",
+                   help="LR: left to right; TB: top to bottom; auto: LR unless the graph is too deep "
+                        "to read at a page's width (default: auto), e.g. --rankdir TB")
     p.add_argument("--max-nodes", type=_positive_int, default=DEFAULT_MAX_NODES, metavar="N",
                    help=f"fold the diagram above N nodes (default: {DEFAULT_MAX_NODES}; 0: never fold, "
                         f"for graphs of at most {limits.value('diagram_nodes')} nodes), e.g. --max-nodes 400")
+    add_diagram_arguments(p)
     p.set_defaults(func=run)
+
+
+def add_diagram_arguments(p: argparse.ArgumentParser, what: str = "the diagram") -> None:
+    """--dpi, --no-legend and --no-title, shared by graph, explain and net."""
+    p.add_argument("--dpi", type=_dpi, default=None, metavar="N",
+                   help=f"resolution of {what} when drawn as PNG, in dots per inch (default: {DEFAULT_DPI}; "
+                        f"at most {limits.value('diagram_dpi')}), e.g. --dpi 200")
+    p.add_argument("--no-legend", action="store_true",
+                   help=f"leave out the one-line key of {what}")
+    p.add_argument("--no-title", action="store_true",
+                   help=f"leave out the title line of {what}")
+
+
+def _dpi(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of dots per inch, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {n}")
+    limit = limits.value("diagram_dpi")
+    if n > limit:
+        raise argparse.ArgumentTypeError(f"{n} is over the limit diagram_dpi = {limit} "
+                                         f"(the PNG's pixels grow with the square of the dpi)")
+    return n
 
 
 def _positive_int(text: str) -> int:
@@ -113,7 +140,8 @@ def run(args) -> int:
         limits.check("diagram_nodes", len(deriv.units),
                      "--max-nodes 0 (draw every node, never fold)")
     diagram = build_diagram(deriv, view=args.view, highlight=args.highlight, rankdir=args.rankdir,
-                            max_nodes=args.max_nodes or None)
+                            max_nodes=args.max_nodes or None, legend=not args.no_legend,
+                            title=not args.no_title, dpi=args.dpi)
     if args.output:
         path = write_diagram(diagram, args.output)
         print(f"wrote {path}")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import BackproofError
 from ..io import is_special_file, read_stdin, write_group
+from .graph import add_diagram_arguments
 
 if TYPE_CHECKING:  # the networks package (SymPy, NumPy) is imported when the command runs
     from ..nn import NetProgram
@@ -107,6 +108,7 @@ def register(sub) -> argparse.ArgumentParser:
                    help="no chain-rule appendix (the default now; kept for scripts that pass it)")
     p.add_argument("--no-diagram", action="store_true",
                    help="no diagram: none beside -o FILE.md or FILE.tex, none inside the HTML page")
+    add_diagram_arguments(p, "the network diagram")
     p.set_defaults(func=run)
     return p
 
@@ -146,8 +148,8 @@ def _plot_refs(args, plot_dir: Path, names: list[str], prefix: str) -> list[tupl
 
 def _wants_diagram(args, fmt: str, result: NetResult) -> bool:
     """A diagram goes beside -o FILE.md (SVG) or FILE.tex (PDF), or inside the HTML page."""
-    from ..nn.report import APPENDIX_NODES
-    if args.no_diagram or result.derivation.graph.number_of_nodes() > APPENDIX_NODES:
+    from ..render import network_diagram_fits
+    if args.no_diagram or not network_diagram_fits(result.net.spec):
         return False
     if fmt == "html":
         return True
@@ -172,7 +174,7 @@ def _figures(args, fmt: str, result: NetResult, plot_dir: Path | None, plot_file
 def _diagram_ref(args, fmt: str, result: NetResult, files: dict) -> str | None:
     """The diagram for the write-up: its SVG text (HTML), or its file beside -o FILE, added to
     ``files``, by relative name (None when it cannot be rendered here)."""
-    data = _diagram(result, "pdf" if fmt == "tex" else "svg")
+    data = _diagram(result, args, "pdf" if fmt == "tex" else "svg")
     if data is None:
         return None
     if fmt == "html":
@@ -261,14 +263,15 @@ def _plot_title(name: str, prefix: str) -> str:
     return stem
 
 
-def _diagram(result, fmt: str = "svg") -> bytes | None:
-    """The computational graph as SVG (or PDF) bytes with one cluster per layer (None if unavailable)."""
+def _diagram(result, args, fmt: str = "svg") -> bytes | None:
+    """The network diagram as SVG (or PDF) bytes, one box per layer, δ per unit (None if unavailable)."""
     try:
-        from ..render import build_diagram, render_bytes
+        from ..render import build_network_diagram, render_bytes
     except ImportError:  # diagrams are optional for the write-up
         return None
     try:
-        dot = build_diagram(result.derivation, view="backward", clusters=dict(result.net.clusters))
+        dot = build_network_diagram(result, legend=not args.no_legend, title=not args.no_title,
+                                    dpi=args.dpi)
         return render_bytes(dot, fmt)
     except BackproofError:
         return None

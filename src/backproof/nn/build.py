@@ -45,7 +45,7 @@ __all__ = ["NetProgram", "Layout", "build_program", "program_from_spec", "progra
 CLUSTER_OPS_NODES = 2000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class NetProgram:
     """A network spec built as a Program, with everything needed to evaluate it.
 
@@ -87,6 +87,10 @@ class NetProgram:
     def output(self) -> str:
         """The loss name, ``J``."""
         return self.program.output
+
+    def __repr__(self) -> str:
+        # One line: the fields (every statement, value and name) are kilobytes.
+        return f"<NetProgram {self.spec.brief}; {len(self.program.statements)} statements>"
 
 
 def _S(name: str) -> sp.Symbol:

@@ -22,6 +22,7 @@ from ..errors import EvaluationError, SpecError
 from ..fdiff import DISAGREE, INCONCLUSIVE, UNRESOLVED, check_derivative
 from ..losses import LOSS_ROWS
 from ..ops import OPS
+from ..printing import format_number
 from ..steps import Step, StepKind
 from .build import NetProgram, as_netprogram
 from .model import estimate_nodes
@@ -99,7 +100,7 @@ class EngineCheck:
                 + (f"; {self.note}" if self.note else ""))
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class NetResult:
     """Everything one explained step of a network holds; reports only format it.
 
@@ -150,6 +151,21 @@ class NetResult:
     def with_history(self, history: TrainHistory) -> NetResult:
         """The same result with a training history attached (a new record)."""
         return replace(self, history=history)
+
+    def __repr__(self) -> str:
+        """One line (the fields are 14-57 KB): the network, J, the update and the checks' verdict.
+
+        Examples
+        --------
+        >>> r = explain_network({"inputs": [1], "targets": [2], "loss": "half_sse", "learning_rate": 0.5,
+        ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": 0}]})
+        >>> repr(r).split("; ")[1:]
+        ['J=2', 'η=1/2 (simultaneous)', 'checks agree>']
+        """
+        update = f"; η={self.net.learning_rate} ({self.mode})" if self.updates else "; no update (no η)"
+        check = "" if self.check is None else "; checks agree" if self.check.ok else "; checks DISAGREE"
+        trained = f"; trained {self.history.steps} steps" if self.history is not None else ""
+        return f"<NetResult {self.net.spec.brief}; J={format_number(self.loss)}{update}{check}{trained}>"
 
 
 def _rel(a: float, b: float, floor: float) -> float:

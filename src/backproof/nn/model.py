@@ -55,7 +55,7 @@ class PlotSpec:
     surface: tuple[str, str] | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class NetSpec:
     """A validated network spec. Matrices are tuples of exact SymPy numbers.
 
@@ -106,6 +106,19 @@ class NetSpec:
     def alias_of(self) -> dict[str, str]:
         """Entry (``W2[0][0]``) -> alias (``w5``) for the spec's ``names``."""
         return {entry: alias for alias, entry in self.names}
+
+    @property
+    def brief(self) -> str:
+        """One line: name, sizes, activations, loss and batch (the records' ``repr`` use it)."""
+        name = self.name if len(self.name) <= 40 else self.name[:39] + "…"
+        acts = "/".join(layer.activation for layer in self.layers)
+        n = self.n_samples
+        return (f"{name}: {'-'.join(map(str, self.sizes))} {acts}, loss {self.loss}, "
+                f"{n} sample{'s' * (n != 1)}, {self.n_params} parameters")
+
+    def __repr__(self) -> str:
+        # One line: the matrices (and a generated data set) would fill a notebook's screen.
+        return f"<NetSpec {self.brief}>"
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from ..engine import Dense, train
 from ..engine.errors import NumericalError
 from ..engine.network import TrainingStepError
 from ..errors import SpecError, quote
+from ..printing import format_number
 from .build import NetProgram, as_netprogram
 from .model import NetSpec
 from .numeric import batch_arrays, engine_layers
@@ -29,7 +30,7 @@ __all__ = ["TrainHistory", "train_network", "TRACK_ALL_LIMIT", "default_plot_par
 TRACK_ALL_LIMIT = 200
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class TrainHistory:
     """The record of a training run.
 
@@ -75,6 +76,12 @@ class TrainHistory:
                                   f"{self.tolerance:g} {after}"),
                 "gradient_norm": (f"the gradient norm fell below the tolerance {self.tolerance:g} "
                                   f"{after}")}[self.stopped_because]
+
+    def __repr__(self) -> str:
+        # One line: every loss, norm and tracked path would be kilobytes per hundred steps.
+        return (f"<TrainHistory: {self.steps} steps ({self.mode}, η={format_number(self.learning_rate)}), "
+                f"loss {format_number(self.losses[0])} → {format_number(self.final_loss)}; "
+                f"stopped: {self.stopped_because}>")
 
 
 def default_plot_params(net: NetProgram) -> tuple[str, tuple[str, str]]:

@@ -1,7 +1,8 @@
 """Diagrams of the computational graph: build a ``graphviz.Digraph``, render it, write it.
 
 :func:`build_diagram` (pure) draws a derivation with values, gradients and local
-derivatives; :func:`render_bytes` turns it into DOT/SVG/PNG/PDF bytes with the system
+derivatives; :func:`build_network_diagram` draws a network's result with one box per
+layer and δ = ∂J/∂z per unit; :func:`render_bytes` turns it into DOT/SVG/PNG/PDF bytes with the system
 ``dot`` or, for SVG, the embedded WebAssembly Graphviz; :func:`write_diagram` writes a
 file atomically, its format chosen by the extension.
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING
 
-from .options import DEFAULT_MAX_NODES, RANKDIRS, VIEWS
+from .options import DEFAULT_DPI, DEFAULT_MAX_NODES, RANKDIRS, VIEWS
 
 if TYPE_CHECKING:
     from .backends import (
@@ -32,9 +33,11 @@ if TYPE_CHECKING:
         write_diagram,
     )
     from .builder import COLORS, Diagram, build_diagram
+    from .network import build_network_diagram, network_diagram_fits
 
-__all__ = ["build_diagram", "Diagram", "render_bytes", "write_diagram", "dot_available", "format_for",
-           "DEFAULT_MAX_NODES", "VIEWS", "RANKDIRS", "FORMATS", "BACKENDS", "COLORS", "INSTALL_HINT"]
+__all__ = ["build_diagram", "build_network_diagram", "network_diagram_fits", "Diagram", "render_bytes",
+           "write_diagram", "dot_available", "format_for", "DEFAULT_MAX_NODES", "DEFAULT_DPI", "VIEWS",
+           "RANKDIRS", "FORMATS", "BACKENDS", "COLORS", "INSTALL_HINT"]
 
 #: Names loaded on first use: the backends import graphviz, the builder networkx and SymPy,
 #: and ``backproof graph`` registers its options (above) without them (issue 13).
@@ -42,6 +45,7 @@ _LAZY = {
     **{name: ".backends" for name in ("BACKENDS", "FORMATS", "INSTALL_HINT", "dot_available",
                                       "format_for", "render_bytes", "write_diagram")},
     **{name: ".builder" for name in ("COLORS", "Diagram", "build_diagram")},
+    **{name: ".network" for name in ("build_network_diagram", "network_diagram_fits")},
 }
 
 

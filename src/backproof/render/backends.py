@@ -31,6 +31,7 @@ import graphviz
 
 from ..errors import RenderError
 from ..io import write_atomic
+from .options import check_dpi
 
 __all__ = ["FORMATS", "BACKENDS", "INSTALL_HINT", "dot_available", "format_for", "render_bytes",
            "write_diagram"]
@@ -86,7 +87,7 @@ def _source(diagram) -> str:
     return source
 
 
-def render_bytes(diagram, fmt: str, *, backend: str = "auto") -> bytes:
+def render_bytes(diagram, fmt: str, *, backend: str = "auto", dpi: int | None = None) -> bytes:
     """Render a ``graphviz.Digraph`` (or DOT source text) to the bytes of a file.
 
     Parameters
@@ -98,6 +99,11 @@ def render_bytes(diagram, fmt: str, *, backend: str = "auto") -> bytes:
     backend : {"auto", "dot", "wasm"}
         ``auto``: system ``dot`` when on PATH, else the embedded WebAssembly Graphviz
         (SVG only).
+    dpi : int, optional
+        PNG resolution in dots per inch, given to Graphviz as ``-Gdpi`` (default: the
+        diagram's own ``dpi`` from :func:`~backproof.render.build_diagram`, else
+        Graphviz's 96). Other formats ignore it: it never enters the DOT source, so an
+        SVG is the same at any dpi.
 
     Raises
     ------
@@ -111,6 +117,10 @@ def render_bytes(diagram, fmt: str, *, backend: str = "auto") -> bytes:
     b'<?xml'
     """
     source = _source(diagram)
+    if dpi is None:
+        dpi = getattr(diagram, "dpi", None)
+    if dpi is not None:
+        check_dpi(dpi)
     fmt = str(fmt).lower().lstrip(".")
     if fmt not in FORMATS:
         raise RenderError(f"unknown diagram format {fmt!r} (must be one of: {', '.join(FORMATS)})")
@@ -127,11 +137,13 @@ def render_bytes(diagram, fmt: str, *, backend: str = "auto") -> bytes:
         raise RenderError(f"the embedded Graphviz draws SVG only, not {fmt.upper()} "
                           "(use backend='dot' or 'auto')")
     if backend == "dot":
-        return _render_dot(source, fmt)
+        return _render_dot(source, fmt, dpi if fmt == "png" else None)
     return _render_wasm(source)
 
 
-def _render_dot(source: str, fmt: str) -> bytes:
+def _render_dot(source: str, fmt: str, dpi: int | None = None) -> bytes:
+    if dpi is not None:
+        return _render_dot_dpi(source, fmt, dpi)
     try:
         return graphviz.Source(source).pipe(format=fmt, quiet=True)
     except graphviz.ExecutableNotFound:
@@ -139,6 +151,19 @@ def _render_dot(source: str, fmt: str) -> bytes:
                           f"{INSTALL_HINT}") from None
     except subprocess.CalledProcessError as exc:
         raise RenderError(f"Graphviz `dot` could not render the diagram: {_first_line(exc.stderr)}") from None
+
+
+def _render_dot_dpi(source: str, fmt: str, dpi: int) -> bytes:
+    """``dot -T<fmt> -Gdpi=<dpi>``: the graphviz package's pipe has no way to pass ``-G``."""
+    exe = shutil.which("dot")
+    if exe is None:
+        raise RenderError(f"Graphviz is needed for {fmt.upper()} output and `dot` is not on PATH; "
+                          f"{INSTALL_HINT}")
+    proc = subprocess.run([exe, f"-T{fmt}", f"-Gdpi={int(dpi)}"], input=source.encode("utf-8"),
+                          capture_output=True, check=False)
+    if proc.returncode != 0:
+        raise RenderError(f"Graphviz `dot` could not render the diagram: {_first_line(proc.stderr)}")
+    return proc.stdout
 
 
 def _render_wasm(source: str) -> bytes:
@@ -181,10 +206,12 @@ def _first_line(err) -> str:
     return lines[0] if lines else "no error message"
 
 
-def write_diagram(diagram, path: str | os.PathLike, *, backend: str = "auto") -> Path:
+def write_diagram(diagram, path: str | os.PathLike, *, backend: str = "auto",
+                  dpi: int | None = None) -> Path:
     """Render ``diagram`` in the format of ``path``'s extension and write it atomically.
 
     The whole file is rendered in memory first, so a failure leaves no file behind.
+    ``dpi`` sets the resolution of a PNG (see :func:`render_bytes`).
 
     Examples
     --------
@@ -194,4 +221,4 @@ def write_diagram(diagram, path: str | os.PathLike, *, backend: str = "auto") ->
     'digraph { a -> b }'
     """
     fmt = format_for(path)
-    return write_atomic(path, render_bytes(diagram, fmt, backend=backend))
+    return write_atomic(path, render_bytes(diagram, fmt, backend=backend, dpi=dpi))

@@ -1,24 +1,27 @@
 """Derivation (or bare graph) -> ``graphviz.Digraph``: the diagram, built without any I/O.
 
-One diagram node per *unit* (what write-ups talk about): inputs (boxes), constants
-(dashed boxes), anonymous operations (circles with the operation symbol) and named
-results (rounded, filled boxes reading ``d = a + b``; the operation producing a named
-result is drawn as that box, since both carry the same value and gradient). Right
-above each unit a green text node holds the forward value and right below it a red
-one the gradient ∂out/∂unit (CS231n's convention), in both layouts. A unit feeding
-several operations shows its gradient as the sum of its path contributions
-(``∂y/∂b = 1·e + 1·d = 1 + 3 = 4``). Edges carry the local derivative
-∂consumer/∂operand in blue, symbolically and numerically.
+One diagram node per *unit* (what write-ups talk about): inputs (square boxes),
+constants (small dashed boxes), anonymous operations (rounded grey boxes headed by the
+operation symbol) and named results (rounded, filled boxes headed ``d = a + b``; the
+operation producing a named result is drawn as that box, since both carry the same
+value and gradient). Each unit is ONE record whose fields read, top to bottom, its
+name, its forward value and its gradient ``∂y/∂unit`` (issue 11: a floating value or
+gradient was ambiguous between neighbours). A unit feeding several operations shows its
+gradient as the sum of its path contributions (``∂y/∂b = 1·e + 1·d = 1 + 3 = 4``).
+Edges carry only the local derivative ∂gate/∂operand, in the gate's own symbol
+(``∂d/∂b = 1``); the output's gate is written by its expression (``∂(d·e)/∂d = e``), so
+an edge never prints the same text as a node's gradient ∂y/∂d. Inputs are not forced
+into one rank: each sits beside its first use.
 
 Everything shown is formatted from the derivation's values, gradients and steps; the
 builder never differentiates anything itself.
 
-Labels are plain (quoted) DOT strings, never HTML-like labels: the embedded
-WebAssembly Graphviz has no HTML-label support, and plain labels let the graphviz
-package do all the quoting. Every piece of user text goes through
-:func:`graphviz.escape` (backslashes and ``<...>`` lose their meaning; quotes are
-escaped by the package) and control characters are shown as ``\\n``-style escapes,
-so no name can inject DOT.
+Labels are plain (quoted) DOT strings and record labels, never HTML-like labels: the
+embedded WebAssembly Graphviz has no HTML-label support. Every piece of user text goes
+through :mod:`backproof.render.labels` (backslashes, ``<...>`` and the record
+characters ``{ } |`` lose their meaning; quotes are escaped by the graphviz package)
+and control characters are shown as ``\\n``-style escapes, so no name can inject DOT.
+Expressions print with ``·`` and superscript powers, never ``**``.
 
 Size: above ``max_nodes`` units (default :data:`DEFAULT_MAX_NODES`) the diagram is
 folded, in this order, until it fits: (1) with ``highlight``, only the units on the
@@ -26,13 +29,15 @@ highlighted paths are kept; (2) anonymous operations and constants are folded in
 dashed, unlabelled edges between named quantities; (3) inputs that feed exactly the
 same nodes (a layer's weights) become one node listing their names; (4) only the
 ``max_nodes`` units nearest the output are kept. A grey note says what was folded or
-left out. Symbolic forms longer than :data:`MAX_TEXT_CHARS` are left out next to their
-number (backward view) or cut with "…" (symbolic view).
+left out. Symbolic forms longer than 32 characters are left out next to their number
+(backward view); in the symbolic view they are cut with "…" after :data:`MAX_TEXT_CHARS`.
+Anonymous operations are named u₁, u₂, … (their box reads ``u₁ = t·log(p)``), and a
+named result's expression inside a symbolic form is written by its name (``(1 - p)·p``,
+not ``(1 - sigmoid(z))·sigmoid(z)``).
 """
 
 from __future__ import annotations
 
-import re
 import textwrap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -47,17 +52,21 @@ from ..graph import alias_source as _alias_source
 from ..graph import is_unit as _is_unit
 from ..graph import node_label, topological_order
 from ..graph import unit_of as _unit_of
-from ..ops import OPS
-from ..printing import format_number, to_text
+from ..printing import format_number
 from ..steps import StepKind
-from .options import DEFAULT_MAX_NODES, RANKDIRS, VIEWS
+from .labels import label_text, plain, record, subscript, visible
+from .options import DEFAULT_MAX_NODES, RANKDIRS, VIEWS, check_dpi
 
 __all__ = ["build_diagram", "Diagram", "DEFAULT_MAX_NODES", "VIEWS", "RANKDIRS", "COLORS", "MAX_TEXT_CHARS"]
 
 #: Longest symbolic form written in a label (see the module docstring).
 MAX_TEXT_CHARS = 60
-#: Longest anonymous operation written inside ∂…/∂… (then "…").
-_NAME_CHARS = 24
+#: Longest symbolic form written next to its number (backward view); longer ones are
+#: left out, the number stays (a box as wide as a formula made diagrams unreadable).
+_NUMBERED_TEXT_CHARS = 32
+#: Longest chain of boxes drawn left to right by ``rankdir="auto"``; deeper graphs go
+#: top to bottom (5 ranks of box + edge label fill a page's width at 9 px text).
+_LR_DEPTH = 4
 #: Input values listed in the title (then "…").
 _TITLE_VALUES = 8
 #: Width at which gradient and edge labels wrap (before a " = ").
@@ -74,20 +83,9 @@ COLORS = {
     "op": "#eef2f7",
 }
 _FONT = "Helvetica"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 # --- text -------------------------------------------------------------------------------
-
-def _visible(text: str) -> str:
-    """Control characters as visible escapes, so a label is always one literal line."""
-    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
-
-
-def _label(lines: Iterable[str]) -> str:
-    r"""Escaped lines joined by DOT line breaks; never treated as an HTML-like label."""
-    return graphviz.nohtml("\\n".join(graphviz.escape(_visible(str(line))) for line in lines))
-
 
 def _short(text: str) -> str:
     return text if len(text) <= MAX_TEXT_CHARS else text[:MAX_TEXT_CHARS - 1] + "…"
@@ -98,15 +96,7 @@ def _num(x) -> str:
 
 
 def _sym(expr) -> str:
-    return _short(to_text(expr))
-
-
-def _factor(expr) -> str:
-    """``expr`` as a factor of a product: parenthesised when it is a sum or negative."""
-    text = _sym(expr)
-    if precedence(expr) < PRECEDENCE["Mul"] or text.startswith("-"):
-        return f"({text})"
-    return text
+    return _short(label_text(expr))
 
 
 def _num_factor(x) -> str:
@@ -156,6 +146,9 @@ class Diagram(graphviz.Digraph):
     The graphviz package renders the inline SVG with ``dot``; this one goes through
     :func:`backproof.render.render_bytes`, which falls back to the embedded Graphviz.
     """
+
+    #: PNG resolution for :func:`~backproof.render.render_bytes` (``None``: Graphviz's 96).
+    dpi: int | None = None
 
     def _repr_image_svg_xml(self) -> str:
         from .backends import render_bytes
@@ -209,14 +202,16 @@ def _from_graph(g: nx.MultiDiGraph, values, gradients) -> _Data:
         for d in (values, gradients):
             if n in d and u not in d:
                 d[u] = d[n]
-    return _Data(g, output, values, gradients, {}, units, values or None)
+    at = {n: v for n, v in values.items() if n in g and g.nodes[n]["kind"] == "input"}
+    return _Data(g, output, values, gradients, {}, units, at or None)
 
 
 # --- the builder ----------------------------------------------------------------------------
 
 def build_diagram(deriv, *, view: str = "backward", highlight: str | Iterable[str] | None = None,
-                  rankdir: str = "LR", clusters: Mapping[str, str] | None = None,
+                  rankdir: str = "auto", clusters: Mapping[str, str] | None = None,
                   max_nodes: int | None = DEFAULT_MAX_NODES, legend: bool = True,
+                  title: bool = True, dpi: int | None = None,
                   values: Mapping[str, sp.Expr] | None = None,
                   gradients: Mapping[str, sp.Expr] | None = None) -> Diagram:
     """Draw a derivation's computational graph as a ``graphviz.Digraph``.
@@ -234,9 +229,11 @@ def build_diagram(deriv, *, view: str = "backward", highlight: str | Iterable[st
     highlight : str or iterable of str, optional
         Names whose paths to the output are marked (their products of local
         derivatives sum to the name's gradient).
-    rankdir : {"LR", "TB"}
-        Left to right or top to bottom; either way each node's value is just above it
-        and its gradient just below.
+    rankdir : {"auto", "LR", "TB"}
+        Left to right, top to bottom, or ``auto``: left to right unless the longest
+        chain has more than four edges (then it would be too wide to read on a page).
+        Either way each node is one box reading, top to bottom, its name, its value
+        and its gradient.
     clusters : mapping, optional
         Node id or name -> cluster label; units with the same label are boxed
         together (one cluster per layer of a network).
@@ -244,7 +241,13 @@ def build_diagram(deriv, *, view: str = "backward", highlight: str | Iterable[st
         Fold the diagram above this many units (see the module docstring); ``None``
         never folds.
     legend : bool
-        Draw the colour legend.
+        Write the one-line key (what a box's fields and an edge's label are).
+    title : bool
+        Write the title line (the output, the view and the point).
+    dpi : int, optional
+        Resolution of PNG renders of this diagram (Graphviz ``-Gdpi``; default
+        :data:`~backproof.render.options.DEFAULT_DPI`, 96). It is kept on the returned
+        diagram, not in its DOT source, so SVG, PDF and DOT are the same at any dpi.
 
     Returns
     -------
@@ -276,10 +279,12 @@ def build_diagram(deriv, *, view: str = "backward", highlight: str | Iterable[st
     if max_nodes is not None and (isinstance(max_nodes, bool) or not isinstance(max_nodes, int)
                                   or max_nodes < 1):
         raise RenderError(f"max_nodes must be a positive integer or None, got {max_nodes!r}")
+    if dpi is not None:
+        check_dpi(dpi)
     if not data.values and view != "symbolic":
         view = "symbolic"   # nothing numeric to show
-    return _Builder(data, view, _highlight_set(data, highlight), rankdir, clusters or {},
-                    max_nodes, legend).build()
+    return _Builder(data, view, _highlight_set(data, highlight), rankdir, clusters or {}, max_nodes,
+                    legend=bool(legend), title=bool(title), dpi=dpi).build()
 
 
 def _highlight_set(data: _Data, highlight) -> tuple[tuple[str, ...], set[str]]:
@@ -301,7 +306,8 @@ def _highlight_set(data: _Data, highlight) -> tuple[tuple[str, ...], set[str]]:
 
 
 class _Builder:
-    def __init__(self, data: _Data, view, highlight, rankdir, clusters, max_nodes, legend):
+    def __init__(self, data: _Data, view, highlight, rankdir, clusters, max_nodes, *,
+                 legend: bool = True, title: bool = True, dpi: int | None = None):
         self.d = data
         self.g = data.graph
         self.view = view
@@ -310,10 +316,17 @@ class _Builder:
         self.clusters = clusters
         self.max_nodes = max_nodes
         self.legend = legend
+        self.title_on = title
+        self.dpi = dpi
         self.out_unit = _unit_of(self.g, data.output)
         self.notes: list[str] = []
         self.groups: dict[str, list[str]] = {}   # group id -> input units drawn as one node
         self._expr_text: dict[str, str] = {}
+        self.short = self.short_names()
+        self.named = self.named_forms()
+        # A local partial is written in its gate's operands, the u names included (2·u₃).
+        self.operands = {**self.named, **{_key(self.g.nodes[u]["expr"]): sp.Symbol(name)
+                                          for u, name in self.short.items()}}
 
     # --- structure --------------------------------------------------------------------------
     def unit_edges(self) -> list[tuple[str, str, int]]:
@@ -372,6 +385,9 @@ class _Builder:
             consumers.setdefault(u, []).append(w)
         self.notes.append(f"{len(units) - len(named)} operation and constant nodes are folded "
                           f"into the dashed edges")
+        # The folded operations are not drawn: no u names that the reader cannot find.
+        self.short, self._expr_text = {}, {}
+        self.operands = dict(self.named)
         out_edges: list[tuple[str, str, int | None]] = []
         for u in named:
             seen, reached, stack = set(), set(), list(consumers.get(u, []))
@@ -439,33 +455,70 @@ class _Builder:
     def kind(self, n: str) -> str:
         return "group" if n in self.groups else self.g.nodes[n]["kind"]
 
+    # --- names ------------------------------------------------------------------------------
+    def short_names(self) -> dict[str, str]:
+        """Anonymous operations get short names u₁, u₂, … in unit order ("let u = …"),
+        so that ∂y/∂u₂ replaces ∂y/∂((1 - t)·log(1 - p)) on the diagram."""
+        g = self.g
+        anonymous = [u for u in self.d.units if g.nodes[u]["kind"] == "op" and _alias_source(g, u) == u]
+        return {u: f"u{subscript(str(i))}" for i, u in enumerate(anonymous, 1)}
+
+    def named_forms(self) -> dict:
+        """Expression in node names -> the symbol of the named result it is, so that a
+        symbolic form reads ``(1 - p)·p`` rather than ``(1 - sigmoid(z))·sigmoid(z)``."""
+        g = self.g
+        forms = {}
+        for u in self.d.units:
+            src = _alias_source(g, u)
+            expr = g.nodes[u]["expr"]
+            if src != u and not isinstance(expr, sp.Symbol):
+                forms[_key(expr)] = sp.Symbol(src)
+        return forms
+
+    def gate_form(self, n: str):
+        """Operation ``n`` as its operator applied to its operands' names (``t·u₁``)."""
+        g = self.g
+        rep = {}
+        for v in g.predecessors(n):
+            if g.nodes[v]["kind"] == "op":
+                u = _unit_of(g, v)
+                name = self.short.get(u) or (_alias_source(g, u) if _alias_source(g, u) != u else None)
+                if name is not None:   # an operation folded away keeps its expression
+                    rep[g.nodes[v]["expr"]] = sp.Symbol(name)
+        return g.nodes[n]["expr"].xreplace(rep)
+
     # --- texts ------------------------------------------------------------------------------
     def expr_text(self, n: str) -> str:
-        """Node ``n``'s expression in node names, printed once (a long sum's nested
-        additions would otherwise be printed again for every edge that names them)."""
+        """Operation ``n`` in its operands' names, printed once."""
         if n not in self._expr_text:
-            self._expr_text[n] = to_text(self.g.nodes[n]["expr"])
+            self._expr_text[n] = label_text(self.gate_form(n))
         return self._expr_text[n]
 
     def dname(self, n: str) -> str:
-        """How unit ``n`` is written inside ∂…/∂…."""
-        data = self.g.nodes[n]
-        if data["kind"] == "op" and _alias_source(self.g, n) == n:
-            text = self.expr_text(n)
-            if len(text) > _NAME_CHARS:
-                text = text[:_NAME_CHARS - 1] + "…"
-            return text if precedence(data["expr"]) >= PRECEDENCE["Func"] else f"({text})"
+        """How unit ``n`` is written inside ∂…/∂… (an anonymous operation by its u name)."""
+        if n in self.short:
+            return self.short[n]
         return node_label(self.g, n)
+
+    def gate_name(self, n: str) -> str:
+        """How the gate ``n`` is written in its own local partial ∂gate/∂operand.
+
+        A gate is written by its name (∂d/∂b, ∂u₁/∂x), except the output's gate: there
+        ∂y/∂d would read exactly like the gradient ∂y/∂d of the output, a different
+        quantity in general, so the gate is written by its expression (∂(d·e)/∂d).
+        """
+        if n == self.out_unit and self.g.nodes[n]["kind"] == "op":
+            text = self.expr_text(n)
+            form = self.gate_form(n)
+            return text if precedence(form) >= PRECEDENCE["Func"] else f"({text})"
+        return self.dname(n)
 
     def title(self, n: str) -> str:
         g = self.g
         data = g.nodes[n]
         kind = data["kind"]
         if kind == "op":
-            src = _alias_source(g, n)
-            if src != n:
-                return f"{src} = {_short(self.expr_text(n))}"
-            return OPS[data["op"]].symbol
+            return f"{_alias_source(g, n) if n not in self.short else self.short[n]} = {_short(self.expr_text(n))}"
         if kind == "name":
             pred = next(iter(g.predecessors(n)))
             return f"{n} = {node_label(g, pred)}"
@@ -476,21 +529,18 @@ class _Builder:
         if kind == "const":
             return None
         if self.view == "symbolic":
-            if kind == "op" and _alias_source(self.g, n) == n:
-                return _short(self.expr_text(n))
-            return None
+            return None   # the title already holds the expression
         v = self.d.values.get(n)
         return None if v is None else _num(v)
 
-    def sym(self, expr) -> str | None:
-        """A symbolic form for a label. Next to a number (backward view) a form too long
+    def sym(self, expr, names: dict | None = None) -> str | None:
+        """A symbolic form for a label, sub-expressions written by the names in ``names``
+        (default: the named results). Next to a number (backward view) a form too long
         to read is left out rather than cut; in the symbolic view it ends with "…"."""
         if expr is None:
             return None
-        text = to_text(expr)
-        if len(text) <= MAX_TEXT_CHARS:
-            return text
-        return None if self.view == "backward" else _short(text)
+        names = self.named if names is None else names
+        return self.sym_text(label_text(_rename(expr, names) if names else expr))
 
     def gradient_lines(self, n: str) -> list[str] | None:
         if self.view == "forward" or self.g.nodes[n]["kind"] == "const":
@@ -518,7 +568,7 @@ class _Builder:
             up = self.d.symbolic.get(c.via)
             if loc is None or loc.symbolic is None or up is None:
                 return None
-            terms.append(f"{_factor(loc.symbolic)}·{_factor(up)}")
+            terms.append(f"{self.factor(loc.symbolic)}·{self.factor(up)}")
         return self.sym_text(_sym_sum(terms)) if terms else None
 
     def fork_numbers(self, n: str, chains, no_terms: bool) -> list[str | None]:
@@ -536,19 +586,30 @@ class _Builder:
             return [f"sum over {len(chains)} paths", products, sums]
         return [products, sums]
 
+    def factor(self, expr) -> str:
+        """``expr`` as a factor of a product: parenthesised when it is a sum or negative."""
+        expr = _rename(expr, self.named) if self.named else expr
+        text = _sym(expr)
+        if precedence(expr) < PRECEDENCE["Mul"] or text.startswith("-"):
+            return f"({text})"
+        return text
+
     def sym_text(self, text: str) -> str | None:
-        if len(text) <= MAX_TEXT_CHARS:
+        """A symbolic form as written, or (too long) left out next to a number in the
+        backward view, cut with "…" in the symbolic view."""
+        if len(text) <= (_NUMBERED_TEXT_CHARS if self.view == "backward" else MAX_TEXT_CHARS):
             return text
         return None if self.view == "backward" else _short(text)
 
     def edge_lines(self, u: str, w: str, k: int | None) -> list[str] | None:
+        """The local derivative ∂gate/∂operand of the edge ``u -> w``, in the gate's own symbol."""
         if self.view == "forward" or k is None:
             return None
         step = self.d.local.get((u, w, k))
         if step is None:
             return None
-        head = f"∂{self.dname(w)}/∂{self.dname(u)}"
-        sym = self.sym(step.symbolic)
+        head = f"∂{self.gate_name(w)}/∂{self.dname(u)}"
+        sym = self.sym(step.symbolic, self.operands)
         num = _num(step.value) if step.value is not None and self.view == "backward" else None
         if sym is None and num is None:
             return None
@@ -558,41 +619,44 @@ class _Builder:
         return lines
 
     # --- DOT ---------------------------------------------------------------------------------
-    def build(self) -> graphviz.Digraph:
+    def build(self) -> Diagram:
         units, edges = self.choose()
+        # Constants are written in their gate's box (u₄ = u₃²): a box of their own only
+        # widened the diagram.
+        consts = {u for u in units if self.kind(u) == "const"}
+        units = [u for u in units if u not in consts]
+        edges = [e for e in edges if e[0] not in consts]
+        if self.rankdir == "auto":
+            self.rankdir = _auto_rankdir(units, edges)
         ids = {u: f"n{i}" for i, u in enumerate(units, 1)}
         dot = Diagram("backproof", comment="backproof computational graph")
-        # LR: a unit's value and gradient texts share its column, one nodesep away.
-        # TB: the texts sit in the ranks above and below, so ranks can be closer.
-        nodesep, ranksep = ("0.12", "0.55") if self.rankdir == "LR" else ("0.3", "0.2")
+        dot.dpi = self.dpi
+        # Each unit is one record (name | value | gradient), so nothing floats between
+        # nodes: the ranks need only room for the edge labels.
+        nodesep, ranksep = ("0.2", "0.4") if self.rankdir == "LR" else ("0.3", "0.35")
         dot.attr("graph", rankdir=self.rankdir, nodesep=nodesep, ranksep=ranksep,
-                 fontname=_FONT, fontsize="12", labelloc="t", label=self.graph_label())
+                 fontname=_FONT, fontsize="12", labelloc="t")
+        head = self.graph_label()
+        if head:
+            dot.attr("graph", label=plain(head))
         dot.attr("node", fontname=_FONT, fontsize="12")
-        dot.attr("edge", fontname=_FONT, fontsize="10", fontcolor=COLORS["local"], arrowsize="0.7")
+        dot.attr("edge", fontname=_FONT, fontsize="11", fontcolor=COLORS["local"], arrowsize="0.7")
 
         cluster_of, cluster_names = self.cluster_plan(units)
-        inputs = [u for u in units if self.kind(u) in ("input", "group") and u not in cluster_of]
-        if inputs:
-            with dot.subgraph(name="inputs") as s:
-                s.attr(rank="same")
-                for u in inputs:
-                    self.add_unit(s, u, ids[u], helpers=dot if self.rankdir == "TB" else None)
         for ci, cname in enumerate(cluster_names, 1):
             with dot.subgraph(name=f"cluster_{ci}") as c:
-                c.attr(label=_label([cname]), style="rounded", color="#9aa5b1", fontcolor="#44515e")
+                c.attr(label=plain([cname]), style="rounded", color="#9aa5b1", fontcolor="#44515e")
                 for u in units:
                     if cluster_of.get(u) == cname:
-                        self.add_unit_group(c, u, ids[u], in_cluster=True)
+                        self.add_unit(c, u, ids[u])
         for u in units:
-            if u not in cluster_of and u not in inputs:
-                self.add_unit_group(dot, u, ids[u])
+            if u not in cluster_of:
+                self.add_unit(dot, u, ids[u])
         for u, w, k in edges:
             self.add_edge(dot, ids[u], ids[w], u, w, k)
-        if self.legend:
-            self.add_legend(dot)
         if self.notes:
-            dot.node("note", _label(self.notes), shape="note", color=COLORS["note"],
-                     fontcolor=COLORS["note"], fontsize="10")
+            dot.node("note", plain(self.notes), shape="note", color=COLORS["note"],
+                     fontcolor=COLORS["note"], fontsize="11")
         return dot
 
     def cluster_plan(self, units: list[str]) -> tuple[dict[str, str], list[str]]:
@@ -610,88 +674,65 @@ class _Builder:
                 cluster_names.append(cluster_of[u])
         return cluster_of, cluster_names
 
-    def graph_label(self) -> str:
-        title = f"computational graph of {self.d.output}, {self.view} view"
-        if self.d.at and self.view != "symbolic":
-            pairs = [f"{k} = {_num(v)}" for k, v in self.d.at.items()]
-            at = ", ".join(pairs[:_TITLE_VALUES]) + (", …" if len(pairs) > _TITLE_VALUES else "")
-            title += f" at {at}"
-        return _label([title])
+    def graph_label(self) -> list[str]:
+        """The title line and the one-line legend, each unless switched off."""
+        lines = []
+        if self.title_on:
+            title = f"computational graph of {self.d.output}, {self.view} view"
+            if self.d.at and self.view != "symbolic":
+                pairs = [f"{k} = {_num(v)}" for k, v in self.d.at.items()]
+                at = ", ".join(pairs[:_TITLE_VALUES]) + (", …" if len(pairs) > _TITLE_VALUES else "")
+                title += f" at {at}"
+            lines.append(title)
+        if self.legend:
+            lines.append(legend_text(self.d.output, self.view, self.hl_names))
+        return lines
 
-    def add_unit_group(self, parent, u: str, nid: str, in_cluster: bool = False):
-        if self.rankdir == "TB":   # the texts take the ranks above and below
-            self.add_unit(parent, u, nid, in_cluster)
-            return
-        with parent.subgraph() as s:
-            s.attr(rank="same")
-            self.add_unit(s, u, nid, in_cluster)
+    def fields(self, u: str) -> list[str | list[str]]:
+        """The record fields of unit ``u``: its name, value and gradient (those it has)."""
+        fields: list[str | list[str]] = [self.title(u)]
+        value = self.value_text(u)
+        if value is not None:
+            fields.append(value)
+        grad = self.gradient_lines(u)
+        if grad is not None:
+            fields.append(grad)
+        return fields
 
-    def stack(self, s, first: str, second: str, in_cluster: bool):
-        """Put ``first`` just above ``second`` with an invisible edge.
-
-        LR: both share a rank (a column) and a flat edge orders them; dot mirrors that
-        order inside clusters (Graphviz 2.43 and 16 alike), so there the edge is
-        reversed. TB: a flat edge does not hold its order reliably, so ``first`` takes
-        the rank above instead, held close by a heavy edge. tests/test_render.py checks
-        the positions with both backends.
-        """
-        if self.rankdir == "TB":
-            s.edge(first, second, style="invis", weight="10")
-            return
-        if in_cluster:
-            first, second = second, first
-        s.edge(first, second, style="invis")
-
-    def add_unit(self, s, u: str, nid: str, in_cluster: bool = False, helpers=None):
-        """Unit ``u`` as node ``nid`` in ``s``; its value and gradient texts in ``helpers``
-        (default ``s``)."""
-        g = self.g
+    def add_unit(self, s, u: str, nid: str):
+        """Unit ``u`` as node ``nid`` in ``s``: one record holding its name, value and gradient."""
         kind = self.kind(u)
-        attrs = {"id": graphviz.escape(f"bp:{_visible(u)}")}
+        attrs = {"id": graphviz.escape(f"bp:{visible(u)}")}
+        flip = self.rankdir == "TB"   # stack the fields top to bottom in either layout
         if kind == "group":
             members = self.groups[u]
             names = members if len(members) <= 4 else members[:3] + ["…", members[-1]]
             if any(m in self.hl_nodes for m in members):
                 attrs.update(color=COLORS["highlight"], penwidth="2.5")
-            s.node(nid, _label([", ".join(names), f"({len(members)} inputs)"]), shape="box",
+            s.node(nid, plain([", ".join(names), f"({len(members)} inputs)"]), shape="box",
                    style="filled", fillcolor=COLORS["input"], **attrs)
             return
+        if kind == "const":
+            s.node(nid, plain([self.title(u)]), shape="box", style="dashed", fontcolor=COLORS["note"],
+                   color=COLORS["note"], fontsize="11", height="0.3", width="0.3", **attrs)
+            return
         if kind == "input":
-            attrs.update(shape="box", style="filled", fillcolor=COLORS["input"])
-        elif kind == "const":
-            attrs.update(shape="box", style="dashed", fontcolor=COLORS["note"], color=COLORS["note"],
-                         fontsize="10", height="0.3", width="0.3")
-        elif kind == "name" or _alias_source(g, u) != u:
-            attrs.update(shape="box", style="rounded,filled", fillcolor=COLORS["named"])
+            attrs.update(shape="record", style="filled", fillcolor=COLORS["input"])
+        elif kind == "name" or _alias_source(self.g, u) != u:
+            attrs.update(shape="Mrecord", style="filled", fillcolor=COLORS["named"])
         else:
-            attrs.update(shape="circle", style="filled", fillcolor=COLORS["op"], fontsize="16",
-                         width="0.45", fixedsize="false", margin="0.02")
+            attrs.update(shape="Mrecord", style="filled", fillcolor=COLORS["op"])
         if u == self.out_unit:
-            attrs["peripheries"] = "2"
+            attrs["penwidth"] = "2"
         if u in self.hl_nodes:
             attrs.update(color=COLORS["highlight"], penwidth="2.5")
-        if self.rankdir == "TB":
-            attrs["group"] = nid
-        s.node(nid, _label([self.title(u)]), **attrs)
-        h = s if helpers is None else helpers
-        value = self.value_text(u)
-        grad = self.gradient_lines(u)
-        # TB: the same group keeps the three in one vertical line.
-        group = {"group": nid} if self.rankdir == "TB" else {}
-        if value is not None:
-            h.node(f"{nid}v", _label([value]), shape="plain", fontcolor=COLORS["value"], fontsize="11",
-                   **group)
-            self.stack(h, f"{nid}v", nid, in_cluster)
-        if grad is not None:
-            h.node(f"{nid}g", _label(grad), shape="plain", fontcolor=COLORS["gradient"], fontsize="11",
-                   **group)
-            self.stack(h, nid, f"{nid}g", in_cluster)
+        s.node(nid, record(self.fields(u), flip=flip), **attrs)
 
     def add_edge(self, dot, a: str, b: str, u: str, w: str, k: int | None):
         attrs = {}
         lines = self.edge_lines(u, w, k)
         if lines:
-            attrs["label"] = _label(lines)
+            attrs["label"] = plain(lines)
         if k is None:
             attrs["style"] = "dashed"
         hl = self.hl_nodes
@@ -699,33 +740,60 @@ class _Builder:
             attrs.update(color=COLORS["highlight"], penwidth="2.5")
         dot.edge(a, b, **attrs)
 
-    def add_legend(self, dot):
-        """A key drawn like the diagram itself: one node with its value and gradient,
-        one edge with its local derivative (and a highlighted edge, if any)."""
-        out = self.d.output
-        with dot.subgraph(name="cluster_legend") as s:
-            s.attr(label="legend", style="rounded", color="#c8c8c8", fontcolor=COLORS["note"],
-                   fontsize="10")
-            with s.subgraph() as r:
-                if self.rankdir == "LR":
-                    r.attr(rank="same")
-                r.node("legend_node", "node", shape="box", fontsize="10")
-                value = "forward value" if self.view != "symbolic" else "expression (operations)"
-                r.node("legend_value", value, shape="plain", fontcolor=COLORS["value"], fontsize="10")
-                self.stack(r, "legend_value", "legend_node", True)
-                if self.view != "forward":
-                    r.node("legend_gradient", _label([f"gradient ∂{out}/∂node", "(at a fork: sum over paths)"]),
-                           shape="plain", fontcolor=COLORS["gradient"], fontsize="10")
-                    self.stack(r, "legend_node", "legend_gradient", True)
-            s.node("legend_op", "op", shape="circle", style="filled", fillcolor=COLORS["op"],
-                   fontsize="10")
-            s.edge("legend_node", "legend_op",
-                   label=_label(["local derivative", "∂op/∂node"]) if self.view != "forward" else None)
-            if self.hl_names:
-                names = ", ".join(self.hl_names)
-                s.node("legend_out", _label([out]), shape="box", style="rounded,filled",
-                       fillcolor=COLORS["named"], fontsize="10")
-                s.edge("legend_op", "legend_out", color=COLORS["highlight"], penwidth="2.5",
-                       fontcolor=COLORS["highlight"],
-                       label=_label([f"paths from {names} to {out}:",
-                                     f"∂{out}/∂{names} = sum of products", "of the local derivatives"]))
+
+def _key(expr):
+    """A structural key of ``expr`` that ignores the order of a sum's terms and a
+    product's factors (unevaluated ``w·x + b`` and ``b + w·x`` are one key)."""
+    if not isinstance(expr, sp.Basic) or expr.is_Atom:
+        return expr
+    args = [_key(a) for a in expr.args]
+    if isinstance(expr, (sp.Add, sp.Mul)):
+        args.sort(key=str)
+    return (expr.func, tuple(args))
+
+
+def _rename(expr, names: Mapping):
+    """``expr`` with every sub-expression whose :func:`_key` is in ``names`` replaced by
+    that name (top down: the largest match wins), keeping the rest as written."""
+    if not isinstance(expr, sp.Basic):
+        return expr
+    hit = names.get(_key(expr))
+    if hit is not None:
+        return hit
+    if expr.is_Atom:
+        return expr
+    args = [_rename(a, names) for a in expr.args]
+    if all(a is b for a, b in zip(args, expr.args)):
+        return expr
+    if isinstance(expr, (sp.Add, sp.Mul, sp.Pow)):
+        return expr.func(*args, evaluate=False)
+    return expr.func(*args)
+
+
+def _auto_rankdir(units, edges) -> str:
+    """LR for short chains; TB when left to right would be too wide to read on a page
+    (each rank of LR costs a box and an edge label side by side, about 240 pt)."""
+    g = nx.DiGraph()
+    g.add_nodes_from(units)
+    g.add_edges_from((u, w) for u, w, _ in edges)
+    return "LR" if nx.dag_longest_path_length(g) <= _LR_DEPTH else "TB"
+
+
+def legend_text(output: str, view: str, highlighted: Iterable[str] = ()) -> str:
+    """The one-line key of a diagram: what a box's fields and an edge's label are.
+
+    Examples
+    --------
+    >>> legend_text("y", "backward")
+    'box: name | value | gradient ∂y/∂name     edge: local derivative ∂gate/∂input'
+    """
+    if view == "forward":
+        key = "box: name | value"
+    elif view == "symbolic":
+        key = f"box: name | expression | gradient ∂{output}/∂name     edge: local derivative ∂gate/∂input"
+    else:
+        key = f"box: name | value | gradient ∂{output}/∂name     edge: local derivative ∂gate/∂input"
+    names = ", ".join(highlighted)
+    if names:
+        key += f"     orange: the paths from {names} to {output}"
+    return key

@@ -125,13 +125,23 @@ class Names:
                 self.rename[expr] = s
                 self.rename.setdefault(expr.doit(), s)
 
-    def of(self, nid: str):
+    def of(self, nid: str | None):
         """The symbol of node ``nid`` (a named result's op and its name share one)."""
+        assert nid is not None, "a step names the node it is about"
         return self.sym.get(unit_of(self.g, nid), self.g.nodes[nid]["expr"])
 
     def form(self, expr):
         """``expr`` written in the node names and short names."""
         return None if expr is None else sp.sympify(expr, strict=True).xreplace(self.rename)  # safe: strict
+
+    def simplified(self, deriv):
+        """A renaming that writes forms in the inputs back in the intermediate names
+        (``-t + sigmoid(b + w*x)`` -> ``-t + p``), or ``None`` when there are no expanded forms."""
+        if not deriv.expanded:
+            return None
+        inputs = set(deriv.program.inputs)
+        return {e: sp.Symbol(n) for n, e in deriv.program.expanded().items()
+                if n not in inputs and not e.is_Atom}
 
     def written(self, nid: str):
         """The gate ``nid`` as written, in its operands' symbols (``u₁ · u₂``)."""
@@ -149,19 +159,18 @@ class _Builder:
         self.inputs = [n for n in deriv.program.inputs if n in deriv.graph]
         self.valued = deriv.at is not None
 
-    def grad(self, nid: str):
+    def grad(self, nid: str | None):
+        assert nid is not None, "a gradient is of a node"
         return Grad(self.out, self.names.of(nid), self.o.notation)
 
     def local(self, s: Step):
         """The gate's own partial: ∂d/∂b, or ∂(d·e)/∂d when the gate is the output."""
-        g, w = self.d.graph, s.via
-        src = operands(g, self._op(w))
-        which = s.pos + 1 if sum(1 for u in src if unit_of(g, u) == unit_of(g, src[s.pos])) > 1 else 0
-        gate = self.names.written(self._op(w)) if w == self.ou else self.names.of(w)
+        g, w, pos = self.d.graph, s.via, s.pos
+        assert w is not None and pos is not None, "a local step names its gate and operand"
+        src = operands(g, w)
+        which = pos + 1 if sum(1 for u in src if unit_of(g, u) == unit_of(g, src[pos])) > 1 else 0
+        gate = self.names.written(w) if w == self.ou else self.names.of(w)
         return Local(gate, self.names.of(s.target), which)
-
-    def _op(self, unit: str) -> str:
-        return unit
 
     # --- the document ---------------------------------------------------------------------------
     def document(self) -> Document:
@@ -214,8 +223,9 @@ class _Builder:
             if g.nodes[n]["kind"] != "name":
                 op = OPS[g.nodes[n]["op"]]
                 # A constant operand stays as written (the 2 of u²); values are printed numbers.
+                arithmetic = op.arity != 1 or op.name == "neg"  # tanh(-0.4), but -(-0.4)
                 shown = [self.names.of(u) if u in self.names.const or g.nodes[u]["kind"] == "const"
-                         else num(v, paren=True) for u, v in zip(operands(g, n), s.factors)]
+                         else num(v, paren=arithmetic) for u, v in zip(operands(g, n), s.factors)]
                 terms.append(op.write(*shown))
             terms.append(num(s.value))
         return Equation(tuple(terms), s.index, "forward", nodes=s.nodes)
@@ -329,37 +339,45 @@ class _Builder:
                 terms.append(num(s.value))
             elif s.symbolic is not None:
                 terms.append(self.names.form(s.symbolic))
-            aside = (self.local(local), sp.Integer(int(lv)))
             return Equation(tuple(terms), s.index, "edge", tag=rule, note=local.note, nodes=s.nodes,
-                            aside=aside)
+                            aside=(self.local(local), sp.Integer(int(lv))))
         eq = self._chain(s, multi, self.local(local), tag=rule)
         form = self.names.form(local.symbolic)
-        aside = (self.local(local), form) if form is not None else ()
+        aside: tuple[Any, ...] = (self.local(local), form) if form is not None else ()
         return Equation(eq.terms, s.index, "edge", tag=rule, note=local.note, nodes=s.nodes, aside=aside)
 
     def gradients(self) -> list[Any]:
         results = [s for s in self.d.steps if s.kind is StepKind.RESULT]
-        has_sym = any(s.symbolic is not None for s in results)
-        has_in = any(s.simplified is not None or s.inputs_form is not None for s in results)
-        header: list[tuple[Inline, ...]] = [(Text("gradient"),)]
-        if has_sym:
-            header.append((Text("in node names"),))
-        if has_in:
-            header.append((Text("in the inputs"),))
+        back = self.names.simplified(self.d)
+        named = {s.target: self.names.form(s.symbolic) for s in results}
+        short = {s.target: s.simplified.xreplace(back) for s in results
+                 if back is not None and s.simplified is not None}
+        short = {k: v for k, v in short.items() if named.get(k) is None or to_text(v) != to_text(named[k])}
+        columns: list[tuple[str, Any]] = [("gradient", lambda s: (Math((self.grad(s.target),)),))]
+        if any(v is not None for v in named.values()):
+            columns.append(("in node names", lambda s: _math(named[s.target])))
+        if short:
+            columns.append(("simplified", lambda s: _math(short.get(s.target))))
+        if any(s.simplified is not None or s.inputs_form is not None for s in results):
+            columns.append(("in the inputs", lambda s: _math(s.simplified if s.simplified is not None
+                                                             else s.inputs_form)))
         if self.valued:
-            header.append((Text("value"),))
-        rows = []
-        for s in results:
-            row: list[tuple[Inline, ...]] = [(Math((self.grad(s.target),)),)]
-            if has_sym:
-                row.append((Math((self.names.form(s.symbolic),)),) if s.symbolic is not None else ())
-            if has_in:
-                form = s.simplified if s.simplified is not None else s.inputs_form
-                row.append((Math((form,)),) if form is not None else ())
-            if self.valued:
-                row.append((Math((num(s.value),)),))
-            rows.append(tuple(row))
-        return [Heading("Gradients"), Table(tuple(header), tuple(rows))]
+            columns.append(("value", lambda s: (Math((num(s.value),)),)))
+        table = Table(tuple((Text(h),) for h, _ in columns),
+                      tuple(tuple(cell(s) for _, cell in columns) for s in results))
+        return [Heading("Gradients"), table, *self._remarks(named, short)]
+
+    def _remarks(self, named, short) -> list[Any]:
+        """A teaching moment: a chain product that simplifies to something much shorter (the first
+        such intermediate, else the first such input: one remark, not a list)."""
+        shrunk = [k for k, v in short.items()
+                  if named.get(k) is not None and 2 * len(to_text(v)) <= len(to_text(named[k]))]
+        if not shrunk:
+            return []
+        inputs = set(self.d.program.inputs)
+        k = next((k for k in shrunk if k not in inputs), shrunk[0])
+        return [Paragraph((Text("Worth noticing: "), Math((self.grad(k), named[k], short[k])),
+                           Text(" — the factors of the local derivatives cancel.")))]
 
     def verification(self) -> list[Any]:
         d = self.d
@@ -379,6 +397,10 @@ class _Builder:
         if d.limits:
             blocks.append(Bullets(tuple((Text(f"note: {lim}", "note"),) for lim in d.limits)))
         return blocks
+
+
+def _math(expr) -> tuple[Inline, ...]:
+    return (Math((expr,)),) if expr is not None else ()
 
 
 def _join(runs: list[Inline], sep: str = ", ") -> list[Inline]:

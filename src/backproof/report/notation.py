@@ -107,6 +107,7 @@ def _fenced(p, inner):
     for piece in ("(", inner, ")"):
         if isinstance(piece, str):
             mo = p.dom.createElement("mo")
+            mo.setAttribute("stretchy", "false")  # around a number: text-height parentheses
             mo.appendChild(p.dom.createTextNode(piece))
             row.appendChild(mo)
         else:
@@ -165,7 +166,7 @@ class Local(Atom):
     --------
     >>> d, b, x = sp.symbols("d b x")
     >>> term_text(Local(d, b)), term_text(Local(sp.Mul(x, x, evaluate=False), x, 2))
-    ('∂d/∂b', '∂(x·x)/∂x₂')
+    ('∂d/∂b', '∂(x · x)/∂x₍₂₎')
     """
 
     def __new__(cls, gate: sp.Basic, wrt: sp.Basic, which: int = 0):
@@ -182,7 +183,7 @@ class Local(Atom):
         return rf"\frac{{\partial {gate}}}{{\partial {wrt}}}"
 
     def _mathml_presentation(self, p):
-        return _partial_frac(p, *self.args[:2], which=int(self.args[2]))
+        return _partial_frac(p, self.args[0], self.args[1], which=int(self.args[2]))
 
 
 class Via(Atom):
@@ -219,7 +220,8 @@ _SUP = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
 def _sub_digits(k) -> str:
-    return str(int(k)).translate(_SUB) if int(k) else ""
+    """``₍₁₎``: which of two equal operands (a subscript in parentheses, not a name's digit)."""
+    return "₍" + str(int(k)).translate(_SUB) + "₎" if int(k) else ""
 
 
 def _paren_text(p, e) -> str:
@@ -334,7 +336,7 @@ class _TextPrinter(StrPrinter):
         args = list(expr.args)
         if len(args) >= 2 and args[0] == -1:
             rest = sp.Mul(*args[1:], evaluate=False) if len(args) > 2 else args[1]
-            return "-" + self.parenthesize(rest, PRECEDENCE["Mul"])
+            return "-" + self.parenthesize(rest, PRECEDENCE["Mul"], strict=True)
         numer = [a for a in args if not (a.is_Pow and a.exp.is_Number and a.exp < 0)]
         denom = [sp.Pow(a.base, -a.exp, evaluate=False) if a.exp != -1 else a.base
                  for a in args if a.is_Pow and a.exp.is_Number and a.exp < 0]
@@ -402,10 +404,22 @@ class _LatexPrinter(LatexPrinter):
             return super()._print_Mul(expr)
         if len(args) == 2 and args[0] == -1:
             return "-" + self.parenthesize(args[1], PRECEDENCE["Mul"])
-        return r" \cdot ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in args)
+        numer, denom = _split_reciprocals(args)
+        top = r" \cdot ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in numer) if numer else "1"
+        if not denom:
+            return top
+        bottom = r" \cdot ".join(self.parenthesize(a, PRECEDENCE["Mul"]) for a in denom)
+        return rf"\frac{{{top}}}{{{bottom}}}"
 
     def _print_Float(self, expr):
         return _latex_number(format_number(expr))
+
+
+def _split_reciprocals(args) -> tuple[list, list]:
+    """Factors as written, and the denominators of the ``x**-1`` among them (``4 · 2⁻¹`` is 4/2)."""
+    numer = [a for a in args if not (a.is_Pow and a.exp == -1)]
+    denom = [a.base for a in args if a.is_Pow and a.exp == -1]
+    return numer, denom
 
 
 def _unevaluated(expr) -> bool:
@@ -422,13 +436,23 @@ class _MathMLPrinter(MathMLPresentationPrinter):
     def _print_Mul(self, expr):
         args = list(expr.args)
         if any(isinstance(a, Atom) for a in args) or _unevaluated(expr):
-            row = self.dom.createElement("mrow")
-            for i, a in enumerate(args):
-                if i:
-                    row.appendChild(_mo(self, "·"))
-                row.appendChild(self.parenthesize(a, PRECEDENCE["Mul"]))
-            return row
+            numer, denom = _split_reciprocals(args)
+            top = self._product(numer) if numer else _mn(self, "1")
+            if not denom:
+                return top
+            frac = self.dom.createElement("mfrac")
+            frac.appendChild(top)
+            frac.appendChild(self._product(denom))
+            return frac
         return super()._print_Mul(expr)
+
+    def _product(self, args):
+        row = self.dom.createElement("mrow")
+        for i, a in enumerate(args):
+            if i:
+                row.appendChild(_mo(self, "·"))
+            row.appendChild(self.parenthesize(a, PRECEDENCE["Mul"]))
+        return row
 
     def _print_Symbol(self, sym, style="plain"):
         base, sub = _split_name(sym.name)
