@@ -79,7 +79,7 @@ def test_html_page_in_a_browser(example, browser, tmp_path):
         ids = step.get_attribute("data-nodes").split()
         highlighted = page.eval_on_selector_all("figure svg g.hl", "els => els.map(e => e.id)")
         assert highlighted and all(h.split(":", 1)[1].split("|")[0] in ids for h in highlighted)
-        assert any(h.startswith("bp-node:") for h in highlighted)
+        assert any(h.startswith("bp:") for h in highlighted)
     finally:
         page.close()
 

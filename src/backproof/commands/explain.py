@@ -129,10 +129,12 @@ def _write_up(result, fmt: str, args, files: dict) -> str:
     beside = bool(args.output) and not args.no_diagram and not is_special_file(args.output)
     if fmt == "json":
         return result.to_json()
+    drawn = _diagram_options(args)
     if fmt == "md":
-        return result.to_markdown(diagram=_beside(result, args.output, "svg", files) if beside else None, **opts)
+        svg = _beside(result, args.output, "svg", files, drawn) if beside else None
+        return result.to_markdown(diagram=svg, **opts)
     if fmt == "tex":
-        pdf = _beside(result, args.output, "pdf", files) if beside and not args.fragment else None
+        pdf = _beside(result, args.output, "pdf", files, drawn) if beside and not args.fragment else None
         return result.to_latex(fragment=args.fragment, diagram=pdf, **opts)
     if fmt == "html":
         return result.to_html(diagram=_diagram_options(args) if not args.no_diagram else False, **opts)
@@ -144,7 +146,7 @@ def _diagram_options(args) -> dict:
     return dict(legend=not args.no_legend, title=not args.no_title, dpi=args.dpi)
 
 
-def _beside(result, output: str, fmt: str, files: dict) -> str | None:
+def _beside(result, output: str, fmt: str, files: dict, options: dict) -> str | None:
     """Add the diagram as OUTPUT's sibling file in ``fmt`` to ``files``; its relative name.
 
     ``None`` when it cannot be made here (a PDF needs Graphviz's ``dot``): the write-up then
@@ -154,7 +156,7 @@ def _beside(result, output: str, fmt: str, files: dict) -> str | None:
     from ..render import render_bytes
     view = "backward" if result.at is not None else "symbolic"
     try:
-        data = render_bytes(result.diagram(view=view, **_diagram_options(args)), fmt)
+        data = render_bytes(result.diagram(view=view, **options), fmt)
     except RenderError:
         print(f"backproof: note: no {fmt.upper()} diagram (Graphviz's dot is needed for it)", file=sys.stderr)
         return None

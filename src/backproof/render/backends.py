@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import atexit
 import os
+import re
 import shutil
 import subprocess
 import threading
@@ -137,8 +138,27 @@ def render_bytes(diagram, fmt: str, *, backend: str = "auto", dpi: int | None = 
         raise RenderError(f"the embedded Graphviz draws SVG only, not {fmt.upper()} "
                           "(use backend='dot' or 'auto')")
     if backend == "dot":
-        return _render_dot(source, fmt, dpi if fmt == "png" else None)
+        data = _render_dot(source, fmt, dpi if fmt == "png" else None)
+        return stable_pdf(data) if fmt == "pdf" else data
     return _render_wasm(source)
+
+
+_PDF_DATE = re.compile(rb"/(CreationDate|ModDate) \(D:(\d{14})")
+
+
+def stable_pdf(data: bytes) -> bytes:
+    """A PDF with its creation and modification dates fixed, so one diagram gives one file.
+
+    Graphviz (through cairo) stamps the current time and ignores ``SOURCE_DATE_EPOCH``;
+    the stamp is replaced by digits of the same length, so every byte offset in the file's
+    cross-reference table stays right.
+
+    Examples
+    --------
+    >>> stable_pdf(b"<< /CreationDate (D:20261130042923Z) >>")
+    b'<< /CreationDate (D:19700101000000Z) >>'
+    """
+    return _PDF_DATE.sub(lambda m: b"/" + m.group(1) + b" (D:19700101000000", data)
 
 
 def _render_dot(source: str, fmt: str, dpi: int | None = None) -> bytes:

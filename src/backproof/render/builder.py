@@ -729,7 +729,8 @@ class _Builder:
         s.node(nid, record(self.fields(u), flip=flip), **attrs)
 
     def add_edge(self, dot, a: str, b: str, u: str, w: str, k: int | None):
-        attrs = {}
+        # Its SVG id names both ends, so a page can highlight it with a step's nodes.
+        attrs = {"id": graphviz.escape(f"bp-edge:{visible(u)}|{visible(w)}")}
         lines = self.edge_lines(u, w, k)
         if lines:
             attrs["label"] = plain(lines)

@@ -159,6 +159,10 @@ class _Builder:
         self.inputs = [n for n in deriv.program.inputs if n in deriv.graph]
         self.valued = deriv.at is not None
 
+    def _units(self, nodes) -> tuple[str, ...]:
+        """The diagram's units a step is about (a named result is drawn as its operation)."""
+        return tuple(dict.fromkeys(unit_of(self.d.graph, n) for n in nodes))
+
     def grad(self, nid: str | None):
         assert nid is not None, "a gradient is of a node"
         return Grad(self.out, self.names.of(nid), self.o.notation)
@@ -228,14 +232,14 @@ class _Builder:
                          else num(v, paren=arithmetic) for u, v in zip(operands(g, n), s.factors)]
                 terms.append(op.write(*shown))
             terms.append(num(s.value))
-        return Equation(tuple(terms), s.index, "forward", nodes=s.nodes)
+        return Equation(tuple(terms), s.index, "forward", nodes=self._units(s.nodes))
 
     def backward(self) -> list[Any]:
         seed = next(s for s in self.d.steps if s.kind is StepKind.SEED)
         blocks: list[Any] = [Heading("Backward pass"), self._legend()]
         blocks.append(Equations((Equation((self.grad(self.ou), sp.Integer(1)), seed.index, "seed",
                                           tag="start: the output with respect to itself",
-                                          nodes=seed.nodes),)))
+                                          nodes=self._units(seed.nodes)),)))
         for target, steps in step_groups(self.d):
             lines = self._compact(steps) if self.o.compact else self._full(steps)
             if lines:
@@ -283,7 +287,7 @@ class _Builder:
                 if s.value is not None:
                     terms.append(num(s.value))
                 out.append(Equation(tuple(terms), s.index, "local", tag=s.rule or "", note=s.note,
-                                    nodes=s.nodes))
+                                    nodes=self._units(s.nodes)))
             elif s.kind is StepKind.CHAIN:
                 out.append(self._chain(s, multi))
             else:
@@ -298,7 +302,7 @@ class _Builder:
             terms.append(num(s.value))
         elif s.symbolic is not None:
             terms.append(self.names.form(s.symbolic))
-        return Equation(tuple(terms), s.index, "chain", tag=tag, nodes=s.nodes)
+        return Equation(tuple(terms), s.index, "chain", tag=tag, nodes=self._units(s.nodes))
 
     def _sum(self, s: Step) -> Equation:
         vias = [Via(self.grad(s.target), self.names.of(t)) for t in s.terms]
@@ -308,7 +312,8 @@ class _Builder:
             terms.append(num(s.value))
         elif s.symbolic is not None:
             terms.append(self.names.form(s.symbolic))
-        return Equation(tuple(terms), s.index, "sum", tag=f"sum over the {len(s.terms)} paths", nodes=s.nodes)
+        return Equation(tuple(terms), s.index, "sum", tag=f"sum over the {len(s.terms)} paths",
+                        nodes=self._units(s.nodes))
 
     def _compact(self, steps: list[Step]) -> list[Equation]:
         multi = any(s.kind is StepKind.SUM for s in steps)
@@ -339,12 +344,12 @@ class _Builder:
                 terms.append(num(s.value))
             elif s.symbolic is not None:
                 terms.append(self.names.form(s.symbolic))
-            return Equation(tuple(terms), s.index, "edge", tag=rule, note=local.note, nodes=s.nodes,
+            return Equation(tuple(terms), s.index, "edge", tag=rule, note=local.note, nodes=self._units(s.nodes),
                             aside=(self.local(local), sp.Integer(int(lv))))
         eq = self._chain(s, multi, self.local(local), tag=rule)
         form = self.names.form(local.symbolic)
         aside: tuple[Any, ...] = (self.local(local), form) if form is not None else ()
-        return Equation(eq.terms, s.index, "edge", tag=rule, note=local.note, nodes=s.nodes, aside=aside)
+        return Equation(eq.terms, s.index, "edge", tag=rule, note=local.note, nodes=self._units(s.nodes), aside=aside)
 
     def gradients(self) -> list[Any]:
         results = [s for s in self.d.steps if s.kind is StepKind.RESULT]

@@ -67,7 +67,7 @@ svg .hl text { fill: var(--hl); }
 """
 
 # Hovering, focusing or clicking a step highlights the diagram nodes (and the edges between
-# them) whose ids it lists; the diagram's SVG groups carry those ids (``bp-node:<id>`` and
+# them) whose ids it lists; the diagram's SVG groups carry those ids (``bp:<unit>`` and
 # ``bp-edge:<u>|<w>``, set by the diagram builder).
 _SCRIPT = """
 (function () {
@@ -80,7 +80,7 @@ _SCRIPT = """
     var ids = (li.getAttribute("data-nodes") || "").split(" ");
     svg.querySelectorAll("g.node, g.edge").forEach(function (g) {
       var gid = g.id || "", hit = false;
-      if (gid.indexOf("bp-node:") == 0) hit = ids.indexOf(gid.slice(8)) >= 0;
+      if (gid.indexOf("bp:") == 0) hit = ids.indexOf(gid.slice(3)) >= 0;
       if (gid.indexOf("bp-edge:") == 0) {
         var ends = gid.slice(8).split("|");
         hit = ids.indexOf(ends[0]) >= 0 && ids.indexOf(ends[1]) >= 0;
