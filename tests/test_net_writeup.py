@@ -78,6 +78,7 @@ def test_net_latex_includes_the_diagram(tmp_path, capsys):
     assert pdf_page_not_blank(compile_latex(tex.read_text(encoding="utf-8"), tmp_path, name="mazur"), tmp_path)
 
 
+@pytest.mark.needs_dot
 @pytest.mark.parametrize("spec", ["mazur", "softmax_blobs"])
 def test_net_html_in_a_browser(spec, browser, tmp_path, capsys):
     page_file = tmp_path / f"{spec}.html"
@@ -89,6 +90,13 @@ def test_net_html_in_a_browser(spec, browser, tmp_path, capsys):
         assert page.locator("math").count() > 20
         assert "\\frac" not in page.inner_text("body")  # MathML, not raw LaTeX
         assert image_not_blank(page.screenshot(full_page=True))
+        if page.locator("figure svg").count():
+            # Clicking a δ line highlights its unit's box in the network diagram.
+            step = page.locator("li.chain[data-nodes]").first
+            step.click()
+            ids = step.get_attribute("data-nodes").split()
+            highlighted = page.eval_on_selector_all("figure svg g.hl", "els => els.map(e => e.id)")
+            assert highlighted and all(h.split(":", 1)[1] in ids for h in highlighted), (ids, highlighted)
     finally:
         page.close()
 

@@ -418,7 +418,7 @@ class _Builder:
             else:
                 terms = [S[a], self._act(layer.activation, S[z]), self._act(layer.activation, self.n(V[z])),
                          self.n(V[a])]
-            out.append(Equation(tuple(terms), kind="forward", nodes=(a,)))
+            out.append(Equation(tuple(terms), kind="forward", nodes=(z,)))
         return out
 
     def _loss_lines(self) -> list[Equation]:
@@ -517,7 +517,7 @@ class _Builder:
         S, n = self.S, self.n
         layer, unit, smp = d.layer, d.unit + 1, self.sample(d.sample) if d.sample is not None else None
         delta = S.delta(layer, unit, smp)
-        nodes = (d.z, d.a)
+        nodes = (d.z,)  # the unit's box in the network diagram (``bp:<z>``)
         if d.fused:
             return self._fused_lines(d, delta, nodes)
         up, up_nums, up_value = self._upstream(d)
@@ -564,7 +564,7 @@ class _Builder:
         if terms[0] == terms[1]:
             terms = [terms[0], *terms[2:]]
         tag = "from the layer above" if d.back else "the loss's derivative"
-        return Equation(tuple(terms), kind="chain", tag=tag, nodes=(d.a,))
+        return Equation(tuple(terms), kind="chain", tag=tag, nodes=(d.z,))
 
     def _softmax_line(self, d, delta, nodes) -> Equation:
         S, n = self.S, self.n
@@ -634,7 +634,8 @@ class _Builder:
     def _param_line(self, p) -> Equation:
         S, n = self.S, self.n
         lhs = S.grad(S[p.name])
-        nodes = (p.name,)
+        z = self.lay.z[p.layer - 1][0][p.row]
+        nodes = (f"params:{z}", z)  # the unit's parameter table and box in the network diagram
         if len(p.terms) == 1:
             s = self.sample(0)
             delta = S.delta(p.layer, p.row + 1, s)
