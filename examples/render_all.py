@@ -3,7 +3,8 @@
 - ``examples/*.txt``: programs; a ``# at: ...`` comment gives the point. Each becomes
   ``output/<name>.txt``, ``.md`` (with an SVG diagram beside it), ``.json``, ``.tex`` (a LaTeX
   article with its PDF diagram ``<name>-graph.pdf``) and ``.html`` (one self-contained page).
-- ``examples/*.yaml``: network specs, rendered by ``backproof net``.
+- ``examples/*.yaml``: network specs, rendered by ``backproof net`` (text, Markdown with plots,
+  JSON, LaTeX with ``<name>-graph.pdf``, HTML).
 - ``examples/homework/``: answer files checked by ``backproof check`` and a class graded
   by ``backproof grade``.
 
@@ -52,6 +53,9 @@ def commands(out: Path) -> list[list[str]]:
                      "--plot", str(out / "plots")])
         cmds.append(["net", str(spec), "--format", "json", "-o", str(out / f"{spec.stem}.json")])
         cmds.append(["net", str(spec), "--format", "text", "-o", str(out / f"{spec.stem}.txt")])
+        # The article (with <name>-graph.pdf) and the self-contained page (issue 11, networks).
+        cmds.append(["net", str(spec), "--format", "tex", "-o", str(out / f"{spec.stem}.tex")])
+        cmds.append(["net", str(spec), "--format", "html", "-o", str(out / f"{spec.stem}.html")])
     hw = HERE / "homework"
     if hw.is_dir():
         for sub in sorted(hw.glob("*.yaml")):

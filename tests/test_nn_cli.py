@@ -21,16 +21,19 @@ def run(argv, capsys):
 
 
 @pytest.mark.parametrize("view,fragments", [
-    ("scalar", ["scalar view", "δ2_0 = ∂J/∂a2_0 · ∂a2_0/∂z2_0", "∂J/∂a1_0 = δ2_0·w5 + δ2_1·w7",
-                "∂J/∂w5 (W2[0][0]) = ∂J/∂a2_0 · ∂a2_0/∂z2_0 · ∂z2_0/∂w5 = δ2_0·a1_0"]),
-    ("matrix", ["matrix view", "δ⁽1⁾ = (W⁽2⁾)ᵀδ⁽2⁾ ⊙ σ′(z⁽1⁾)   [2×1]", "∂J/∂W⁽2⁾ = δ⁽2⁾a⁽1⁾ᵀ   [2×2] = [2×1][1×2]"]),
+    # The δ view in textbook indices (1-based; the spec's names w1 … w8), adapted from the
+    # 0-based scalar names the write-up printed before issue 11.
+    ("scalar", ["Backward pass", "δ⁽²⁾₁ = ∂J/∂a⁽²⁾₁ · ∂a⁽²⁾₁/∂z⁽²⁾₁", "∂J/∂a⁽¹⁾₁ = w₅ · δ⁽²⁾₁ + w₇ · δ⁽²⁾₂",
+                "∂J/∂w₅ = δ⁽²⁾₁ · a⁽¹⁾₁ = 0.138498562 · 0.593269992 = 0.0821670406"]),
+    ("matrix", ["as matrices", "δ⁽¹⁾ = ∂J/∂a⁽¹⁾ ⊙ σ′(z⁽¹⁾) = [0.00877135469; 0.00995425471]   (2×1)",
+                "∂J/∂a⁽¹⁾ = (W⁽²⁾)ᵀδ⁽²⁾", "∂J/∂W⁽²⁾ = δ⁽²⁾(a⁽¹⁾)ᵀ   (2×2 = 2×1 · 1×2)"]),
 ], ids=["scalar", "matrix"])
 def test_text_views(capsys, view, fragments):
     code, out, err = run(["net", MAZUR, "--view", view, "--no-steps", "--digits", "9"], capsys)
     assert code == 0 and err == ""
     for frag in fragments:
         assert frag in out, frag
-    assert "w5         W2[0][0]  0.4   0.0821670406    0.35891648" in out
+    assert "w₅         0.4   0.0821670406    0.35891648" in out
     assert "Every chain-rule step" not in out
 
 
@@ -38,12 +41,12 @@ def test_markdown_with_plots_and_diagram(tmp_path, capsys):
     md = tmp_path / "out" / "mazur.md"
     plots = tmp_path / "out" / "plots"
     code, out, err = run(["net", MAZUR, "--steps", "5", "--plot", str(plots), "--view", "both",
-                          "-o", str(md)], capsys)
+                          "--appendix", "-o", str(md)], capsys)
     assert code == 0 and out == "" and err == ""
     text = md.read_text()
-    for frag in ["# mazur: a 2-2-2 network", "## Backward pass — scalar view", "## Backward pass — matrix view",
+    for frag in ["# mazur: a 2-2-2 network", "## Backward pass", "## Backward pass, as matrices",
                  "## Gradient-descent update", "## Training", "![Loss per gradient-descent step](plots/mazur_loss.png)",
-                 "## Every chain-rule step", r"\delta^{(2)}_{0}"]:
+                 "## Every chain-rule step", r"\delta^{(2)}_{1}"]:
         assert frag in text, frag
     names = sorted(p.name for p in plots.iterdir())
     assert names == sorted(f"mazur_{k}.{e}" for k in ("loss", "loss_vs_w5", "surface_w5_w6") for e in ("png", "svg"))

@@ -15,6 +15,7 @@ import sympy as sp
 
 from backproof.functions import rewrite_elementary
 from backproof.ops import OPS
+from backproof.printing import format_number
 
 RNG_SEED = 20261122
 N_POINTS = 40
@@ -300,7 +301,15 @@ def test_every_activation_row_serves_in_a_network(name):
     assert result.check.ok, result.check.summary
     assert result.view_diff is not None and result.view_diff < 1e-20
     text = render_text(result, view="both")
-    assert OPS[name].layer.derivative in text
+    # Issue 11: the slope is the unit's own local derivative, written in its names and then
+    # with its number (the op row's text form, "σ′(z) = a(1 − a)", is no longer pasted in).
+    if name == "identity":  # a = z: δ is ∂J/∂a itself
+        assert "(identity: a = z)" in text
+    else:
+        assert "δ⁽¹⁾₁ = ∂J/∂a⁽¹⁾₁ · ∂a⁽¹⁾₁/∂z⁽¹⁾₁" in text
+        slope = next(d.da_dz for d in result.scalar.deltas if d.layer == 1 and d.unit == 0)
+        assert f"· {format_number(slope)}" in text or f"· ({format_number(slope)})" in text
+    assert "**" not in text
     render_markdown(result, view="both")
     render_json(result)
 

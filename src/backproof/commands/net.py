@@ -24,6 +24,11 @@ if TYPE_CHECKING:  # the networks package (SymPy, NumPy) is imported when the co
 
 __all__ = ["register", "run"]
 
+#: Write-up formats and the file extensions that choose them (as for ``explain``).
+FORMATS = ("text", "md", "tex", "html", "json")
+SUFFIXES = {".md": "md", ".markdown": "md", ".json": "json", ".tex": "tex", ".html": "html", ".htm": "html"}
+NOTATIONS = ("delta", "leibniz", "cs231n")  # backproof.report.notation.NOTATIONS, without importing SymPy
+
 EPILOG = """examples:
   backproof net examples/mazur.yaml                          # one forward/backward/update, step by step
   backproof net examples/mazur.yaml --view matrix            # δ⁽ˡ⁾ = (W⁽ˡ⁺¹⁾)ᵀδ⁽ˡ⁺¹⁾ ⊙ σ′(z⁽ˡ⁾) with shapes
@@ -31,6 +36,10 @@ EPILOG = """examples:
   backproof net examples/softmax_blobs.yaml --steps 300 --plot output/
   backproof net examples/mazur.yaml --format md -o output/mazur.md
   backproof net examples/mazur.yaml --format json --digits 9
+  backproof net examples/mazur.yaml -o mazur.html                # one self-contained page
+  backproof net examples/mazur.yaml -o mazur.tex                 # pdflatex mazur.tex
+  backproof net examples/mazur.yaml --compact --notation cs231n  # one line per unit; dz, dw, db
+  backproof net examples/mazur.yaml --appendix                   # and every scalar chain-rule step
 
 A spec is YAML, JSON or TOML (see docs/network-spec.md): inputs, targets (or data: a
 generator), layers (units, activation, weights, bias), loss, learning_rate, and
@@ -74,19 +83,31 @@ def register(sub) -> argparse.ArgumentParser:
     p.add_argument("--plot-surface", metavar="P,Q", default=None,
                    help="the two parameters of the surface plot, e.g. --plot-surface w5,w6 "
                         "(default: the spec's plot.surface, else the first weight and bias)")
-    p.add_argument("--format", choices=("text", "md", "json"), default=None,
-                   help="write-up format (default: from the -o extension, else text), e.g. --format md")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="write-up format (default: from the -o extension, else text): text, md (GitHub "
+                        "Markdown), tex (a LaTeX article for pdflatex), html (one self-contained page), "
+                        "json; e.g. --format html")
+    p.add_argument("--notation", choices=NOTATIONS, default="delta",
+                   help="how gradients are written: delta (δ⁽ˡ⁾ᵢ = ∂J/∂z⁽ˡ⁾ᵢ, ∂J/∂w; the default), leibniz "
+                        "(∂J/∂z⁽ˡ⁾ᵢ written out) or cs231n (dz, dw, db); e.g. --notation cs231n")
+    p.add_argument("--compact", action="store_true",
+                   help="one line per unit: ∂J/∂a folded into the line of δ (default: a line for each)")
+    p.add_argument("--fragment", action="store_true",
+                   help="with --format tex: only the align* blocks, to paste into your own document")
     p.add_argument("-o", "--output", metavar="FILE", default=None,
                    help="write to FILE (atomically, creating folders; - for standard output), e.g. "
                         "-o output/mazur.md; a Markdown file gets the computational graph as an SVG "
-                        "beside it")
+                        "beside it, a LaTeX file a PDF (with Graphviz's dot); an HTML page has it inline")
     p.add_argument("--digits", type=int, default=6, metavar="N",
                    help="significant digits of numbers in text and Markdown, e.g. --digits 9 "
                         "(default: 6; JSON always has full precision)")
+    p.add_argument("--appendix", action="store_true",
+                   help="append every scalar chain-rule step, as `backproof explain` writes them (graphs "
+                        "up to 400 nodes; default: the δ view only)")
     p.add_argument("--no-steps", action="store_true",
-                   help="leave out the appendix with every chain-rule step (text and Markdown)")
+                   help="no chain-rule appendix (the default now; kept for scripts that pass it)")
     p.add_argument("--no-diagram", action="store_true",
-                   help="with -o FILE.md, do not write the SVG diagram beside it")
+                   help="no diagram: none beside -o FILE.md or FILE.tex, none inside the HTML page")
     add_diagram_arguments(p, "the network diagram")
     p.set_defaults(func=run)
     return p
@@ -111,7 +132,7 @@ def _format(args) -> str:
     if args.format is not None:
         return args.format
     suffix = Path(args.output).suffix.lower() if args.output else ""
-    return {".md": "md", ".markdown": "md", ".json": "json"}.get(suffix, "text")
+    return SUFFIXES.get(suffix, "text")
 
 
 def _plot_refs(args, plot_dir: Path, names: list[str], prefix: str) -> list[tuple[str, str]]:
@@ -126,22 +147,68 @@ def _plot_refs(args, plot_dir: Path, names: list[str], prefix: str) -> list[tupl
 
 
 def _wants_diagram(args, fmt: str, result: NetResult) -> bool:
+    """A diagram goes beside -o FILE.md (SVG) or FILE.tex (PDF), or inside the HTML page."""
     from ..render import network_diagram_fits
-    return (fmt == "md" and bool(args.output) and not args.no_diagram and not is_special_file(args.output)
-            and network_diagram_fits(result.net.spec))
+    if args.no_diagram or not network_diagram_fits(result.net.spec):
+        return False
+    if fmt == "html":
+        return True
+    return fmt in ("md", "tex") and not args.fragment and bool(args.output) and not is_special_file(args.output)
 
 
-def _write_up(args, fmt: str, result: NetResult, plot_dir: Path | None, plot_names: list[str],
-              svg_name: str | None) -> str:
-    from ..nn.report import render_json, render_markdown, render_text
-    if fmt == "json":
-        plots = [str(plot_dir / n) for n in plot_names] if plot_dir is not None and plot_names else None
-        return render_json(result, plots=plots)
-    refs = _plot_refs(args, plot_dir, plot_names, result.net.spec.name) if plot_dir is not None else []
+def _figures(args, fmt: str, result: NetResult, plot_dir: Path | None, plot_files: dict[str, bytes]):
+    """The training plots as the format embeds them: a path (Markdown, text, LaTeX: the PNG) or
+    the SVG text (HTML, self-contained)."""
+    from ..report.document import Figure
+    if plot_dir is None:
+        return []
+    refs = _plot_refs(args, plot_dir, sorted(plot_files), result.net.spec.name)
+    if fmt == "html":
+        return [Figure(title, svg=plot_files[Path(path).with_suffix(".svg").name].decode("utf-8"))
+                for title, path in refs]
+    if fmt == "tex":
+        return [Figure(title, pdf=path) for title, path in refs]
+    return [Figure(title, path=path) for title, path in refs]
+
+
+def _diagram_ref(args, fmt: str, result: NetResult, files: dict) -> str | None:
+    """The diagram for the write-up: its SVG text (HTML), or its file beside -o FILE, added to
+    ``files``, by relative name (None when it cannot be rendered here)."""
+    data = _diagram(result, args, "pdf" if fmt == "tex" else "svg")
+    if data is None:
+        return None
+    if fmt == "html":
+        return data.decode("utf-8")
+    out = Path(args.output)
+    # pdflatex writes FILE.pdf itself: the diagram of a LaTeX write-up is FILE-graph.pdf.
+    path = out.with_suffix(".svg") if fmt == "md" else out.with_name(out.stem + "-graph.pdf")
+    files[path] = data
+    return path.name
+
+
+def _write_up(args, fmt: str, result: NetResult, plots: list, diagram: str | None) -> str:
+    """The write-up text; ``diagram`` is the graph's relative path (md, tex) or SVG text (html)."""
+    from ..nn.report import NetWriteup, network_document
+    from ..report.document import Figure
+    alt = "Computational graph of J, one box per layer: values and gradients"
+    figure = None
+    if diagram is not None:
+        figure = Figure(alt, svg=diagram) if fmt == "html" else (
+            Figure(alt, pdf=diagram) if fmt == "tex" else Figure(alt, path=diagram))
+    doc = network_document(result, NetWriteup(view=args.view, notation=args.notation, compact=args.compact,
+                                              appendix=args.appendix and not args.no_steps,
+                                              digits=args.digits, figure=figure, plots=tuple(plots)))
+    from ..report.html import print_html
+    from ..report.latex import print_latex
+    from ..report.markdown import print_markdown
+    from ..report.text import print_text
     if fmt == "md":
-        return render_markdown(result, view=args.view, digits=args.digits, appendix=not args.no_steps,
-                               plots=refs, diagram=svg_name)
-    return render_text(result, view=args.view, digits=args.digits, appendix=not args.no_steps, plots=refs)
+        return print_markdown(doc)
+    if fmt == "tex":
+        return print_latex(doc, fragment=args.fragment)
+    if fmt == "html":
+        return print_html(doc)
+    return print_text(doc, color=args.output is None and sys.stdout.isatty())
 
 
 def run(args) -> int:
@@ -154,6 +221,8 @@ def run(args) -> int:
     check_options(options)
     plan = resolve_run(_load(args.spec), options)
     fmt = _format(args)
+    if args.fragment and fmt != "tex":
+        raise BackproofError(f"--fragment applies to --format tex only, not {fmt}")
     result = run_network(plan)
 
     # Build everything in memory first.
@@ -161,16 +230,16 @@ def run(args) -> int:
     plot_files: dict[str, bytes] = {}
     if plot_dir is not None:
         plot_files = build_plots(plan.net, result.history, weight=plan.weight, surface=plan.surface)
-    md_path = Path(args.output) if args.output else None
-    diagram = _diagram(result, args) if md_path is not None and _wants_diagram(args, fmt, result) else None
-    svg_path = md_path.with_suffix(".svg") if md_path is not None and diagram is not None else None
-    text = _write_up(args, fmt, result, plot_dir, sorted(plot_files),
-                     svg_path.name if svg_path is not None else None)
+    files: dict = {plot_dir / name: data for name, data in sorted(plot_files.items())} if plot_dir else {}
+    diagram_ref = _diagram_ref(args, fmt, result, files) if _wants_diagram(args, fmt, result) else None
+    if fmt == "json":
+        from ..nn.report import render_json
+        names = sorted(plot_files) if plot_dir is not None else []
+        text = render_json(result, plots=[str(Path(args.plot) / n) for n in names] or None)
+    else:
+        text = _write_up(args, fmt, result, _figures(args, fmt, result, plot_dir, plot_files), diagram_ref)
 
     # Then publish plots, diagram and write-up together: all of them or none.
-    files: dict = {plot_dir / name: data for name, data in sorted(plot_files.items())} if plot_dir else {}
-    if svg_path is not None:
-        files[svg_path] = diagram
     if args.output:
         files[args.output] = text
     write_group(files)
@@ -194,8 +263,8 @@ def _plot_title(name: str, prefix: str) -> str:
     return stem
 
 
-def _diagram(result, args) -> bytes | None:
-    """The network diagram as SVG bytes, one box per layer, δ per unit (None if unavailable)."""
+def _diagram(result, args, fmt: str = "svg") -> bytes | None:
+    """The network diagram as SVG (or PDF) bytes, one box per layer, δ per unit (None if unavailable)."""
     try:
         from ..render import build_network_diagram, render_bytes
     except ImportError:  # diagrams are optional for the write-up
@@ -203,6 +272,6 @@ def _diagram(result, args) -> bytes | None:
     try:
         dot = build_network_diagram(result, legend=not args.no_legend, title=not args.no_title,
                                     dpi=args.dpi)
-        return render_bytes(dot, "svg")
+        return render_bytes(dot, fmt)
     except BackproofError:
         return None

@@ -1,60 +1,124 @@
-"""Write-ups of a network step (text, Markdown, JSON): they format a NetResult, never compute.
+"""The write-up of a network step as one :class:`~backproof.report.document.Document`
+(text, Markdown, LaTeX and HTML print it), and its JSON data. Reports format a
+:class:`~backproof.nn.explain.NetResult`; they never compute.
 
-The network-shaped sections (forward pass per layer, the scalar or matrix view, the
-update table, training, checks) are written here; the generic chain-rule derivation
-is appended from :func:`backproof.report.render_text` / ``render_markdown`` for
-graphs of at most :data:`APPENDIX_NODES` nodes, and :func:`backproof.report.derivation_dict`
-for JSON.
+The page reads like a textbook's: the network and its loss, what is given, the forward
+pass, then the backward pass in δ notation — δ⁽ˡ⁾ᵢ = ∂J/∂z⁽ˡ⁾ᵢ per unit, computed once
+(at the output from ∂J/∂a, below from the layer above: ∂J/∂a⁽ˡ⁾ᵢ = Σₖ w⁽ˡ⁺¹⁾ₖᵢ δ⁽ˡ⁺¹⁾ₖ)
+and reused by every parameter: ∂J/∂w⁽ˡ⁾ᵢⱼ = δ⁽ˡ⁾ᵢ a⁽ˡ⁻¹⁾ⱼ, ∂J/∂b⁽ˡ⁾ᵢ = δ⁽ˡ⁾ᵢ. Then the
+update, training and the checks. Indices count from 1 (a⁽²⁾₁, w⁽²⁾₁₂), and the spec's own
+names (Mazur's w₁ … w₈) replace the indexed ones. Every formula is a SymPy expression of
+the atoms of :mod:`backproof.nn.notation`, printed by SymPy's printers; the coordinates of
+each scalar come from the network's :class:`~backproof.nn.model.Layout`, never from its name.
+
+The scalar chain-rule derivation (every gate, as ``explain`` writes it) is an opt-in
+appendix (``appendix=True``) for graphs of at most :data:`APPENDIX_NODES` nodes.
 """
 
 from __future__ import annotations
 
 import math
-import re
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from typing import Any
 
 import sympy as sp
 
 from .. import __version__
 from ..losses import LOSS_ROWS
 from ..ops import OPS
-from ..printing import format_number, to_latex, to_text
+from ..printing import format_number, to_text
 from ..report import derivation_dict
+from ..report.derivation_doc import WriteupOptions, derivation_document
+from ..report.document import (
+    Bullets,
+    Code,
+    Details,
+    Document,
+    Equation,
+    Equations,
+    Figure,
+    Heading,
+    Inline,
+    Math,
+    Paragraph,
+    Table,
+    Text,
+)
+from ..report.html import print_html
 from ..report.jsonout import to_json_text
-from ..report.markdown import render_markdown as _derivation_markdown
-from ..report.text import render_text as _derivation_text
+from ..report.latex import print_latex
+from ..report.markdown import print_markdown
+from ..report.notation import NOTATIONS, Num, term_text
+from ..report.text import print_text
 from ..verify import Skipped
-from .views import ACT_DERIVATIVE
+from .notation import D, Fn, Frac, Had, Hat, Juxt, Mat, Name, Sub, SumOver, Tr, Unit, Words
 
-__all__ = ["render_text", "render_markdown", "render_json", "network_dict", "VIEWS",
-           "APPENDIX_NODES", "SHOW_SAMPLES", "MAX_ROWS"]
+__all__ = ["NetWriteup", "network_document", "render_text", "render_markdown", "render_latex",
+           "render_html", "render_json", "network_dict", "VIEWS", "APPENDIX_NODES", "SHOW_SAMPLES",
+           "MAX_ROWS", "OPEN_LINES"]
 
 VIEWS = ("scalar", "matrix", "both")
-#: Graphs up to this size get the full step-by-step derivation appended.
+#: Graphs up to this size may get the scalar chain-rule derivation as an appendix.
 APPENDIX_NODES = 400
-#: Samples shown one by one in the forward pass and the scalar view.
-SHOW_SAMPLES = 3
-#: Rows shown per section before "… N more (in --format json)".
+#: Samples worked through one by one in the forward pass and the δ view (the parameter
+#: gradients sum over every sample).
+SHOW_SAMPLES = 1
+#: Rows of a table before "… N more (in --format json)".
 MAX_ROWS = 300
 #: Matrices with more entries than this are shown by shape only (values in JSON).
 MAX_ENTRIES = 36
+#: A block of more lines than this is folded (a collapsed ``details`` in HTML and Markdown).
+OPEN_LINES = 16
+#: Sums of more terms than this are written without their substituted numbers (the value
+#: follows; the matrix view has every number).
+NUMBER_TERMS = 4
 
-_LOSS_TEXT = {name: row.text for name, row in LOSS_ROWS.items()}
-_LOSS_LATEX = {name: row.latex for name, row in LOSS_ROWS.items()}
 _MODE_TEXT = {
     "simultaneous": "simultaneous: every parameter moves by the gradients of the same forward and "
                     "backward pass",
     "sequential": "sequential: the output layer is updated first and each earlier layer's error "
                   "flows back through the already updated weights above it (forward values unchanged)",
 }
+_J = sp.Symbol("J")
 
 
-def _num(x, digits: int = 6) -> str:
-    return format_number(x, digits)
+@dataclass(frozen=True)
+class NetWriteup:
+    """How a network step is written up.
 
+    Attributes
+    ----------
+    view : {"scalar", "matrix", "both"}
+        The backward pass per unit (δ view), per matrix, or both.
+    notation : {"delta", "leibniz", "cs231n"}
+        ``delta``: δ⁽ˡ⁾ᵢ for ∂J/∂z⁽ˡ⁾ᵢ (the network default); ``leibniz``: ∂J/∂z⁽ˡ⁾ᵢ written
+        out; ``cs231n``: dz, dw, db.
+    compact : bool
+        One line per unit (∂J/∂a folded into δ's line); otherwise ∂J/∂a and δ each get one.
+    appendix : bool
+        Append every scalar chain-rule step (graphs up to :data:`APPENDIX_NODES` nodes).
+    digits : int
+        Significant digits of printed numbers.
+    figure : Figure or None
+        The computational graph.
+    plots : tuple of Figure
+        Training plots.
+    """
 
-def _pn(x, digits: int = 6) -> str:
-    t = _num(x, digits)
-    return f"({t})" if t.startswith("-") else t
+    view: str = "scalar"
+    notation: str = "delta"
+    compact: bool = False
+    appendix: bool = False
+    digits: int = 6
+    figure: Figure | None = None
+    plots: tuple[Figure, ...] = ()
+
+    def __post_init__(self):
+        if self.notation not in NOTATIONS:
+            raise ValueError(f"unknown notation {self.notation!r} (must be one of {', '.join(NOTATIONS)})")
+        if self.view not in VIEWS:
+            raise ValueError(f"unknown view {self.view!r} (must be one of {', '.join(VIEWS)})")
 
 
 def _f(x) -> float | None:
@@ -64,121 +128,707 @@ def _f(x) -> float | None:
     return v if math.isfinite(v) else None
 
 
-# --- names in LaTeX ------------------------------------------------------------------
-
-_NAME = re.compile(r"^(?P<q>[zabeS]|w|δ)(?P<l>\d+)(?:_(?P<i>\d+))?(?:_(?P<j>\d+))?(?:_s(?P<s>\d+))?$")
-_IO = re.compile(r"^(?P<q>[xy])_(?P<i>\d+)(?:_s(?P<s>\d+))?$")
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'s' * (n != 1)}"
 
 
-def latex_name(name: str) -> str:
-    """LaTeX for a network scalar name: ``w2_0_1 -> w^{(2)}_{01}``, ``δ1_0 -> \\delta^{(1)}_{0}``.
-
-    Examples
-    --------
-    >>> latex_name("z1_0_s2"), latex_name("x_1"), latex_name("w5")
-    ('z^{(1)}_{0,\\\\langle 2\\\\rangle}', 'x_{1}', 'w_{5}')
-    """
-    sample = ""
-    m = _IO.match(name)
-    if m:
-        if m["s"] is not None:
-            sample = rf",\langle {m['s']}\rangle"
-        return f"{m['q']}_{{{m['i']}{sample}}}"
-    m = _NAME.match(name)
-    if m and ((m["q"] in "zabeδ" and m["i"] is not None and m["j"] is None)
-              or (m["q"] == "w" and m["j"] is not None) or (m["q"] == "S" and m["i"] is None)):
-        q = {"δ": r"\delta"}.get(m["q"], m["q"])
-        if m["s"] is not None:
-            sample = rf",\langle {m['s']}\rangle"
-        if m["q"] == "S":
-            return f"S^{{({m['l']})}}" + (rf"_{{\langle {m['s']}\rangle}}" if m["s"] else "")
-        idx = m["i"] if m["j"] is None else (m["i"] + m["j"] if len(m["i"] + m["j"]) == 2
-                                              else f"{m['i']},{m['j']}")
-        return f"{q}^{{({m['l']})}}_{{{idx}{sample}}}"
-    if name.startswith("J_s") and name[3:].isdigit():
-        return rf"J_{{\langle {name[3:]}\rangle}}"
-    return to_latex(sp.Symbol(name))
+def _add(*terms):
+    return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
 
 
-def _mat_text(M, digits) -> str:
-    r, c = M.shape
-    if r * c > MAX_ENTRIES:
-        return f"({r}×{c}; values in --format json)"
-    return "[" + ", ".join("[" + ", ".join(_num(M[i, j], digits) for j in range(c)) + "]"
-                           for i in range(r)) + "]"
+def _mul(*factors):
+    """An unevaluated product; a product among the factors is spliced in (∂J/∂a · a(1 − a))."""
+    flat = [g for f in factors for g in (f.args if isinstance(f, sp.Mul) and f.args[0] != -1 else (f,))]
+    return flat[0] if len(flat) == 1 else sp.Mul(*flat, evaluate=False)
 
 
-def _mat_latex(M, digits) -> str:
-    r, c = M.shape
-    if r * c > MAX_ENTRIES:
-        return rf"(\text{{{r}×{c}}})"
-    rows = [" & ".join(_num(M[i, j], digits) for j in range(c)) for i in range(r)]
-    return r"\begin{bmatrix}" + r" \\ ".join(rows) + r"\end{bmatrix}"
+def _as_written(expr):
+    """``expr`` rebuilt unevaluated as a teacher writes it: positive terms first (``a − y``, not
+    ``−y + a``), and negative powers as fractions (``y/a``, not ``a⁻¹·y``)."""
+    if not isinstance(expr, sp.Basic) or not expr.args or isinstance(expr, (Unit, Name)):
+        return expr
+    if isinstance(expr, sp.Mul):
+        return _product(expr)
+    if isinstance(expr, sp.Pow) and expr.exp.is_Integer and expr.exp < 0:
+        return Frac(sp.Integer(1), _as_written(sp.Pow(expr.base, -expr.exp)))
+    args = [_as_written(a) for a in expr.args]
+    if isinstance(expr, sp.Add):
+        args.sort(key=lambda t: t.could_extract_minus_sign())
+    with sp.evaluate(False):
+        return expr.func(*args)
 
 
-# --- shared pieces ----------------------------------------------------------------------
+def _product(expr):
+    sign = expr.args[0] == -1
+    rest = expr.args[1:] if sign else expr.args
+    numer = [_as_written(a) for a in rest if not (a.is_Pow and a.exp.is_Integer and a.exp < 0)]
+    denom = [_as_written(sp.Pow(a.base, -a.exp)) for a in rest if a.is_Pow and a.exp.is_Integer and a.exp < 0]
+    top = _mul(*numer) if numer else sp.Integer(1)
+    body = Frac(top, _mul(*denom)) if denom else top
+    return sp.Mul(sp.Integer(-1), body, evaluate=False) if sign else body
 
-def _title(result) -> str:
-    spec = result.net.spec
-    sizes = "-".join(map(str, spec.sizes))
-    acts = ", ".join(layer.activation for layer in spec.layers)
-    return (f"{spec.name}: a {sizes} network ({acts}), loss {spec.loss}, "
-            f"{spec.n_samples} sample{'s' * (spec.n_samples != 1)}")
+
+def _step(expr):
+    """SymPy's Heaviside(z, 0) written as step(z)."""
+    return expr.replace(lambda e: isinstance(e, sp.Heaviside),
+                        lambda e: Fn("step", e.args[0], r"\operatorname{step}"))
 
 
-def _layer_lines(result) -> list[str]:
-    spec = result.net.spec
-    out = []
-    for l, layer in enumerate(spec.layers, start=1):
-        src = "the inputs" if l == 1 else f"layer {l - 1}"
-        how = f", initialised ({layer.initializer}, seed {spec.seed})" if layer.initialized else ""
-        out.append(f"layer {l}: {layer.units} unit{'s' * (layer.units != 1)}, {layer.activation}; "
-                   f"W{l} is {layer.units}×{layer.fan_in} (units × fan_in, from {src}), "
-                   f"b{l} has {layer.units}{how}")
+class _Symbols:
+    """The atom of every scalar of the network, from its coordinates in the layout."""
+
+    def __init__(self, net, notation: str):
+        spec, lay = net.spec, net.layout
+        self.notation = notation
+        self.multi = spec.n_samples > 1
+        alias = spec.alias_of()
+        self.of: dict[str, Any] = {"J": _J}
+        for s in range(spec.n_samples):
+            for j, n in enumerate(lay.x[s]):
+                self.of[n] = Unit("x", None, (j + 1,), self.sample(s))
+            for k, n in enumerate(lay.y[s]):
+                self.of[n] = Unit("y", None, (k + 1,), self.sample(s))
+            if self.multi:
+                self.of[lay.loss[s]] = Unit("J", None, (), self.sample(s))
+        for l, layer in enumerate(spec.layers):
+            for i in range(layer.units):
+                for j in range(layer.fan_in):
+                    entry = f"W{l + 1}[{i}][{j}]"
+                    self.of[lay.W[l][i][j]] = (Name(alias[entry]) if entry in alias
+                                               else Unit("w", l + 1, (i + 1, j + 1)))
+                entry = f"b{l + 1}[{i}]"
+                self.of[lay.b[l][i]] = Name(alias[entry]) if entry in alias else Unit("b", l + 1, (i + 1,))
+                for s in range(spec.n_samples):
+                    self.of[lay.z[l][s][i]] = Unit("z", l + 1, (i + 1,), self.sample(s))
+                    if lay.a[l][s][i] != lay.z[l][s][i]:
+                        self.of[lay.a[l][s][i]] = Unit("a", l + 1, (i + 1,), self.sample(s))
+        # Symbols of the program (real=True) and of the views (plain) both map to the atoms.
+        self.rename = {sp.Symbol(n, **kw): a for n, a in self.of.items() for kw in ({}, {"real": True})}
+
+    def sample(self, s):
+        return s + 1 if self.multi and isinstance(s, int) else (s if self.multi else None)
+
+    def __getitem__(self, name: str):
+        return self.of[name]
+
+    def delta(self, layer, unit, sample=None):
+        """δ⁽ˡ⁾ᵢ, ∂J/∂z⁽ˡ⁾ᵢ or dz⁽ˡ⁾ᵢ as the notation writes it (coordinates as printed)."""
+        if self.notation == "delta":
+            return Unit("δ", layer, unit, sample)
+        return self.grad(Unit("z", layer, unit, sample))
+
+    def grad(self, atom):
+        """∂J/∂atom, or d·atom in CS231n's notation."""
+        return D(_J, atom, "cs231n" if self.notation == "cs231n" else "leibniz")
+
+    def form(self, expr):
+        """A SymPy expression of program symbols written with the network's atoms."""
+        return _step(_as_written(sp.sympify(expr, strict=True).xreplace(self.rename)))  # safe: strict
+
+
+class _Builder:
+    """Arranges a NetResult into blocks; one method per section."""
+
+    def __init__(self, result, o: NetWriteup):
+        self.r, self.o = result, o
+        self.net, self.spec, self.lay = result.net, result.net.spec, result.net.layout
+        self.V, self.G = result.derivation.values, result.derivation.gradients
+        self.S = _Symbols(self.net, o.notation)
+        self.L = len(self.spec.layers)
+        self.shown = range(min(self.spec.n_samples, SHOW_SAMPLES))
+
+    # --- numbers ---------------------------------------------------------------------
+    def n(self, x, paren: bool = False) -> Num:
+        text = format_number(x, self.o.digits)
+        return Num(f"({text})" if paren and text.startswith("-") else text)
+
+    def mat(self, M):
+        """A numeric matrix, or its shape when it has too many entries."""
+        r, c = M.shape
+        if r * c > MAX_ENTRIES:
+            return Words(f"({r}×{c} matrix; values in --format json)")
+        return Mat([[self.n(M[i, j]) for j in range(c)] for i in range(r)])
+
+    def sample(self, s: int):
+        return self.S.sample(s)
+
+    # --- the document ------------------------------------------------------------------
+    def document(self) -> Document:
+        blocks: list[Any] = []
+        sections = [self.network, self.given, self.forward]
+        if self.o.view in ("scalar", "both"):
+            sections += [self.delta_view, self.parameters]
+        if self.o.view in ("matrix", "both") and self.r.matrix is not None:
+            sections.append(self.matrix_view)
+        sections += [self.update, self.training, self.plots, self.verification, self.appendix]
+        for section in sections:
+            blocks.extend(section())
+        spec = self.spec
+        acts = ", ".join(layer.activation for layer in spec.layers)
+        return Document(f"{spec.name}: a {'-'.join(map(str, spec.sizes))} network",
+                        tuple(blocks),
+                        subtitle=f"{acts}; loss {spec.loss}; {_plural(spec.n_samples, 'sample')}")
+
+    def network(self) -> list[Any]:
+        spec = self.spec
+        L: list[Any] = []
+        if spec.description:
+            L.append(Paragraph((Text(spec.description.strip()),)))
+        items: list[tuple[Inline, ...]] = []
+        for l, layer in enumerate(spec.layers, start=1):
+            prev = Unit("x") if l == 1 else Unit("a", l - 1)
+            z, a = Unit("z", l), Unit("a", l)
+            how = f", initialised ({layer.initializer}, seed {spec.seed})" if layer.initialized else ""
+            act = (Math((a, z)) if layer.activation == "identity"
+                   else Math((a, self._act(layer.activation, z))))
+            items.append((Text(f"layer {l}: {_plural(layer.units, 'unit')}, {layer.activation}: "),
+                          Math((z, _add(_juxt(Unit("W", l), prev), Unit("b", l)))), Text(", "), act,
+                          Text("; "), Math((Unit("W", l),)), Text(f" is {layer.units}×{layer.fan_in}{how}")))
+        items.append(self._loss_item())
+        items.append((Text(f"{spec.n_params} parameters. Indices count from 1: "),
+                      Math((Unit("w", "l", ("i", "j")),)),
+                      Text(" is the weight into unit i of layer l from unit j of the layer below "
+                           "(the spec's W{l}[i-1][j-1]), and "), Math((Unit("a", 0), Unit("x"))),
+                      Text(" is the input.")))
+        if spec.names:
+            items.append((Text("the spec's names: "),
+                          *_join([Math((Name(a), self._indexed(e))) for a, e in spec.names])))
+        L += [Heading("Network"), Bullets(tuple(items))]
+        if self.o.figure is not None:
+            L.append(self.o.figure)
+        L.append(self._program())
+        return L
+
+    def _indexed(self, entry: str):
+        """The indexed atom of a spec entry such as ``W2[0][1]`` (its coordinates, 1-based)."""
+        for l in range(self.L):
+            for i, row in enumerate(self.lay.W[l]):
+                for j in range(len(row)):
+                    if entry == f"W{l + 1}[{i}][{j}]":
+                        return Unit("w", l + 1, (i + 1, j + 1))
+            for i in range(len(self.lay.b[l])):
+                if entry == f"b{l + 1}[{i}]":
+                    return Unit("b", l + 1, (i + 1,))
+        return Words(entry)
+
+    def _act(self, act: str, z):
+        if act == "softmax":
+            return Fn("softmax", z, r"\operatorname{softmax}")
+        if act == "sigmoid":
+            return Fn("σ", z, r"\sigma")
+        with sp.evaluate(False):
+            return OPS[act].forward(z)
+
+    def _loss_item(self) -> tuple[Inline, ...]:
+        spec = self.spec
+        K = spec.layers[-1].units
+        outs = [self._out_atom(k, None) for k in range(K)]
+        ts = [Unit("y", None, (k + 1,)) for k in range(K)]
+        with sp.evaluate(False):
+            written = LOSS_ROWS[spec.loss].written(outs, ts)
+        per = Unit("J", None, (), "s") if spec.n_samples > 1 else _J
+        runs: list[Inline] = [Text(f"loss {spec.loss}: "), Math((per, written))]
+        if spec.n_samples > 1:
+            runs += [Text(" per sample s, and "),
+                     Math((_J, Frac(SumOver("s", per, "1", str(spec.n_samples)), sp.Integer(spec.n_samples)))),
+                     Text(f", the mean over the {spec.n_samples} samples")]
+        return tuple(runs)
+
+    def _out_atom(self, k: int, s):
+        l = self.L
+        if self.spec.layers[-1].activation == "identity":
+            return Unit("z", l, (k + 1,), s)
+        return Unit("a", l, (k + 1,), s)
+
+    def _program(self) -> Details:
+        spec, net = self.spec, self.net
+        if spec.n_samples <= SHOW_SAMPLES:
+            stmts = list(net.program.statements)
+        else:
+            keep = tuple(f"_s{s}" for s in self.shown)
+            stmts = [st for st in net.program.statements if st.name == "J" or st.name.endswith(keep)]
+        lines = [_cut(f"{st.name} = {term_text(st.expr)}") for st in stmts][:MAX_ROWS]
+        extra = spec.n_samples - len(self.shown)
+        if extra > 0:
+            lines.append(f"# … and the same statements for each of the other {_plural(extra, 'sample')} "
+                         f"(every value is in --format json)")
+        return Details("the program as named scalars", (Paragraph((
+            Text("The program as named scalars (0-based, as "), Text("backproof explain", "code"),
+            Text(" reads it):"))), Code(tuple(lines))))
+
+    def given(self) -> list[Any]:
+        spec, lay, V = self.spec, self.lay, self.V
+        items: list[tuple[Inline, ...]] = []
+        for s in self.shown:
+            head = [Text(f"sample {s + 1}: ")] if spec.n_samples > 1 else []
+            xs = [Math((self.S[x], self.n(V[x]))) for x in lay.x[s]]
+            ys = [Math((self.S[y], self.n(V[y]))) for y in lay.y[s]]
+            items.append((*head, *_join(xs), Text("; targets "), *_join(ys)))
+        extra = spec.n_samples - len(self.shown)
+        if extra > 0:
+            items.append((Text(f"… and {_plural(extra, 'more sample')} (every value is in --format json)"),))
+        for l in range(self.L):
+            W = sp.Matrix([[V[w] for w in row] for row in lay.W[l]])
+            b = sp.Matrix([V[v] for v in lay.b[l]])
+            items.append((Math((Unit("W", l + 1), self.mat(W))), Text(",  "),
+                          Math((Unit("b", l + 1), self.mat(b)))))
+        return [Heading("Given"), Bullets(tuple(items))]
+
+    # --- forward -------------------------------------------------------------------------
+    def forward(self) -> list[Any]:
+        spec = self.spec
+        blocks: list[Any] = [Heading("Forward pass")]
+        for s in self.shown:
+            for l in range(self.L):
+                title = f"Layer {l + 1} ({spec.layers[l].activation})"
+                if spec.n_samples > 1:
+                    title = f"Sample {s + 1}, layer {l + 1} ({spec.layers[l].activation})"
+                blocks += [Heading(title, 3), Equations(tuple(self._forward_layer(l, s)))]
+        blocks += [Heading("Loss", 3), Equations(tuple(self._loss_lines()))]
+        return blocks
+
+    def _forward_layer(self, l: int, s: int) -> list[Equation]:
+        lay, V, S = self.lay, self.V, self.S
+        layer = self.spec.layers[l]
+        prev = lay.x[s] if l == 0 else lay.a[l - 1][s]
+        out: list[Equation] = []
+        for i in range(layer.units):
+            z = lay.z[l][s][i]
+            ws = lay.W[l][i]
+            sym = _add(*[_mul(S[w], S[a]) for w, a in zip(ws, prev)], S[lay.b[l][i]])
+            if len(ws) > NUMBER_TERMS and all(isinstance(S[w], Unit) for w in ws):
+                # A long sum in its textbook form: Σⱼ w⁽ˡ⁾ᵢⱼ a⁽ˡ⁻¹⁾ⱼ + b⁽ˡ⁾ᵢ.
+                term = _mul(Unit("w", l + 1, (i + 1, "j")), self._prev_atom(l + 1, "j", self.sample(s), index=True))
+                sym = _add(SumOver("j", term, "1", str(len(ws))), S[lay.b[l][i]])
+            terms = [S[z], sym]
+            if len(ws) <= NUMBER_TERMS:
+                terms.append(_add(*[_mul(self.n(V[w], True), self.n(V[a], True)) for w, a in zip(ws, prev)],
+                                  self.n(V[lay.b[l][i]], True)))
+            terms.append(self.n(V[z]))
+            out.append(Equation(tuple(terms), kind="forward", nodes=(z,)))
+        if layer.activation == "identity":
+            return out
+        for i in range(layer.units):
+            z, a = lay.z[l][s][i], lay.a[l][s][i]
+            if layer.activation == "softmax":
+                zs = [S[n] for n in lay.z[l][s]]
+                with sp.evaluate(False):
+                    form = sp.exp(S[z]) / _add(*[sp.exp(u) for u in zs])
+                terms = [S[a], form, self.n(V[a])]
+            else:
+                terms = [S[a], self._act(layer.activation, S[z]), self._act(layer.activation, self.n(V[z])),
+                         self.n(V[a])]
+            out.append(Equation(tuple(terms), kind="forward", nodes=(z,)))
+        return out
+
+    def _loss_lines(self) -> list[Equation]:
+        spec, lay, V = self.spec, self.lay, self.V
+        K = spec.layers[-1].units
+        out = []
+        for s in self.shown:
+            outs = [lay.a[-1][s][k] for k in range(K)]
+            with sp.evaluate(False):
+                sym = LOSS_ROWS[spec.loss].written([self.S[o] for o in outs], [self.S[y] for y in lay.y[s]])
+                nums = LOSS_ROWS[spec.loss].written([self.n(V[o], True) for o in outs],
+                                                    [self.n(V[y], True) for y in lay.y[s]])
+            lhs = self.S[lay.loss[s]]
+            out.append(Equation((lhs, sym, nums, self.n(V[lay.loss[s]])), kind="forward", nodes=(lay.loss[s],)))
+        if spec.n_samples > 1:
+            mean = Frac(SumOver("s", Unit("J", None, (), "s"), "1", str(spec.n_samples)),
+                        sp.Integer(spec.n_samples))
+            out.append(Equation((_J, mean, self.n(self.r.loss)), kind="forward", nodes=("J",),
+                                tag=f"the mean over the {spec.n_samples} samples"))
+        return out
+
+    # --- backward: the δ view ------------------------------------------------------------
+    def delta_view(self) -> list[Any]:
+        blocks: list[Any] = [Heading("Backward pass"), self._delta_legend(), Heading("The rules", 3),
+                             self._rules()]
+        current, lines = None, []
+        for d in self.r.scalar.deltas:
+            if d.sample is not None and d.sample not in self.shown:
+                continue
+            if current is not None and (d.layer, d.sample) != current:
+                blocks.extend(self._delta_block(current, lines))
+                lines = []
+            current = (d.layer, d.sample)
+            lines.extend(self._delta_lines(d))
+        if current is not None:
+            blocks.extend(self._delta_block(current, lines))
+        blocks.extend(self._remarks())
+        return blocks
+
+    def _delta_block(self, key, lines) -> list[Any]:
+        layer, sample = key
+        act = self.spec.layers[layer - 1].activation
+        title = f"layer {layer} ({act}{', output' if layer == self.L else ''})"
+        title = f"Sample {sample + 1}, {title}" if sample is not None else title[:1].upper() + title[1:]
+        return [Heading(title, 3), Equations(tuple(lines))]
+
+    def _delta_legend(self) -> Paragraph:
+        S = self.S
+        d = S.delta("l", "i")
+        z = Unit("z", "l", "i")
+        what = {"delta": (Math((d, D(_J, z))), Text(" is the error of unit i of layer l: how the loss changes "
+                                                     "with the unit's weighted input. ")),
+                "leibniz": (Math((d,)), Text(" (textbooks write δ⁽ˡ⁾ᵢ) is how the loss changes with the "
+                                             "weighted input of unit i of layer l. ")),
+                "cs231n": (Math((d, D(_J, z))), Text(" (CS231n's notation: dx is ∂J/∂x) is how the loss "
+                                                      "changes with the weighted input of unit i of layer l. "))}
+        return Paragraph((*what[self.o.notation],
+                          Text("It is computed once per unit, output layer first, and reused by every "
+                               "weight and bias of the unit; "),
+                          Math((D(Unit("a", "l", "i"), z),)),
+                          Text(" is the unit's own local derivative (its activation's slope).")))
+
+    def _rules(self) -> Equations:
+        S = self.S
+        L, l, i, j, k = "L", "l", "i", "j", "k"
+        a_out = Unit("a", L, i)
+        slope = D(Unit("a", l, i), Unit("z", l, i))
+        back = SumOver(k, _mul(Unit("w", "l+1", (k, i)), S.delta("l+1", k)))
+        lines = [
+            Equation((S.delta(L, i), _mul(S.grad(a_out), D(a_out, Unit("z", L, i)))), tag="at the output"),
+            Equation((S.delta(l, i), _mul(back, slope)), tag="one layer down"),
+            Equation((S.grad(Unit("w", l, (i, j))), _mul(S.delta(l, i), Unit("a", "l-1", j))),
+                     tag="each weight"),
+            Equation((S.grad(Unit("b", l, i)), S.delta(l, i)), tag="each bias"),
+        ]
+        if self.spec.layers[-1].activation == "softmax":
+            # The softmax's slopes, case by case (not with a Kronecker δ: δ is the error here).
+            m = Unit("a", L, "m")
+            lines[1:1] = [
+                Equation((D(a_out, Unit("z", L, i)), _mul(a_out, Sub(sp.Integer(1), a_out))),
+                         tag="softmax, the same unit"),
+                Equation((D(m, Unit("z", L, i)), sp.Mul(sp.Integer(-1), _mul(m, a_out), evaluate=False)),
+                         tag="softmax, another unit m"),
+            ]
+        return Equations(tuple(lines))
+
+    def _slope_form(self, d):
+        """∂a/∂z written in the unit's own names (a(1 − a), 1 − a², step(z))."""
+        layer = OPS[d.activation].layer
+        assert layer is not None  # an elementwise activation's row has its layer facet
+        with sp.evaluate(False):
+            form = layer.derivative_of(self.S[d.z], self.S[d.a])
+        return _step(form)
+
+    def _delta_lines(self, d) -> list[Equation]:
+        S, n = self.S, self.n
+        layer, unit, smp = d.layer, d.unit + 1, self.sample(d.sample) if d.sample is not None else None
+        delta = S.delta(layer, unit, smp)
+        nodes = (d.z,)  # the unit's box in the network diagram (``bp:<z>``)
+        if d.fused:
+            return self._fused_lines(d, delta, nodes)
+        up, up_nums, up_value = self._upstream(d)
+        if d.activation == "identity":
+            terms = [delta, up] + ([up_nums] if up_nums is not None else []) + [n(d.delta)]
+            return [Equation(tuple(terms), kind="chain", tag="identity: a = z", nodes=nodes)]
+        if d.activation == "softmax":
+            return [self._dJda_line(d, up, up_nums), self._softmax_line(d, delta, nodes)]
+        slope = self._slope_form(d)
+        local = D(S[d.a], S[d.z])
+        if self.o.compact:
+            nums = _mul(up_nums if up_nums is not None else n(up_value, True), n(d.da_dz, True))
+            return [Equation((delta, _mul(up, slope), nums, n(d.delta)), kind="chain", nodes=nodes)]
+        return [self._dJda_line(d, up, up_nums),
+                Equation((delta, _mul(S.grad(S[d.a]), local), _mul(S.grad(S[d.a]), slope),
+                          _mul(n(d.dJ_da, True), n(d.da_dz, True)), n(d.delta)), kind="chain", nodes=nodes)]
+
+    def _substituted(self, expr):
+        """``expr`` with every atom of a network scalar replaced by its printed value (no evaluation)."""
+        values = {self.S[name]: self.n(v, True) for name, v in self.V.items()
+                  if isinstance(name, str) and name in self.S.of}
+        with sp.evaluate(False):
+            return expr.xreplace(values)
+
+    def _upstream(self, d):
+        """∂J/∂a of unit ``d``: (symbolic, substituted numbers or None, value)."""
+        S, n = self.S, self.n
+        if d.back:
+            smp = self.sample(d.sample) if d.sample is not None else None
+            sym = _add(*[_mul(S[w], S.delta(d.layer + 1, k + 1, smp)) for k, (_, w, _, _) in enumerate(d.back)])
+            if len(d.back) <= NUMBER_TERMS:
+                return sym, _add(*[_mul(n(wv, True), n(dv, True)) for _, _, dv, wv in d.back]), d.dJ_da
+            if all(isinstance(S[w], Unit) for _, w, _, _ in d.back):
+                term = _mul(Unit("w", d.layer + 1, ("k", d.unit + 1)), S.delta(d.layer + 1, "k", smp))
+                sym = SumOver("k", term, "1", str(len(d.back)))
+            return sym, None, d.dJ_da
+        if d.dJ_da_symbolic is not None:
+            sym = S.form(d.dJ_da_symbolic)
+            return sym, self._substituted(sym), d.dJ_da
+        return S.grad(S[d.a]), None, d.dJ_da
+
+    def _dJda_line(self, d, up, up_nums) -> Equation:
+        terms = [self.S.grad(self.S[d.a]), up] + ([up_nums] if up_nums is not None else []) + [self.n(d.dJ_da)]
+        if terms[0] == terms[1]:
+            terms = [terms[0], *terms[2:]]
+        tag = "from the layer above" if d.back else "the loss's derivative"
+        return Equation(tuple(terms), kind="chain", tag=tag, nodes=(d.z,))
+
+    def _softmax_line(self, d, delta, nodes) -> Equation:
+        S, n = self.S, self.n
+        smp = self.sample(d.sample) if d.sample is not None else None
+        z = S[d.z]
+        sym = SumOver("m", _mul(S.grad(Unit("a", d.layer, "m", smp)), D(Unit("a", d.layer, "m", smp), z)))
+        nums = _add(*[_mul(n(g, True), n(j, True)) for _, g, j in d.softmax_terms])
+        return Equation((delta, sym, nums, n(d.delta)), kind="chain", tag="through the softmax",
+                        nodes=nodes)
+
+    def _fused_lines(self, d, delta, nodes) -> list[Equation]:
+        """The output δ of σ + bce or softmax + ce: ŷ − y (over K·n), with the chain it shortens."""
+        S, n = self.S, self.n
+        y = self.lay.y[d.sample or 0][d.unit]
+        k = d.fused
+        diff = _add(S[d.a], _mul(sp.Integer(-1), S[y]))
+        nums = _add(n(d.a_value), _mul(sp.Integer(-1), n(self.V[y], True)))
+        if k != 1:
+            diff = Frac(diff, sp.Integer(k))
+            nums = Frac(nums, sp.Integer(k))
+        act = "σ" if d.activation == "sigmoid" else d.activation
+        line = Equation((delta, diff, nums, n(d.delta)), kind="chain",
+                        tag=f"{act} + {self.spec.loss}: the chain simplifies to a − y", nodes=nodes)
+        if self.o.compact:
+            return [line]
+        up, up_nums, _ = self._upstream(d)
+        if d.activation == "softmax":
+            return [self._dJda_line(d, up, up_nums), self._softmax_line(d, delta, nodes), line]
+        slope = self._slope_form(d)
+        chain = Equation((delta, _mul(up, slope), _mul(n(d.dJ_da, True), n(d.da_dz, True)), n(d.delta)),
+                         kind="chain", nodes=nodes)
+        return [chain, line]
+
+    # --- parameters ---------------------------------------------------------------------------
+    def parameters(self) -> list[Any]:
+        blocks: list[Any] = [Heading("Gradients of the parameters")]
+        multi = self.spec.n_samples > 1
+        if multi:
+            blocks.append(Paragraph((Text(f"Every sample contributes: each gradient sums δ·a over the "
+                                          f"{self.spec.n_samples} samples (the 1/{self.spec.n_samples} of "
+                                          f"the mean is already inside each δ)."),)))
+        by_layer: dict[int, list] = {}
+        for p in self.r.scalar.params:
+            by_layer.setdefault(p.layer, []).append(p)
+        for layer in sorted(by_layer, reverse=True):
+            lines = [self._param_line(p) for p in by_layer[layer]]
+            eqs = Equations(tuple(lines[:MAX_ROWS]))
+            blocks += [Heading(f"Layer {layer}", 3), self._matrix_grads(layer)]
+            if len(lines) > OPEN_LINES:
+                blocks.append(Details(f"layer {layer}: each of the {len(lines)} gradients, one line each", (eqs,)))
+            else:
+                blocks.append(eqs)
+        return blocks
+
+    def _matrix_grads(self, layer: int) -> Equations:
+        l = layer - 1
+        G, lay = self.G, self.lay
+        dW = sp.Matrix([[G[w] for w in row] for row in lay.W[l]])
+        db = sp.Matrix([G[b] for b in lay.b[l]])
+        prev = Unit("x") if layer == 1 else Unit("a", layer - 1)
+        dWs, dbs = self.S.grad(Unit("W", layer)), self.S.grad(Unit("b", layer))
+        d = self.S.delta(layer, ())
+        lines = (Equation((dWs, _juxt(d, Tr(prev)), self.mat(dW)), tag="matrix form"),
+                 Equation((dbs, d, self.mat(db))))
+        return Equations(lines)
+
+    def _param_line(self, p) -> Equation:
+        S, n = self.S, self.n
+        lhs = S.grad(S[p.name])
+        z = self.lay.z[p.layer - 1][0][p.row]
+        nodes = (f"params:{z}", z)  # the unit's parameter table and box in the network diagram
+        if len(p.terms) == 1:
+            s = self.sample(0)
+            delta = S.delta(p.layer, p.row + 1, s)
+            if p.col is None:
+                return Equation((lhs, delta, n(p.gradient)), kind="chain", nodes=nodes)
+            a = S[p.terms[0][1]]
+            return Equation((lhs, _mul(delta, a), _mul(n(p.terms[0][2], True), n(p.terms[0][3], True)),
+                             n(p.gradient)), kind="chain", nodes=nodes)
+        N = str(len(p.terms))
+        delta = S.delta(p.layer, p.row + 1, "s")
+        body = delta if p.col is None else _mul(delta, self._prev_atom(p.layer, p.col, "s"))
+        return Equation((lhs, SumOver("s", body, "1", N), n(p.gradient)), kind="chain", nodes=nodes)
+
+    def _prev_atom(self, layer: int, col, s, index: bool = False):
+        """x or a⁽ˡ⁻¹⁾ of input ``col`` of ``layer`` (``index``: ``col`` is printed as given)."""
+        k = col if index else col + 1
+        return Unit("x", None, (k,), s) if layer == 1 else Unit("a", layer - 1, (k,), s)
+
+    def _remarks(self) -> list[Any]:
+        """One-line notes where the numbers show something worth teaching."""
+        notes: list[tuple[Inline, ...]] = []
+        for d in self.r.scalar.deltas:
+            if d.sample not in (None, 0) or d.da_dz is None or d.activation in ("identity", "softmax"):
+                continue
+            slope = abs(float(d.da_dz))
+            if d.activation in ("sigmoid", "tanh") and slope < 0.01:
+                notes.append((Text("unit "), Math((self.S[d.a],)),
+                              Text(f" is saturated (its slope is {format_number(d.da_dz, 3)}): its weights "
+                                   "barely move"),))
+            elif slope == 0:
+                notes.append((Text("unit "), Math((self.S[d.a],)),
+                              Text(" passes no gradient here (slope 0): its incoming weights do not change"),))
+        if not notes:
+            return []
+        return [Bullets(tuple((Text("note: ", "note"), *n) for n in notes[:5]))]
+
+    # --- matrix view --------------------------------------------------------------------------
+    def matrix_view(self) -> list[Any]:
+        mv = self.r.matrix
+        K, N = mv.layers[-1].units, mv.n_samples
+        blocks: list[Any] = [Heading("Backward pass, as matrices"), Paragraph((
+            Text("Column vectors, one column per sample; "), Math((Had(Unit("u"), Unit("v")),)),
+            Text(" is the elementwise product. The output is "), Math((Hat(), Unit("a", self.L))),
+            Text(f", with K = {K} output{'s' * (K != 1)} and n = {_plural(N, 'sample')}; the shape of each "
+                 "product is beside it.")))]
+        for m in reversed(mv.layers):
+            blocks += [Heading(f"Layer {m.layer} ({m.activation})", 3), Equations(tuple(self._matrix_lines(m)))]
+        return blocks
+
+    def _matrix_lines(self, m) -> list[Equation]:
+        S, l = self.S, m.layer
+        prev = Unit("x") if l == 1 else Unit("a", l - 1)
+        z, a, d = Unit("z", l), Unit("a", l), S.delta(l, ())
+        sh = lambda M: f"{M.shape[0]}×{M.shape[1]}"  # noqa: E731
+        out = [Equation((z, _add(_juxt(Unit("W", l), prev), Unit("b", l)), self.mat(m.Z)),
+                        tag=f"{sh(m.Z)} = {sh(m.W)} · {sh(m.A_prev)} + {sh(m.b)}"),
+               Equation((a, self._act(m.activation, z), self.mat(m.A)))]
+        if l == self.L:
+            head = S.grad(a)
+            out.append(Equation((head, self.mat(m.grad_a)), tag=sh(m.grad_a)))
+        else:
+            head = _juxt(Tr(Unit("W", l + 1)), S.delta(l + 1, ()))
+            out.append(Equation((S.grad(a), head, self.mat(m.grad_a)), tag=sh(m.grad_a)))
+            head = S.grad(a)
+        if m.act_deriv is not None:
+            act = m.activation
+            slope = (Fn("σ′", z, r"\sigma'") if act == "sigmoid"
+                     else Fn(f"{act}′", z, rf"\operatorname{{{act}}}'"))
+            out.append(Equation((slope, self.mat(m.act_deriv))))
+            out.append(Equation((d, Had(head, slope), self.mat(m.delta)), tag=sh(m.delta)))
+        else:
+            out.append(Equation((d, _juxt(Tr(D(a, z)), head), self.mat(m.delta)),
+                                tag="per sample, through the softmax"))
+        if m.simplified is not None:
+            k = m.A.shape[1] * (m.units if LOSS_ROWS[self.spec.loss].per_output else 1)
+            form = _mul(_add(Hat(), _mul(sp.Integer(-1), Unit("y"))), sp.Pow(sp.Integer(k), -1, evaluate=False))
+            out.append(Equation((d, form, self.mat(m.simplified)),
+                                tag=f"{m.activation} + {self.spec.loss}: the same numbers"))
+        out.append(Equation((S.grad(Unit("W", l)), _juxt(d, Tr(prev)), self.mat(m.dW)),
+                            tag=f"{sh(m.dW)} = {sh(m.delta)} · {m.A_prev.shape[1]}×{m.A_prev.shape[0]}"))
+        out.append(Equation((S.grad(Unit("b", l)), _juxt(d, Unit("1")), self.mat(m.db)),
+                            tag=f"{sh(m.db)}: δ summed over the samples"))
+        return out
+
+    # --- update, training, plots, checks ----------------------------------------------------
+    def update(self) -> list[Any]:
+        r = self.r
+        if not r.updates:
+            return []
+        S, n = self.S, self.n
+        eta = self.net.learning_rate
+        p, eta_sym = Unit("p"), Unit("η")
+        rule = Equations((Equation((Words("new"), Sub(p, _mul(eta_sym, S.grad(p))))),),)
+        header = ((Text("parameter"),), (Text("old"),), (Math((S.grad(p),)),), (Text("new"),))
+        rows = tuple(((Math((S[s.target],)),), (Math((n(s.factors[0]),)),), (Math((n(s.factors[1]),)),),
+                      (Math((n(s.value),)), Text(" *" if s.note else ""))) for s in r.updates[:MAX_ROWS])
+        table = Table(header, rows)
+        blocks: list[Any] = [Heading("Gradient-descent update"),
+                             Paragraph((Text("Each parameter steps against its gradient, "),
+                                        Math((eta_sym, n(eta))), Text(f"; mode {_MODE_TEXT[r.mode]}."))),
+                             rule]
+        if len(rows) > OPEN_LINES:
+            blocks += [self._matrix_update(eta_sym), Details(f"all {len(r.updates)} updated parameters", (table,))]
+        else:
+            blocks.append(table)
+        if any(s.note for s in r.updates):
+            blocks.append(Paragraph((Text("* " + next(s.note for s in r.updates if s.note), "note"),)))
+        return blocks
+
+    def _matrix_update(self, eta_sym) -> Equations:
+        """Each layer's new W and b at once: W⁽ˡ⁾ − η ∂J/∂W⁽ˡ⁾."""
+        new = {s.target: s.value for s in self.r.updates}
+        lines = []
+        for l in range(self.L - 1, -1, -1):
+            W = sp.Matrix([[new[w] for w in row] for row in self.lay.W[l]])
+            b = sp.Matrix([new[v] for v in self.lay.b[l]])
+            for name, M in (("W", W), ("b", b)):
+                atom = Unit(name, l + 1)
+                lines.append(Equation((Words("new"), Sub(atom, _mul(eta_sym, self.S.grad(atom))), self.mat(M))))
+        return Equations(tuple(lines))
+
+    def training(self) -> list[Any]:
+        h = self.r.history
+        if h is None:
+            return []
+        d = self.o.digits
+        blocks: list[Any] = [Heading("Training"), Paragraph((
+            Text(f"Full-batch gradient descent on the NumPy engine: η = {h.learning_rate:g}, {h.mode}, tolerance "
+                 f"{h.tolerance:g}. Stopped: {h.reason}. The loss went from {format_number(h.losses[0], d)} "
+                 f"to {format_number(h.final_loss, d)}."),))]
+        up = next((k for k in range(len(h.losses) - 1) if h.losses[k + 1] > h.losses[k]), None)
+        if up is not None:
+            blocks.append(Paragraph((Text("note: ", "note"), Text(
+                f"the loss went up at step {up + 1} (from {format_number(h.losses[up], d)} to "
+                f"{format_number(h.losses[up + 1], d)}): η = {h.learning_rate:g} overshoots here; "
+                "a smaller learning rate would descend"),)))
+        header = ((Text("step"),), (Text("loss J"),), (Text("gradient norm"),))
+        rows = tuple(((Text(str(k)),), (Text(format_number(h.losses[k], d)),),
+                      (Text(format_number(h.grad_norms[k], d)),)) for k in _history_rows(h))
+        blocks.append(Details(f"the loss at {len(rows)} of the {h.steps + 1} steps", (Table(header, rows),),
+                              open=len(rows) <= OPEN_LINES))
+        if len(h.final) <= 40:
+            blocks.append(Paragraph((Text("Final parameters: "), *_join(
+                [Math((self.S[k], self.n(v))) for k, v in h.final.items()]))))
+        return blocks
+
+    def plots(self) -> list[Any]:
+        return [Heading("Plots"), *self.o.plots] if self.o.plots else []
+
+    def verification(self) -> list[Any]:
+        r = self.r
+        lines: list[str] = []
+        if r.check is not None:
+            lines.append(r.check.summary)
+        if r.view_diff is not None:
+            lines.append(f"matrix view and scalar view agree: max relative difference {r.view_diff:.1e} "
+                         f"(30-digit arithmetic)")
+        lines.extend(f"note: {lim}" for lim in r.limits)
+        return [Heading("Verification"), Bullets(tuple((Text(line),) for line in lines))]
+
+    def appendix(self) -> list[Any]:
+        if not self.o.appendix:
+            return []
+        g = self.r.derivation.graph
+        if g.number_of_nodes() > APPENDIX_NODES:
+            return [Heading("Every chain-rule step"), Paragraph((Text(
+                f"The step-by-step chain-rule derivation is omitted: the graph has {g.number_of_nodes()} "
+                f"nodes, more than {APPENDIX_NODES}.", "em"),))]
+        notation = "leibniz" if self.o.notation == "delta" else self.o.notation
+        doc = derivation_document(self.r.derivation, check=_engine_check(self.r),
+                                  options=WriteupOptions(notation=notation, compact=self.o.compact))
+        inner = [replace(b, level=b.level + 1) if isinstance(b, Heading) else b for b in doc.blocks]
+        return [Heading("Every chain-rule step"), Paragraph((
+            Text("The same gradients, one gate at a time, as "), Text("backproof explain", "code"),
+            Text(" writes them (names as in the program, 0-based)."))), *inner]
+
+
+def _cut(line: str, width: int = 150) -> str:
+    """A program line cut to ``width`` characters (the batch mean lists every sample's loss)."""
+    return line if len(line) <= width else line[:width - 2].rstrip() + " …"
+
+
+def _juxt(*factors):
+    return Juxt(*factors)
+
+
+def _join(runs: Sequence[Inline], sep: str = ", ") -> list[Inline]:
+    out: list[Inline] = []
+    for i, r in enumerate(runs):
+        if i:
+            out.append(Text(sep))
+        out.append(r)
     return out
-
-
-def _names_line(result) -> str:
-    spec = result.net.spec
-    if not spec.names:
-        return ""
-    return "names: " + ", ".join(f"{a} = {e}" for a, e in spec.names)
-
-
-def _z_terms(result, l, s, i):
-    """(symbolic, substituted) of z = Σ w·a + b, in textbook order."""
-    net = result.net
-    lay = net.layout
-    V = result.derivation.values
-    prev = lay.x[s] if l == 0 else lay.a[l - 1][s]
-    ws = lay.W[l][i]
-    sym = " + ".join(f"{w}·{a}" for w, a in zip(ws, prev)) + f" + {lay.b[l][i]}"
-    return sym, [(V[w], V[a]) for w, a in zip(ws, prev)], V[lay.b[l][i]]
-
-
-def _samples(spec):
-    return range(min(spec.n_samples, SHOW_SAMPLES))
-
-
-def _more_samples(spec) -> str:
-    extra = spec.n_samples - SHOW_SAMPLES
-    return (f"… {extra} more sample{'s' * (extra != 1)} (every value is in --format json)"
-            if extra > 0 else "")
-
-
-def _shown_statements(net):
-    """The statements of the first samples shown, and the batch mean."""
-    n = net.spec.n_samples
-    if n <= SHOW_SAMPLES:
-        return list(net.program.statements)
-    keep = tuple(f"_s{s}" for s in range(SHOW_SAMPLES))
-    return [st for st in net.program.statements if st.name == "J" or st.name.endswith(keep)]
-
-
-def _cap(lines: list[str], what: str) -> list[str]:
-    if len(lines) <= MAX_ROWS:
-        return lines
-    return lines[:MAX_ROWS] + [f"… {len(lines) - MAX_ROWS} more {what} (all in --format json)"]
 
 
 def _history_rows(h) -> list[int]:
@@ -191,624 +841,80 @@ def _history_rows(h) -> list[int]:
     return sorted(set(rows))
 
 
-# --- text ------------------------------------------------------------------------------
-
-def render_text(result, *, view: str = "scalar", digits: int = 6, appendix: bool = True,
-                plots: list[tuple[str, str]] | None = None) -> str:
-    """The terminal write-up of a network step (plain text).
-
-    Examples
-    --------
-    >>> from backproof.nn.explain import explain_network
-    >>> r = explain_network({"inputs": [1], "targets": [2], "loss": "half_sse", "learning_rate": 0.5,
-    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": 0}]})
-    >>> print(render_text(r, appendix=False).splitlines()[0])
-    backproof net — network: a 1-1 network (identity), loss half_sse, 1 sample
-    """
-    n = lambda x: _num(x, digits)  # noqa: E731
-    pn = lambda x: _pn(x, digits)  # noqa: E731
-    L = _head_text(result) + _given_text(result, digits) + _forward_text(result, n, pn)
-    if view in ("scalar", "both"):
-        L.append("")
-        L.extend(_scalar_text(result, n, pn))
-    if view in ("matrix", "both") and result.matrix is not None:
-        L.append("")
-        L.extend(_matrix_text(result, digits))
-    if result.updates:
-        L.append("")
-        L.extend(_update_text(result, n))
-    if result.history is not None:
-        L.append("")
-        L.extend(_history_text(result, digits))
-    if plots:
-        L.append("")
-        L.append("Plots")
-        L.extend(f"  {title}: {path}" for title, path in plots)
-    L.append("")
-    L.append("Verification")
-    L.extend("  " + line for line in _verification_lines(result))
-    text = "\n".join(L) + "\n"
-    if appendix:
-        text += "\n" + _appendix_text(result)
-    return text
-
-
-def _head_text(result) -> list[str]:
-    """Title, description, the network and its program."""
-    net, spec = result.net, result.net.spec
-    L: list[str] = [f"backproof net — {_title(result)}"]
-    if spec.description:
-        L.append(spec.description.strip())
-    L.append("")
-    L.append("Network")
-    L.extend("  " + s for s in _layer_lines(result))
-    L.append(f"  loss: {spec.loss} = {_LOSS_TEXT[spec.loss]} per sample"
-             + (f", J = mean over the {spec.n_samples} samples" if spec.n_samples > 1 else ""))
-    L.append(f"  parameters: {spec.n_params}" + (f"; {_names_line(result)}" if spec.names else ""))
-    L.append("")
-    L.append("Program (named scalars; `backproof explain` reads the same statements)")
-    L.extend(_cap([f"  {st.name} = {to_text(st.expr)}" for st in _shown_statements(net)], "statements"))
-    if _more_samples(spec):
-        L.append("  " + _more_samples(spec).replace("sample", "sample's statements", 1))
-    L.append("")
-    return L
-
-
-def _given_text(result, digits) -> list[str]:
-    """The inputs, targets and starting parameters."""
-    spec, lay = result.net.spec, result.net.layout
-    V = result.derivation.values
-    n = lambda x: _num(x, digits)  # noqa: E731
-    L = ["Given"]
-    for s in _samples(spec):
-        tag = f"  sample {s}: " if spec.n_samples > 1 else "  "
-        L.append(tag + ", ".join(f"{x} = {n(V[x])}" for x in lay.x[s]) + "; targets "
-                 + ", ".join(f"{y} = {n(V[y])}" for y in lay.y[s]))
-    if _more_samples(spec):
-        L.append("  " + _more_samples(spec))
-    for l in range(len(spec.layers)):
-        W = sp.Matrix([[V[w] for w in row] for row in lay.W[l]])
-        b = sp.Matrix([V[v] for v in lay.b[l]])
-        L.append(f"  W{l + 1} = {_mat_text(W, digits)}   b{l + 1} = {_mat_text(b.T, digits)}")
-    L.append("")
-    return L
-
-
-def _forward_layer_text(result, l: int, s: int, n, pn) -> list[str]:
-    layer, lay = result.net.spec.layers[l], result.net.layout
-    V = result.derivation.values
-    fwd = [f"  layer {l + 1} ({layer.activation})"]
-    for i in range(layer.units):
-        sym, pairs, bias = _z_terms(result, l, s, i)
-        subst = " + ".join(f"{pn(w)}·{pn(a)}" for w, a in pairs) + f" + {pn(bias)}"
-        z = lay.z[l][s][i]
-        fwd.append(f"    {z} = {sym} = {subst} = {n(V[z])}")
-    if layer.activation == "softmax":
-        zs = lay.z[l][s]
-        fwd.append(f"    softmax: a_i = exp(z_i) / Σ_j exp(z_j) over {', '.join(zs)}")
-    if layer.activation != "identity":
-        for i in range(layer.units):
-            z, a = lay.z[l][s][i], lay.a[l][s][i]
-            fwd.append(f"    {a} = {layer.activation}({z}) = {layer.activation}({n(V[z])}) = {n(V[a])}")
-    return fwd
-
-
-def _forward_text(result, n, pn) -> list[str]:
-    """The forward pass, sample by sample and layer by layer, then J."""
-    spec, lay = result.net.spec, result.net.layout
-    V = result.derivation.values
-    L = ["Forward pass"]
-    fwd: list[str] = []
-    for s in _samples(spec):
-        if spec.n_samples > 1:
-            fwd.append(f"  sample {s}")
-        for l in range(len(spec.layers)):
-            fwd.extend(_forward_layer_text(result, l, s, n, pn))
-        if spec.n_samples > 1:
-            fwd.append(f"    loss of sample {s}: {lay.loss[s]} = {n(V[lay.loss[s]])}")
-    L.extend(_cap(fwd, "lines"))
-    if _more_samples(spec):
-        L.append("  " + _more_samples(spec))
-    L.append(f"  J = {n(result.loss)}" + (f"   (mean of the {spec.n_samples} per-sample losses)"
-                                          if spec.n_samples > 1 else ""))
-    return L
-
-
-def _delta_text(d, n, pn) -> list[str]:
-    """The lines of one δ: ∂J/∂a (through the layer above, or at the output), then δ."""
-    rows = []
-    if d.back:
-        terms = " + ".join(f"{dn}·{w}" for dn, w, _, _ in d.back)
-        vals = " + ".join(f"{pn(dv)}·{pn(wv)}" for _, _, dv, wv in d.back)
-        rows.append(f"    ∂J/∂{d.a} = {terms} = {vals} = {n(d.dJ_da)}")
-    elif d.dJ_da_symbolic is not None:
-        rows.append(f"    ∂J/∂{d.a} = {to_text(d.dJ_da_symbolic)} = {n(d.dJ_da)}")
-    else:
-        rows.append(f"    ∂J/∂{d.a} = {n(d.dJ_da)}")
-    if d.activation == "identity":
-        rows.append(f"    {d.name} = ∂J/∂{d.z} = {n(d.delta)}   (identity layer: a = z, ∂a/∂z = 1)")
-    elif d.activation == "softmax":
-        terms = " + ".join(f"{pn(g)}·{pn(j)}" for _, g, j in d.softmax_terms)
-        rows.append(f"    {d.name} = Σₘ ∂J/∂aₘ · ∂aₘ/∂{d.z} = {terms} = {n(d.delta)}   "
-                    f"({ACT_DERIVATIVE['softmax']})")
-    else:
-        rows.append(f"    {d.name} = ∂J/∂{d.a} · ∂{d.a}/∂{d.z} = {pn(d.dJ_da)} · {pn(d.da_dz)} = "
-                    f"{n(d.delta)}   ({ACT_DERIVATIVE[d.activation]})")
-    if d.note:
-        rows.append(f"      simplification: {d.note} = {n(d.delta)}")
-    return rows
-
-
-def _param_text(result, p, n, pn) -> str:
-    """The line of one parameter's gradient ∂J/∂p = Σ δ·a."""
-    label = p.name if p.name == p.entry else f"{p.name} ({p.entry})"
-    if len(p.terms) == 1 and p.terms[0][1] is None:
-        return f"    ∂J/∂{label} = {p.terms[0][0]} = {n(p.gradient)}"
-    if len(p.terms) <= SHOW_SAMPLES:
-        sym = " + ".join(f"{dn}·{an}" if an else dn for dn, an, _, _ in p.terms)
-        vals = " + ".join(f"{pn(dv)}·{pn(av)}" if an else pn(dv) for _, an, dv, av in p.terms)
-    else:
-        first = p.terms[:2]
-        sym = " + ".join(f"{dn}·{an}" if an else dn for dn, an, _, _ in first) + " + …"
-        vals = f"(sum of {len(p.terms)} terms)"
-    chain = _chain_text(result, p)
-    return f"    ∂J/∂{label} = {chain}{sym} = {vals} = {n(p.gradient)}"
-
-
-def _scalar_text(result, n, pn) -> list[str]:
-    spec = result.net.spec
-    sv = result.scalar
-    L = ["Backward pass — scalar view (each δ = ∂J/∂z is computed once and reused)"]
-    rows: list[str] = []
-    shown = set(_samples(spec))
-    current = None
-    for d in sv.deltas:
-        if d.sample is not None and d.sample not in shown:
-            continue
-        if current != d.layer:
-            current = d.layer
-            rows.append(f"  layer {d.layer} ({d.activation}"
-                        f"{', output' if d.layer == len(spec.layers) else ''})")
-        rows.extend(_delta_text(d, n, pn))
-    L.extend(_cap(rows, "lines"))
-    if _more_samples(spec):
-        L.append("  " + _more_samples(spec))
-    L.append("  parameters: ∂J/∂w = δ · a (the input the weight multiplies), ∂J/∂b = δ"
-             + ("; summed over the samples" if spec.n_samples > 1 else ""))
-    L.extend(_cap([_param_text(result, p, n, pn) for p in sv.params], "parameters"))
-    return L
-
-
-def _chain_pieces(result, p):
-    """(a, z, w) names of the textbook chain ∂J/∂a · ∂a/∂z · ∂z/∂w for a weight of one
-    sample in an elementwise layer, else None."""
-    lay = result.net.layout
-    l = p.layer - 1
-    if p.col is None or len(p.terms) != 1 or result.net.spec.layers[l].activation == "softmax":
-        return None
-    return lay.a[l][0][p.row], lay.z[l][0][p.row], p.name
-
-
-def _chain_text(result, p) -> str:
-    pieces = _chain_pieces(result, p)
-    if pieces is None:
-        return ""
-    a, z, w = pieces
-    return (f"∂J/∂{z} · ∂{z}/∂{w} = " if a == z else f"∂J/∂{a} · ∂{a}/∂{z} · ∂{z}/∂{w} = ")
-
-
-def _chain_latex(result, p) -> str:
-    pieces = _chain_pieces(result, p)
-    if pieces is None:
-        return ""
-    a, z, w = (latex_name(x) for x in pieces)
-    d = lambda u, v: rf"\frac{{\partial {u}}}{{\partial {v}}}"  # noqa: E731
-    return (f"{d('J', z)}{d(z, w)} = " if a == z else f"{d('J', a)}{d(a, z)}{d(z, w)} = ")
-
-
-def _shape(M) -> str:
-    return f"{M.shape[0]}×{M.shape[1]}"
-
-
-def _matrix_text(result, digits) -> list[str]:
-    mv = result.matrix
-    spec = result.net.spec
-    Lh = len(mv.layers)
-    mt = lambda M: _mat_text(M, digits)  # noqa: E731
-    L = ["Backward pass — matrix view (column vectors; the samples are the columns)"]
-    L.append(f"  {mv.grad_formula} at the output (ŷ = a⁽{Lh}⁾, K = {mv.layers[-1].units} outputs, "
-             f"n = {mv.n_samples} sample{'s' * (mv.n_samples != 1)})")
-    for m in reversed(mv.layers):
-        l = m.layer
-        L.append(f"  layer {l} ({m.activation})")
-        L.append(f"    z⁽{l}⁾ = W⁽{l}⁾a⁽{l - 1}⁾ + b⁽{l}⁾   [{_shape(m.Z)}] = [{_shape(m.W)}][{_shape(m.A_prev)}] + "
-                 f"[{_shape(m.b)}] = {mt(m.Z)}")
-        L.append(f"    a⁽{l}⁾ = {m.activation}(z⁽{l}⁾) = {mt(m.A)}")
-        if l == Lh:
-            L.append(f"    ∇ₐJ = {mt(m.grad_a)}   [{_shape(m.grad_a)}]")
-        else:
-            up = mv.layers[l]
-            L.append(f"    (W⁽{l + 1}⁾)ᵀδ⁽{l + 1}⁾   [{_shape(m.grad_a)}] = [{up.W.shape[1]}×{up.W.shape[0]}]"
-                     f"[{_shape(up.delta)}] = {mt(m.grad_a)}")
-        if m.act_deriv is not None:
-            head = "∇ₐJ" if l == Lh else f"(W⁽{l + 1}⁾)ᵀδ⁽{l + 1}⁾"
-            L.append(f"    σ′(z⁽{l}⁾) = {mt(m.act_deriv)}   ({ACT_DERIVATIVE[m.activation]})")
-            L.append(f"    δ⁽{l}⁾ = {head} ⊙ σ′(z⁽{l}⁾)   [{_shape(m.delta)}] = {mt(m.delta)}")
-        else:
-            L.append(f"    δ⁽{l}⁾ = (∂a⁽{l}⁾/∂z⁽{l}⁾)ᵀ ∇ₐJ per sample (softmax Jacobian diag(a) − aaᵀ)   "
-                     f"[{_shape(m.delta)}] = {mt(m.delta)}")
-        if m.simplified is not None:
-            same = all(abs(float(m.simplified[i, j] - m.delta[i, j])) <= 1e-20 * max(1.0, abs(float(m.delta[i, j])))
-                       for i in range(m.delta.shape[0]) for j in range(m.delta.shape[1]))
-            L.append(f"    simplification ({m.activation} + {spec.loss}): {m.simplified_formula} = "
-                     f"{mt(m.simplified)}   {'(the same δ)' if same else '(DIFFERS)'}")
-        L.append(f"    ∂J/∂W⁽{l}⁾ = δ⁽{l}⁾a⁽{l - 1}⁾ᵀ   [{_shape(m.dW)}] = [{_shape(m.delta)}][{m.A_prev.shape[1]}×"
-                 f"{m.A_prev.shape[0]}] = {mt(m.dW)}")
-        L.append(f"    ∂J/∂b⁽{l}⁾ = δ⁽{l}⁾·1   [{_shape(m.db)}] = {mt(m.db)}")
-    return L
-
-
-def _update_text(result, n) -> list[str]:
-    net = result.net
-    eta = net.learning_rate
-    L = [f"Gradient-descent update: new = old − η · ∂J/∂p with η = {n(eta)}",
-         f"  mode {_MODE_TEXT[result.mode]}"]
-    entries = {v: k for k, v in net.matrix_names.items() if "[" in k and k[0] in "Wb"}
-    rows = [("parameter", "entry", "old", "∂J/∂p", "new")]
-    for s in result.updates:
-        old, grad, _ = s.factors
-        rows.append((s.target, entries.get(s.target, ""), n(old), n(grad), n(s.value)
-                     + (" *" if s.note else "")))
-    widths = [max(len(r[i]) for r in rows) for i in range(5)]
-    lines = ["  " + "  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
-    L.extend(_cap(lines, "parameters"))
-    if any(s.note for s in result.updates):
-        L.append("  * " + next(s.note for s in result.updates if s.note))
-    return L
-
-
-def _history_text(result, digits) -> list[str]:
-    h = result.history
-    L = [f"Training on the NumPy engine (full batch, η = {h.learning_rate:g}, {h.mode}, tolerance {h.tolerance:g})"]
-    L.append(f"  stopped: {h.reason}")
-    rows = [("step", "loss J", "‖∇J‖")]
-    for k in _history_rows(h):
-        rows.append((str(k), _num(h.losses[k], digits), _num(h.grad_norms[k], digits)))
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    L.extend("  " + "  ".join(c.rjust(w) for c, w in zip(r, widths)) for r in rows)
-    L.append(f"  loss: {_num(h.losses[0], digits)} → {_num(h.final_loss, digits)}")
-    if len(h.final) <= 40:
-        L.append("  final parameters: " + ", ".join(f"{k} = {_num(v, digits)}" for k, v in h.final.items()))
-    return L
-
-
-def _verification_lines(result) -> list[str]:
-    out = []
-    if result.check is not None:
-        out.append(result.check.summary)
-    if result.view_diff is not None:
-        out.append(f"matrix view and scalar view agree: max relative difference {result.view_diff:.1e} "
-                   f"(30-digit arithmetic)")
-    out.extend(f"note: {lim}" for lim in result.limits)
-    return out
-
-
 def _engine_check(result) -> Skipped | None:
     """The derivation's own cross-check is not run: the appendix reports the network's check."""
     return Skipped(result.check.summary, result.check.summary) if result.check is not None else None
 
 
-def _appendix_text(result) -> str:
-    g = result.derivation.graph
-    if g.number_of_nodes() > APPENDIX_NODES:
-        return (f"(The step-by-step chain-rule derivation is omitted: the graph has "
-                f"{g.number_of_nodes()} nodes, more than {APPENDIX_NODES}.)\n")
-    return "Every chain-rule step\n\n" + _derivation_text(result.derivation, check=_engine_check(result))
-
-
-# --- Markdown -----------------------------------------------------------------------------
-
-def render_markdown(result, *, view: str = "scalar", digits: int = 6, appendix: bool = True,
-                    plots: list[tuple[str, str]] | None = None, diagram: str | None = None) -> str:
-    """The Markdown write-up (GitHub maths); ``plots`` are ``(title, relative path)`` pairs
-    and ``diagram`` the relative path of the computational graph's image.
+def network_document(result, options: NetWriteup | None = None) -> Document:
+    """The write-up of a network step as a document every printer formats.
 
     Examples
     --------
     >>> from backproof.nn.explain import explain_network
     >>> r = explain_network({"inputs": [1], "targets": [2], "loss": "half_sse", "learning_rate": 0.5,
     ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": 0}]})
-    >>> render_markdown(r, appendix=False).splitlines()[0]
-    '# network: a 1-1 network (identity), loss half_sse, 1 sample'
+    >>> doc = network_document(r)
+    >>> [b.text for b in doc.blocks if isinstance(b, Heading) and b.level == 2][:4]
+    ['Network', 'Given', 'Forward pass', 'Backward pass']
     """
-    L = _head_md(result, diagram) + _given_md(result, digits) + _forward_md(result, digits)
-    if view in ("scalar", "both"):
-        L.extend(_scalar_md(result, digits))
-    if view in ("matrix", "both") and result.matrix is not None:
-        L.extend(_matrix_md(result, digits))
-    if result.updates:
-        L.extend(_update_md(result, digits))
-    if result.history is not None:
-        L.extend(_history_md(result, digits))
-    if plots:
-        L += ["## Plots", ""]
-        for title, path in plots:
-            L += [f"![{title}]({path})", ""]
-    L += ["## Verification", ""]
-    L.extend(f"- {line}" for line in _verification_lines(result))
-    L.append("")
-    text = "\n".join(L)
-    if appendix:
-        text += "\n" + _appendix_md(result)
-    return text
+    return _Builder(result, options or NetWriteup()).document()
 
 
-def _head_md(result, diagram: str | None) -> list[str]:
-    """Title, description, the network, its program and the diagram."""
-    ln = latex_name
-    net, spec = result.net, result.net.spec
-    L: list[str] = [f"# {_title(result)}", ""]
-    if spec.description:
-        L += [spec.description.strip(), ""]
-    L += ["## Network", ""]
-    L.extend(f"- {s}" for s in _layer_lines(result))
-    L.append(f"- loss **{spec.loss}**: $J = {_LOSS_LATEX[spec.loss]}$ per sample"
-             + (f", then the mean over the {spec.n_samples} samples" if spec.n_samples > 1 else ""))
-    L.append(f"- parameters: {spec.n_params}")
-    if spec.names:
-        L.append("- names: " + ", ".join(f"${ln(a)}$ = `{e}`" for a, e in spec.names))
-    L.append("")
-    L += ["## Program", "", "Named scalars; `backproof explain` reads the same statements.", "", "```"]
-    L.extend(_cap([f"{st.name} = {to_text(st.expr)}" for st in _shown_statements(net)], "statements"))
-    if _more_samples(spec):
-        L.append("# " + _more_samples(spec).replace("sample", "sample's statements", 1))
-    L += ["```", ""]
-    if diagram:
-        L += [f"![Computational graph of J, one box per layer: values and gradients]({diagram})", ""]
-    return L
+def _options(view, digits, appendix, plots, notation, compact, figure=None) -> NetWriteup:
+    figs = tuple(p if isinstance(p, Figure) else Figure(p[0], path=p[1]) for p in plots or ())
+    return NetWriteup(view=view, notation=notation, compact=compact, appendix=appendix, digits=digits,
+                      figure=figure, plots=figs)
 
 
-def _given_md(result, digits) -> list[str]:
-    """The inputs, targets and starting parameters."""
-    n = lambda x: _num(x, digits)  # noqa: E731
-    ln = latex_name
-    spec, lay = result.net.spec, result.net.layout
-    V = result.derivation.values
-    L = ["## Given", ""]
-    for s in _samples(spec):
-        tag = f"sample {s}: " if spec.n_samples > 1 else ""
-        L.append(f"- {tag}$" + r",\ ".join(f"{ln(x)} = {n(V[x])}" for x in lay.x[s]) + r";\quad "
-                 + r",\ ".join(f"{ln(y)} = {n(V[y])}" for y in lay.y[s]) + "$")
-    if _more_samples(spec):
-        L.append(f"- {_more_samples(spec)}")
-    for l in range(len(spec.layers)):
-        W = sp.Matrix([[V[w] for w in row] for row in lay.W[l]])
-        b = sp.Matrix([V[v] for v in lay.b[l]])
-        L.append(f"- $W^{{({l + 1})}} = {_mat_latex(W, digits)},\\quad b^{{({l + 1})}} = {_mat_latex(b, digits)}$")
-    return L
+def render_text(result, *, view: str = "scalar", digits: int = 6, appendix: bool = False, plots=None,
+                notation: str = "delta", compact: bool = False, color: bool = False) -> str:
+    """The terminal write-up of a network step; ``plots`` are Figures or ``(title, path)`` pairs.
+
+    Examples
+    --------
+    >>> from backproof.nn.explain import explain_network
+    >>> r = explain_network({"inputs": [1], "targets": [2], "loss": "half_sse", "learning_rate": 0.5,
+    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": 0}]})
+    >>> print(render_text(r).splitlines()[0])
+    backproof — network: a 1-1 network, identity; loss half_sse; 1 sample
+    """
+    return print_text(network_document(result, _options(view, digits, appendix, plots, notation, compact)), color)
 
 
-def _forward_layer_md(result, l: int, s: int, digits) -> list[str]:
-    n = lambda x: _num(x, digits)  # noqa: E731
-    ln = latex_name
-    spec, lay = result.net.spec, result.net.layout
-    layer = spec.layers[l]
-    V = result.derivation.values
-    fwd = []
-    for i in range(layer.units):
-        _, pairs, bias = _z_terms(result, l, s, i)
-        prev = lay.x[s] if l == 0 else lay.a[l - 1][s]
-        sym = " + ".join(f"{ln(w)}\\,{ln(a)}" for w, a in zip(lay.W[l][i], prev)) + f" + {ln(lay.b[l][i])}"
-        subst = (" + ".join(f"{_lx(w, digits)} \\cdot {_lx(a, digits)}" for w, a in pairs)
-                 + f" + {_lx(bias, digits)}")
-        z = lay.z[l][s][i]
-        fwd.append(f"- ${ln(z)} = {sym} = {subst} = {n(V[z])}$")
-    if layer.activation == "identity":
-        return fwd
-    for i in range(layer.units):
-        z, a = lay.z[l][s][i], lay.a[l][s][i]
-        fn = (r"\operatorname{softmax}" if layer.activation == "softmax"
-              else OPS[layer.activation].latex)
-        arg = ln(z) if layer.activation != "softmax" else (
-            rf"z^{{({l + 1})}}" + (rf"_{{\langle {s}\rangle}}" if spec.n_samples > 1 else ""))
-        fwd.append(f"- ${ln(a)} = {fn}({arg})"
-                   + (f"_{{{i}}}" if layer.activation == "softmax" else "")
-                   + f" = {n(V[a])}$")
-    return fwd
+def render_markdown(result, *, view: str = "scalar", digits: int = 6, appendix: bool = False, plots=None,
+                    diagram: str | None = None, notation: str = "delta", compact: bool = False) -> str:
+    """The Markdown write-up (GitHub maths); ``diagram`` is the relative path of the graph's image.
+
+    Examples
+    --------
+    >>> from backproof.nn.explain import explain_network
+    >>> r = explain_network({"inputs": [1], "targets": [2], "loss": "half_sse", "learning_rate": 0.5,
+    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[0]], "bias": 0}]})
+    >>> render_markdown(r).splitlines()[0]
+    '# network: a 1-1 network'
+    """
+    fig = Figure(_ALT, path=diagram) if diagram else None
+    return print_markdown(network_document(result, _options(view, digits, appendix, plots, notation, compact, fig)))
 
 
-def _forward_md(result, digits) -> list[str]:
-    """The forward pass, sample by sample and layer by layer, then the loss."""
-    n = lambda x: _num(x, digits)  # noqa: E731
-    ln = latex_name
-    spec, lay = result.net.spec, result.net.layout
-    V = result.derivation.values
-    L = ["", "## Forward pass", ""]
-    fwd: list[str] = []
-    for s in _samples(spec):
-        if spec.n_samples > 1:
-            fwd.append(f"**Sample {s}**")
-            fwd.append("")
-        for l in range(len(spec.layers)):
-            fwd.extend(_forward_layer_md(result, l, s, digits))
-        if spec.n_samples > 1:
-            fwd.append(f"- ${ln(lay.loss[s])} = {n(V[lay.loss[s]])}$")
-            fwd.append("")
-    L.extend(_cap(fwd, "lines"))
-    if _more_samples(spec):
-        L.append(f"- {_more_samples(spec)}")
-    L += [f"- **Loss** $J = {n(result.loss)}$", ""]
-    return L
+def render_latex(result, *, view: str = "scalar", digits: int = 6, appendix: bool = False, plots=None,
+                 diagram: str | None = None, notation: str = "delta", compact: bool = False,
+                 fragment: bool = False) -> str:
+    """A LaTeX ``article`` that pdflatex compiles (``diagram``: the relative path of the graph's PDF)."""
+    fig = Figure(_ALT, pdf=diagram) if diagram else None
+    doc = network_document(result, _options(view, digits, appendix, plots, notation, compact, fig))
+    return print_latex(doc, fragment=fragment)
 
 
-def _lx(x, digits) -> str:
-    t = _num(x, digits)
-    return r"\left(" + t + r"\right)" if t.startswith("-") else t
+def render_html(result, *, view: str = "scalar", digits: int = 6, appendix: bool = False, plots=None,
+                diagram: str | None = None, notation: str = "delta", compact: bool = False) -> str:
+    """One self-contained HTML page (``diagram``: the graph's SVG text, inlined)."""
+    fig = Figure(_ALT, svg=diagram) if diagram else None
+    return print_html(network_document(result, _options(view, digits, appendix, plots, notation, compact, fig)))
 
 
-def _delta_md(d, digits) -> list[str]:
-    """The lines of one δ: ∂J/∂a (through the layer above, or at the output), then δ."""
-    n = lambda x: _num(x, digits)  # noqa: E731
-    lx = lambda x: _lx(x, digits)  # noqa: E731
-    ln = latex_name
-    rows = []
-    dJa = rf"\frac{{\partial J}}{{\partial {ln(d.a)}}}"
-    if d.back:
-        terms = " + ".join(f"{ln(dn)}\\,{ln(w)}" for dn, w, _, _ in d.back)
-        vals = " + ".join(f"{lx(dv)} \\cdot {lx(wv)}" for _, _, dv, wv in d.back)
-        rows.append(f"- ${dJa} = {terms} = {vals} = {n(d.dJ_da)}$")
-    elif d.dJ_da_symbolic is not None:
-        sym = d.dJ_da_symbolic.xreplace({s: sp.Symbol(ln(s.name)) for s in d.dJ_da_symbolic.free_symbols})
-        rows.append(f"- ${dJa} = {to_latex(sym)} = {n(d.dJ_da)}$")
-    else:
-        rows.append(f"- ${dJa} = {n(d.dJ_da)}$")
-    dn = ln(d.name)
-    if d.activation == "identity":
-        rows.append(f"- ${dn} = \\frac{{\\partial J}}{{\\partial {ln(d.z)}}} = {dJa} = {n(d.delta)}$ (identity)")
-    elif d.activation == "softmax":
-        vals = " + ".join(f"{lx(g)} \\cdot {lx(j)}" for _, g, j in d.softmax_terms)
-        rows.append(f"- ${dn} = \\sum_m \\frac{{\\partial J}}{{\\partial a_m}}"
-                    f"\\frac{{\\partial a_m}}{{\\partial {ln(d.z)}}} = {vals} = {n(d.delta)}$"
-                    r" (softmax: $\partial a_m/\partial z_i = a_m(\delta_{mi} - a_i)$)")
-    else:
-        as_layer = OPS[d.activation].layer
-        assert as_layer is not None  # an elementwise activation's row has its layer facet
-        deriv = as_layer.derivative_latex(ln(d.z), ln(d.a))
-        rows.append(f"- ${dn} = {dJa} \\cdot \\frac{{\\partial {ln(d.a)}}}{{\\partial {ln(d.z)}}} = "
-                    f"{dJa} \\cdot {deriv} = {lx(d.dJ_da)} \\cdot {lx(d.da_dz)} = {n(d.delta)}$")
-    if d.note:
-        rows.append(f"  - simplification — {d.note} $= {n(d.delta)}$")
-    return rows
-
-
-def _param_md(result, p, digits) -> str:
-    """The table row of one parameter's gradient."""
-    n = lambda x: _num(x, digits)  # noqa: E731
-    lx = lambda x: _lx(x, digits)  # noqa: E731
-    ln = latex_name
-    if len(p.terms) <= SHOW_SAMPLES:
-        sym = " + ".join(f"{ln(dn)}\\,{ln(an)}" if an else ln(dn) for dn, an, _, _ in p.terms)
-        vals = " + ".join(f"{lx(dv)} \\cdot {lx(av)}" if an else lx(dv) for _, an, dv, av in p.terms)
-        form = f"${_chain_latex(result, p)}{sym} = {vals}$"
-    else:
-        form = f"$\\sum_s {ln(p.terms[0][0].rsplit('_s', 1)[0])}" + (
-            f"\\,{ln(p.terms[0][1].rsplit('_s', 1)[0])}" if p.terms[0][1] else "") + \
-            f"$ over {len(p.terms)} samples"
-    return f"| ${ln(p.name)}$ | `{p.entry}` | {form} | {n(p.gradient)} |"
-
-
-def _scalar_md(result, digits) -> list[str]:
-    spec = result.net.spec
-    L = ["## Backward pass — scalar view", "",
-         r"Each $\delta = \partial J/\partial z$ is computed once, then reused by every weight "
-         r"that needs it: $\partial J/\partial w = \delta \cdot a$ and $\partial J/\partial b = \delta$.", ""]
-    rows: list[str] = []
-    shown = set(_samples(spec))
-    current = None
-    for d in result.scalar.deltas:
-        if d.sample is not None and d.sample not in shown:
-            continue
-        if current != d.layer:
-            current = d.layer
-            rows += ["", f"**Layer {d.layer}** ({d.activation}"
-                         f"{', output' if d.layer == len(spec.layers) else ''})", ""]
-        rows.extend(_delta_md(d, digits))
-    L.extend(_cap(rows, "lines"))
-    if _more_samples(spec):
-        L += ["", f"{_more_samples(spec)}"]
-    L += ["", "**Parameters**", "", r"| parameter | entry | $\partial J/\partial p$ | value |", "|---|---|---|---|"]
-    L.extend(_cap([_param_md(result, p, digits) for p in result.scalar.params], "parameters"))
-    L.append("")
-    return L
-
-
-def _matrix_md(result, digits) -> list[str]:
-    mv = result.matrix
-    spec = result.net.spec
-    Lh = len(mv.layers)
-    ml = lambda M: _mat_latex(M, digits)  # noqa: E731
-    sh = lambda M: rf"{M.shape[0]}\times{M.shape[1]}"  # noqa: E731
-    L = ["## Backward pass — matrix view", "",
-         "Column vectors; with several samples the samples are the columns. "
-         r"$\odot$ is the elementwise product; shapes are under each equation.", "",
-         f"At the output ($\\hat y = a^{{({Lh})}}$, $K = {mv.layers[-1].units}$, $n = {mv.n_samples}$): "
-         f"`{mv.grad_formula}`.", ""]
-    for m in reversed(mv.layers):
-        l = m.layer
-        L.append(f"**Layer {l}** ({m.activation})")
-        L.append("")
-        L.append(f"$$z^{{({l})}} = W^{{({l})}}a^{{({l - 1})}} + b^{{({l})}} = {ml(m.Z)}"
-                 f"\\qquad ({sh(m.Z)} = {sh(m.W)}\\cdot{sh(m.A_prev)} + {sh(m.b)})$$")
-        L.append(f"$$a^{{({l})}} = {ml(m.A)}$$")
-        if l == Lh:
-            head = r"\nabla_a J"
-            L.append(f"$$\\nabla_a J = {ml(m.grad_a)}$$")
-        else:
-            head = f"(W^{{({l + 1})}})^\\top\\delta^{{({l + 1})}}"
-            up = mv.layers[l]
-            L.append(f"$${head} = {ml(m.grad_a)}\\qquad ({sh(m.grad_a)} = "
-                     f"{up.W.shape[1]}\\times{up.W.shape[0]}\\cdot{sh(up.delta)})$$")
-        if m.act_deriv is not None:
-            L.append(f"$$\\delta^{{({l})}} = {head} \\odot \\sigma'(z^{{({l})}}) = {ml(m.grad_a)} \\odot "
-                     f"{ml(m.act_deriv)} = {ml(m.delta)}\\qquad ({sh(m.delta)})$$")
-        else:
-            L.append(f"$$\\delta^{{({l})}} = "
-                     f"\\left(\\frac{{\\partial a^{{({l})}}}}{{\\partial z^{{({l})}}}}\\right)^\\top"
-                     f"\\nabla_a J = {ml(m.delta)}\\qquad ({sh(m.delta)};\\ "
-                     r"\partial a/\partial z = \operatorname{diag}(a) - a a^\top\text{ per sample})$$")
-        if m.simplified is not None:
-            k = "K n" if LOSS_ROWS[spec.loss].per_output else "n"
-            L.append(f"$$\\delta^{{({l})}} = \\frac{{\\hat y - y}}{{{k}}} = {ml(m.simplified)}"
-                     f"\\qquad\\text{{({m.activation} + {spec.loss}: the same numbers)}}$$")
-        L.append(f"$$\\frac{{\\partial J}}{{\\partial W^{{({l})}}}} = \\delta^{{({l})}}a^{{({l - 1})\\top}} = "
-                 f"{ml(m.dW)}\\qquad ({sh(m.dW)} = {sh(m.delta)}\\cdot{m.A_prev.shape[1]}\\times{m.A_prev.shape[0]})$$")
-        L.append(f"$$\\frac{{\\partial J}}{{\\partial b^{{({l})}}}} = \\delta^{{({l})}}\\mathbf{{1}} = {ml(m.db)}"
-                 f"\\qquad ({sh(m.db)})$$")
-        L.append("")
-    return L
-
-
-def _update_md(result, digits) -> list[str]:
-    n = lambda x: _num(x, digits)  # noqa: E731
-    net = result.net
-    entries = {v: k for k, v in net.matrix_names.items() if "[" in k and k[0] in "Wb"}
-    L = ["## Gradient-descent update", "",
-         f"$p_{{\\text{{new}}}} = p - \\eta\\,\\partial J/\\partial p$ with $\\eta = {n(net.learning_rate)}$; "
-         f"mode {_MODE_TEXT[result.mode]}.", "",
-         r"| parameter | entry | old | $\partial J/\partial p$ | new |", "|---|---|---|---|---|"]
-    rows = [f"| ${latex_name(s.target)}$ | `{entries.get(s.target, '')}` | {n(s.factors[0])} | "
-            f"{n(s.factors[1])} | {n(s.value)}{' *' if s.note else ''} |" for s in result.updates]
-    L.extend(_cap(rows, "parameters"))
-    if any(s.note for s in result.updates):
-        L += ["", "\\* " + next(s.note for s in result.updates if s.note)]
-    L.append("")
-    return L
-
-
-def _history_md(result, digits) -> list[str]:
-    h = result.history
-    L = ["## Training", "",
-         f"Full-batch gradient descent on the NumPy engine: $\\eta = {h.learning_rate:g}$, {h.mode}, "
-         f"tolerance {h.tolerance:g}. Stopped: {h.reason}. "
-         f"Loss {_num(h.losses[0], digits)} → {_num(h.final_loss, digits)}.", "",
-         r"| step | loss $J$ | $\lVert\nabla J\rVert$ |", "|---:|---:|---:|"]
-    L.extend(f"| {k} | {_num(h.losses[k], digits)} | {_num(h.grad_norms[k], digits)} |" for k in _history_rows(h))
-    if len(h.final) <= 40:
-        L += ["", "Final parameters: " + ", ".join(f"${latex_name(k)} = {_num(v, digits)}$"
-                                                   for k, v in h.final.items())]
-    L.append("")
-    return L
-
-
-def _appendix_md(result) -> str:
-    g = result.derivation.graph
-    if g.number_of_nodes() > APPENDIX_NODES:
-        return (f"*The step-by-step chain-rule derivation is omitted: the graph has "
-                f"{g.number_of_nodes()} nodes, more than {APPENDIX_NODES}.*\n")
-    md = _derivation_markdown(result.derivation, title="Every chain-rule step", check=_engine_check(result))
-    # One level down: the appendix sits under this write-up's title.
-    return "\n".join("#" + line if line.startswith("#") else line for line in md.splitlines()) + "\n"
-
+_ALT = "Computational graph of J, one box per layer: values and gradients"
 
 # --- JSON ---------------------------------------------------------------------------------
 

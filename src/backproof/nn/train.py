@@ -70,11 +70,12 @@ class TrainHistory:
     @property
     def reason(self) -> str:
         """Why training stopped, in words."""
+        after = f"(after {self.steps} step{'s' * (self.steps != 1)})"
         return {"steps": f"all {self.steps} steps done",
                 "loss_decrease": (f"the loss stopped decreasing by more than the tolerance "
-                                  f"{self.tolerance:g} (after {self.steps} steps)"),
+                                  f"{self.tolerance:g} {after}"),
                 "gradient_norm": (f"the gradient norm fell below the tolerance {self.tolerance:g} "
-                                  f"(after {self.steps} steps)")}[self.stopped_because]
+                                  f"{after}")}[self.stopped_because]
 
     def __repr__(self) -> str:
         # One line: every loss, norm and tracked path would be kilobytes per hundred steps.

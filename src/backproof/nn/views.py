@@ -53,6 +53,7 @@ class UnitDelta:
     ``back`` lists, for a hidden unit, the terms ``(δ name, weight name, δ, w)`` of
     ∂J/∂a = Σₖ δₖ wₖⱼ (each δ is the one already computed for the layer above). For
     softmax, ``da_dz`` is None and ``softmax_terms`` holds ``(a name, ∂J/∂a, ∂a/∂z)``.
+    ``fused`` is K·n (or n) when the output pair simplifies to δ = (ŷ − y)/fused, else 0.
     """
 
     layer: int
@@ -70,6 +71,7 @@ class UnitDelta:
     back: tuple[tuple[str, str, sp.Expr, sp.Expr], ...] = ()
     softmax_terms: tuple[tuple[str, sp.Expr, sp.Expr], ...] = ()
     note: str = ""
+    fused: int = 0
 
     @property
     def name(self) -> str:
@@ -163,16 +165,17 @@ def _unit_delta(net, deriv, l: int, s: int, i: int) -> UnitDelta:
         back = tuple((delta_name(lay.z[l + 1][s][k]), lay.W[l + 1][k][i],
                       G[lay.z[l + 1][s][k]], V[lay.W[l + 1][k][i]]) for k in range(spec.layers[l + 1].units))
     da_dz, soft = _local_slope(act, lay, V, G, l, s, i)
-    note = ""
+    note, fused = "", 0
     if l == last and LOSS_ROWS[spec.loss].requires == act:
         k = spec.layers[l].units if LOSS_ROWS[spec.loss].per_output else 1
+        fused = k * n
         scale = "" if k * n == 1 else f"/{k * n}"
         note = f"{act} + {spec.loss}: δ = (ŷ − y){scale} = ({a} − {lay.y[s][i]}){scale}"
     return UnitDelta(
         layer=l + 1, unit=i, sample=s if n > 1 else None, z=z, a=a, activation=act,
         z_value=V[z], a_value=V[a], dJ_da=G[a], da_dz=da_dz, delta=G[z],
         dJ_da_symbolic=_readable(deriv.symbolic.get(a), net) if l == last else None,
-        back=back, softmax_terms=soft, note=note)
+        back=back, softmax_terms=soft, note=note, fused=fused)
 
 
 def _param_grads(net, V, G, l: int) -> list[ParamGrad]:
