@@ -238,7 +238,7 @@ def test_finding_notebook_cells_display_themselves(executed_tour):
 def test_notebook_html_outputs_are_mathml_and_load_nothing(executed_tour):
     htmls = [o.data["text/html"] for c in executed_tour.cells if c.cell_type == "code"
              for o in c.outputs if "text/html" in o.get("data", {})]
-    assert len(htmls) == 3  # the fork, its CS231n compact form, the homework feedback
+    assert len(htmls) == 4  # the fork, its CS231n compact form, the network, the homework feedback
     for html in htmls:
         _assert_fragment(html)
         assert "<math" in html

@@ -25,8 +25,8 @@ from .errors import BackproofError
 from .nn import NetOptions, NetResult, Network, program_from_spec, program_from_spec_file, resolve_run, run_network
 from .nn import report as net_report
 from .nn.run import check_options
-from .render import build_diagram
-from .report.embed import page_fragment
+from .report.document import Figure
+from .report.embed import document_fragment, page_fragment
 
 __all__ = ["NetworkExplanation", "Feedback", "network", "check_answers"]
 
@@ -76,9 +76,28 @@ class NetworkExplanation:
         return net_report.render_json(self.result)
 
     def diagram(self, **kwargs: Any) -> Any:
-        """The computational graph with one box per layer, as a ``graphviz.Digraph``."""
-        options = {"view": "backward", "clusters": dict(self.result.net.clusters), **kwargs}
-        return build_diagram(self.result.derivation, **options)
+        """The network diagram (one box per layer, δ per unit), as a ``graphviz.Digraph``
+        (keywords of :func:`backproof.render.build_network_diagram`)."""
+        from .render import build_network_diagram
+        return build_network_diagram(self.result, **kwargs)
+
+    def _svg(self) -> str | None:
+        from .render import network_diagram_fits, render_bytes
+        if not network_diagram_fits(self.result.net.spec):
+            return None
+        return render_bytes(self.diagram(), "svg").decode("utf-8")
+
+    def to_html(self) -> str:
+        """One self-contained HTML page, as ``backproof net --format html`` writes it."""
+        return net_report.render_html(self.result, view=self.view, digits=self.digits,
+                                      appendix=self.appendix, diagram=self._svg())
+
+    def _repr_html_(self) -> str:
+        svg = self._svg()
+        figure = Figure("Computational graph of J, one box per layer", svg=svg) if svg else None
+        options = net_report.NetWriteup(view=self.view, digits=self.digits, appendix=self.appendix,
+                                        figure=figure)
+        return document_fragment(net_report.network_document(self.result, options))
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
