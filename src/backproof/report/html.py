@@ -49,7 +49,8 @@ ol.steps li { display: flex; flex-wrap: wrap; align-items: baseline; gap: .2rem 
 ol.steps li:hover, ol.steps li:focus, ol.steps li.active { background: #fdf1f3; border-left-color: var(--hl);
               outline: none; }
 .n { color: var(--muted); min-width: 2.2rem; font-variant-numeric: tabular-nums; }
-.eq { overflow-x: auto; overflow-y: hidden; max-width: 100%; padding: .15rem 0; }
+.eq { overflow-x: auto; overflow-y: hidden; max-width: 100%; padding: .15rem 0; display: inline-flex;
+      flex-wrap: wrap; align-items: baseline; column-gap: .12em; }
 .tag { color: var(--muted); font-size: .9em; }
 .note { color: var(--note); flex-basis: 100%; padding-left: 3rem; font-size: .92em; }
 details { margin: .4rem 0; } summary { cursor: pointer; color: var(--muted); }
@@ -106,9 +107,20 @@ def mathml(terms, display: bool = False) -> str:
     >>> mathml((sp.Symbol("x"), sp.Integer(2)))
     '<math><mrow><mi>x</mi><mo>=</mo><mn>2</mn></mrow></math>'
     """
-    inner = "<mo>=</mo>".join(term_mathml(t) for t in terms)
+    # A leading None leaves the first side empty ("= term", a continued chain).
+    inner = "<mo>=</mo>".join("" if t is None else term_mathml(t) for t in terms)
     attr = ' display="block"' if display else ""
     return f"<math{attr}><mrow>{inner}</mrow></math>"
+
+
+def chain(terms) -> str:
+    """A line's equality chain as one ``<math>`` per ``= term``, so a narrow page wraps it
+    between terms instead of scrolling sideways."""
+    if len(terms) <= 2:
+        return mathml(terms)
+    first = mathml(terms[:2])
+    rest = "".join(f'<span class="more">{mathml((None, t))}</span>' for t in terms[2:])
+    return first + rest
 
 
 def _inline(runs) -> str:
@@ -187,7 +199,7 @@ class HtmlPrinter:
         aside = ": " + mathml(eq.aside) if eq.aside else ""
         tag = f'<span class="tag">{html.escape(eq.tag)}{aside}</span>' if eq.tag else ""
         note = f'<span class="note">note: {html.escape(eq.note)}</span>' if eq.note else ""
-        return (f'<li{ident}{nodes} class="{eq.kind}">{number}<span class="eq">{mathml(eq.terms)}</span>'
+        return (f'<li{ident}{nodes} class="{eq.kind}">{number}<span class="eq">{chain(eq.terms)}</span>'
                 f"{tag}{note}</li>")
 
 

@@ -71,7 +71,14 @@ def latex_text(text: str) -> str:
     return "".join(out)
 
 
+#: Combining accents and the LaTeX text accent that writes them (ŷ -> \^{y}).
+_ACCENTS = {"\u0302": "^", "\u0301": "'", "\u0300": "`", "\u0303": "~", "\u0308": '"', "\u0304": "="}
+
+
 def _fallback(ch: str) -> str:
+    parts = unicodedata.normalize("NFD", ch)
+    if len(parts) == 2 and ord(parts[0]) < 128 and parts[1] in _ACCENTS:
+        return f"\\{_ACCENTS[parts[1]]}{{{parts[0]}}}"
     name = unicodedata.name(ch, "")
     if name.startswith("GREEK SMALL LETTER "):
         return rf"$\{name.rsplit(' ', 1)[1].lower()}$"

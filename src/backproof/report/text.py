@@ -79,7 +79,7 @@ class TextPrinter:
         return ["  " + _runs(item) for item in b.items]
 
     def _print_Details(self, b: Details) -> list[str]:
-        L: list[str] = []
+        L: list[str] = [f"  [dim]{e(b.summary)}[/dim]"]
         for block in b.blocks:
             L.extend(getattr(self, f"_print_{type(block).__name__}")(block))
         return L
