@@ -26,13 +26,14 @@ def test_table_on_stdout_and_exit_0(capsys):
     code, out, err = run(capsys, "crosscheck", STAGED, "--at", "w=0.3,x=2,b=-1")
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0] == "cross-check of ∂y/∂· at w = 0.3, x = 2, b = -1"
+    # The cross-check is a document printed by the shared text printer (issue 11, finding 8).
+    assert lines[0] == "backproof — cross-check of ∂y/∂· at w = 0.3, x = 2, b = -1"
     assert lines[1].split() == ["gradient", "symbolic", "engine", "finite", "difference", "rel.",
                                 "engine", "rel.", "f.d.", "verdict"]
     rows = {ln.split()[0]: ln.split() for ln in lines[2:6]}
     assert set(rows) == {"∂y/∂w", "∂y/∂x", "∂y/∂b", "∂y/∂h"}
     assert all(r[-1] == "agree" for r in rows.values())
-    assert lines[-1].startswith("4 gradients × 1 point: all agree (engine ≤ ")
+    assert lines[-1].strip().startswith("4 gradients × 1 point: all agree (engine ≤ ")
     # Columns are aligned: every row starts its symbolic value at the same column.
     col = lines[1].index("symbolic")
     assert all(ln[col - 1] == " " for ln in lines[2:6])

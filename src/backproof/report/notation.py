@@ -104,9 +104,14 @@ def _latex_number(t: str) -> str:
 
 def _fenced(p, inner):
     row = p.dom.createElement("mrow")
+    # (i11-check) Stretchy parentheses get wide side bearings in Chromium's MathML layout
+    # ("( −0.7 )"); they need to stretch only around a fraction.
+    flat = not inner.getElementsByTagName("mfrac") if hasattr(inner, "getElementsByTagName") else True
     for piece in ("(", inner, ")"):
         if isinstance(piece, str):
             mo = p.dom.createElement("mo")
+            if flat:
+                mo.setAttribute("stretchy", "false")
             mo.appendChild(p.dom.createTextNode(piece))
             row.appendChild(mo)
         else:
@@ -459,4 +464,5 @@ def term_latex(expr) -> str:
 
 def term_mathml(expr) -> str:
     """Presentation MathML of one term (the inner ``mrow``), by SymPy's MathML printer."""
-    return _MATHML.doprint(expr)
+    # (i11-check) A minus sign, not a hyphen: SymPy's printer writes ``<mo>-</mo>``.
+    return _MATHML.doprint(expr).replace("<mo>-</mo>", "<mo>−</mo>")
