@@ -273,3 +273,13 @@ def test_check_feedback_latex_compiles(tmp_path):
         assert tex.startswith("\\documentclass")
         pdf = compile_latex(tex, tmp_path / path.stem, name=path.stem)
         assert pdf_page_not_blank(pdf, tmp_path)
+
+
+def test_finding_number_formatting_in_one_place():
+    """The checker's reports and the cross-check format numbers with backproof.printing.format_number
+    (or the notation's num): no private number-formatting helper is left (issue 11, finding 8)."""
+    src = Path(__file__).resolve().parent.parent / "src" / "backproof"
+    files = [*sorted((src / "check").glob("*.py")), src / "commands" / "crosscheck.py"]
+    helpers = re.compile(r"def _(n|num|fmt|paren)\(|format\([^)]*\"\.\d+g\"\)|:\.\d+g\}")
+    found = [f"{p.name}: {m.group(0)}" for p in files for m in helpers.finditer(p.read_text(encoding="utf-8"))]
+    assert found == []

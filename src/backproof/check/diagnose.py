@@ -290,16 +290,17 @@ def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:
     res = expressions_equal(a.expr.xreplace(problem.expansion()).doit(), truth)
     exp_text = to_text(truth)
     common = dict(expected=truth, expected_text=exp_text, read_as=_pretty(a.expr), symbolic=True, match=res.method)
+    shown = _pretty(truth)  # for reading: x^2 and 2·x, not Python's x**2 and 2*x
     if res.equal:
         return Item(a.key, q, disp, a.text, "correct", points=1.0, **common)
     if res.equal is None:
         why = ("could not decide in the time allowed" if res.method == "budget" else
                "could not decide: the expressions are not defined at enough random points")
         return Item(a.key, q, disp, a.text, "undecided",
-                    diagnosis=Diagnosis(None, f"{why}; expected {exp_text}"), **common)
+                    diagnosis=Diagnosis(None, f"{why}; expected {shown}"), **common)
     point = ", ".join(f"{k} = {format_number(v)}" for k, v in sorted((res.point or {}).items()))
     return Item(a.key, q, disp, a.text, "incorrect", counterexample=res.point,
-                diagnosis=Diagnosis(None, f"not equal to {exp_text}: at {point} yours is "
+                diagnosis=Diagnosis(None, f"not equal to {shown}: at {point} yours is "
                                           f"{_maybe(res.given_value)}, the right one {_maybe(res.expected_value)}"),
                 **common)
 

@@ -161,8 +161,11 @@ def _plain(expr: sp.Expr) -> sp.Expr:
     return expr.xreplace({s: _sym(s.name) for s in expr.free_symbols})
 
 
-def _numbers(expr: sp.Expr, values) -> sp.Expr:
-    """``expr`` with every name replaced by its printed value, as written (``a2 − y`` → ``0.64 − 1``)."""
+def _numbers(expr: sp.Expr, values) -> sp.Expr | None:
+    """``expr`` with every name replaced by its printed value, as written (``a2 − y`` → ``0.64 − 1``);
+    None for a lone name, whose value the chain states next anyway."""
+    if isinstance(expr, sp.Symbol):
+        return None
     subs = {_sym(k): num(v, paren=True) for k, v in values}
     with sp.evaluate(False):
         return _plain(expr).xreplace(subs)
@@ -251,9 +254,8 @@ def _explanation(item: Item) -> list[tuple[Inline, ...]]:
             out.append((Text("Expected: "), Math((quantity_term(item.quantity), _plain(item.expected))),))
         if d is not None and d.mistake:
             title = _TITLES.get(d.mistake, "")
-            # Some explanations begin with the title's words: then the title is not repeated.
-            said = d.explanation.startswith(title.split(" (")[0])
-            text = _sentence(d.explanation) if said else f"{_sentence(title)} {_sentence(d.explanation)}"
+            text = _sentence(d.explanation) if _says(d.explanation, title) else \
+                f"{_sentence(title)} {_sentence(d.explanation)}"
             out.append((Text("Likely mistake", "em"), Text(": " + text)))
             if d.also:
                 out.append((Text("Also consistent with: " + "; ".join(_TITLES.get(m, m) for m in d.also) + "."),))
@@ -267,8 +269,15 @@ def _explanation(item: Item) -> list[tuple[Inline, ...]]:
         if item.steps is not None:
             out += _formula_runs("With the right numbers: ", item.steps)
     if item.note:
-        out.append((Text("Note: ", "em"), Text(_sentence(item.note))))
+        out.append((Text("Note", "em"), Text(": " + _sentence(item.note))))
     return out
+
+
+def _says(explanation: str, title: str) -> bool:
+    """True when an explanation opens with its mistake's title in other words ("operands swapped: …"
+    for "operands of − or ÷ swapped"): the title is then not repeated."""
+    lead = explanation.split(":", 1)[0] if ":" in explanation else ""
+    return bool(lead) and lead.split(" ", 1)[0][:5].lower() == title.split(" ", 1)[0][:5].lower()
 
 
 def _sentence(text: str) -> str:
@@ -276,8 +285,8 @@ def _sentence(text: str) -> str:
     text = text.strip()
     if not text:
         return text
-    first = text.split(" ", 1)[0]
-    if first.isalpha() and len(first) > 1:
+    first = text.split(" ", 1)[0].rstrip(",;:")
+    if first.isalpha() and (len(first) > 1 or first == "a"):
         text = text[:1].upper() + text[1:]
     return text + ("" if text.endswith((".", "?", "!")) else ".")
 

@@ -54,6 +54,7 @@ def run(args) -> int:
     from ..check import grade as g
     from ..check import report as feedback
     from ..check.answers import AnswerFileError
+    from ..printing import format_number
 
     fmt = _output_format(args.output)
     _check_options(args)
@@ -73,7 +74,7 @@ def run(args) -> int:
         write_atomic(args.output, text)
     else:
         for r in report.results:
-            score = f"error: {r.error}" if r.error else f"{r.score:g}/{r.total}"
+            score = f"error: {r.error}" if r.error else f"{format_number(r.score)}/{r.total}"
             print(f"{_terminal(r.student)}\t{score}")
     sys.stdout.write(feedback.render_grade_summary(report))
     return 0 if report.all_correct else 1
