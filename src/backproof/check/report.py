@@ -285,7 +285,7 @@ def _sentence(text: str) -> str:
     text = text.strip()
     if not text:
         return text
-    first = text.split(" ", 1)[0].rstrip(",;:")
+    first = text.split(" ", 1)[0].rstrip(",;:").replace("'", "")
     if first.isalpha() and (len(first) > 1 or first == "a"):
         text = text[:1].upper() + text[1:]
     return text + ("" if text.endswith((".", "?", "!")) else ".")
@@ -356,9 +356,8 @@ def _item_blocks(result: CheckResult, item: Item) -> list:
     if item.verdict in ("incorrect", "missing") and not item.symbolic:
         lines, short = derivation_equations(result.problem, item.quantity)
         if lines:
-            blocks.append(Paragraph((Text("The correct derivation of this step, one chain-rule step at a time"
-                                          + (" (a short name stands for each unnamed part of a formula)"
-                                             if short else "") + ":"
+            blocks.append(Paragraph((Text("The correct derivation, one chain-rule step at a time"
+                                          + (" (short names stand for unnamed parts)" if short else "") + ":"
                                           if item.quantity.kind == "grad" else
                                           "The correct forward step, one operation at a time:"),)))
             blocks.append(Equations(tuple(short + lines)))

@@ -464,5 +464,10 @@ def term_latex(expr) -> str:
 
 def term_mathml(expr) -> str:
     """Presentation MathML of one term (the inner ``mrow``), by SymPy's MathML printer."""
-    # (i11-check) A minus sign, not a hyphen: SymPy's printer writes ``<mo>-</mo>``.
-    return _MATHML.doprint(expr).replace("<mo>-</mo>", "<mo>−</mo>")
+    # (i11-check) A minus sign, not a hyphen: SymPy's printer writes ``<mo>-</mo>``. Parentheses
+    # stretch only in a term with a fraction: Chromium gives stretchy ones wide side bearings.
+    out = _MATHML.doprint(expr).replace("<mo>-</mo>", "<mo>−</mo>")
+    if "<mfrac" not in out:
+        out = out.replace("<mo>(</mo>", '<mo stretchy="false">(</mo>').replace("<mo>)</mo>",
+                                                                            '<mo stretchy="false">)</mo>')
+    return out
