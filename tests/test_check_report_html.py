@@ -283,3 +283,34 @@ def test_finding_number_formatting_in_one_place():
     helpers = re.compile(r"def _(n|num|fmt|paren)\(|format\([^)]*\"\.\d+g\"\)|:\.\d+g\}")
     found = [f"{p.name}: {m.group(0)}" for p in files for m in helpers.finditer(p.read_text(encoding="utf-8"))]
     assert found == []
+
+
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z_0-9]*|-?\d+(?:\.\d+)?(?:e-?\d+)?")
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_finding_symbols_and_numbers_correspond_term_for_term(path):
+    """In every formula of the feedback that substitutes numbers, the numbers stand in the order of
+    the symbols above them: ``w1 · x + b1 = 2 · 1 + 0``, never ``b1 + w1 · x = 2 · 1 + 0``."""
+    from backproof.check.report import formula_terms
+    from backproof.printing import format_number
+
+    result = check(load_check(path))
+    checked = 0
+    for item in result.items:
+        for fm in (item.steps, item.carried_steps):
+            if fm is None or fm.kind not in ("value", "grad"):
+                continue
+            values = {k: format_number(v) for k, v in fm.values}
+            chain, locals_ = formula_terms(fm)
+            for terms in [chain, *locals_]:
+                texts = [term_text(t) for t in terms]
+                for sym, nums in itertools.pairwise(texts):
+                    names = _TOKEN.findall(sym)
+                    if "∂" in sym or not any(n in values for n in names) or not any(ch.isdigit() for ch in nums):
+                        continue
+                    if nums == texts[-1]:  # the value itself, not the substitution
+                        continue
+                    assert [values.get(n, n) for n in names] == _TOKEN.findall(nums), f"{path.name}: {texts}"
+                    checked += 1
+    assert checked or result.all_correct or all(i.symbolic for i in result.items)

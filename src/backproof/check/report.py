@@ -37,7 +37,7 @@ from ..report.document import (
 from ..report.html import print_html
 from ..report.latex import print_latex
 from ..report.markdown import print_markdown
-from ..report.notation import Atom, Grad, Local, num, term_text
+from ..report.notation import Atom, Grad, Local, Via, num, term_text
 from ..report.text import print_text
 from ..steps import StepKind
 from .diagnose import VERDICTS, CheckResult, Item
@@ -157,8 +157,10 @@ def _chain(terms: list) -> tuple:
 
 
 def _plain(expr: sp.Expr) -> sp.Expr:
-    """Symbols without assumptions (the checker's are ``real``): the printers know them by name."""
-    return expr.xreplace({s: _sym(s.name) for s in expr.free_symbols})
+    """Symbols without assumptions (the checker's are ``real``): the printers know them by name.
+    Nothing is re-evaluated, so the terms keep the order :func:`_numbers` substitutes them in."""
+    with sp.evaluate(False):
+        return expr.xreplace({s: _sym(s.name) for s in expr.free_symbols})
 
 
 def _numbers(expr: sp.Expr, values) -> sp.Expr | None:
@@ -166,9 +168,10 @@ def _numbers(expr: sp.Expr, values) -> sp.Expr | None:
     None for a lone name, whose value the chain states next anyway."""
     if isinstance(expr, sp.Symbol):
         return None
-    subs = {_sym(k): num(v, paren=True) for k, v in values}
+    subs = {sp.Symbol(k, real=True): num(v, paren=True) for k, v in values}
+    subs.update({_sym(k): num(v, paren=True) for k, v in values})
     with sp.evaluate(False):
-        return _plain(expr).xreplace(subs)
+        return expr.xreplace(subs)
 
 
 def formula_terms(fm: Formula) -> tuple[tuple, list[tuple]]:
@@ -361,6 +364,12 @@ def _item_blocks(result: CheckResult, item: Item) -> list:
                                           if item.quantity.kind == "grad" else
                                           "The correct forward step, one operation at a time:"),)))
             blocks.append(Equations(tuple(short + lines)))
+            vias = sorted({v for eq in lines for v in sp.Tuple(*eq.terms).atoms(Via)}, key=term_text)
+            if vias:  # the notation of a fork, explained on its first use
+                v = vias[0]
+                blocks.append(Paragraph((Math((v,)), Text(" is the part of "), Math((v.args[0],)),
+                                         Text(" that flows through "), Math((v.args[1],)),
+                                         Text("; the parts of all paths add up."))))
     return blocks
 
 
