@@ -255,15 +255,8 @@ def _explanation(item: Item) -> list[tuple[Inline, ...]]:
             out += _formula_runs("Expected: ", item.steps)
         elif item.expected is not None and item.symbolic:
             out.append((Text("Expected: "), Math((quantity_term(item.quantity), _plain(item.expected))),))
-        if d is not None and d.mistake:
-            title = _TITLES.get(d.mistake, "")
-            text = _sentence(d.explanation) if _says(d.explanation, title) else \
-                f"{_sentence(title)} {_sentence(d.explanation)}"
-            out.append((Text("Likely mistake", "em"), Text(": " + text)))
-            if d.also:
-                out.append((Text("Also consistent with: " + "; ".join(_TITLES.get(m, m) for m in d.also) + "."),))
-        elif d is not None:
-            out.append((Text(_sentence(d.explanation)),))
+        if d is not None:
+            out += _diagnosis_runs(d)
     elif item.verdict == "carried_error":
         if d is not None:
             out.append((Text(_sentence(d.explanation)),))
@@ -273,6 +266,19 @@ def _explanation(item: Item) -> list[tuple[Inline, ...]]:
             out += _formula_runs("With the right numbers: ", item.steps)
     if item.note:
         out.append((Text("Note", "em"), Text(": " + _sentence(item.note))))
+    return out
+
+
+def _diagnosis_runs(d) -> list[tuple[Inline, ...]]:
+    """The likely mistake in words (its title, never its code) and what else fits."""
+    if not d.mistake:
+        return [(Text(_sentence(d.explanation)),)]
+    title = _TITLES.get(d.mistake, "")
+    text = _sentence(d.explanation) if _says(d.explanation, title) else \
+        f"{_sentence(title)} {_sentence(d.explanation)}"
+    out: list[tuple[Inline, ...]] = [(Text("Likely mistake", "em"), Text(": " + text))]
+    if d.also:
+        out.append((Text("Also consistent with: " + "; ".join(_TITLES.get(m, m) for m in d.also) + "."),))
     return out
 
 
