@@ -400,6 +400,8 @@ def feedback_document(result: CheckResult, *, title: str | None = None) -> Docum
     blocks: list = [Paragraph((Text(" ".join(who)),))] if who else []
     blocks += [_table(result), _score(result)]
     problems = [i for i in result.items if i.verdict != "correct" or i.note]
+    if result.items and result.all_correct and not problems:
+        blocks.append(Paragraph((Text("Every answer is right.", "good"),)))
     if problems:
         blocks.append(Heading("What to look at"))
     for item in problems:
