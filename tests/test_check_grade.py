@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 
 import pytest
 
@@ -385,3 +386,30 @@ def test_finding_timeout_must_be_finite(tmp_path, capsys, value):
     assert main(["grade", str(key), str(subs), "--timeout", value, "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "--timeout must be a positive, finite number" in err
+
+
+def test_finding_grade_sheets_are_documents_of_the_shared_printers(tmp_path, capsys):
+    """The grade sheet's Markdown and HTML come from one document and the shared printers (issue 11,
+    finding 8): counts in the right number ("1 could not be graded", never "1 errors"), mistakes
+    by their titles (the codes stay in the CSV and JSON), and an HTML page that fetches nothing."""
+    from backproof.check.mistakes import MISTAKES
+    (tmp_path / "key.yaml").write_text(key_text())
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    (subs / "a.json").write_text(submission("Ada", truth()))
+    (subs / "b.json").write_text(submission("Ben", truth(slip=True)))
+    (subs / "c.yaml").write_text("student: Cy\nanswers: {a2: [7\n")
+    for out in ("g.md", "g.html", "g.csv"):
+        assert main(["grade", str(tmp_path / "key.yaml"), str(subs), "-o", str(tmp_path / out), "--jobs", "1",
+                     "--no-progress"]) == 1
+    summary = capsys.readouterr().out
+    md, page = (tmp_path / "g.md").read_text(), (tmp_path / "g.html").read_text()
+    assert "(1 errors)" not in summary + md + page
+    assert "Graded 2 of 3 submissions (1 could not be graded)" in summary and summary.count("Graded") == 3
+    assert "## Class summary" in md and "| student | quantity | given | expected | verdict | mistake |" in md
+    # The oracle for Ben's mistake: his dJ/da1 used w2 = 2 (truth(slip=True)), a wrong value.
+    title = {m.name: m.title for m in MISTAKES}["wrong_value"]
+    assert title in md and "wrong_value" not in md and "wrong_value" not in page
+    assert "wrong_value" in (tmp_path / "g.csv").read_text()
+    assert "<table>" in page and "default-src 'none'" in page
+    assert not re.search(r"https?:", page.replace("http://www.w3.org/1998/Math/MathML", ""))

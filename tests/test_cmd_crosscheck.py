@@ -26,13 +26,14 @@ def test_table_on_stdout_and_exit_0(capsys):
     code, out, err = run(capsys, "crosscheck", STAGED, "--at", "w=0.3,x=2,b=-1")
     assert code == 0 and err == ""
     lines = out.splitlines()
-    assert lines[0] == "cross-check of ∂y/∂· at w = 0.3, x = 2, b = -1"
+    # The cross-check is a document printed by the shared text printer (issue 11, finding 8).
+    assert lines[0] == "backproof — cross-check of ∂y/∂· at w = 0.3, x = 2, b = -1"
     assert lines[1].split() == ["gradient", "symbolic", "engine", "finite", "difference", "rel.",
                                 "engine", "rel.", "f.d.", "verdict"]
     rows = {ln.split()[0]: ln.split() for ln in lines[2:6]}
     assert set(rows) == {"∂y/∂w", "∂y/∂x", "∂y/∂b", "∂y/∂h"}
     assert all(r[-1] == "agree" for r in rows.values())
-    assert lines[-1].startswith("4 gradients × 1 point: all agree (engine ≤ ")
+    assert lines[-1].strip().startswith("4 gradients × 1 point: all agree (engine ≤ ")
     # Columns are aligned: every row starts its symbolic value at the same column.
     col = lines[1].index("symbolic")
     assert all(ln[col - 1] == " " for ln in lines[2:6])
@@ -175,3 +176,20 @@ def test_network_spec_without_backproof_nn_is_a_clean_error(capsys, tmp_path, mo
     spec.write_text("layers: []\n", encoding="utf-8")
     code, _out, err = run(capsys, "crosscheck", f"@{spec}")
     assert code == 2 and "network specs need backproof.nn" in err
+
+
+def test_finding_crosscheck_report_is_a_document():
+    """The cross-check is one document printed by the shared printers (issue 11, finding 8): the
+    text and the Markdown show the same rows, gradients as ∂-fractions in Markdown."""
+    from backproof.commands.crosscheck import crosscheck_document, render_text
+    from backproof.report.markdown import print_markdown
+    from backproof.threeway import crosscheck
+
+    cc = crosscheck("d = a + b; e = b - c; y = d*e", at="a=2,b=1,c=0")
+    doc = crosscheck_document(cc, where=" at a = 2, b = 1, c = 0")
+    md = print_markdown(doc)
+    text = render_text(cc, where=" at a = 2, b = 1, c = 0")
+    # The oracle: y = (a + b)(b − c), so ∂y/∂b = (b − c) + (a + b) = 4 at the point.
+    assert r"| $\frac{\partial y}{\partial b}$ | 4 | 4 | 4 |" in md
+    row = next(line.split() for line in text.splitlines() if line.strip().startswith("∂y/∂b"))
+    assert row[1:4] == ["4", "4", "4"] and row[-1] == "agree"

@@ -123,16 +123,24 @@ def to_latex(expr, symbol_names: dict | None = None) -> str:
     return sp.latex(expr, order="none")
 
 
-def format_number(x, digits: int = 6) -> str:
+def format_number(x, digits: int = 6, *, paren: bool = False) -> str:
     """A number for a write-up: ``digits`` significant figures, no trailing zeros.
 
-    Integers print without a decimal point and ``-0`` prints as ``0``.
+    Integers print without a decimal point and ``-0`` prints as ``0``; with ``paren`` a
+    negative number is parenthesised (a factor after the first: ``3·(-1)``, never ``3·-1``).
 
     Examples
     --------
     >>> format_number(2.6000000000000001), format_number(-0.0), format_number(1/3)
     ('2.6', '0', '0.333333')
+    >>> format_number(-1, paren=True), format_number(2, paren=True)
+    ('(-1)', '2')
     """
+    text = _format_number(x, digits)
+    return f"({text})" if paren and text.startswith("-") else text
+
+
+def _format_number(x, digits: int) -> str:
     if isinstance(x, sp.Basic):
         if x.is_Integer:
             return str(int(x))

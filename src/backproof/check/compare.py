@@ -154,7 +154,7 @@ def expressions_equal(given: sp.Expr, truth: sp.Expr, *, seconds: float = 2.0, p
     if ok:
         return SymbolicResult(True, "random points")
     subs = {s: sp.Rational(repr(where[s.name])) for s in symbols}
-    gv, tv = _num(g, subs), _num(t, subs)
+    gv, tv = _value_at(g, subs), _value_at(t, subs)
     return SymbolicResult(False, "random points", where, gv, tv)
 
 
@@ -169,7 +169,7 @@ def _zero_by_algebra(diff: sp.Expr) -> bool:
     return sp.count_ops(diff) <= 200 and sp.simplify(diff) == 0
 
 
-def _num(e: sp.Expr, subs) -> float | None:
+def _value_at(e: sp.Expr, subs) -> float | None:
     try:
         v = complex(sp.N(e.xreplace(subs), 20))
     except (TypeError, ValueError):

@@ -20,7 +20,7 @@ from ..printing import format_number, to_text
 from .answers import Answer, CheckInput, Tolerances
 from .compare import Tolerance, expressions_equal, numbers_match
 from .mistakes import MISTAKES, candidate_mutations
-from .quantities import Evaluator, Problem, Quantity, Trace, formula
+from .quantities import Evaluator, Formula, Problem, Quantity, Trace, formula_parts, formula_text
 
 __all__ = ["Diagnosis", "Item", "CheckResult", "diagnose", "check", "VERDICTS", "computation_order"]
 
@@ -59,9 +59,11 @@ class Item:
     diagnosis: Diagnosis | None = None
     read_as: str | None = None
     formula: str = ""               # how the expected value comes about, with numbers
+    steps: Formula | None = None    # the same as data, for the write-ups
     carried_value: float | None = None
     carried_from: tuple[str, ...] = ()
     carried_formula: str = ""
+    carried_steps: Formula | None = None
     note: str = ""
     first: bool = False             # the first wrong step in computation order
     counterexample: dict | None = None
@@ -132,9 +134,6 @@ def computation_order(problem: Problem, q: Quantity) -> tuple:
         return (1, index.get(q.name, 0) * 0, -pos(q.wrt), -index.get(q.name, 0), q.wrt)
     return (2, -pos(q.name), q.name)
 
-
-def _n(x) -> str:
-    return format_number(x)
 
 
 def _and(names) -> str:
@@ -219,8 +218,9 @@ def _missing(problem: Problem, expected: Iterable[Quantity], judged: Mapping[Qua
         if q not in judged:
             truth = problem.truth(q) if problem.at is not None else None
             out.append(Item(problem.display(q), q, problem.display(q), None, "missing", expected=truth,
-                            expected_text=_n(truth) if truth is not None else "",
-                            formula=problem.truth_formula(q) if truth is not None else ""))
+                            expected_text=format_number(truth) if truth is not None else "",
+                            formula=problem.truth_formula(q) if truth is not None else "",
+                            steps=problem.truth_steps(q) if truth is not None else None))
     return out
 
 
@@ -240,10 +240,12 @@ def _judge(problem: Problem, a: Answer, given: dict, tol: Tolerance, carried_cre
         return _Judged(_judge_symbolic(problem, a, disp))
     truth = problem.truth(q)
     read_as = _pretty(a.expr) if a.expr is not None else None
-    common = dict(expected=truth, expected_text=_n(truth), formula=problem.truth_formula(q), read_as=read_as)
+    common = dict(expected=truth, expected_text=format_number(truth), formula=problem.truth_formula(q),
+                  steps=problem.truth_steps(q), read_as=read_as)
     if a.kind == "nonfinite":
         return _Judged(Item(a.key, q, disp, a.text, "incorrect", **common,
-                            diagnosis=Diagnosis(None, f"{a.text} is not a finite number; expected {_n(truth)}")))
+                            diagnosis=Diagnosis(None, f"{a.text} is not a finite number; "
+                                                      f"expected {format_number(truth)}")))
     trace = Trace()
     own = Evaluator(problem, given, exclude=q, trace=trace)
     carried = own.get(q)
@@ -254,15 +256,16 @@ def _judge(problem: Problem, a: Answer, given: dict, tol: Tolerance, carried_cre
     how = numbers_match(a.value, a.text, truth, tol)
     if how is not None:
         note = "" if not carried_ok or follows else \
-            f"right, but it does not follow from your {{from}}: those give {_n(carried)}"
+            f"right, but it does not follow from your {{from}}: those give {format_number(carried)}"
         return _Judged(Item(a.key, q, disp, a.text, "correct", match=how, points=1.0, note=note,
                             carried_value=carried, **common), used)
     if follows:
+        carried_steps = formula_parts(problem, q, Evaluator(problem, given, exclude=q))
         return _Judged(Item(a.key, q, disp, a.text, "carried_error", match="carried", points=carried_credit,
                             carried_value=carried,
-                            carried_formula=formula(problem, q, Evaluator(problem, given, exclude=q)),
+                            carried_formula=formula_text(carried_steps), carried_steps=carried_steps,
                             diagnosis=Diagnosis(None, f"follows correctly from your {{from}}; with the right "
-                                                      f"numbers it is {_n(truth)}"), **common), used)
+                                                      f"numbers it is {format_number(truth)}"), **common), used)
     diag = _find_mistake(problem, a, given, tol, trace, own, carried)
     return _Judged(Item(a.key, q, disp, a.text, "incorrect", diagnosis=diag, carried_value=carried, **common),
                    used)
@@ -286,9 +289,10 @@ def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trac
                 break
     truth = float(problem.truth(q))
     if numbers_match(carried, None, truth, tol) is not None:
-        right = f"the right value is {_n(truth)}"
+        right = f"the right value is {format_number(truth)}"
     else:
-        right = f"from your own earlier numbers it would be {_n(carried)} (the right value is {_n(truth)})"
+        right = (f"from your own earlier numbers it would be {format_number(carried)} "
+                 f"(the right value is {format_number(truth)})")
     if found:
         m = found[0]
         return Diagnosis(m.kind, f"{m.explain(problem)}; that gives {a.text}; {right}",
@@ -303,22 +307,23 @@ def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:
     res = expressions_equal(a.expr.xreplace(problem.expansion()).doit(), truth)
     exp_text = to_text(truth)
     common = dict(expected=truth, expected_text=exp_text, read_as=_pretty(a.expr), symbolic=True, match=res.method)
+    shown = _pretty(truth)  # for reading: x^2 and 2·x, not Python's x**2 and 2*x
     if res.equal:
         return Item(a.key, q, disp, a.text, "correct", points=1.0, **common)
     if res.equal is None:
         why = ("could not decide in the time allowed" if res.method == "budget" else
                "could not decide: the expressions are not defined at enough random points")
         return Item(a.key, q, disp, a.text, "undecided",
-                    diagnosis=Diagnosis(None, f"{why}; expected {exp_text}"), **common)
-    point = ", ".join(f"{k} = {_n(v)}" for k, v in sorted((res.point or {}).items()))
+                    diagnosis=Diagnosis(None, f"{why}; expected {shown}"), **common)
+    point = ", ".join(f"{k} = {format_number(v)}" for k, v in sorted((res.point or {}).items()))
     return Item(a.key, q, disp, a.text, "incorrect", counterexample=res.point,
-                diagnosis=Diagnosis(None, f"not equal to {exp_text}: at {point} yours is "
+                diagnosis=Diagnosis(None, f"not equal to {shown}: at {point} yours is "
                                           f"{_maybe(res.given_value)}, the right one {_maybe(res.expected_value)}"),
                 **common)
 
 
 def _maybe(x: float | None) -> str:
-    return _n(x) if x is not None else "undefined"
+    return format_number(x) if x is not None else "undefined"
 
 
 def check(source: CheckInput, *, carried_credit: float = 1.0) -> CheckResult:

@@ -11,7 +11,6 @@ not depend on which worker finished first.
 from __future__ import annotations
 
 import csv
-import html
 import io
 import multiprocessing as mp
 import os
@@ -47,7 +46,7 @@ from .diagnose import VERDICTS, Item, diagnose
 from .quantities import Problem, Quantity
 
 __all__ = ["Key", "Row", "SubmissionResult", "ClassReport", "load_key", "grade", "grade_submission",
-           "render_csv", "render_json", "render_markdown", "render_summary_text", "neutralize",
+           "render_csv", "render_json", "neutralize",
            "submission_files", "scan_folder", "safe_name", "SUBMISSION_SUFFIXES", "DEFAULT_TIMEOUT"]
 
 SUBMISSION_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
@@ -698,73 +697,6 @@ def report_dict(report: ClassReport) -> dict:
 
 def render_json(report: ClassReport) -> str:
     return to_json_text(report_dict(report))
-
-
-def _md(text) -> str:
-    t = html.escape("" if text is None else str(text), quote=False)
-    for ch in "\\`*_[]|#":
-        t = t.replace(ch, "\\" + ch)
-    return " ".join(t.split())
-
-
-def render_markdown(report: ClassReport) -> str:
-    s = report.summary
-    L = ["# Grades", "", f"Key: {_md(Path(report.key.path).name)}", ""]
-    L += _summary_md(s)
-    L += ["## Scores", "", "| student | file | score | note |", "|---|---|---|---|"]
-    for r in report.results:
-        note = f"error: {r.error}" if r.error else ("all correct" if r.all_correct else "")
-        score = "" if r.error else f"{format_number(r.score)}/{r.total}"
-        L.append(f"| {_md(r.student)} | {_md(r.file)} | {score} | {_md(note)} |")
-    L += ["", "## Answers", "", "| student | quantity | given | expected | verdict | mistake |",
-          "|---|---|---|---|---|---|"]
-    for r in report.results:
-        for row in r.rows:
-            L.append(f"| {_md(r.student)} | {_md(row.quantity)} | {_md(row.given)} | {_md(row.expected)} | "
-                     f"{row.verdict} | {_md(row.mistake or '')} |")
-    return "\n".join(L) + "\n"
-
-
-def _summary_md(s: dict) -> list[str]:
-    mean = format_number(s["mean_score"]) if s["mean_score"] is not None else "–"
-    L = ["## Class summary", "",
-         f"{s['submissions']} submissions, {s['graded']} graded, {s['errors']} could not be graded; "
-         f"{s['all_correct']} all correct; mean score {mean}/{s['total']}.", ""]
-    for p in s["key_problems"]:
-        L.append(f"- **key:** {_md(p)}")
-    if s["key_problems"]:
-        L.append("")
-    L += ["| quantity | missed | correct | carried error | incorrect | missing |", "|---|---|---|---|---|---|"]
-    for q in s["most_missed"]:
-        L.append(f"| {_md(q['quantity'])} | {q['missed']}/{q['answered']} | {q['correct']} | {q['carried_error']} | "
-                 f"{q['incorrect']} | {q['missing']} |")
-    L.append("")
-    if s["common_mistakes"]:
-        L += ["Most common mistakes:", ""]
-        for m in s["common_mistakes"]:
-            L.append(f"- {_md(m['mistake'])}: {m['count']} (in {_md(', '.join(m['quantities']))})")
-        L.append("")
-    return L
-
-
-def render_summary_text(report: ClassReport) -> str:
-    """The class summary for the terminal (plain text)."""
-    s = report.summary
-    L = [f"graded {s['graded']} of {s['submissions']} submissions ({s['errors']} errors); "
-         f"{s['all_correct']} all correct; mean score "
-         f"{format_number(s['mean_score']) if s['mean_score'] is not None else '-'}/{s['total']}"]
-    for p in s["key_problems"]:
-        L.append(f"key: {p}")
-    missed = [q for q in s["most_missed"] if q["missed"]]
-    if missed:
-        L.append("most missed: " + ", ".join(f"{q['quantity']} ({q['missed']}/{q['answered']})" for q in missed[:5]))
-    if s["common_mistakes"]:
-        L.append("most common mistakes: " + ", ".join(f"{m['mistake']} ({m['count']})"
-                                                        for m in s["common_mistakes"][:5]))
-    for r in report.results:
-        if r.error:
-            L.append(f"error: {r.file}: {r.error}")
-    return "\n".join(L) + "\n"
 
 
 def cpu_workers(requested: int | None) -> int:

@@ -64,9 +64,6 @@ class Mutation:
         return {}
 
 
-def _n(x: float) -> str:
-    return format_number(x)
-
 
 def _and(names) -> str:
     return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
@@ -107,7 +104,7 @@ class LearningRateMissing(Mutation):
 
     def explain(self, problem):
         return (f"learning rate not applied: {self.name} − ∂{problem.output}/∂{self.name} instead of "
-                f"{self.name} − η·∂{problem.output}/∂{self.name} with η = {_n(problem.eta)}")
+                f"{self.name} − η·∂{problem.output}/∂{self.name} with η = {format_number(problem.eta)}")
 
 
 @dataclass(frozen=True)
@@ -136,7 +133,8 @@ class UpdatedWeightUsed(Mutation):
 
     def explain(self, problem):
         old = problem.floats.get(self.name, math.nan)
-        return (f"the updated {self.name} = {_n(self.new_value)} used where the old {self.name} = {_n(old)} "
+        return (f"the updated {self.name} = {format_number(self.new_value)} used where the old "
+                f"{self.name} = {format_number(old)} "
                 f"belongs (every gradient of one step uses the weights before the update)")
 
 
@@ -296,8 +294,8 @@ class WrongValue(Mutation):
 
     def explain(self, problem):
         right = problem.floats.get(self.name)
-        right_text = f" where {self.name} = {_n(right)}" if right is not None else ""
-        return f"{self.name} = {_n(self.value)} substituted{right_text} ({self.source})"
+        right_text = f" where {self.name} = {format_number(right)}" if right is not None else ""
+        return f"{self.name} = {format_number(self.value)} substituted{right_text} ({self.source})"
 
 
 # --- where each mistake can happen ------------------------------------------------------------
@@ -393,11 +391,11 @@ def _wrong_values(p, q, trace, base):
         for v, owners in pool.items():
             if v not in seen:
                 seen.add(v)
-                out.append(WrongValue(n, v, f"{_n(v)} is the value of {_and(owners)}"))
+                out.append(WrongValue(n, v, f"{format_number(v)} is the value of {_and(owners)}"))
         for v, how in ((right - 1, "one less"), (right + 1, "one more")):
             if v not in seen:
                 seen.add(v)
-                out.append(WrongValue(n, v, f"{how} than {_n(right)}"))
+                out.append(WrongValue(n, v, f"{how} than {format_number(right)}"))
     return out
 
 

@@ -33,7 +33,8 @@ from ..program import Program
 from .tapes import StatementTape, run_backward, run_forward, statement_tapes
 
 __all__ = ["Quantity", "Problem", "Evaluator", "Trace", "ACTIVATIONS", "NONCOMMUTATIVE", "resolve_quantity",
-           "QuantityError", "formula", "name_links", "NameLinks"]
+           "QuantityError", "formula", "formula_parts", "formula_text", "in_names", "Formula", "PathTerm",
+           "name_links", "NameLinks"]
 
 #: Ops whose derivative students forget or take at the wrong point.
 ACTIVATIONS = frozenset(name for name, op in OPS.items() if op.checker_activation)
@@ -181,7 +182,7 @@ class Problem:
         self.eta: float | None = float(self.learning_rate) if self.learning_rate is not None else None
         self.floats: dict[str, float] = {n: float(v) for n, v in (self.at or {}).items()}
         self._expansion: dict[sp.Symbol, sp.Expr] | None = None
-        self._formulas: dict[Quantity, str] = {}
+        self._formulas: dict[Quantity, Formula] = {}
         if self.at is not None:
             self._cross_check()
 
@@ -289,7 +290,7 @@ class Problem:
                 self.derivation_of(q.name)
             if self.at is not None:
                 self.truth(q)
-                self.truth_formula(q)
+                self.truth_steps(q)
 
     def truth(self, q: Quantity) -> sp.Expr:
         """The exact value of ``q`` at the problem's point."""
@@ -325,9 +326,13 @@ class Problem:
         return sym - self.learning_rate * self.truth_symbolic(Quantity("grad", self.output, q.name))
 
     def truth_formula(self, q: Quantity) -> str:
-        """``q``'s own step with the right numbers, in text (cached: it is the same for every student)."""
+        """``q``'s own step with the right numbers, in text."""
+        return formula_text(self.truth_steps(q))
+
+    def truth_steps(self, q: Quantity) -> Formula:
+        """``q``'s own step with the right numbers, as data (cached: it is the same for every student)."""
         if q not in self._formulas:
-            self._formulas[q] = formula(self, q, Evaluator(self, {}))
+            self._formulas[q] = formula_parts(self, q, Evaluator(self, {}))
         return self._formulas[q]
 
     def expansion(self) -> dict[sp.Symbol, sp.Expr]:
@@ -527,61 +532,128 @@ class Evaluator:
         return vals
 
 
+@dataclass(frozen=True)
+class PathTerm:
+    """One path of a gradient: ``∂f/∂via · ∂via/∂n`` (``upstream`` None when ``via`` is ``f``)."""
+
+    via: str
+    upstream: float | None
+    local: float
+    local_form: sp.Expr         # ∂via/∂n in the statements' names (``a2·(1 − a2)``, not σ(z)·(1 − σ(z)))
+    gate: sp.Expr | None = None  # via's expression, when via is the differentiated name itself
+
+
+@dataclass(frozen=True)
+class Formula:
+    """How one quantity comes about, with the numbers an :class:`Evaluator` gives (data, no text).
+
+    ``kind`` is ``input`` (a given value), ``value`` (a statement's value: ``expr`` with the
+    ``values`` of its names), ``grad`` (the sum over ``paths``; none when ``f`` does not depend
+    on ``n``) or ``update`` (``old − eta·grad``). ``values`` holds every name a form mentions.
+    """
+
+    quantity: Quantity
+    kind: str
+    value: float
+    expr: sp.Expr | None = None
+    paths: tuple[PathTerm, ...] = ()
+    values: tuple[tuple[str, float], ...] = ()
+    old: float | None = None
+    eta: float | None = None
+    grad: float | None = None
+    output: str = ""            # update: the output whose gradient is followed
+
+
+def formula_parts(problem: Problem, q: Quantity, ev: Evaluator) -> Formula:
+    """``q``'s own step with the numbers ``ev`` gives its inputs, as data for the write-ups.
+
+    ``update`` records ``output``: the name whose gradient the step follows.
+
+    Examples
+    --------
+    >>> p = Problem("a = w*x; J = a**2", at="w=3,x=2")
+    >>> f = formula_parts(p, Quantity("grad", "J", "w"), Evaluator(p, {}))
+    >>> [(t.via, t.upstream, t.local, str(t.local_form)) for t in f.paths], f.value
+    ([('a', 12.0, 2.0, 'x')], 24.0)
+    """
+    value = ev.get(q)
+    if q.kind == "value":
+        if q.name in problem.inputs:
+            return Formula(q, "input", value)
+        stmt = problem.program.statement(q.name).expr
+        return Formula(q, "value", value, expr=stmt, values=_values(ev, stmt))
+    if q.kind == "grad":
+        f, n = q.name, q.wrt
+        users = [s for s in problem.consumers.get(n, ()) if s == f or f in problem.reach[s]]
+        paths = []
+        for s in users:
+            up = None if s == f else ev.get(Quantity("grad", f, s))
+            gate = problem.program.statement(s).expr if s == f else None
+            paths.append(PathTerm(s, up, ev.partial(s, n), in_names(problem, problem.local_symbolic(s, n)), gate))
+        forms = sp.Tuple(*[t.local_form for t in paths])
+        return Formula(q, "grad", value, paths=tuple(paths), values=_values(ev, forms))
+    return Formula(q, "update", value, old=ev.get(Quantity("value", q.name)), eta=problem.eta,
+                   grad=ev.get(Quantity("grad", problem.output, q.name)), output=problem.output)
+
+
+def in_names(problem: Problem, expr: sp.Expr) -> sp.Expr:
+    """``expr`` with each statement's expression replaced by its name (σ(z2) → a2).
+
+    Examples
+    --------
+    >>> p = Problem("a = sigmoid(z); J = a**2")
+    >>> in_names(p, p.local_symbolic("a", "z"))
+    a*(1 - a)
+    """
+    rename = {s.expr: sp.Symbol(s.name, real=True) for s in problem.program.statements
+              if not isinstance(s.expr, sp.Symbol) and not s.expr.is_number}
+    return expr.xreplace(rename)
+
+
+def _values(ev: Evaluator, expr: sp.Basic) -> tuple[tuple[str, float], ...]:
+    names = sorted(x.name for x in expr.free_symbols)
+    return tuple((n, ev.get(Quantity("value", n))) for n in names)
+
+
 def formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
-    """``q``'s own step with the numbers ``ev`` gives its inputs, in text.
+    """``q``'s own step with the numbers ``ev`` gives its inputs, in text (the JSON's ``formula``).
 
     Examples
     --------
     >>> p = Problem("a = w*x; J = a**2", at="w=3,x=2")
     >>> formula(p, Quantity("grad", "J", "w"), Evaluator(p, {}))
-    '∂J/∂w = ∂J/∂a·∂a/∂w = 12 × 2 = 24   (∂a/∂w = x)'
+    '∂J/∂w = ∂J/∂a·∂a/∂w = 12·2 = 24; ∂a/∂w = x'
     """
-    if q.kind == "value":
-        return _value_formula(problem, q, ev)
-    if q.kind == "grad":
-        return _grad_formula(problem, q, ev)
-    return _update_formula(problem, q, ev)
+    return formula_text(formula_parts(problem, q, ev))
 
 
-def _value_formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
-    if q.name in problem.inputs:
-        return f"{q.name} = {_n(ev.get(q))} (given)"
-    subs = {}
-    for n in problem.tapes[q.name].names_used:
-        v = ev.get(Quantity("value", n))
-        subs[sp.Symbol(n, real=True)] = sp.Symbol(_n(v) if v >= 0 else f"({_n(v)})", real=True)
-    stmt = problem.program.statement(q.name).expr
-    with sp.evaluate(False):  # keep the statement's order: w1*x + b1 -> 2*1 + 0
-        numbers = stmt.xreplace(subs)
-    return f"{q.name} = {to_text(stmt)} = {to_text(numbers)} = {_n(ev.get(q))}"
-
-
-def _grad_formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
-    f, n = q.name, q.wrt
-    users = [s for s in problem.consumers.get(n, ()) if s == f or f in problem.reach[s]]
-    if not users:
-        return f"∂{f}/∂{n} = 0 ({f} does not depend on {n})"
-    if users == [f]:
-        # n feeds f directly: its local derivative is the whole step, written once.
-        chain = _equality_chain([f"∂{f}/∂{n}", to_text(problem.local_symbolic(f, n)), _n(ev.partial(f, n)),
-                                 _n(ev.get(q))])
-        return " = ".join(chain)
-    names: list[str] = []
-    nums: list[str] = []
-    locs: list[str] = []
-    for s in users:
-        local = ev.partial(s, n)
-        locs.append(f"∂{s}/∂{n} = {to_text(problem.local_symbolic(s, n))}")
-        first = not nums  # a negative number after the first is parenthesised: 1 + (-2), 3 × (-1)
-        if s == f:
-            names.append(f"∂{s}/∂{n}")
-            nums.append(_n(local) if first else _paren(local))
-        else:
-            names.append(f"∂{f}/∂{s}·∂{s}/∂{n}")
-            upstream = ev.get(Quantity('grad', f, s))
-            nums.append(f"{_n(upstream) if first else _paren(upstream)} × {_paren(local)}")
-    chain = _equality_chain([f"∂{f}/∂{n}", " + ".join(names), " + ".join(nums), _n(ev.get(q))])
-    return " = ".join(chain) + f"   ({'; '.join(locs)})"
+def formula_text(fm: Formula) -> str:
+    """The plain text of a :class:`Formula`: symbols = numbers = value, no term written twice."""
+    q, n = fm.quantity, format_number
+    if fm.kind == "input":
+        return f"{q.name} = {n(fm.value)} (given)"
+    if fm.kind == "value":
+        assert fm.expr is not None  # a value formula always holds its statement
+        subs = {sp.Symbol(k, real=True): sp.Symbol(n(v, paren=True), real=True) for k, v in fm.values}
+        with sp.evaluate(False):  # keep the statement's order: w1*x + b1 -> 2*1 + 0
+            numbers = fm.expr.xreplace(subs)
+        return " = ".join(_equality_chain([q.name, to_text(fm.expr), to_text(numbers), n(fm.value)]))
+    if fm.kind == "update":
+        assert fm.old is not None and fm.eta is not None and fm.grad is not None
+        return (f"{q.name}′ = {q.name} − η·∂{fm.output}/∂{q.name} = {n(fm.old)} − {n(fm.eta)}·"
+                f"{n(fm.grad, paren=True)} = {n(fm.value)}")
+    f, x = q.name, q.wrt
+    if not fm.paths:
+        return f"∂{f}/∂{x} = 0 ({f} does not depend on {x})"
+    if len(fm.paths) == 1 and fm.paths[0].upstream is None:
+        t = fm.paths[0]  # x feeds f directly: its local derivative is the whole step, written once
+        return " = ".join(_equality_chain([f"∂{f}/∂{x}", to_text(t.local_form), n(t.local), n(fm.value)]))
+    names = " + ".join(f"∂{f}/∂{t.via}·∂{t.via}/∂{x}" if t.upstream is not None else f"∂{f}/∂{x}"
+                       for t in fm.paths)
+    nums = " + ".join((f"{n(t.upstream, paren=i > 0)}·{n(t.local, paren=True)}" if t.upstream is not None
+                       else n(t.local, paren=i > 0)) for i, t in enumerate(fm.paths))
+    locs = "; ".join(f"∂{t.via}/∂{x} = {to_text(t.local_form)}" for t in fm.paths)
+    return " = ".join(_equality_chain([f"∂{f}/∂{x}", names, nums, n(fm.value)])) + f"; {locs}"
 
 
 def _equality_chain(terms: list[str]) -> list[str]:
@@ -591,23 +663,6 @@ def _equality_chain(terms: list[str]) -> list[str]:
     ['∂J/∂a2', '2']
     """
     return [t for i, t in enumerate(terms) if i == 0 or t != terms[i - 1]]
-
-
-def _update_formula(problem: Problem, q: Quantity, ev: Evaluator) -> str:
-    g = ev.get(Quantity("grad", problem.output, q.name))
-    old = ev.get(Quantity("value", q.name))
-    return (f"{q.name}′ = {q.name} − η·∂{problem.output}/∂{q.name} = {_n(old)} − {_n(problem.eta)} × "
-            f"{_paren(g)} = {_n(ev.get(q))}")
-
-
-def _n(x) -> str:
-    return format_number(x)
-
-
-def _paren(x) -> str:
-    """A number, parenthesised when negative (``3 × (-1)``, never ``3 × -1``)."""
-    text = format_number(x)
-    return f"({text})" if text.startswith("-") else text
 
 
 def resolve_quantity(problem: Problem, text: str) -> Quantity:

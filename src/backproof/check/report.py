@@ -1,128 +1,441 @@
-"""Check reports: a terminal table (✓ ✗ ↪), Markdown and HTML feedback, and JSON.
+"""Check reports: one feedback :class:`~backproof.report.document.Document`, printed as text,
+Markdown, LaTeX or HTML by the shared printers, and JSON (data).
 
-Reports only arrange what :func:`backproof.check.diagnose.diagnose` found and what
-the derivation's steps hold; they compute nothing. Every string a student or teacher
-wrote is escaped for the format it lands in (``html.escape`` for HTML, code spans for
-Markdown).
+The builder only arranges what :func:`backproof.check.diagnose.diagnose` found and what the
+derivation's steps hold; it computes nothing. Maths is written with the notation of the
+derivation write-ups (:mod:`backproof.report.notation`): ∂J/∂w is a gradient, ∂a2/∂a1 the local
+derivative of statement ``a2``, unnamed sub-expressions get the derivation's short names u₁, u₂ …
+and every line reads symbols = numbers = value, term for term, no term written twice.
+Mistake codes (``loss_half_factor``) stay in the JSON and the grade sheets; a student reads
+their titles. Every string a student or teacher wrote lands in a text run, which each printer
+escapes for its format.
 """
 
 from __future__ import annotations
 
-import html
-import io
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import networkx as nx
 import sympy as sp
-from sympy.printing.mathml import MathMLPresentationPrinter
+from sympy.printing.precedence import PRECEDENCE
 
-from ..derivation import Derivation
-from ..graph import node_label
-from ..ops import OPS
-from ..printing import format_number, to_json_text, to_latex, to_text
-from ..steps import Step, StepKind
+from ..printing import format_number, to_json_text, to_text
+from ..report.derivation_doc import AutoName, Names, derivation_document
+from ..report.document import (
+    Bullets,
+    Document,
+    Equation,
+    Equations,
+    Heading,
+    Inline,
+    Math,
+    Paragraph,
+    Table,
+    Text,
+)
+from ..report.html import print_html
+from ..report.latex import print_latex
+from ..report.markdown import print_markdown
+from ..report.notation import Atom, Grad, Local, Via, num, term_text
+from ..report.text import print_text
+from ..steps import StepKind
 from .diagnose import VERDICTS, CheckResult, Item
-from .quantities import Problem, Quantity
+from .mistakes import MISTAKES
+from .quantities import Formula, Problem, Quantity
 
-__all__ = ["render_text", "render_json", "render_markdown", "render_html", "result_dict", "MARKS",
-           "derivation_latex", "derivation_mathml"]
+__all__ = ["render_text", "render_json", "render_markdown", "render_html", "render_latex", "result_dict",
+           "feedback_document", "derivation_equations", "quantity_term", "formula_terms", "counts_text",
+           "plural", "MARKS", "Updated", "grade_document", "render_grade_markdown", "render_grade_html",
+           "render_grade_summary"]
 
 MARKS = {"correct": "✓", "incorrect": "✗", "carried_error": "↪", "undecided": "?", "missing": "–"}
-_WORDS = {"correct": "correct", "incorrect": "incorrect", "carried_error": "carried error",
-          "undecided": "undecided", "missing": "missing"}
-_STYLES = {"correct": "green", "incorrect": "bold red", "carried_error": "yellow", "undecided": "magenta",
-           "missing": "red"}
+#: A verdict as a student reads it: (one, many).
+_WORDS = {"correct": ("correct", "correct"), "incorrect": ("incorrect", "incorrect"),
+          "carried_error": ("carried error", "carried errors"), "undecided": ("undecided", "undecided"),
+          "missing": ("missing", "missing")}
+_STYLES = {"correct": "good", "incorrect": "bad", "carried_error": "", "undecided": "", "missing": "bad"}
+_TITLES = {m.name: m.title for m in MISTAKES}
 
 
-def _n(x) -> str:
-    return format_number(x)
+def plural(n: int, one: str, many: str | None = None) -> str:
+    """``1 error``, ``2 errors``: a count with its noun in the right number.
+
+    Examples
+    --------
+    >>> plural(1, "error"), plural(2, "error"), plural(0, "carried error", "carried errors")
+    ('1 error', '2 errors', '0 carried errors')
+    """
+    return f"{n} {one if n == 1 else (many or one + 's')}"
 
 
-def _expected(item: Item) -> str:
-    if item.expected is None:
-        return item.expected_text or "?"
-    return item.expected_text
+def counts_text(counts: dict[str, int]) -> str:
+    """``10 correct, 2 carried errors, 1 incorrect`` (verdicts that occur, in report order)."""
+    return ", ".join(plural(counts[v], *_WORDS[v]) for v in VERDICTS if counts.get(v))
 
 
-def _explanation_lines(item: Item) -> list[str]:
-    """What a student reads under a wrong (or noteworthy) answer, as plain lines."""
-    lines: list[str] = []
-    if item.read_as and item.given is not None and item.read_as != item.given:
-        lines.append(f"read as {item.read_as}")
-    if item.verdict in ("incorrect", "missing", "undecided"):
-        if item.formula:
-            lines.append(f"expected: {item.formula}")
-        elif item.expected_text:
-            lines.append(f"expected: {item.expected_text}")
-        d = item.diagnosis
-        if d is not None:
-            if d.mistake:
-                lines.append(f"likely mistake ({d.mistake}): {d.explanation}")
-                if d.also:
-                    lines.append(f"also consistent with: {', '.join(d.also)}")
-            else:
-                lines.append(d.explanation)
-    elif item.verdict == "carried_error":
-        if item.diagnosis is not None:
-            lines.append(item.diagnosis.explanation)
-        if item.carried_formula:
-            lines.append(f"from your numbers: {item.carried_formula}")
-        if item.formula:
-            lines.append(f"with the right numbers: {item.formula}")
-    if item.note:
-        lines.append(f"note: {item.note}")
+# --- maths of a quantity and of how it comes about ------------------------------------------------
+
+class Updated(Atom):
+    """``w′``: a parameter after one gradient-descent step."""
+
+    def __new__(cls, sym: sp.Basic):
+        return sp.Expr.__new__(cls, sym)
+
+    def _sympystr(self, p):
+        return p._print(self.args[0]) + "′"
+
+    def _latex(self, p):
+        return p._print(self.args[0]) + "'"
+
+    def _mathml_presentation(self, p):
+        row = p.dom.createElement("mrow")
+        row.appendChild(p._print(self.args[0]))
+        mo = p.dom.createElement("mo")
+        mo.appendChild(p.dom.createTextNode("′"))
+        row.appendChild(mo)
+        return row
+
+
+class _Eta(Atom):
+    """η, the learning rate (a Symbol named ``eta`` would read "eta" in text)."""
+
+    def _sympystr(self, p):
+        return "η"
+
+    def _latex(self, p):
+        return r"\eta"
+
+    def _mathml_presentation(self, p):
+        mi = p.dom.createElement("mi")
+        mi.appendChild(p.dom.createTextNode("η"))
+        return mi
+
+
+class _Minus(Atom):
+    """``a − b`` as written (``w − η · ∂J/∂w``): SymPy would write ``a + (-1)·b``, and the
+    printers parenthesise a negated product (``w - (η · g)``)."""
+
+    def __new__(cls, a: sp.Basic, b: sp.Basic):
+        return sp.Expr.__new__(cls, a, b)
+
+    def _sympystr(self, p):
+        return f"{p._print(self.args[0])} - {p.parenthesize(self.args[1], PRECEDENCE['Add'])}"
+
+    def _latex(self, p):
+        return f"{p._print(self.args[0])} - {p.parenthesize(self.args[1], PRECEDENCE['Add'])}"
+
+    def _mathml_presentation(self, p):
+        row = p.dom.createElement("mrow")
+        mo = p.dom.createElement("mo")
+        mo.appendChild(p.dom.createTextNode("−"))
+        for child in (p._print(self.args[0]), mo, p.parenthesize(self.args[1], PRECEDENCE["Add"])):
+            row.appendChild(child)
+        return row
+
+
+def _sym(name: str) -> sp.Symbol:
+    return sp.Symbol(name)
+
+
+def quantity_term(q: Quantity):
+    """The maths of a quantity: ``a1``, ``∂J/∂w1`` or ``w1′``."""
+    if q.kind == "grad":
+        return Grad(_sym(q.name), _sym(q.wrt))
+    if q.kind == "update":
+        return Updated(_sym(q.name))
+    return _sym(q.name)
+
+
+def _chain(terms: list) -> tuple:
+    """An equality chain with no term written twice in a row (as the reader sees it)."""
+    out: list = []
+    for t in terms:
+        if t is not None and (not out or term_text(t) != term_text(out[-1])):
+            out.append(t)
+    return tuple(out)
+
+
+def _plain(expr: sp.Expr) -> sp.Expr:
+    """Symbols without assumptions (the checker's are ``real``): the printers know them by name.
+    Nothing is re-evaluated, so the terms keep the order :func:`_numbers` substitutes them in."""
+    with sp.evaluate(False):
+        return expr.xreplace({s: _sym(s.name) for s in expr.free_symbols})
+
+
+def _numbers(expr: sp.Expr, values) -> sp.Expr | None:
+    """``expr`` with every name replaced by its printed value, as written (``a2 − y`` → ``0.64 − 1``);
+    None for a lone name, whose value the chain states next anyway."""
+    if isinstance(expr, sp.Symbol):
+        return None
+    subs = {sp.Symbol(k, real=True): num(v, paren=True) for k, v in values}
+    subs.update({_sym(k): num(v, paren=True) for k, v in values})
+    with sp.evaluate(False):
+        return expr.xreplace(subs)
+
+
+def formula_terms(fm: Formula) -> tuple[tuple, list[tuple]]:
+    """(the chain ``quantity = symbols = numbers = value``, the local derivatives it uses, each a chain).
+
+    Examples
+    --------
+    >>> from backproof.check.quantities import Evaluator, formula_parts
+    >>> p = Problem("a = w*x; J = a**2", at="w=3,x=2")
+    >>> chain, locals_ = formula_terms(formula_parts(p, Quantity("grad", "J", "w"), Evaluator(p, {})))
+    >>> " = ".join(term_text(t) for t in chain), [" = ".join(term_text(t) for t in c) for c in locals_]
+    ('∂J/∂w = ∂J/∂a · ∂a/∂w = 12 · 2 = 24', ['∂a/∂w = x = 2'])
+    """
+    q = fm.quantity
+    lhs = quantity_term(q)
+    if fm.kind == "input":
+        return (lhs, num(fm.value)), []
+    if fm.kind == "value":
+        assert fm.expr is not None  # a value formula always holds its statement
+        return _chain([lhs, _plain(fm.expr), _numbers(fm.expr, fm.values), num(fm.value)]), []
+    if fm.kind == "update":
+        w = _sym(q.name)
+        rhs = _Minus(w, sp.Mul(_Eta(), Grad(_sym(fm.output), w), evaluate=False))
+        filled = _Minus(num(fm.old), sp.Mul(num(fm.eta), num(fm.grad, paren=True), evaluate=False))
+        return _chain([lhs, rhs, filled, num(fm.value)]), []
+    if not fm.paths:
+        return (lhs, sp.Integer(0)), []
+    x = _sym(q.wrt)
+    if len(fm.paths) == 1 and fm.paths[0].upstream is None:  # x feeds the name directly: one local step
+        t = fm.paths[0]
+        return _chain([lhs, _plain(t.local_form), _numbers(t.local_form, fm.values), num(t.local)]), []
+    names: list = []
+    nums: list = []
+    locals_: list[tuple] = []
+    for i, t in enumerate(fm.paths):
+        # The name's own partial is written on its expression (∂(a·b)/∂a): ∂J/∂a is the whole gradient.
+        local = Local(_plain(t.gate) if t.gate is not None else _sym(t.via), x)
+        if t.upstream is None:
+            names.append(local)
+            nums.append(num(t.local, paren=i > 0))
+        else:
+            names.append(sp.Mul(Grad(_sym(q.name), _sym(t.via)), local, evaluate=False))
+            nums.append(sp.Mul(num(t.upstream, paren=i > 0), num(t.local, paren=True), evaluate=False))
+        locals_.append(_chain([local, _plain(t.local_form), _numbers(t.local_form, fm.values), num(t.local)]))
+    return (_chain([lhs, _sum(names), _sum(nums), num(fm.value)]), locals_)
+
+
+def _sum(terms: list):
+    return terms[0] if len(terms) == 1 else sp.Add(*terms, evaluate=False)
+
+
+def _formula_runs(label: str, fm: Formula) -> list[tuple[Inline, ...]]:
+    chain, locals_ = formula_terms(fm)
+    lines: list[tuple[Inline, ...]] = [(Text(label), Math(chain))]
+    if fm.kind == "input":
+        lines[0] += (Text(" (given)"),)
+    elif fm.kind == "grad" and not fm.paths:
+        lines[0] += (Text(f" ({fm.quantity.name} does not depend on {fm.quantity.wrt})"),)
+    if locals_:
+        lines.append((Text("where "), *_join([Math(c) for c in locals_], "; ")))
     return lines
 
 
-def _score_line(result: CheckResult) -> str:
-    c = result.counts()
-    parts = [f"{c[v]} {_WORDS[v]}" for v in VERDICTS if c[v]]
-    return f"score: {_n(result.score)}/{result.total}  ({', '.join(parts)})"
+def _join(runs: list[Inline], sep: str = ", ") -> list[Inline]:
+    out: list[Inline] = []
+    for i, r in enumerate(runs):
+        if i:
+            out.append(Text(sep))
+        out.append(r)
+    return out
 
 
-def render_text(result: CheckResult, *, color: bool = False, width: int = 100) -> str:
-    """The terminal report: one row per answer, the explanation under each wrong one.
+def _explanation(item: Item) -> list[tuple[Inline, ...]]:
+    """What a student reads under a wrong (or noteworthy) answer: one run of inlines per bullet."""
+    out: list[tuple[Inline, ...]] = []
+    if item.read_as and item.given is not None and item.read_as != item.given:
+        out.append((Text(f"Read as {item.read_as}."),))
+    d = item.diagnosis
+    if item.verdict in ("incorrect", "missing", "undecided"):
+        if item.steps is not None:
+            out += _formula_runs("Expected: ", item.steps)
+        elif item.expected is not None and item.symbolic:
+            out.append((Text("Expected: "), Math((quantity_term(item.quantity), _plain(item.expected))),))
+        if d is not None:
+            out += _diagnosis_runs(d)
+    elif item.verdict == "carried_error":
+        if d is not None:
+            out.append((Text(_sentence(d.explanation)),))
+        if item.carried_steps is not None:
+            out += _formula_runs("From your numbers: ", item.carried_steps)
+        if item.steps is not None:
+            out += _formula_runs("With the right numbers: ", item.steps)
+    if item.note:
+        out.append((Text("Note", "em"), Text(": " + _sentence(item.note))))
+    return out
+
+
+def _diagnosis_runs(d) -> list[tuple[Inline, ...]]:
+    """The likely mistake in words (its title, never its code) and what else fits."""
+    if not d.mistake:
+        return [(Text(_sentence(d.explanation)),)]
+    title = _TITLES.get(d.mistake, "")
+    text = _sentence(d.explanation) if _says(d.explanation, title) else \
+        f"{_sentence(title)} {_sentence(d.explanation)}"
+    out: list[tuple[Inline, ...]] = [(Text("Likely mistake", "em"), Text(": " + text))]
+    if d.also:
+        out.append((Text("Also consistent with: " + "; ".join(_TITLES.get(m, m) for m in d.also) + "."),))
+    return out
+
+
+def _says(explanation: str, title: str) -> bool:
+    """True when an explanation opens with its mistake's title in other words ("operands swapped: …"
+    for "operands of − or ÷ swapped"): the title is then not repeated."""
+    lead = explanation.split(":", 1)[0] if ":" in explanation else ""
+    return bool(lead) and lead.split(" ", 1)[0][:5].lower() == title.split(" ", 1)[0][:5].lower()
+
+
+def _sentence(text: str) -> str:
+    """``text`` as a sentence: a full stop at the end, a capital at the start unless it is a name (w2)."""
+    text = text.strip()
+    if not text:
+        return text
+    first = text.split(" ", 1)[0].rstrip(",;:").replace("'", "")
+    if first.isalpha() and (len(first) > 1 or first == "a"):
+        text = text[:1].upper() + text[1:]
+    return text + ("" if text.endswith((".", "?", "!")) else ".")
+
+
+# --- the correct derivation of one step, from the derivation's own write-up -------------------------
+
+def derivation_equations(problem: Problem, q: Quantity) -> tuple[list[Equation], list[Equation]]:
+    """The derivation write-up's lines for ``q``'s own step, and the definitions of the short names
+    (``u₂ = w2 · a1``) those lines use. Both empty for an update or an input."""
+    d, units = _units_for(problem, q)
+    if d is None or not units:
+        return [], []
+    kinds = {StepKind.FORWARD} if q.kind == "value" else {StepKind.LOCAL, StepKind.CHAIN, StepKind.SUM}
+    wanted = {s.index for s in d.steps if s.target in units and s.kind in kinds}
+    doc = derivation_document(d)
+    lines = [replace(eq, index=None) for b in doc.blocks if isinstance(b, Equations) for eq in b.lines
+             if eq.index in wanted]
+    return lines, _short_names(d, lines)
+
+
+def _short_names(d, lines: list[Equation]) -> list[Equation]:
+    """``u_k = …`` for every short name the lines use and do not define themselves (and those inside)."""
+    names = Names(d)
+    by_sym = {names.sym[n]: n for n in names.auto}
+    defined = {eq.terms[0] for eq in lines if eq.kind == "forward"}
+    todo = [a for eq in lines for t in (*eq.terms, *eq.aside) for a in sp.Tuple(t).atoms(AutoName)]
+    out: dict = {}
+    while todo:
+        u = todo.pop()
+        if u in out or u in defined or u not in by_sym:
+            continue
+        out[u] = names.written(by_sym[u])
+        todo += list(sp.Tuple(out[u]).atoms(AutoName))
+    return [Equation((u, out[u]), tag="short name") for u in sorted(out, key=lambda s: int(s.name[1:]))]
+
+
+# --- the document ---------------------------------------------------------------------------------
+
+def _table(result: CheckResult) -> Table:
+    header = tuple((Text(h),) for h in ("", "quantity", "yours", "expected", "verdict"))
+    rows = []
+    for i in result.items:
+        style = _STYLES[i.verdict]
+        expected: tuple[Inline, ...] = ()
+        if i.expected is not None:  # a number as the student's beside it; an expression as maths
+            expected = (Math((_plain(i.expected),)),) if i.symbolic else (Text(i.expected_text),)
+        verdict: tuple[Inline, ...] = (Text(_WORDS[i.verdict][0], style),)
+        if i.first:
+            verdict += (Text(", "), Text("the first wrong step", "em"))
+        rows.append(((Text(MARKS[i.verdict], style),), (Text(i.display),), (Text(i.given or ""),), expected,
+                     verdict))
+    return Table(header, tuple(rows))
+
+
+def _score(result: CheckResult) -> Paragraph:
+    counts = counts_text(result.counts())
+    return Paragraph((Text(f"Score: {format_number(result.score)}/{result.total}"),
+                      Text(f" ({counts})." if counts else ".")))
+
+
+def _item_blocks(result: CheckResult, item: Item) -> list:
+    head = f"{MARKS[item.verdict]} {item.display}: {_WORDS[item.verdict][0]}"
+    blocks: list = [Heading(head + (", the first wrong step" if item.first else ""), 3)]
+    bullets = _explanation(item)
+    if bullets:
+        blocks.append(Bullets(tuple(bullets)))
+    if item.verdict in ("incorrect", "missing") and not item.symbolic:
+        lines, short = derivation_equations(result.problem, item.quantity)
+        if lines:
+            blocks.append(Paragraph((Text("The correct derivation, one chain-rule step at a time"
+                                          + (" (short names stand for unnamed parts)" if short else "") + ":"
+                                          if item.quantity.kind == "grad" else
+                                          "The correct forward step, one operation at a time:"),)))
+            blocks.append(Equations(tuple(short + lines)))
+            vias = sorted({v for eq in lines for v in sp.Tuple(*eq.terms).atoms(Via)}, key=term_text)
+            if vias:  # the notation of a fork, explained on its first use
+                v = vias[0]
+                blocks.append(Paragraph((Math((v,)), Text(" is the part of "), Math((v.args[0],)),
+                                         Text(" that flows through "), Math((v.args[1],)),
+                                         Text("; the parts of all paths add up."))))
+    return blocks
+
+
+def feedback_document(result: CheckResult, *, title: str | None = None) -> Document:
+    """The feedback on one answer file as a document: the table of verdicts, the score, and each
+    answer to look at with the expected formula, the likely mistake and the correct derivation.
+
+    Examples
+    --------
+    >>> from backproof.check import parse_answers
+    >>> from backproof.check.diagnose import diagnose
+    >>> p = Problem("a = w*x; J = a**2", at="w=3,x=2")
+    >>> doc = feedback_document(diagnose(p, parse_answers(p, {"a": "6", "dJ/dw": "20"})))
+    >>> [b.text for b in doc.blocks if isinstance(b, Heading)]
+    ['What to look at', '✗ dJ/dw: incorrect, the first wrong step']
+    """
+    who = []
+    if result.student:
+        who.append(f"Student: {result.student}.")
+    if result.path:
+        who.append(f"File: {Path(result.path).name}.")  # the name only: a report reads the same everywhere
+    blocks: list = [Paragraph((Text(" ".join(who)),))] if who else []
+    blocks += [_table(result), _score(result)]
+    problems = [i for i in result.items if i.verdict != "correct" or i.note]
+    if result.items and result.all_correct and not problems:
+        blocks.append(Paragraph((Text("Every answer is right.", "good"),)))
+    if problems:
+        blocks.append(Heading("What to look at"))
+    for item in problems:
+        blocks += _item_blocks(result, item)
+    return Document(title or "Homework feedback", tuple(blocks))
+
+
+def render_text(result: CheckResult, *, color: bool = False) -> str:
+    """The terminal report (the feedback document printed for a terminal).
 
     Examples
     --------
     >>> from backproof.check.diagnose import diagnose
     >>> p = Problem("y = 2*x", at="x=3")
     >>> print(render_text(diagnose(p, [])).splitlines()[-1])
-    score: 0/0  ()
+      Score: 0/0.
     """
-    from rich.console import Console
-    from rich.text import Text
+    return print_text(feedback_document(result), color)
 
-    buf = io.StringIO()
-    console = Console(file=buf, force_terminal=color, no_color=not color, width=width,
-                      highlight=False, soft_wrap=True, emoji=False)
-    head = "backproof check"
-    if result.path:
-        head += f": {result.path}"
-    if result.student:
-        head += f" (student: {result.student})"
-    console.print(Text(head, style="bold"))
-    qw = max([len(i.name) for i in result.items] + [8])
-    gw = max([len(i.given or "") for i in result.items] + [5])
-    ew = max([len(_expected(i)) for i in result.items] + [8])
-    console.print(Text(f"   {'quantity'.ljust(qw)}  {'yours'.ljust(gw)}  {'expected'.ljust(ew)}  verdict",
-                       style="dim"))
-    for item in result.items:
-        style = _STYLES[item.verdict]
-        row = Text()
-        row.append(f"{MARKS[item.verdict]}  ", style=style)
-        row.append(item.name.ljust(qw) + "  ")
-        row.append((item.given if item.given is not None else "").ljust(gw) + "  ")
-        row.append(_expected(item).ljust(ew) + "  ")
-        row.append(_WORDS[item.verdict], style=style)
-        if item.first:
-            row.append("  ← first wrong step", style="bold")
-        console.print(row)
-        for line in _explanation_lines(item):
-            console.print(Text("     " + line, style="dim" if item.verdict == "correct" else ""))
-    console.print(_score_line(result))
-    return buf.getvalue()
+
+def render_markdown(result: CheckResult, *, title: str | None = None) -> str:
+    """Feedback a student can read on GitHub or in any Markdown viewer (maths in ``$…$``)."""
+    return print_markdown(feedback_document(result, title=title))
+
+
+def render_html(result: CheckResult, *, title: str | None = None) -> str:
+    """One self-contained HTML page: inline CSS, MathML maths, nothing fetched (a content-security
+    policy forbids it)."""
+    return print_html(feedback_document(result, title=title))
+
+
+def render_latex(result: CheckResult, *, title: str | None = None) -> str:
+    """A LaTeX ``article`` of the feedback that pdflatex compiles."""
+    return print_latex(feedback_document(result, title=title))
 
 
 def _json_number(x):
@@ -175,7 +488,7 @@ def render_json(result: CheckResult) -> str:
     return to_json_text(result_dict(result))
 
 
-# --- the correct derivation of one step, from the Derivation's steps ---------------------------
+# --- which steps of the derivation make up one quantity's step ----------------------------------
 
 def _units_for(problem: Problem, q: Quantity) -> tuple:
     """(derivation, unit node ids) whose steps make up ``q``'s own step."""
@@ -211,385 +524,80 @@ def _descendants(g, n):
     return nx.descendants(g, n)
 
 
-# The derivation of one step is built once as terms (SymPy expressions, partials, numbers) and
-# printed twice: LaTeX for Markdown, presentation MathML (SymPy's printer) for the HTML page.
-
-@dataclass(frozen=True)
-class _Node:
-    """A graph node as a formula shows it: its name's Symbol, or its expression when unnamed."""
-
-    expr: sp.Basic
-    named: bool
 
 
-@dataclass(frozen=True)
-class _Partial:
-    """∂of/∂wrt."""
+# --- a class: the grade sheet's summary and tables ---------------------------------------------------
 
-    of: _Node
-    wrt: _Node
-
-
-@dataclass(frozen=True)
-class _Num:
-    """A number, formatted by :func:`backproof.printing.format_number`."""
-
-    value: object
+def _mistake_title(code: str | None) -> str:
+    """A mistake in plain words (the code stays in the CSV and the JSON)."""
+    return _TITLES.get(code, code or "") if code else ""
 
 
-@dataclass(frozen=True)
-class _Join:
-    """Terms joined by ``op`` (``·``, ``+``, ``−``, or ``""``: side by side, η ∂J/∂w).
+def _summary_blocks(s: dict) -> list:
+    mean = format_number(s["mean_score"]) if s["mean_score"] is not None else "–"
+    blocks: list = [Paragraph((Text(f"Graded {s['graded']} of {plural(s['submissions'], 'submission')} "
+                                    f"({plural(s['errors'], 'could not be graded', 'could not be graded')}); "
+                                    f"{s['all_correct']} all correct; mean score {mean}/{s['total']}."),))]
+    if s["key_problems"]:
+        blocks.append(Bullets(tuple((Text("Key: ", "em"), Text(p)) for p in s["key_problems"])))
+    missed = [q for q in s["most_missed"] if q["missed"]]
+    if missed:
+        blocks.append(Paragraph((Text("Most missed: " + ", ".join(f"{q['quantity']} ({q['missed']} of "
+                                                                    f"{q['answered']})" for q in missed[:5]) + "."),)))
+    if s["common_mistakes"]:
+        blocks.append(Paragraph((Text("Most common mistakes: " + "; ".join(
+            f"{_mistake_title(m['mistake'])}: {plural(m['count'], 'time')} ({', '.join(m['quantities'])})"
+            for m in s["common_mistakes"][:5]) + "."),)))
+    return blocks
 
-    A negative number after the first term is parenthesised.
+
+def _missed_table(s: dict) -> Table:
+    header = tuple((Text(h),) for h in ("quantity", "missed", "correct", "carried errors", "incorrect", "missing"))
+    rows = tuple(((Text(q["quantity"]),), (Text(f"{q['missed']}/{q['answered']}"),), (Text(str(q["correct"])),),
+                  (Text(str(q["carried_error"])),), (Text(str(q["incorrect"])),), (Text(str(q["missing"])),))
+                 for q in s["most_missed"])
+    return Table(header, rows)
+
+
+def grade_document(report) -> Document:
+    """A class's grade sheet as a document: the summary, each student's score, every answer.
+
+    ``report`` is a :class:`backproof.check.grade.ClassReport`.
     """
-
-    parts: tuple
-    op: str
-
-
-@dataclass(frozen=True)
-class _Prime:
-    """The updated value of a parameter: w′."""
-
-    of: sp.Basic
-
-
-@dataclass(frozen=True)
-class _Filled:
-    """An operation written with its operand values (``2·1 + 0``): placeholder symbols → numbers."""
-
-    expr: sp.Basic
-    values: tuple
-
-
-@dataclass(frozen=True)
-class _Line:
-    """``lhs rel t1 = t2 = …`` with the rule alongside; ``rel`` is ``=`` or ``+=``."""
-
-    lhs: object
-    rel: str
-    rhs: tuple
-    rule: str | None = None
-
-
-def _derivation_lines(problem: Problem, q: Quantity) -> list[_Line]:
-    """The derivation's own steps for ``q``, as lines of terms."""
-    if q.kind == "update":
-        return [_update_line(problem, q)]
-    d, units = _units_for(problem, q)
-    if d is None:
-        return []
-    out_unit = next(s.target for s in d.steps if s.kind is StepKind.SEED)
-    lines = []
-    for s in d.steps:
-        if s.target not in units and not (s.kind is StepKind.RESULT and s.target == q.wrt):
-            continue
-        line = _step_line(d, s, q, out_unit)
-        if line is not None:
-            lines.append(line)
-    return lines
-
-
-def derivation_latex(problem: Problem, q: Quantity) -> list[str]:
-    """The derivation's own steps for ``q`` as LaTeX lines (rule names alongside)."""
-    return [_line_latex(line) for line in _derivation_lines(problem, q)]
-
-
-def derivation_mathml(problem: Problem, q: Quantity) -> list[str]:
-    """The same steps as ``<math display="block">`` elements (SymPy's presentation MathML)."""
-    return [_line_mathml(line) for line in _derivation_lines(problem, q)]
-
-
-def _node(d: Derivation, nid: str) -> _Node:
-    label = d.label(nid)
-    if label.isidentifier():
-        return _Node(sp.Symbol(label), True)
-    return _Node(d.graph.nodes[nid]["expr"], False)
-
-
-def _update_line(problem: Problem, q: Quantity) -> _Line:
-    g = problem.truth(Quantity("grad", problem.output, q.name))
-    w = sp.Symbol(q.name)
-    grad = _Partial(_Node(sp.Symbol(problem.output), True), _Node(w, True))
-    at = problem.at or {}
-    return _Line(_Prime(w), "=", (
-        _Join((w, _Join((sp.Symbol("eta"), grad), "")), "−"),
-        _Join((_Num(at[q.name]), _Join((_Num(problem.learning_rate), _Num(g)), "·")), "−"),
-        _Num(problem.truth(q))))
-
-
-def _step_line(d: Derivation, s: Step, q: Quantity, out_unit: str) -> _Line | None:
-    """One step of the derivation, or None when ``q``'s write-up leaves it out."""
-    if s.kind is StepKind.FORWARD:
-        if q.kind != "value":
-            return None
-        rhs: tuple = (s.symbolic,)
-        if s.value is not None:
-            expr = OPS[d.graph.nodes[s.target]["op"]].write(*[sp.Symbol(f"_o{i}") for i in range(len(s.factors))])
-            rhs += (_Filled(expr, tuple(s.factors)), _Num(s.value))
-        return _Line(_node(d, s.target), "=", rhs)
-    if q.kind != "grad":
-        return None
-    via = s.via if s.via is not None else s.target  # every LOCAL and CHAIN step names its consumer
-    out, target = _node(d, out_unit), _node(d, s.target)
-    if s.kind is StepKind.LOCAL:
-        shown = s.value is not None and to_text(s.symbolic) != _n(s.value)  # not "1/2 = 0.5"
-        rhs = (s.symbolic,) + ((_Num(s.value),) if shown else ())
-        return _Line(_Partial(_node(d, via), target), "=", rhs, s.rule)
-    if s.kind is StepKind.CHAIN:
-        rhs = (_Join((_Partial(out, _node(d, via)), _Partial(_node(d, via), target)), "·"),)
-        if s.value is not None:
-            rhs += (_Join((_Num(s.factors[0]), _Num(s.factors[1])), "·"), _Num(s.value))
-        return _Line(_Partial(out, target), "+=", rhs, "chain rule")
-    if s.kind is StepKind.SUM:
-        rhs = (_Join(tuple(_Num(f) for f in s.factors), "+"), _Num(s.value)) if s.value is not None else ()
-        return _Line(_Partial(out, target), "=", rhs, "sum over paths")
-    if s.kind is StepKind.RESULT:
-        return _Line(_Partial(out, target), "=", (_Num(s.value),))
-    return None
-
-
-# --- printing the terms: LaTeX ---
-
-_LATEX_OPS = {"·": r" \cdot ", "+": " + ", "−": " - ", "": " "}
-
-
-def _term_latex(t, position: int = 0) -> str:
-    if isinstance(t, _Num):
-        text = _n(t.value)
-        return rf"\left({text}\right)" if position and text.startswith("-") else text
-    if isinstance(t, _Node):
-        return to_latex(t.expr) if t.named else rf"\left({to_latex(t.expr)}\right)"
-    if isinstance(t, _Partial):
-        return rf"\frac{{\partial {_term_latex(t.of)}}}{{\partial {_term_latex(t.wrt)}}}"
-    if isinstance(t, _Join):
-        return _LATEX_OPS[t.op].join(_term_latex(p, i) for i, p in enumerate(t.parts))
-    if isinstance(t, _Prime):
-        return to_latex(t.of) + "'"
-    if isinstance(t, _Filled):
-        return to_latex(t.expr, {f"_o{i}": _term_latex(_Num(v), 1) for i, v in enumerate(t.values)})
-    return to_latex(t)
-
-
-def _chain(terms: list[str]) -> list[str]:
-    """Terms of an equality chain, each one equal to the term before it left out (never ``2 = 2``)."""
-    return [t for i, t in enumerate(terms) if i == 0 or t != terms[i - 1]]
-
-
-def _line_latex(line: _Line) -> str:
-    lhs, *rhs = _chain([_term_latex(line.lhs)] + [_term_latex(t) for t in line.rhs])
-    rel = r" \mathrel{+}= " if line.rel == "+=" else " = "
-    text = lhs + (rel + " = ".join(rhs) if rhs else "")
-    return text + (rf"\quad\text{{({line.rule})}}" if line.rule else "")
-
-
-# --- printing the terms: presentation MathML ---
-
-class _MathML(MathMLPresentationPrinter):
-    """SymPy's presentation MathML, with backproof's numbers and a true minus sign.
-
-    Placeholder symbols named in ``numbers`` print as those numbers (how an operation is shown
-    with its operand values); floats print as :func:`format_number` writes them.
-    """
-
-    def __init__(self, numbers: dict[str, object] | None = None):
-        super().__init__({"order": "none"})
-        self._numbers = numbers or {}
-
-    def _print_Symbol(self, sym, style="plain"):
-        if sym.name in self._numbers:
-            return self._number_element(self._numbers[sym.name], paren=True)
-        return super()._print_Symbol(sym, style)
-
-    def _print_Float(self, expr):
-        return self._number_element(expr, paren=False)
-
-    def number(self, value, *, paren: bool) -> str:
-        """A number as MathML: ``<mn>``, with a minus sign and, if ``paren``, parentheses when negative."""
-        return self._finish(self._number_element(value, paren=paren))
-
-    def primed(self, symbol: sp.Symbol) -> str:
-        """``w₂′``: the prime at base level after the symbol (Unicode maths fonts raise ′ themselves)."""
-        return self._finish(self._element("mrow", self._print(symbol), self._element("mo", "′")))
-
-    def _element(self, tag: str, *children):
-        element = self.dom.createElement(tag)
-        for child in children:
-            element.appendChild(self.dom.createTextNode(child) if isinstance(child, str) else child)
-        return element
-
-    def _number_element(self, value, *, paren: bool):
-        text = _n(value)
-        mn = self._element("mn", text.lstrip("-"))
-        if not text.startswith("-"):
-            return mn
-        # −x in its own row, so the minus is a prefix sign, not a binary operator with space around it.
-        signed = self._element("mrow", self._element("mo", "−"), mn)
-        return self._element("mrow", self._element("mo", "("), signed, self._element("mo", ")")) if paren else signed
-
-    def doprint(self, expr) -> str:
-        return self._finish(self._print(expr))
-
-    @staticmethod
-    def _finish(element) -> str:
-        for mo in element.getElementsByTagName("mo"):
-            text = mo.firstChild.nodeValue if mo.firstChild is not None else None
-            if text == "-":
-                mo.firstChild.nodeValue = "−"  # U+2212: a hyphen is not a minus sign
-            elif text in ("(", ")") and not mo.parentNode.getElementsByTagName("mfrac"):
-                # Stretchy parentheses get wide side bearings in Chromium with Latin Modern Math;
-                # they need to stretch only around a fraction.
-                mo.setAttribute("stretchy", "false")
-        return element.toxml()
-
-
-def _fenced(inner: str) -> str:
-    """``(inner)``; the parentheses stretch only around a fraction (see :meth:`_MathML._finish`)."""
-    mo = "<mo>{}</mo>" if "<mfrac" in inner else '<mo stretchy="false">{}</mo>'
-    return f"<mrow>{mo.format('(')}{inner}{mo.format(')')}</mrow>"
-
-
-def _term_mathml(t, position: int = 0) -> str:
-    if isinstance(t, _Num):
-        return _MathML().number(t.value, paren=position > 0)
-    if isinstance(t, _Node):
-        inner = _MathML().doprint(t.expr)
-        return inner if t.named else _fenced(inner)
-    if isinstance(t, _Partial):
-        return (f"<mfrac><mrow><mo>∂</mo>{_term_mathml(t.of)}</mrow>"
-                f"<mrow><mo>∂</mo>{_term_mathml(t.wrt)}</mrow></mfrac>")
-    if isinstance(t, _Join):
-        op = f"<mo>{t.op or '&InvisibleTimes;'}</mo>"
-        return "<mrow>" + op.join(_term_mathml(p, i) for i, p in enumerate(t.parts)) + "</mrow>"
-    if isinstance(t, _Prime):
-        return _MathML().primed(t.of)
-    if isinstance(t, _Filled):
-        return _MathML({f"_o{i}": v for i, v in enumerate(t.values)}).doprint(t.expr)
-    return _MathML().doprint(t)
-
-
-def _line_mathml(line: _Line) -> str:
-    lhs, *rhs = _chain([_term_mathml(line.lhs)] + [_term_mathml(t) for t in line.rhs])
-    rel = "<mo>+=</mo>" if line.rel == "+=" else "<mo>=</mo>"
-    body = lhs + (rel + "<mo>=</mo>".join(rhs) if rhs else "")
-    if line.rule:
-        body += f'<mspace width="1em"></mspace><mtext>({html.escape(line.rule)})</mtext>'
-    return f'<math display="block"><mrow>{body}</mrow></math>'
-
-
-# --- Markdown ------------------------------------------------------------------------------------
-
-def _code(text: str | None) -> str:
-    """A Markdown code span that survives any backticks or pipes in ``text``."""
-    if text is None or text == "":
-        return ""
-    text = text.replace("|", "\\|").replace("\n", " ")
-    ticks = "`"
-    while ticks in text:
-        ticks += "`"
-    pad = " " if text.startswith("`") or text.endswith("`") else ""
-    return f"{ticks}{pad}{text}{pad}{ticks}"
-
-
-def _md_text(text: str) -> str:
-    """Plain text safe in Markdown (no markup or HTML from user strings)."""
-    out = html.escape(text, quote=False)
-    for ch in "\\`*_[]|<>#":
-        out = out.replace(ch, "\\" + ch) if ch not in "<>" else out
-    return out.replace("\n", " ")
-
-
-def render_markdown(result: CheckResult, *, title: str | None = None) -> str:
-    """Feedback a student can read: the table, then each wrong step explained and derived."""
-    L = [f"# {_md_text(title or 'Homework feedback')}", ""]
-    if result.student:
-        L += [f"Student: {_md_text(result.student)}", ""]
-    if result.path:
-        # The file's name only: a report reads the same on every machine.
-        L += [f"File: {_code(Path(result.path).name)}", ""]
-    L += ["| | quantity | yours | expected | verdict |", "|---|---|---|---|---|"]
-    for i in result.items:
-        verdict = _WORDS[i.verdict] + (" — **first wrong step**" if i.first else "")
-        L.append(f"| {MARKS[i.verdict]} | {_code(i.name)} | {_code(i.given)} | {_code(_expected(i))} | {verdict} |")
-    L += ["", f"**{_md_text(_score_line(result))}**", ""]
-    problems = [i for i in result.items if i.verdict != "correct" or i.note]
-    if problems:
-        L += ["## What to look at", ""]
-    for i in problems:
-        L.append(f"### {MARKS[i.verdict]} {_code(i.name)} — {_WORDS[i.verdict]}")
-        L.append("")
-        for line in _explanation_lines(i):
-            L.append(f"- {_md_text(line)}")
-        if i.verdict in ("incorrect", "missing") and not i.symbolic:
-            steps = derivation_latex(result.problem, i.quantity)
-            if steps:
-                L += ["", "Correct derivation of this step:", ""]
-                L += [f"$${s}$$" for s in steps]
-        L.append("")
-    return "\n".join(L).rstrip() + "\n"
-
-
-# --- HTML --------------------------------------------------------------------------------------------
-
-# Self-contained: inline CSS, maths as MathML (drawn by the browser), no script and no URL of any
-# kind, and a content-security policy that would block one if it crept in.
-_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
-_CSS = """body{font-family:system-ui,"DejaVu Sans",sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
-color:#222;line-height:1.45}
-table{border-collapse:collapse;max-width:100%;overflow-x:auto;display:block}
-td,th{padding:.3rem .7rem;border-bottom:1px solid #ddd;text-align:left}
-.correct{color:#1a7f37}.incorrect,.missing{color:#cf222e}.carried_error{color:#9a6700}.undecided{color:#8250df}
-code{background:#f3f3f3;padding:0 .2rem}.explain{margin:.2rem 0 1rem 1.5rem}.first{font-weight:bold}
-.math{overflow-x:auto;padding:.1rem 0}
-math{font-family:"Latin Modern Math","STIX Two Math","DejaVu Math TeX Gyre",math;font-size:1.15em}
-.math>math{display:inline math;math-style:normal;margin:.35rem 0}
-@media (max-width:600px){body{margin:1rem auto}td,th{padding:.25rem .4rem}}
-@media print{body{max-width:none;margin:0}.math{overflow:visible}}"""
-
-
-def render_html(result: CheckResult, *, title: str | None = None) -> str:
-    """A standalone HTML page that loads nothing: inline CSS, MathML maths, no script.
-
-    Every user string goes through ``html.escape``; the maths is SymPy's presentation MathML
-    of the derivation's own expressions.
-    """
-    e = html.escape
-    t = e(title or "Homework feedback")
-    H = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-         f'<meta http-equiv="Content-Security-Policy" content="{e(_CSP)}">',
-         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-         f"<title>{t}</title>", f"<style>{_CSS}</style>", "</head>", "<body>", f"<h1>{t}</h1>"]
-    if result.student:
-        H.append(f"<p>Student: {e(result.student)}</p>")
-    H.append("<table>")
-    H.append("<tr><th></th><th>quantity</th><th>yours</th><th>expected</th><th>verdict</th></tr>")
-    for i in result.items:
-        cls = e(i.verdict)
-        first = ' <span class="first">← first wrong step</span>' if i.first else ""
-        H.append(f'<tr class="{cls}"><td>{e(MARKS[i.verdict])}</td><td><code>{e(i.name)}</code></td>'
-                 f"<td><code>{e(i.given or '')}</code></td><td><code>{e(_expected(i))}</code></td>"
-                 f"<td>{e(_WORDS[i.verdict])}{first}</td></tr>")
-    H.append("</table>")
-    H.append(f"<p><strong>{e(_score_line(result))}</strong></p>")
-    problems = [i for i in result.items if i.verdict != "correct" or i.note]
-    if problems:
-        H.append("<h2>What to look at</h2>")
-    for i in problems:
-        H.append(f'<h3 class="{e(i.verdict)}">{e(MARKS[i.verdict])} <code>{e(i.name)}</code> — '
-                 f"{e(_WORDS[i.verdict])}</h3>")
-        H.append('<ul class="explain">')
-        for line in _explanation_lines(i):
-            H.append(f"<li>{e(line)}</li>")
-        H.append("</ul>")
-        if i.verdict in ("incorrect", "missing") and not i.symbolic:
-            steps = derivation_mathml(result.problem, i.quantity)
-            if steps:
-                H.append("<p>Correct derivation of this step:</p>")
-                H += [f'<div class="math">{s}</div>' for s in steps]
-    H += ["</body>", "</html>"]
-    return "\n".join(H) + "\n"
-
-
-def node_name(problem: Problem, nid: str) -> str:  # pragma: no cover - convenience for notebooks
-    return node_label(problem.derivation.graph, nid)
+    s = report.summary
+    blocks: list = [Paragraph((Text(f"Key: {Path(report.key.path).name}."),)), Heading("Class summary"),
+                    *_summary_blocks(s), _missed_table(s), Heading("Scores")]
+    scores = []
+    for r in report.results:
+        note = f"error: {r.error}" if r.error else ("all correct" if r.all_correct else "")
+        score = "" if r.error else f"{format_number(r.score)}/{r.total}"
+        scores.append(((Text(r.student),), (Text(r.file),), (Text(score),), (Text(note),)))
+    blocks.append(Table(tuple((Text(h),) for h in ("student", "file", "score", "note")), tuple(scores)))
+    answers = [((Text(r.student),), (Text(row.quantity),), (Text(row.given or ""),), (Text(row.expected),),
+                (Text(_WORDS[row.verdict][0] if row.verdict in _WORDS else row.verdict),),
+                (Text(_mistake_title(row.mistake)),))
+               for r in report.results for row in r.rows]
+    blocks += [Heading("Answers"),
+               Table(tuple((Text(h),) for h in ("student", "quantity", "given", "expected", "verdict", "mistake")),
+                     tuple(answers))]
+    return Document("Grades", tuple(blocks))
+
+
+def render_grade_markdown(report) -> str:
+    """The grade sheet as Markdown (the shared printer)."""
+    return print_markdown(grade_document(report))
+
+
+def render_grade_html(report) -> str:
+    """The grade sheet as one self-contained HTML page (the shared printer)."""
+    return print_html(grade_document(report))
+
+
+def render_grade_summary(report) -> str:
+    """The class summary for the terminal (plain text, the shared printer)."""
+    s = report.summary
+    blocks = _summary_blocks(s)
+    errors = [r for r in report.results if r.error]
+    if errors:
+        blocks.append(Bullets(tuple((Text(f"error: {r.file}: {r.error}"),) for r in errors)))
+    return print_text(Document("Class summary", tuple(blocks)))

@@ -15,13 +15,14 @@ EPILOG = """examples:
   backproof check my-homework.yaml
   backproof check my-homework.yaml --format md -o feedback.md
   backproof check my-homework.json --format html -o feedback.html
+  backproof check my-homework.yaml -o feedback.tex            # a LaTeX article for pdflatex
   backproof check examples/homework/seed.yaml --format json
 
 exit status: 0 every answer correct, 1 some answer is not, 2 the file is invalid.
 The answer-file format is described in docs/homework.md.
 """
 
-FORMATS = ("text", "md", "html", "json")
+FORMATS = ("text", "md", "tex", "html", "json")
 
 
 def register(sub) -> None:
@@ -33,7 +34,9 @@ def register(sub) -> None:
     p.add_argument("file", metavar="FILE",
                    help="the answer file (.yaml, .json or .toml), e.g. my-homework.yaml")
     p.add_argument("--format", choices=FORMATS, default=None,
-                   help="report format (default: from the -o extension, else text), e.g. --format md")
+                   help="report format (default: from the -o extension, else text): text, md (GitHub "
+                        "Markdown), tex (a LaTeX article for pdflatex), html (one self-contained page), "
+                        "json; e.g. --format md")
     p.add_argument("-o", "--output", metavar="FILE", default=None,
                    help="write the report to FILE (atomically; - for standard output) instead of standard "
                         "output, e.g. -o feedback.html")
@@ -47,7 +50,8 @@ def format_for(output: str | None, fmt: str | None) -> str:
     if fmt:
         return fmt
     suffix = Path(output).suffix.lower() if output else ""
-    return {".md": "md", ".markdown": "md", ".html": "html", ".htm": "html", ".json": "json"}.get(suffix, "text")
+    return {".md": "md", ".markdown": "md", ".tex": "tex", ".html": "html", ".htm": "html",
+            ".json": "json"}.get(suffix, "text")
 
 
 def run(args) -> int:
@@ -65,12 +69,10 @@ def run(args) -> int:
         return 2
     result = check(source, carried_credit=args.carried_credit)
     fmt = format_for(args.output, args.format)
-    if fmt == "json":
-        text = report.render_json(result)
-    elif fmt == "md":
-        text = report.render_markdown(result)
-    elif fmt == "html":
-        text = report.render_html(result)
+    printers = {"json": report.render_json, "md": report.render_markdown, "tex": report.render_latex,
+                "html": report.render_html}
+    if fmt in printers:
+        text = printers[fmt](result)
     else:
         text = report.render_text(result, color=args.output is None and sys.stdout.isatty())
     if args.output:

@@ -9,13 +9,12 @@ naming it), 2 on bad input (through :func:`backproof.cli.main`).
 from __future__ import annotations
 
 import argparse
-import io
 import math
 import sys
 
 from ..errors import ProgramError
 
-__all__ = ["register", "run", "render_text", "SPEC_SUFFIXES"]
+__all__ = ["register", "run", "render_text", "crosscheck_document", "SPEC_SUFFIXES"]
 
 #: A PROGRAM given as ``@path`` with one of these suffixes is a network spec.
 SPEC_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
@@ -95,72 +94,72 @@ def _load(program_arg: str, at_arg: str | None):
     return text, at_arg
 
 
-def _num(x: float) -> str:
+def _number(x: float, digits: int = 10) -> str:
+    """A table cell: ten significant figures (the columns are compared digit by digit), — when not finite."""
     from ..printing import format_number
-    return "—" if not math.isfinite(x) else format_number(x, digits=10)
+    return format_number(x, digits) if math.isfinite(x) else "—"
 
 
-def _rel(x: float) -> str:
-    if not math.isfinite(x):
-        return "—"
-    return "0" if x == 0 else f"{x:.1e}"
+def _relative(x: float) -> str:
+    """A relative error as an order of magnitude (``3.1e-11``); 0 exactly when the values are equal."""
+    return "—" if not math.isfinite(x) else ("0" if x == 0 else f"{x:.1e}")
+
+
+_VERDICT_STYLES = {"agree": "good", "disagree": "bad"}
+
+
+def crosscheck_document(cc, *, where: str = ""):
+    """The cross-check as a document: a table of every gradient three ways, notes, the summary.
+
+    Examples
+    --------
+    >>> from backproof.threeway import crosscheck
+    >>> doc = crosscheck_document(crosscheck("y = a*b", at="a=2,b=3"))
+    >>> doc.title, len(doc.blocks[0].rows)
+    ('Cross-check of ∂y/∂·', 2)
+    """
+    import sympy as sp
+
+    from ..report.document import Bullets, Document, Math, Paragraph, Table, Text
+    from ..report.notation import Grad
+
+    out = sp.Symbol(cc.output)
+    header = tuple((Text(h),) for h in ("gradient", "symbolic", "engine", "finite difference", "rel. engine",
+                                        "rel. f.d.", "verdict"))
+    rows, notes = [], []
+    for r in cc.rows:
+        grad = Math((Grad(out, sp.Symbol(r.name)),))
+        rows.append(((grad,), (Text(_number(r.symbolic)),), (Text(_number(r.engine)),),
+                     (Text(_number(r.numeric)),), (Text(_relative(r.rel_engine)),),
+                     (Text(_relative(r.rel_numeric)),), (Text(r.verdict, _VERDICT_STYLES.get(r.verdict, "")),)))
+        if r.note:
+            notes.append((grad, Text(f": {r.note}")))
+        if r.point is not None and r.verdict != "agree":
+            pt = ", ".join(f"{k} = {_number(v)}" for k, v in r.point.items())
+            notes.append((grad, Text(f": worst at {pt}")))
+    blocks: list = [Table(header, tuple(rows))]
+    if notes:
+        blocks.append(Bullets(tuple(notes)))
+    blocks.append(Paragraph((Text(cc.summary),)))
+    return Document(f"Cross-check of ∂{cc.output}/∂·{where}", tuple(blocks))
 
 
 def render_text(cc, *, where: str = "", terminal: bool = False) -> str:
-    """The cross-check as a table (borders on a terminal, plain aligned text otherwise).
+    """The cross-check as text (coloured verdicts on a terminal).
 
     Examples
     --------
     >>> from backproof.threeway import crosscheck
     >>> print(render_text(crosscheck("y = a*b", at="a=2,b=3")))  # doctest: +NORMALIZE_WHITESPACE +ELLIPSIS
-    cross-check of ∂y/∂·
-     gradient  symbolic  engine  finite difference  rel. engine  rel. f.d.  verdict
-     ∂y/∂a     3         3       3                  0            ...        agree
-     ∂y/∂b     2         2       2                  0            ...        agree
-    2 gradients × 1 point: all agree (engine ≤ 0, finite differences ≤ ...)
+    backproof — cross-check of ∂y/∂·
+      gradient  symbolic  engine  finite difference  rel. engine  rel. f.d.  verdict
+      ∂y/∂a     3         3       3                  0            ...        agree
+      ∂y/∂b     2         2       2                  0            ...        agree
+      2 gradients × 1 point: all agree (engine ≤ 0, finite differences ≤ ...)
+    <BLANKLINE>
     """
-    from rich import box
-    from rich.console import Console
-    from rich.table import Table
-
-    out = cc.output
-    table = Table(box=box.ROUNDED if terminal else None, show_edge=terminal,
-                  pad_edge=terminal, header_style="bold" if terminal else "",
-                  title=None)
-    for col, right in (("gradient", False), ("symbolic", True), ("engine", True),
-                       ("finite difference", True), ("rel. engine", True),
-                       ("rel. f.d.", True), ("verdict", False)):
-        # Numbers align right in a bordered table only; plain text stays left-aligned.
-        table.add_column(col, justify="right" if right and terminal else "left", no_wrap=True)
-    style = {"agree": "green", "disagree": "bold red", "not differentiable": "yellow",
-             "inconclusive": "yellow"}
-    notes = []
-    for r in cc.rows:
-        verdict = f"[{style[r.verdict]}]{r.verdict}[/]" if terminal else r.verdict
-        table.add_row(f"∂{out}/∂{r.name}", _num(r.symbolic), _num(r.engine), _num(r.numeric),
-                      _rel(r.rel_engine), _rel(r.rel_numeric), verdict)
-        if r.note:
-            notes.append(f"∂{out}/∂{r.name}: {r.note}")
-        if r.point is not None and r.verdict != "agree":
-            pt = ", ".join(f"{k} = {_num(v)}" for k, v in r.point.items())
-            notes.append(f"∂{out}/∂{r.name}: worst at {pt}")
-    console = Console(width=10_000 if not terminal else None, force_terminal=terminal,
-                      color_system="auto" if terminal else None, record=True,
-                      file=_Sink(), highlight=False, emoji=False)
-    console.print(f"cross-check of ∂{out}/∂·{where}", markup=False)
-    console.print(table)
-    for n in notes:
-        console.print(n, markup=False)
-    console.print(cc.summary, markup=False)
-    text = console.export_text(styles=terminal)
-    return "\n".join(line.rstrip() for line in text.splitlines()) + "\n"
-
-
-class _Sink(io.StringIO):
-    """A file that discards writes: the console only records, the CLI prints once."""
-
-    def write(self, s: str) -> int:
-        return len(s)
+    from ..report.text import print_text
+    return print_text(crosscheck_document(cc, where=where), color=terminal)
 
 
 def _where(cc, at) -> str:
@@ -174,7 +173,7 @@ def _where(cc, at) -> str:
         return (f"{given} and {cc.points - 1} random points around it (worst point per row)"
                 if at else f" at {cc.points} random points (worst point per row)")
     if not at and cc.rows and cc.rows[0].point:
-        return " at the random point " + ", ".join(f"{k} = {_num(v)}" for k, v in cc.rows[0].point.items())
+        return " at the random point " + ", ".join(f"{k} = {_number(v)}" for k, v in cc.rows[0].point.items())
     return given
 
 

@@ -32,8 +32,8 @@ def register(sub) -> None:
     p.add_argument("key", metavar="KEY", help="the key: a problem, optionally with its answers, e.g. key.yaml")
     p.add_argument("submissions", metavar="SUBMISSIONS_DIR", help="folder of submission files, e.g. submissions/")
     p.add_argument("-o", "--output", metavar="FILE", default=None,
-                   help="write every row to FILE; the format follows the extension: .csv, .json or .md "
-                        "(e.g. -o grades.csv)")
+                   help="write every row to FILE; the format follows the extension: .csv, .json, .md or "
+                        ".html (e.g. -o grades.csv)")
     p.add_argument("--jobs", "-j", type=int, default=2, metavar="N",
                    help="worker processes (default 2, at most the number of CPUs), e.g. --jobs 1")
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
@@ -46,13 +46,15 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
-_FORMATS = {".csv": "csv", ".json": "json", ".md": "md", ".markdown": "md"}
+_FORMATS = {".csv": "csv", ".json": "json", ".md": "md", ".markdown": "md", ".html": "html", ".htm": "html"}
 
 
 def run(args) -> int:
     # Imported here: `backproof --help` and the other commands do not load the checker.
     from ..check import grade as g
+    from ..check import report as feedback
     from ..check.answers import AnswerFileError
+    from ..printing import format_number
 
     fmt = _output_format(args.output)
     _check_options(args)
@@ -67,13 +69,14 @@ def run(args) -> int:
     for problem in report.key.key_problems:
         print(f"backproof: warning: {problem}", file=sys.stderr)
     if fmt is not None:
-        text = {"csv": g.render_csv, "json": g.render_json, "md": g.render_markdown}[fmt](report)
+        text = {"csv": g.render_csv, "json": g.render_json, "md": feedback.render_grade_markdown,
+                "html": feedback.render_grade_html}[fmt](report)
         write_atomic(args.output, text)
     else:
         for r in report.results:
-            score = f"error: {r.error}" if r.error else f"{r.score:g}/{r.total}"
+            score = f"error: {r.error}" if r.error else f"{format_number(r.score)}/{r.total}"
             print(f"{_terminal(r.student)}\t{score}")
-    sys.stdout.write(g.render_summary_text(report))
+    sys.stdout.write(feedback.render_grade_summary(report))
     return 0 if report.all_correct else 1
 
 
@@ -84,7 +87,7 @@ def _output_format(output: str | None) -> str | None:
     fmt = _FORMATS.get(Path(output).suffix.lower())
     if fmt is None:
         raise BackproofError(f"unknown output format {Path(output).suffix or '(none)'!r} for "
-                             f"{output} (must be one of: .csv, .json, .md)")
+                             f"{output} (must be one of: .csv, .json, .md, .html)")
     return fmt
 
 

@@ -104,10 +104,14 @@ def _latex_number(t: str) -> str:
 
 def _fenced(p, inner):
     row = p.dom.createElement("mrow")
+    # Stretchy parentheses get wide side bearings in Chromium's MathML layout
+    # ("( −0.7 )"); they need to stretch only around a fraction.
+    flat = not inner.getElementsByTagName("mfrac") if hasattr(inner, "getElementsByTagName") else True
     for piece in ("(", inner, ")"):
         if isinstance(piece, str):
             mo = p.dom.createElement("mo")
-            mo.setAttribute("stretchy", "false")  # around a number: text-height parentheses
+            if flat:
+                mo.setAttribute("stretchy", "false")
             mo.appendChild(p.dom.createTextNode(piece))
             row.appendChild(mo)
         else:
@@ -491,4 +495,10 @@ def term_latex(expr) -> str:
 
 def term_mathml(expr) -> str:
     """Presentation MathML of one term (the inner ``mrow``), by SymPy's MathML printer."""
-    return _MATHML.doprint(expr)
+    # A minus sign, not a hyphen: SymPy's printer writes ``<mo>-</mo>``. Parentheses
+    # stretch only in a term with a fraction: Chromium gives stretchy ones wide side bearings.
+    out = _MATHML.doprint(expr).replace("<mo>-</mo>", "<mo>−</mo>")
+    if "<mfrac" not in out:
+        out = out.replace("<mo>(</mo>", '<mo stretchy="false">(</mo>').replace("<mo>)</mo>",
+                                                                            '<mo stretchy="false">)</mo>')
+    return out
