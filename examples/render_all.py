@@ -61,7 +61,7 @@ def commands(out: Path) -> list[list[str]]:
         for sub in sorted(hw.glob("*.yaml")):
             if sub.name.startswith("key"):
                 continue
-            for fmt, ext in (("md", "md"), ("text", "txt"), ("json", "json")):
+            for fmt, ext in (("md", "md"), ("text", "txt"), ("json", "json"), ("tex", "tex"), ("html", "html")):
                 cmds.append(["check", str(sub), "--format", fmt, "-o", str(out / "homework" / f"{sub.stem}.{ext}")])
         key = hw / "class" / "key.yaml"
         if key.exists():
@@ -69,6 +69,8 @@ def commands(out: Path) -> list[list[str]]:
                          "-o", str(out / "homework" / "class-grades.csv")])
             cmds.append(["grade", str(key), str(hw / "class" / "submissions"),
                          "-o", str(out / "homework" / "class-grades.md")])
+            cmds.append(["grade", str(key), str(hw / "class" / "submissions"),
+                         "-o", str(out / "homework" / "class-grades.html")])
     return cmds
 
 
