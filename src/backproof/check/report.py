@@ -33,6 +33,7 @@ from ..report.document import (
     Paragraph,
     Table,
     Text,
+    join_runs,
 )
 from ..report.html import print_html
 from ..report.latex import print_latex
@@ -231,17 +232,9 @@ def _formula_runs(label: str, fm: Formula) -> list[tuple[Inline, ...]]:
     elif fm.kind == "grad" and not fm.paths:
         lines[0] += (Text(f" ({fm.quantity.name} does not depend on {fm.quantity.wrt})"),)
     if locals_:
-        lines.append((Text("where "), *_join([Math(c) for c in locals_], "; ")))
+        lines.append((Text("where "), *join_runs([Math(c) for c in locals_], "; ")))
     return lines
 
-
-def _join(runs: list[Inline], sep: str = ", ") -> list[Inline]:
-    out: list[Inline] = []
-    for i, r in enumerate(runs):
-        if i:
-            out.append(Text(sep))
-        out.append(r)
-    return out
 
 
 def _explanation(item: Item) -> list[tuple[Inline, ...]]:

@@ -18,7 +18,6 @@ appendix (``appendix=True``) for graphs of at most :data:`APPENDIX_NODES` nodes.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -44,6 +43,7 @@ from ..report.document import (
     Paragraph,
     Table,
     Text,
+    join_runs,
 )
 from ..report.html import print_html
 from ..report.jsonout import to_json_text
@@ -292,7 +292,7 @@ class _Builder:
                       Text(" is the input.")))
         if spec.names:
             items.append((Text("the spec's names: "),
-                          *_join([Math((Name(a), self._indexed(e))) for a, e in spec.names])))
+                          *join_runs([Math((Name(a), self._indexed(e))) for a, e in spec.names])))
         L += [Heading("Network"), Bullets(tuple(items))]
         if self.o.figure is not None:
             L.append(self.o.figure)
@@ -363,7 +363,7 @@ class _Builder:
             head = [Text(f"sample {s + 1}: ")] if spec.n_samples > 1 else []
             xs = [Math((self.S[x], self.n(V[x]))) for x in lay.x[s]]
             ys = [Math((self.S[y], self.n(V[y]))) for y in lay.y[s]]
-            items.append((*head, *_join(xs), Text("; targets "), *_join(ys)))
+            items.append((*head, *join_runs(xs), Text("; targets "), *join_runs(ys)))
         extra = spec.n_samples - len(self.shown)
         if extra > 0:
             items.append((Text(f"… and {_plural(extra, 'more sample')} (every value is in --format json)"),))
@@ -778,7 +778,7 @@ class _Builder:
         blocks.append(Details(f"the loss at {len(rows)} of the {h.steps + 1} steps", (Table(header, rows),),
                               open=len(rows) <= OPEN_LINES))
         if len(h.final) <= 40:
-            blocks.append(Paragraph((Text("Final parameters: "), *_join(
+            blocks.append(Paragraph((Text("Final parameters: "), *join_runs(
                 [Math((self.S[k], self.n(v))) for k, v in h.final.items()]))))
         return blocks
 
@@ -821,14 +821,6 @@ def _cut(line: str, width: int = 150) -> str:
 def _juxt(*factors):
     return Juxt(*factors)
 
-
-def _join(runs: Sequence[Inline], sep: str = ", ") -> list[Inline]:
-    out: list[Inline] = []
-    for i, r in enumerate(runs):
-        if i:
-            out.append(Text(sep))
-        out.append(r)
-    return out
 
 
 def _history_rows(h) -> list[int]:

@@ -44,6 +44,7 @@ from .document import (
     Paragraph,
     Table,
     Text,
+    join_runs,
 )
 from .notation import NOTATIONS, Grad, Local, Via, num
 
@@ -192,11 +193,11 @@ class _Builder:
         d = self.d
         L: list[Any] = [Heading("Program"),
                         Code(tuple(f"{st.name} = {to_text(st.expr)}" for st in d.program.statements)),
-                        Paragraph((Text("Inputs: "), *_join([Math((sp.Symbol(n),)) for n in self.inputs]),
+                        Paragraph((Text("Inputs: "), *join_runs([Math((sp.Symbol(n),)) for n in self.inputs]),
                                    Text("; output: "), Math((sp.Symbol(d.output),)), Text(".")))]
         if self.names.auto:
             L.append(Paragraph((Text("Unnamed intermediate results get short names ("),
-                                *_join([Math((self.names.sym[n],)) for n in self.names.auto[:3]]),
+                                *join_runs([Math((self.names.sym[n],)) for n in self.names.auto[:3]]),
                                 Text(", …" if len(self.names.auto) > 3 else ""),
                                 Text(") so that each can be differentiated by name; the forward pass "
                                      "defines them."))))
@@ -209,7 +210,7 @@ class _Builder:
             return []
         at = self.d.at
         return [Heading("Given"),
-                Paragraph(tuple(_join([Math((sp.Symbol(n), num(at[n]))) for n in self.inputs])) or
+                Paragraph(tuple(join_runs([Math((sp.Symbol(n), num(at[n]))) for n in self.inputs])) or
                           (Text("(no inputs)"),))]
 
     def forward(self) -> list[Any]:
@@ -425,14 +426,6 @@ def _plain_grad(expr) -> str:
 def _math(expr) -> tuple[Inline, ...]:
     return (Math((expr,)),) if expr is not None else ()
 
-
-def _join(runs: list[Inline], sep: str = ", ") -> list[Inline]:
-    out: list[Inline] = []
-    for i, r in enumerate(runs):
-        if i:
-            out.append(Text(sep))
-        out.append(r)
-    return out
 
 
 def derivation_document(deriv, *, proof=None, check=None, options: WriteupOptions | None = None) -> Document:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Text", "Math", "Inline", "Heading", "Paragraph", "Code", "Equation", "Equations",
-           "Table", "Figure", "Details", "Bullets", "Block", "Document"]
+           "Table", "Figure", "Details", "Bullets", "Block", "Document", "join_runs"]
 
 
 @dataclass(frozen=True)
@@ -143,3 +143,19 @@ class Document:
     blocks: tuple[Block, ...]
     subtitle: str = ""
     meta: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def join_runs(runs, sep: str = ", ") -> list[Inline]:
+    """``runs`` with a ``Text(sep)`` between each two (a list written in a sentence).
+
+    Examples
+    --------
+    >>> join_runs([Text("a"), Text("b")])
+    [Text(text='a', style=''), Text(text=', ', style=''), Text(text='b', style='')]
+    """
+    out: list[Inline] = []
+    for i, r in enumerate(runs):
+        if i:
+            out.append(Text(sep))
+        out.append(r)
+    return out
