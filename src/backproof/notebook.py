@@ -26,7 +26,7 @@ from .nn import NetOptions, NetResult, Network, program_from_spec, program_from_
 from .nn import report as net_report
 from .nn.run import check_options
 from .report.document import Figure
-from .report.embed import document_fragment, page_fragment
+from .report.embed import document_fragment
 
 __all__ = ["NetworkExplanation", "Feedback", "network", "check_answers"]
 
@@ -146,7 +146,7 @@ class Feedback:
         return check_report.render_json(self.result)
 
     def _repr_html_(self) -> str:
-        return page_fragment(self.to_html())
+        return document_fragment(check_report.feedback_document(self.result, title=self.title))
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()

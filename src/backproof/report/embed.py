@@ -14,7 +14,7 @@ from __future__ import annotations
 from .document import Document
 from .html import HtmlPrinter
 
-__all__ = ["NOTEBOOK_CSS", "document_fragment", "page_fragment", "fragment"]
+__all__ = ["NOTEBOOK_CSS", "document_fragment", "fragment"]
 
 #: The notebook stylesheet: every selector starts with ``.backproof`` so nothing outside the
 #: fragment changes. Colours are the pages' (derivation and check feedback).
@@ -69,23 +69,3 @@ def document_fragment(doc: Document) -> str:
     (True, False, False)
     """
     return fragment("\n".join(HtmlPrinter().body(doc)))
-
-
-def page_fragment(page: str) -> str:
-    """The body of a stand-alone page printed by backproof, as a notebook fragment.
-
-    Only for pages backproof's own printers made: they escape every user string, so the
-    page's ``<body>`` and ``</body>`` tags occur exactly once, as the printer wrote them.
-    The page's head (its title, stylesheet and security policy) is dropped; the notebook
-    stylesheet replaces its CSS.
-
-    Examples
-    --------
-    >>> out = page_fragment("<html><head><style>body{}</style></head><body>\\n<p>x</p>\\n</body></html>")
-    >>> out.splitlines()[-2:], "body{}" in out
-    (['<p>x</p>', '</div>'], False)
-    """
-    start, end = page.find("<body>"), page.rfind("</body>")
-    if start < 0 or end < start:
-        raise ValueError("page_fragment: expected a page printed by backproof (with <body> … </body>)")
-    return fragment(page[start + len("<body>"):end].strip("\n"))
