@@ -196,6 +196,74 @@ class DerivativeAtOutput(_ActivationMutation):
                 f"instead of {f}′({z})")
 
 
+@dataclass(frozen=True)
+class SigmoidPrimeWrongSign(_ActivationMutation):
+    """σ′ written σ(1 + σ) instead of σ(1 − σ)."""
+
+    kind = "sigmoid_prime_plus"
+
+    def edge(self, ev, tape, entry, k, g, contribution, vals):
+        if not self._hit(tape, entry, k):
+            return contribution
+        s = np.float64(vals[entry.id])
+        return g * s * (1.0 + s)
+
+    def explain(self, problem):
+        _, z, a = self._parts(problem)
+        return (f"σ′ written as σ(1 + σ): ∂{a}/∂{z} = {a}·(1 + {a}) instead of {a}·(1 − {a})")
+
+
+# --- local derivatives ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _EdgeMutation(Mutation):
+    statement: str
+    node: str
+    pos: int
+
+    def _hit(self, tape, entry, k) -> bool:
+        return tape.name == self.statement and entry.id == self.node and k == self.pos
+
+    def _parts(self, problem) -> tuple[str, str]:
+        tape = problem.tapes[self.statement]
+        entry = tape.by_id[self.node]
+        return _label(tape, self.node), _label(tape, entry.operands[self.pos])
+
+
+@dataclass(frozen=True)
+class LocalSignFlip(_EdgeMutation):
+    """One local derivative with the wrong sign (the − of a difference lost, say)."""
+
+    kind = "sign_flip"
+
+    def edge(self, ev, tape, entry, k, g, contribution, vals):
+        return -contribution if self._hit(tape, entry, k) else contribution
+
+    def explain(self, problem):
+        gate, x = self._parts(problem)
+        return (f"a sign lost: ∂{gate}/∂{x} taken with the wrong sign, which flips every gradient "
+                f"that flows through it")
+
+
+@dataclass(frozen=True)
+class LocalInverted(_EdgeMutation):
+    """A chain factor upside down: ∂x/∂u used where ∂u/∂x belongs."""
+
+    kind = "chain_inverted"
+
+    def edge(self, ev, tape, entry, k, g, contribution, vals):
+        if not self._hit(tape, entry, k):
+            return contribution
+        with np.errstate(all="ignore"):
+            local = np.asarray(contribution, dtype=float) / np.asarray(g, dtype=float)
+            return np.where(local != 0, g / local, np.nan)
+
+    def explain(self, problem):
+        gate, x = self._parts(problem)
+        return (f"a chain-rule factor upside down: ∂{x}/∂{gate} used instead of ∂{gate}/∂{x} "
+                f"(the chain rule multiplies ∂(output)/∂{gate} by ∂{gate}/∂{x})")
+
+
 # --- loss, forks, operands, values ----------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -326,6 +394,27 @@ def _activations(cls):
     return gen
 
 
+def _sigmoids(p, q, trace, base):
+    out = []
+    for st in sorted({st for st, _ in trace.partials}, key=p.assigned.index):
+        out += [SigmoidPrimeWrongSign(st, e.id) for e in p.tapes[st].entries
+                if e.kind == "op" and e.op == "sigmoid"]
+    return out
+
+
+def _edges(cls):
+    """Every operand edge of the statements the judged answer's chain rule goes through."""
+    def gen(p, q, trace, base):
+        out = []
+        for st in sorted({st for st, _ in trace.partials}, key=p.assigned.index):
+            for e in p.tapes[st].entries:
+                if e.kind == "op":
+                    out += [cls(st, e.id, k) for k in range(len(e.operands))
+                            if p.tapes[st].by_id[e.operands[k]].kind != "const"]
+        return out
+    return gen
+
+
 def _half(p, q, trace, base):
     s = p.output
     if s not in trace.forwards and not any(t == s for t, _ in trace.partials):
@@ -410,10 +499,13 @@ MISTAKES: tuple[Mistake, ...] = (
             _activations(ActivationInsteadOfDerivative)),
     Mistake("derivative_at_output", "activation's derivative taken at the output (σ′(a) for σ′(z))",
             _activations(DerivativeAtOutput)),
+    Mistake("sigmoid_prime_plus", "σ′ written as σ(1 + σ) instead of σ(1 − σ)", _sigmoids),
     Mistake("loss_half_factor", "the ½ of the loss kept or dropped inconsistently (a factor of 2)", _half),
     Mistake("fork_path_missing", "one path at a fork left out", _forks),
     Mistake("operands_swapped", "operands of − or ÷ swapped", _swaps),
     Mistake("updated_weight_used", "updated weight used where the old one belongs", _updated_weights),
+    Mistake("sign_flip", "a sign lost in a local derivative", _edges(LocalSignFlip)),
+    Mistake("chain_inverted", "a chain-rule factor used upside down (∂x/∂u for ∂u/∂x)", _edges(LocalInverted)),
     Mistake("wrong_value", "a wrong value substituted for a variable", _wrong_values),
 )
 
