@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import sympy as sp
 
 from backproof.check import MISTAKE_NAMES, Problem, diagnose, parse_answers
 from backproof.check.answers import load_check
@@ -298,3 +299,28 @@ def test_cs231n_sign_flip_is_named_as_a_sign_error():
     assert _close(float(p.truth(p.resolve("df/dw0"))), truth)
     item = diagnose(p, parse_answers(p, {"df/dw0": f"{-truth:.6g}"})).items[0]
     assert item.verdict == "incorrect" and item.diagnosis.mistake == "sign_flip", item.diagnosis.explanation
+
+
+@pytest.mark.parametrize("answer,kind,words", [
+    ("b - c", "fork_path_missing", "you followed only the path through d; b also feeds e: add ∂y/∂e·∂e/∂b = d"),
+    ("a + b", "fork_path_missing", "you followed only the path through e; b also feeds d: add ∂y/∂d·∂d/∂b = e"),
+    ("c - a - 2*b", "sign_flip", "opposite sign"),
+])
+def test_symbolic_answers_get_the_slip_named(answer, kind, words):
+    """The same catalogue applied to the derivation in symbols: following one path of the fork
+    at b in y = (a+b)*(b-c) is named, with the path to add; the truth is sympy.diff's."""
+    p = Problem("d = a + b\ne = b - c\ny = d*e")
+    a, b, c = sp.symbols("a b c", real=True)
+    assert sp.simplify(p.truth_symbolic(p.resolve("dy/db")) - sp.diff((a + b) * (b - c), b)) == 0
+    item = diagnose(p, parse_answers(p, {"dy/db": answer})).items[0]
+    assert item.verdict == "incorrect" and item.diagnosis.mistake == kind
+    assert words in item.diagnosis.explanation
+
+
+def test_symbolic_counterexample_uses_small_whole_numbers():
+    p = Problem("d = a + b\ne = b - c\ny = d*e")
+    item = diagnose(p, parse_answers(p, {"dy/db": "3*b"})).items[0]
+    assert item.verdict == "incorrect" and item.diagnosis.mistake is None
+    point = item.diagnosis.explanation.split(": at ")[1].split(" yours")[0]
+    values = [float(part.split(" = ")[1]) for part in point.split(", ")]
+    assert all(v in (-1, 0, 1, 2, 3) for v in values), item.diagnosis.explanation

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import sympy as sp
 
 from ..graph import TapeEntry
 from ..ops import OPS
@@ -22,7 +23,8 @@ from ..printing import format_number
 from .quantities import ACTIVATIONS, NONCOMMUTATIVE, Evaluator, Problem, Quantity, Trace
 from .tapes import StatementTape, forward_value, op_of
 
-__all__ = ["Mutation", "Mistake", "MISTAKES", "MISTAKE_NAMES", "candidate_mutations"]
+__all__ = ["Mutation", "Mistake", "MISTAKES", "MISTAKE_NAMES", "candidate_mutations", "SymbolicSlip",
+           "symbolic_slips", "simple_point"]
 
 
 @dataclass(frozen=True)
@@ -518,3 +520,73 @@ def candidate_mutations(problem: Problem, q: Quantity, trace: Trace, base: Evalu
     for m in MISTAKES:
         out += list(m.candidates(problem, q, trace, base))
     return out
+
+
+
+# --- symbolic answers -------------------------------------------------------------------------
+# The same slips, applied to the derivation in symbols: the checker decides whether the
+# student's formula equals the mutated one and, if so, names the slip in the student's terms.
+
+@dataclass(frozen=True)
+class SymbolicSlip:
+    """A slip applied to a symbolic gradient: its kind, what to tell the student, the result."""
+
+    kind: str
+    explanation: str
+    expr: sp.Expr
+
+
+def symbolic_slips(problem: Problem, q: Quantity) -> list[SymbolicSlip]:
+    """The classic slips of a symbolic gradient ``q``, in order of preference: one path at a
+    fork left out (each path separately), the sign lost, the ½ of the loss kept or dropped.
+
+    Every result is written in the inputs, like :meth:`Problem.truth_symbolic`.
+    """
+    if q.kind != "grad":
+        return []
+    truth = problem.truth_symbolic(q)
+    out = _fork_slips(problem, q, truth)
+    out.append(SymbolicSlip("sign_flip", "your formula is the right one with the opposite sign: a sign "
+                                         "was lost in a local derivative on the way", -truth))
+    if q.name == problem.output:
+        out += [SymbolicSlip("loss_half_factor", f"your formula is {how} the right one: the ½ of the loss "
+                                                 "kept or dropped inconsistently", f * truth)
+                for how, f in (("twice", sp.Integer(2)), ("half", sp.Rational(1, 2)))]
+    return out
+
+
+def _fork_slips(problem: Problem, q: Quantity, truth: sp.Expr) -> list[SymbolicSlip]:
+    """At a fork of ``q.wrt``: the gradient with one path left out, for each path."""
+    from ..steps import StepKind  # the derivation's step kinds
+    d = problem.derivation_of(q.name)
+    chains = [(d.label(st.via), st.symbolic) for st in d.steps if st.kind is StepKind.CHAIN
+              and st.target == q.wrt and st.symbolic is not None and st.via is not None]
+    if len(chains) < 2:
+        return []
+    expansion = problem.expansion()
+    out = []
+    for i, (via, form) in enumerate(chains):
+        through = [label for j, (label, _) in enumerate(chains) if j != i]
+        part = form.xreplace(expansion).doit()
+        out.append(SymbolicSlip(
+            "fork_path_missing",
+            f"you followed only the path through {_and(through)}; {q.wrt} also feeds {via}: add "
+            f"∂{q.name}/∂{via}·∂{via}/∂{q.wrt} = {sp.sstr(form)}", sp.expand(truth - part)))
+    return out
+
+
+def simple_point(exprs: list[sp.Expr], symbols: list[sp.Symbol]) -> dict[str, float] | None:
+    """A point with small whole numbers (1, 2, then 0 and -1) where the expressions are all
+    defined and differ pairwise from the first: a counterexample a student can check by hand."""
+    import itertools
+    # The first few hundred points in order (1s first): bounded work for any number of inputs.
+    for values in itertools.islice(itertools.product((1, 2, 0, -1, 3), repeat=len(symbols)), 400):
+        at = dict(zip(symbols, (sp.Integer(v) for v in values)))
+        try:
+            nums = [complex(e.xreplace(at).evalf()) for e in exprs]
+        except (TypeError, ValueError, ZeroDivisionError):
+            continue
+        if all(math.isfinite(n.real) and abs(n.imag) < 1e-12 for n in nums) and \
+                all(abs(n - nums[0]) > 1e-9 * max(1.0, abs(nums[0])) for n in nums[1:]):
+            return {str(k): float(v) for k, v in at.items()}
+    return None
