@@ -324,3 +324,14 @@ def test_symbolic_counterexample_uses_small_whole_numbers():
     point = item.diagnosis.explanation.split(": at ")[1].split(" yours")[0]
     values = [float(part.split(" = ")[1]) for part in point.split(", ")]
     assert all(v in (-1, 0, 1, 2, 3) for v in values), item.diagnosis.explanation
+
+
+@pytest.mark.parametrize("mistake,key,where", [c for c in CASES if c[0] != "wrong_value"],
+                         ids=[f"{m}-{k}" for m, k, _ in CASES if m != "wrong_value"])
+def test_catch_all_is_never_listed_beside_a_specific_slip(mistake, key, where):
+    """'a wrong value substituted' explains almost any number; it is not shown as 'also
+    consistent with' once a specific slip explains the answer."""
+    p = _problem(key)
+    result = diagnose(p, parse_answers(p, _submission(PROBLEMS[key][2](mistake))))
+    hit = {i.name: i for i in result.items}[where]
+    assert hit.diagnosis.mistake == mistake and "wrong_value" not in hit.diagnosis.also

@@ -19,7 +19,7 @@ import sympy as sp
 from ..printing import format_number, to_text
 from .answers import Answer, CheckInput, Tolerances
 from .compare import Tolerance, expressions_equal, numbers_match
-from .mistakes import MISTAKES, candidate_mutations, simple_point, symbolic_slips
+from .mistakes import CATCH_ALL, MISTAKES, candidate_mutations, simple_point, symbolic_slips
 from .quantities import Evaluator, Formula, Problem, Quantity, Trace, formula_parts, formula_text
 
 __all__ = ["Diagnosis", "Item", "CheckResult", "diagnose", "check", "VERDICTS", "computation_order"]
@@ -295,8 +295,10 @@ def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trac
                  f"(the right value is {format_number(truth)})")
     if found:
         m = found[0]
-        return Diagnosis(m.kind, f"{m.explain(problem)}; that gives {a.text}; {right}",
-                         tuple(x.kind for x in found[1:]))
+        # Other specific slips that give the same number are worth a mention; the catch-all
+        # "a wrong value substituted" is not, once something specific explains the answer.
+        also = tuple(dict.fromkeys(x.kind for x in found[1:] if x.kind not in (m.kind, CATCH_ALL)))
+        return Diagnosis(m.kind, f"{m.explain(problem)}; that gives {a.text}; {right}", also)
     return Diagnosis(None, f"no common mistake gives {a.text}; {right}")
 
 

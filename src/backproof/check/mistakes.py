@@ -23,7 +23,7 @@ from ..printing import format_number
 from .quantities import ACTIVATIONS, NONCOMMUTATIVE, Evaluator, Problem, Quantity, Trace
 from .tapes import StatementTape, forward_value, op_of
 
-__all__ = ["Mutation", "Mistake", "MISTAKES", "MISTAKE_NAMES", "candidate_mutations", "SymbolicSlip",
+__all__ = ["Mutation", "Mistake", "MISTAKES", "MISTAKE_NAMES", "CATCH_ALL", "candidate_mutations", "SymbolicSlip",
            "symbolic_slips", "simple_point"]
 
 
@@ -512,6 +512,9 @@ MISTAKES: tuple[Mistake, ...] = (
 )
 
 MISTAKE_NAMES = tuple(m.name for m in MISTAKES)
+
+#: The mistake that explains almost any number; named only when nothing specific does.
+CATCH_ALL = "wrong_value"
 
 
 def candidate_mutations(problem: Problem, q: Quantity, trace: Trace, base: Evaluator) -> list[Mutation]:
