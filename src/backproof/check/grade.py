@@ -116,6 +116,9 @@ def load_key(path: str | Path) -> Key:
     A key answer that disagrees with the derivation is reported in ``key_problems``
     and the derivation's value is used instead.
     """
+    if Path(path).is_dir():  # an `assign` output folder: each student's own variant (check/assign.py)
+        from .assign import load_assigned_key
+        return load_assigned_key(path)
     doc, problem, answers, tol, _ = load_sections(path, allow_blank=True)
     if problem.at is None:
         raise AnswerFileError([f"{doc.path}: problem.at: a key needs values for the inputs"])
@@ -143,6 +146,7 @@ def grade_submission(key: Key, path: str | Path, *, carried_credit: float = 1.0)
     try:
         doc = parse_document(read_submission(path), file_name)
         _, raw, _, student = read_sections(doc, need_problem=False, submission=True)
+        key = _own_key(key, student, safe_name(path.stem))
         answers, invalid = _read_each_answer(doc, key.problem, raw)
         result = diagnose(key.problem, answers, key.tolerances, carried_credit=carried_credit,
                           expected=_expected(key, answers, invalid), student=student, path=str(path))
@@ -154,6 +158,12 @@ def grade_submission(key: Key, path: str | Path, *, carried_credit: float = 1.0)
     counted = [r for r in rows if r.counted]
     return SubmissionResult(file_name, student or "", tuple(rows), sum(r.points for r in counted), len(counted),
                             seconds=time.perf_counter() - start)
+
+
+def _own_key(key: Key, student: str | None, stem: str) -> Key:
+    """The key of the submission's own student when ``key`` is an ``assign`` folder, else ``key``."""
+    key_for = getattr(key, "key_for", None)
+    return key if key_for is None else key_for(student, stem)
 
 
 def _read_each_answer(doc: Document, problem: Problem, raw: Sequence[RawAnswer]
