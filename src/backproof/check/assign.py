@@ -18,7 +18,7 @@ import decimal
 import hashlib
 import io
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -38,17 +38,14 @@ from .answers import (
     read_answers,
     read_sections,
 )
-from .grade import Key, load_key, neutralize
+from .grade import neutralize
+from .keyfolder import KEYS_FOLDER, STUDENT_ID
 from .quantities import Problem
 
 __all__ = ["Range", "Student", "Variant", "Assignment", "parse_vary", "parse_roster", "draw",
-           "make_variant", "load_assignment", "variant_key_text", "students_csv", "AssignedKey",
-           "load_assigned_key", "KEYS_FOLDER", "STUDENT_ID"]
+           "make_variant", "load_assignment", "variant_key_text", "students_csv", "KEYS_FOLDER",
+           "STUDENT_ID"]
 
-#: Folder of an ``assign`` output that holds one key per student (``keys/<id>.yaml``).
-KEYS_FOLDER = "keys"
-#: A student id: it becomes a file name, so letters, digits, ``. _ -`` only, not starting with a dot.
-STUDENT_ID = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}")
 _PLAIN = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 _MAX_NAME = 120
 
@@ -270,7 +267,7 @@ def parse_roster(text: str, path: str = "roster.csv") -> tuple[Student, ...]:
     ['s001', 's002']
     """
     try:
-        rows = list(csv.reader(io.StringIO(text, newline="")))
+        rows = list(csv.reader(io.StringIO(text, newline=""), strict=True))
     except csv.Error as exc:
         raise BackproofError(f"{path}: not a valid CSV file ({exc})") from None
     id_col, name_col = _header(rows, path)
@@ -377,40 +374,3 @@ def students_csv(variants: Sequence[Variant]) -> str:
                                             f"sheets/{v.student.id}.md",
                                             *(_number_text(v.values[n]) for n in names))])
     return buf.getvalue()
-
-
-# --- grading against an assign folder ------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class AssignedKey(Key):
-    """An ``assign`` output folder as a key: each student's own variant, loaded when graded.
-
-    ``problem``, ``quantities`` and ``tolerances`` are the first variant's (the same
-    questions for everyone); :meth:`key_for` gives a submission its own student's key.
-    """
-
-    variants: Mapping[str, str] | None = None
-
-    def key_for(self, student: str | None, stem: str) -> Key:
-        """The key of the student a submission names: its ``student`` field, else its file name."""
-        variants = self.variants or {}
-        for sid in (student, stem):
-            if sid is not None and sid in variants:
-                return load_key(variants[sid])
-        raise BackproofError(f"no variant for student {quote(student or stem)} in {self.path}/{KEYS_FOLDER} "
-                             f"(name the file <id>.yaml or write student: <id>, with the id from the roster)")
-
-
-def load_assigned_key(folder: str | Path) -> AssignedKey:
-    """The key of an ``assign`` output folder (its ``keys/<id>.yaml``, one per student)."""
-    keys = Path(folder) / KEYS_FOLDER
-    if not keys.is_dir():
-        raise AnswerFileError([f"{folder}: a folder given as the key must be an 'assign' output folder "
-                               f"(with {KEYS_FOLDER}/<id>.yaml)"])
-    paths = sorted(p for p in keys.iterdir() if p.suffix == ".yaml" and STUDENT_ID.fullmatch(p.stem))
-    limits.check("roster_students", len(paths), str(keys))
-    if not paths:
-        raise AnswerFileError([f"{keys}: no keys (<id>.yaml) in the assign folder"])
-    first = load_key(paths[0])
-    return AssignedKey(str(folder), first.problem, first.quantities, first.tolerances, first.key_problems,
-                       variants={p.stem: str(p) for p in paths})

@@ -22,7 +22,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from .answers import (
     read_sections,
 )
 from .diagnose import VERDICTS, Item, diagnose
+from .keyfolder import KeyFolder, key_folder
 from .quantities import Problem, Quantity
 
 __all__ = ["Key", "Row", "SubmissionResult", "ClassReport", "load_key", "grade", "grade_submission",
@@ -66,6 +67,7 @@ class Key:
     quantities: tuple[Quantity, ...] | None
     tolerances: Tolerances
     key_problems: tuple[str, ...] = ()
+    folder: KeyFolder | None = None     # an `assign` folder: one key per student
 
 
 @dataclass(frozen=True)
@@ -116,9 +118,9 @@ def load_key(path: str | Path) -> Key:
     A key answer that disagrees with the derivation is reported in ``key_problems``
     and the derivation's value is used instead.
     """
-    if Path(path).is_dir():  # an `assign` output folder: each student's own variant (check/assign.py)
-        from .assign import load_assigned_key
-        return load_assigned_key(path)
+    folder = key_folder(path)
+    if folder is not None:  # an `assign` output folder: each submission is graded by its student's own key
+        return replace(load_key(folder.first), path=str(path), folder=folder)
     doc, problem, answers, tol, _ = load_sections(path, allow_blank=True)
     if problem.at is None:
         raise AnswerFileError([f"{doc.path}: problem.at: a key needs values for the inputs"])
@@ -162,8 +164,7 @@ def grade_submission(key: Key, path: str | Path, *, carried_credit: float = 1.0)
 
 def _own_key(key: Key, student: str | None, stem: str) -> Key:
     """The key of the submission's own student when ``key`` is an ``assign`` folder, else ``key``."""
-    key_for = getattr(key, "key_for", None)
-    return key if key_for is None else key_for(student, stem)
+    return key if key.folder is None else load_key(key.folder.key_path(student, stem))
 
 
 def _read_each_answer(doc: Document, problem: Problem, raw: Sequence[RawAnswer]

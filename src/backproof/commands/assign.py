@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -42,8 +43,14 @@ def register(sub) -> None:
 def run(args) -> int:
     # Imported here: `backproof --help` must not load SymPy.
     from ..check.answers import AnswerFileError
-    from ..check.assign import KEYS_FOLDER, load_assignment, make_variant, parse_roster, students_csv
-    from ..check.assign import variant_key_text
+    from ..check.assign import (
+        KEYS_FOLDER,
+        load_assignment,
+        make_variant,
+        parse_roster,
+        students_csv,
+        variant_key_text,
+    )
     from ..check.sheet import render_sheet
     from ..io import read_text_file, write_group
 
@@ -60,7 +67,7 @@ def run(args) -> int:
     asked = [ra.key for ra in assignment.raw]
     title = _title(assignment)
     out = Path(args.output)
-    files: dict[Path, str] = {}
+    files: dict[str | os.PathLike, str | bytes] = {}
     for v in variants:
         files[out / KEYS_FOLDER / f"{v.student.id}.yaml"] = variant_key_text(assignment, v)
         for fmt in ("md", "html") + (("tex",) if args.latex else ()):
