@@ -321,3 +321,46 @@ def test_vary_in_a_key_is_accepted_by_check(tmp_path, capsys):
     doc = parse_document(p.read_text(), str(p))
     assert "vary" in doc.root.value
     assert g.load_key(p).quantities is not None
+
+
+NET_KEY = """problem:
+  network:
+    inputs: [1]
+    targets: [2]
+    layers:
+      - {units: 1, activation: sigmoid, weights: [[0.5]], bias: 0}
+    loss: half_sse
+    learning_rate: 0.5
+    names: {w: "W1[0][0]", b: "b1[0]"}
+vary:
+  w: [-1, 1, 0.5]
+  x_0: [1, 3, 1]
+answers:
+  J:
+  dJ/dw:
+  w_new:
+"""
+
+
+def test_network_key_variants_round_trip(tmp_path):
+    """A network key varies the spec's scalar names; each student's hand answers grade all correct."""
+    assert run_assign(tmp_path, key=NET_KEY, roster_text=roster(4)) == 0
+    subs = tmp_path / "subs"
+    subs.mkdir()
+    for key in sorted((tmp_path / "hw" / "keys").glob("*.yaml")):
+        at = yaml.safe_load(key.read_text())["problem"]["at"]
+        w, x = float(at["w"]), float(at["x_0"])
+        a = 1 / (1 + math.exp(-w * x))
+        d_w = (a - 2) * a * (1 - a) * x
+        (subs / key.name).write_text(submission({"J": 0.5 * (a - 2) ** 2, "dJ/dw": d_w, "w_new": w - 0.5 * d_w}))
+        assert backproof.crosscheck("z = w*x + b\na = sigmoid(z)\nJ = 0.5*(a - y)**2",
+                                    at={"w": w, "x": x, "b": 0, "y": 2}).ok
+    report = g.grade(tmp_path / "hw", subs, in_process=True)
+    assert len(report.results) == 4 and all(r.all_correct for r in report.results)
+
+
+def test_output_must_be_a_folder(tmp_path, capsys):
+    (tmp_path / "key.yaml").write_text(key_text())
+    (tmp_path / "r.csv").write_text(roster(2))
+    assert main(["assign", str(tmp_path / "key.yaml"), "--students", str(tmp_path / "r.csv"), "-o", "-"]) == 2
+    assert "-o must name a folder" in capsys.readouterr().err
