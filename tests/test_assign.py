@@ -267,13 +267,14 @@ def test_sheets_and_students_csv(klass):
     ("id,name\n.hidden,x\n", "not a valid student id"),
     ("id,name\n,x\n", "roster.csv:2: id '' is not a valid student id"),
     ("id,name\nCON\x00,x\n", "not a valid student id"),
-    ("id,name\ns1,a\ns1,b\n", "roster.csv:3: id s1 appears twice (first on line 2)"),
+    ("id,name\ns1,a\ns1,b\n", "roster.csv:3: id s1 appears twice (first on line 2"),
+    ("id,name\nAb,a\naB,b\n", "roster.csv:3: id aB appears twice (first on line 2"),
     ("name\nAda\n", "roster.csv:1: no 'id' column"),
     ("", "empty roster"),
     ("id,name\n", "no students"),
     ("id,name\n" + "s" * 65 + ",x\n", "not a valid student id"),
     ('id,name\n"s1,x\n', "roster.csv: not a valid CSV file"),
-], ids=["dotdot", "slash", "dot", "empty-id", "nul", "duplicate", "no-id-column", "empty", "header-only",
+], ids=["dotdot", "slash", "dot", "empty-id", "nul", "duplicate", "case-duplicate", "no-id-column", "empty", "header-only",
         "long-id", "unclosed-quote"])
 def test_bad_roster_is_one_line(tmp_path, capsys, text, message):
     assert run_assign(tmp_path, roster_text=text) == 2
@@ -364,3 +365,20 @@ def test_output_must_be_a_folder(tmp_path, capsys):
     (tmp_path / "r.csv").write_text(roster(2))
     assert main(["assign", str(tmp_path / "key.yaml"), "--students", str(tmp_path / "r.csv"), "-o", "-"]) == 2
     assert "-o must name a folder" in capsys.readouterr().err
+
+
+def test_same_key_and_roster_give_the_same_files_byte_for_byte(tmp_path):
+    assert run_assign(tmp_path, out="one") == 0
+    assert run_assign(tmp_path, out="two") == 0
+    one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}
+    two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*") if p.is_file()}
+    assert one == two and len(one) == 3 * 3 + 1
+
+
+def test_a_variant_key_keeps_the_teachers_tolerance(tmp_path):
+    text = key_text() + "tolerance:\n  rtol: 0.01\n  min_figures: 3\n  J: {atol: 0.5}\n"
+    assert run_assign(tmp_path, key=text) == 0
+    key = g.load_key(tmp_path / "hw" / "keys" / "s001.yaml")
+    assert key.tolerances.default.rtol == 0.01 and key.tolerances.default.min_figures == 3
+    assert dict(key.tolerances.per_key)["J"].atol == 0.5
+    assert key.key_problems == ()

@@ -281,9 +281,11 @@ def parse_roster(text: str, path: str = "roster.csv") -> tuple[Student, ...]:
         if not STUDENT_ID.fullmatch(sid):
             raise BackproofError(f"{path}:{line}: id {quote(sid)} is not a valid student id (letters, digits, "
                                  f". _ -, at most 64, not starting with a dot: it becomes a file name)")
-        if sid in seen:
-            raise BackproofError(f"{path}:{line}: id {sid} appears twice (first on line {seen[sid]})")
-        seen[sid] = line
+        # Compared without case: on macOS and Windows s001.yaml and S001.yaml are one file.
+        if sid.casefold() in seen:
+            raise BackproofError(f"{path}:{line}: id {sid} appears twice (first on line {seen[sid.casefold()]}; "
+                                 f"ids are compared without case, as file names are on some systems)")
+        seen[sid.casefold()] = line
         name = row[name_col] if name_col is not None and name_col < len(row) else ""
         students.append(Student(sid, _display_name(name) or sid, line))
     if not students:
