@@ -14,6 +14,8 @@ from pathlib import Path
 import pytest
 import sympy as sp
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import backproof
 from backproof.check import assign as A
@@ -274,8 +276,8 @@ def test_sheets_and_students_csv(klass):
     ("id,name\n", "no students"),
     ("id,name\n" + "s" * 65 + ",x\n", "not a valid student id"),
     ('id,name\n"s1,x\n', "roster.csv: not a valid CSV file"),
-], ids=["dotdot", "slash", "dot", "empty-id", "nul", "duplicate", "case-duplicate", "no-id-column", "empty", "header-only",
-        "long-id", "unclosed-quote"])
+], ids=["dotdot", "slash", "dot", "empty-id", "nul", "duplicate", "case-duplicate", "no-id-column", "empty",
+        "header-only", "long-id", "unclosed-quote"])
 def test_bad_roster_is_one_line(tmp_path, capsys, text, message):
     assert run_assign(tmp_path, roster_text=text) == 2
     err = capsys.readouterr().err
@@ -382,3 +384,24 @@ def test_a_variant_key_keeps_the_teachers_tolerance(tmp_path):
     assert key.tolerances.default.rtol == 0.01 and key.tolerances.default.min_figures == 3
     assert dict(key.tolerances.per_key)["J"].atol == 0.5
     assert key.key_problems == ()
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.text(alphabet=st.sampled_from(list("id,name\n\r\"'=+-@./\\ \t\x00\x1bs01é")), max_size=120))
+def test_fuzzed_roster_is_students_or_one_line(text):
+    """Any roster text gives valid students (ids safe as file names) or one BackproofError line."""
+    try:
+        students = A.parse_roster(text, "r.csv")
+    except BackproofError as exc:
+        assert "\n" not in str(exc) and str(exc).startswith("r.csv")
+        return
+    for s in students:
+        assert A.STUDENT_ID.fullmatch(s.id) and "/" not in s.id and not s.id.startswith(".")
+        assert s.name.isprintable() and len(s.name) <= 120
+
+
+def test_the_example_assigns(tmp_path):
+    root = Path(__file__).resolve().parents[1] / "examples" / "homework" / "assign"
+    assert main(["assign", str(root / "key.yaml"), "--students", str(root / "roster.csv"),
+                 "-o", str(tmp_path / "hw")]) == 0
+    assert len(list((tmp_path / "hw" / "keys").iterdir())) == 5
