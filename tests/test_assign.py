@@ -80,7 +80,8 @@ def run_assign(tmp_path, key=None, roster_text=None, out="hw", extra=()):
         r.write_bytes(roster_text)
     else:
         r.write_text(roster(3) if roster_text is None else roster_text, encoding="utf-8")
-    return main(["assign", str(tmp_path / "key.yaml"), "--students", str(r), "-o", str(tmp_path / out), *extra])
+    return main(["assign", str(tmp_path / "key.yaml"), "--students", str(r), "-o", str(tmp_path / out),
+                 *extra])
 
 
 # --- drawing -----------------------------------------------------------------------------------
@@ -107,7 +108,7 @@ def test_draws_do_not_depend_on_the_process(tmp_path):
             "for s in ('s001', 'ada', 'x-9')})")
     env = dict(os.environ, PYTHONPATH=str(SRC), PYTHONHASHSEED="12345")
     out = subprocess.run([sys.executable, "-c", code, str(tmp_path / "key.yaml")], env=env,
-                         capture_output=True, text=True, timeout=120, check=True)  # timeout: a hang guard only
+                         capture_output=True, text=True, timeout=120, check=True)  # a hang guard only
     assert out.stdout.strip() == str({s: {k: str(v) for k, v in d.items()} for s, d in here.items()})
 
 
@@ -214,8 +215,9 @@ def test_finding_a_different_problem_for_every_student(klass):
     root, points = klass
     report = g.grade(root / "hw", root / "subs", workers=2)
     assert [r.student for r in report.results] == sorted(points)
-    assert all(r.error is None and r.all_correct and r.score == r.total == len(ASKED) for r in report.results), \
-        [(r.student, r.error, r.score) for r in report.results if not r.all_correct]
+    wrong = [(r.student, r.error, r.score) for r in report.results
+             if not (r.error is None and r.all_correct and r.score == r.total == len(ASKED))]
+    assert wrong == []
     assert len({tuple(sorted(p.items())) for p in points.values()}) >= 29
 
 
@@ -248,8 +250,8 @@ def test_a_submission_of_no_student_is_an_error_row(klass, tmp_path, capsys):
 def test_sheets_and_students_csv(klass):
     root, points = klass
     sheets = root / "hw" / "sheets"
-    assert sorted(p.name for p in sheets.iterdir()) == sorted(f"{s}.{e}" for s in points for e in ("md", "html",
-                                                                                                   "tex"))
+    expected = sorted(f"{s}.{e}" for s in points for e in ("md", "html", "tex"))
+    assert sorted(p.name for p in sheets.iterdir()) == expected
     md = (sheets / "s007.md").read_text()
     at = points["s007"]
     assert "Student 7" in md and "s007.yaml" in md and all(f"`{q}`" in md for q in ASKED)
@@ -355,7 +357,8 @@ def test_network_key_variants_round_trip(tmp_path):
         w, x = float(at["w"]), float(at["x_0"])
         a = 1 / (1 + math.exp(-w * x))
         d_w = (a - 2) * a * (1 - a) * x
-        (subs / key.name).write_text(submission({"J": 0.5 * (a - 2) ** 2, "dJ/dw": d_w, "w_new": w - 0.5 * d_w}))
+        answers = {"J": 0.5 * (a - 2) ** 2, "dJ/dw": d_w, "w_new": w - 0.5 * d_w}
+        (subs / key.name).write_text(submission(answers))
         assert backproof.crosscheck("z = w*x + b\na = sigmoid(z)\nJ = 0.5*(a - y)**2",
                                     at={"w": w, "x": x, "b": 0, "y": 2}).ok
     report = g.grade(tmp_path / "hw", subs, in_process=True)
@@ -372,8 +375,9 @@ def test_output_must_be_a_folder(tmp_path, capsys):
 def test_same_key_and_roster_give_the_same_files_byte_for_byte(tmp_path):
     assert run_assign(tmp_path, out="one") == 0
     assert run_assign(tmp_path, out="two") == 0
-    one = {p.relative_to(tmp_path / "one"): p.read_bytes() for p in (tmp_path / "one").rglob("*") if p.is_file()}
-    two = {p.relative_to(tmp_path / "two"): p.read_bytes() for p in (tmp_path / "two").rglob("*") if p.is_file()}
+    def files(d):
+        return {p.relative_to(d): p.read_bytes() for p in d.rglob("*") if p.is_file()}
+    one, two = files(tmp_path / "one"), files(tmp_path / "two")
     assert one == two and len(one) == 3 * 3 + 1
 
 

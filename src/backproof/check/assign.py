@@ -110,7 +110,8 @@ def _where(doc: Document, node: Node | None, field: str) -> str:
 def _exact(doc: Document, node: Node, field: str) -> sp.Rational:
     text = str(node.value).strip() if node.kind in ("num", "str") else ""
     if not _PLAIN.fullmatch(text) or len(text) > 40:
-        raise AnswerFileError([f"{_where(doc, node, field)}: must be a plain decimal number such as -2 or 0.5, "
+        raise AnswerFileError([f"{_where(doc, node, field)}: must be a plain decimal number such as -2 "
+                               f"or 0.5, "
                                f"got {quote(node.value) if node.kind in ('num', 'str') else node.kind}"])
     return sp.Rational(text)
 
@@ -248,7 +249,8 @@ def _display_name(text: str) -> str:
 
 def _header(rows: list[list[str]], path: str) -> tuple[int, int | None]:
     if not rows:
-        raise BackproofError(f"{path}: empty roster (expected a header line with an 'id' column, e.g. id,name)")
+        raise BackproofError(f"{path}: empty roster (expected a header line with an 'id' column, "
+                             f"e.g. id,name)")
     head = [h.strip().lower() for h in rows[0]]
     if "id" not in head:
         raise BackproofError(f"{path}:1: no 'id' column in the header {quote(','.join(rows[0]))} "
@@ -279,11 +281,13 @@ def parse_roster(text: str, path: str = "roster.csv") -> tuple[Student, ...]:
             continue
         sid = row[id_col].strip() if id_col < len(row) else ""
         if not STUDENT_ID.fullmatch(sid):
-            raise BackproofError(f"{path}:{line}: id {quote(sid)} is not a valid student id (letters, digits, "
+            raise BackproofError(f"{path}:{line}: id {quote(sid)} is not a valid student id (letters, "
+                                 f"digits, "
                                  f". _ -, at most 64, not starting with a dot: it becomes a file name)")
         # Compared without case: on macOS and Windows s001.yaml and S001.yaml are one file.
         if sid.casefold() in seen:
-            raise BackproofError(f"{path}:{line}: id {sid} appears twice (first on line {seen[sid.casefold()]}; "
+            first = seen[sid.casefold()]
+            raise BackproofError(f"{path}:{line}: id {sid} appears twice (first on line {first}; "
                                  f"ids are compared without case, as file names are on some systems)")
         seen[sid.casefold()] = line
         name = row[name_col] if name_col is not None and name_col < len(row) else ""
@@ -372,7 +376,8 @@ def students_csv(variants: Sequence[Variant]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["id", "name", "key", "sheet", *names])
     for v in variants:
-        w.writerow([neutralize(c) for c in (v.student.id, v.student.name, f"{KEYS_FOLDER}/{v.student.id}.yaml",
-                                            f"sheets/{v.student.id}.md",
-                                            *(_number_text(v.values[n]) for n in names))])
+        sid = v.student.id
+        cells = (sid, v.student.name, f"{KEYS_FOLDER}/{sid}.yaml", f"sheets/{sid}.md",
+                 *(_number_text(v.values[n]) for n in names))
+        w.writerow([neutralize(c) for c in cells])
     return buf.getvalue()

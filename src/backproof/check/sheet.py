@@ -33,7 +33,8 @@ def problem_sheet_document(v: Variant, asked: list[str], *, title: str | None = 
     """
     p = v.problem
     at = p.at or {}
-    rows = tuple(((Text(name, "code"),), (Text(format_number(at[name], 12)),)) for name in p.inputs if name in at)
+    rows = tuple(((Text(name, "code"),), (Text(format_number(at[name], 12)),))
+                 for name in p.inputs if name in at)
     blocks: list = [
         Paragraph((Text("Student: "), Text(v.student.name, "strong"), Text(f" (id {v.student.id})"))),
         Heading("The computation"),
@@ -42,7 +43,8 @@ def problem_sheet_document(v: Variant, asked: list[str], *, title: str | None = 
         Table(((Text("input"),), (Text("value"),)), rows),
     ]
     if p.learning_rate is not None:
-        blocks.append(Paragraph((Text("Learning rate η = "), Text(format_number(p.learning_rate, 12), "code"))))
+        eta = format_number(p.learning_rate, 12)
+        blocks.append(Paragraph((Text("Learning rate η = "), Text(eta, "code"))))
     blocks += [
         Heading("Find"),
         Bullets(tuple((Text(q, "code"),) for q in asked)),
@@ -50,7 +52,8 @@ def problem_sheet_document(v: Variant, asked: list[str], *, title: str | None = 
                    Text(" with an "), Text("answers:", "code"),
                    Text(" mapping from each quantity above to your value (see docs/homework.md)."),)),
     ]
-    return Document(title or "Backpropagation by hand", tuple(blocks), subtitle=f"Problem for {v.student.name}")
+    return Document(title or "Backpropagation by hand", tuple(blocks),
+                    subtitle=f"Problem for {v.student.name}")
 
 
 def _program_lines(p) -> tuple[str, ...]:
