@@ -409,3 +409,21 @@ def test_the_example_assigns(tmp_path):
     assert main(["assign", str(root / "key.yaml"), "--students", str(root / "roster.csv"),
                  "-o", str(tmp_path / "hw")]) == 0
     assert len(list((tmp_path / "hw" / "keys").iterdir())) == 5
+
+
+def test_a_draw_that_zeroes_an_answer_gives_way_to_one_that_does_not(tmp_path):
+    """x = 0 makes dy/dw = x zero (a slip times 0 is still right): a non-zero draw is preferred."""
+    a = assignment(tmp_path, key_text(program="y = w*x", at="{x: 1, w: 1}", vary={"x": (0, 1, 1),
+                                      "w": (1, 3, 1)}, asked=["y", "dy/dw"], lr=None))
+    zero_first = [s for s in (f"s{i}" for i in range(40)) if A.draw(a.ranges, a.seed, s, 0)["x"] == 0]
+    assert zero_first
+    for sid in zero_first[:5]:
+        v = A.make_variant(a, A.Student(sid, sid, 2))
+        assert v.values["x"] == 1 and v.attempts >= 2
+
+
+def test_an_answer_zero_whatever_the_numbers_still_gets_a_variant(tmp_path):
+    a = assignment(tmp_path, key_text(program="u = 0*z\ny = w*x + u", at="{x: 1, w: 1, z: 1}",
+                                      vary={"x": (1, 3, 1)}, asked=["y", "dy/dz"], lr=None))
+    v = A.make_variant(a, A.Student("s1", "s1", 2))
+    assert v.values["x"] == A.draw(a.ranges, a.seed, "s1", 0)["x"] and v.attempts == 1

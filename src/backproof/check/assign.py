@@ -210,8 +210,24 @@ def _rejection(problem: Problem) -> tuple[str | None, int]:
     return None, len(result.rows)
 
 
+#: Valid draws tried for one whose asked answers are all non-zero before the first valid one is kept.
+DEGENERATE_TRIES = 8
+
+
+def _zero_answers(a: Assignment, problem: Problem) -> list[str]:
+    """The asked numeric quantities whose true value is exactly 0 at the variant's point (a zero
+    gradient hides the chain rule: a slip multiplied by 0 still gives the right answer)."""
+    asked = read_answers(a.doc, problem, list(a.raw), allow_blank=True)
+    return [ans.key for ans in asked if ans.kind != "expression" and problem.truth(ans.quantity) == 0]
+
+
 def make_variant(a: Assignment, student: Student) -> Variant:
     """The first valid draw for ``student`` (deterministic), proven by the three-way check.
+
+    A draw is valid when the problem is defined there and the three-way check agrees with no
+    kink. Among the first :data:`DEGENERATE_TRIES` valid draws the first whose asked answers
+    are all non-zero is kept; when there is none (an answer is 0 whatever the numbers), the
+    first valid draw.
 
     Raises
     ------
@@ -221,6 +237,7 @@ def make_variant(a: Assignment, student: Student) -> Variant:
     """
     attempts = int(limits.value("assign_attempts"))
     last = ""
+    valid: list[Variant] = []
     for attempt in range(attempts):
         values = draw(a.ranges, a.seed, student.id, attempt)
         at = dict(a.spec.at or {})
@@ -231,9 +248,16 @@ def make_variant(a: Assignment, student: Student) -> Variant:
             last = exc.problems[0].removeprefix(f"{a.doc.path}: ")
             continue
         why, checked = _rejection(problem)
-        if why is None:
-            return Variant(student, values, problem, attempt + 1, checked)
-        last = why
+        if why is not None:
+            last = why
+            continue
+        valid.append(Variant(student, values, problem, attempt + 1, checked))
+        if not _zero_answers(a, problem):
+            return valid[-1]
+        if len(valid) >= DEGENERATE_TRIES:
+            return valid[0]
+    if valid:
+        return valid[0]
     shown = ", ".join(f"{k}={v}" for k, v in values.items())
     raise BackproofError(f"{a.doc.path}: vary: no valid draw for student {student.id} in {attempts} attempts "
                          f"(last, at {shown}: {last}); widen the ranges or move them off the kink")
