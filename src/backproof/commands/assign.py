@@ -75,10 +75,10 @@ def run(args) -> int:
     files[out / "students.csv"] = students_csv(variants)
     write_group(files)
     checked = sum(v.checked for v in variants)
+    redrawn = sum(v.attempts - 1 for v in variants)
     print(f"backproof: {len(variants)} variants written to {out} ({checked} gradients proven by the "
-          f"three-way "
-          f"check; {sum(v.attempts - 1 for v in variants)} draws on a kink or undefined point redrawn)",
-          file=sys.stderr)
+          f"three-way check; {redrawn} draws redrawn: on a kink, where the problem is undefined, "
+          f"or giving an answer of 0)", file=sys.stderr)
     return 0
 
 
