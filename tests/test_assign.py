@@ -427,3 +427,11 @@ def test_an_answer_zero_whatever_the_numbers_still_gets_a_variant(tmp_path):
                                       vary={"x": (1, 3, 1)}, asked=["y", "dy/dz"], lr=None))
     v = A.make_variant(a, A.Student("s1", "s1", 2))
     assert v.values["x"] == A.draw(a.ranges, a.seed, "s1", 0)["x"] and v.attempts == 1
+
+
+def test_a_folder_that_is_not_an_assign_output_is_not_a_key(tmp_path, capsys):
+    (tmp_path / "subs").mkdir()
+    (tmp_path / "subs" / "s1.yaml").write_text("answers: {J: 1}\n")
+    assert main(["grade", str(tmp_path), str(tmp_path / "subs")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "must be an 'assign' output folder (with keys/<id>.yaml)" in err
