@@ -38,7 +38,8 @@ def _loaded(argv: list[str]) -> dict:
 
 @pytest.mark.parametrize("argv", [["--help"], ["--version"], [],
                                   ["explain", "--help"], ["graph", "--help"], ["crosscheck", "--help"],
-                                  ["net", "--help"], ["check", "--help"], ["grade", "--help"]])
+                                  ["net", "--help"], ["check", "--help"], ["grade", "--help"],
+                                  ["assign", "--help"]])
 def test_finding_help_imports_no_sympy(argv):
     """``backproof --help`` (and each command's) loads no SymPy, NumPy, networkx or Graphviz."""
     result = _loaded(argv)

@@ -30,7 +30,7 @@ _LONG_WORD = re.compile(r"[^\s'\"]{79,}")
 _MAX_USAGE_MESSAGE = 400
 
 #: Subcommand modules under ``backproof.commands``, in the order ``--help`` lists them.
-COMMANDS = ("explain", "graph", "crosscheck", "net", "check", "grade")
+COMMANDS = ("explain", "graph", "crosscheck", "net", "check", "grade", "assign")
 
 
 class _Parser(argparse.ArgumentParser):

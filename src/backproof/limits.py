@@ -81,6 +81,10 @@ LIMITS: dict[str, Limit] = _table(
     Limit("submission_files", 10_000, "files", "submission files (.yaml, .yml, .json, .toml) in one folder"),
     Limit("worker_memory", 2 << 30, "bytes",
           "address space a grading or SymPy worker process may add to what it starts with"),
+    # assign (issue 12): per-student variants of a key
+    Limit("roster_students", 2000, "students", "students in a roster given to assign (and keys in its folder)"),
+    Limit("assign_attempts", 50, "draws",
+          "draws tried per student before assign gives up (a draw on a kink or undefined point is redrawn)"),
     # diagrams (issue 11): PNG resolution of graph, explain and net diagrams
     Limit("diagram_dpi", 600, "dots per inch", "--dpi of a PNG diagram (the pixels grow with its square)"),
 )

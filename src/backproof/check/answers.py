@@ -366,7 +366,7 @@ class CheckInput:
     student: str | None = None
 
 
-_TOP = ("problem", "answers", "tolerance", "student", "title")
+_TOP = ("problem", "answers", "tolerance", "student", "title", "vary")
 _PROBLEM = ("program", "network", "at", "learning_rate", "title")
 _TOL = ("rtol", "atol", "min_figures")
 

@@ -22,7 +22,7 @@ import threading
 import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any
@@ -43,6 +43,7 @@ from .answers import (
     read_sections,
 )
 from .diagnose import VERDICTS, Item, diagnose
+from .keyfolder import KeyFolder, key_folder
 from .quantities import Problem, Quantity
 
 __all__ = ["Key", "Row", "SubmissionResult", "ClassReport", "load_key", "grade", "grade_submission",
@@ -66,6 +67,7 @@ class Key:
     quantities: tuple[Quantity, ...] | None
     tolerances: Tolerances
     key_problems: tuple[str, ...] = ()
+    folder: KeyFolder | None = None     # an `assign` folder: one key per student
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,9 @@ def load_key(path: str | Path) -> Key:
     A key answer that disagrees with the derivation is reported in ``key_problems``
     and the derivation's value is used instead.
     """
+    folder = key_folder(path)
+    if folder is not None:  # an `assign` output folder: each submission is graded by its student's own key
+        return replace(load_key(folder.first), path=str(path), folder=folder)
     doc, problem, answers, tol, _ = load_sections(path, allow_blank=True)
     if problem.at is None:
         raise AnswerFileError([f"{doc.path}: problem.at: a key needs values for the inputs"])
@@ -143,6 +148,7 @@ def grade_submission(key: Key, path: str | Path, *, carried_credit: float = 1.0)
     try:
         doc = parse_document(read_submission(path), file_name)
         _, raw, _, student = read_sections(doc, need_problem=False, submission=True)
+        key = _own_key(key, student, safe_name(path.stem))
         answers, invalid = _read_each_answer(doc, key.problem, raw)
         result = diagnose(key.problem, answers, key.tolerances, carried_credit=carried_credit,
                           expected=_expected(key, answers, invalid), student=student, path=str(path))
@@ -154,6 +160,11 @@ def grade_submission(key: Key, path: str | Path, *, carried_credit: float = 1.0)
     counted = [r for r in rows if r.counted]
     return SubmissionResult(file_name, student or "", tuple(rows), sum(r.points for r in counted), len(counted),
                             seconds=time.perf_counter() - start)
+
+
+def _own_key(key: Key, student: str | None, stem: str) -> Key:
+    """The key of the submission's own student when ``key`` is an ``assign`` folder, else ``key``."""
+    return key if key.folder is None else load_key(key.folder.key_path(student, stem))
 
 
 def _read_each_answer(doc: Document, problem: Problem, raw: Sequence[RawAnswer]
