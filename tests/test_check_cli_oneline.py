@@ -110,12 +110,12 @@ def test_one_line_update_with_learning_rate(capsys):
 
 def test_one_line_program_from_stdin_and_from_a_file(capsys, monkeypatch, tmp_path):
     want = _at(sp.diff(FORK_Y, B), FORK_AT)
-    code, out, err = run(capsys, ["check", "-", "--at", "a=2,b=1,c=0", "--answer", f"dy/db={want:g}"],
+    code, _out, err = run(capsys, ["check", "-", "--at", "a=2,b=1,c=0", "--answer", f"dy/db={want:g}"],
                          stdin=FORK.replace("; ", "\n"), monkeypatch=monkeypatch)
     assert code == 0, err
     path = tmp_path / "fork.txt"
     path.write_text(FORK)
-    code, out, err = run(capsys, ["check", f"@{path}", "--at", "a=2,b=1,c=0", "--answer", f"dy/db={want:g}"])
+    code, _out, err = run(capsys, ["check", f"@{path}", "--at", "a=2,b=1,c=0", "--answer", f"dy/db={want:g}"])
     assert code == 0, err
 
 
@@ -149,7 +149,7 @@ def test_finding_check_dash_reads_standard_input(capsys, monkeypatch, fmt):
 
 
 def test_check_dash_errors_name_standard_input(capsys, monkeypatch):
-    code, out, err = run(capsys, ["check", "-"], stdin="answers: [1, 2]\n", monkeypatch=monkeypatch)
+    code, _out, err = run(capsys, ["check", "-"], stdin="answers: [1, 2]\n", monkeypatch=monkeypatch)
     assert code == 2 and "Traceback" not in err
     assert err.startswith("backproof: error: standard input:")
 
@@ -209,7 +209,7 @@ def test_unicode_answers_are_graded(capsys):
 
 
 def test_finding_implied_multiplication_gets_a_hint(capsys):
-    code, out, err = run(capsys, ["check", "a2 = w*x; J = 0.5*(a2 - y)**2", "--answer", "dJ/da2=0.5(a2 - y)"])
+    code, _out, err = run(capsys, ["check", "a2 = w*x; J = 0.5*(a2 - y)**2", "--answer", "dJ/da2=0.5(a2 - y)"])
     line = one_line_error(code, err)
     # the value starts at column 8 of the option's text; its bracket is at column 11
     assert line == ("backproof: error: --answer 'dJ/da2=0.5(a2 - y)', column 11: cannot read '0.5(a2 - y)': "

@@ -99,7 +99,7 @@ def _script_digit(ch: str) -> tuple[str, str] | None:
     uname = unicodedata.name(ch, "")
     kind = "super" if uname.startswith("SUPERSCRIPT ") else "sub" if uname.startswith("SUBSCRIPT ") else None
     plain = unicodedata.normalize("NFKC", ch).replace("−", "-")
-    if kind is None or not (plain.isdigit() and plain.isascii() or (kind == "super" and plain in "+-")):
+    if kind is None or not ((plain.isdigit() and plain.isascii()) or (kind == "super" and plain in "+-")):
         return None
     return kind, plain
 

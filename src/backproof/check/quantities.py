@@ -221,6 +221,24 @@ class Problem:
         name = self._name(raw)
         if name is not None:
             return Quantity("value", name)
+        q = self._gradient_key(raw) or self._delta_key(raw) or self._update_key(raw)
+        if q is not None:
+            return q
+        known = self.known_quantities()
+        if _DELTA_RE.match(raw):
+            known += [f"delta_{n}" for n in self.names if n != self.output]
+        hint = difflib.get_close_matches(raw, list(dict.fromkeys(known)), n=3, cutoff=0.6)
+        did = f"; did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""
+        # A program may have no inputs at all (``0``): the examples then use a placeholder.
+        x = self.inputs[0] if self.inputs else "x"
+        inner = self.names[-2] if len(self.names) > 1 else x
+        raise QuantityError(
+            f"unknown quantity {raw!r}{did} (write a name such as {self.names[-1]!r}, a gradient "
+            f"'d{self.output}/d{x}', a local derivative 'da/db', a δ term 'delta_{inner}' "
+            f"or an update '{x}_new')")
+
+    def _gradient_key(self, raw: str) -> Quantity | None:
+        """``dJ/dw``, ``∂J/∂w`` or ``dJ_dw``."""
         m = _GRAD_RE.match(raw)
         if m:
             f, x = self._name(m.group("f")), self._name(m.group("x"))
@@ -231,27 +249,24 @@ class Problem:
                 f, x = self._name(raw[1:i]), self._name(raw[i + 2:])
                 if f is not None and x is not None:
                     return self._grad(raw, f, x)
+        return None
+
+    def _delta_key(self, raw: str) -> Quantity | None:
+        """``delta_z2``, ``δ_z2``, ``δz2`` or ``δ_{z2}``."""
         m = _DELTA_RE.match(raw)
-        if m and self._name(m.group("n")) is not None:
-            return self._delta(raw, self._name(m.group("n")) or "")
+        n = self._name(m.group("n")) if m else None
+        return self._delta(raw, n) if n is not None else None
+
+    def _update_key(self, raw: str) -> Quantity | None:
+        """``w_new``, ``w'``, ``w′`` or ``w+``."""
         m = _UPDATE_RE.match(raw)
-        if m:
-            n = self._name(m.group("n"))
-            if n is not None:
-                if n not in self.inputs:
-                    raise QuantityError(f"{raw!r}: only inputs (weights, biases) are updated, and {n!r} "
-                                        f"is computed (inputs: {', '.join(self.inputs)})")
-                return Quantity("update", n)
-        known = self.known_quantities()
-        if _DELTA_RE.match(raw):
-            known += [f"delta_{n}" for n in self.names if n != self.output]
-        hint = difflib.get_close_matches(raw, list(dict.fromkeys(known)), n=3, cutoff=0.6)
-        did = f"; did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""
-        # A program may have no inputs at all (``0``): the examples then use a placeholder.
-        x = self.inputs[0] if self.inputs else "x"
-        raise QuantityError(
-            f"unknown quantity {raw!r}{did} (write a name such as {self.names[-1]!r}, a gradient "
-            f"'d{self.output}/d{x}', a local derivative 'da/db' or an update '{x}_new')")
+        n = self._name(m.group("n")) if m else None
+        if n is None:
+            return None
+        if n not in self.inputs:
+            raise QuantityError(f"{raw!r}: only inputs (weights, biases) are updated, and {n!r} "
+                                f"is computed (inputs: {', '.join(self.inputs)})")
+        return Quantity("update", n)
 
     def _name(self, text: str) -> str | None:
         t = _norm_name(text)
