@@ -15,8 +15,8 @@ EPILOG = """examples:
   backproof check my-homework.yaml
   backproof check - < my-homework.yaml                        # the answer file from standard input
   backproof check "d = a + b; e = b - c; y = d*e" --at a=2,b=1,c=0 --answer "dy/db=3" --answer "dy/da=1"
-  backproof check @two-layer.txt --at x=1,y=5,w1=2,b1=0,w2=3,b2=1 --learning-rate 0.1 \\
-      --answer "delta_a2=2" --answer "dJ/da2 = a2 - y" --answer "w1_new=1.4"
+  backproof check @examples/seed_two_layer.txt --at x=1,y=5,w1=2,b1=0,w2=3,b2=1 --learning-rate 0.1 \\
+      --answer "delta_a2=2" --answer "da2/da1 = w2" --answer "w1_new=1.4"
   backproof check my-homework.yaml --format md -o feedback.md
   backproof check my-homework.json --format html -o feedback.html
   backproof check my-homework.yaml -o feedback.tex            # a LaTeX article for pdflatex
