@@ -314,6 +314,10 @@ BAD = [
     (["check", "no-such-file.yaml", "--at", "a=1"], "--at goes with --answer"),
     (["check", "y = (a+b", "--answer", "dy/da=1"], "line 1"),
     (["check", FORK, "--answer", "dy/da=2½"], "mixed number"),
+    (["check", "a=b.yaml"], "a=b.yaml: file not found"),
+    (["check", "@net.yaml", "--answer", "dJ/dw=1"], "problem.network"),
+    (["check", FORK, *["--answer", "dy/da=1"] * 1001], "cli_arguments"),
+    (["check", FORK, *[a for i in range(501) for a in ("--answer", f"dy/da{i}=1")]], "answer_count"),
 ]
 
 

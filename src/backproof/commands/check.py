@@ -86,14 +86,21 @@ def _load(args):
                                  f"check); an answer file gives {'it' if one else 'them'} as "
                                  f"{' and '.join(given.values())}")
         return load_check(args.file)
+    if args.file.startswith("@") and args.file.lower().endswith(_FILE_SUFFIXES):
+        raise BackproofError(f"{args.file[1:]}: --answer checks a program (text, - or @program.txt); for a "
+                             f"network spec write an answer file with problem.network (docs/homework.md)")
     text, _ = read_source(args.file)
     return command_line_check(text, args.at, args.answer, args.learning_rate)
+
+
+#: Answer files and network specs: never program text.
+_FILE_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
 
 
 def _looks_like_program(arg: str) -> bool:
     """Program text given where an answer file was expected: an assignment that names no file."""
     return "=" in arg and arg != "-" and not arg.startswith("@") and len(arg) < 4096 \
-        and not Path(arg).exists()
+        and not arg.lower().endswith(_FILE_SUFFIXES) and not Path(arg).exists()
 
 
 def run(args) -> int:
