@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+from pathlib import Path
 
 import pytest
 import sympy as sp
@@ -325,3 +326,27 @@ BAD = [
 def test_bad_one_line_input_is_one_line(capsys, argv, fragment):
     line = one_line_error(*run(capsys, argv)[::2])
     assert fragment in line
+
+
+def test_program_text_on_standard_input_without_answers_points_to_answer(capsys, monkeypatch):
+    line = one_line_error(*run(capsys, ["check", "-"], stdin=FORK + "\n", monkeypatch=monkeypatch)[::2])
+    assert line.startswith("backproof: error: standard input:1:1: the file must be a mapping")
+    assert "give the answers with --answer" in line
+
+
+def test_docs_one_line_example_runs(capsys):
+    """docs/homework.md's second one-line example, right answers: exit 0 (truths by sympy.diff)."""
+    x, y, w1, b1, w2, b2 = sp.symbols("x y w1 b1 w2 b2", real=True)
+    point = {"x": 1, "y": 5, "w1": 2, "b1": 0, "w2": 3, "b2": 1}
+    a1 = w1 * x + b1
+    j = (w2 * a1 + b2 - y) ** 2 / 2
+    a2_sym = sp.Symbol("a2", real=True)
+    delta_a2 = _at(sp.diff((a2_sym - y) ** 2 / 2, a2_sym).subs(a2_sym, w2 * a1 + b2), point)
+    w1_new = _at(w1 - sp.Rational(1, 10) * sp.diff(j, w1), point)
+    assert (delta_a2, w1_new) == (2, pytest.approx(1.4))
+    example = Path(__file__).resolve().parent.parent / "examples" / "seed_two_layer.txt"
+    code, out, err = run(capsys, ["check", f"@{example}", "--at", "x=1,y=5,w1=2,b1=0,w2=3,b2=1",
+                                  "--learning-rate", "0.1", "--answer", "delta_a2=2", "--answer", "da2/da1 = w2",
+                                  "--answer", "w1_new=1.4"])
+    assert code == 0, err
+    assert "Score: 3/3" in out

@@ -438,7 +438,10 @@ def read_sections(doc: Document, *, need_problem: bool = True, submission: bool 
     err = errors if errors is not None else _Errors(doc)
     root = doc.root
     if root.kind != "map":
-        err.add([], f"the file must be a mapping with fields {', '.join(_TOP)}, got {_kind(root)}", root)
+        # Program text where an answer file belongs (`echo "y = a*b" | backproof check -`).
+        hint = ("; for program text give the answers with --answer QUANTITY=VALUE"
+                if root.kind == "str" and "=" in str(root.value) else "")
+        err.add([], f"the file must be a mapping with fields {', '.join(_TOP)}, got {_kind(root)}{hint}", root)
         err.raise_if_any()
     top = root.value
     _allowed(err, root, [], _TOP)
