@@ -317,6 +317,7 @@ BAD = [
     (["check", FORK, "--answer", "dy/da=2½"], "mixed number"),
     (["check", "a=b.yaml"], "a=b.yaml: file not found"),
     (["check", "@net.yaml", "--answer", "dJ/dw=1"], "problem.network"),
+    (["check", "hw.yaml", "--answer", "dJ/dw=1"], "hw.yaml: --answer checks a program"),
     (["check", FORK, *["--answer", "dy/da=1"] * 1001], "cli_arguments"),
     (["check", FORK, *[a for i in range(501) for a in ("--answer", f"dy/da{i}=1")]], "answer_count"),
 ]

@@ -86,9 +86,10 @@ def _load(args):
                                  f"check); an answer file gives {'it' if one else 'them'} as "
                                  f"{' and '.join(given.values())}")
         return load_check(args.file)
-    if args.file.startswith("@") and args.file.lower().endswith(_FILE_SUFFIXES):
-        raise BackproofError(f"{args.file[1:]}: --answer checks a program (text, - or @program.txt); for a "
-                             f"network spec write an answer file with problem.network (docs/homework.md)")
+    if args.file.lower().endswith(_FILE_SUFFIXES):  # a file name, never an assignment
+        raise BackproofError(f"{args.file.removeprefix('@')}: --answer checks a program (text, - or "
+                             f"@program.txt); an answer file holds its own answers, and a network spec "
+                             f"goes in an answer file's problem.network (docs/homework.md)")
     text, _ = read_source(args.file)
     return command_line_check(text, args.at, args.answer, args.learning_rate)
 
