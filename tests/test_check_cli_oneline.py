@@ -351,3 +351,16 @@ def test_docs_one_line_example_runs(capsys):
                                   "--answer", "w1_new=1.4"])
     assert code == 0, err
     assert "Score: 3/3" in out
+
+
+@pytest.mark.parametrize("suffix, text", [
+    ("json", json.dumps({"problem": {"program": FORK, "at": "a=2,b=1,c=0"}, "answers": {"dy/dc": "-3"}})),
+    ("toml", f'[problem]\nprogram = "{FORK}"\nat = "a=2,b=1,c=0"\n[answers]\n"dy/dc" = -3\n'),
+])
+def test_at_text_in_json_and_toml(capsys, tmp_path, suffix, text):
+    assert _at(sp.diff(FORK_Y, C), FORK_AT) == -3
+    path = tmp_path / f"hw.{suffix}"
+    path.write_text(text)
+    code, out, err = run(capsys, ["check", str(path)])
+    assert code == 0, err
+    assert "Score: 1/1" in out
