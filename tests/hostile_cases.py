@@ -908,6 +908,30 @@ case(
     contains=("--carried-credit",),
 )
 
+# --- issue 12, one-line checks: check PROGRAM --answer Q=V, check - ----------------------------------
+ONE = f"{X}1 = w*{X}; J = {X}1*{X}1"
+case("answers_oneline_value_injection", F,
+     ["check", ONE, "--at", f"{X}=1,w=2", "--answer", f"J=__import__('os').system('echo {X}')"],
+     contains=("--answer",))
+case("answers_oneline_key_injection", F,
+     ["check", ONE, "--at", f"{X}=1,w=2", "--answer", f"__import__('{X}')=1"], contains=("--answer",))
+case("answers_oneline_long_value_is_quoted_short", F,
+     ["check", ONE, "--answer", f"J={(X + ' + ') * 2000}1"], forbid=(f"{X} + " * 40,), contains=(LIMIT,))
+case("answers_oneline_long_key", F, ["check", ONE, "--answer", f"{X * 3000}=1"], contains=(LIMIT,),
+     forbid=(X * 40,))
+case("answers_oneline_60000_answers", F,
+     ["check", ONE, *[a for i in range(60_000) for a in ("--answer", f"{X}{i}=1")]], contains=(LIMIT,))
+case("answers_oneline_deep_nesting", F, ["check", ONE, "--answer", "J=" + "(" * 5000 + X + ")" * 5000],
+     contains=(LIMIT,))
+case("answers_stdin_program_injection", F, ["check", "-"],
+     stdin=f"problem:\n  program: \"__import__('os').system('echo {X}')\"\nanswers:\n  J: 1\n",
+     contains=("standard input", "problem.program"))
+case("answers_stdin_not_utf8", F, ["check", "-"], stdin=answers("J: 4").encode() + b"# \xff\n",
+     contains=("UTF-8",))
+case("answers_at_text_injection", F, ["check", "hw.yaml"],
+     files={"hw.yaml": f"problem:\n  program: \"{ONE}\"\n  at: \"{X}=__import__('os'),w=2\"\nanswers:\n  J: 1\n"},
+     contains=("problem.at",))
+
 # --- grade: keys and submission folders -----------------------------------------------------------
 
 G = "grade"

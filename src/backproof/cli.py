@@ -17,7 +17,7 @@ import sys
 import traceback
 from importlib import import_module
 
-from . import __version__
+from . import __version__, limits
 from .errors import BackproofError, ParseError, quote
 from .io import is_stdout
 
@@ -95,6 +95,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(argv: list[str]) -> int:
+    try:
+        limits.check("cli_arguments", len(argv), "the command line")
+    except BackproofError as exc:
+        print(f"backproof: error: {exc}", file=sys.stderr)
+        return 2
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -87,6 +87,9 @@ LIMITS: dict[str, Limit] = _table(
           "draws tried per student before assign gives up (a draw on a kink or undefined point is redrawn)"),
     # diagrams (issue 11): PNG resolution of graph, explain and net diagrams
     Limit("diagram_dpi", 600, "dots per inch", "--dpi of a PNG diagram (the pixels grow with its square)"),
+    # one-line checks (issue 12): argparse's option parsing is quadratic in the options given,
+    # so repeated options (--answer) are bounded before it runs
+    Limit("cli_arguments", 2000, "arguments", "arguments of one command line (check's --answer repeats)"),
 )
 
 

@@ -59,7 +59,7 @@ _CONSTRUCTS = {
     "RShift": "shift (>>)", "Invert": "bitwise not (~)", "Not": "not",
 }
 
-_CHAR_MAP = {"−": "-", "–": "-", "×": "*", "·": "*", "⋅": "*", "÷": "/", "^": "**"}
+_CHAR_MAP = {"−": "-", "–": "-", "×": "*", "·": "*", "⋅": "*", "∗": "*", "÷": "/", "⁄": "/", "^": "**"}
 #: Constants a program may reuse as names: the seeds' own example names an intermediate
 #: `e` (`e = b - c`). A program that assigns `e` uses it as that name throughout.
 _SHADOWABLE = frozenset({"e"})
@@ -90,6 +90,56 @@ def _greek_name(ch: str) -> str | None:
     return None
 
 
+def _script_digit(ch: str) -> tuple[str, str] | None:
+    """(``super`` or ``sub``, its ASCII) for a superscript digit or sign, or a subscript digit.
+
+    >>> _script_digit("²"), _script_digit("⁻"), _script_digit("₁"), _script_digit("a")
+    (('super', '2'), ('super', '-'), ('sub', '1'), None)
+    """
+    uname = unicodedata.name(ch, "")
+    kind = "super" if uname.startswith("SUPERSCRIPT ") else "sub" if uname.startswith("SUBSCRIPT ") else None
+    plain = unicodedata.normalize("NFKC", ch).replace("−", "-")
+    if kind is None or not ((plain.isdigit() and plain.isascii()) or (kind == "super" and plain in "+-")):
+        return None
+    return kind, plain
+
+
+def _fraction(ch: str) -> str | None:
+    """``(1/2)`` for ``½`` (any vulgar fraction), else None."""
+    if not unicodedata.name(ch, "").startswith("VULGAR FRACTION "):
+        return None
+    num, _, den = unicodedata.normalize("NFKC", ch).partition("\u2044")
+    return f"({num}/{den})" if num.isdigit() and den.isdigit() else None
+
+
+def _unicode_char(ch: str, line: str, col: int, source: str, lineno: int) -> str:
+    """The ASCII a non-ASCII character stands for (``²`` -> ``**2``, ``½`` -> ``(1/2)``,
+    ``w₁`` -> ``w1``, ``α`` -> ``alpha``); the one table of Unicode the language reads."""
+    script = _script_digit(ch)
+    if script is not None:
+        kind, plain = script
+        # A run of superscripts is one exponent: x⁻¹² is x**-12.
+        starts_power = kind == "super" and (col == 0 or (_script_digit(line[col - 1]) or ("",))[0] != "super")
+        return "**" + plain if starts_power else plain
+    frac = _fraction(ch)
+    if frac is not None:
+        if col > 0 and line[col - 1].isdigit():
+            raise ParseError(f"a mixed number such as {line[col - 1]}{ch} is ambiguous (write "
+                             f"{line[col - 1]} + {frac[1:-1]} or a decimal)", source, lineno, col + 1)
+        # ½(a − y)² and ½x: a fraction glyph is a coefficient, never a function.
+        glued = col + 1 < len(line) and (line[col + 1] == "(" or line[col + 1].isalpha())
+        return frac + "*" if glued else frac
+    greek = _greek_name(ch)
+    if greek is not None:
+        # Keep Greek letters glued to neighbours as separate names: `2α` is 2*alpha.
+        return greek
+    if ch.isspace():
+        return " "
+    raise ParseError(
+        f"character {ch!r} is not allowed (names use ASCII letters, digits, underscore or Greek "
+        f"letters; operators are + - * / ** ^ − × ·, powers ² ³, fractions ½ ¼)", source, lineno, col + 1)
+
+
 @dataclass(frozen=True)
 class _Normalized:
     text: str
@@ -97,12 +147,17 @@ class _Normalized:
 
 
 def normalize(source: str) -> _Normalized:
-    """Map ``− × · ^`` and Greek letters to ASCII, remembering original columns.
+    """Map ``− × · ^``, Greek letters, ``½``, ``²`` and ``w₁`` to ASCII, remembering original columns.
+
+    The program parser and the answer parser both read text through here, so they agree
+    on every character.
 
     Examples
     --------
     >>> normalize("y = α·x^2").text
     'y = alpha*x**2'
+    >>> normalize("J = ½(a₂ − y)²").text
+    'J = (1/2)*(a2 - y)**2'
     """
     out_lines, maps = [], []
     for lineno, line in enumerate(source.split("\n"), start=1):
@@ -115,18 +170,7 @@ def normalize(source: str) -> _Normalized:
                 break
             rep = _CHAR_MAP.get(ch)
             if rep is None and not ch.isascii():
-                g = _greek_name(ch)
-                if g is None:
-                    if ch.isspace():
-                        rep = " "
-                    else:
-                        raise ParseError(
-                            f"character {ch!r} is not allowed (names use ASCII letters, digits, "
-                            f"underscore or Greek letters; operators are + - * / ** ^ − × ·)",
-                            source, lineno, col + 1)
-                else:
-                    # Keep Greek letters glued to neighbours as separate names: `2α` is 2*alpha.
-                    rep = g
+                rep = _unicode_char(ch, line, col, source, lineno)
             if rep is None:
                 rep = ch
             buf.append(rep)
@@ -711,13 +755,43 @@ class _Builder:
                      for i in range(0, len(terms), 2)]
         return terms[0]
 
+    def implied_product(self, node: ast.Call) -> ParseError:
+        """``0.5(a2 - y)``: a number or a bracket before a bracket is a missing ``*``.
+
+        The error points at the bracket and shows the text with the ``*`` put in.
+        """
+        func = node.func
+        line, end = getattr(func, "end_lineno", None), getattr(func, "end_col_offset", None)
+        if line is None or end is None or line != node.end_lineno or line != node.lineno:
+            return self.error(node, "a missing * (implied multiplication is not allowed): write a*(b)")
+        cmap = self.norm.colmap[line - 1]
+        norm_line = self.norm.text.split("\n")[line - 1]
+        # The argument bracket: after the callee and any bracket closing it (``(a+b)(b-c)``).
+        while end < len(norm_line) and norm_line[end] in ") \t":
+            end += 1
+        src_line = self.source.split("\n")[line - 1]
+
+        def orig(col: int) -> int:
+            return cmap[min(col, len(cmap) - 1)]
+        start, mid, stop = orig(node.col_offset), orig(end), orig(node.end_col_offset or end)
+        while start > 0 and src_line[start - 1] == "(" and src_line[start:mid].count("(") < \
+                src_line[start:mid].count(")"):
+            start -= 1  # the callee's own opening bracket lies before the node's start
+        left, right = src_line[start:mid].rstrip(), src_line[mid:stop].strip()
+        hint = f"{left}*{right}" if len(left) + len(right) <= 60 else f"{left[:40]}*(…)"
+        return ParseError(f"a missing * (implied multiplication is not allowed); did you mean {hint}?",
+                          self.source, line, mid + 1)
+
     def visit_Call(self, node: ast.Call) -> sp.Expr:
         if not isinstance(node.func, ast.Name):
+            if _implied_product(node):
+                raise self.implied_product(node)
             raise self.error(node, f"only named functions can be called (allowed: {', '.join(sorted(FUNCTIONS))})")
         fname = node.func.id
         if fname not in FUNCTIONS:
             raise self.error(node.func, f"unknown function {quote(fname)} "
-                                        f"(allowed: {', '.join(sorted(FUNCTIONS))})")
+                                        f"(allowed: {', '.join(sorted(FUNCTIONS))}; for a product "
+                                        f"write {fname}*(…))")
         if node.keywords:
             raise self.error(node.keywords[0], f"{fname}() takes no keyword arguments")
         op = OPS[FUNCTIONS[fname]]
@@ -726,6 +800,17 @@ class _Builder:
                                    f"got {len(node.args)}")
         args = [self.expr(a) for a in node.args]
         return op.write(*args)
+
+
+def _implied_product(node: ast.Call) -> bool:
+    """Whether ``callee(args)`` reads as a product with the ``*`` left out: the callee is a
+    number, a bracketed expression or a call of a known function (``σ(z)(1 − σ(z))``)."""
+    func = node.func
+    if node.keywords or len(node.args) != 1:
+        return False
+    if isinstance(func, ast.Call):
+        return isinstance(func.func, ast.Name) and func.func.id in FUNCTIONS
+    return isinstance(func, (ast.Constant, ast.BinOp, ast.UnaryOp))
 
 
 def _children(node: ast.AST) -> list[ast.AST]:
@@ -762,12 +847,23 @@ def _describe(node: ast.AST) -> str:
     return _CONSTRUCTS.get(cls, cls)
 
 
+#: A number glued to a name (``2x``, ``0.5a2``): Python's "invalid decimal literal".
+_NUMBER_NAME = re.compile(r"(?<![\w.])(\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)([A-Za-z_]\w*)")
+
+
 def _syntax_error(source: str, norm: _Normalized, exc: SyntaxError) -> ParseError:
     line = exc.lineno or 1
     col = (exc.offset or 1) - 1
     cmap = norm.colmap[line - 1] if 0 < line <= len(norm.colmap) else ()
     orig = (cmap[min(col, len(cmap) - 1)] + 1) if cmap else col + 1
     msg = (exc.msg or "invalid syntax").replace("invalid syntax", "syntax error")
+    if "decimal literal" in msg and 0 < line <= len(norm.colmap):
+        text = norm.text.split("\n")[line - 1]
+        for m in _NUMBER_NAME.finditer(text):
+            if m.start() <= col <= m.end():
+                at = cmap[min(m.start(2), len(cmap) - 1)] + 1
+                return ParseError(f"a missing * (implied multiplication is not allowed); did you mean "
+                                  f"{m.group(1)}*{m.group(2)[:40]}?", source, line, at)
     return ParseError(f"{msg} (allowed: {_ALLOWED})", source, line, orig)
 
 

@@ -31,13 +31,14 @@ from ..datafiles import (
 )
 from ..derivation import evaluate_number
 from ..errors import BackproofError, LimitError, ParseError, SpecError, quote
-from ..io import read_text_file
-from ..parse import parse_expression, parse_program
+from ..io import read_stdin, read_text_file
+from ..parse import parse_expression, parse_program, parse_values
 from .compare import DEFAULT_TOLERANCE, Tolerance
 from .quantities import Problem, Quantity, QuantityError
 
 __all__ = ["AnswerFileError", "Node", "Document", "Answer", "Tolerances", "load_document",
-           "parse_document", "build_problem", "read_answers", "load_check", "CheckInput"]
+           "parse_document", "build_problem", "read_answers", "load_check", "CheckInput",
+           "command_line_check", "sniff_format", "COMMAND_LINE", "STDIN_NAME"]
 
 #: Longest answer text read (a pathological expression should not reach SymPy).
 MAX_ANSWER_CHARS = limits.value("answer_chars")
@@ -45,6 +46,10 @@ _NONFINITE = {"nan", ".nan", "inf", "+inf", "-inf", ".inf", "+.inf", "-.inf", "i
               "+infinity", "∞", "-∞"}
 # Unambiguous (no two quantifiers can share a digit), so matching is linear.
 _PLAIN_NUMBER = re.compile(r"^[+-]?(?P<m>\d+(?:\.\d*)?|\.\d+)(?:[eE](?P<e>[+-]?\d+))?$")
+
+
+#: The ``fmt`` of a :class:`Document` built from ``--answer`` options rather than read from a file.
+COMMAND_LINE = "command line"
 
 
 class AnswerFileError(SpecError):
@@ -184,8 +189,31 @@ def parse_document(text: str, path: str = "<answers>", fmt: str | None = None) -
     return Document(path, fmt, root, text)
 
 
+#: What an answer file read from standard input is called in messages.
+STDIN_NAME = "standard input"
+#: A TOML table header on a line of its own (``[problem]``): how standard input's TOML is told from YAML.
+_TOML_TABLE = re.compile(r"^\[[A-Za-z_][\w.]*\][ \t]*$", re.MULTILINE)  # no two quantifiers overlap: linear
+
+
+def sniff_format(text: str) -> str:
+    """The format of answer-file text without a file name (standard input): JSON, TOML or YAML.
+
+    Examples
+    --------
+    >>> sniff_format('{"answers": {}}'), sniff_format("[problem]\\nat = 1"), sniff_format("answers: {}")
+    ('json', 'toml', 'yaml')
+    """
+    head = text.lstrip("\ufeff \t\r\n")
+    if head.startswith("{"):
+        return "json"
+    return "toml" if _TOML_TABLE.search(text) else "yaml"
+
+
 def load_document(path: str | Path) -> Document:
-    """Read and parse an answer file from disk."""
+    """Read and parse an answer file from disk (``-``: from standard input, its format sniffed)."""
+    if str(path) == "-":
+        text = read_stdin(what=STDIN_NAME)
+        return parse_document(text, STDIN_NAME, sniff_format(text))
     p = Path(path)
     text = read_text_file(p, what="an answer file", error=SpecError)
     return parse_document(text, str(p))
@@ -213,9 +241,12 @@ class _Errors:
         self.items: list[str] = []
 
     def add(self, parts, message: str, node: Node | None = None, line: int | None = None, col: int | None = None):
-        line = line if line is not None else (node.line if node is not None else None)
-        col = col if col is not None else (node.col if node is not None else None)
-        where = f"{self.doc.path}:{line}:{col}" if line is not None else self.doc.path
+        if self.doc.fmt == COMMAND_LINE:  # one --answer: its text names it; a column points into it
+            where = f"{self.doc.path}, column {col}" if col is not None else self.doc.path
+        else:
+            line = line if line is not None else (node.line if node is not None else None)
+            col = col if col is not None else (node.col if node is not None else None)
+            where = f"{self.doc.path}:{line}:{col}" if line is not None else self.doc.path
         field_path = _path(parts)
         self.items.append(f"{where}: {field_path + ': ' if field_path else ''}{message}")
 
@@ -407,7 +438,10 @@ def read_sections(doc: Document, *, need_problem: bool = True, submission: bool 
     err = errors if errors is not None else _Errors(doc)
     root = doc.root
     if root.kind != "map":
-        err.add([], f"the file must be a mapping with fields {', '.join(_TOP)}, got {_kind(root)}", root)
+        # Program text where an answer file belongs (`echo "y = a*b" | backproof check -`).
+        hint = ("; for program text give the answers with --answer QUANTITY=VALUE"
+                if root.kind == "str" and "=" in str(root.value) else "")
+        err.add([], f"the file must be a mapping with fields {', '.join(_TOP)}, got {_kind(root)}{hint}", root)
         err.raise_if_any()
     top = root.value
     _allowed(err, root, [], _TOP)
@@ -509,17 +543,7 @@ def _read_problem(err: _Errors, node: Node) -> ProblemSpec | None:
             network = _to_plain(nn)
     else:
         err.add(["problem"], "missing field 'program' (expression-language text) or 'network' (a spec)", node)
-    at = None
-    if "at" in f:
-        an = f["at"]
-        if an.kind != "map":
-            err.add(["problem", "at"], f"must be a mapping name -> number, got {_kind(an)}", an)
-        else:
-            at = {}
-            for k, v in an.value.items():
-                num = _number(err, v, ["problem", "at", k], f"value of {quote(k)}")
-                if num is not None:
-                    at[k] = num
+    at = _read_at(err, f["at"]) if "at" in f else None
     lr = None
     if "learning_rate" in f:
         lr = _number(err, f["learning_rate"], ["problem", "learning_rate"], "learning_rate")
@@ -530,6 +554,41 @@ def _read_problem(err: _Errors, node: Node) -> ProblemSpec | None:
     if "title" in f and f["title"].kind in ("str", "num"):
         title = str(f["title"].value)
     return ProblemSpec(program, line, col, network, at, lr, title)
+
+
+def _read_at(err: _Errors, an: Node) -> dict | None:
+    """``problem.at``: a mapping name -> number, or the command line's ``"a=2,b=1"``."""
+    if an.kind == "str":
+        return _at_text(err, an)
+    if an.kind != "map":
+        err.add(["problem", "at"], f"must be a mapping name -> number or text like 'a=2,b=1', got {_kind(an)}", an)
+        return None
+    at = {}
+    for k, v in an.value.items():
+        num = _number(err, v, ["problem", "at", k], f"value of {quote(k)}")
+        if num is not None:
+            at[k] = num
+    return at
+
+
+def _at_text(err: _Errors, an: Node) -> dict | None:
+    """``at: a=2,b=1`` read as ``--at`` reads it; an error points into the text."""
+    text = str(an.value)
+    over = _size_over_limit(text)
+    if over:
+        err.add(["problem", "at"], over, an)
+        return None
+    try:
+        return parse_values(text)
+    except ParseError as exc:
+        col = an.col
+        if col is not None and exc.col is not None and an.style in (None, "'", '"'):
+            col += (1 if an.style else 0) + exc.col - 1
+        err.add(["problem", "at"], f"{exc.message} (write name=value pairs such as 'a=2,b=1', or a mapping)",
+                an, col=col)
+    except LimitError as exc:
+        err.add(["problem", "at"], str(exc), an)
+    return {}  # refused: its inputs' missing values are a consequence, not more problems
 
 
 def _to_plain(node: Node):
@@ -570,10 +629,34 @@ def build_problem(doc: Document, spec: ProblemSpec, quantities_hint: tuple[str, 
             raise AnswerFileError([f"{doc.path}:{line}:{indent + (exc.col or 1)}: problem.program: "
                                    f"{exc.message}"]) from None
         raise AnswerFileError([f"{doc.path}: problem.program: {exc}"]) from None
+    _missing_inputs(doc, program.inputs, spec.at)
     try:
         return Problem(program, spec.at, spec.learning_rate, title=spec.title)
     except BackproofError as exc:
         raise AnswerFileError([f"{doc.path}: problem: {exc}"]) from None
+
+
+def _missing_inputs(doc: Document, inputs: tuple[str, ...], at: dict | None) -> None:
+    """Refuse a point without every input, saying where this command takes values:
+    the file's ``problem.at``, or ``--at`` on the command line."""
+    missing = [n for n in inputs if at is not None and n not in at]
+    if not missing:
+        return
+    s = "s" if len(missing) > 1 else ""
+    if doc.fmt == COMMAND_LINE:
+        how = f"give --at {'=…,'.join(missing)}=…"
+        where = "--at"
+    else:
+        how = f"add {', '.join(f'{n}: …' for n in missing)} to problem.at"
+        where = f"{doc.path}: problem.at"
+    raise AnswerFileError([f"{where}: no value given for input{s} {', '.join(missing)} ({how})"])
+
+
+def _needs_at(err: _Errors) -> str:
+    """What a number answer without a point needs, in this command's terms."""
+    if err.doc.fmt == COMMAND_LINE:
+        return "a number needs values for the inputs (give --at, e.g. --at a=2,b=1)"
+    return "a number needs values for the inputs (problem.at)"
 
 
 def _network_problem(doc: Document, spec: ProblemSpec, network: dict) -> Problem:
@@ -605,7 +688,8 @@ def read_answers(doc: Document, problem: Problem, raw: list[RawAnswer], *, allow
     seen: dict[Quantity, str] = {}
     for ra in raw:
         node = ra.node
-        parts = ["answers", ra.key]
+        # A file's answer is named by its field path; an --answer by the document's own name.
+        parts = [] if doc.fmt == COMMAND_LINE else ["answers", ra.key]
         try:
             q = problem.resolve(ra.key)
         except QuantityError as exc:
@@ -616,7 +700,8 @@ def read_answers(doc: Document, problem: Problem, raw: list[RawAnswer], *, allow
             continue
         seen[q] = ra.key
         if q.kind == "update" and problem.learning_rate is None:
-            err.add(parts, "an update needs problem.learning_rate (e.g. learning_rate: 0.1)", node)
+            err.add(parts, "an update needs --learning-rate (e.g. --learning-rate 0.1)" if doc.fmt == COMMAND_LINE
+                    else "an update needs problem.learning_rate (e.g. learning_rate: 0.1)", node)
             continue
         ans = _read_value(err, parts, ra.key, q, node, problem, allow_blank)
         if ans is not None:
@@ -668,7 +753,7 @@ def _plain_rational(text: str) -> sp.Rational | None:
 def _number_answer(err: _Errors, parts: list, key: str, q: Quantity, node: Node, problem: Problem,
                    text: str, value: sp.Expr) -> Answer | None:
     if problem.at is None:
-        err.add(parts, "a number needs values for the inputs (problem.at)", node)
+        err.add(parts, _needs_at(err), node)
         return None
     try:
         finite = math.isfinite(float(value))
@@ -714,7 +799,7 @@ def _constant_answer(err: _Errors, parts: list, key: str, q: Quantity, node: Nod
     if value is None:
         return Answer(key, q, text, "nonfinite", expr=expr, line=node.line, col=node.col)
     if problem.at is None:
-        err.add(parts, "a number needs values for the inputs (problem.at)", node)
+        err.add(parts, _needs_at(err), node)
         return None
     return Answer(key, q, text, "number", number=value, expr=expr, line=node.line, col=node.col)
 
@@ -727,8 +812,8 @@ def load_check(path: str | Path) -> CheckInput:
     AnswerFileError
         Listing every problem found (each with field path, and line and column for YAML).
     """
-    _, problem, answers, tol, student = load_sections(path)
-    return CheckInput(str(path), problem, answers, tol, student)
+    doc, problem, answers, tol, student = load_sections(path)
+    return CheckInput(doc.path, problem, answers, tol, student)
 
 
 def load_sections(path: str | Path, *, allow_blank: bool = False):
@@ -751,12 +836,83 @@ def load_sections(path: str | Path, *, allow_blank: bool = False):
     except AnswerFileError as exc:
         # A value of problem.at refused above leaves its input without a value: "no value
         # given for input" is then a consequence already reported, not a second problem.
-        refused_at = any(": problem.at." in item for item in err.items)
+        refused_at = any(": problem.at" in item for item in err.items)
         later = [p for p in exc.problems if not (refused_at and "no value given for input" in p)]
         raise AnswerFileError(err.items + later) from None
     answers = read_answers(doc, problem, raw, allow_blank=allow_blank, errors=err)
     check_tolerance_keys(doc, problem, tol)
     return doc, problem, answers, tol, student
+
+
+def command_line_check(program: str, at: str | None, answers: list[str],
+                       learning_rate: str | None = None) -> CheckInput:
+    """A check given on the command line: program text, ``--at`` and ``--answer QUANTITY=VALUE`` options.
+
+    Each answer is validated as a file's would be; a problem names the ``--answer`` and the
+    column in its text.
+
+    Raises
+    ------
+    ParseError
+        The program or ``--at`` cannot be read (with line and column).
+    AnswerFileError
+        Listing every bad answer, a missing input or a bad learning rate.
+
+    Examples
+    --------
+    >>> c = command_line_check("d = a + b; e = b - c; y = d*e", "a=2,b=1,c=0", ["dy/db=3", "dy/da = 1"])
+    >>> [(str(a.quantity), a.text) for a in c.answers]
+    [('dy/db', '3'), ('dy/da', '1')]
+    """
+    limits.check("answer_count", len(answers), "--answer")
+    prog = parse_program(program)
+    point = parse_values(at) if at is not None else None
+    lr = _command_line_rate(learning_rate)
+    cli = Document("--at", COMMAND_LINE, Node("map", {}), at or "")
+    _missing_inputs(cli, prog.inputs, point)
+    try:
+        problem = Problem(prog, point, lr)
+    except BackproofError as exc:
+        raise AnswerFileError([str(exc)]) from None
+    problems: list[str] = []
+    out: list[Answer] = []
+    seen: dict[Quantity, str] = {}
+    for text in answers:
+        doc = Document(f"--answer {quote(text)}", COMMAND_LINE, Node("map", {}), text)
+        key, eq, value = text.partition("=")
+        if not eq or not key.strip():
+            problems.append(f"{doc.path}: expected QUANTITY=VALUE, e.g. --answer 'dy/db=3'")
+            continue
+        limits.check("answer_key_chars", len(key.strip()), doc.path)
+        col = len(key) + 2 + (len(value) - len(value.lstrip()))
+        raw = RawAnswer(key.strip(), Node("str", value.strip(), 1, col) if value.strip() else Node("null", None))
+        try:
+            (ans,) = read_answers(doc, problem, [raw])
+        except AnswerFileError as exc:
+            problems += exc.problems
+            continue
+        if ans.quantity in seen:
+            problems.append(f"{doc.path}: names the same quantity as {quote(seen[ans.quantity])} "
+                            f"({problem.display(ans.quantity)})")
+            continue
+        seen[ans.quantity] = text
+        out.append(ans)
+    if problems:
+        raise AnswerFileError(problems)
+    return CheckInput("", problem, tuple(out), Tolerances())
+
+
+def _command_line_rate(text: str | None) -> sp.Expr | None:
+    """``--learning-rate``: a positive number (or a constant such as ``1/10``)."""
+    if text is None:
+        return None
+    try:
+        lr = parse_expression(text).doit()
+    except ParseError as exc:
+        raise AnswerFileError([f"--learning-rate: cannot read {quote(text)}: {exc.message}"]) from None
+    if lr.free_symbols or not (lr.is_number and lr.is_real and lr.is_finite and lr > 0):
+        raise AnswerFileError([f"--learning-rate must be a positive number, got {quote(text)}"])
+    return lr
 
 
 def check_tolerance_keys(doc: Document, problem: Problem, tol: Tolerances) -> None:

@@ -83,6 +83,8 @@ class Quantity:
 _GRAD_RE = re.compile(r"^(?:d|∂)\s*(?P<f>[^/]+?)\s*/\s*(?:d|∂)\s*(?P<x>.+?)$")
 _UPDATE_RE = re.compile(r"^(?P<n>.+?)\s*(?:_new|'|′|\+)$")
 _INDEX_RE = re.compile(r"\[\s*(\d+)\s*,\s*(\d+)\s*\]")
+#: A δ term: ``delta_o1``, ``δ_o1``, ``δo1``, ``δ_{o1}`` -- the output's gradient at a named node.
+_DELTA_RE = re.compile(r"^(?:δ|delta)_?\{?(?P<n>[^{}\s][^{}]*?)\}?$")
 
 
 def _norm_name(text: str) -> str:
@@ -212,13 +214,31 @@ class Problem:
         Examples
         --------
         >>> p = Problem("a = w*x; J = a**2")
-        >>> [str(p.resolve(t)) for t in ("J", "∂J/∂w", "dJ_dw", "da/dw", "w'")]
-        ['J', 'dJ/dw', 'dJ/dw', 'da/dw', 'w_new']
+        >>> [str(p.resolve(t)) for t in ("J", "∂J/∂w", "dJ_dw", "da/dw", "w'", "delta_a", "δ_a")]
+        ['J', 'dJ/dw', 'dJ/dw', 'da/dw', 'w_new', 'dJ/da', 'dJ/da']
         """
         raw = str(text).strip()
         name = self._name(raw)
         if name is not None:
             return Quantity("value", name)
+        q = self._gradient_key(raw) or self._delta_key(raw) or self._update_key(raw)
+        if q is not None:
+            return q
+        known = self.known_quantities()
+        if _DELTA_RE.match(raw):
+            known += [f"delta_{n}" for n in self.names if n != self.output]
+        hint = difflib.get_close_matches(raw, list(dict.fromkeys(known)), n=3, cutoff=0.6)
+        did = f"; did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""
+        # A program may have no inputs at all (``0``): the examples then use a placeholder.
+        x = self.inputs[0] if self.inputs else "x"
+        inner = self.names[-2] if len(self.names) > 1 else x
+        raise QuantityError(
+            f"unknown quantity {raw!r}{did} (write a name such as {self.names[-1]!r}, a gradient "
+            f"'d{self.output}/d{x}', a local derivative 'da/db', a δ term 'delta_{inner}' "
+            f"or an update '{x}_new')")
+
+    def _gradient_key(self, raw: str) -> Quantity | None:
+        """``dJ/dw``, ``∂J/∂w`` or ``dJ_dw``."""
         m = _GRAD_RE.match(raw)
         if m:
             f, x = self._name(m.group("f")), self._name(m.group("x"))
@@ -229,27 +249,37 @@ class Problem:
                 f, x = self._name(raw[1:i]), self._name(raw[i + 2:])
                 if f is not None and x is not None:
                     return self._grad(raw, f, x)
+        return None
+
+    def _delta_key(self, raw: str) -> Quantity | None:
+        """``delta_z2``, ``δ_z2``, ``δz2`` or ``δ_{z2}``."""
+        m = _DELTA_RE.match(raw)
+        n = self._name(m.group("n")) if m else None
+        return self._delta(raw, n) if n is not None else None
+
+    def _update_key(self, raw: str) -> Quantity | None:
+        """``w_new``, ``w'``, ``w′`` or ``w+``."""
         m = _UPDATE_RE.match(raw)
-        if m:
-            n = self._name(m.group("n"))
-            if n is not None:
-                if n not in self.inputs:
-                    raise QuantityError(f"{raw!r}: only inputs (weights, biases) are updated, and {n!r} "
-                                        f"is computed (inputs: {', '.join(self.inputs)})")
-                return Quantity("update", n)
-        hint = difflib.get_close_matches(raw, self.known_quantities(), n=3, cutoff=0.6)
-        did = f"; did you mean {' or '.join(repr(h) for h in hint)}?" if hint else ""
-        # A program may have no inputs at all (``0``): the examples then use a placeholder.
-        x = self.inputs[0] if self.inputs else "x"
-        raise QuantityError(
-            f"unknown quantity {raw!r}{did} (write a name such as {self.names[-1]!r}, a gradient "
-            f"'d{self.output}/d{x}', a local derivative 'da/db' or an update '{x}_new')")
+        n = self._name(m.group("n")) if m else None
+        if n is None:
+            return None
+        if n not in self.inputs:
+            raise QuantityError(f"{raw!r}: only inputs (weights, biases) are updated, and {n!r} "
+                                f"is computed (inputs: {', '.join(self.inputs)})")
+        return Quantity("update", n)
 
     def _name(self, text: str) -> str | None:
         t = _norm_name(text)
         if t in self.aliases:
             return self.aliases[t]
         return t if t in self.names else None
+
+    def _delta(self, raw: str, n: str) -> Quantity:
+        """δ_n: the output's gradient with respect to ``n`` (∂J/∂net_o1 for ``delta_net_o1``)."""
+        if n == self.output:
+            raise QuantityError(f"{raw!r}: δ of the output {n!r} is ∂{n}/∂{n} = 1; a δ term names a node "
+                                f"inside the program, e.g. 'delta_{self.names[-2] if len(self.names) > 1 else n}'")
+        return self._grad(raw, self.output, n)
 
     def _grad(self, raw: str, f: str, x: str) -> Quantity:
         if f not in self.assigned:

@@ -6,17 +6,24 @@ import argparse
 import sys
 from pathlib import Path
 
-from ..errors import BackproofError
+from ..errors import BackproofError, quote
 from ..io import write_atomic
 
 __all__ = ["register", "run"]
 
 EPILOG = """examples:
   backproof check my-homework.yaml
+  backproof check - < my-homework.yaml                        # the answer file from standard input
+  backproof check "d = a + b; e = b - c; y = d*e" --at a=2,b=1,c=0 --answer "dy/db=3" --answer "dy/da=1"
+  backproof check @examples/seed_two_layer.txt --at x=1,y=5,w1=2,b1=0,w2=3,b2=1 --learning-rate 0.1 \\
+      --answer "delta_a2=2" --answer "da2/da1 = w2" --answer "w1_new=1.4"
   backproof check my-homework.yaml --format md -o feedback.md
   backproof check my-homework.json --format html -o feedback.html
   backproof check my-homework.yaml -o feedback.tex            # a LaTeX article for pdflatex
   backproof check examples/homework/seed.yaml --format json
+
+With --answer, the first argument is the program (text, - for standard input, @path for a file);
+without, it is an answer file (- for standard input).
 
 exit status: 0 every answer correct, 1 some answer is not, 2 the file is invalid.
 The answer-file format is described in docs/homework.md.
@@ -31,8 +38,16 @@ def register(sub) -> None:
                                    "derivation, tell new mistakes from ones carried forward, and name the "
                                    "likely mistake.",
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("file", metavar="FILE",
-                   help="the answer file (.yaml, .json or .toml), e.g. my-homework.yaml")
+    p.add_argument("file", metavar="FILE|PROGRAM",
+                   help="the answer file (.yaml, .json or .toml; - for standard input), e.g. my-homework.yaml; "
+                        "with --answer, the program instead (text, - or @path), e.g. \"y = (a+b)*(b-c)\"")
+    p.add_argument("--answer", action="append", metavar="QUANTITY=VALUE", default=None,
+                   help="one answer, checked against PROGRAM (repeat for more): a number or a formula, "
+                        "e.g. --answer \"dy/db=3\" --answer \"dy/dd=b - c\"")
+    p.add_argument("--at", metavar="NAME=VALUE[,...]", default=None,
+                   help="with --answer: values of the inputs, e.g. --at a=2,b=1,c=0")
+    p.add_argument("--learning-rate", metavar="ETA", default=None,
+                   help="with --answer: η for updated weights (w_new), e.g. --learning-rate 0.1")
     p.add_argument("--format", choices=FORMATS, default=None,
                    help="report format (default: from the -o extension, else text): text, md (GitHub "
                         "Markdown), tex (a LaTeX article for pdflatex), html (one self-contained page), "
@@ -54,15 +69,50 @@ def format_for(output: str | None, fmt: str | None) -> str:
             ".json": "json"}.get(suffix, "text")
 
 
+def _load(args):
+    """The check to run: an answer file, or (with --answer) a program and one-line answers."""
+    from ..check.answers import command_line_check, load_check
+    from ..io import read_source
+    if args.answer is None:
+        if _looks_like_program(args.file):
+            raise BackproofError(f"{quote(args.file)} is program text, not an answer file: give the answers "
+                                 f"with --answer, e.g. --answer \"dy/db=3\"")
+        given = {flag: field for flag, field, v in (("--at", "problem.at", args.at),
+                                                     ("--learning-rate", "problem.learning_rate",
+                                                      args.learning_rate)) if v is not None}
+        if given:
+            one = len(given) == 1
+            raise BackproofError(f"{' and '.join(given)} go{'es' if one else ''} with --answer (a one-line "
+                                 f"check); an answer file gives {'it' if one else 'them'} as "
+                                 f"{' and '.join(given.values())}")
+        return load_check(args.file)
+    if args.file.lower().endswith(_FILE_SUFFIXES):  # a file name, never an assignment
+        raise BackproofError(f"{args.file.removeprefix('@')}: --answer checks a program (text, - or "
+                             f"@program.txt); an answer file holds its own answers, and a network spec "
+                             f"goes in an answer file's problem.network (docs/homework.md)")
+    text, _ = read_source(args.file)
+    return command_line_check(text, args.at, args.answer, args.learning_rate)
+
+
+#: Answer files and network specs: never program text.
+_FILE_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
+
+
+def _looks_like_program(arg: str) -> bool:
+    """Program text given where an answer file was expected: an assignment that names no file."""
+    return "=" in arg and arg != "-" and not arg.startswith("@") and len(arg) < 4096 \
+        and not arg.lower().endswith(_FILE_SUFFIXES) and not Path(arg).exists()
+
+
 def run(args) -> int:
     from ..check import report
-    from ..check.answers import AnswerFileError, load_check
+    from ..check.answers import AnswerFileError
     from ..check.diagnose import check
 
     if not 0 <= args.carried_credit <= 1:
         raise BackproofError(f"--carried-credit must be between 0 and 1, got {args.carried_credit}")
     try:
-        source = load_check(args.file)
+        source = _load(args)
     except AnswerFileError as exc:
         for line in exc.problems:
             print(f"backproof: error: {line}", file=sys.stderr)
