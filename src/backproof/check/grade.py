@@ -161,6 +161,7 @@ class ScoredResult(CheckResult):
 
     max_score: float = 0.0
     unreadable: tuple[tuple[str, str], ...] = ()   # (answer key, why it could not be read)
+    weighted: bool = False   # the key sets points or a carried-error share: pages show each answer's points
 
     @property
     def total(self):  # type: ignore[override]
@@ -188,6 +189,7 @@ def _scored(key: Key, result: CheckResult, carried_credit: float | None,
         counted = [i.quantity for i in result.items] + [q for q in unread if q is not None]
     return ScoredResult(tuple(items), result.problem, result.student, result.path, result.extra,
                         max_score=sum(key.weight(q) for q in set(counted)),
+                        weighted=bool(key.points.per) or key.points.carried_credit is not None,
                         unreadable=tuple((ra.key, why) for ra, why in invalid))
 
 

@@ -331,7 +331,7 @@ def _short_names(d, lines: list[Equation]) -> list[Equation]:
 # --- the document ---------------------------------------------------------------------------------
 
 def _table(result: CheckResult) -> Table:
-    scored = isinstance(result, ScoredResult)  # the key's points: each answer's points shown
+    scored = isinstance(result, ScoredResult) and result.weighted  # the key's points: each answer's shown
     header = tuple((Text(h),) for h in ("", "quantity", "yours", "expected", "verdict") + (("points",) * scored))
     rows = []
     for i in result.items:
