@@ -81,6 +81,8 @@ LIMITS: dict[str, Limit] = _table(
     Limit("submission_files", 10_000, "files", "submission files (.yaml, .yml, .json, .toml) in one folder"),
     Limit("worker_memory", 2 << 30, "bytes",
           "address space a grading or SymPy worker process may add to what it starts with"),
+    # grading feedback (issue 12): the points a key may give one question
+    Limit("question_points", 10_000, "points", "points one question of a grading key is worth (key: points)"),
     # diagrams (issue 11): PNG resolution of graph, explain and net diagrams
     Limit("diagram_dpi", 600, "dots per inch", "--dpi of a PNG diagram (the pixels grow with its square)"),
 )

@@ -37,7 +37,8 @@ from .compare import DEFAULT_TOLERANCE, Tolerance
 from .quantities import Problem, Quantity, QuantityError
 
 __all__ = ["AnswerFileError", "Node", "Document", "Answer", "Tolerances", "load_document",
-           "parse_document", "build_problem", "read_answers", "load_check", "CheckInput", "KEY_ONLY", "Points", "read_points"]
+           "parse_document", "build_problem", "read_answers", "load_check", "CheckInput", "KEY_ONLY", "Points",
+           "read_points"]
 
 #: Longest answer text read (a pathological expression should not reach SymPy).
 MAX_ANSWER_CHARS = limits.value("answer_chars")
@@ -830,9 +831,9 @@ def _one_question(err: _Errors, problem: Problem, key: str, v: Node) -> tuple[Qu
     w = _number(err, pnode, parts, "points")
     if w is None:
         return None
-    if w < 0 or w > limits.value("answer_count"):
-        err.add(parts, f"points must be between 0 and {limits.value('answer_count')}, got {quote(pnode.value)}",
-                pnode)
+    if w < 0 or w > limits.value("question_points"):
+        err.add(parts, f"points must be between 0 and {limits.value('question_points'):,} (the limit "
+                       f"question_points), got {quote(pnode.value)}", pnode)
         return None
     return q, float(w), share
 

@@ -70,7 +70,7 @@ class Key:
     quantities: tuple[Quantity, ...] | None
     tolerances: Tolerances
     key_problems: tuple[str, ...] = ()
-    points: Points = Points()
+    points: Points = field(default_factory=Points)
 
     def weight(self, q: Quantity) -> float:
         """The points question ``q`` is worth (1 unless the key's ``points`` say otherwise)."""
@@ -164,7 +164,7 @@ class ScoredResult(CheckResult):
     weighted: bool = False   # the key sets points or a carried-error share: pages show each answer's points
 
     @property
-    def total(self):  # type: ignore[override]
+    def total(self):
         return _whole(self.max_score)
 
 
@@ -718,16 +718,7 @@ def summarize(key: Key, results: Sequence[SubmissionResult]) -> dict:
             if row.verdict == "incorrect" and row.mistake:
                 mistakes[row.mistake] += 1
                 where.setdefault(row.mistake, Counter())[row.quantity] += 1
-    quantities: list[dict[str, Any]] = []
-    for q in order:
-        c = per_q[q]
-        n = sum(c.values())
-        missed = c["incorrect"] + c["missing"] + c["undecided"] + c["invalid"]
-        found = _resolve(key, q)
-        quantities.append({"quantity": q, "points": _whole(key.weight(found)) if found is not None else 1,
-                           "answered": n, **{v: c[v] for v in VERDICTS + ("invalid",)},
-                           "missed": missed, "missed_share": round(missed / n, 4) if n else 0.0})
-    quantities.sort(key=lambda d: (-d["missed"], order.index(d["quantity"])))
+    quantities = _per_question(key, per_q, order)
     common = [{"mistake": m, "count": n, "quantities": [q for q, _ in sorted(where[m].items(),
                                                                              key=lambda kv: (-kv[1], kv[0]))]}
               for m, n in sorted(mistakes.items(), key=lambda kv: (-kv[1], kv[0]))]
@@ -744,6 +735,21 @@ def summarize(key: Key, results: Sequence[SubmissionResult]) -> dict:
         "common_mistakes": common,
         "key_problems": list(key.key_problems),
     }
+
+
+def _per_question(key: Key, per_q: dict[str, Counter], order: list[str]) -> list[dict[str, Any]]:
+    """Per question: its points and how many got each verdict, the most missed first."""
+    quantities: list[dict[str, Any]] = []
+    for q in order:
+        c = per_q[q]
+        n = sum(c.values())
+        missed = c["incorrect"] + c["missing"] + c["undecided"] + c["invalid"]
+        found = _resolve(key, q)
+        quantities.append({"quantity": q, "points": _whole(key.weight(found)) if found is not None else 1,
+                           "answered": n, **{v: c[v] for v in VERDICTS + ("invalid",)},
+                           "missed": missed, "missed_share": round(missed / n, 4) if n else 0.0})
+    quantities.sort(key=lambda d: (-d["missed"], order.index(d["quantity"])))
+    return quantities
 
 
 # --- output -----------------------------------------------------------------------------------------------
