@@ -248,7 +248,8 @@ def test_partial_credit_arithmetic(tmp_path, capsys):
     assert float(ben["score"]) == 3.125 and float(ben["max"]) == 1 + 1 + 3 + 2 + 0.5
     assert float(rows["ada"]["score"]) == 7.5
     assert float(rows["cy"]["score"]) == 7.5 - 0.5
-    assert "Score: 3.125/7.5" in (out / "students/ben.html").read_text()
+    page = (out / "students/ben.html").read_text()
+    assert "Score: 3.125/7.5" in page and "<td>1/2</td>" in page and "<td>0.125/0.5</td>" in page
     assert "<tr><td>dJ/dw1</td><td>2</td>" in (out / "summary.html").read_text()
     capsys.readouterr()
     assert main(["check", str(subs / "ben.yaml"), "--key", str(key), "--format", "json"]) == 1
@@ -359,3 +360,14 @@ def test_feedback_names_are_stable_and_unique():
     assert names == {"b.yaml": "b.md", "B.json": "B-2.md", "b-2.yaml": "b-2-2.md", "nul.toml": "_nul.md",
                      "\u202eevil.yaml": "u202eevil.md"}
     assert os.sep not in "".join(names.values())
+
+
+def test_shared_student_id_is_warned(tmp_path, capsys):
+    """ada.yaml and ada.json: two gradebook rows an LMS would read as one student; both graded, one warning."""
+    key, subs = make_class(tmp_path)
+    (subs / "ada.json").write_text(json.dumps({"student": "Ada", "answers": {"a2": "7"}}))
+    assert run_grade(key, subs, tmp_path / "fb") == 1
+    err = capsys.readouterr().err
+    assert "2 submissions share the student id ada (ada.json, ada.yaml)" in err
+    assert [r["student_id"] for r in gradebook(tmp_path / "fb/gradebook.csv")].count("ada") == 2
+    assert {p.name for p in (tmp_path / "fb/students").iterdir()} >= {"ada.html", "ada-2.html"}

@@ -162,6 +162,7 @@ class ScoredResult(CheckResult):
     max_score: float = 0.0
     unreadable: tuple[tuple[str, str], ...] = ()   # (answer key, why it could not be read)
     weighted: bool = False   # the key sets points or a carried-error share: pages show each answer's points
+    weights: tuple[float, ...] = ()   # each item's question's points, in the order of ``items``
 
     @property
     def total(self):
@@ -178,10 +179,12 @@ def _scored(key: Key, result: CheckResult, carried_credit: float | None,
     """``result`` with every answer's points weighted by the key (and its carried-error share)."""
     asked = set(key.quantities) if key.quantities is not None else None
     items = []
+    weights = []
     for i in result.items:
         w = key.weight(i.quantity) if asked is None or i.quantity in asked else 0.0
         share = key.carried_share(i.quantity, carried_credit) if i.verdict == "carried_error" else i.points
         items.append(replace(i, points=_whole(round(w * share, 9))))
+        weights.append(_whole(w))
     if key.quantities is not None:
         counted = list(key.quantities)
     else:  # every answer counts, a readable one or not
@@ -190,6 +193,7 @@ def _scored(key: Key, result: CheckResult, carried_credit: float | None,
     return ScoredResult(tuple(items), result.problem, result.student, result.path, result.extra,
                         max_score=sum(key.weight(q) for q in set(counted)),
                         weighted=bool(key.points.per) or key.points.carried_credit is not None,
+                        weights=tuple(weights),
                         unreadable=tuple((ra.key, why) for ra, why in invalid))
 
 

@@ -334,7 +334,8 @@ def _table(result: CheckResult) -> Table:
     scored = isinstance(result, ScoredResult) and result.weighted  # the key's points: each answer's shown
     header = tuple((Text(h),) for h in ("", "quantity", "yours", "expected", "verdict") + (("points",) * scored))
     rows = []
-    for i in result.items:
+    weights = result.weights if isinstance(result, ScoredResult) else ()
+    for n, i in enumerate(result.items):
         style = _STYLES[i.verdict]
         expected: tuple[Inline, ...] = ()
         if i.expected is not None:  # a number as the student's beside it; an expression as maths
@@ -343,7 +344,8 @@ def _table(result: CheckResult) -> Table:
         if i.first:
             verdict += (Text(", "), Text("the first wrong step", "em"))
         row = ((Text(MARKS[i.verdict], style),), (Text(i.display),), (Text(i.given or ""),), expected, verdict)
-        rows.append(row + (((Text(format_number(i.points)),),) if scored else ()))
+        of = f"/{format_number(weights[n])}" if n < len(weights) else ""
+        rows.append(row + (((Text(format_number(i.points) + of),),) if scored else ()))
     return Table(header, tuple(rows))
 
 

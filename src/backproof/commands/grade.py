@@ -87,6 +87,7 @@ def run(args) -> int:
         out[args.output] = {"csv": g.render_csv, "json": g.render_json, "md": feedback.render_grade_markdown,
                             "html": feedback.render_grade_html}[fmt](report)
     if args.feedback is not None:
+        _warn_shared_ids(report)
         files = feedback.class_feedback(report, args.feedback_format)
         out.update({Path(args.feedback, name): data for name, data in files.items()})
     write_group(out)  # -o and the feedback folder: all published, or none
@@ -96,6 +97,18 @@ def run(args) -> int:
             print(f"{_terminal(r.student)}\t{score}")
     sys.stdout.write(feedback.render_grade_summary(report))
     return 0 if report.all_correct else 1
+
+
+def _warn_shared_ids(report) -> None:
+    """Two submissions with one student id (``ada.yaml`` and ``ada.json``) give the gradebook two rows
+    an LMS would read as one student: say so (both are graded; which counts is the teacher's call)."""
+    by_id: dict[str, list[str]] = {}
+    for r in report.results:
+        by_id.setdefault(r.file.rsplit(".", 1)[0], []).append(r.file)
+    for sid, files in by_id.items():
+        if len(files) > 1:
+            print(f"backproof: warning: gradebook: {len(files)} submissions share the student id "
+                  f"{_terminal(sid)} ({', '.join(_terminal(f) for f in files)})", file=sys.stderr)
 
 
 def _output_format(output: str | None) -> str | None:
