@@ -844,7 +844,7 @@ def read_points(doc: Document, problem: Problem) -> Points:
     Examples
     --------
     >>> p = Problem("a = w*x; J = a**2", at="w=3,x=2")
-    >>> doc = parse_document("points: {a: 2, dJ/da: {points: 3, carried_credit: 0.5}}\ncarried_credit: 0.25\n")
+    >>> doc = parse_document("points: {a: 2, dJ/da: {points: 3, carried_credit: 0.5}}\\ncarried_credit: 0.25")
     >>> pts = read_points(doc, p)
     >>> pts.weight(p.resolve("a")), pts.carried(p.resolve("dJ/da"), 1.0), pts.carried_credit
     (2.0, 0.5, 0.25)

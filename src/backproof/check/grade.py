@@ -862,7 +862,7 @@ def feedback_names(files: Sequence[str], suffix: str) -> dict[str, str]:
     Examples
     --------
     >>> feedback_names(["ada.yaml", "ADA.json", "../x.yaml", "-rf.yaml", "con.yaml"], ".html")
-    {'ada.yaml': 'ada.html', 'ADA.json': 'ADA-2.html', '../x.yaml': '_x.html', '-rf.yaml': 'rf.html', \
+    {'ada.yaml': 'ada.html', 'ADA.json': 'ADA-2.html', '../x.yaml': 'x.html', '-rf.yaml': 'rf.html', \
 'con.yaml': '_con.html'}
     """
     out: dict[str, str] = {}
