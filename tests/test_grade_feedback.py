@@ -371,3 +371,20 @@ def test_shared_student_id_is_warned(tmp_path, capsys):
     assert "2 submissions share the student id ada (ada.json, ada.yaml)" in err
     assert [r["student_id"] for r in gradebook(tmp_path / "fb/gradebook.csv")].count("ada") == 2
     assert {p.name for p in (tmp_path / "fb/students").iterdir()} >= {"ada.html", "ada-2.html"}
+
+
+def test_a_page_that_fails_to_print_still_leaves_the_grade(tmp_path, monkeypatch):
+    """The page is printed after grading: if printing fails, the sheet keeps its score and the
+    student still gets a page (the verdicts as a plain table)."""
+    from backproof.check import report
+
+    def broken(result, *, title=None):
+        raise RuntimeError("printer broke")
+
+    key, subs = make_class(tmp_path)
+    monkeypatch.setattr(report, "feedback_document", broken)
+    assert run_grade(key, subs, tmp_path / "fb") == 1
+    rows = {r["student_id"]: r for r in gradebook(tmp_path / "fb/gradebook.csv")}
+    assert float(rows["ben"]["score"]) == sum(EXPECTED["ben"].values())
+    page = (tmp_path / "fb/students/ben.html").read_text()
+    assert "Score: 4/5" in page and "carried error" in page and "could not be graded" not in page

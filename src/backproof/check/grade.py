@@ -218,6 +218,12 @@ def grade_submission(key: Key, path: str | Path, *, carried_credit: float | None
         ``feedback(scored result or None, submission result) -> text``: the student's
         feedback page, printed here (in the worker) and kept in ``SubmissionResult.feedback``.
     """
+    return _with_page(*_grade_one(key, path, carried_credit), feedback)
+
+
+def _grade_one(key: Key, path: str | Path, carried_credit: float | None
+               ) -> tuple[SubmissionResult, ScoredResult | None]:
+    """The submission's result, and its scored check result (None when the file could not be graded)."""
     start = time.perf_counter()
     path = Path(path)
     file_name = safe_name(path.name)
@@ -229,14 +235,19 @@ def grade_submission(key: Key, path: str | Path, *, carried_credit: float | None
         result = diagnose(key.problem, answers, key.tolerances, expected=_expected(key, answers, invalid),
                           student=student, path=str(path))
     except BackproofError as exc:
-        res = SubmissionResult(file_name, student or "", error=_one_line(exc), seconds=time.perf_counter() - start)
-        return replace(res, feedback=feedback(None, res)) if feedback is not None else res
+        return SubmissionResult(file_name, student or "", error=_one_line(exc),
+                                seconds=time.perf_counter() - start), None
     scored = _scored(key, result, carried_credit, invalid)
     asked = set(key.quantities) if key.quantities is not None else None
     rows = _order_rows(key, _invalid_rows(key, invalid, asked) + _item_rows(scored.items, asked))
     counted = [r for r in rows if r.counted]
-    res = SubmissionResult(file_name, student or "", tuple(rows), _whole(round(sum(r.points for r in counted), 9)),
-                           scored.total, seconds=time.perf_counter() - start)
+    return SubmissionResult(file_name, student or "", tuple(rows), _whole(round(sum(r.points for r in counted), 9)),
+                            scored.total, seconds=time.perf_counter() - start), scored
+
+
+def _with_page(res: SubmissionResult, scored: ScoredResult | None,
+               feedback: Callable[[ScoredResult | None, SubmissionResult], str] | None) -> SubmissionResult:
+    """``res`` with its feedback page printed (when asked for)."""
     return replace(res, feedback=feedback(scored, res)) if feedback is not None else res
 
 
@@ -475,7 +486,13 @@ def _worker_main(conn, key_bytes: bytes, carried_credit: float | None, feedback,
             # The sheet's own budget: symbolic answers share it and are charged the time
             # they take; what is still open when it runs out is "undecided".
             with budget(soft_limit):
-                res = grade_submission(key, path, carried_credit=carried_credit, feedback=feedback)
+                res, scored = _grade_one(key, path, carried_credit)
+            # The page is printed outside the sheet's budget (still within the hard time limit):
+            # a slow page must not turn a graded sheet into an error row.
+            try:
+                res = _with_page(res, scored, feedback)
+            except Exception:  # a page that fails to print: the parent writes a plain one from the rows
+                pass
         except BudgetExceeded:
             res = SubmissionResult(safe_name(Path(path).name), safe_name(Path(path).stem),
                                    error=f"grading took longer than {format_number(soft_limit)} s; given up",

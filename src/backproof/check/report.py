@@ -626,6 +626,14 @@ def submission_document(result: CheckResult | None, sub: SubmissionResult) -> Do
         bullets = tuple((Text(key, "em"), Text(": " + _sentence(why))) for key, why in unreadable)
         return replace(doc, blocks=doc.blocks + (Heading("Answers that could not be read"), Bullets(bullets)))
     who = " ".join(x for x in (f"Student: {sub.student}." if sub.student else "", f"File: {sub.file}.") if x)
+    if sub.error is None:  # graded, but the full page could not be printed: the verdicts, plainly
+        rows = tuple(((Text(MARKS.get(r.verdict, "")),), (Text(r.quantity),), (Text(r.given or ""),),
+                      (Text(r.expected),), (Text(_WORDS[r.verdict][0] if r.verdict in _WORDS else r.verdict),),
+                      (Text(format_number(r.points)),)) for r in sub.rows)
+        header = tuple((Text(h),) for h in ("", "quantity", "yours", "expected", "verdict", "points"))
+        return Document("Homework feedback", (Paragraph((Text(who),)), Table(header, rows),
+                                              Paragraph((Text(f"Score: {format_number(sub.score)}/"
+                                                              f"{format_number(sub.total)}."),))))
     return Document("Homework feedback", (
         Paragraph((Text(who),)),
         Paragraph((Text("Your file could not be graded", "bad"), Text(": " + _sentence(sub.error or "")))),
