@@ -207,6 +207,14 @@ def test_finding_bare_submission_checks_against_key(tmp_path, capsys):
             assert bare.pop("file").endswith("subs/ben.yaml") and whole.pop("file").endswith("full/ben.yaml")
         assert bare == whole, fmt
     assert main(["check", str(subs / "ada.yaml"), "--key", str(key)]) == 0
+    capsys.readouterr()
+    # A submission that carries its own problem has it ignored, as grade does: the key decides.
+    (full / "ben.yaml").write_text((full / "ben.yaml").read_text().replace("w2: 3", "w2: 30"))
+    assert main(["check", str(full / "ben.yaml"), "--key", str(key), "--format", "json"]) == 1
+    mine = json.loads(capsys.readouterr().out)
+    assert main(["check", str(subs / "ben.yaml"), "--key", str(key), "--format", "json"]) == 1
+    theirs = json.loads(capsys.readouterr().out)
+    assert mine["items"] == theirs["items"] and mine["score"] == 4
 
 
 def test_check_key_reports_missing_and_bad_files(tmp_path, capsys):
