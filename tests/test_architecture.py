@@ -38,7 +38,8 @@ LAYERS: dict[str, int] = {
     # 7 presentation
     "backproof.report": 7, "backproof.render": 7,
     # each domain's own presentation: builds its documents, plots and tables from domain results
-    "backproof.check.report": 7, "backproof.check.sheet": 7, "backproof.nn.report": 7, "backproof.nn.plots": 7,
+    "backproof.check.report": 7, "backproof.check.sheet": 7, "backproof.check.plots": 7,
+    "backproof.nn.report": 7, "backproof.nn.plots": 7,
     "backproof.nn.notation": 7,
     # 8 face
     "backproof.api": 8, "backproof.notebook": 8, "backproof.commands": 8, "backproof.cli": 8, "backproof.__main__": 8,

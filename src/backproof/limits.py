@@ -85,6 +85,8 @@ LIMITS: dict[str, Limit] = _table(
     Limit("roster_students", 2000, "students", "students in a roster given to assign (and keys in its folder)"),
     Limit("assign_attempts", 50, "draws",
           "draws tried per student before assign gives up (a draw on a kink or undefined point is redrawn)"),
+    # grading feedback (issue 12): the points a key may give one question
+    Limit("question_points", 10_000, "points", "points one question of a grading key is worth (key: points)"),
     # diagrams (issue 11): PNG resolution of graph, explain and net diagrams
     Limit("diagram_dpi", 600, "dots per inch", "--dpi of a PNG diagram (the pixels grow with its square)"),
     # one-line checks (issue 12): argparse's option parsing is quadratic in the options given,

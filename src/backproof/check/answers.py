@@ -38,7 +38,8 @@ from .quantities import Problem, Quantity, QuantityError
 
 __all__ = ["AnswerFileError", "Node", "Document", "Answer", "Tolerances", "load_document",
            "parse_document", "build_problem", "read_answers", "load_check", "CheckInput",
-           "command_line_check", "sniff_format", "COMMAND_LINE", "STDIN_NAME"]
+           "command_line_check", "sniff_format", "COMMAND_LINE", "STDIN_NAME", "KEY_ONLY", "Points",
+           "read_points"]
 
 #: Longest answer text read (a pathological expression should not reach SymPy).
 MAX_ANSWER_CHARS = limits.value("answer_chars")
@@ -397,7 +398,9 @@ class CheckInput:
     student: str | None = None
 
 
-_TOP = ("problem", "answers", "tolerance", "student", "title", "vary")
+_TOP = ("problem", "answers", "tolerance", "student", "title", "vary", "points", "carried_credit")
+#: Fields only a grading key may hold (a submission or a plain ``check`` file may not).
+KEY_ONLY = ("points", "carried_credit")
 _PROBLEM = ("program", "network", "at", "learning_rate", "title")
 _TOL = ("rtol", "atol", "min_figures")
 
@@ -453,6 +456,9 @@ def read_sections(doc: Document, *, need_problem: bool = True, submission: bool 
         spec = _read_problem(err, pnode)
     answers = _answers_section(doc, err, top.get("answers"), required=submission or not need_problem)
     tol = _tolerance_section(doc, err, top.get("tolerance"), submission)
+    for name in KEY_ONLY:
+        if name in top and submission:
+            err.add([name], f"a submission cannot set {name} (the key does)", top[name])
     student = _student(err, top.get("student"))
     if submission and student is None:
         student = Path(doc.path).stem
@@ -813,6 +819,13 @@ def load_check(path: str | Path) -> CheckInput:
         Listing every problem found (each with field path, and line and column for YAML).
     """
     doc, problem, answers, tol, student = load_sections(path)
+    if doc.root.kind == "map":
+        err = _Errors(doc)
+        for name in KEY_ONLY:
+            if name in doc.root.value:
+                err.add([name], f"{name} belongs in a grading key (backproof grade KEY DIR, or "
+                                f"backproof check SUBMISSION --key KEY)", doc.root.value[name])
+        err.raise_if_any()
     return CheckInput(doc.path, problem, answers, tol, student)
 
 
@@ -924,3 +937,92 @@ def check_tolerance_keys(doc: Document, problem: Problem, tol: Tolerances) -> No
         except QuantityError as exc:
             err.add(["tolerance", key], str(exc))
     err.raise_if_any()
+
+
+# --- a key's points (partial credit) ----------------------------------------------------------
+
+@dataclass(frozen=True)
+class Points:
+    """A key's marking scheme: points per question and the share a carried error earns.
+
+    ``per`` holds (quantity, points, carried share or None) for the questions the key
+    names; every other question is worth 1 point. ``carried_credit`` is the key's
+    share for a carried error (None: not set, the caller's default applies).
+    """
+
+    per: tuple[tuple[Quantity, float, float | None], ...] = ()
+    carried_credit: float | None = None
+
+    def weight(self, q: Quantity) -> float:
+        """The points question ``q`` is worth."""
+        return next((w for k, w, _ in self.per if k == q), 1.0)
+
+    def carried(self, q: Quantity, default: float) -> float:
+        """The share of ``q``'s points a carried error earns (the question's own, else ``default``)."""
+        return next((c for k, _, c in self.per if k == q and c is not None), default)
+
+
+def _share(err: _Errors, node: Node, parts, what: str) -> float | None:
+    v = _number(err, node, parts, what)
+    if v is not None and not 0 <= v <= 1:
+        err.add(parts, f"{what} must be between 0 and 1, got {quote(node.value)}", node)
+        return None
+    return None if v is None else float(v)
+
+
+def _one_question(err: _Errors, problem: Problem, key: str, v: Node) -> tuple[Quantity, float, float | None] | None:
+    parts = ["points", key]
+    try:
+        q = problem.resolve(key)
+    except QuantityError as exc:
+        err.add(parts, str(exc), v)
+        return None
+    share = None
+    pnode = v
+    if v.kind == "map":
+        _allowed(err, v, parts, ("points", "carried_credit"))
+        if "carried_credit" in v.value:
+            share = _share(err, v.value["carried_credit"], parts + ["carried_credit"], "carried_credit")
+        pnode = v.value.get("points", Node("num", "1"))
+    w = _number(err, pnode, parts, "points")
+    if w is None:
+        return None
+    if w < 0 or w > limits.value("question_points"):
+        err.add(parts, f"points must be between 0 and {limits.value('question_points'):,} (the limit "
+                       f"question_points), got {quote(pnode.value)}", pnode)
+        return None
+    return q, float(w), share
+
+
+def read_points(doc: Document, problem: Problem) -> Points:
+    """A key's ``points`` (question → points, or → ``{points, carried_credit}``) and ``carried_credit``.
+
+    Examples
+    --------
+    >>> p = Problem("a = w*x; J = a**2", at="w=3,x=2")
+    >>> doc = parse_document("points: {a: 2, dJ/da: {points: 3, carried_credit: 0.5}}\\ncarried_credit: 0.25")
+    >>> pts = read_points(doc, p)
+    >>> pts.weight(p.resolve("a")), pts.carried(p.resolve("dJ/da"), 1.0), pts.carried_credit
+    (2.0, 0.5, 0.25)
+    """
+    err = _Errors(doc)
+    top = doc.root.value if doc.root.kind == "map" else {}
+    share = _share(err, top["carried_credit"], ["carried_credit"], "carried_credit") \
+        if "carried_credit" in top else None
+    per: list[tuple[Quantity, float, float | None]] = []
+    pnode = top.get("points")
+    if pnode is not None and pnode.kind != "map":
+        err.add(["points"], f"must be a mapping from question to points, got {_kind(pnode)}", pnode)
+    elif pnode is not None:
+        limits.check("answer_count", len(pnode.value), f"{doc.path}: points")
+        seen: set[Quantity] = set()
+        for key, v in pnode.value.items():
+            _check_key(doc, ["points", key], v)
+            got = _one_question(err, problem, key, v)
+            if got is not None and got[0] in seen:
+                err.add(["points", key], "names a question already given points", v)
+            elif got is not None:
+                seen.add(got[0])
+                per.append(got)
+    err.raise_if_any()
+    return Points(tuple(per), share)

@@ -35,19 +35,23 @@ from .answers import (
     Answer,
     AnswerFileError,
     Document,
+    Points,
     RawAnswer,
     Tolerances,
+    load_document,
     load_sections,
     parse_document,
     read_answers,
+    read_points,
     read_sections,
 )
-from .diagnose import VERDICTS, Item, diagnose
+from .diagnose import VERDICTS, CheckResult, Item, diagnose
 from .keyfolder import KeyFolder, key_folder
 from .quantities import Problem, Quantity
 
-__all__ = ["Key", "Row", "SubmissionResult", "ClassReport", "load_key", "grade", "grade_submission",
-           "render_csv", "render_json", "neutralize",
+__all__ = ["Key", "Row", "SubmissionResult", "ClassReport", "ScoredResult", "load_key", "grade",
+           "grade_submission", "check_against_key", "render_csv", "render_json", "render_gradebook", "neutralize",
+           "feedback_names",
            "submission_files", "scan_folder", "safe_name", "SUBMISSION_SUFFIXES", "DEFAULT_TIMEOUT"]
 
 SUBMISSION_SUFFIXES = (".yaml", ".yml", ".json", ".toml")
@@ -68,6 +72,19 @@ class Key:
     tolerances: Tolerances
     key_problems: tuple[str, ...] = ()
     folder: KeyFolder | None = None     # an `assign` folder: one key per student
+    points: Points = field(default_factory=Points)
+
+    def weight(self, q: Quantity) -> float:
+        """The points question ``q`` is worth (1 unless the key's ``points`` say otherwise)."""
+        return self.points.weight(q)
+
+    def carried_share(self, q: Quantity, override: float | None) -> float:
+        """The share of ``q``'s points a carried error earns: ``override`` (``--carried-credit``)
+        when given, else the key's own for ``q``, else the key's ``carried_credit``, else 1."""
+        if override is not None:
+            return override
+        default = self.points.carried_credit if self.points.carried_credit is not None else 1.0
+        return self.points.carried(q, default)
 
 
 @dataclass(frozen=True)
@@ -90,9 +107,11 @@ class SubmissionResult:
     student: str
     rows: tuple[Row, ...] = ()
     score: float = 0.0
-    total: int = 0
+    total: float = 0
     error: str | None = None
     seconds: float = 0.0
+    #: The student's feedback page, when grading was asked to print one (see :func:`grade`).
+    feedback: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def all_correct(self) -> bool:
@@ -124,6 +143,7 @@ def load_key(path: str | Path) -> Key:
     doc, problem, answers, tol, _ = load_sections(path, allow_blank=True)
     if problem.at is None:
         raise AnswerFileError([f"{doc.path}: problem.at: a key needs values for the inputs"])
+    points = read_points(doc, problem)
     quantities = tuple(a.quantity for a in answers) or None
     problems: list[str] = []
     filled = [a for a in answers if a.kind != "blank"]
@@ -134,13 +154,81 @@ def load_key(path: str | Path) -> Key:
                 problems.append(f"key answer {item.name} = {item.given} is wrong: the derivation gives "
                                 f"{item.expected_text} ({item.formula}); the derivation's value is used")
     problem.prepare(quantities or ())
-    return Key(str(path), problem, quantities, tol, tuple(problems))
+    return Key(str(path), problem, quantities, tol, tuple(problems), points=points)
 
 
 # --- one submission --------------------------------------------------------------------------------
 
-def grade_submission(key: Key, path: str | Path, *, carried_credit: float = 1.0) -> SubmissionResult:
-    """Grade one submission file against ``key`` (errors become an error result, never raise)."""
+@dataclass(frozen=True, repr=False)
+class ScoredResult(CheckResult):
+    """A :class:`CheckResult` scored with the key's points: ``score`` sums each answer's points
+    (question points × its verdict's share) and ``total`` is the points the key asks for."""
+
+    max_score: float = 0.0
+    unreadable: tuple[tuple[str, str], ...] = ()   # (answer key, why it could not be read)
+    weighted: bool = False   # the key sets points or a carried-error share: pages show each answer's points
+    weights: tuple[float, ...] = ()   # each item's question's points, in the order of ``items``
+
+    @property
+    def total(self):
+        return _whole(self.max_score)
+
+
+def _whole(x: float) -> float:
+    """``x`` as an int when it is whole (scores read 7/8, never 7.0/8.0)."""
+    return int(x) if float(x).is_integer() else x
+
+
+def _scored(key: Key, result: CheckResult, carried_credit: float | None,
+            invalid: Sequence[tuple[RawAnswer, str]] = ()) -> ScoredResult:
+    """``result`` with every answer's points weighted by the key (and its carried-error share)."""
+    asked = set(key.quantities) if key.quantities is not None else None
+    items = []
+    weights = []
+    for i in result.items:
+        w = key.weight(i.quantity) if asked is None or i.quantity in asked else 0.0
+        share = key.carried_share(i.quantity, carried_credit) if i.verdict == "carried_error" else i.points
+        items.append(replace(i, points=_whole(round(w * share, 9))))
+        weights.append(_whole(w))
+    if key.quantities is not None:
+        counted = list(key.quantities)
+    else:  # every answer counts, a readable one or not
+        unread = [_resolve(key, ra.key) for ra, _ in invalid]
+        counted = [i.quantity for i in result.items] + [q for q in unread if q is not None]
+    return ScoredResult(tuple(items), result.problem, result.student, result.path, result.extra,
+                        max_score=sum(key.weight(q) for q in set(counted)),
+                        weighted=bool(key.points.per) or key.points.carried_credit is not None,
+                        weights=tuple(weights),
+                        unreadable=tuple((ra.key, why) for ra, why in invalid))
+
+
+def _resolve(key: Key, name: str) -> Quantity | None:
+    try:
+        return key.problem.resolve(name)
+    except BackproofError:
+        return None
+
+
+def grade_submission(key: Key, path: str | Path, *, carried_credit: float | None = None,
+                     feedback: Callable[[ScoredResult | None, SubmissionResult], str] | None = None
+                     ) -> SubmissionResult:
+    """Grade one submission file against ``key`` (errors become an error result, never raise).
+
+    Parameters
+    ----------
+    carried_credit : float, optional
+        The share of a question's points a carried error earns, for every question
+        (default: the key's ``carried_credit`` settings, else 1).
+    feedback : callable, optional
+        ``feedback(scored result or None, submission result) -> text``: the student's
+        feedback page, printed here (in the worker) and kept in ``SubmissionResult.feedback``.
+    """
+    return _with_page(*_grade_one(key, path, carried_credit), feedback)
+
+
+def _grade_one(key: Key, path: str | Path, carried_credit: float | None
+               ) -> tuple[SubmissionResult, ScoredResult | None]:
+    """The submission's result, and its scored check result (None when the file could not be graded)."""
     start = time.perf_counter()
     path = Path(path)
     file_name = safe_name(path.name)
@@ -150,16 +238,43 @@ def grade_submission(key: Key, path: str | Path, *, carried_credit: float = 1.0)
         _, raw, _, student = read_sections(doc, need_problem=False, submission=True)
         key = _own_key(key, student, safe_name(path.stem))
         answers, invalid = _read_each_answer(doc, key.problem, raw)
-        result = diagnose(key.problem, answers, key.tolerances, carried_credit=carried_credit,
-                          expected=_expected(key, answers, invalid), student=student, path=str(path))
+        result = diagnose(key.problem, answers, key.tolerances, expected=_expected(key, answers, invalid),
+                          student=student, path=str(path))
     except BackproofError as exc:
         return SubmissionResult(file_name, student or "", error=_one_line(exc),
-                                seconds=time.perf_counter() - start)
+                                seconds=time.perf_counter() - start), None
+    scored = _scored(key, result, carried_credit, invalid)
     asked = set(key.quantities) if key.quantities is not None else None
-    rows = _order_rows(key, _invalid_rows(key, invalid, asked) + _item_rows(result.items, asked))
+    rows = _order_rows(key, _invalid_rows(key, invalid, asked) + _item_rows(scored.items, asked))
     counted = [r for r in rows if r.counted]
-    return SubmissionResult(file_name, student or "", tuple(rows), sum(r.points for r in counted), len(counted),
-                            seconds=time.perf_counter() - start)
+    return SubmissionResult(file_name, student or "", tuple(rows), _whole(round(sum(r.points for r in counted), 9)),
+                            scored.total, seconds=time.perf_counter() - start), scored
+
+
+def _with_page(res: SubmissionResult, scored: ScoredResult | None,
+               feedback: Callable[[ScoredResult | None, SubmissionResult], str] | None) -> SubmissionResult:
+    """``res`` with its feedback page printed (when asked for)."""
+    return replace(res, feedback=feedback(scored, res)) if feedback is not None else res
+
+
+def check_against_key(key: Key, path: str | Path, *, carried_credit: float | None = None) -> ScoredResult:
+    """Check one bare submission (answers, no ``problem``) against the key's problem, as ``check`` does.
+
+    The whole file is validated first (every problem is reported at once, as for a
+    ``check`` file); the key's tolerances and points apply, and a question the key asks
+    that the submission leaves out is ``missing``.
+
+    Raises
+    ------
+    AnswerFileError
+        The submission is invalid.
+    """
+    doc = load_document(path)
+    _, raw, _, student = read_sections(doc, need_problem=False, submission=True)
+    answers = read_answers(doc, key.problem, raw)
+    result = diagnose(key.problem, answers, key.tolerances, expected=key.quantities or (),
+                      student=student, path=str(path))
+    return _scored(key, result, carried_credit)
 
 
 def _own_key(key: Key, student: str | None, stem: str) -> Key:
@@ -344,8 +459,8 @@ def submission_files(folder: str | Path, key_path: str | Path | None = None) -> 
 
 # --- worker processes ---------------------------------------------------------------------------------
 
-def _worker_main(conn, key_bytes: bytes, carried_credit: float, soft_limit: float, hang: str | None,
-                 parent: int | None) -> None:
+def _worker_main(conn, key_bytes: bytes, carried_credit: float | None, feedback, soft_limit: float,
+                 hang: str | None, parent: int | None) -> None:
     """Grade submissions sent over ``conn`` until it closes.
 
     The worker leads its own process group (so the parent can kill it together with
@@ -382,7 +497,13 @@ def _worker_main(conn, key_bytes: bytes, carried_credit: float, soft_limit: floa
             # The sheet's own budget: symbolic answers share it and are charged the time
             # they take; what is still open when it runs out is "undecided".
             with budget(soft_limit):
-                res = grade_submission(key, path, carried_credit=carried_credit)
+                res, scored = _grade_one(key, path, carried_credit)
+            # The page is printed outside the sheet's budget (still within the hard time limit):
+            # a slow page must not turn a graded sheet into an error row.
+            try:
+                res = _with_page(res, scored, feedback)
+            except Exception:  # a page that fails to print: the parent writes a plain one from the rows
+                pass
         except BudgetExceeded:
             res = SubmissionResult(safe_name(Path(path).name), safe_name(Path(path).stem),
                                    error=f"grading took longer than {format_number(soft_limit)} s; given up",
@@ -466,10 +587,11 @@ def _context():
     return mp.get_context("spawn")
 
 
-def _run_pool(key: Key, files: Sequence[Path], *, workers: int, timeout: float, carried_credit: float,
-              on_done: Callable[[SubmissionResult], None] | None, hang: str | None) -> list[SubmissionResult]:
+def _run_pool(key: Key, files: Sequence[Path], *, workers: int, timeout: float, carried_credit: float | None,
+              feedback, on_done: Callable[[SubmissionResult], None] | None, hang: str | None
+              ) -> list[SubmissionResult]:
     ctx = _context()
-    args = (pickle.dumps(key), carried_credit, max(timeout * SOFT_SHARE, 0.05), hang)
+    args = (pickle.dumps(key), carried_credit, feedback, max(timeout * SOFT_SHARE, 0.05), hang)
     pending = deque(enumerate(str(f) for f in files))
     results: dict[int, SubmissionResult] = {}
     pool: list[_Worker] = []
@@ -543,7 +665,8 @@ def _outcome(w: _Worker, ready: list, now: float, timeout: float) -> tuple[Submi
 
 
 def grade(key_path: str | Path, folder: str | Path, *, workers: int = 2, timeout: float = DEFAULT_TIMEOUT,
-          carried_credit: float = 1.0, progress: bool = False, in_process: bool = False,
+          carried_credit: float | None = None, progress: bool = False, in_process: bool = False,
+          feedback: Callable[[ScoredResult | None, SubmissionResult], str] | None = None,
           _hang: str | None = None) -> ClassReport:
     """Grade every submission in ``folder`` against the key.
 
@@ -559,6 +682,14 @@ def grade(key_path: str | Path, folder: str | Path, *, workers: int = 2, timeout
         debugging and benchmarks of the grading itself).
     progress : bool
         Show a progress bar (on a terminal).
+    carried_credit : float, optional
+        The share of a question's points a carried error earns (default: the key's
+        ``carried_credit`` settings, else 1).
+    feedback : callable, optional
+        ``feedback(scored result or None, submission result) -> text`` prints each
+        student's feedback page in the worker that graded it (a module-level function or
+        a ``functools.partial`` of one, so it can be sent to the workers); a submission
+        given up on gets no page here (``SubmissionResult.feedback`` is None).
     """
     key = load_key(key_path)
     files, refused = scan_folder(folder, key_path)
@@ -584,11 +715,11 @@ def grade(key_path: str | Path, folder: str | Path, *, workers: int = 2, timeout
             results = []
             for f in files:
                 with budget(timeout * SOFT_SHARE):
-                    results.append(grade_submission(key, f, carried_credit=carried_credit))
+                    results.append(grade_submission(key, f, carried_credit=carried_credit, feedback=feedback))
                 done(results[-1])
         elif files:
             results = _run_pool(key, files, workers=workers, timeout=timeout, carried_credit=carried_credit,
-                                on_done=done, hang=_hang)
+                                feedback=feedback, on_done=done, hang=_hang)
         else:
             results = []
     finally:
@@ -619,19 +750,12 @@ def summarize(key: Key, results: Sequence[SubmissionResult]) -> dict:
             if row.verdict == "incorrect" and row.mistake:
                 mistakes[row.mistake] += 1
                 where.setdefault(row.mistake, Counter())[row.quantity] += 1
-    quantities: list[dict[str, Any]] = []
-    for q in order:
-        c = per_q[q]
-        n = sum(c.values())
-        missed = c["incorrect"] + c["missing"] + c["undecided"] + c["invalid"]
-        quantities.append({"quantity": q, "answered": n, **{v: c[v] for v in VERDICTS + ("invalid",)},
-                           "missed": missed, "missed_share": round(missed / n, 4) if n else 0.0})
-    quantities.sort(key=lambda d: (-d["missed"], order.index(d["quantity"])))
+    quantities = _per_question(key, per_q, order)
     common = [{"mistake": m, "count": n, "quantities": [q for q, _ in sorted(where[m].items(),
                                                                              key=lambda kv: (-kv[1], kv[0]))]}
               for m, n in sorted(mistakes.items(), key=lambda kv: (-kv[1], kv[0]))]
     scores = [r.score for r in graded]
-    total = graded[0].total if graded else (len(key.quantities) if key.quantities else 0)
+    total = graded[0].total if graded else _whole(sum(key.weight(q) for q in key.quantities or ()))
     return {
         "submissions": len(results),
         "graded": len(graded),
@@ -643,6 +767,21 @@ def summarize(key: Key, results: Sequence[SubmissionResult]) -> dict:
         "common_mistakes": common,
         "key_problems": list(key.key_problems),
     }
+
+
+def _per_question(key: Key, per_q: dict[str, Counter], order: list[str]) -> list[dict[str, Any]]:
+    """Per question: its points and how many got each verdict, the most missed first."""
+    quantities: list[dict[str, Any]] = []
+    for q in order:
+        c = per_q[q]
+        n = sum(c.values())
+        missed = c["incorrect"] + c["missing"] + c["undecided"] + c["invalid"]
+        found = _resolve(key, q)
+        quantities.append({"quantity": q, "points": _whole(key.weight(found)) if found is not None else 1,
+                           "answered": n, **{v: c[v] for v in VERDICTS + ("invalid",)},
+                           "missed": missed, "missed_share": round(missed / n, 4) if n else 0.0})
+    quantities.sort(key=lambda d: (-d["missed"], order.index(d["quantity"])))
+    return quantities
 
 
 # --- output -----------------------------------------------------------------------------------------------
@@ -691,6 +830,80 @@ def render_csv(report: ClassReport) -> str:
                 "verdict": row.verdict, "mistake": row.mistake, "explanation": row.explanation,
                 "points": format_number(row.points), "counted": "yes" if row.counted else "no"})])
     return buf.getvalue()
+
+
+def _plain_points(x) -> str:
+    """Points as a plain decimal an LMS reads (``2``, ``0.5``; never ``1e-05``)."""
+    text = f"{float(x):.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
+
+
+def render_gradebook(report: ClassReport) -> str:
+    """The gradebook an LMS imports: ``student_id,score,max`` and one column of points per question.
+
+    One header row, one row per submission (sorted by file name), plain UTF-8 CSV;
+    ``student_id`` is the submission's file name without its extension. A submission
+    that could not be graded has empty cells (an import then leaves that grade alone; the
+    summary lists it). Every cell is neutralised against formula injection.
+    """
+    key = report.key
+    columns: list[str] = [key.problem.display(q) for q in key.quantities] if key.quantities is not None else []
+    if key.quantities is None:  # every question someone answered, in the order first met
+        for r in report.results:
+            columns += [row.quantity for row in r.rows if row.counted and row.quantity not in columns]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow([neutralize(c) for c in ("student_id", "score", "max", *columns)])
+    for r in report.results:
+        if r.error is not None:
+            w.writerow([neutralize(r.file.rsplit(".", 1)[0])] + [""] * (2 + len(columns)))
+            continue
+        got = {row.quantity: row.points for row in r.rows if row.counted}
+        w.writerow([neutralize(r.file.rsplit(".", 1)[0]), _plain_points(r.score), _plain_points(r.total),
+                    *(_plain_points(got.get(c, 0.0)) for c in columns)])
+    return buf.getvalue()
+
+
+#: Names a file may not have on Windows, whatever its extension (a class folder is often shared).
+_RESERVED = {"CON", "PRN", "AUX", "NUL", *(f"COM{i}" for i in range(1, 10)), *(f"LPT{i}" for i in range(1, 10))}
+#: Longest feedback file stem, in characters (a name is at most 255 bytes on common file systems;
+#: a character is at most 4 bytes in UTF-8, and the suffix and a ``-N`` need room).
+_MAX_STEM = 60
+
+
+def _file_stem(name: str) -> str:
+    """A submission's name without its extension, as a plain, harmless file stem."""
+    stem = os.path.splitext(safe_name(name))[0]
+    stem = "".join(c if c.isalnum() or c in "-_." else "_" for c in stem)
+    stem = stem.lstrip(".-_")[:_MAX_STEM] or "submission"
+    return "_" + stem if stem.split(".")[0].upper() in _RESERVED else stem
+
+
+def feedback_names(files: Sequence[str], suffix: str) -> dict[str, str]:
+    """A file name for each submission's feedback page: its stem made harmless, unique.
+
+    Only letters, digits, ``-``, ``_`` and ``.`` are kept (anything else becomes ``_``), a
+    leading dot or dash is dropped (no hidden files, nothing read as an option), Windows'
+    reserved names get a ``_``, and names equal up to case get ``-2``, ``-3`` … so no page
+    overwrites another on a case-insensitive file system.
+
+    Examples
+    --------
+    >>> feedback_names(["ada.yaml", "ADA.json", "../x.yaml", "-rf.yaml", "con.yaml"], ".html")
+    {'ada.yaml': 'ada.html', 'ADA.json': 'ADA-2.html', '../x.yaml': 'x.html', '-rf.yaml': 'rf.html', \
+'con.yaml': '_con.html'}
+    """
+    out: dict[str, str] = {}
+    taken: set[str] = set()
+    for f in files:
+        stem = _file_stem(f)
+        name, n = stem, 1
+        while name.casefold() in taken:
+            n += 1
+            name = f"{stem}-{n}"
+        taken.add(name.casefold())
+        out[f] = name + suffix
+    return out
 
 
 def _csv_row(d: dict) -> list:

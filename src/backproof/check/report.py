@@ -27,6 +27,7 @@ from ..report.document import (
     Document,
     Equation,
     Equations,
+    Figure,
     Heading,
     Inline,
     Math,
@@ -42,13 +43,15 @@ from ..report.notation import Atom, Grad, Local, Via, num, term_text
 from ..report.text import print_text
 from ..steps import StepKind
 from .diagnose import VERDICTS, CheckResult, Item
+from .grade import ClassReport, ScoredResult, SubmissionResult, feedback_names, render_gradebook
 from .mistakes import MISTAKES
 from .quantities import Formula, Problem, Quantity
 
 __all__ = ["render_text", "render_json", "render_markdown", "render_html", "render_latex", "result_dict",
            "feedback_document", "derivation_equations", "quantity_term", "formula_terms", "counts_text",
            "plural", "MARKS", "Updated", "grade_document", "render_grade_markdown", "render_grade_html",
-           "render_grade_summary"]
+           "render_grade_summary", "submission_document", "render_submission", "class_feedback",
+           "FEEDBACK_FORMATS"]
 
 MARKS = {"correct": "✓", "incorrect": "✗", "carried_error": "↪", "undecided": "?", "missing": "–"}
 #: A verdict as a student reads it: (one, many).
@@ -328,9 +331,11 @@ def _short_names(d, lines: list[Equation]) -> list[Equation]:
 # --- the document ---------------------------------------------------------------------------------
 
 def _table(result: CheckResult) -> Table:
-    header = tuple((Text(h),) for h in ("", "quantity", "yours", "expected", "verdict"))
+    scored = isinstance(result, ScoredResult) and result.weighted  # the key's points: each answer's shown
+    header = tuple((Text(h),) for h in ("", "quantity", "yours", "expected", "verdict") + (("points",) * scored))
     rows = []
-    for i in result.items:
+    weights = result.weights if isinstance(result, ScoredResult) else ()
+    for n, i in enumerate(result.items):
         style = _STYLES[i.verdict]
         expected: tuple[Inline, ...] = ()
         if i.expected is not None:  # a number as the student's beside it; an expression as maths
@@ -338,8 +343,9 @@ def _table(result: CheckResult) -> Table:
         verdict: tuple[Inline, ...] = (Text(_WORDS[i.verdict][0], style),)
         if i.first:
             verdict += (Text(", "), Text("the first wrong step", "em"))
-        rows.append(((Text(MARKS[i.verdict], style),), (Text(i.display),), (Text(i.given or ""),), expected,
-                     verdict))
+        row = ((Text(MARKS[i.verdict], style),), (Text(i.display),), (Text(i.given or ""),), expected, verdict)
+        of = f"/{format_number(weights[n])}" if n < len(weights) else ""
+        rows.append(row + (((Text(format_number(i.points) + of),),) if scored else ()))
     return Table(header, tuple(rows))
 
 
@@ -545,21 +551,27 @@ def _summary_blocks(s: dict) -> list:
 
 
 def _missed_table(s: dict) -> Table:
-    header = tuple((Text(h),) for h in ("quantity", "missed", "correct", "carried errors", "incorrect", "missing"))
-    rows = tuple(((Text(q["quantity"]),), (Text(f"{q['missed']}/{q['answered']}"),), (Text(str(q["correct"])),),
+    """Per question: its points, how many missed it, and how many were right, carried, wrong, missing."""
+    header = tuple((Text(h),) for h in ("quantity", "points", "missed", "correct", "carried errors", "incorrect",
+                                        "missing"))
+    rows = tuple(((Text(q["quantity"]),), (Text(format_number(q.get("points", 1))),),
+                  (Text(f"{q['missed']}/{q['answered']}"),), (Text(str(q["correct"])),),
                   (Text(str(q["carried_error"])),), (Text(str(q["incorrect"])),), (Text(str(q["missing"])),))
                  for q in s["most_missed"])
     return Table(header, rows)
 
 
-def grade_document(report) -> Document:
-    """A class's grade sheet as a document: the summary, each student's score, every answer.
+def grade_document(report, *, figure: Figure | None = None) -> Document:
+    """A class's grade sheet as a document: the summary with its per-question table, each student's
+    score, every answer.
 
-    ``report`` is a :class:`backproof.check.grade.ClassReport`.
+    ``report`` is a :class:`backproof.check.grade.ClassReport`; ``figure`` (the mistake
+    histogram) is shown under the per-question table.
     """
     s = report.summary
     blocks: list = [Paragraph((Text(f"Key: {Path(report.key.path).name}."),)), Heading("Class summary"),
-                    *_summary_blocks(s), _missed_table(s), Heading("Scores")]
+                    *_summary_blocks(s), _missed_table(s), *([figure] if figure is not None else []),
+                    Heading("Scores")]
     scores = []
     for r in report.results:
         note = f"error: {r.error}" if r.error else ("all correct" if r.all_correct else "")
@@ -594,3 +606,68 @@ def render_grade_summary(report) -> str:
     if errors:
         blocks.append(Bullets(tuple((Text(f"error: {r.file}: {r.error}"),) for r in errors)))
     return print_text(Document("Class summary", tuple(blocks)))
+
+
+
+# --- a feedback page for every student, and the class's folder ----------------------------------------
+
+#: ``--feedback-format``: the printer and the file suffix.
+FEEDBACK_FORMATS = {"html": ".html", "md": ".md", "text": ".txt"}
+
+
+def submission_document(result: CheckResult | None, sub: SubmissionResult) -> Document:
+    """One student's feedback page from grading: the feedback document of ``check`` (with the key's
+    points), the answers that could not be read, or why the file could not be graded at all."""
+    if result is not None:
+        doc = feedback_document(result)
+        unreadable = result.unreadable if isinstance(result, ScoredResult) else ()
+        if not unreadable:
+            return doc
+        bullets = tuple((Text(key, "em"), Text(": " + _sentence(why))) for key, why in unreadable)
+        return replace(doc, blocks=doc.blocks + (Heading("Answers that could not be read"), Bullets(bullets)))
+    who = " ".join(x for x in (f"Student: {sub.student}." if sub.student else "", f"File: {sub.file}.") if x)
+    if sub.error is None:  # graded, but the full page could not be printed: the verdicts, plainly
+        rows = tuple(((Text(MARKS.get(r.verdict, "")),), (Text(r.quantity),), (Text(r.given or ""),),
+                      (Text(r.expected),), (Text(_WORDS[r.verdict][0] if r.verdict in _WORDS else r.verdict),),
+                      (Text(format_number(r.points)),)) for r in sub.rows)
+        header = tuple((Text(h),) for h in ("", "quantity", "yours", "expected", "verdict", "points"))
+        return Document("Homework feedback", (Paragraph((Text(who),)), Table(header, rows),
+                                              Paragraph((Text(f"Score: {format_number(sub.score)}/"
+                                                              f"{format_number(sub.total)}."),))))
+    return Document("Homework feedback", (
+        Paragraph((Text(who),)),
+        Paragraph((Text("Your file could not be graded", "bad"), Text(": " + _sentence(sub.error or "")))),
+        Paragraph((Text("Nothing in it was marked. Fix the file and hand it in again (backproof check "
+                        "YOUR-FILE --key KEY shows the same feedback before you do)."),))))
+
+
+def render_submission(fmt: str, result: CheckResult | None, sub: SubmissionResult) -> str:
+    """:func:`submission_document` printed as ``fmt`` (html, md or text): what ``grade --feedback``
+    writes for each student. A module-level function, so grading workers can be sent it."""
+    doc = submission_document(result, sub)
+    return {"html": print_html, "md": print_markdown}.get(fmt, print_text)(doc)
+
+
+def class_feedback(report: ClassReport, fmt: str) -> dict[str, str | bytes]:
+    """Everything ``grade --feedback OUTDIR`` writes, by path relative to OUTDIR.
+
+    ``students/<name>`` — one page per submission (the page its worker printed, or one
+    saying why the file could not be graded); ``summary`` — the grade sheet with the
+    per-question table and the histogram; ``mistakes.png``/``.svg`` — the histogram;
+    ``gradebook.csv`` — the LMS gradebook.
+    """
+    from .plots import mistake_histogram
+    suffix = FEEDBACK_FORMATS[fmt]
+    names = feedback_names([r.file for r in report.results], suffix)
+    out: dict[str, str | bytes] = {}
+    for r in report.results:
+        out[f"students/{names[r.file]}"] = r.feedback if r.feedback is not None else render_submission(fmt, None, r)
+    plot = mistake_histogram(report)
+    figure = Figure("How often each mistake was made (wrong answers only; a carried error is not counted again)",
+                    path="mistakes.svg", svg=plot["svg"].decode("utf-8"))
+    doc = grade_document(report, figure=figure)
+    out[f"summary{suffix}"] = {"html": print_html, "md": print_markdown}.get(fmt, print_text)(doc)
+    out["mistakes.png"] = plot["png"]
+    out["mistakes.svg"] = plot["svg"]
+    out["gradebook.csv"] = render_gradebook(report)
+    return out

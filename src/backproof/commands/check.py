@@ -21,6 +21,7 @@ EPILOG = """examples:
   backproof check my-homework.json --format html -o feedback.html
   backproof check my-homework.yaml -o feedback.tex            # a LaTeX article for pdflatex
   backproof check examples/homework/seed.yaml --format json
+  backproof check ada.yaml --key key.yaml        # a bare submission (answers only) against the key
 
 With --answer, the first argument is the program (text, - for standard input, @path for a file);
 without, it is an answer file (- for standard input).
@@ -55,9 +56,12 @@ def register(sub) -> None:
     p.add_argument("-o", "--output", metavar="FILE", default=None,
                    help="write the report to FILE (atomically; - for standard output) instead of standard "
                         "output, e.g. -o feedback.html")
-    p.add_argument("--carried-credit", type=float, default=1.0, metavar="X",
+    p.add_argument("--key", metavar="KEY", default=None,
+                   help="check FILE, a submission with answers only (as handed in for `grade`), against "
+                        "KEY's problem, tolerances and points, e.g. --key key.yaml")
+    p.add_argument("--carried-credit", type=float, default=None, metavar="X",
                    help="points for an answer that is wrong only because an earlier one was "
-                        "(default 1: full follow-through credit), e.g. --carried-credit 0.5")
+                        "(default 1: full follow-through credit; with --key, the key's), e.g. --carried-credit 0.5")
     p.set_defaults(func=run)
 
 
@@ -104,20 +108,40 @@ def _looks_like_program(arg: str) -> bool:
         and not arg.lower().endswith(_FILE_SUFFIXES) and not Path(arg).exists()
 
 
+def _against_key(args):
+    """``check FILE --key KEY``: the bare submission FILE checked against the key's problem."""
+    from ..check.answers import AnswerFileError
+    from ..check.grade import check_against_key, load_key
+
+    try:
+        key = load_key(args.key)
+    except AnswerFileError as exc:
+        raise AnswerFileError([f"key: {line}" for line in exc.problems]) from None
+    for problem in key.key_problems:
+        print(f"backproof: warning: {problem}", file=sys.stderr)
+    return check_against_key(key, args.file, carried_credit=args.carried_credit)
+
+
+def _credit(args) -> float:
+    return 1.0 if args.carried_credit is None else args.carried_credit
+
+
 def run(args) -> int:
     from ..check import report
     from ..check.answers import AnswerFileError
     from ..check.diagnose import check
 
-    if not 0 <= args.carried_credit <= 1:
+    if args.carried_credit is not None and not 0 <= args.carried_credit <= 1:
         raise BackproofError(f"--carried-credit must be between 0 and 1, got {args.carried_credit}")
     try:
-        source = _load(args)
+        if args.key and args.answer is not None:
+            raise BackproofError("--key checks a submission file against a grading key; --answer checks "
+                                 "a program given on the command line: use one or the other")
+        result = _against_key(args) if args.key else check(_load(args), carried_credit=_credit(args))
     except AnswerFileError as exc:
         for line in exc.problems:
             print(f"backproof: error: {line}", file=sys.stderr)
         return 2
-    result = check(source, carried_credit=args.carried_credit)
     fmt = format_for(args.output, args.format)
     printers = {"json": report.render_json, "md": report.render_markdown, "tex": report.render_latex,
                 "html": report.render_html}

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import math
 import sys
 from pathlib import Path
 
 from ..errors import BackproofError, quote
-from ..io import write_atomic
+from ..io import is_special_file, is_stdout, write_group
 
 __all__ = ["register", "run"]
 
@@ -17,6 +18,7 @@ EPILOG = """examples:
   backproof grade key.yaml submissions/ -o grades.csv
   backproof grade key.yaml submissions/ -o grades.json --jobs 2 --timeout 20
   backproof grade examples/homework/class/key.yaml examples/homework/class/submissions -o output/grades.md
+  backproof grade key.yaml submissions/ --feedback feedback/      # a page per student, summary, gradebook.csv
 
 Each submission file holds `student` and `answers` (see docs/homework.md).
 exit status: 0 every submission all correct, 1 otherwise, 2 the key is invalid.
@@ -39,9 +41,16 @@ def register(sub) -> None:
     p.add_argument("--timeout", type=float, default=30.0, metavar="SECONDS",
                    help="seconds one submission may take before it becomes an error row (default 30), "
                         "e.g. --timeout 10")
-    p.add_argument("--carried-credit", type=float, default=1.0, metavar="X",
-                   help="points for an answer wrong only because an earlier one was (default 1), "
+    p.add_argument("--carried-credit", type=float, default=None, metavar="X",
+                   help="share of a question's points for an answer wrong only because an earlier one was "
+                        "(default: the key's carried_credit, else 1); replaces the key's settings, "
                         "e.g. --carried-credit 0.5")
+    p.add_argument("--feedback", metavar="OUTDIR", default=None,
+                   help="also write OUTDIR/students/<name>.html (a feedback page per student), OUTDIR/summary.html "
+                        "(with a per-question table), OUTDIR/mistakes.png and .svg (a histogram) and "
+                        "OUTDIR/gradebook.csv (for an LMS); all or nothing, e.g. --feedback feedback/")
+    p.add_argument("--feedback-format", choices=("html", "md", "text"), default="html",
+                   help="format of the feedback pages and the summary (default html), e.g. --feedback-format md")
     p.add_argument("--no-progress", action="store_true", help="no progress bar even on a terminal")
     p.set_defaults(func=run)
 
@@ -58,9 +67,14 @@ def run(args) -> int:
 
     fmt = _output_format(args.output)
     _check_options(args)
+    pages = None
+    if args.feedback is not None:
+        if is_stdout(args.feedback) or is_special_file(args.feedback):
+            raise BackproofError(f"--feedback needs a folder, got {quote(args.feedback)}")
+        pages = functools.partial(feedback.render_submission, args.feedback_format)
     try:
         report = g.grade(args.key, args.submissions, workers=g.cpu_workers(args.jobs), timeout=args.timeout,
-                         carried_credit=args.carried_credit,
+                         carried_credit=args.carried_credit, feedback=pages,
                          progress=not args.no_progress and sys.stderr.isatty())
     except AnswerFileError as exc:
         for line in exc.problems:
@@ -68,16 +82,33 @@ def run(args) -> int:
         return 2
     for problem in report.key.key_problems:
         print(f"backproof: warning: {problem}", file=sys.stderr)
+    out: dict = {}
     if fmt is not None:
-        text = {"csv": g.render_csv, "json": g.render_json, "md": feedback.render_grade_markdown,
-                "html": feedback.render_grade_html}[fmt](report)
-        write_atomic(args.output, text)
-    else:
+        out[args.output] = {"csv": g.render_csv, "json": g.render_json, "md": feedback.render_grade_markdown,
+                            "html": feedback.render_grade_html}[fmt](report)
+    if args.feedback is not None:
+        _warn_shared_ids(report)
+        files = feedback.class_feedback(report, args.feedback_format)
+        out.update({Path(args.feedback, name): data for name, data in files.items()})
+    write_group(out)  # -o and the feedback folder: all published, or none
+    if fmt is None:
         for r in report.results:
             score = f"error: {r.error}" if r.error else f"{format_number(r.score)}/{r.total}"
             print(f"{_terminal(r.student)}\t{score}")
     sys.stdout.write(feedback.render_grade_summary(report))
     return 0 if report.all_correct else 1
+
+
+def _warn_shared_ids(report) -> None:
+    """Two submissions with one student id (``ada.yaml`` and ``ada.json``) give the gradebook two rows
+    an LMS would read as one student: say so (both are graded; which counts is the teacher's call)."""
+    by_id: dict[str, list[str]] = {}
+    for r in report.results:
+        by_id.setdefault(r.file.rsplit(".", 1)[0], []).append(r.file)
+    for sid, files in by_id.items():
+        if len(files) > 1:
+            print(f"backproof: warning: gradebook: {len(files)} submissions share the student id "
+                  f"{_terminal(sid)} ({', '.join(_terminal(f) for f in files)})", file=sys.stderr)
 
 
 def _output_format(output: str | None) -> str | None:
@@ -96,7 +127,7 @@ def _check_options(args) -> None:
         raise BackproofError(f"--jobs must be at least 1, got {args.jobs}")
     if not 0 < args.timeout < math.inf:
         raise BackproofError(f"--timeout must be a positive, finite number of seconds, got {args.timeout}")
-    if not 0 <= args.carried_credit <= 1:
+    if args.carried_credit is not None and not 0 <= args.carried_credit <= 1:
         raise BackproofError(f"--carried-credit must be between 0 and 1, got {args.carried_credit}")
 
 
