@@ -86,7 +86,7 @@ def student_sheet(program: str, at: dict[str, float], params: tuple[str, ...], e
     grads: dict[str, float] = {}
     order = [n for n, _ in reversed(stmts[:-1])] + [n for n in at]
     for n in order:
-        # dJ/dn = Σ over statements s that read n: dJ/ds (as written) · ∂s/∂n (sympy.diff, at the written values)
+        # dJ/dn = Σ over statements s reading n: dJ/ds (as written) · ∂s/∂n (sympy.diff, at the written values)
         total = 0.0
         for s, expr in stmts:
             if sp.Symbol(n) in expr.free_symbols:
@@ -118,7 +118,8 @@ def _check(tmp_path, capsys, text: str, name: str = "hw.yaml") -> tuple[int, dic
 
 POINTS = st.fixed_dictionaries({
     "x": st.sampled_from([0.5, 1.0, 1.5, -0.7, 2.0]), "y": st.sampled_from([0.0, 1.0, 0.25]),
-    "w1": st.floats(0.3, 2.5), "b1": st.floats(-0.8, 0.8), "w2": st.floats(-2.5, -0.3), "b2": st.floats(0.1, 1.0),
+    "w1": st.floats(0.3, 2.5), "b1": st.floats(-0.8, 0.8),
+    "w2": st.floats(-2.5, -0.3), "b2": st.floats(0.1, 1.0),
 })
 
 
@@ -135,8 +136,7 @@ def _round_point(at: dict) -> dict:
 @given(point=POINTS)
 def test_consistent_rounding_chain_gets_full_marks(tmp_path, capsys, key, k, point):
     program, params = PROGRAMS[key]
-    names = {"two_layer": ("x", "y", "w1", "b1", "w2", "b2"), "sigmoid_net": ("x", "y", "w1", "b1", "w2", "b2")}
-    at = _round_point({n: point[n] for n in names[key]})
+    at = _round_point(point)   # both networks read x, y, w1, b1, w2, b2
     sheet = student_sheet(program, at, params, 0.1, k)
     # The teacher asks for k figures; the student writes k and carries what they wrote.
     code, report = _check(tmp_path, capsys, _yaml(program, at, 0.1, sheet, min_figures=k))
@@ -164,11 +164,12 @@ def test_consistent_rounding_at_a_fork_gets_full_marks(tmp_path, capsys, key, at
 
 
 def test_the_student_oracle_agrees_with_backproof():
-    """The independent student without rounding reproduces the derivation (so the chains test rounding only)."""
+    """The student without rounding reproduces the derivation (so the chains test rounding only)."""
     program, params = PROGRAMS["sigmoid_net"]
     at = {"x": 1.5, "y": 1.0, "w1": 0.8, "b1": -0.2, "w2": -1.1, "b2": 0.4}
     exact = student_sheet(program, at, params, 0.1, None)
-    p = Problem(program.replace("\n", "; "), at=",".join(f"{k}={v}" for k, v in at.items()), learning_rate="0.1")
+    p = Problem(program.replace("\n", "; "), at=",".join(f"{k}={v}" for k, v in at.items()),
+                learning_rate="0.1")
     for key, v in exact.items():
         assert float(p.truth(p.resolve(key))) == pytest.approx(float(v), rel=1e-9, abs=1e-12), key
 
@@ -195,7 +196,8 @@ CS231N_AT = {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3}
 CS231N_GATES = "s0 = w0*x0; s1 = w1*x1; s = s0 + s1; z = s + w2; n = -z; ex = exp(n); den = 1 + ex; f = 1/den"
 #: The figure's numbers as printed (2 decimals): forward values in green, gradients in red.
 CS231N_FIGURE = {
-    "s0": "-2.00", "s1": "6.00", "s": "4.00", "z": "1.00", "n": "-1.00", "ex": "0.37", "den": "1.37", "f": "0.73",
+    "s0": "-2.00", "s1": "6.00", "s": "4.00", "z": "1.00", "n": "-1.00",
+    "ex": "0.37", "den": "1.37", "f": "0.73",
     "df/dden": "-0.53", "df/dex": "-0.53", "df/dn": "-0.20", "df/dz": "0.20", "df/ds": "0.20",
     "df/ds0": "0.20", "df/ds1": "0.20", "df/dw2": "0.20",
     "df/dw0": "-0.20", "df/dx0": "0.39", "df/dw1": "-0.39", "df/dx1": "-0.59",
@@ -332,3 +334,16 @@ def test_tolerance_still_decides_before_figures():
     assert right_to_figures(0.2, "0.2", 0.196612) == 1
     assert right_to_figures(0.2, "0.2", 0.196612, Tolerance(min_figures=3)) == 1
     assert right_to_figures(0.3, "0.3", 0.196612) is None
+
+
+@pytest.mark.parametrize("written,mistake", [("2.20", "learning_rate_missing"),    # 2 + 0.20, the rounded g
+                                             ("2.197", "learning_rate_missing"),   # 2 + 0.1966, the full g
+                                             ("1.980", "update_sign")],            # 2 − 0.1·0.20
+                         ids=["rounded", "full", "sign"])
+def test_slip_on_rounded_numbers_is_still_named(written, mistake):
+    """A named slip made on the numbers the student held (rounded or not) is found and named."""
+    p = Problem(CS231N_NEURON, at=",".join(f"{k}={v}" for k, v in CS231N_AT.items()), learning_rate="0.1")
+    items = {i.name: i for i in diagnose(p, parse_answers(p, {"df/dz": "0.20", "df/dw0": "-0.20",
+                                                              "w0_new": written})).items}
+    assert items["w0_new"].verdict == "incorrect"
+    assert items["w0_new"].diagnosis.mistake == mistake

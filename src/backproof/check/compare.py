@@ -3,9 +3,11 @@
 Numbers are correct when finite and within ``max(rtol·|truth|, atol)`` (defaults
 rtol = 1e-3, atol = 1e-8), or when they equal the truth rounded to the significant
 figures the student wrote (0.62 for 0.6225), provided they wrote at least
-``min_figures`` of them. Expressions are equal when ``simplify(student − truth)`` is 0
-within a time budget, otherwise when they agree at random points where both are
-defined; when neither settles it the verdict is honestly ``None`` (undecided).
+``min_figures`` of them (:func:`right_to_figures` tells a right answer with fewer
+figures from a wrong one; :func:`half_unit` and :class:`Interval` serve the
+follow-through of rounded answers in :mod:`backproof.check.diagnose`). Expressions are
+equal when ``simplify(student − truth)`` is 0 within a time budget, otherwise when they
+agree at random points where both are defined; when neither settles it the verdict is honestly ``None`` (undecided).
 """
 
 from __future__ import annotations

@@ -1,9 +1,12 @@
-"""Verdicts on a student's answers: correct, incorrect, carried_error or undecided, with the likely mistake.
+"""Verdicts on a student's answers (correct, too few figures, carried error, incorrect …), the likely mistake.
 
 Each number is compared with the truth; a wrong one is then recomputed from the
-student's *own* other numbers, and if it matches that it is a ``carried_error`` (one
-early slip is not punished again downstream). A wrong number that is not carried is
-``incorrect`` and gets an explanation: the expected value, the formula with the
+student's *own* other numbers, within the rounding those numbers carry
+(:func:`follow_interval`). If it matches that and those numbers are right, it is
+``correct`` (rounded answers carried forward); if they are wrong, it is a
+``carried_error`` (one early slip is not punished again downstream). A right answer with
+fewer figures than ``min_figures`` is ``too_few_figures``. A wrong number that is not
+carried is ``incorrect`` and gets an explanation: the expected value, the formula with the
 numbers that produce it, and, when a known mistake (:mod:`backproof.check.mistakes`)
 reproduces the student's number, its name.
 """
@@ -283,14 +286,16 @@ class _Own:
         return Interval(v - h, v + h)
 
 
-def _recompute(problem: Problem, given: Mapping[Quantity, float], q: Quantity, changed: Mapping) -> float:
+def _recompute(problem: Problem, given: Mapping[Quantity, float], q: Quantity, changed: Mapping,
+               mutation=None) -> float:
     try:
-        return Evaluator(problem, {**given, **changed}, exclude=q).get(q)
+        return Evaluator(problem, {**given, **changed}, exclude=q, mutation=mutation).get(q)
     except (ZeroDivisionError, OverflowError, ValueError):
         return math.nan
 
 
-def follow_interval(problem: Problem, q: Quantity, own: _Own, carried: float, used: Iterable[Quantity]) -> Interval:
+def follow_interval(problem: Problem, q: Quantity, own: _Own, carried: float,
+                    used: Iterable[Quantity]) -> Interval:
     """The values ``q``'s step can take from the numbers the student may have held for the answers it uses.
 
     First order: ``F(u)`` (the step from the numbers as written) plus, for each answer ``u_i``
@@ -300,7 +305,6 @@ def follow_interval(problem: Problem, q: Quantity, own: _Own, carried: float, us
     the second-order terms). A move that makes the step undefined is not counted.
     """
     lo = hi = 0.0
-    at_truth: dict[Quantity, float] = {}
     for u in sorted(used, key=lambda u: computation_order(problem, u)):
         box = own.held(problem, u)
         changes = [_recompute(problem, own.given, q, {u: end}) - carried
@@ -308,15 +312,24 @@ def follow_interval(problem: Problem, q: Quantity, own: _Own, carried: float, us
         changes = [c for c in changes if math.isfinite(c)]
         lo += min([0.0, *changes])
         hi += max([0.0, *changes])
-        t = float(problem.truth(u))
-        if box.lo <= t <= box.hi:
-            at_truth[u] = t
+    at_truth = _right_at_truth(problem, own, used)
     span = Interval(carried + lo, carried + hi)
     if len(at_truth) > 1:
         v = _recompute(problem, own.given, q, at_truth)
         if math.isfinite(v):
             span = Interval(min(span.lo, v), max(span.hi, v))
     return span
+
+
+def _right_at_truth(problem: Problem, own: _Own, used: Iterable[Quantity]) -> dict[Quantity, float]:
+    """The right answers among ``used`` that were not written as their exact truth, at their truth."""
+    out = {}
+    for u in used:
+        t = float(problem.truth(u))
+        box = own.held(problem, u)
+        if box.lo <= t <= box.hi and t != own.given[u]:
+            out[u] = t
+    return out
 
 
 @dataclass(frozen=True)
@@ -381,13 +394,12 @@ def _judge(problem: Problem, a: Answer, own: _Own, tol: Tolerance, carried_credi
                             carried_value=carried, **common), used)
     few = right_to_figures(a.value, a.text, truth, tol)
     fig = figures(a.text) if a.text is not None else None
-    if few is None and fol.follows and fol.consistent and fig is not None and fig[0] < tol.min_figures \
-            and numbers_match(a.value, None, carried, tol) is None:
+    if few is None and fol.follows and fol.consistent and fig is not None and fig[0] < tol.min_figures:
         few, how = fig[0], "follows from your earlier numbers"
     if few is not None:
-        return _Judged(Item(a.key, q, disp, a.text, "too_few_figures", match="rounding", points=figures_credit,
-                            carried_value=carried, diagnosis=_too_few(few, tol, float(truth), how or "right"),
-                            **common), used)
+        return _Judged(Item(a.key, q, disp, a.text, "too_few_figures", match="rounding",
+                            points=figures_credit, carried_value=carried,
+                            diagnosis=_too_few(few, tol, float(truth), how or "right"), **common), used)
     if fol.follows and fol.consistent:
         # Rounded earlier answers carried forward: right within the rounding the student wrote.
         return _Judged(Item(a.key, q, disp, a.text, "correct", match="carried rounding", points=1.0,
@@ -399,14 +411,15 @@ def _judge(problem: Problem, a: Answer, own: _Own, tol: Tolerance, carried_credi
                             carried_formula=formula_text(carried_steps), carried_steps=carried_steps,
                             diagnosis=Diagnosis(None, f"follows correctly from your {{from}}; with the right "
                                                       f"numbers it is {format_number(truth)}"), **common), used)
-    slack = max(fol.span.hi - carried, carried - fol.span.lo) if math.isfinite(carried) else 0.0
-    diag = _find_mistake(problem, a, own.given, tol, fol.trace, fol.evaluator, carried, slack)
+    at_truth = _right_at_truth(problem, own, used) if math.isfinite(carried) else {}
+    diag = _find_mistake(problem, a, own.given, tol, fol.trace, fol.evaluator, carried, at_truth)
     return _Judged(Item(a.key, q, disp, a.text, "incorrect", diagnosis=diag, carried_value=carried, **common),
                    used)
 
 
 def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trace: Trace,
-                  own: Evaluator, carried: float, slack: float = 0.0) -> Diagnosis:
+                  own: Evaluator, carried: float,
+                  at_truth: Mapping[Quantity, float] | None = None) -> Diagnosis:
     q = a.quantity
     found: list = []
     for mut in candidate_mutations(problem, q, trace, own):
@@ -416,9 +429,8 @@ def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trac
             continue
         if not math.isfinite(v) or numbers_match(v, None, carried, Tolerance(1e-9, 1e-12)) is not None:
             continue  # this change makes no difference here
-        # Within the answer's figures, and within the rounding its earlier numbers carry (``slack``).
         if numbers_match(a.value, a.text, v, tol) is not None or \
-                (slack > 0 and meets(a.value, half_unit(a.text), Interval(v - slack, v + slack))):
+                _slip_with_rounding(problem, a, given, tol, mut, v, at_truth):
             if not found or (mut.kind != found[0].kind and mut.kind not in [m.kind for m in found]):
                 found.append(mut)
             if len(found) >= 3:
@@ -434,6 +446,17 @@ def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trac
         return Diagnosis(m.kind, f"{m.explain(problem)}; that gives {a.text}; {right}",
                          tuple(x.kind for x in found[1:]))
     return Diagnosis(None, f"no common mistake gives {a.text}; {right}")
+
+
+def _slip_with_rounding(problem: Problem, a: Answer, given: Mapping, tol: Tolerance, mut, v: float,
+                        at_truth: Mapping[Quantity, float] | None) -> bool:
+    """The slip made on the numbers the student held: between their rounded earlier answers (``v``)
+    and the truth behind them (``at_truth``), as for follow-through."""
+    if not at_truth:
+        return False
+    w = _recompute(problem, given, a.quantity, at_truth, mut)
+    r = half_unit(a.text) + max(tol.rtol * abs(v), tol.atol)
+    return math.isfinite(w) and meets(a.value, r, Interval(min(v, w), max(v, w)))
 
 
 def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:
