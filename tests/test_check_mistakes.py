@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 import pytest
+import sympy as sp
 
 from backproof.check import MISTAKE_NAMES, Problem, diagnose, parse_answers
 from backproof.check.answers import load_check
@@ -55,6 +56,8 @@ def two_layer(mistake=None, at=None):
         d_sig2 = a2
     if mistake == "derivative_at_output":
         d_sig2 = _sig(a2) * (1 - _sig(a2))
+    if mistake == "sigmoid_prime_plus":
+        d_sig2 = a2 * (1 + a2)
     out["dJ/dz2"] = g_z2 = g_a2 * d_sig2
     out["dJ/dw2"] = g_w2 = g_z2 * a1
     out["dJ/db2"] = g_b2 = g_z2
@@ -73,8 +76,11 @@ def two_layer(mistake=None, at=None):
     if mistake == "wrong_value":
         w2_used = w1  # copied the wrong weight from the sheet
     out["dJ/da1"] = g_a1 = g_z2 * w2_used
-    out["dJ/dz1"] = g_z1 = g_a1 * a1 * (1 - a1)
-    out["dJ/dw1"] = g_w1 = g_z1 * x
+    g_z1 = g_a1 * a1 * (1 - a1)
+    if mistake == "sign_flip":
+        g_z1 = -g_z1  # a minus lost (or added) in the local derivative
+    out["dJ/dz1"] = g_z1
+    out["dJ/dw1"] = g_w1 = g_z1 * x if mistake != "chain_inverted" else g_z1 / x  # ∂w1/∂z1 for ∂z1/∂w1
     out["dJ/db1"] = g_b1 = g_z1
     out["w1_new"] = w1 - lr * g_w1
     out["b1_new"] = b1 - lr * g_b1
@@ -145,6 +151,9 @@ CASES = [
     ("operands_swapped", "two_layer", "dJ/da2"),
     ("updated_weight_used", "two_layer", "dJ/da1"),
     ("wrong_value", "two_layer", "dJ/da1"),
+    ("sigmoid_prime_plus", "two_layer", "dJ/dz2"),
+    ("sign_flip", "two_layer", "dJ/dz1"),
+    ("chain_inverted", "two_layer", "dJ/dw1"),
 ]
 
 _PROBLEM_CACHE: dict = {}
@@ -276,3 +285,53 @@ def test_shipped_examples_are_diagnosed_by_name(path):
     result = check(load_check(path))
     first = result.first_wrong
     assert first is not None and first.diagnosis.mistake == path.stem[len("mistake-"):].replace("-", "_")
+
+
+def test_cs231n_sign_flip_is_named_as_a_sign_error():
+    """CS231n's sigmoid neuron: ∂f/∂w0 = x0·σ′ = −0.196612; a student who writes +0.196612 lost a
+    sign. It was once labelled "x0 = 1 substituted where x0 = −1"; a sign error is the better
+    explanation and comes first."""
+    p = Problem("d = w0*x0 + w1*x1 + w2\nf = 1/(1 + exp(-d))",
+                at={"w0": "2", "x0": "-1", "w1": "-3", "x1": "-2", "w2": "-3"})
+    d = 1.0  # w0·x0 + w1·x1 + w2 at this point
+    s = 1 / (1 + math.exp(-d))
+    truth = -1 * s * (1 - s)                       # ∂f/∂w0 = x0·σ′(d), by hand
+    assert _close(float(p.truth(p.resolve("df/dw0"))), truth)
+    item = diagnose(p, parse_answers(p, {"df/dw0": f"{-truth:.6g}"})).items[0]
+    assert item.verdict == "incorrect" and item.diagnosis.mistake == "sign_flip", item.diagnosis.explanation
+
+
+@pytest.mark.parametrize("answer,kind,words", [
+    ("b - c", "fork_path_missing", "you followed only the path through d; b also feeds e: add ∂y/∂e·∂e/∂b = d"),
+    ("a + b", "fork_path_missing", "you followed only the path through e; b also feeds d: add ∂y/∂d·∂d/∂b = e"),
+    ("c - a - 2*b", "sign_flip", "opposite sign"),
+])
+def test_symbolic_answers_get_the_slip_named(answer, kind, words):
+    """The same catalogue applied to the derivation in symbols: following one path of the fork
+    at b in y = (a+b)*(b-c) is named, with the path to add; the truth is sympy.diff's."""
+    p = Problem("d = a + b\ne = b - c\ny = d*e")
+    a, b, c = sp.symbols("a b c", real=True)
+    assert sp.simplify(p.truth_symbolic(p.resolve("dy/db")) - sp.diff((a + b) * (b - c), b)) == 0
+    item = diagnose(p, parse_answers(p, {"dy/db": answer})).items[0]
+    assert item.verdict == "incorrect" and item.diagnosis.mistake == kind
+    assert words in item.diagnosis.explanation
+
+
+def test_symbolic_counterexample_uses_small_whole_numbers():
+    p = Problem("d = a + b\ne = b - c\ny = d*e")
+    item = diagnose(p, parse_answers(p, {"dy/db": "3*b"})).items[0]
+    assert item.verdict == "incorrect" and item.diagnosis.mistake is None
+    point = item.diagnosis.explanation.split(": at ")[1].split(" yours")[0]
+    values = [float(part.split(" = ")[1]) for part in point.split(", ")]
+    assert all(v in (-1, 0, 1, 2, 3) for v in values), item.diagnosis.explanation
+
+
+@pytest.mark.parametrize("mistake,key,where", [c for c in CASES if c[0] != "wrong_value"],
+                         ids=[f"{m}-{k}" for m, k, _ in CASES if m != "wrong_value"])
+def test_catch_all_is_never_listed_beside_a_specific_slip(mistake, key, where):
+    """'a wrong value substituted' explains almost any number; it is not shown as 'also
+    consistent with' once a specific slip explains the answer."""
+    p = _problem(key)
+    result = diagnose(p, parse_answers(p, _submission(PROBLEMS[key][2](mistake))))
+    hit = {i.name: i for i in result.items}[where]
+    assert hit.diagnosis.mistake == mistake and "wrong_value" not in hit.diagnosis.also

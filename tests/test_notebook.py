@@ -243,3 +243,23 @@ def test_notebook_html_outputs_are_mathml_and_load_nothing(executed_tour):
         _assert_fragment(html)
         assert "<math" in html
     assert "<svg" in htmls[0]
+
+
+@pytest.mark.parametrize("make", [
+    lambda: backproof.derive("y = (a+b)*(b-c)", at={"a": 2, "b": 1, "c": 0}, verify=False),
+    lambda: backproof.network(EXAMPLES / "mazur.yaml").result,
+    lambda: backproof.check_answers("d = a + b; e = b - c; y = d*e", {"dy/db": 3}, at="a=2,b=1,c=0").result,
+], ids=["Derivation", "NetResult", "CheckResult"])
+def test_finding_plain_records_display_themselves_in_ipython(make):
+    """The records of the lower layers display as HTML and Markdown once the face layer has
+    registered them with IPython (as importing backproof inside Jupyter does)."""
+    from types import SimpleNamespace
+
+    from IPython.core.formatters import DisplayFormatter
+
+    from backproof.notebook import register_display
+    shell = SimpleNamespace(display_formatter=DisplayFormatter())
+    register_display(shell)
+    data, _ = shell.display_formatter.format(make())
+    assert "<math" in data["text/html"] and "<script" not in data["text/html"]
+    assert data["text/markdown"].startswith("# ") and len(data["text/plain"]) < 200

@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import sys
 from importlib import import_module
 
 __version__ = "0.1.0"
@@ -54,3 +55,15 @@ def __getattr__(name: str):
 
 def __dir__():
     return __all__
+
+
+def _display_in_ipython() -> None:
+    """Inside a running IPython (Jupyter), let the plain records display themselves
+    (:func:`backproof.notebook.register_display`); elsewhere import nothing."""
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    if shell is not None and hasattr(shell, "display_formatter"):
+        import_module("backproof.notebook").register_display(shell)
+
+
+_display_in_ipython()

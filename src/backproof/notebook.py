@@ -257,3 +257,54 @@ def check_answers(problem: Any, answers: Mapping[str, Any] | None = None, *, at:
     prob = problem if isinstance(problem, Problem) else Problem(problem, at=at, learning_rate=learning_rate)
     result = diagnose(prob, parse_answers(prob, dict(answers)), carried_credit=carried_credit)
     return Feedback(result, title)
+
+
+# --- display of the plain records -----------------------------------------------------------
+# A Derivation, a NetResult and a CheckResult live in layers that may not import the
+# presentation layer, so they cannot carry _repr_html_ themselves. IPython lets the face layer
+# register how they display instead (by class name: nothing heavy is imported to register).
+
+_DISPLAYED = (("backproof.derivation", "Derivation", "derivation"),
+              ("backproof.nn.explain", "NetResult", "network"),
+              ("backproof.check.diagnose", "CheckResult", "feedback"))
+
+
+def _document(kind: str, record) -> Any:
+    if kind == "derivation":
+        from .report.derivation_doc import derivation_document
+        return derivation_document(record)
+    if kind == "network":
+        return net_report.network_document(record)
+    return check_report.feedback_document(record)
+
+
+def _html(kind: str):
+    return lambda record: document_fragment(_document(kind, record))
+
+
+def _markdown(kind: str):
+    from .report.markdown import print_markdown
+    return lambda record: print_markdown(_document(kind, record))
+
+
+def register_display(shell) -> None:
+    """Make Derivation, NetResult and CheckResult display themselves in ``shell`` (IPython).
+
+    The package calls this when it is imported inside a running IPython; call it yourself if
+    you import backproof before IPython starts.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from IPython.core.formatters import DisplayFormatter
+    >>> shell = SimpleNamespace(display_formatter=DisplayFormatter())  # the part of a shell used
+    >>> register_display(shell)
+    >>> from backproof import derive
+    >>> data, _ = shell.display_formatter.format(derive("y = 2*x", at={"x": 3}, verify=False))
+    >>> "<math" in data["text/html"], data["text/plain"].startswith("<Derivation of y")
+    (True, True)
+    """
+    formatters = shell.display_formatter.formatters
+    for module, name, kind in _DISPLAYED:
+        formatters["text/html"].for_type_by_name(module, name, _html(kind))
+        formatters["text/markdown"].for_type_by_name(module, name, _markdown(kind))

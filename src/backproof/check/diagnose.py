@@ -32,7 +32,7 @@ from .compare import (
     right_to_figures,
     rounded_to,
 )
-from .mistakes import MISTAKES, candidate_mutations
+from .mistakes import CATCH_ALL, MISTAKES, candidate_mutations, simple_point, symbolic_slips
 from .quantities import Evaluator, Formula, Problem, Quantity, Trace, formula_parts, formula_text
 
 __all__ = ["Diagnosis", "Item", "CheckResult", "diagnose", "check", "VERDICTS", "computation_order",
@@ -443,8 +443,10 @@ def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trac
                  f"(the right value is {format_number(truth)})")
     if found:
         m = found[0]
-        return Diagnosis(m.kind, f"{m.explain(problem)}; that gives {a.text}; {right}",
-                         tuple(x.kind for x in found[1:]))
+        # Other specific slips that give the same number are worth a mention; the catch-all
+        # "a wrong value substituted" is not, once something specific explains the answer.
+        also = tuple(dict.fromkeys(x.kind for x in found[1:] if x.kind not in (m.kind, CATCH_ALL)))
+        return Diagnosis(m.kind, f"{m.explain(problem)}; that gives {a.text}; {right}", also)
     return Diagnosis(None, f"no common mistake gives {a.text}; {right}")
 
 
@@ -474,11 +476,29 @@ def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:
                "could not decide: the expressions are not defined at enough random points")
         return Item(a.key, q, disp, a.text, "undecided",
                     diagnosis=Diagnosis(None, f"{why}; expected {shown}"), **common)
-    point = ", ".join(f"{k} = {format_number(v)}" for k, v in sorted((res.point or {}).items()))
+    given = a.expr.xreplace(problem.expansion()).doit()
     return Item(a.key, q, disp, a.text, "incorrect", counterexample=res.point,
-                diagnosis=Diagnosis(None, f"not equal to {shown}: at {point} yours is "
-                                          f"{_maybe(res.given_value)}, the right one {_maybe(res.expected_value)}"),
-                **common)
+                diagnosis=_symbolic_diagnosis(problem, q, given, truth, shown, res), **common)
+
+
+def _symbolic_diagnosis(problem: Problem, q: Quantity, given: sp.Expr, truth: sp.Expr, shown: str,
+                        res) -> Diagnosis:
+    """Name the slip a wrong formula matches (the same catalogue, applied in symbols); else show
+    where it differs, at a point with small whole numbers when there is one."""
+    slips = [s for s in symbolic_slips(problem, q) if expressions_equal(given, s.expr).equal]
+    if slips:
+        return Diagnosis(slips[0].kind, f"{slips[0].explanation} (the right formula is {shown})",
+                         tuple(dict.fromkeys(s.kind for s in slips[1:] if s.kind != slips[0].kind)))
+    symbols = sorted(given.free_symbols | truth.free_symbols, key=str)
+    simple = simple_point([given, truth], symbols) if symbols else None
+    if simple is not None:
+        at = {s: sp.Float(simple[str(s)]) for s in symbols}
+        mine, right = (float(e.xreplace(at).evalf()) for e in (given, truth))
+        point = ", ".join(f"{k} = {format_number(v)}" for k, v in simple.items())
+    else:
+        mine, right = res.given_value, res.expected_value
+        point = ", ".join(f"{k} = {format_number(v)}" for k, v in sorted((res.point or {}).items()))
+    return Diagnosis(None, f"not equal to {shown}: at {point} yours is {_maybe(mine)}, the right one {_maybe(right)}")
 
 
 def _maybe(x: float | None) -> str:

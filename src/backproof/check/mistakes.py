@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+import sympy as sp
 
 from ..graph import TapeEntry
 from ..ops import OPS
@@ -22,7 +23,8 @@ from ..printing import format_number
 from .quantities import ACTIVATIONS, NONCOMMUTATIVE, Evaluator, Problem, Quantity, Trace
 from .tapes import StatementTape, forward_value, op_of
 
-__all__ = ["Mutation", "Mistake", "MISTAKES", "MISTAKE_NAMES", "candidate_mutations"]
+__all__ = ["Mutation", "Mistake", "MISTAKES", "MISTAKE_NAMES", "CATCH_ALL", "candidate_mutations", "SymbolicSlip",
+           "symbolic_slips", "simple_point"]
 
 
 @dataclass(frozen=True)
@@ -196,6 +198,74 @@ class DerivativeAtOutput(_ActivationMutation):
                 f"instead of {f}′({z})")
 
 
+@dataclass(frozen=True)
+class SigmoidPrimeWrongSign(_ActivationMutation):
+    """σ′ written σ(1 + σ) instead of σ(1 − σ)."""
+
+    kind = "sigmoid_prime_plus"
+
+    def edge(self, ev, tape, entry, k, g, contribution, vals):
+        if not self._hit(tape, entry, k):
+            return contribution
+        s = np.float64(vals[entry.id])
+        return g * s * (1.0 + s)
+
+    def explain(self, problem):
+        _, z, a = self._parts(problem)
+        return (f"σ′ written as σ(1 + σ): ∂{a}/∂{z} = {a}·(1 + {a}) instead of {a}·(1 − {a})")
+
+
+# --- local derivatives ------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _EdgeMutation(Mutation):
+    statement: str
+    node: str
+    pos: int
+
+    def _hit(self, tape, entry, k) -> bool:
+        return tape.name == self.statement and entry.id == self.node and k == self.pos
+
+    def _parts(self, problem) -> tuple[str, str]:
+        tape = problem.tapes[self.statement]
+        entry = tape.by_id[self.node]
+        return _label(tape, self.node), _label(tape, entry.operands[self.pos])
+
+
+@dataclass(frozen=True)
+class LocalSignFlip(_EdgeMutation):
+    """One local derivative with the wrong sign (the − of a difference lost, say)."""
+
+    kind = "sign_flip"
+
+    def edge(self, ev, tape, entry, k, g, contribution, vals):
+        return -contribution if self._hit(tape, entry, k) else contribution
+
+    def explain(self, problem):
+        gate, x = self._parts(problem)
+        return (f"a sign lost: ∂{gate}/∂{x} taken with the wrong sign, which flips every gradient "
+                f"that flows through it")
+
+
+@dataclass(frozen=True)
+class LocalInverted(_EdgeMutation):
+    """A chain factor upside down: ∂x/∂u used where ∂u/∂x belongs."""
+
+    kind = "chain_inverted"
+
+    def edge(self, ev, tape, entry, k, g, contribution, vals):
+        if not self._hit(tape, entry, k):
+            return contribution
+        with np.errstate(all="ignore"):
+            local = np.asarray(contribution, dtype=float) / np.asarray(g, dtype=float)
+            return np.where(local != 0, g / local, np.nan)
+
+    def explain(self, problem):
+        gate, x = self._parts(problem)
+        return (f"a chain-rule factor upside down: ∂{x}/∂{gate} used instead of ∂{gate}/∂{x} "
+                f"(the chain rule multiplies ∂(output)/∂{gate} by ∂{gate}/∂{x})")
+
+
 # --- loss, forks, operands, values ----------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -326,6 +396,27 @@ def _activations(cls):
     return gen
 
 
+def _sigmoids(p, q, trace, base):
+    out = []
+    for st in sorted({st for st, _ in trace.partials}, key=p.assigned.index):
+        out += [SigmoidPrimeWrongSign(st, e.id) for e in p.tapes[st].entries
+                if e.kind == "op" and e.op == "sigmoid"]
+    return out
+
+
+def _edges(cls):
+    """Every operand edge of the statements the judged answer's chain rule goes through."""
+    def gen(p, q, trace, base):
+        out = []
+        for st in sorted({st for st, _ in trace.partials}, key=p.assigned.index):
+            for e in p.tapes[st].entries:
+                if e.kind == "op":
+                    out += [cls(st, e.id, k) for k in range(len(e.operands))
+                            if p.tapes[st].by_id[e.operands[k]].kind != "const"]
+        return out
+    return gen
+
+
 def _half(p, q, trace, base):
     s = p.output
     if s not in trace.forwards and not any(t == s for t, _ in trace.partials):
@@ -410,14 +501,20 @@ MISTAKES: tuple[Mistake, ...] = (
             _activations(ActivationInsteadOfDerivative)),
     Mistake("derivative_at_output", "activation's derivative taken at the output (σ′(a) for σ′(z))",
             _activations(DerivativeAtOutput)),
+    Mistake("sigmoid_prime_plus", "σ′ written as σ(1 + σ) instead of σ(1 − σ)", _sigmoids),
     Mistake("loss_half_factor", "the ½ of the loss kept or dropped inconsistently (a factor of 2)", _half),
     Mistake("fork_path_missing", "one path at a fork left out", _forks),
     Mistake("operands_swapped", "operands of − or ÷ swapped", _swaps),
     Mistake("updated_weight_used", "updated weight used where the old one belongs", _updated_weights),
+    Mistake("sign_flip", "a sign lost in a local derivative", _edges(LocalSignFlip)),
+    Mistake("chain_inverted", "a chain-rule factor used upside down (∂x/∂u for ∂u/∂x)", _edges(LocalInverted)),
     Mistake("wrong_value", "a wrong value substituted for a variable", _wrong_values),
 )
 
 MISTAKE_NAMES = tuple(m.name for m in MISTAKES)
+
+#: The mistake that explains almost any number; named only when nothing specific does.
+CATCH_ALL = "wrong_value"
 
 
 def candidate_mutations(problem: Problem, q: Quantity, trace: Trace, base: Evaluator) -> list[Mutation]:
@@ -426,3 +523,73 @@ def candidate_mutations(problem: Problem, q: Quantity, trace: Trace, base: Evalu
     for m in MISTAKES:
         out += list(m.candidates(problem, q, trace, base))
     return out
+
+
+
+# --- symbolic answers -------------------------------------------------------------------------
+# The same slips, applied to the derivation in symbols: the checker decides whether the
+# student's formula equals the mutated one and, if so, names the slip in the student's terms.
+
+@dataclass(frozen=True)
+class SymbolicSlip:
+    """A slip applied to a symbolic gradient: its kind, what to tell the student, the result."""
+
+    kind: str
+    explanation: str
+    expr: sp.Expr
+
+
+def symbolic_slips(problem: Problem, q: Quantity) -> list[SymbolicSlip]:
+    """The classic slips of a symbolic gradient ``q``, in order of preference: one path at a
+    fork left out (each path separately), the sign lost, the ½ of the loss kept or dropped.
+
+    Every result is written in the inputs, like :meth:`Problem.truth_symbolic`.
+    """
+    if q.kind != "grad":
+        return []
+    truth = problem.truth_symbolic(q)
+    out = _fork_slips(problem, q, truth)
+    out.append(SymbolicSlip("sign_flip", "your formula is the right one with the opposite sign: a sign "
+                                         "was lost in a local derivative on the way", -truth))
+    if q.name == problem.output:
+        out += [SymbolicSlip("loss_half_factor", f"your formula is {how} the right one: the ½ of the loss "
+                                                 "kept or dropped inconsistently", f * truth)
+                for how, f in (("twice", sp.Integer(2)), ("half", sp.Rational(1, 2)))]
+    return out
+
+
+def _fork_slips(problem: Problem, q: Quantity, truth: sp.Expr) -> list[SymbolicSlip]:
+    """At a fork of ``q.wrt``: the gradient with one path left out, for each path."""
+    from ..steps import StepKind  # the derivation's step kinds
+    d = problem.derivation_of(q.name)
+    chains = [(d.label(st.via), st.symbolic) for st in d.steps if st.kind is StepKind.CHAIN
+              and st.target == q.wrt and st.symbolic is not None and st.via is not None]
+    if len(chains) < 2:
+        return []
+    expansion = problem.expansion()
+    out = []
+    for i, (via, form) in enumerate(chains):
+        through = [label for j, (label, _) in enumerate(chains) if j != i]
+        part = form.xreplace(expansion).doit()
+        out.append(SymbolicSlip(
+            "fork_path_missing",
+            f"you followed only the path through {_and(through)}; {q.wrt} also feeds {via}: add "
+            f"∂{q.name}/∂{via}·∂{via}/∂{q.wrt} = {sp.sstr(form)}", sp.expand(truth - part)))
+    return out
+
+
+def simple_point(exprs: list[sp.Expr], symbols: list[sp.Symbol]) -> dict[str, float] | None:
+    """A point with small whole numbers (1, 2, then 0 and -1) where the expressions are all
+    defined and differ pairwise from the first: a counterexample a student can check by hand."""
+    import itertools
+    # The first few hundred points in order (1s first): bounded work for any number of inputs.
+    for values in itertools.islice(itertools.product((1, 2, 0, -1, 3), repeat=len(symbols)), 400):
+        at = dict(zip(symbols, (sp.Integer(v) for v in values)))
+        try:
+            nums = [complex(e.xreplace(at).evalf()) for e in exprs]
+        except (TypeError, ValueError, ZeroDivisionError):
+            continue
+        if all(math.isfinite(n.real) and abs(n.imag) < 1e-12 for n in nums) and \
+                all(abs(n - nums[0]) > 1e-9 * max(1.0, abs(nums[0])) for n in nums[1:]):
+            return {str(k): float(v) for k, v in at.items()}
+    return None
