@@ -347,3 +347,15 @@ def test_slip_on_rounded_numbers_is_still_named(written, mistake):
                                                               "w0_new": written})).items}
     assert items["w0_new"].verdict == "incorrect"
     assert items["w0_new"].diagnosis.mistake == mistake
+
+
+@pytest.mark.parametrize("key,flipped", [("df/dx0", "-0.39"), ("df/dz", "-0.20"), ("df/dn", "0.20"),
+                                         ("df/dx1", "0.59")])
+def test_cs231n_flipped_sign_among_rounded_numbers_is_named(key, flipped):
+    """The figure's numbers with one sign flipped: only that one is wrong, named a sign slip
+    (−0.39 is the flip of 2 × 0.1966, not of 2 × 0.20 = 0.40: the rounding carried is allowed)."""
+    p = Problem(CS231N_GATES, at=",".join(f"{k}={v}" for k, v in CS231N_AT.items()))
+    sheet = dict(CS231N_FIGURE, **{key: flipped})
+    wrong = [(i.name, i.verdict, i.diagnosis.mistake) for i in diagnose(p, parse_answers(p, sheet)).items
+             if i.verdict != "correct"]
+    assert wrong == [(key, "incorrect", "sign_flip")]
