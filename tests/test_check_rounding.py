@@ -86,7 +86,7 @@ def student_sheet(program: str, at: dict[str, float], params: tuple[str, ...], e
     grads: dict[str, float] = {}
     order = [n for n, _ in reversed(stmts[:-1])] + [n for n in at]
     for n in order:
-        # dJ/dn = Σ over statements s reading n: dJ/ds (as written) · ∂s/∂n (sympy.diff, at the written values)
+        # dJ/dn = Σ over statements s reading n: dJ/ds (as written) · ∂s/∂n (sympy.diff, at written values)
         total = 0.0
         for s, expr in stmts:
             if sp.Symbol(n) in expr.free_symbols:

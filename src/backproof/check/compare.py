@@ -7,7 +7,8 @@ figures the student wrote (0.62 for 0.6225), provided they wrote at least
 figures from a wrong one; :func:`half_unit` and :class:`Interval` serve the
 follow-through of rounded answers in :mod:`backproof.check.diagnose`). Expressions are
 equal when ``simplify(student − truth)`` is 0 within a time budget, otherwise when they
-agree at random points where both are defined; when neither settles it the verdict is honestly ``None`` (undecided).
+agree at random points where both are defined; when neither settles it the verdict is
+honestly ``None`` (undecided).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each number is compared with the truth; a wrong one is then recomputed from the
 student's *own* other numbers, within the rounding those numbers carry
-(:func:`follow_interval`). If it matches that and those numbers are right, it is
+(``_follow_interval``). If it matches that and those numbers are right, it is
 ``correct`` (rounded answers carried forward); if they are wrong, it is a
 ``carried_error`` (one early slip is not punished again downstream). A right answer with
 fewer figures than ``min_figures`` is ``too_few_figures``. A wrong number that is not
@@ -36,7 +36,7 @@ from .mistakes import CATCH_ALL, MISTAKES, candidate_mutations, simple_point, sy
 from .quantities import Evaluator, Formula, Problem, Quantity, Trace, formula_parts, formula_text
 
 __all__ = ["Diagnosis", "Item", "CheckResult", "diagnose", "check", "VERDICTS", "computation_order",
-           "FIGURES_CREDIT", "follow_interval"]
+           "FIGURES_CREDIT"]
 
 #: Every verdict, in the order reports list their counts.
 VERDICTS = ("correct", "too_few_figures", "carried_error", "incorrect", "undecided", "missing")
@@ -294,7 +294,7 @@ def _recompute(problem: Problem, given: Mapping[Quantity, float], q: Quantity, c
         return math.nan
 
 
-def follow_interval(problem: Problem, q: Quantity, own: _Own, carried: float,
+def _follow_interval(problem: Problem, q: Quantity, own: _Own, carried: float,
                     used: Iterable[Quantity]) -> Interval:
     """The values ``q``'s step can take from the numbers the student may have held for the answers it uses.
 
@@ -337,7 +337,7 @@ class _Follow:
     """How an answer relates to the student's own earlier numbers."""
 
     carried: float               # the step from the numbers as written
-    span: Interval               # ... and from anything they may have held (see follow_interval)
+    span: Interval               # ... and from anything they may have held (see _follow_interval)
     used: tuple[Quantity, ...]
     consistent: bool             # the truth is within span: the earlier numbers used are right
     follows: bool                # the answer, within its own rounding, meets span
@@ -360,7 +360,7 @@ def _follow(problem: Problem, a: Answer, own: _Own, tol: Tolerance) -> _Follow:
     own_r = half_unit(a.text) + max(tol.rtol * abs(carried), tol.atol)
     span = Interval(carried, carried)
     if not (abs(carried - t) <= truth_r and meets(a.value, own_r, span)):
-        span = follow_interval(problem, q, own, carried, used)
+        span = _follow_interval(problem, q, own, carried, used)
     return _Follow(carried, span, used, t in span.widened(truth_r), meets(a.value, own_r, span), trace, ev)
 
 
