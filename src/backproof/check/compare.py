@@ -3,9 +3,12 @@
 Numbers are correct when finite and within ``max(rtol·|truth|, atol)`` (defaults
 rtol = 1e-3, atol = 1e-8), or when they equal the truth rounded to the significant
 figures the student wrote (0.62 for 0.6225), provided they wrote at least
-``min_figures`` of them. Expressions are equal when ``simplify(student − truth)`` is 0
-within a time budget, otherwise when they agree at random points where both are
-defined; when neither settles it the verdict is honestly ``None`` (undecided).
+``min_figures`` of them (:func:`right_to_figures` tells a right answer with fewer
+figures from a wrong one; :func:`half_unit` and :class:`Interval` serve the
+follow-through of rounded answers in :mod:`backproof.check.diagnose`). Expressions are
+equal when ``simplify(student − truth)`` is 0 within a time budget, otherwise when they
+agree at random points where both are defined; when neither settles it the verdict is
+honestly ``None`` (undecided).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from ..timeout import BudgetExceeded, budget, isolation_available, run_limited
 from ..verify import equal_at_random_points
 
 __all__ = ["Tolerance", "figures", "numbers_match", "expressions_equal", "SymbolicResult",
-           "DEFAULT_TOLERANCE"]
+           "DEFAULT_TOLERANCE", "half_unit", "right_to_figures", "rounded_to", "Interval", "meets"]
 
 _DECIMAL_RE = re.compile(r"^[+-]?(?P<int>\d*)(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?$")
 
@@ -103,6 +106,87 @@ def numbers_match(given: float, text: str | None, truth, tol: Tolerance = DEFAUL
         if abs(exact_given - exact_truth) <= half_unit:
             return "rounding"
     return None
+
+
+def half_unit(text: str | None) -> float:
+    """Half a unit in the last place the student wrote: how far rounding may have moved the value.
+
+    0 for text that is not a plain decimal (``1/3`` is exact) and for zero.
+
+    Examples
+    --------
+    >>> half_unit("0.20"), half_unit("-6.2e-1"), half_unit("1/3")
+    (0.005, 0.005, 0.0)
+    """
+    fig = figures(text) if text is not None else None
+    return float(Decimal(5).scaleb(fig[1] - 1)) if fig is not None else 0.0
+
+
+def right_to_figures(given: float, text: str | None, truth, tol: Tolerance = DEFAULT_TOLERANCE) -> int | None:
+    """How many figures the student wrote, when their text is the truth rounded to that many.
+
+    Unlike :func:`numbers_match` this ignores ``min_figures``: it tells a right answer
+    written with too few figures (``0.2`` for 0.196612) from a wrong one.
+
+    Examples
+    --------
+    >>> right_to_figures(0.2, "0.2", 0.196612), right_to_figures(0.3, "0.3", 0.196612)
+    (1, None)
+    """
+    fig = figures(text) if text is not None else None
+    if fig is None or numbers_match(given, text, truth, tol.replace(min_figures=1)) is None:
+        return None
+    return fig[0]
+
+
+def rounded_to(x: float, n: int) -> str:
+    """``x`` rounded to ``n`` significant figures (half to even), trailing zeros kept.
+
+    Examples
+    --------
+    >>> rounded_to(0.196612, 2), rounded_to(-1234.5, 2), rounded_to(0.0, 3)
+    ('0.20', '-1.2e+3', '0')
+    """
+    if x == 0 or not math.isfinite(x):
+        return format(x, "g")
+    d = Decimal(repr(x))
+    fixed = _fixed(d, n) if 1e-4 <= abs(x) < 10 ** n else ""
+    fig = figures(fixed) if fixed else None
+    # Where plain notation would show a different number of figures (99.6 -> 100), write 1.0e+2.
+    return fixed if fig is not None and fig[0] == n else format(d, f".{n - 1}e")
+
+
+def _fixed(d: Decimal, n: int) -> str:
+    q = Decimal(1).scaleb(d.adjusted() - n + 1)
+    r = d.quantize(q)
+    if r.adjusted() > d.adjusted():  # 9.96 -> 10.0 gained a digit: one place fewer
+        r = d.quantize(q.scaleb(1))
+    return format(r, "f")
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A closed interval of real numbers (``lo <= hi``)."""
+
+    lo: float
+    hi: float
+
+    def widened(self, r: float) -> Interval:
+        return Interval(self.lo - r, self.hi + r)
+
+    def __contains__(self, x: float) -> bool:
+        return self.lo <= x <= self.hi
+
+
+def meets(x: float, r: float, interval: Interval) -> bool:
+    """True when ``[x − r, x + r]`` and ``interval`` share a point.
+
+    Examples
+    --------
+    >>> meets(0.40, 0.005, Interval(0.3932, 0.40)), meets(0.45, 0.005, Interval(0.3932, 0.40))
+    (True, False)
+    """
+    return x + r >= interval.lo and x - r <= interval.hi
 
 
 @dataclass(frozen=True)

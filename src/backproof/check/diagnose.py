@@ -1,9 +1,12 @@
-"""Verdicts on a student's answers: correct, incorrect, carried_error or undecided, with the likely mistake.
+"""Verdicts on a student's answers (correct, too few figures, carried error, incorrect …), the likely mistake.
 
 Each number is compared with the truth; a wrong one is then recomputed from the
-student's *own* other numbers, and if it matches that it is a ``carried_error`` (one
-early slip is not punished again downstream). A wrong number that is not carried is
-``incorrect`` and gets an explanation: the expected value, the formula with the
+student's *own* other numbers, within the rounding those numbers carry
+(``_follow_interval``). If it matches that and those numbers are right, it is
+``correct`` (rounded answers carried forward); if they are wrong, it is a
+``carried_error`` (one early slip is not punished again downstream). A right answer with
+fewer figures than ``min_figures`` is ``too_few_figures``. A wrong number that is not
+carried is ``incorrect`` and gets an explanation: the expected value, the formula with the
 numbers that produce it, and, when a known mistake (:mod:`backproof.check.mistakes`)
 reproduces the student's number, its name.
 """
@@ -18,14 +21,29 @@ import sympy as sp
 
 from ..printing import format_number, to_text
 from .answers import Answer, CheckInput, Tolerances
-from .compare import Tolerance, expressions_equal, numbers_match
+from .compare import (
+    Interval,
+    Tolerance,
+    expressions_equal,
+    figures,
+    half_unit,
+    meets,
+    numbers_match,
+    right_to_figures,
+    rounded_to,
+)
 from .mistakes import CATCH_ALL, MISTAKES, candidate_mutations, simple_point, symbolic_slips
 from .quantities import Evaluator, Formula, Problem, Quantity, Trace, formula_parts, formula_text
 
-__all__ = ["Diagnosis", "Item", "CheckResult", "diagnose", "check", "VERDICTS", "computation_order"]
+__all__ = ["Diagnosis", "Item", "CheckResult", "diagnose", "check", "VERDICTS", "computation_order",
+           "FIGURES_CREDIT"]
 
 #: Every verdict, in the order reports list their counts.
-VERDICTS = ("correct", "carried_error", "incorrect", "undecided", "missing")
+VERDICTS = ("correct", "too_few_figures", "carried_error", "incorrect", "undecided", "missing")
+#: Verdicts of answers that are right (a later step may follow from them).
+RIGHT = ("correct", "too_few_figures")
+#: Points for an answer right to fewer figures than ``min_figures`` asks (1 for a correct one).
+FIGURES_CREDIT = 0.5
 _TITLES = {m.name: m.title for m in MISTAKES}
 #: Tolerances when an answer file sets none.
 DEFAULT_TOLERANCES = Tolerances()
@@ -158,7 +176,8 @@ def _pretty(expr: sp.Expr) -> str:
 
 def diagnose(problem: Problem, answers: Iterable[Answer], tolerances: Tolerances = DEFAULT_TOLERANCES, *,
              carried_credit: float = 1.0, expected: Iterable[Quantity] | None = None,
-             student: str | None = None, path: str | None = None) -> CheckResult:
+             student: str | None = None, path: str | None = None,
+             figures_credit: float = FIGURES_CREDIT) -> CheckResult:
     """Judge every answer; name the first wrong step and the likely mistake.
 
     Parameters
@@ -168,6 +187,8 @@ def diagnose(problem: Problem, answers: Iterable[Answer], tolerances: Tolerances
     tolerances : Tolerances
     carried_credit : float
         Points for a ``carried_error`` (1: full follow-through credit).
+    figures_credit : float
+        Points for a ``too_few_figures`` answer (right, to fewer figures than ``min_figures``).
     expected : iterable of Quantity, optional
         Quantities that must be answered (grading against a key): missing ones get
         the verdict ``missing``.
@@ -182,9 +203,14 @@ def diagnose(problem: Problem, answers: Iterable[Answer], tolerances: Tolerances
     ['incorrect', 'carried_error']
     """
     answers = list(answers)
-    given = {a.quantity: a.value for a in answers if a.kind == "number"}
-    judged = {a.quantity: _judge(problem, a, given, tolerances.for_key(a.key, a.quantity, problem), carried_credit)
-              for a in answers}
+    own = _Own({a.quantity: a.value for a in answers if a.kind == "number"},
+               {a.quantity: a.text for a in answers if a.kind == "number"},
+               {a.quantity: tolerances.for_key(a.key, a.quantity, problem) for a in answers}, {})
+    judged: dict[Quantity, _Judged] = {}
+    # In computation order, so that a step knows whether the earlier answers it follows from are right.
+    for a in sorted(answers, key=lambda a: computation_order(problem, a.quantity)):
+        judged[a.quantity] = _judge(problem, a, own, own.tols[a.quantity], carried_credit, figures_credit)
+        own.right[a.quantity] = judged[a.quantity].item.verdict in RIGHT
     verdicts = {q: j.item.verdict for q, j in judged.items()}
     named = {q: _name_sources(problem, j, verdicts) for q, j in judged.items()}
     items = [named[a.quantity] for a in answers] + _missing(problem, expected or (), named)
@@ -203,7 +229,7 @@ def _name_sources(problem: Problem, judged: _Judged, verdicts: Mapping[Quantity,
     """Carried errors name the student's wrong numbers they follow from."""
     item = judged.item
     wrong = tuple(problem.display(u) for u in sorted(judged.used, key=lambda u: computation_order(problem, u))
-                  if u in verdicts and verdicts[u] != "correct")
+                  if u in verdicts and verdicts[u] not in RIGHT)
     text = _and(wrong) or "other answers"
     diag = item.diagnosis
     if diag is not None:
@@ -233,7 +259,119 @@ def _mark_first(problem: Problem, items: list[Item]) -> tuple[Item, ...]:
     return tuple(replace(i, first=True) if i is first else i for i in items)
 
 
-def _judge(problem: Problem, a: Answer, given: dict, tol: Tolerance, carried_credit: float) -> _Judged:
+@dataclass
+class _Own:
+    """The student's numbers: values, the text they wrote, their tolerances, and which are right so far."""
+
+    given: dict[Quantity, float]
+    text: dict[Quantity, str | None]
+    tols: dict[Quantity, Tolerance]
+    right: dict[Quantity, bool]
+
+    def held(self, problem: Problem, u: Quantity) -> Interval:
+        """Where the number the student held for ``u`` lies, given what they wrote.
+
+        A right answer (to its figures or its tolerance) was held somewhere between the truth
+        and what was written (the student carried either the full value or its rounding); a
+        wrong one anywhere that rounds to what was written: half a unit in its last place.
+        """
+        v, text, tol = self.given[u], self.text.get(u), self.tols.get(u, DEFAULT_TOLERANCES.default)
+        t = float(problem.truth(u))
+        right = self.right.get(u)
+        if right is None:  # not judged yet (a later step's answer): right to its own figures?
+            right = abs(v - t) <= max(half_unit(text), tol.rtol * abs(t), tol.atol)
+        if right:
+            return Interval(min(v, t), max(v, t))
+        h = half_unit(text)
+        return Interval(v - h, v + h)
+
+
+def _recompute(problem: Problem, given: Mapping[Quantity, float], q: Quantity, changed: Mapping,
+               mutation=None) -> float:
+    try:
+        return Evaluator(problem, {**given, **changed}, exclude=q, mutation=mutation).get(q)
+    except (ZeroDivisionError, OverflowError, ValueError):
+        return math.nan
+
+
+def _follow_interval(problem: Problem, q: Quantity, own: _Own, carried: float,
+                    used: Iterable[Quantity]) -> Interval:
+    """The values ``q``'s step can take from the numbers the student may have held for the answers it uses.
+
+    First order: ``F(u)`` (the step from the numbers as written) plus, for each answer ``u_i``
+    used, the most negative and the most positive change that moving ``u_i`` alone to either
+    end of its interval (:meth:`_Own.held`) makes; and the step with every right answer moved
+    to the truth at once (so a step from right answers always contains the truth, whatever
+    the second-order terms). A move that makes the step undefined is not counted.
+    """
+    lo = hi = 0.0
+    for u in sorted(used, key=lambda u: computation_order(problem, u)):
+        box = own.held(problem, u)
+        changes = [_recompute(problem, own.given, q, {u: end}) - carried
+                   for end in (box.lo, box.hi) if end != own.given[u]]
+        changes = [c for c in changes if math.isfinite(c)]
+        lo += min([0.0, *changes])
+        hi += max([0.0, *changes])
+    at_truth = _right_at_truth(problem, own, used)
+    span = Interval(carried + lo, carried + hi)
+    if len(at_truth) > 1:
+        v = _recompute(problem, own.given, q, at_truth)
+        if math.isfinite(v):
+            span = Interval(min(span.lo, v), max(span.hi, v))
+    return span
+
+
+def _right_at_truth(problem: Problem, own: _Own, used: Iterable[Quantity]) -> dict[Quantity, float]:
+    """The right answers among ``used`` that were not written as their exact truth, at their truth."""
+    out = {}
+    for u in used:
+        t = float(problem.truth(u))
+        box = own.held(problem, u)
+        if box.lo <= t <= box.hi and t != own.given[u]:
+            out[u] = t
+    return out
+
+
+@dataclass(frozen=True)
+class _Follow:
+    """How an answer relates to the student's own earlier numbers."""
+
+    carried: float               # the step from the numbers as written
+    span: Interval               # ... and from anything they may have held (see _follow_interval)
+    used: tuple[Quantity, ...]
+    consistent: bool             # the truth is within span: the earlier numbers used are right
+    follows: bool                # the answer, within its own rounding, meets span
+    trace: Trace                 # what the step from the numbers as written touched ...
+    evaluator: Evaluator         # ... and the recomputation itself (for naming a mistake)
+
+
+def _follow(problem: Problem, a: Answer, own: _Own, tol: Tolerance) -> _Follow:
+    q = a.quantity
+    trace = Trace()
+    ev = Evaluator(problem, own.given, exclude=q, trace=trace)
+    carried = ev.get(q)
+    used = tuple(trace.used)
+    if not math.isfinite(carried):
+        return _Follow(carried, Interval(carried, carried), used, False, False, trace, ev)
+    t = float(problem.truth(q))
+    truth_r = max(tol.rtol * abs(t), tol.atol)
+    # Half a unit in the answer's last place (a value exactly halfway rounds either way), plus the
+    # tolerance: the step computed in floats lands on such a boundary only to within rounding noise.
+    own_r = half_unit(a.text) + max(tol.rtol * abs(carried), tol.atol)
+    span = Interval(carried, carried)
+    if not (abs(carried - t) <= truth_r and meets(a.value, own_r, span)):
+        span = _follow_interval(problem, q, own, carried, used)
+    return _Follow(carried, span, used, t in span.widened(truth_r), meets(a.value, own_r, span), trace, ev)
+
+
+def _too_few(n: int, tol: Tolerance, truth: float, how: str) -> Diagnosis:
+    m = tol.min_figures
+    return Diagnosis(None, f"{how} to {n} figure{'s' * (n != 1)}; give at least {m} "
+                           f"({format_number(truth)} to {m} figures is {rounded_to(truth, m)})")
+
+
+def _judge(problem: Problem, a: Answer, own: _Own, tol: Tolerance, carried_credit: float,
+           figures_credit: float) -> _Judged:
     q = a.quantity
     disp = problem.display(q)
     if a.kind == "expression":
@@ -246,33 +384,42 @@ def _judge(problem: Problem, a: Answer, given: dict, tol: Tolerance, carried_cre
         return _Judged(Item(a.key, q, disp, a.text, "incorrect", **common,
                             diagnosis=Diagnosis(None, f"{a.text} is not a finite number; "
                                                       f"expected {format_number(truth)}")))
-    trace = Trace()
-    own = Evaluator(problem, given, exclude=q, trace=trace)
-    carried = own.get(q)
-    used = tuple(trace.used)
-    # The student's own numbers lead somewhere else than the truth (beyond rounding noise).
-    carried_ok = math.isfinite(carried) and numbers_match(carried, None, truth, tol) is None
-    follows = carried_ok and numbers_match(a.value, a.text, carried, tol) is not None
+    fol = _follow(problem, a, own, tol)
+    carried, used = fol.carried, fol.used
     how = numbers_match(a.value, a.text, truth, tol)
     if how is not None:
-        note = "" if not carried_ok or follows else \
+        note = "" if fol.consistent or fol.follows else \
             f"right, but it does not follow from your {{from}}: those give {format_number(carried)}"
         return _Judged(Item(a.key, q, disp, a.text, "correct", match=how, points=1.0, note=note,
                             carried_value=carried, **common), used)
-    if follows:
-        carried_steps = formula_parts(problem, q, Evaluator(problem, given, exclude=q))
+    few = right_to_figures(a.value, a.text, truth, tol)
+    fig = figures(a.text) if a.text is not None else None
+    if few is None and fol.follows and fol.consistent and fig is not None and fig[0] < tol.min_figures:
+        few, how = fig[0], "follows from your earlier numbers"
+    if few is not None:
+        return _Judged(Item(a.key, q, disp, a.text, "too_few_figures", match="rounding",
+                            points=figures_credit, carried_value=carried,
+                            diagnosis=_too_few(few, tol, float(truth), how or "right"), **common), used)
+    if fol.follows and fol.consistent:
+        # Rounded earlier answers carried forward: right within the rounding the student wrote.
+        return _Judged(Item(a.key, q, disp, a.text, "correct", match="carried rounding", points=1.0,
+                            carried_value=carried, **common), used)
+    if fol.follows:
+        carried_steps = formula_parts(problem, q, Evaluator(problem, own.given, exclude=q))
         return _Judged(Item(a.key, q, disp, a.text, "carried_error", match="carried", points=carried_credit,
                             carried_value=carried,
                             carried_formula=formula_text(carried_steps), carried_steps=carried_steps,
                             diagnosis=Diagnosis(None, f"follows correctly from your {{from}}; with the right "
                                                       f"numbers it is {format_number(truth)}"), **common), used)
-    diag = _find_mistake(problem, a, given, tol, trace, own, carried)
+    at_truth = _right_at_truth(problem, own, used) if math.isfinite(carried) else {}
+    diag = _find_mistake(problem, a, own.given, tol, fol.trace, fol.evaluator, carried, at_truth)
     return _Judged(Item(a.key, q, disp, a.text, "incorrect", diagnosis=diag, carried_value=carried, **common),
                    used)
 
 
 def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trace: Trace,
-                  own: Evaluator, carried: float) -> Diagnosis:
+                  own: Evaluator, carried: float,
+                  at_truth: Mapping[Quantity, float] | None = None) -> Diagnosis:
     q = a.quantity
     found: list = []
     for mut in candidate_mutations(problem, q, trace, own):
@@ -282,7 +429,8 @@ def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trac
             continue
         if not math.isfinite(v) or numbers_match(v, None, carried, Tolerance(1e-9, 1e-12)) is not None:
             continue  # this change makes no difference here
-        if numbers_match(a.value, a.text, v, tol) is not None:
+        if numbers_match(a.value, a.text, v, tol) is not None or \
+                _slip_with_rounding(problem, a, given, tol, mut, v, at_truth):
             if not found or (mut.kind != found[0].kind and mut.kind not in [m.kind for m in found]):
                 found.append(mut)
             if len(found) >= 3:
@@ -300,6 +448,17 @@ def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trac
         also = tuple(dict.fromkeys(x.kind for x in found[1:] if x.kind not in (m.kind, CATCH_ALL)))
         return Diagnosis(m.kind, f"{m.explain(problem)}; that gives {a.text}; {right}", also)
     return Diagnosis(None, f"no common mistake gives {a.text}; {right}")
+
+
+def _slip_with_rounding(problem: Problem, a: Answer, given: Mapping, tol: Tolerance, mut, v: float,
+                        at_truth: Mapping[Quantity, float] | None) -> bool:
+    """The slip made on the numbers the student held: between their rounded earlier answers (``v``)
+    and the truth behind them (``at_truth``), as for follow-through."""
+    if not at_truth:
+        return False
+    w = _recompute(problem, given, a.quantity, at_truth, mut)
+    r = half_unit(a.text) + max(tol.rtol * abs(v), tol.atol)
+    return math.isfinite(w) and meets(a.value, r, Interval(min(v, w), max(v, w)))
 
 
 def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:

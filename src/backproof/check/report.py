@@ -53,12 +53,15 @@ __all__ = ["render_text", "render_json", "render_markdown", "render_html", "rend
            "render_grade_summary", "submission_document", "render_submission", "class_feedback",
            "FEEDBACK_FORMATS"]
 
-MARKS = {"correct": "✓", "incorrect": "✗", "carried_error": "↪", "undecided": "?", "missing": "–"}
+MARKS = {"correct": "✓", "too_few_figures": "≈", "incorrect": "✗", "carried_error": "↪", "undecided": "?",
+         "missing": "–"}
 #: A verdict as a student reads it: (one, many).
-_WORDS = {"correct": ("correct", "correct"), "incorrect": ("incorrect", "incorrect"),
+_WORDS = {"correct": ("correct", "correct"), "too_few_figures": ("too few figures", "too few figures"),
+          "incorrect": ("incorrect", "incorrect"),
           "carried_error": ("carried error", "carried errors"), "undecided": ("undecided", "undecided"),
           "missing": ("missing", "missing")}
-_STYLES = {"correct": "good", "incorrect": "bad", "carried_error": "", "undecided": "", "missing": "bad"}
+_STYLES = {"correct": "good", "too_few_figures": "", "incorrect": "bad", "carried_error": "", "undecided": "",
+           "missing": "bad"}
 _TITLES = {m.name: m.title for m in MISTAKES}
 
 
@@ -253,6 +256,9 @@ def _explanation(item: Item) -> list[tuple[Inline, ...]]:
             out.append((Text("Expected: "), Math((quantity_term(item.quantity), _plain(item.expected))),))
         if d is not None:
             out += _diagnosis_runs(d)
+    elif item.verdict == "too_few_figures":
+        if d is not None:
+            out.append((Text(_sentence(d.explanation)),))
     elif item.verdict == "carried_error":
         if d is not None:
             out.append((Text(_sentence(d.explanation)),))
