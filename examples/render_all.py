@@ -5,8 +5,9 @@
   article with its PDF diagram ``<name>-graph.pdf``) and ``.html`` (one self-contained page).
 - ``examples/*.yaml``: network specs, rendered by ``backproof net`` (text, Markdown with plots,
   JSON, LaTeX with ``<name>-graph.pdf``, HTML).
-- ``examples/homework/``: answer files checked by ``backproof check`` and a class graded
-  by ``backproof grade``.
+- ``examples/homework/``: answer files checked by ``backproof check``, a class graded by
+  ``backproof grade`` (with a feedback page per student), and per-student variants made by
+  ``backproof assign``.
 
 Every file is produced through the public CLI (``backproof.cli.main``), so the gallery
 shows exactly what a user gets. Exits non-zero if any example fails.
@@ -71,6 +72,13 @@ def commands(out: Path) -> list[list[str]]:
                          "-o", str(out / "homework" / "class-grades.md")])
             cmds.append(["grade", str(key), str(hw / "class" / "submissions"),
                          "-o", str(out / "homework" / "class-grades.html")])
+            # A feedback page per student, the class summary, its histogram and the gradebook.
+            cmds.append(["grade", str(key), str(hw / "class" / "submissions"),
+                         "--feedback", str(out / "homework" / "class-feedback")])
+        assign = hw / "assign" / "key.yaml"
+        if assign.exists():  # a variant of the problem per student, with its own proven key
+            cmds.append(["assign", str(assign), "--students", str(hw / "assign" / "roster.csv"),
+                         "-o", str(out / "homework" / "assign")])
     return cmds
 
 
