@@ -14,12 +14,14 @@ import csv
 import errno
 import io
 import json
+import math
 import os
 import re
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import yaml
 
 from backproof.check import grade as g
 from backproof.check.mistakes import MISTAKES
@@ -396,3 +398,40 @@ def test_a_page_that_fails_to_print_still_leaves_the_grade(tmp_path, monkeypatch
     assert float(rows["ben"]["score"]) == sum(EXPECTED["ben"].values())
     page = (tmp_path / "fb/students/ben.html").read_text()
     assert "Score: 4/5" in page and "carried error" in page and "could not be graded" not in page
+
+
+@pytest.mark.parametrize("share", [None, 0.0, 0.25, 1.0])
+def test_key_sets_the_credit_of_too_few_figures(tmp_path, share):
+    """A right answer with too few figures earns the key's figures_credit (diagnose's ½ when the
+    key says nothing), times the question's points; the grade sheet gives it its own column."""
+    from backproof.check.diagnose import FIGURES_CREDIT
+    extra = "" if share is None else f"figures_credit: {share}\n"
+    key_path, subs = make_class(tmp_path, "points: {w1_new: 2}\n" + extra)
+    t = truth()
+    rough = dict(t, w1_new=float(f"{t['w1_new']:.1g}"))   # 1 for 1.4: right to 1 figure only
+    assert rough["w1_new"] != t["w1_new"]
+    (subs / "eve.yaml").write_text(submission("Eve", rough))
+    key = g.load_key(key_path)
+    result = g.check_against_key(key, subs / "eve.yaml")
+    item = next(i for i in result.items if i.name == "w1_new")
+    assert item.verdict == "too_few_figures"
+    want = 2 * (FIGURES_CREDIT if share is None else share)
+    assert math.isclose(item.points, want), (item.points, want)
+    out = tmp_path / "grades.md"
+    main(["grade", str(key_path), str(subs), "-o", str(out), "--jobs", "1", "--no-progress"])
+    assert "too few figures" in out.read_text(encoding="utf-8")
+
+
+def test_check_key_takes_an_assign_folder(tmp_path):
+    """`check SUBMISSION --key DIR` with an assign output folder uses the student's own variant."""
+    root = Path(__file__).resolve().parents[1] / "examples" / "homework" / "assign"
+    out = tmp_path / "hw"
+    assert main(["assign", str(root / "key.yaml"), "--students", str(root / "roster.csv"), "-o", str(out)]) == 0
+    own = yaml.safe_load((out / "keys" / "s001.yaml").read_text(encoding="utf-8"))
+    sub = tmp_path / "s001.yaml"
+    sub.write_text("answers:\n" + "".join(f"  {json.dumps(k)}: {v}\n" for k, v in own["answers"].items()),
+                   encoding="utf-8")
+    assert main(["check", str(sub), "--key", str(out), "--format", "json", "-o", str(tmp_path / "r.json")]) == 0
+    other = tmp_path / "s002.yaml"
+    other.write_text(sub.read_text(encoding="utf-8"), encoding="utf-8")
+    assert main(["check", str(other), "--key", str(out), "--format", "json", "-o", str(tmp_path / "o.json")]) == 1

@@ -398,9 +398,10 @@ class CheckInput:
     student: str | None = None
 
 
-_TOP = ("problem", "answers", "tolerance", "student", "title", "vary", "points", "carried_credit")
+_TOP = ("problem", "answers", "tolerance", "student", "title", "vary", "points", "carried_credit",
+        "figures_credit")
 #: Fields only a grading key may hold (a submission or a plain ``check`` file may not).
-KEY_ONLY = ("points", "carried_credit")
+KEY_ONLY = ("points", "carried_credit", "figures_credit")
 _PROBLEM = ("program", "network", "at", "learning_rate", "title")
 _TOL = ("rtol", "atol", "min_figures")
 
@@ -952,6 +953,7 @@ class Points:
 
     per: tuple[tuple[Quantity, float, float | None], ...] = ()
     carried_credit: float | None = None
+    figures_credit: float | None = None   # the share a right answer with too few figures earns
 
     def weight(self, q: Quantity) -> float:
         """The points question ``q`` is worth."""
@@ -995,7 +997,8 @@ def _one_question(err: _Errors, problem: Problem, key: str, v: Node) -> tuple[Qu
 
 
 def read_points(doc: Document, problem: Problem) -> Points:
-    """A key's ``points`` (question → points, or → ``{points, carried_credit}``) and ``carried_credit``.
+    """A key's ``points`` (question → points, or → ``{points, carried_credit}``), ``carried_credit``
+    and ``figures_credit`` (the share of a question's points a right answer with too few figures earns).
 
     Examples
     --------
@@ -1009,6 +1012,8 @@ def read_points(doc: Document, problem: Problem) -> Points:
     top = doc.root.value if doc.root.kind == "map" else {}
     share = _share(err, top["carried_credit"], ["carried_credit"], "carried_credit") \
         if "carried_credit" in top else None
+    figures = _share(err, top["figures_credit"], ["figures_credit"], "figures_credit") \
+        if "figures_credit" in top else None
     per: list[tuple[Quantity, float, float | None]] = []
     pnode = top.get("points")
     if pnode is not None and pnode.kind != "map":
@@ -1025,4 +1030,4 @@ def read_points(doc: Document, problem: Problem) -> Points:
                 seen.add(got[0])
                 per.append(got)
     err.raise_if_any()
-    return Points(tuple(per), share)
+    return Points(tuple(per), share, figures)

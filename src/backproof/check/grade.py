@@ -78,6 +78,11 @@ class Key:
         """The points question ``q`` is worth (1 unless the key's ``points`` say otherwise)."""
         return self.points.weight(q)
 
+    def figures(self) -> dict[str, float]:
+        """``diagnose``'s ``figures_credit`` when the key sets one (else diagnose's default)."""
+        share = self.points.figures_credit
+        return {} if share is None else {"figures_credit": share}
+
     def carried_share(self, q: Quantity, override: float | None) -> float:
         """The share of ``q``'s points a carried error earns: ``override`` (``--carried-credit``)
         when given, else the key's own for ``q``, else the key's ``carried_credit``, else 1."""
@@ -239,7 +244,7 @@ def _grade_one(key: Key, path: str | Path, carried_credit: float | None
         key = _own_key(key, student, safe_name(path.stem))
         answers, invalid = _read_each_answer(doc, key.problem, raw)
         result = diagnose(key.problem, answers, key.tolerances, expected=_expected(key, answers, invalid),
-                          student=student, path=str(path))
+                          student=student, path=str(path), **key.figures())
     except BackproofError as exc:
         return SubmissionResult(file_name, student or "", error=_one_line(exc),
                                 seconds=time.perf_counter() - start), None
@@ -272,8 +277,9 @@ def check_against_key(key: Key, path: str | Path, *, carried_credit: float | Non
     doc = load_document(path)
     _, raw, _, student = read_sections(doc, need_problem=False, submission=True)
     answers = read_answers(doc, key.problem, raw)
+    key = _own_key(key, student, safe_name(Path(path).stem))   # an assign folder: the student's own key
     result = diagnose(key.problem, answers, key.tolerances, expected=key.quantities or (),
-                      student=student, path=str(path))
+                      student=student, path=str(path), **key.figures())
     return _scored(key, result, carried_credit)
 
 

@@ -558,13 +558,15 @@ def _summary_blocks(s: dict) -> list:
 
 def _missed_table(s: dict) -> Table:
     """Per question: its points, how many missed it, and how many were right, carried, wrong, missing."""
-    header = tuple((Text(h),) for h in ("quantity", "points", "missed", "correct", "carried errors", "incorrect",
-                                        "missing"))
+    # "too few figures" (right, but less precise than the key asks) gets a column when it occurs.
+    figures = any(q.get("too_few_figures") for q in s["most_missed"])
+    names = ("quantity", "points", "missed", "correct") + (("too few figures",) if figures else ()) + \
+        ("carried errors", "incorrect", "missing")
+    keys = ("correct",) + (("too_few_figures",) if figures else ()) + ("carried_error", "incorrect", "missing")
     rows = tuple(((Text(q["quantity"]),), (Text(format_number(q.get("points", 1))),),
-                  (Text(f"{q['missed']}/{q['answered']}"),), (Text(str(q["correct"])),),
-                  (Text(str(q["carried_error"])),), (Text(str(q["incorrect"])),), (Text(str(q["missing"])),))
+                  (Text(f"{q['missed']}/{q['answered']}"),), *((Text(str(q.get(k, 0))),) for k in keys))
                  for q in s["most_missed"])
-    return Table(header, rows)
+    return Table(tuple((Text(h),) for h in names), rows)
 
 
 def grade_document(report, *, figure: Figure | None = None) -> Document:
