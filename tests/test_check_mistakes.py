@@ -335,3 +335,23 @@ def test_catch_all_is_never_listed_beside_a_specific_slip(mistake, key, where):
     result = diagnose(p, parse_answers(p, _submission(PROBLEMS[key][2](mistake))))
     hit = {i.name: i for i in result.items}[where]
     assert hit.diagnosis.mistake == mistake and "wrong_value" not in hit.diagnosis.also
+
+
+@pytest.mark.parametrize("answer,kind", [
+    ("a - y", "activation_derivative_missing"),                       # σ′ taken as 1
+    ("x*sigmoid(w*x + b)*(a - y)", "activation_instead_of_derivative"),  # σ for σ′ (in ∂J/∂w)
+    ("(a - y)*a*(1 + a)", "sigmoid_prime_plus"),                       # σ(1 + σ)
+    ("(a - y)*sigmoid(a)*(1 - sigmoid(a))", "derivative_at_output"),  # σ′(a) for σ′(z)
+])
+def test_symbolic_activation_slips_are_named(answer, kind):
+    """The activation slips, applied to the symbolic derivation (its backward sweep run again with
+    one local derivative replaced), name a wrong formula; the truth is sympy.diff's."""
+    p = Problem("z = w*x + b\na = sigmoid(z)\nJ = 0.5*(a - y)**2")
+    w, x, b, y = sp.symbols("w x b y", real=True)
+    s = 1 / (1 + sp.exp(-(w * x + b)))
+    quantity = "dJ/dw" if "x*" in answer else "dJ/dz"
+    want = sp.diff(sp.Rational(1, 2) * (s - y) ** 2, w) if quantity == "dJ/dw" else (s - y) * s * (1 - s)
+    from backproof.functions import rewrite_elementary
+    assert sp.simplify(rewrite_elementary(p.truth_symbolic(p.resolve(quantity))) - want) == 0
+    item = diagnose(p, parse_answers(p, {quantity: answer})).items[0]
+    assert item.verdict == "incorrect" and item.diagnosis.mistake == kind, item.diagnosis.explanation

@@ -541,14 +541,16 @@ class SymbolicSlip:
 
 def symbolic_slips(problem: Problem, q: Quantity) -> list[SymbolicSlip]:
     """The classic slips of a symbolic gradient ``q``, in order of preference: one path at a
-    fork left out (each path separately), the sign lost, the ½ of the loss kept or dropped.
+    fork left out (each path separately), an activation's derivative left out, replaced by the
+    activation, taken at the output or written σ(1+σ), the sign lost, the ½ of the loss kept or
+    dropped.
 
     Every result is written in the inputs, like :meth:`Problem.truth_symbolic`.
     """
     if q.kind != "grad":
         return []
     truth = problem.truth_symbolic(q)
-    out = _fork_slips(problem, q, truth)
+    out = _fork_slips(problem, q, truth) + _activation_slips(problem, q)
     out.append(SymbolicSlip("sign_flip", "your formula is the right one with the opposite sign: a sign "
                                          "was lost in a local derivative on the way", -truth))
     if q.name == problem.output:
@@ -575,6 +577,42 @@ def _fork_slips(problem: Problem, q: Quantity, truth: sp.Expr) -> list[SymbolicS
             "fork_path_missing",
             f"you followed only the path through {_and(through)}; {q.wrt} also feeds {via}: add "
             f"∂{q.name}/∂{via}·∂{via}/∂{q.wrt} = {sp.sstr(form)}", sp.expand(truth - part)))
+    return out
+
+
+def _activation_slips(problem: Problem, q: Quantity) -> list[SymbolicSlip]:
+    """The activation slips applied to the symbolic derivation itself: the backward sweep run
+    again with one activation's local derivative replaced (by 1, by the activation, by σ(1+σ),
+    or taken at the output), the result written in the inputs."""
+    from ..derivation import backward_sweep, local_partials
+    from ..graph import topological_order
+    d = problem.derivation_of(q.name)
+    g = d.graph
+    acts = [w for w in g.nodes if g.nodes[w]["kind"] == "op" and g.nodes[w]["op"] in ACTIVATIONS]
+    if not acts:
+        return []
+    order = topological_order(g)
+    pairs = local_partials(g, order, d.output, None, True)
+    out: list[SymbolicSlip] = []
+    for w in acts:
+        if (w, 0) not in pairs:
+            continue
+        a, op = g.nodes[w]["expr"], OPS[g.nodes[w]["op"]]
+        z = d.label(next(iter(g.predecessors(w))))
+        name = d.label(w)
+        replaced = [("activation_derivative_missing", sp.Integer(1),
+                     f"the derivative of {op.symbol} left out: ∂{name}/∂{z} taken as 1"),
+                    ("activation_instead_of_derivative", a,
+                     f"{op.symbol}({z}) used instead of its derivative for ∂{name}/∂{z}"),
+                    ("derivative_at_output", op.partials(a)[0],
+                     f"{op.symbol}′ taken at the output {name} instead of at {z}")]
+        if op.name == "sigmoid":
+            replaced.append(("sigmoid_prime_plus", a * (1 + a), f"σ′ written as σ(1 + σ) for ∂{name}/∂{z}"))
+        for kind, local, why in replaced:
+            back = backward_sweep(g, order, d.output, {**pairs, (w, 0): (local, None)}, False, True, None)
+            form = back.symbolic.get(q.wrt)
+            if form is not None:
+                out.append(SymbolicSlip(kind, why, form.xreplace(problem.expansion()).doit()))
     return out
 
 
