@@ -145,3 +145,23 @@ def test_edge_mutations_change_one_edge_of_the_engines_reverse_pass():
     for mutation, expected in cases.items():
         got = Evaluator(p, {}, mutation=mutation).get(Quantity("grad", "J", "z"))
         assert got == pytest.approx(expected, rel=1e-13), mutation
+
+
+def test_truth_named_writes_a_gradient_in_the_programs_own_names():
+    """What a student writes for ∂J/∂w1: a1·(1 − a1), not σ(w1·x + b1)·(1 − σ(w1·x + b1)); it must
+    still be the same function as the gradient in the inputs (sympy.diff of the whole loss)."""
+    p = Problem("z1 = w1*x + b1\na1 = sigmoid(z1)\nz2 = w2*a1 + b2\na2 = sigmoid(z2)\nJ = 0.5*(a2 - y)**2")
+    a1, a2, w2, x, y = sp.symbols("a1 a2 w2 x y", real=True)
+    named = p.truth_named(Quantity("grad", "J", "w1"))
+    assert sp.expand(named - w2 * x * a1 * (1 - a1) * a2 * (1 - a2) * (a2 - y)) == 0
+    w1, b1, b2 = sp.symbols("w1 b1 b2", real=True)
+
+    def sig(z):
+        return 1 / (1 + sp.exp(-z))
+    s1 = sig(w1 * x + b1)
+    s2 = sig(w2 * s1 + b2)
+    loss = sp.Rational(1, 2) * (s2 - y) ** 2
+    at = {w1: sp.Rational(3, 10), x: sp.Rational(1, 2), b1: sp.Rational(-1, 10), w2: sp.Rational(4, 5),
+          b2: sp.Rational(1, 5), y: 1}
+    inputs = named.xreplace({a2: s2, a1: s1})
+    assert abs(float((inputs - sp.diff(loss, w1)).xreplace(at).evalf(30))) < 1e-25

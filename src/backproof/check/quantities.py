@@ -355,6 +355,24 @@ class Problem:
             raise ProgramError(f"{q}: the problem has no learning_rate")
         return sym - self.learning_rate * self.truth_symbolic(Quantity("grad", self.output, q.name))
 
+    def truth_named(self, q: Quantity) -> sp.Expr:
+        """``q`` as a student writes it: in the program's own names, each named part standing for
+        its expression (``a1·(1 − a1)``, not ``σ(w1·x + b1)·(1 − σ(w1·x + b1))``).
+
+        Only for reading: answers are compared in the inputs (:meth:`truth_symbolic`), so a
+        formula in names and one in inputs are judged alike.
+        """
+        if q.kind != "grad":
+            return self.truth_symbolic(q)
+        d = self.derivation_of(q.name)
+        g = d.symbolic.get(q.wrt) if d.symbolic else None
+        if g is None:
+            return self.truth_symbolic(q)
+        # A statement's right-hand side, wherever the sweep wrote it (σ(z1) for σ′), is its name.
+        parts = {st.expr: self.program.symbol(st.name) for st in self.program.statements
+                 if not st.expr.is_Symbol}
+        return g.xreplace(parts)
+
     def truth_formula(self, q: Quantity) -> str:
         """``q``'s own step with the right numbers, in text."""
         return formula_text(self.truth_steps(q))
