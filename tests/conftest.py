@@ -67,6 +67,16 @@ def pytest_runtest_setup(item):
                 pytest.fail(f"{what} is required here ({variable}=1) but is missing", pytrace=False)
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache_dir(tmp_path_factory):
+    """backproof's compilation cache (``$XDG_CACHE_HOME/backproof``) goes to the session's
+    temporary folder, never the user's home; CLI subprocesses inherit the variable."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("xdg-cache")))
+    yield
+    patch.undo()
+
+
 @pytest.fixture(scope="session")
 def browser():
     """The system Chromium, headless, driven by Playwright (one per test session)."""

@@ -192,3 +192,47 @@ def test_embedded_backend_trap_is_one_line_error_and_the_next_render_starts_afre
 def test_jupyter_display_works_without_dot(diagrams, no_dot):
     bundle = diagrams["fork"]._repr_mimebundle_(include=["image/svg+xml"])
     assert ET.fromstring(bundle["image/svg+xml"].encode()).tag == f"{SVG}svg"
+
+
+def _fresh_wasm(monkeypatch):
+    from backproof.render import backends
+    monkeypatch.setattr(backends, "_WASM_STATE", {})
+    return backends
+
+
+def test_embedded_graphviz_is_compiled_once_then_loaded_from_the_private_cache(monkeypatch, tmp_path):
+    """The WebAssembly module is compiled in the first process only; later ones deserialise it
+    (compiling is refused below, so the second render can only come from the cache)."""
+    import wasmtime
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    backends = _fresh_wasm(monkeypatch)
+    first = render_bytes("digraph { a -> b }", "svg", backend="wasm")
+    [cached] = (tmp_path / "backproof").glob("graphviz-*.cwasm")
+    assert cached.stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "backproof").stat().st_mode & 0o777 == 0o700
+    assert [p.name for p in (tmp_path / "backproof").iterdir()] == [cached.name]  # no temporary left
+
+    def no_compiling(*args, **kwargs):
+        raise AssertionError("compiled although a cached module was there")
+    monkeypatch.setattr(wasmtime, "Module", type("NoCompile", (), {
+        "__init__": no_compiling, "deserialize_file": staticmethod(wasmtime.Module.deserialize_file)}))
+    _fresh_wasm(monkeypatch)
+    assert backends.render_bytes("digraph { a -> b }", "svg", backend="wasm") == first
+
+
+def test_damaged_or_unwritable_cache_only_costs_a_compile(monkeypatch, tmp_path):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    _fresh_wasm(monkeypatch)
+    want = render_bytes("digraph { a -> b }", "svg", backend="wasm")
+    [cached] = (tmp_path / "backproof").glob("graphviz-*.cwasm")
+    cached.write_bytes(b"not a compiled module")
+    _fresh_wasm(monkeypatch)
+    assert render_bytes("digraph { a -> b }", "svg", backend="wasm") == want
+    assert cached.read_bytes() != b"not a compiled module"   # replaced by a good copy
+    # A cache folder that cannot be made (a file is in the way): the render still works.
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, not a folder")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(blocked))
+    _fresh_wasm(monkeypatch)
+    assert render_bytes("digraph { a -> b }", "svg", backend="wasm") == want
+    assert blocked.read_text() == "a file, not a folder"

