@@ -39,10 +39,11 @@ def delta_name(z: str) -> str:
 
     Examples
     --------
-    >>> delta_name("z1_1_s3")
-    'δ1_1_s3'
+    >>> delta_name("z1_1_s3"), delta_name("net_o1")
+    ('δ1_1_s3', 'δ_net_o1')
     """
-    return "δ" + z[1:]
+    # A z the spec names (net_o1) keeps its name: δ_net_o1.
+    return "δ" + z[1:] if z[:1] == "z" and z[1:2].isdigit() else "δ_" + z
 
 
 # --- scalar view ------------------------------------------------------------------------

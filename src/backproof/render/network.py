@@ -82,9 +82,9 @@ def display_names(net) -> dict[str, str]:
     out: dict[str, str] = {}
     # Only the first sample is drawn (the diagram's note says so): no sample index.
     for j, name in enumerate(lay.x[0]):
-        out[name] = f"x{subscript(str(j + 1))}"
+        out[name] = _pretty_alias(name) if name in aliases else f"x{subscript(str(j + 1))}"
     for k, name in enumerate(lay.y[0]):
-        out[name] = f"y{subscript(str(k + 1))}"
+        out[name] = _pretty_alias(name) if name in aliases else f"y{subscript(str(k + 1))}"
     for l in range(len(spec.layers)):
         sup = superscript(f"({l + 1})")
         for i, row in enumerate(lay.W[l]):
@@ -93,10 +93,10 @@ def display_names(net) -> dict[str, str]:
         for i, name in enumerate(lay.b[l]):
             out[name] = _pretty_alias(name) if name in aliases else f"b{sup}{subscript(str(i + 1))}"
         for i, z in enumerate(lay.z[l][0]):
-            out[z] = f"z{sup}{subscript(str(i + 1))}"
+            out[z] = _pretty_alias(z) if z in aliases else f"z{sup}{subscript(str(i + 1))}"  # net_h1
             out[delta_name(z)] = f"δ{sup}{subscript(str(i + 1))}"
         for i, a in enumerate(lay.a[l][0]):
-            out.setdefault(a, f"a{sup}{subscript(str(i + 1))}")
+            out.setdefault(a, _pretty_alias(a) if a in aliases else f"a{sup}{subscript(str(i + 1))}")
     return out
 
 
@@ -296,7 +296,7 @@ class _NetDiagram:
         with dot.subgraph(name="cluster_loss") as c:
             c.attr(label=plain([f"loss ({self.spec.loss})"]), **cluster)
             self.table(c, "targets", self.lay.y[0])
-            lines = [f"J = {LOSS_ROWS[self.spec.loss].text}"]
+            lines = [f"{self.r.net.output} = {LOSS_ROWS[self.spec.loss].text}"]  # E_total when named
             if self.spec.n_samples > 1:
                 lines.append(f"(mean over {self.spec.n_samples} samples)")
             self.node(c, "J", record([lines, [_num(self.r.loss)]]), shape="Mrecord", style="filled",
