@@ -155,7 +155,7 @@ def hand():
 
 @pytest.fixture(scope="module")
 def trained():
-    return train_network(EXAMPLES / "mazur.yaml")  # the spec's 10,000 steps
+    return train_network(EXAMPLES / "mazur.yaml", steps=10_000)  # the post's 10,000 steps
 
 
 def _digits(x: float, published: str) -> bool:
@@ -235,7 +235,7 @@ def test_mazur_with_pytorch_frozen_shared_biases():
     # A shared bias's gradient is the sum of its uses', in both.
     assert float(G["b1"]) == pytest.approx(float(b1.grad), rel=1e-12)
     assert float(G["b2"]) == pytest.approx(float(b2.grad), rel=1e-12)
-    h = train_network(EXAMPLES / "mazur.yaml")
+    h = train_network(EXAMPLES / "mazur.yaml", steps=10_000)
     losses = [float(E)]
     for _ in range(10_000):
         opt.step()

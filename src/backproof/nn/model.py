@@ -237,6 +237,19 @@ def frozen_masks(spec: NetSpec) -> list[tuple[tuple[tuple[bool, ...], ...], tupl
             for l in range(len(spec.layers))]
 
 
+def _layer_names(spec: NetSpec, l: int, layer: LayerSpec, scal, node, suf):
+    """Layer ``l``'s (1-based) names: ``W`` and ``b`` (one per unit, a shared bias repeated),
+    then ``z`` and ``a`` per sample (``a`` is ``z`` for an identity layer)."""
+    n = spec.n_samples
+    W = tuple(tuple(scal[f"W{l}[{i}][{j}]"] for j in range(layer.fan_in)) for i in range(layer.units))
+    b = tuple(scal[f"b{l}[{i}]"] for i in range(layer.units))
+    z = tuple(tuple(node(f"z{l}[{i}]", f"z{l}_{i}{suf(s)}") for i in range(layer.units)) for s in range(n))
+    if layer.activation == "identity":
+        return W, b, z, z
+    a = tuple(tuple(node(f"a{l}[{i}]", f"a{l}_{i}{suf(s)}") for i in range(layer.units)) for s in range(n))
+    return W, b, z, a
+
+
 def layout_of(spec: NetSpec) -> Layout:
     """The scalar names of ``spec`` arranged like its matrices (see :class:`Layout`).
 
@@ -255,16 +268,11 @@ def layout_of(spec: NetSpec) -> Layout:
     y = tuple(tuple(node(f"y[{k}]", f"y_{k}{suf(s)}") for k in range(len(spec.targets[0]))) for s in range(n))
     W, b, z, a = [], [], [], []
     for l, layer in enumerate(spec.layers, start=1):
-        W.append(tuple(tuple(scal[f"W{l}[{i}][{j}]"] for j in range(layer.fan_in))
-                       for i in range(layer.units)))
-        b.append(tuple(scal[f"b{l}[{i}]"] for i in range(layer.units)))
-        z.append(tuple(tuple(node(f"z{l}[{i}]", f"z{l}_{i}{suf(s)}") for i in range(layer.units))
-                       for s in range(n)))
-        if layer.activation == "identity":
-            a.append(z[-1])
-        else:
-            a.append(tuple(tuple(node(f"a{l}[{i}]", f"a{l}_{i}{suf(s)}") for i in range(layer.units))
-                           for s in range(n)))
+        Wl, bl, zl, al = _layer_names(spec, l, layer, scal, node, suf)
+        W.append(Wl)
+        b.append(bl)
+        z.append(zl)
+        a.append(al)
     output = node("J", "J")
     loss = (output,) if n == 1 else tuple(f"J_s{s}" for s in range(n))
     K = spec.layers[-1].units

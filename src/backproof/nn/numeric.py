@@ -45,7 +45,7 @@ def engine_constraints(spec: NetSpec) -> list[Constraint | None] | None:
     Examples
     --------
     >>> from backproof.nn.spec import validate_spec
-    >>> c = engine_constraints(validate_spec({"inputs": [1], "targets": [0], "loss": "mse", "layers": [
+    >>> c = engine_constraints(validate_spec({"inputs": [1], "targets": [0, 1], "loss": "mse", "layers": [
     ...     {"units": 2, "activation": "relu", "bias": {"value": 1, "shared": True}, "trainable": {"bias": False}}]}))
     >>> c[0].b_shared, c[0].b_frozen.tolist()
     (True, [True, True])

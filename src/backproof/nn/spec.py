@@ -74,10 +74,10 @@ INITIALIZERS = ("xavier", "he", "zeros", "normal")
 GENERATORS = ("blobs", "xor")
 
 _TOP = ("name", "description", "inputs", "targets", "data", "layers", "loss", "learning_rate",
+        "frozen",  # issue 14: parameters no update changes
         "steps", "tolerance", "mode", "names", "initializer", "seed", "plot")
-_TOP += ("frozen",)  # issue 14: parameters kept by every update
-_LAYER = ("units", "activation", "weights", "bias", "initializer")
-_LAYER += ("trainable",)  # issue 14: freeze a layer's weights or bias
+_LAYER = ("units", "activation", "weights", "bias", "initializer",
+          "trainable")  # issue 14: freeze a layer's weights or bias
 _DATA = ("generator", "samples", "classes", "features", "seed", "spread")
 _PLOT = ("weight", "surface")
 _ENTRY = re.compile(r"^(?:W(\d+)\[(\d+)\]\[(\d+)\]|b(\d+)\[(\d+)\]|b(\d+))$")
@@ -574,10 +574,12 @@ def _training_fields(c: _Checker, data: Mapping):
     return learning_rate, steps, tolerance, mode
 
 
-def shape_estimates(features: int, heads, n_samples: int) -> tuple[int, int]:
+def shape_estimates(features: int, heads, n_samples: int, shared=()) -> tuple[int, int]:
     """``(parameters, estimated graph nodes)`` of a network from its shapes alone.
 
-    ``heads`` lists ``(units, activation)`` per layer. The node estimate is
+    ``heads`` lists ``(units, activation)`` per layer; ``shared`` says which layers share
+    one bias (none by default: before the biases are read the estimate is an upper
+    bound). The node estimate is
     :func:`backproof.nn.explain.estimate_nodes`' (per sample and unit: one product per
     weight, the sum, ``z``, the activation and its name; the loss; the shared parameters).
 
@@ -589,8 +591,8 @@ def shape_estimates(features: int, heads, n_samples: int) -> tuple[int, int]:
     params = 0
     per_sample = features + 6 * heads[-1][0]
     fan_in = features
-    for units, act in heads:
-        params += units * (fan_in + 1)
+    for l, (units, act) in enumerate(heads):
+        params += units * fan_in + (1 if l < len(shared) and shared[l] else units)
         per_sample += units * (fan_in + (6 if act == "softmax" else 4))
         fan_in = units
     return params, n_samples * per_sample + params
