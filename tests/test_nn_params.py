@@ -338,3 +338,24 @@ def test_problem_refuses_frozen_update_directly():
     assert p.truth(p.resolve("w_new")) == pytest.approx(0.2)
     with pytest.raises(QuantityError, match="'b' is frozen"):
         p.resolve("b_new")
+
+
+@pytest.mark.parametrize("fmt", ["text", "md", "tex", "html", "json"])
+def test_several_samples_shared_frozen_sequential_in_every_format(tmp_path, fmt):
+    spec = {"inputs": [[0.1, 0.2], [0.5, -0.3], [1.0, 0.0]], "targets": [[1], [0], [1]], "loss": "bce",
+            "learning_rate": 0.5, "mode": "sequential", "frozen": ["W1[0][1]"],
+            "layers": [{"units": 3, "activation": "tanh", "weights": [[0.1, 0.2], [0.3, -0.1], [0.2, 0.2]],
+                        "bias": {"value": 0.1, "shared": True}},
+                       {"units": 1, "activation": "sigmoid", "weights": [[0.5, -0.4, 0.3]], "bias": 0.2,
+                        "trainable": {"weights": False}}]}
+    path = tmp_path / "n.json"
+    path.write_text(json.dumps(spec))
+    out = tmp_path / f"n.{fmt}"
+    assert main(["net", str(path), "--view", "both", "--steps", "3", "--format", fmt, "-o", str(out)]) == 0
+    text = out.read_text()
+    assert ("w1_0_1" in text) if fmt == "json" else ("frozen" in text and "shared" in text)
+    r = explain_network(spec)
+    assert r.check.ok and r.view_diff < 1e-20
+    h = train_network(spec, steps=3)
+    assert h.final["w1_0_1"] == 0.2 and h.final["w2_0_2"] == 0.3
+    assert [float(v) for k, v in r.updated().items() if k.startswith("w2_")] == [0.5, -0.4, 0.3]

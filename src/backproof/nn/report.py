@@ -562,6 +562,9 @@ class _Builder:
                      tag="each weight"),
             Equation((S.grad(Unit("b", l, i)), S.delta(l, i)), tag="each bias"),
         ]
+        if any(layer.shared_bias for layer in self.spec.layers):
+            lines.append(Equation((S.grad(Unit("b", l)), SumOver(i, S.delta(l, i))),
+                                  tag="a bias all the layer's units share: the sum of their δ"))
         if self.spec.layers[-1].activation == "softmax":
             # The softmax's slopes, case by case (not with a Kronecker δ: δ is the error here).
             m = Unit("a", L, "m")
@@ -805,6 +808,15 @@ class _Builder:
                             tag=f"{sh(m.dW)} = {sh(m.delta)} · {m.A_prev.shape[1]}×{m.A_prev.shape[0]}"))
         out.append(Equation((S.grad(Unit("b", l)), _juxt(d, Unit("1")), self.mat(m.db)),
                             tag=f"{sh(m.db)}: δ summed over the samples"))
+        if self.spec.layers[l - 1].shared_bias:  # one bias: the units' entries add up
+            b = self.lay.b[l - 1][0]
+            total = self.n(sum(m.db[i, 0] for i in range(m.units)))
+            if self.spec.n_samples == 1:
+                out.append(Equation((S.grad(S[b]), SumOver("i", S.delta(l, "i"), "1", str(m.units)), total),
+                                    tag="one bias shared by the layer's units: the sum of the entries above"))
+            else:
+                out.append(Equation((S.grad(S[b]), total),
+                                    tag="one bias shared by the layer's units: the sum of the entries of δ·1 above"))
         return out
 
     # --- update, training, plots, checks ----------------------------------------------------
@@ -843,9 +855,14 @@ class _Builder:
         for l in range(self.L - 1, -1, -1):
             W = sp.Matrix([[new[w] for w in row] for row in self.lay.W[l]])
             b = sp.Matrix([new[v] for v in self.lay.b[l]])
-            for name, M in (("W", W), ("b", b)):
+            frozen = set(self.spec.frozen)
+            for name, M, names in (("W", W, [w for row in self.lay.W[l] for w in row]), ("b", b, self.lay.b[l])):
                 atom = Unit(name, l + 1)
-                lines.append(Equation((Words("new"), Sub(atom, _mul(eta_sym, self.S.grad(atom))), self.mat(M))))
+                kept = sum(n in frozen for n in names)
+                tag = "" if not kept else ("frozen: unchanged" if kept == len(names) else
+                                           f"{kept} frozen entr{'y' if kept == 1 else 'ies'} unchanged")
+                lines.append(Equation((Words("new"), Sub(atom, _mul(eta_sym, self.S.grad(atom))), self.mat(M)),
+                                      tag=tag))
         return Equations(tuple(lines))
 
     def training(self) -> list[Any]:
@@ -856,7 +873,9 @@ class _Builder:
         blocks: list[Any] = [Heading("Training"), Paragraph((
             Text(f"Full-batch gradient descent on the NumPy engine: η = {h.learning_rate:g}, {h.mode}, tolerance "
                  f"{h.tolerance:g}. Stopped: {h.reason}. The loss went from {format_number(h.losses[0], d)} "
-                 f"to {format_number(h.final_loss, d)}."),))]
+                 f"to {format_number(h.final_loss, d)}."
+                 + (f" Frozen parameters kept their values ({', '.join(self.spec.frozen[:8])}"
+                    f"{', …' if len(self.spec.frozen) > 8 else ''})." if self.spec.frozen else "")),))]
         up = next((k for k in range(len(h.losses) - 1) if h.losses[k + 1] > h.losses[k]), None)
         if up is not None:
             blocks.append(Paragraph((Text("note: ", "note"), Text(
