@@ -17,7 +17,6 @@ appendix (``appendix=True``) for graphs of at most :data:`APPENDIX_NODES` nodes.
 
 from __future__ import annotations
 
-
 import math
 import re
 from dataclasses import dataclass, replace

@@ -390,8 +390,9 @@ def _backward(spec, fwd, eta=None) -> list[MatrixLayer]:
         if frozen is None:
             W_up = W
         else:
-            keep = frozen[l][0]
-            W_up = _ev(sp.Matrix(*W.shape, lambda i, j: W[i, j] if keep[i][j] else W[i, j] - eta * dW[i, j]))
+            keep = frozen[l][0]  # frozen weights stay as they are
+            W_up = _ev(sp.Matrix([[W[i, j] if keep[i][j] else W[i, j] - eta * dW[i, j] for j in range(W.shape[1])]
+                                  for i in range(W.shape[0])]))
         delta_up = delta
     return out[::-1]
 

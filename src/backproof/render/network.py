@@ -90,8 +90,10 @@ def display_names(net) -> dict[str, str]:
         for i, row in enumerate(lay.W[l]):
             for j, name in enumerate(row):
                 out[name] = _pretty_alias(name) if name in aliases else f"w{sup}{subscript(f'{i + 1}{j + 1}')}"
+        shared = spec.layers[l].shared_bias  # one bias for the layer: b⁽ˡ⁾, no unit index
         for i, name in enumerate(lay.b[l]):
-            out[name] = _pretty_alias(name) if name in aliases else f"b{sup}{subscript(str(i + 1))}"
+            out[name] = (_pretty_alias(name) if name in aliases
+                         else f"b{sup}" if shared else f"b{sup}{subscript(str(i + 1))}")
         for i, z in enumerate(lay.z[l][0]):
             out[z] = _pretty_alias(z) if z in aliases else f"z{sup}{subscript(str(i + 1))}"  # net_h1
             out[delta_name(z)] = f"δ{sup}{subscript(str(i + 1))}"
