@@ -551,8 +551,10 @@ def _node_entry(c: _Checker, p: str, entry: str, spec: NetSpec) -> None:
     if spec.n_samples != 1:
         c.fail(p, f"{entry} names a node of every sample; names of nodes need one sample "
                   f"(the spec has {spec.n_samples})")
-    if entry not in node_entries(spec):
-        c.fail(p, f"{entry} does not exist (nodes: {', '.join(node_entries(spec))})")
+    nodes = node_entries(spec)
+    if entry not in nodes:
+        shown = ", ".join(nodes[:12]) + (f", … ({len(nodes)} in all)" if len(nodes) > 12 else "")
+        c.fail(p, f"{entry} does not exist (nodes: {shown})")
 
 
 def _training_fields(c: _Checker, data: Mapping):
