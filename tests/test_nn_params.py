@@ -12,6 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from backproof.check.quantities import QuantityError
 from backproof.cli import main
@@ -359,3 +361,22 @@ def test_several_samples_shared_frozen_sequential_in_every_format(tmp_path, fmt)
     h = train_network(spec, steps=3)
     assert h.final["w1_0_1"] == 0.2 and h.final["w2_0_2"] == 0.3
     assert [float(v) for k, v in r.updated().items() if k.startswith("w2_")] == [0.5, -0.4, 0.3]
+
+
+# --- property: the write-up's update and the engine's step agree for any frozen/shared choice ------
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), shared=st.tuples(st.booleans(), st.booleans()),
+       mode=st.sampled_from(["simultaneous", "sequential"]), samples=st.integers(1, 2),
+       picks=st.sets(st.integers(0, 16), max_size=6))
+def test_symbolic_update_equals_the_engine_step(seed, shared, mode, samples, picks):
+    rng = np.random.default_rng(seed)
+    spec = _random_spec(rng, shared=shared, samples=samples, mode=mode)
+    names = list(program_from_spec(spec).params)
+    spec["frozen"] = sorted({names[k % len(names)] for k in picks})
+    r = explain_network(spec, check=False)
+    h = train_network(spec, steps=1)
+    for name, value in r.updated().items():
+        assert float(value) == pytest.approx(h.final[name], rel=1e-11, abs=1e-14), name
+    for name in spec["frozen"]:
+        assert h.final[name] == float(r.net.at[name])
