@@ -144,7 +144,7 @@ def test_finding_network_values_live_in_their_own_node_and_match_the_matrix_view
             # A shared bias (Mazur's b1, issue 14) is one parameter: its gradient sums the units' db.
             db = sum(layer.db) if net.spec.layers[l].shared_bias else layer.db[i, 0]
             grads = [float(layer.dW[i, j]) for j in range(layer.fan_in)] + [float(db)]
-            rows = [" ".join(f) for f in params if f[0].startswith("∂J/∂")]
+            rows = [" ".join(f) for f in params if f[0].startswith(f"∂{net.output}/∂")]  # E_total for Mazur
             assert len(rows) == len(grads), params
             for text, expected in zip(rows, grads, strict=True):
                 assert shown(text) == pytest.approx(expected, rel=5e-6, abs=1e-12), text
@@ -201,7 +201,7 @@ def test_finding_mazur_layers_are_labelled_alike_in_delta_names(networks):
             z, a = lay.z[l - 1][0][i - 1], lay.a[l - 1][0][i - 1]
             assert (z, a) == ((f"net_{'ho'[l - 1]}{i}"), f"out_{'ho'[l - 1]}{i}")
             unit = nodes[f"bp:{z}"]["fields"]
-            assert [f[0].split(" = ")[0] for f in unit] == [z, a, f"∂J/∂{a}", f"δ{sup}{sub}"], unit
+            assert [f[0].split(" = ")[0] for f in unit] == [z, a, f"∂E_total/∂{a}", f"δ{sup}{sub}"], unit
     for w in "₁₂₃₄₅₆₇₈":
         assert any(t.startswith(f"w{w} = ") for t in texts), w
     # No expanded formulas (a1_0*(1 - sigmoid(z2_0))*…), no 0-based scalar names.

@@ -162,6 +162,7 @@ class _NetDiagram:
         self.values = result.derivation.values
         self.ids: dict[str, str] = {}
         self.ports: dict[str, str] = {}
+        self.J = result.net.output  # the loss as the spec names it (E_total), else J
 
     def show(self, name: str) -> str:
         return self.names.get(name, name)
@@ -189,14 +190,14 @@ class _NetDiagram:
             return fields
         grad_a = self.grad_a_lines(l, i, a if d.a != d.z else z)
         if d.a == d.z:   # identity: δ is ∂J/∂a itself
-            fields.append([grad_a[0].replace(f"∂J/∂{z}", f"{dname} = ∂J/∂{z}", 1), *grad_a[1:]])
+            fields.append([grad_a[0].replace(f"∂{self.J}/∂{z}", f"{dname} = ∂{self.J}/∂{z}", 1), *grad_a[1:]])
             return fields
         fields.append(grad_a)
         if d.da_dz is None:   # softmax: a full Jacobian, no single slope
-            fields.append([f"{dname} = Σₘ ∂J/∂aₘ·∂aₘ/∂{z}", f"= {_num(d.delta)}"])
+            fields.append([f"{dname} = Σₘ ∂{self.J}/∂aₘ·∂aₘ/∂{z}", f"= {_num(d.delta)}"])
             return fields
         sym = OPS[act].symbol if act in OPS else act
-        fields.append([f"{dname} = ∂J/∂{a}·{sym}′({z})",
+        fields.append([f"{dname} = ∂{self.J}/∂{a}·{sym}′({z})",
                        f"= {_factor(d.dJ_da)}·{_factor(d.da_dz)} = {_num(d.delta)}"])
         return fields
 
@@ -213,7 +214,7 @@ class _NetDiagram:
     def grad_a_lines(self, l: int, i: int, a: str) -> list[str]:
         """∂J/∂a: the loss's derivative (output layer) or Σₖ δ⁽ˡ⁺¹⁾ₖ·wₖᵢ (hidden)."""
         d = self.deltas[(l, i)]
-        head = f"∂J/∂{a}"
+        head = f"∂{self.J}/∂{a}"
         if not d.back:
             sym = self.form(d.dJ_da_symbolic)
             return [f"{head} = {sym}", f"= {_num(d.dJ_da)}"] if sym else [f"{head} = {_num(d.dJ_da)}"]
@@ -230,11 +231,11 @@ class _NetDiagram:
         names = [*self.lay.W[l][i], self.lay.b[l][i]]
         for name in names:
             p = self.params[name]
-            grad = [f"∂J/∂{self.show(name)} = {_num(p.gradient)}"]
+            grad = [f"∂{self.J}/∂{self.show(name)} = {_num(p.gradient)}"]
             if len(p.terms) == 1:   # one sample: ∂J/∂w = δ·a (δ for a bias); several: the sum
                 dname = self.show(p.terms[0][0])
                 why = dname if p.col is None else f"{dname}·{self.show(p.terms[0][1] or '')}"
-                grad = [f"∂J/∂{self.show(name)} = {why}", f"= {_num(p.gradient)}"]
+                grad = [f"∂{self.J}/∂{self.show(name)} = {why}", f"= {_num(p.gradient)}"]
             rows.append([f"{self.show(name)} = {_num(p.value)}", grad])
         return rows
 
@@ -324,7 +325,7 @@ class _NetDiagram:
         if self.title:
             sizes = "-".join(str(s) for s in self.spec.sizes)
             name = f"{self.spec.name}: " if self.spec.name else ""
-            lines.append(f"{name}{sizes} network at the spec's parameters, loss J = {_num(self.r.loss)}")
+            lines.append(f"{name}{sizes} network at the spec's parameters, loss {self.J} = {_num(self.r.loss)}")
         if self.legend:
             lines.append("unit: z | a = act(z) | ∂J/∂a | δ = ∂J/∂z     parameters: value | ∂J/∂w = δ·a"
                          "     (indices from 1)")
