@@ -380,3 +380,17 @@ def test_symbolic_update_equals_the_engine_step(seed, shared, mode, samples, pic
         assert float(value) == pytest.approx(h.final[name], rel=1e-11, abs=1e-14), name
     for name in spec["frozen"]:
         assert h.final[name] == float(r.net.at[name])
+
+
+def test_python_builder_takes_shared_and_frozen_layers():
+    from backproof.nn import Layer, Network
+
+    net = Network([Layer(2, "sigmoid", weights=[[0.15, 0.20], [0.25, 0.30]], bias={"value": 0.35, "shared": True},
+                         trainable={"bias": False}),
+                   Layer(2, "sigmoid", weights=[[0.40, 0.45], [0.50, 0.55]], bias={"value": 0.60, "shared": True},
+                         trainable={"bias": False})],
+                  loss="half_sse", learning_rate=0.5, names={"w5": "W2[0][0]", "E_total": "J"})
+    r = net.explain(inputs=[0.05, 0.10], targets=[0.01, 0.99])
+    assert r.net.params == ("w1_0_0", "w1_0_1", "w1_1_0", "w1_1_1", "b1", "w5", "w2_0_1", "w2_1_0", "w2_1_1", "b2")
+    assert f"{float(r.updated()['w5']):.8f}" == "0.35891648" and r.updated()["b1"] == r.net.at["b1"]
+    assert r.net.output == "E_total"
