@@ -30,7 +30,7 @@ from backproof.derivation import derive
 from backproof.errors import LimitError, RenderError
 from backproof.nn import program_from_spec_file
 from backproof.nn.run import NetOptions, resolve_run, run_network
-from backproof.nn.views import matrix_view
+from backproof.nn.views import delta_name, matrix_view
 from backproof.printing import format_number
 from backproof.render import build_diagram, build_network_diagram, render_bytes
 from backproof.render.network import display_names
@@ -137,12 +137,14 @@ def test_finding_network_values_live_in_their_own_node_and_match_the_matrix_view
             z = lay.z[l][0][i]
             unit = nodes[f"bp:{z}"]["fields"]
             assert unit[0] == [f"{names[z]} = {format_number(result.derivation.values[z])}"]
-            delta = [f for f in unit if f[0].startswith(names["δ" + z[1:]])]
+            delta = [f for f in unit if f[0].startswith(names[delta_name(z)])]
             assert len(delta) == 1, unit
             assert shown(delta[0][-1]) == pytest.approx(float(layer.delta[i, 0]), rel=5e-6, abs=1e-12)
             params = nodes[f"bp:params:{z}"]["fields"]
-            grads = [float(layer.dW[i, j]) for j in range(layer.fan_in)] + [float(layer.db[i, 0])]
-            rows = [" ".join(f) for f in params if f[0].startswith("∂J/∂")]
+            # A shared bias (Mazur's b1, issue 14) is one parameter: its gradient sums the units' db.
+            db = sum(layer.db) if net.spec.layers[l].shared_bias else layer.db[i, 0]
+            grads = [float(layer.dW[i, j]) for j in range(layer.fan_in)] + [float(db)]
+            rows = [" ".join(f) for f in params if f[0].startswith(f"∂{net.output}/∂")]  # E_total for Mazur
             assert len(rows) == len(grads), params
             for text, expected in zip(rows, grads, strict=True):
                 assert shown(text) == pytest.approx(expected, rel=5e-6, abs=1e-12), text
@@ -191,12 +193,15 @@ def test_finding_mazur_layers_are_labelled_alike_in_delta_names(networks):
     result = networks["mazur"]
     nodes, _ = _nodes_and_edges(render_bytes(build_network_diagram(result), "svg", backend="wasm"))
     texts = [t for n in nodes.values() for t in n["texts"]]
+    lay = result.net.layout
     for l in (1, 2):
         for i in (1, 2):
             sup, sub = f"⁽{'¹²'[l - 1]}⁾", "₁₂"[i - 1]
-            unit = nodes[f"bp:z{l}_{i - 1}"]["fields"]
-            assert [f[0].split(" = ")[0] for f in unit] == [
-                f"z{sup}{sub}", f"a{sup}{sub}", f"∂J/∂a{sup}{sub}", f"δ{sup}{sub}"], unit
+            # Since issue 14 the spec names Mazur's nodes: net_h1 = z⁽¹⁾₁, out_h1 = a⁽¹⁾₁, …
+            z, a = lay.z[l - 1][0][i - 1], lay.a[l - 1][0][i - 1]
+            assert (z, a) == ((f"net_{'ho'[l - 1]}{i}"), f"out_{'ho'[l - 1]}{i}")
+            unit = nodes[f"bp:{z}"]["fields"]
+            assert [f[0].split(" = ")[0] for f in unit] == [z, a, f"∂E_total/∂{a}", f"δ{sup}{sub}"], unit
     for w in "₁₂₃₄₅₆₇₈":
         assert any(t.startswith(f"w{w} = ") for t in texts), w
     # No expanded formulas (a1_0*(1 - sigmoid(z2_0))*…), no 0-based scalar names.

@@ -184,10 +184,11 @@ def test_finding_delta_values_equal_the_numpy_engine():
         assert got[atom] == pytest.approx(value, rel=1e-9), atom
 
 
+# Mazur's spec names its nodes as the post does (issue 14): out_o1 = a2[0], net_o1 = z2[0], E_total = J.
 @pytest.mark.parametrize("notation,fragment", [
-    ("delta", "δ⁽²⁾₁ = ∂J/∂a⁽²⁾₁ · ∂a⁽²⁾₁/∂z⁽²⁾₁"),
-    ("leibniz", "∂J/∂z⁽²⁾₁ = ∂J/∂a⁽²⁾₁ · ∂a⁽²⁾₁/∂z⁽²⁾₁"),
-    ("cs231n", "dz⁽²⁾₁ = da⁽²⁾₁ · ∂a⁽²⁾₁/∂z⁽²⁾₁"),
+    ("delta", "δ⁽²⁾₁ = ∂E_total/∂out_o1 · ∂out_o1/∂net_o1"),
+    ("leibniz", "∂E_total/∂net_o1 = ∂E_total/∂out_o1 · ∂out_o1/∂net_o1"),
+    ("cs231n", "dnet_o1 = dout_o1 · ∂out_o1/∂net_o1"),
 ])
 def test_notation_switches_how_gradients_are_written(capsys, notation, fragment):
     code, out, _ = run(["net", MAZUR, "--notation", notation], capsys)
@@ -199,17 +200,18 @@ def test_compact_writes_one_line_per_unit(capsys):
     code, compact, _ = run(["net", MAZUR, "--compact"], capsys)
     assert code == 0 and len(compact.splitlines()) < len(full.splitlines())
     # ∂J/∂a⁽¹⁾₁ folds into δ⁽¹⁾₁'s line: Σ w·δ times the slope, numbers term for term.
-    assert "δ⁽¹⁾₁ = (w₅ · δ⁽²⁾₁ + w₇ · δ⁽²⁾₂) · a⁽¹⁾₁ · (1 - a⁽¹⁾₁)" in compact
-    assert "∂J/∂a⁽¹⁾₁ =" not in compact
+    assert "δ⁽¹⁾₁ = (w₅ · δ⁽²⁾₁ + w₇ · δ⁽²⁾₂) · out_h1 · (1 - out_h1)" in compact  # out_h1 = a⁽¹⁾₁
+    assert "∂E_total/∂out_h1 =" not in compact
 
 
 def test_indices_count_from_one_and_use_the_spec_names(capsys):
     code, out, _ = run(["net", MAZUR], capsys)
     assert code == 0
     backward = out[out.index("\nBackward pass"):out.index("\nVerification")]
-    for frag in ("a⁽²⁾₁", "a⁽²⁾₂", "∂J/∂w₅ = δ⁽²⁾₁ · a⁽¹⁾₁", "∂J/∂w₁ = δ⁽¹⁾₁ · x₁"):
+    # Since issue 14 the spec names Mazur's a⁽¹⁾₁ out_h1 and x₁ i1: the δ keep their indices.
+    for frag in ("δ⁽²⁾₁", "δ⁽²⁾₂", "∂E_total/∂w₅ = δ⁽²⁾₁ · out_h1", "∂E_total/∂w₁ = δ⁽¹⁾₁ · i₁"):
         assert frag in backward, frag
-    assert "a⁽²⁾₀" not in out and "a2_0" not in backward and "x₀" not in out
+    assert "a⁽²⁾₀" not in out and "δ⁽²⁾₀" not in out and "a2_0" not in backward and "x₀" not in out
 
 
 def test_html_is_one_self_contained_page(tmp_path, capsys):

@@ -83,7 +83,8 @@ def test_finding_network_result_repr_is_not_a_dump(mazur):
     """A network result printed 14-57 KB; now one line: the network, J, the update, the checks."""
     result = mazur.result
     text = _one_line(result)
-    assert text.startswith("<NetResult mazur: 2-2-2 sigmoid/sigmoid, loss half_sse, 1 sample, 12 parameters")
+    # 10 parameters: w1 … w8 and one shared bias per layer (issue 14; it was 12).
+    assert text.startswith("<NetResult mazur: 2-2-2 sigmoid/sigmoid, loss half_sse, 1 sample, 10 parameters")
     assert "J=0.298371" in text and "η=1/2" in text and "checks agree" in text  # Mazur: E_total = 0.298371109
     assert _one_line(mazur) == "<NetworkExplanation" + text[len("<NetResult"):]
     assert _one_line(result.net).startswith("<NetProgram mazur: 2-2-2")

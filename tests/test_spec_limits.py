@@ -122,7 +122,8 @@ def test_shape_estimates_match_the_built_network(name):
     from backproof.nn.spec import load_spec_file
     spec = validate_spec(load_spec_file(EXAMPLES / f"{name}.yaml"), name)
     heads = [(layer.units, layer.activation) for layer in spec.layers]
-    params, nodes = shape_estimates(len(spec.inputs[0]), heads, spec.n_samples)
+    shared = [layer.shared_bias for layer in spec.layers]  # Mazur's layers share one bias each
+    params, nodes = shape_estimates(len(spec.inputs[0]), heads, spec.n_samples, shared)
     assert (params, nodes) == (spec.n_params, estimate_nodes(spec))
 
 

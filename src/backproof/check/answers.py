@@ -681,8 +681,10 @@ def _network_problem(doc: Document, spec: ProblemSpec, network: dict) -> Problem
     if spec.at:
         at.update(spec.at)
     try:
+        # Frozen parameters (the spec's trainable: false / frozen) are not updated: not params.
         return Problem(net.program, at, lr, aliases=dict(getattr(net, "matrix_names", {}) or {}),
-                       params=tuple(getattr(net, "params", ()) or ()) or None, title=spec.title)
+                       params=tuple(getattr(net, "trainable", getattr(net, "params", ())) or ()) or None,
+                       title=spec.title, frozen=tuple(getattr(net, "frozen", ()) or ()))
     except BackproofError as exc:
         raise AnswerFileError([f"{doc.path}: problem: {exc}"]) from None
 

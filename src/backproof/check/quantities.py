@@ -152,6 +152,9 @@ class Problem:
         Extra names for quantities' variables (``"W1[0][1]" -> "W1_0_1"``), for networks.
     params : iterable of str, optional
         The trainable inputs (default: every input that has an update asked, else all).
+    frozen : iterable of str, optional
+        Inputs a network keeps fixed (its spec's ``trainable: false`` or ``frozen``): they
+        have gradients but no update, so ``b1_new`` is refused with the reason.
 
     Examples
     --------
@@ -162,7 +165,7 @@ class Problem:
     """
 
     def __init__(self, program, at=None, learning_rate=None, *, aliases: Mapping[str, str] | None = None,
-                 params: Iterable[str] | None = None, title: str | None = None):
+                 params: Iterable[str] | None = None, title: str | None = None, frozen: Iterable[str] = ()):
         self.program: Program = parse_program(program) if isinstance(program, str) else program
         self.title = title
         self.output = self.program.output
@@ -175,6 +178,7 @@ class Problem:
         self.inputs = tuple(self.program.inputs)
         self.names = self.inputs + self.assigned
         self.params = tuple(params) if params is not None else self.inputs
+        self.frozen = tuple(frozen)
         self._derivs: dict[str, Derivation] = {self.output: self.derivation}
         self.tapes: dict[str, StatementTape] = statement_tapes(self.program, self.derivation.graph)
         links = name_links(self.program, self.names, self.tapes)
@@ -266,6 +270,9 @@ class Problem:
         if n not in self.inputs:
             raise QuantityError(f"{raw!r}: only inputs (weights, biases) are updated, and {n!r} "
                                 f"is computed (inputs: {', '.join(self.inputs)})")
+        if n in self.frozen:
+            raise QuantityError(f"{raw!r}: {n!r} is frozen in this network (trainable: false), so no update "
+                                f"changes it; answer its gradient 'd{self.output}/d{n}' or its value {n!r}")
         return Quantity("update", n)
 
     def _name(self, text: str) -> str | None:
@@ -300,8 +307,9 @@ class Problem:
 
     def display(self, q: Quantity) -> str:
         """The quantity with network aliases put back (``dJ/dW1[0][1]``)."""
+        # A name the network spec declares (w5, out_o1: it is its own alias) is shown as written.
         back = {v: k for k, v in sorted(self.aliases.items(), key=lambda kv: (len(kv[0]), kv[0]))
-                if "[" in k}
+                if "[" in k and self.aliases.get(v) != v}
         if not back:
             return str(q)
         return str(Quantity(q.kind, back.get(q.name, q.name), back.get(q.wrt, q.wrt)))

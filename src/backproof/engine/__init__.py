@@ -4,6 +4,7 @@ Nothing under ``backproof.engine`` imports SymPy, so its numbers are a genuine s
 opinion on the symbolic derivations.
 """
 
+from backproof.engine.constraints import Constraint, constrain
 from backproof.engine.errors import EngineError, NumericalError
 from backproof.engine.graph_engine import EngineGradients, backward, forward, grad
 from backproof.engine.layers import (
@@ -33,6 +34,8 @@ from backproof.engine.network import (
 )
 
 __all__ = [
+    "Constraint",
+    "constrain",
     "EngineError",
     "NumericalError",
     "ACTIVATIONS",

@@ -42,6 +42,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from backproof.engine.constraints import Constraint, constrain_layer, distinct_gradients
 from backproof.engine.errors import EngineError, NumericalError
 from backproof.engine.layers import Dense
 from backproof.engine.losses import Loss, get_loss
@@ -63,6 +64,9 @@ __all__ = [
 
 Array = np.ndarray
 Grads = list[tuple[Array, Array]]
+#: One :class:`~backproof.engine.constraints.Constraint` (or None) per layer: frozen and shared
+#: parameters (see :mod:`backproof.engine.constraints`).
+Constraints = Sequence[Constraint | None] | None
 
 MODES = ("simultaneous", "sequential")
 
@@ -255,8 +259,13 @@ def loss_value(cache: Cache, layers: Sequence[Dense], T, loss: str | Loss) -> fl
 
 
 def _backward(cache: Cache, layers: tuple[Dense, ...], T: Array, loss: Loss,
-              learning_rate: float | None) -> Grads:
-    """Backpropagate; with ``learning_rate`` the error flows through updated weights."""
+              learning_rate: float | None, constraints: Constraints = None) -> Grads:
+    """Backpropagate; with ``learning_rate`` the error flows through updated weights.
+
+    With ``constraints`` every layer's gradient is the one an update applies (a shared
+    bias gets the sum of its uses, a frozen entry 0), so in the sequential order a
+    frozen weight of the layer above stays as it is.
+    """
     z_out, a_out = cache.zs[-1], cache.output
     where = f"loss ({loss.name})"
     with _numerics(where):
@@ -275,6 +284,8 @@ def _backward(cache: Cache, layers: tuple[Dense, ...], T: Array, loss: Loss,
         with _numerics(where):
             dW = _finite(delta.T @ cache.activations[i], where, "dW", freeze=False)
             db = _finite(np.sum(delta, axis=0), where, "db", freeze=False)
+            if constraints is not None:
+                dW, db = constrain_layer(dW, db, constraints[i])
             grads.append((dW, db))
             if i == 0:
                 break  # nothing below the first layer needs δ
@@ -290,7 +301,7 @@ def _backward(cache: Cache, layers: tuple[Dense, ...], T: Array, loss: Loss,
 
 
 def back_propagation(cache: Cache, layers: Sequence[Dense], T,
-                     loss: str | Loss) -> Grads:
+                     loss: str | Loss, constraints: Constraints = None) -> Grads:
     """Gradients of the batch loss with respect to every weight and bias.
 
     Parameters
@@ -303,6 +314,9 @@ def back_propagation(cache: Cache, layers: Sequence[Dense], T,
         Targets.
     loss : str or Loss
         Loss name; ``bce`` needs a sigmoid output layer and ``ce`` a softmax one.
+    constraints : sequence of Constraint, optional
+        Frozen and shared parameters, one entry per layer: the gradients returned are
+        then the ones an update applies (see :mod:`backproof.engine.constraints`).
 
     Returns
     -------
@@ -324,11 +338,17 @@ def back_propagation(cache: Cache, layers: Sequence[Dense], T,
     [([[15.0]], [5.0])]
     """
     layers, T, loss = _check(cache, layers, T, loss)
-    return _backward(cache, layers, T, loss, None)  # freshly computed, writeable arrays
+    _check_constraints(constraints, layers)
+    return _backward(cache, layers, T, loss, None, constraints)  # freshly computed, writeable arrays
+
+
+def _check_constraints(constraints: Constraints, layers: Sequence[Dense]) -> None:
+    if constraints is not None and len(constraints) != len(layers):
+        raise EngineError(f"constraints: {len(constraints)} entries for {len(layers)} layers")
 
 
 def sequential_gradients(cache: Cache, layers: Sequence[Dense], T, loss: str | Loss,
-                         learning_rate: float) -> Grads:
+                         learning_rate: float, constraints: Constraints = None) -> Grads:
     """Gradients used by the sequential update order (output layer updated first).
 
     The output layer's gradient is the ordinary one; the error reaching layer ``l``
@@ -357,8 +377,9 @@ def sequential_gradients(cache: Cache, layers: Sequence[Dense], T, loss: str | L
     [[[4.0]], [[2.0]]]
     """
     layers, T, loss = _check(cache, layers, T, loss)
+    _check_constraints(constraints, layers)
     eta = _learning_rate(learning_rate)
-    return _backward(cache, layers, T, loss, eta)
+    return _backward(cache, layers, T, loss, eta, constraints)
 
 
 def _learning_rate(learning_rate) -> float:
@@ -387,7 +408,7 @@ def gradient_norm(grads: Grads) -> float:
 
 def gd_step(layers: Sequence[Dense], grads: Grads, learning_rate: float,
             mode: str = "simultaneous", *, cache: Cache | None = None, T=None,
-            loss: str | Loss | None = None) -> list[Dense]:
+            loss: str | Loss | None = None, constraints: Constraints = None) -> list[Dense]:
     """One gradient-descent step ``W ← W − η dW``, ``b ← b − η db``, returning new layers.
 
     Parameters
@@ -405,6 +426,10 @@ def gd_step(layers: Sequence[Dense], grads: Grads, learning_rate: float,
         needs ``cache``, ``T`` and ``loss``.
     cache, T, loss
         Forward pass, targets and loss; required in sequential mode only.
+    constraints : sequence of Constraint, optional
+        Frozen and shared parameters; ``grads`` should already be constrained (as
+        :func:`back_propagation` returns them with the same constraints). In sequential
+        mode the recomputed gradients are constrained too.
 
     Returns
     -------
@@ -435,7 +460,7 @@ def gd_step(layers: Sequence[Dense], grads: Grads, learning_rate: float,
     if mode == "sequential":
         if cache is None or T is None or loss is None:
             raise EngineError("gd_step: mode 'sequential' needs cache=, T= and loss=")
-        grads = sequential_gradients(cache, layers, T, loss, eta)[:-1] + [grads[-1]]
+        grads = sequential_gradients(cache, layers, T, loss, eta, constraints)[:-1] + [grads[-1]]
     new = []
     for i, (layer, (dW, db)) in enumerate(zip(layers, grads)):
         where = _name(i, layer) + " update"
@@ -527,7 +552,7 @@ def _stop_reason(losses: Sequence[float], norms: Sequence[float], k: int, steps:
 
 def train(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float,
           steps: int, tolerance: float = 0.0, mode: str = "simultaneous",
-          record: Recorder | None = None) -> TrainResult:
+          record: Recorder | None = None, constraints: Constraints = None) -> TrainResult:
     """Full-batch gradient descent: the seeds' epoch loop, written correctly.
 
     Each step runs :func:`forward_prop`, :func:`loss_value`, :func:`back_propagation`
@@ -554,6 +579,10 @@ def train(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float,
     record : callable, optional
         ``record(k, layers)`` is called with every network the loop visits, the
         initial one (``k = 0``) and the one after each update, before its loss is taken.
+    constraints : sequence of Constraint, optional
+        Frozen and shared parameters, one entry per layer: frozen entries never change,
+        a shared bias moves by the sum of its units' gradients, and the gradient norm
+        counts each trainable parameter once.
 
     Returns
     -------
@@ -588,12 +617,13 @@ def train(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float,
         try:
             cache = forward_prop(X, current)
             losses.append(loss_value(cache, current, T, loss))
-            grads = back_propagation(cache, current, T, loss)
-            norms.append(gradient_norm(grads))
+            grads = back_propagation(cache, current, T, loss, constraints)
+            norms.append(gradient_norm(grads if constraints is None else distinct_gradients(grads, constraints)))
             stopped = _stop_reason(losses, norms, k, steps, tol)
             if stopped is not None:
                 return TrainResult(current, tuple(losses), tuple(norms), k, stopped)
-            current = tuple(gd_step(current, grads, eta, mode, cache=cache, T=T, loss=loss))
+            current = tuple(gd_step(current, grads, eta, mode, cache=cache, T=T, loss=loss,
+                                    constraints=constraints))
         except NumericalError as exc:
             raise TrainingStepError(k, exc) from None
         k += 1

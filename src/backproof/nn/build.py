@@ -16,7 +16,11 @@ the derivation, the diagrams and the checker treat it exactly like a program giv
 =====================  ==============================================================
 
 With several samples every per-sample name ends in ``_s{s}`` (``z1_0_s2``). The
-spec's ``names`` replace parameter names (Mazur's ``w1`` … ``w8``). The loss is written
+spec's ``names`` replace parameter names (Mazur's ``w1`` … ``w8``) and, for one sample,
+node names (``net_h1: z1[0]``, ``out_o1: a2[0]``, ``E_total: J``). Naming a per-output
+error (``E_o1: E[0]``) writes the loss as one statement per output, ``E_o1 = ½(out_o1 − y_0)²``,
+and their sum. A shared bias (``bias: {value: 0.35, shared: true}``) is one scalar ``b{l}``
+in every unit's sum, so the derivation adds up its uses' gradients at the fork. The loss is written
 as a teacher writes it (``−(y log a + (1 − y) log(1 − a))`` for bce, ``−Σ y log a`` for
 ce): its values equal the NumPy engine's logit forms, and its derivative shows the
 ŷ − y simplification.
@@ -85,8 +89,25 @@ class NetProgram:
 
     @property
     def output(self) -> str:
-        """The loss name, ``J``."""
+        """The loss name, ``J`` (or the spec's name for it, such as ``E_total``)."""
         return self.program.output
+
+    @property
+    def frozen(self) -> tuple[str, ...]:
+        """Parameters no update changes (the spec's ``trainable: false`` and ``frozen``)."""
+        return self.spec.frozen
+
+    @property
+    def trainable(self) -> tuple[str, ...]:
+        """Parameters the updates change, in layer order."""
+        frozen = set(self.spec.frozen)
+        return tuple(p for p in self.params if p not in frozen)
+
+    @property
+    def shared(self) -> dict[str, int]:
+        """Shared bias -> the number of units that use it (``{"b1": 2}`` for Mazur)."""
+        return {self.layout.b[l][0]: layer.units for l, layer in enumerate(self.spec.layers)
+                if layer.shared_bias}
 
     def __repr__(self) -> str:
         # One line: the fields (every statement, value and name) are kilobytes.
@@ -148,6 +169,11 @@ def _statements(spec: NetSpec, lay: Layout, labels: list[str],
             stmts += more
             clusters.update(boxes)
             prev = [_S(n) for n in lay.a[l][s]]
+        if lay.errors:
+            more = _error_statements(spec, lay, prev)
+            stmts += more
+            clusters.update({st.name: loss_label for st in more})
+            continue
         expr = _sample_loss(spec.loss, prev, [_S(n) for n in lay.y[s]])
         stmts.append(Statement(lay.loss[s], expr))
         clusters[lay.loss[s]] = loss_label
@@ -155,6 +181,20 @@ def _statements(spec: NetSpec, lay: Layout, labels: list[str],
         stmts.append(Statement("J", _scaled(spec.n_samples, _sum([_S(n) for n in lay.loss]))))
         clusters["J"] = loss_label
     return stmts, clusters
+
+
+def _error_statements(spec: NetSpec, lay: Layout, outs: list[sp.Symbol]) -> list[Statement]:
+    """The loss as one term per output (``E_o1 = ½(out_o1 − y_0)²``), then their sum (one sample).
+
+    Each term is the loss row's written form for that output alone; a loss that averages
+    over the outputs (mse, bce) divides the sum by K.
+    """
+    row = LOSS_ROWS[spec.loss]
+    ys = [_S(n) for n in lay.y[0]]
+    stmts = [Statement(e, row.written([o], [t])) for e, o, t in zip(lay.errors, outs, ys)]
+    total = _sum([_S(e) for e in lay.errors])
+    scaled = _scaled(len(lay.errors), total) if row.per_output else total
+    return [*stmts, Statement(lay.loss[0], scaled)]
 
 
 def _values(spec: NetSpec, lay: Layout, labels: list[str], loss_label: str,
@@ -177,7 +217,8 @@ def _values(spec: NetSpec, lay: Layout, labels: list[str], loss_label: str,
                 params.append(lay.W[l][i][j])
         for i in range(layer.units):
             at[lay.b[l][i]] = layer.bias[i]
-            params.append(lay.b[l][i])
+            if lay.b[l][i] not in params:  # a shared bias is one parameter
+                params.append(lay.b[l][i])
         for name in [n for row in lay.W[l] for n in row] + list(lay.b[l]):
             clusters[name] = labels[l]
     return at, params
@@ -205,6 +246,10 @@ def _matrix_names(spec: NetSpec, lay: Layout) -> dict[str, str]:
             matrix_names[f"x{idx(j)}"] = name
         for k, name in enumerate(lay.y[s]):
             matrix_names[f"y{idx(k)}"] = name
+        if spec.n_samples == 1:
+            matrix_names.update({f"E[{k}]": e for k, e in enumerate(lay.errors)})
+            if lay.output != "J":
+                matrix_names["J"] = lay.output
         for l in range(len(spec.layers)):
             for i, name in enumerate(lay.z[l][s]):
                 matrix_names[f"z{l + 1}{idx(i)}"] = name
@@ -229,7 +274,7 @@ def build_program(spec: NetSpec) -> NetProgram:
     labels = [f"layer {l} ({L.activation})" for l, L in enumerate(spec.layers, start=1)]
     loss_label = f"loss ({spec.loss})"
     stmts, clusters = _statements(spec, lay, labels, loss_label)
-    program = Program(tuple(stmts), "J")
+    program = Program(tuple(stmts), lay.output)
     at, params = _values(spec, lay, labels, loss_label, clusters)
     if estimate_nodes(spec) <= CLUSTER_OPS_NODES:
         clusters.update(_operation_boxes(program, clusters))

@@ -145,8 +145,12 @@ class NetResult:
         return {p: G[p] for p in self.net.params}
 
     def updated(self) -> dict[str, sp.Expr]:
-        """Scalar parameter name -> value after one update (empty without η)."""
-        return {s.target: s.value for s in self.updates}
+        """Scalar parameter name -> value after one update (empty without η); a frozen
+        parameter keeps its value."""
+        if not self.updates:
+            return {}
+        new = {s.target: s.value for s in self.updates}
+        return {p: new.get(p, self.net.at[p]) for p in self.net.params}
 
     def with_history(self, history: TrainHistory) -> NetResult:
         """The same result with a training history attached (a new record)."""
@@ -187,7 +191,8 @@ def engine_check(net: NetProgram, gradients: Mapping[str, sp.Expr], loss: sp.Exp
             for j, name in enumerate(row):
                 flat_engine[name] = float(dW[i, j])
         for i, name in enumerate(lay.b[l]):
-            flat_engine[name] = float(db[i])
+            # A shared bias is used by every unit: its gradient is the sum of theirs.
+            flat_engine[name] = flat_engine.get(name, 0.0) + float(db[i])
     floor = ENGINE_ATOL / ENGINE_RTOL
     for name in net.params:
         r = _rel(float(gradients[name]), flat_engine[name], floor)
@@ -251,7 +256,8 @@ def _at_kink(cache, spec) -> bool:
 
 
 def update_steps(net: NetProgram, gradients: Mapping[str, sp.Expr], mode: str) -> tuple[Step, ...]:
-    """One gradient-descent update ``new = old − η·gradient`` per parameter, as Steps.
+    """One gradient-descent update ``new = old − η·gradient`` per trainable parameter, as Steps
+    (frozen parameters get none: they keep their values).
 
     In ``sequential`` mode the gradients of the earlier layers are recomputed through
     the already updated later weights (:func:`~backproof.nn.views.matrix_gradients`).
@@ -279,10 +285,11 @@ def update_steps(net: NetProgram, gradients: Mapping[str, sp.Expr], mode: str) -
                 for j, name in enumerate(row):
                     used[name] = dW[i, j]
             for i, name in enumerate(lay.b[l]):
-                used[name] = db[i, 0]
+                # A shared bias collects every unit's share.
+                used[name] = used[name] + db[i, 0] if i and name == lay.b[l][0] else db[i, 0]
     rule = f"gradient descent ({mode}): new = old − η·gradient"
     steps = []
-    for k, name in enumerate(net.params, start=1):
+    for k, name in enumerate(net.trainable, start=1):
         old = net.at[name]
         grad = sp.sympify(used[name], strict=True)  # safe: strict, and used[name] is a NumPy/SymPy number
         new = evaluate_number(old - eta * grad)

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 import sympy as sp
 
 __all__ = ["LayerSpec", "DataSpec", "PlotSpec", "NetSpec", "Layout", "param_entries", "entry_scalar",
-           "layout_of", "generated_names", "estimate_nodes"]
+           "layout_of", "generated_names", "estimate_nodes", "node_entries", "frozen_masks", "NODE_ENTRY"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,12 @@ class LayerSpec:
     bias: tuple[sp.Rational, ...]
     initialized: bool = False
     initializer: str | None = None
+    # Parameters the way tutorials use them (issue 14): a layer's weights or bias can be
+    # frozen (kept at their values by every update), and its bias shared by all its units
+    # (one scalar ``b{l}``, Mazur's b1 and b2).
+    trainable_weights: bool = True
+    trainable_bias: bool = True
+    shared_bias: bool = False
 
     @property
     def fan_in(self) -> int:
@@ -67,7 +73,11 @@ class NetSpec:
         The spec gave one sample as a flat list: names carry no sample suffix and
         JSON values are flat lists.
     names : tuple of (alias, entry)
-        The spec's ``names``, e.g. ``("w5", "W2[0][0]")``.
+        The spec's ``names``, e.g. ``("w5", "W2[0][0]")``, ``("out_o1", "a2[0]")``,
+        ``("E_total", "J")``.
+    frozen : tuple of str
+        Scalar parameter names that no update changes (a layer's ``trainable`` and the
+        top-level ``frozen`` list), in layer order.
     """
 
     name: str
@@ -87,6 +97,7 @@ class NetSpec:
     plot: PlotSpec = field(default_factory=PlotSpec)
     description: str = ""
     source: str = ""
+    frozen: tuple[str, ...] = ()
 
     @property
     def n_samples(self) -> int:
@@ -100,8 +111,9 @@ class NetSpec:
 
     @property
     def n_params(self) -> int:
-        """Number of scalar parameters (weights and biases)."""
-        return sum(layer.units * (layer.fan_in + 1) for layer in self.layers)
+        """Number of scalar parameters (weights and biases; a shared bias counts once)."""
+        return sum(layer.units * layer.fan_in + (1 if layer.shared_bias else layer.units)
+                   for layer in self.layers)
 
     def alias_of(self) -> dict[str, str]:
         """Entry (``W2[0][0]``) -> alias (``w5``) for the spec's ``names``."""
@@ -138,6 +150,9 @@ class Layout:
     a: tuple[tuple[tuple[str, ...], ...], ...]
     loss: tuple[str, ...]
     output: str = "J"
+    #: Per-output error names ``E[k]`` (one sample only), or () when the spec names none:
+    #: then the loss is one statement.
+    errors: tuple[str, ...] = ()
 
 
 def param_entries(spec: NetSpec) -> list[tuple[str, str]]:
@@ -159,36 +174,111 @@ def param_entries(spec: NetSpec) -> list[tuple[str, str]]:
         for i in range(layer.units):
             for j in range(layer.fan_in):
                 out.append((f"W{l}[{i}][{j}]", f"w{l}_{i}_{j}"))
+        if layer.shared_bias:
+            out.append((f"b{l}", f"b{l}"))  # one bias for every unit of the layer
+            continue
         for i in range(layer.units):
             out.append((f"b{l}[{i}]", f"b{l}_{i}"))
     return out
 
 
 def entry_scalar(spec: NetSpec) -> dict[str, str]:
-    """Entry -> the scalar name used in the program (the alias when ``names`` gives one)."""
+    """Entry -> the scalar name used in the program (the alias when ``names`` gives one).
+
+    A shared bias ``b{l}`` is also reached from each unit's entry ``b{l}[i]``.
+    """
     alias = spec.alias_of()
-    return {e: alias.get(e, s) for e, s in param_entries(spec)}
+    out = {e: alias.get(e, s) for e, s in param_entries(spec)}
+    for l, layer in enumerate(spec.layers, start=1):
+        if layer.shared_bias:
+            for i in range(layer.units):
+                out[f"b{l}[{i}]"] = out[f"b{l}"]
+    return out
+
+
+#: The nodes ``names`` may rename besides parameters: inputs ``x[j]``, targets ``y[k]``,
+#: pre-activations ``z{l}[i]``, activations ``a{l}[i]``, per-output errors ``E[k]`` and
+#: the loss ``J`` (one sample only).
+NODE_ENTRY = r"(?:x\[(\d+)\]|y\[(\d+)\]|z(\d+)\[(\d+)\]|a(\d+)\[(\d+)\]|E\[(\d+)\]|J)"
+
+
+def node_entries(spec: NetSpec) -> list[str]:
+    """Every node entry ``names`` may rename (see :data:`NODE_ENTRY`), for one sample.
+
+    Examples
+    --------
+    >>> from backproof.nn.spec import validate_spec
+    >>> node_entries(validate_spec({"inputs": [1], "targets": [0], "loss": "mse",
+    ...     "layers": [{"units": 1, "activation": "relu"}]}))
+    ['x[0]', 'y[0]', 'z1[0]', 'a1[0]', 'E[0]', 'J']
+    """
+    out = [f"x[{j}]" for j in range(len(spec.inputs[0]))]
+    out += [f"y[{k}]" for k in range(len(spec.targets[0]))]
+    for l, layer in enumerate(spec.layers, start=1):
+        out += [f"z{l}[{i}]" for i in range(layer.units)]
+        if layer.activation != "identity":
+            out += [f"a{l}[{i}]" for i in range(layer.units)]
+    return out + [f"E[{k}]" for k in range(spec.layers[-1].units)] + ["J"]
+
+
+def frozen_masks(spec: NetSpec) -> list[tuple[tuple[tuple[bool, ...], ...], tuple[bool, ...]]]:
+    """Per layer, which entries of ``W`` and ``b`` are frozen (True = kept by every update).
+
+    Examples
+    --------
+    >>> from backproof.nn.spec import validate_spec
+    >>> frozen_masks(validate_spec({"inputs": [1], "targets": [0], "loss": "mse", "layers": [
+    ...     {"units": 1, "activation": "relu", "weights": [[1]], "trainable": {"bias": False}}]}))
+    [(((False,),), (True,))]
+    """
+    frozen = set(spec.frozen)
+    lay = layout_of(spec)
+    return [(tuple(tuple(w in frozen for w in row) for row in lay.W[l]), tuple(b in frozen for b in lay.b[l]))
+            for l in range(len(spec.layers))]
+
+
+def _layer_names(spec: NetSpec, l: int, layer: LayerSpec, scal, node, suf):
+    """Layer ``l``'s (1-based) names: ``W`` and ``b`` (one per unit, a shared bias repeated),
+    then ``z`` and ``a`` per sample (``a`` is ``z`` for an identity layer)."""
+    n = spec.n_samples
+    W = tuple(tuple(scal[f"W{l}[{i}][{j}]"] for j in range(layer.fan_in)) for i in range(layer.units))
+    b = tuple(scal[f"b{l}[{i}]"] for i in range(layer.units))
+    z = tuple(tuple(node(f"z{l}[{i}]", f"z{l}_{i}{suf(s)}") for i in range(layer.units)) for s in range(n))
+    if layer.activation == "identity":
+        return W, b, z, z
+    a = tuple(tuple(node(f"a{l}[{i}]", f"a{l}_{i}{suf(s)}") for i in range(layer.units)) for s in range(n))
+    return W, b, z, a
 
 
 def layout_of(spec: NetSpec) -> Layout:
-    """The scalar names of ``spec`` arranged like its matrices (see :class:`Layout`)."""
+    """The scalar names of ``spec`` arranged like its matrices (see :class:`Layout`).
+
+    ``names`` renames parameters and, for one sample, nodes (``net_h1: z1[0]``,
+    ``E_total: J``); a shared bias is one name in every unit's place.
+    """
     n = spec.n_samples
     suf = (lambda s: f"_s{s}") if n > 1 else (lambda s: "")
     scal = entry_scalar(spec)
-    x = tuple(tuple(f"x_{j}{suf(s)}" for j in range(len(spec.inputs[0]))) for s in range(n))
-    y = tuple(tuple(f"y_{k}{suf(s)}" for k in range(len(spec.targets[0]))) for s in range(n))
+    alias = spec.alias_of() if n == 1 else {}
+
+    def node(entry: str, default: str) -> str:
+        return alias.get(entry, default)
+
+    x = tuple(tuple(node(f"x[{j}]", f"x_{j}{suf(s)}") for j in range(len(spec.inputs[0]))) for s in range(n))
+    y = tuple(tuple(node(f"y[{k}]", f"y_{k}{suf(s)}") for k in range(len(spec.targets[0]))) for s in range(n))
     W, b, z, a = [], [], [], []
     for l, layer in enumerate(spec.layers, start=1):
-        W.append(tuple(tuple(scal[f"W{l}[{i}][{j}]"] for j in range(layer.fan_in))
-                       for i in range(layer.units)))
-        b.append(tuple(scal[f"b{l}[{i}]"] for i in range(layer.units)))
-        z.append(tuple(tuple(f"z{l}_{i}{suf(s)}" for i in range(layer.units)) for s in range(n)))
-        if layer.activation == "identity":
-            a.append(z[-1])
-        else:
-            a.append(tuple(tuple(f"a{l}_{i}{suf(s)}" for i in range(layer.units)) for s in range(n)))
-    loss = ("J",) if n == 1 else tuple(f"J_s{s}" for s in range(n))
-    return Layout(x, y, tuple(W), tuple(b), tuple(z), tuple(a), loss)
+        Wl, bl, zl, al = _layer_names(spec, l, layer, scal, node, suf)
+        W.append(Wl)
+        b.append(bl)
+        z.append(zl)
+        a.append(al)
+    output = node("J", "J")
+    loss = (output,) if n == 1 else tuple(f"J_s{s}" for s in range(n))
+    K = spec.layers[-1].units
+    named_errors = any(f"E[{k}]" in alias for k in range(K))
+    errors = tuple(node(f"E[{k}]", f"E_{k}") for k in range(K)) if named_errors else ()
+    return Layout(x, y, tuple(W), tuple(b), tuple(z), tuple(a), loss, output, errors)
 
 
 def generated_names(spec: NetSpec) -> set[str]:
@@ -196,6 +286,7 @@ def generated_names(spec: NetSpec) -> set[str]:
     bare = replace(spec, names=())
     lay = layout_of(bare)
     out = {n for _, n in param_entries(bare)} | {"J"} | set(lay.loss)
+    out |= {f"E_{k}" for k in range(spec.layers[-1].units)}  # per-output errors, when named
     for rows in (lay.x, lay.y):
         out |= {n for row in rows for n in row}
     for group in (lay.z, lay.a):

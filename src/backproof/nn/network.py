@@ -33,6 +33,8 @@ class Layer:
     --------
     >>> Layer(2, "sigmoid").to_spec()
     {'units': 2, 'activation': 'sigmoid'}
+    >>> Layer(2, "sigmoid", bias={"value": 0.35, "shared": True}, trainable={"bias": False}).to_spec()["trainable"]
+    {'bias': False}
     """
 
     units: int
@@ -40,6 +42,7 @@ class Layer:
     weights: Any = None
     bias: Any = None
     initializer: str | None = None
+    trainable: Any = None
 
     def to_spec(self) -> dict:
         """The layer as a spec mapping."""
@@ -50,6 +53,8 @@ class Layer:
             out["bias"] = _plain(self.bias)
         if self.initializer is not None:
             out["initializer"] = self.initializer
+        if self.trainable is not None:
+            out["trainable"] = self.trainable
         return out
 
 
@@ -59,6 +64,8 @@ def _plain(x):
         return x.tolist()
     if isinstance(x, (list, tuple)):
         return [_plain(v) for v in x]
+    if isinstance(x, Mapping):  # a bias {value, shared} or trainable {weights, bias}
+        return {k: _plain(v) for k, v in x.items()}
     return x
 
 
@@ -85,7 +92,7 @@ class Network:
         ``mse``, ``sse``, ``half_sse``, ``bce`` (sigmoid output) or ``ce`` (softmax output).
     **fields
         Any other spec field: ``inputs``, ``targets``, ``data``, ``learning_rate``,
-        ``names``, ``initializer``, ``seed``, ``steps``, ``tolerance``, ``mode``,
+        ``names``, ``frozen``, ``initializer``, ``seed``, ``steps``, ``tolerance``, ``mode``,
         ``plot``, ``name``, ``description``.
 
     Examples

@@ -12,11 +12,11 @@ from collections.abc import Mapping
 import numpy as np
 import sympy as sp
 
-from ..engine import ACTIVATIONS, LOSSES, Dense
+from ..engine import ACTIVATIONS, LOSSES, Constraint, Dense
 from .build import NetProgram
-from .model import NetSpec
+from .model import NetSpec, frozen_masks
 
-__all__ = ["engine_layers", "batch_arrays", "LossFunction"]
+__all__ = ["engine_layers", "batch_arrays", "LossFunction", "engine_constraints"]
 
 
 def engine_layers(spec: NetSpec, values: Mapping[str, sp.Expr] | None = None,
@@ -36,6 +36,27 @@ def engine_layers(spec: NetSpec, values: Mapping[str, sp.Expr] | None = None,
             b = np.array([float(values[n]) for n in lay.b[l]], dtype=float)
         layers.append(Dense(W, b, layer.activation))
     return layers
+
+
+def engine_constraints(spec: NetSpec) -> list[Constraint | None] | None:
+    """The spec's frozen and shared parameters for the engine, or None when every
+    parameter is free (the engine then runs exactly as before).
+
+    Examples
+    --------
+    >>> from backproof.nn.spec import validate_spec
+    >>> c = engine_constraints(validate_spec({"inputs": [1], "targets": [0, 1], "loss": "mse", "layers": [
+    ...     {"units": 2, "activation": "relu", "bias": {"value": 1, "shared": True}, "trainable": {"bias": False}}]}))
+    >>> c[0].b_shared, c[0].b_frozen.tolist()
+    (True, [True, True])
+    """
+    if not spec.frozen and not any(layer.shared_bias for layer in spec.layers):
+        return None
+    out: list[Constraint | None] = []
+    for layer, (W_frozen, b_frozen) in zip(spec.layers, frozen_masks(spec)):
+        out.append(Constraint(np.array(W_frozen, dtype=bool).reshape(layer.units, layer.fan_in),
+                              np.array(b_frozen, dtype=bool), layer.shared_bias))
+    return out
 
 
 def batch_arrays(spec: NetSpec) -> tuple[np.ndarray, np.ndarray]:
@@ -71,22 +92,23 @@ class LossFunction:
         self.Ws = [np.array([[base[n] for n in row] for row in lay.W[l]], dtype=float)
                    for l in range(len(lay.W))]
         self.bs = [np.array([base[n] for n in lay.b[l]], dtype=float) for l in range(len(lay.b))]
-        self.where: dict[str, tuple[str, int, tuple[int, ...]]] = {}
+        # A shared bias sits in every unit's place: setting it sets them all.
+        self.where: dict[str, list[tuple[str, int, tuple[int, ...]]]] = {}
         for l in range(len(lay.W)):
             for i, row in enumerate(lay.W[l]):
                 for j, name in enumerate(row):
-                    self.where[name] = ("W", l, (i, j))
+                    self.where.setdefault(name, []).append(("W", l, (i, j)))
             for i, name in enumerate(lay.b[l]):
-                self.where[name] = ("b", l, (i,))
+                self.where.setdefault(name, []).append(("b", l, (i,)))
 
     def __call__(self, **vals: float) -> float:
         Ws = list(self.Ws)
         bs = list(self.bs)
         for name, v in vals.items():
-            kind, l, idx = self.where[name]
-            target = Ws if kind == "W" else bs
-            target[l] = target[l].copy()
-            target[l][idx] = v
+            for kind, l, idx in self.where[name]:
+                target = Ws if kind == "W" else bs
+                target[l] = target[l].copy()
+                target[l][idx] = v
         with np.errstate(all="ignore"):
             a = self.X
             z = a

@@ -18,6 +18,7 @@ appendix (``appendix=True``) for graphs of at most :data:`APPENDIX_NODES` nodes.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -175,33 +176,48 @@ def _step(expr):
 
 
 class _Symbols:
-    """The atom of every scalar of the network, from its coordinates in the layout."""
+    """The atom of every scalar of the network, from its coordinates in the layout.
+
+    A scalar the spec names (``w5``, ``net_h1``, ``out_o1``, ``E_total``) is written by
+    its name; the others by their indexed letter (``z⁽¹⁾₁``). A shared bias is ``b⁽ˡ⁾``.
+    """
 
     def __init__(self, net, notation: str):
         spec, lay = net.spec, net.layout
         self.notation = notation
         self.multi = spec.n_samples > 1
         alias = spec.alias_of()
-        self.of: dict[str, Any] = {"J": _J}
+        named = {a for a, _ in spec.names}
+        self.J = Name(lay.output) if lay.output != "J" else _J
+        self.of: dict[str, Any] = {"J": _J, lay.output: self.J}
+        self.of.update({e: Name(e) for e in lay.errors})
+
+        def atom(name: str, default):
+            return Name(name) if name in named else default
+
         for s in range(spec.n_samples):
             for j, n in enumerate(lay.x[s]):
-                self.of[n] = Unit("x", None, (j + 1,), self.sample(s))
+                self.of[n] = atom(n, Unit("x", None, (j + 1,), self.sample(s)))
             for k, n in enumerate(lay.y[s]):
-                self.of[n] = Unit("y", None, (k + 1,), self.sample(s))
+                self.of[n] = atom(n, Unit("y", None, (k + 1,), self.sample(s)))
             if self.multi:
                 self.of[lay.loss[s]] = Unit("J", None, (), self.sample(s))
+        self.z_named: dict[tuple[int, int], str] = {}
         for l, layer in enumerate(spec.layers):
             for i in range(layer.units):
                 for j in range(layer.fan_in):
                     entry = f"W{l + 1}[{i}][{j}]"
                     self.of[lay.W[l][i][j]] = (Name(alias[entry]) if entry in alias
                                                else Unit("w", l + 1, (i + 1, j + 1)))
-                entry = f"b{l + 1}[{i}]"
-                self.of[lay.b[l][i]] = Name(alias[entry]) if entry in alias else Unit("b", l + 1, (i + 1,))
+                entry = f"b{l + 1}" if layer.shared_bias else f"b{l + 1}[{i}]"
+                default = Unit("b", l + 1) if layer.shared_bias else Unit("b", l + 1, (i + 1,))
+                self.of[lay.b[l][i]] = Name(alias[entry]) if entry in alias else default
                 for s in range(spec.n_samples):
-                    self.of[lay.z[l][s][i]] = Unit("z", l + 1, (i + 1,), self.sample(s))
+                    self.of[lay.z[l][s][i]] = atom(lay.z[l][s][i], Unit("z", l + 1, (i + 1,), self.sample(s)))
+                    if lay.z[l][s][i] in named:
+                        self.z_named[(l + 1, i + 1)] = lay.z[l][s][i]
                     if lay.a[l][s][i] != lay.z[l][s][i]:
-                        self.of[lay.a[l][s][i]] = Unit("a", l + 1, (i + 1,), self.sample(s))
+                        self.of[lay.a[l][s][i]] = atom(lay.a[l][s][i], Unit("a", l + 1, (i + 1,), self.sample(s)))
         # Symbols of the program (real=True) and of the views (plain) both map to the atoms.
         self.rename = {sp.Symbol(n, **kw): a for n, a in self.of.items() for kw in ({}, {"real": True})}
 
@@ -215,11 +231,14 @@ class _Symbols:
         """δ⁽ˡ⁾ᵢ, ∂J/∂z⁽ˡ⁾ᵢ or dz⁽ˡ⁾ᵢ as the notation writes it (coordinates as printed)."""
         if self.notation == "delta":
             return Unit("δ", layer, unit, sample)
+        named = self.z_named.get((layer, unit)) if isinstance(unit, int) else None
+        if named is not None:  # the spec names the unit's z: ∂E_total/∂net_o1
+            return self.grad(Name(named))
         return self.grad(Unit("z", layer, unit, sample))
 
     def grad(self, atom):
-        """∂J/∂atom, or d·atom in CS231n's notation."""
-        return D(_J, atom, "cs231n" if self.notation == "cs231n" else "leibniz")
+        """∂J/∂atom, or d·atom in CS231n's notation (J is the spec's name for the loss)."""
+        return D(self.J, atom, "cs231n" if self.notation == "cs231n" else "leibniz")
 
     def form(self, expr):
         """A SymPy expression of program symbols written with the network's atoms."""
@@ -290,6 +309,7 @@ class _Builder:
                       Text(" is the weight into unit i of layer l from unit j of the layer below "
                            "(the spec's W{l}[i-1][j-1]), and "), Math((Unit("a", 0), Unit("x"))),
                       Text(" is the input.")))
+        items += self._constraint_items()
         if spec.names:
             items.append((Text("the spec's names: "),
                           *join_runs([Math((Name(a), self._indexed(e))) for a, e in spec.names])))
@@ -298,6 +318,20 @@ class _Builder:
             L.append(self.o.figure)
         L.append(self._program())
         return L
+
+    def _constraint_items(self) -> list[tuple[Inline, ...]]:
+        """Bullets naming the shared and the frozen parameters (empty when every one is free)."""
+        items: list[tuple[Inline, ...]] = []
+        for l, layer in enumerate(self.spec.layers):
+            if layer.shared_bias:
+                b = self.S[self.lay.b[l][0]]
+                items.append((Text("shared: "), Math((b,)), Text(
+                    f" is one bias that all {layer.units} units of layer {l + 1} use; its gradient is the sum "
+                    f"of the units' δ (the paths add up where the bias forks)"),))
+        if self.spec.frozen:
+            items.append((Text("frozen (no update changes them): "),
+                          *join_runs([Math((self.S[p], self.n(self.V[p]))) for p in self.spec.frozen])))
+        return items
 
     def _indexed(self, entry: str):
         """The indexed atom of a spec entry such as ``W2[0][1]`` (its coordinates, 1-based)."""
@@ -309,7 +343,19 @@ class _Builder:
             for i in range(len(self.lay.b[l])):
                 if entry == f"b{l + 1}[{i}]":
                     return Unit("b", l + 1, (i + 1,))
-        return Words(entry)
+            if entry == f"b{l + 1}":
+                return Unit("b", l + 1)
+        return self._node_atom(entry)
+
+    def _node_atom(self, entry: str):
+        """The indexed atom of a node entry (``z1[0]``, ``a2[1]``, ``x[0]``, ``E[0]``, ``J``)."""
+        m = re.match(r"^([xyzaE])(\d*)\[(\d+)\]$", entry)
+        if entry == "J":
+            return _J
+        if m is None:
+            return Words(entry)
+        letter, layer, i = m.group(1), m.group(2), int(m.group(3))
+        return Unit(letter, int(layer) if layer else None, (i + 1,))
 
     def _act(self, act: str, z):
         if act == "softmax":
@@ -326,11 +372,11 @@ class _Builder:
         ts = [Unit("y", None, (k + 1,)) for k in range(K)]
         with sp.evaluate(False):
             written = LOSS_ROWS[spec.loss].written(outs, ts)
-        per = Unit("J", None, (), "s") if spec.n_samples > 1 else _J
+        per = Unit("J", None, (), "s") if spec.n_samples > 1 else self.S.J
         runs: list[Inline] = [Text(f"loss {spec.loss}: "), Math((per, written))]
         if spec.n_samples > 1:
             runs += [Text(" per sample s, and "),
-                     Math((_J, Frac(SumOver("s", per, "1", str(spec.n_samples)), sp.Integer(spec.n_samples)))),
+                     Math((self.S.J, Frac(SumOver("s", per, "1", str(spec.n_samples)), sp.Integer(spec.n_samples)))),
                      Text(f", the mean over the {spec.n_samples} samples")]
         return tuple(runs)
 
@@ -370,8 +416,11 @@ class _Builder:
         for l in range(self.L):
             W = sp.Matrix([[V[w] for w in row] for row in lay.W[l]])
             b = sp.Matrix([V[v] for v in lay.b[l]])
-            items.append((Math((Unit("W", l + 1), self.mat(W))), Text(",  "),
-                          Math((Unit("b", l + 1), self.mat(b)))))
+            bias = Math((Unit("b", l + 1), self.mat(b)))
+            if spec.layers[l].shared_bias:
+                bias = Math((self.S[lay.b[l][0]], self.n(V[lay.b[l][0]])))
+            items.append((Math((Unit("W", l + 1), self.mat(W))), Text(",  "), bias,
+                          *((Text(" (shared by the layer's units)"),) if spec.layers[l].shared_bias else ())))
         return [Heading("Given"), Bullets(tuple(items))]
 
     # --- forward -------------------------------------------------------------------------
@@ -425,6 +474,8 @@ class _Builder:
         spec, lay, V = self.spec, self.lay, self.V
         K = spec.layers[-1].units
         out = []
+        if lay.errors:
+            return self._error_lines()
         for s in self.shown:
             outs = [lay.a[-1][s][k] for k in range(K)]
             with sp.evaluate(False):
@@ -436,8 +487,24 @@ class _Builder:
         if spec.n_samples > 1:
             mean = Frac(SumOver("s", Unit("J", None, (), "s"), "1", str(spec.n_samples)),
                         sp.Integer(spec.n_samples))
-            out.append(Equation((_J, mean, self.n(self.r.loss)), kind="forward", nodes=("J",),
+            out.append(Equation((self.S.J, mean, self.n(self.r.loss)), kind="forward", nodes=("J",),
                                 tag=f"the mean over the {spec.n_samples} samples"))
+        return out
+
+    def _error_lines(self) -> list[Equation]:
+        """The loss as the spec names it: one error per output (E_o1 = ½(out_o1 − y₁)²), then their sum."""
+        spec, lay, V, S = self.spec, self.lay, self.V, self.S
+        row = LOSS_ROWS[spec.loss]
+        out = []
+        for e, o, y in zip(lay.errors, lay.a[-1][0], lay.y[0]):
+            with sp.evaluate(False):
+                sym = row.written([S[o]], [S[y]])
+                nums = row.written([self.n(V[o], True)], [self.n(V[y], True)])
+            out.append(Equation((S[e], sym, nums, self.n(V[e])), kind="forward", nodes=(e,)))
+        total = _add(*[S[e] for e in lay.errors])
+        if row.per_output:
+            total = Frac(total, sp.Integer(len(lay.errors)))
+        out.append(Equation((S.J, total, self.n(V[lay.output])), kind="forward", nodes=(lay.output,)))
         return out
 
     # --- backward: the δ view ------------------------------------------------------------
@@ -469,11 +536,11 @@ class _Builder:
         S = self.S
         d = S.delta("l", "i")
         z = Unit("z", "l", "i")
-        what = {"delta": (Math((d, D(_J, z))), Text(" is the error of unit i of layer l: how the loss changes "
+        what = {"delta": (Math((d, D(S.J, z))), Text(" is the error of unit i of layer l: how the loss changes "
                                                      "with the unit's weighted input. ")),
                 "leibniz": (Math((d,)), Text(" (textbooks write δ⁽ˡ⁾ᵢ) is how the loss changes with the "
                                              "weighted input of unit i of layer l. ")),
-                "cs231n": (Math((d, D(_J, z))), Text(" (CS231n's notation: dx is ∂J/∂x) is how the loss "
+                "cs231n": (Math((d, D(S.J, z))), Text(" (CS231n's notation: dx is ∂J/∂x) is how the loss "
                                                       "changes with the weighted input of unit i of layer l. "))}
         return Paragraph((*what[self.o.notation],
                           Text("It is computed once per unit, output layer first, and reused by every "
@@ -494,6 +561,9 @@ class _Builder:
                      tag="each weight"),
             Equation((S.grad(Unit("b", l, i)), S.delta(l, i)), tag="each bias"),
         ]
+        if any(layer.shared_bias for layer in self.spec.layers):
+            lines.append(Equation((S.grad(Unit("b", l)), SumOver(i, S.delta(l, i))),
+                                  tag="a bias all the layer's units share: the sum of their δ"))
         if self.spec.layers[-1].activation == "softmax":
             # The softmax's slopes, case by case (not with a Kronecker δ: δ is the error here).
             m = Unit("a", L, "m")
@@ -627,8 +697,12 @@ class _Builder:
         prev = Unit("x") if layer == 1 else Unit("a", layer - 1)
         dWs, dbs = self.S.grad(Unit("W", layer)), self.S.grad(Unit("b", layer))
         d = self.S.delta(layer, ())
-        lines = (Equation((dWs, _juxt(d, Tr(prev)), self.mat(dW)), tag="matrix form"),
-                 Equation((dbs, d, self.mat(db))))
+        bias = Equation((dbs, d, self.mat(db)))
+        if self.spec.layers[l].shared_bias:  # one scalar: the sum of the units' δ
+            units = str(self.spec.layers[l].units)
+            bias = Equation((self.S.grad(self.S[lay.b[l][0]]), SumOver("i", self.S.delta(layer, "i"), "1", units),
+                             self.n(G[lay.b[l][0]])))
+        lines = (Equation((dWs, _juxt(d, Tr(prev)), self.mat(dW)), tag="matrix form"), bias)
         return Equations(lines)
 
     def _param_line(self, p) -> Equation:
@@ -636,6 +710,8 @@ class _Builder:
         lhs = S.grad(S[p.name])
         z = self.lay.z[p.layer - 1][0][p.row]
         nodes = (f"params:{z}", z)  # the unit's parameter table and box in the network diagram
+        if self.spec.layers[p.layer - 1].shared_bias and p.col is None:
+            return self._shared_bias_line(p, lhs, nodes)
         if len(p.terms) == 1:
             s = self.sample(0)
             delta = S.delta(p.layer, p.row + 1, s)
@@ -648,6 +724,19 @@ class _Builder:
         delta = S.delta(p.layer, p.row + 1, "s")
         body = delta if p.col is None else _mul(delta, self._prev_atom(p.layer, p.col, "s"))
         return Equation((lhs, SumOver("s", body, "1", N), n(p.gradient)), kind="chain", nodes=nodes)
+
+    def _shared_bias_line(self, p, lhs, nodes) -> Equation:
+        """A shared bias is used by every unit of its layer: its gradient adds their δ."""
+        S, n = self.S, self.n
+        units = self.spec.layers[p.layer - 1].units
+        if self.spec.n_samples == 1:
+            deltas = [S.delta(p.layer, i + 1, self.sample(0)) for i in range(units)]
+            nums = [n(t[2], True) for t in p.terms]
+            return Equation((lhs, _add(*deltas), _add(*nums), n(p.gradient)), kind="chain", nodes=nodes,
+                            tag=f"one bias shared by the {units} units: the sum of their δ")
+        body = SumOver("i", S.delta(p.layer, "i", "s"), "1", str(units))
+        return Equation((lhs, SumOver("s", body, "1", str(self.spec.n_samples)), n(p.gradient)),
+                        kind="chain", nodes=nodes, tag=f"one bias shared by the {units} units")
 
     def _prev_atom(self, layer: int, col, s, index: bool = False):
         """x or a⁽ˡ⁻¹⁾ of input ``col`` of ``layer`` (``index``: ``col`` is printed as given)."""
@@ -718,6 +807,15 @@ class _Builder:
                             tag=f"{sh(m.dW)} = {sh(m.delta)} · {m.A_prev.shape[1]}×{m.A_prev.shape[0]}"))
         out.append(Equation((S.grad(Unit("b", l)), _juxt(d, Unit("1")), self.mat(m.db)),
                             tag=f"{sh(m.db)}: δ summed over the samples"))
+        if self.spec.layers[l - 1].shared_bias:  # one bias: the units' entries add up
+            b = self.lay.b[l - 1][0]
+            total = self.n(sum(m.db[i, 0] for i in range(m.units)))
+            if self.spec.n_samples == 1:
+                out.append(Equation((S.grad(S[b]), SumOver("i", S.delta(l, "i"), "1", str(m.units)), total),
+                                    tag="one bias shared by the layer's units: the sum of the entries above"))
+            else:
+                out.append(Equation((S.grad(S[b]), total),
+                                    tag="one bias shared by the layer's units: the sum of the entries of δ·1 above"))
         return out
 
     # --- update, training, plots, checks ----------------------------------------------------
@@ -737,6 +835,10 @@ class _Builder:
                              Paragraph((Text("Each parameter steps against its gradient, "),
                                         Math((eta_sym, n(eta))), Text(f"; mode {_MODE_TEXT[r.mode]}."))),
                              rule]
+        if self.spec.frozen:
+            blocks.append(Paragraph((Text("Frozen, so not updated (they keep their values): "),
+                                     *join_runs([Math((S[p], n(self.V[p]))) for p in self.spec.frozen]),
+                                     Text("."))))
         if len(rows) > OPEN_LINES:
             blocks += [self._matrix_update(eta_sym), Details(f"all {len(r.updates)} updated parameters", (table,))]
         else:
@@ -747,14 +849,19 @@ class _Builder:
 
     def _matrix_update(self, eta_sym) -> Equations:
         """Each layer's new W and b at once: W⁽ˡ⁾ − η ∂J/∂W⁽ˡ⁾."""
-        new = {s.target: s.value for s in self.r.updates}
+        new = self.r.updated()  # a frozen parameter keeps its value
         lines = []
         for l in range(self.L - 1, -1, -1):
             W = sp.Matrix([[new[w] for w in row] for row in self.lay.W[l]])
             b = sp.Matrix([new[v] for v in self.lay.b[l]])
-            for name, M in (("W", W), ("b", b)):
+            frozen = set(self.spec.frozen)
+            for name, M, names in (("W", W, [w for row in self.lay.W[l] for w in row]), ("b", b, self.lay.b[l])):
                 atom = Unit(name, l + 1)
-                lines.append(Equation((Words("new"), Sub(atom, _mul(eta_sym, self.S.grad(atom))), self.mat(M))))
+                kept = sum(n in frozen for n in names)
+                tag = "" if not kept else ("frozen: unchanged" if kept == len(names) else
+                                           f"{kept} frozen entr{'y' if kept == 1 else 'ies'} unchanged")
+                lines.append(Equation((Words("new"), Sub(atom, _mul(eta_sym, self.S.grad(atom))), self.mat(M)),
+                                      tag=tag))
         return Equations(tuple(lines))
 
     def training(self) -> list[Any]:
@@ -765,7 +872,9 @@ class _Builder:
         blocks: list[Any] = [Heading("Training"), Paragraph((
             Text(f"Full-batch gradient descent on the NumPy engine: η = {h.learning_rate:g}, {h.mode}, tolerance "
                  f"{h.tolerance:g}. Stopped: {h.reason}. The loss went from {format_number(h.losses[0], d)} "
-                 f"to {format_number(h.final_loss, d)}."),))]
+                 f"to {format_number(h.final_loss, d)}."
+                 + (f" Frozen parameters kept their values ({', '.join(self.spec.frozen[:8])}"
+                    f"{', …' if len(self.spec.frozen) > 8 else ''})." if self.spec.frozen else "")),))]
         up = next((k for k in range(len(h.losses) - 1) if h.losses[k + 1] > h.losses[k]), None)
         if up is not None:
             blocks.append(Paragraph((Text("note: ", "note"), Text(
@@ -968,8 +1077,13 @@ def network_dict(result, *, plots: list[str] | None = None) -> dict:
     }
     if spec.names:
         alias_entry = dict(spec.names)
-        doc["names"] = {a: {"entry": alias_entry[a], "value": _f(V[a]), "gradient": _f(G[a]),
-                            "updated": _f(up[a]) if up else None} for a in alias_entry}
+        # Named nodes have a value and (except inputs and targets) a gradient, no update.
+        doc["names"] = {a: {"entry": alias_entry[a], "value": _f(V[a]),
+                            "gradient": _f(G[a]) if a in G else None,
+                            "updated": _f(up[a]) if a in up else None} for a in alias_entry}
+    if spec.frozen or net.shared:
+        doc["frozen"] = list(spec.frozen)
+        doc["shared"] = dict(net.shared)
     h = result.history
     if h is not None:
         doc["history"] = {"loss": list(h.losses), "grad_norm": list(h.grad_norms), "steps": h.steps,

@@ -41,12 +41,14 @@ from ..io import read_text_file
 from ..losses import LOSS_ROWS
 from ..program import RESERVED
 from .model import (
+    NODE_ENTRY,
     DataSpec,
     LayerSpec,
     NetSpec,
     PlotSpec,
     entry_scalar,
     generated_names,
+    node_entries,
     param_entries,
 )
 
@@ -72,11 +74,14 @@ INITIALIZERS = ("xavier", "he", "zeros", "normal")
 GENERATORS = ("blobs", "xor")
 
 _TOP = ("name", "description", "inputs", "targets", "data", "layers", "loss", "learning_rate",
+        "frozen",  # issue 14: parameters no update changes
         "steps", "tolerance", "mode", "names", "initializer", "seed", "plot")
-_LAYER = ("units", "activation", "weights", "bias", "initializer")
+_LAYER = ("units", "activation", "weights", "bias", "initializer",
+          "trainable")  # issue 14: freeze a layer's weights or bias
 _DATA = ("generator", "samples", "classes", "features", "seed", "spread")
 _PLOT = ("weight", "surface")
-_ENTRY = re.compile(r"^(?:W(\d+)\[(\d+)\]\[(\d+)\]|b(\d+)\[(\d+)\])$")
+_ENTRY = re.compile(r"^(?:W(\d+)\[(\d+)\]\[(\d+)\]|b(\d+)\[(\d+)\]|b(\d+))$")
+_NODE = re.compile(f"^{NODE_ENTRY}$")
 #: Largest dataset a generator makes (the symbolic derivation is per sample).
 MAX_SAMPLES = limits.value("net_samples")
 
@@ -365,6 +370,7 @@ def validate_spec(data: Mapping, path: str = "") -> NetSpec:
                    description=description, source=str(path))
     names = _names(c, data.get("names"), spec)
     spec = replace(spec, names=names)
+    spec = replace(spec, frozen=_frozen(c, data.get("frozen"), spec))
     plot = _plot(c, data.get("plot"), spec)
     return replace(spec, plot=plot)
 
@@ -447,20 +453,108 @@ def _layer_specs(c: _Checker, raw_layers: list, heads: list[tuple[int, str]], fa
             init = init or initializer
             W = _initial_weights(units, fan_in, act, init, rng())
             initialized = True
-        b = _bias(c, raw.get("bias"), p, units)
-        layers.append(LayerSpec(units, act, W, b, initialized, init if initialized else None))
+        b, shared = _bias(c, raw.get("bias"), p, units)
+        train_w, train_b = _trainable(c, raw.get("trainable"), p)
+        layers.append(LayerSpec(units, act, W, b, initialized, init if initialized else None,
+                                train_w, train_b, shared))
         fan_in = units
     return tuple(layers)
 
 
-def _bias(c: _Checker, raw, p: str, units: int) -> tuple[sp.Rational, ...]:
+def _bias(c: _Checker, raw, p: str, units: int) -> tuple[tuple[sp.Rational, ...], bool]:
+    """A layer's starting biases and whether the layer shares one bias (``{value, shared}``)."""
     if raw is None:
-        return tuple(sp.Integer(0) for _ in range(units))
+        return tuple(sp.Integer(0) for _ in range(units)), False
+    if isinstance(raw, dict):
+        return _bias_mapping(c, raw, p, units)
     if isinstance(raw, list):
         return c.vector(raw, f"{p}.bias", units,
-                        f"a list of {units} number{'s' * (units != 1)} (one per unit) or one number")
+                        f"a list of {units} number{'s' * (units != 1)} (one per unit), one number "
+                        f"or a mapping {{value: 0.35, shared: true}}"), False
     # One number is every unit's starting bias (each unit still has its own).
-    return (c.number(raw, f"{p}.bias"),) * units
+    return (c.number(raw, f"{p}.bias"),) * units, False
+
+
+# --- frozen and shared parameters, named nodes (issue 14) -------------------------------
+
+_BIAS = ("value", "shared")
+_TRAINABLE = ("weights", "bias")
+
+
+def _bias_mapping(c: _Checker, raw: dict, p: str, units: int) -> tuple[tuple[sp.Rational, ...], bool]:
+    """``bias: {value: 0.35, shared: true}``: one bias every unit of the layer uses (Mazur's b1)."""
+    c.mapping(raw, f"{p}.bias", _BIAS, required=("value",))
+    shared = raw.get("shared", False)
+    if not isinstance(shared, bool):
+        c.fail(f"{p}.bias.shared", f"expected true or false, got {c.describe(shared)}")
+    value = raw["value"]
+    if shared:
+        if isinstance(value, list):
+            c.fail(f"{p}.bias.value", f"a shared bias is one number (every unit uses it), got {c.describe(value)}")
+        return (c.number(value, f"{p}.bias.value"),) * units, True
+    if isinstance(value, list):
+        return c.vector(value, f"{p}.bias.value", units,
+                        f"a list of {units} number{'s' * (units != 1)} (one per unit) or one number"), False
+    return (c.number(value, f"{p}.bias.value"),) * units, False
+
+
+def _trainable(c: _Checker, raw, p: str) -> tuple[bool, bool]:
+    """``trainable: false`` (the whole layer) or ``{weights: true, bias: false}``."""
+    if raw is None:
+        return True, True
+    if isinstance(raw, bool):
+        return raw, raw
+    if not isinstance(raw, dict):
+        c.fail(f"{p}.trainable", f"expected true, false or a mapping {{weights: true, bias: false}}, "
+                                 f"got {c.describe(raw)}")
+    c.mapping(raw, f"{p}.trainable", _TRAINABLE)
+    out = []
+    for k in _TRAINABLE:
+        v = raw.get(k, True)
+        if not isinstance(v, bool):
+            c.fail(f"{p}.trainable.{k}", f"expected true or false, got {c.describe(v)}")
+        out.append(v)
+    return out[0], out[1]
+
+
+def _frozen(c: _Checker, raw, spec: NetSpec) -> tuple[str, ...]:
+    """Every frozen scalar parameter, in layer order: the layers' ``trainable`` and the
+    top-level ``frozen`` list (parameter names such as ``w5`` or ``b1``, or entries such
+    as ``W2[0][0]``)."""
+    scalars = entry_scalar(spec)
+    names = set(scalars.values())
+    frozen: set[str] = set()
+    for l, layer in enumerate(spec.layers, start=1):
+        if not layer.trainable_weights:
+            frozen |= {scalars[f"W{l}[{i}][{j}]"] for i in range(layer.units) for j in range(layer.fan_in)}
+        if not layer.trainable_bias:
+            frozen |= {scalars[f"b{l}[{i}]"] for i in range(layer.units)}
+    if raw is not None:
+        if not isinstance(raw, list):
+            c.fail("frozen", f"expected a list of parameters (like [w5, b1, W2[0][1]]), got {c.describe(raw)}")
+        for k, item in enumerate(raw):
+            key = item.replace(" ", "") if isinstance(item, str) else None
+            if key in scalars:
+                frozen.add(scalars[key])
+            elif key in names:
+                frozen.add(key)
+            else:
+                example = next(iter(scalars.values()))
+                c.fail(f"frozen[{k}]", f"unknown parameter {c.describe(item)} (a parameter name such as "
+                                       f"{example} or an entry such as W1[0][0])")
+    order = list(dict.fromkeys(scalars[e] for e, _ in param_entries(spec)))
+    return tuple(n for n in order if n in frozen)
+
+
+def _node_entry(c: _Checker, p: str, entry: str, spec: NetSpec) -> None:
+    """Check a ``names`` entry that is a node (``z1[0]``, ``a2[1]``, ``E[0]``, ``J``)."""
+    if spec.n_samples != 1:
+        c.fail(p, f"{entry} names a node of every sample; names of nodes need one sample "
+                  f"(the spec has {spec.n_samples})")
+    nodes = node_entries(spec)
+    if entry not in nodes:
+        shown = ", ".join(nodes[:12]) + (f", … ({len(nodes)} in all)" if len(nodes) > 12 else "")
+        c.fail(p, f"{entry} does not exist (nodes: {shown})")
 
 
 def _training_fields(c: _Checker, data: Mapping):
@@ -482,10 +576,12 @@ def _training_fields(c: _Checker, data: Mapping):
     return learning_rate, steps, tolerance, mode
 
 
-def shape_estimates(features: int, heads, n_samples: int) -> tuple[int, int]:
+def shape_estimates(features: int, heads, n_samples: int, shared=()) -> tuple[int, int]:
     """``(parameters, estimated graph nodes)`` of a network from its shapes alone.
 
-    ``heads`` lists ``(units, activation)`` per layer. The node estimate is
+    ``heads`` lists ``(units, activation)`` per layer; ``shared`` says which layers share
+    one bias (none by default: before the biases are read the estimate is an upper
+    bound). The node estimate is
     :func:`backproof.nn.explain.estimate_nodes`' (per sample and unit: one product per
     weight, the sum, ``z``, the activation and its name; the loss; the shared parameters).
 
@@ -497,8 +593,8 @@ def shape_estimates(features: int, heads, n_samples: int) -> tuple[int, int]:
     params = 0
     per_sample = features + 6 * heads[-1][0]
     fan_in = features
-    for units, act in heads:
-        params += units * (fan_in + 1)
+    for l, (units, act) in enumerate(heads):
+        params += units * fan_in + (1 if l < len(shared) and shared[l] else units)
         per_sample += units * (fan_in + (6 if act == "softmax" else 4))
         fan_in = units
     return params, n_samples * per_sample + params
@@ -703,11 +799,15 @@ def _names(c: _Checker, raw, spec: NetSpec) -> tuple[tuple[str, str], ...]:
         if not isinstance(entry, str):
             c.fail(p, f"expected an entry like W2[0][1] or b1[0], got {c.describe(entry)}")
         entry = entry.replace(" ", "")
-        m = _ENTRY.match(entry)
-        if not m:
-            c.fail(p, f"expected an entry like W2[0][1] or b1[0] (layer from 1, indices from 0), "
-                      f"got {quote(entry)}")
-        if entry not in entries:
+        if _NODE.match(entry):
+            _node_entry(c, p, entry, spec)
+        elif not _ENTRY.match(entry):
+            c.fail(p, f"expected an entry like W2[0][1], b1[0], b1 (a shared bias), z1[0], a2[1], E[0] or J "
+                      f"(layer from 1, indices from 0), got {quote(entry)}")
+        elif entry not in entries:
+            shared = re.match(r"^b(\d+)\[\d+\]$", entry)
+            if shared and f"b{shared.group(1)}" in entries:
+                c.fail(p, f"layer {shared.group(1)} shares one bias: name it as b{shared.group(1)}")
             c.fail(p, f"{entry} does not exist (the network has layers 1–{len(spec.layers)} with "
                       f"W{{l}} of shape units × fan_in: "
                       f"{', '.join(f'W{l}: {L.units}×{L.fan_in}' for l, L in enumerate(spec.layers, 1))})")

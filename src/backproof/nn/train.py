@@ -20,7 +20,7 @@ from ..errors import SpecError, quote
 from ..printing import format_number
 from .build import NetProgram, as_netprogram
 from .model import NetSpec
-from .numeric import batch_arrays, engine_layers
+from .numeric import batch_arrays, engine_constraints, engine_layers
 from .spec import MODES, check_training
 
 __all__ = ["TrainHistory", "train_network", "TRACK_ALL_LIMIT", "default_plot_params", "param_positions",
@@ -157,6 +157,9 @@ def train_network(spec, *, steps: int | None = None, learning_rate=None, toleran
                   mode: str | None = None, track: Iterable[str] | None = None) -> TrainHistory:
     """Full-batch gradient descent on the NumPy engine, from the spec's parameters.
 
+    Frozen parameters keep their values and a shared bias moves by the sum of its units'
+    gradients (the spec's ``trainable``, ``frozen`` and ``bias: {shared: true}``).
+
     Parameters
     ----------
     spec : NetProgram, NetSpec, mapping or path
@@ -196,7 +199,8 @@ def train_network(spec, *, steps: int | None = None, learning_rate=None, toleran
 
     X, T = batch_arrays(spec)
     try:
-        run = train(engine_layers(spec), X, T, spec.loss, eta, steps, tol, mode, record=record)
+        run = train(engine_layers(spec), X, T, spec.loss, eta, steps, tol, mode, record=record,
+                    constraints=engine_constraints(spec))
     except TrainingStepError as exc:
         raise NumericalError(f"training step {exc.step}: {exc.cause}",
                              where=f"step {exc.step}, {exc.cause_where}") from None

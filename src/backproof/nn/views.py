@@ -23,6 +23,7 @@ import sympy as sp
 from ..derivation import evaluate_number
 from ..losses import LOSS_ROWS
 from ..ops import OPS
+from .model import frozen_masks
 
 __all__ = ["UnitDelta", "ParamGrad", "ScalarView", "MatrixLayer", "MatrixView",
            "scalar_view", "matrix_view", "matrix_gradients", "compare_views", "delta_name",
@@ -38,10 +39,11 @@ def delta_name(z: str) -> str:
 
     Examples
     --------
-    >>> delta_name("z1_1_s3")
-    'δ1_1_s3'
+    >>> delta_name("z1_1_s3"), delta_name("net_o1")
+    ('δ1_1_s3', 'δ_net_o1')
     """
-    return "δ" + z[1:]
+    # A z the spec names (net_o1) keeps its name: δ_net_o1.
+    return "δ" + z[1:] if z[:1] == "z" and z[1:2].isdigit() else "δ_" + z
 
 
 # --- scalar view ------------------------------------------------------------------------
@@ -190,6 +192,13 @@ def _param_grads(net, V, G, l: int) -> list[ParamGrad]:
             terms = tuple((delta_name(lay.z[l][s][i]), prev[s][j], G[lay.z[l][s][i]], V[prev[s][j]])
                           for s in range(n))
             params.append(ParamGrad(name, f"W{l + 1}[{i}][{j}]", l + 1, i, j, V[name], G[name], terms))
+    if layer.shared_bias:
+        # One bias in every unit's sum: its gradient adds up every unit's δ (a fork).
+        name = lay.b[l][0]
+        terms = tuple((delta_name(lay.z[l][s][i]), None, G[lay.z[l][s][i]], sp.Integer(1))
+                      for i in range(layer.units) for s in range(n))
+        params.append(ParamGrad(name, f"b{l + 1}", l + 1, 0, None, V[name], G[name], terms))
+        return params
     for i in range(layer.units):
         name = lay.b[l][i]
         terms = tuple((delta_name(lay.z[l][s][i]), None, G[lay.z[l][s][i]], sp.Integer(1))
@@ -336,7 +345,8 @@ def matrix_gradients(spec, learning_rate=None):
     """``[(dW, db), …]`` in layer order by the matrix recursion.
 
     With ``learning_rate``, the error reaching layer ``l`` flows through the *updated*
-    ``W⁽ˡ⁺¹⁾ − η dW⁽ˡ⁺¹⁾`` (the sequential update order); the forward values are unchanged.
+    ``W⁽ˡ⁺¹⁾ − η dW⁽ˡ⁺¹⁾`` (the sequential update order; frozen weights stay); the forward
+    values are unchanged. ``db`` is per unit (a shared bias's gradient is their sum).
 
     Examples
     --------
@@ -357,6 +367,7 @@ def _backward(spec, fwd, eta=None) -> list[MatrixLayer]:
     Y = sp.Matrix(spec.targets).T
     out: list[MatrixLayer] = []  # output layer first, reversed at the end
     G = _output_grad(spec.loss, fwd[-1][4], Y)
+    frozen = frozen_masks(spec) if eta is not None else None
     W_up: sp.Matrix = sp.zeros(0, 0)  # the layer above's (updated) weights and δ
     delta_up: sp.Matrix = sp.zeros(0, 0)
     for l in range(L - 1, -1, -1):
@@ -376,7 +387,12 @@ def _backward(spec, fwd, eta=None) -> list[MatrixLayer]:
         dW = _ev(delta * A_prev.T)
         db = _ev(delta * sp.ones(delta.shape[1], 1))
         out.append(MatrixLayer(l + 1, act, W, b, A_prev, Z, A, G, D, delta, dW, db, simplified, formula))
-        W_up = W if eta is None else _ev(W - eta * dW)
+        if frozen is None:
+            W_up = W
+        else:
+            keep = frozen[l][0]  # frozen weights stay as they are
+            W_up = _ev(sp.Matrix([[W[i, j] if keep[i][j] else W[i, j] - eta * dW[i, j] for j in range(W.shape[1])]
+                                  for i in range(W.shape[0])]))
         delta_up = delta
     return out[::-1]
 
@@ -433,5 +449,8 @@ def compare_views(net, scalar: ScalarView, matrix: MatrixView) -> float:
         for i in range(m.units):
             for j in range(m.fan_in):
                 worst = max(worst, rel(by_p[lay.W[l][i][j]], m.dW[i, j]))
-            worst = max(worst, rel(by_p[lay.b[l][i]], m.db[i, 0]))
+            if not net.spec.layers[l].shared_bias:
+                worst = max(worst, rel(by_p[lay.b[l][i]], m.db[i, 0]))
+        if net.spec.layers[l].shared_bias:  # one bias: the sum of the units' δ
+            worst = max(worst, rel(by_p[lay.b[l][0]], sum(m.db[i, 0] for i in range(m.units))))
     return worst

@@ -82,21 +82,23 @@ def display_names(net) -> dict[str, str]:
     out: dict[str, str] = {}
     # Only the first sample is drawn (the diagram's note says so): no sample index.
     for j, name in enumerate(lay.x[0]):
-        out[name] = f"x{subscript(str(j + 1))}"
+        out[name] = _pretty_alias(name) if name in aliases else f"x{subscript(str(j + 1))}"
     for k, name in enumerate(lay.y[0]):
-        out[name] = f"y{subscript(str(k + 1))}"
+        out[name] = _pretty_alias(name) if name in aliases else f"y{subscript(str(k + 1))}"
     for l in range(len(spec.layers)):
         sup = superscript(f"({l + 1})")
         for i, row in enumerate(lay.W[l]):
             for j, name in enumerate(row):
                 out[name] = _pretty_alias(name) if name in aliases else f"w{sup}{subscript(f'{i + 1}{j + 1}')}"
+        shared = spec.layers[l].shared_bias  # one bias for the layer: b⁽ˡ⁾, no unit index
         for i, name in enumerate(lay.b[l]):
-            out[name] = _pretty_alias(name) if name in aliases else f"b{sup}{subscript(str(i + 1))}"
+            out[name] = (_pretty_alias(name) if name in aliases
+                         else f"b{sup}" if shared else f"b{sup}{subscript(str(i + 1))}")
         for i, z in enumerate(lay.z[l][0]):
-            out[z] = f"z{sup}{subscript(str(i + 1))}"
+            out[z] = _pretty_alias(z) if z in aliases else f"z{sup}{subscript(str(i + 1))}"  # net_h1
             out[delta_name(z)] = f"δ{sup}{subscript(str(i + 1))}"
         for i, a in enumerate(lay.a[l][0]):
-            out.setdefault(a, f"a{sup}{subscript(str(i + 1))}")
+            out.setdefault(a, _pretty_alias(a) if a in aliases else f"a{sup}{subscript(str(i + 1))}")
     return out
 
 
@@ -160,6 +162,7 @@ class _NetDiagram:
         self.values = result.derivation.values
         self.ids: dict[str, str] = {}
         self.ports: dict[str, str] = {}
+        self.J = result.net.output  # the loss as the spec names it (E_total), else J
 
     def show(self, name: str) -> str:
         return self.names.get(name, name)
@@ -187,14 +190,14 @@ class _NetDiagram:
             return fields
         grad_a = self.grad_a_lines(l, i, a if d.a != d.z else z)
         if d.a == d.z:   # identity: δ is ∂J/∂a itself
-            fields.append([grad_a[0].replace(f"∂J/∂{z}", f"{dname} = ∂J/∂{z}", 1), *grad_a[1:]])
+            fields.append([grad_a[0].replace(f"∂{self.J}/∂{z}", f"{dname} = ∂{self.J}/∂{z}", 1), *grad_a[1:]])
             return fields
         fields.append(grad_a)
         if d.da_dz is None:   # softmax: a full Jacobian, no single slope
-            fields.append([f"{dname} = Σₘ ∂J/∂aₘ·∂aₘ/∂{z}", f"= {_num(d.delta)}"])
+            fields.append([f"{dname} = Σₘ ∂{self.J}/∂aₘ·∂aₘ/∂{z}", f"= {_num(d.delta)}"])
             return fields
         sym = OPS[act].symbol if act in OPS else act
-        fields.append([f"{dname} = ∂J/∂{a}·{sym}′({z})",
+        fields.append([f"{dname} = ∂{self.J}/∂{a}·{sym}′({z})",
                        f"= {_factor(d.dJ_da)}·{_factor(d.da_dz)} = {_num(d.delta)}"])
         return fields
 
@@ -211,7 +214,7 @@ class _NetDiagram:
     def grad_a_lines(self, l: int, i: int, a: str) -> list[str]:
         """∂J/∂a: the loss's derivative (output layer) or Σₖ δ⁽ˡ⁺¹⁾ₖ·wₖᵢ (hidden)."""
         d = self.deltas[(l, i)]
-        head = f"∂J/∂{a}"
+        head = f"∂{self.J}/∂{a}"
         if not d.back:
             sym = self.form(d.dJ_da_symbolic)
             return [f"{head} = {sym}", f"= {_num(d.dJ_da)}"] if sym else [f"{head} = {_num(d.dJ_da)}"]
@@ -228,11 +231,11 @@ class _NetDiagram:
         names = [*self.lay.W[l][i], self.lay.b[l][i]]
         for name in names:
             p = self.params[name]
-            grad = [f"∂J/∂{self.show(name)} = {_num(p.gradient)}"]
+            grad = [f"∂{self.J}/∂{self.show(name)} = {_num(p.gradient)}"]
             if len(p.terms) == 1:   # one sample: ∂J/∂w = δ·a (δ for a bias); several: the sum
                 dname = self.show(p.terms[0][0])
                 why = dname if p.col is None else f"{dname}·{self.show(p.terms[0][1] or '')}"
-                grad = [f"∂J/∂{self.show(name)} = {why}", f"= {_num(p.gradient)}"]
+                grad = [f"∂{self.J}/∂{self.show(name)} = {why}", f"= {_num(p.gradient)}"]
             rows.append([f"{self.show(name)} = {_num(p.value)}", grad])
         return rows
 
@@ -296,7 +299,7 @@ class _NetDiagram:
         with dot.subgraph(name="cluster_loss") as c:
             c.attr(label=plain([f"loss ({self.spec.loss})"]), **cluster)
             self.table(c, "targets", self.lay.y[0])
-            lines = [f"J = {LOSS_ROWS[self.spec.loss].text}"]
+            lines = [f"{self.r.net.output} = {LOSS_ROWS[self.spec.loss].text}"]  # E_total when named
             if self.spec.n_samples > 1:
                 lines.append(f"(mean over {self.spec.n_samples} samples)")
             self.node(c, "J", record([lines, [_num(self.r.loss)]]), shape="Mrecord", style="filled",
@@ -322,7 +325,7 @@ class _NetDiagram:
         if self.title:
             sizes = "-".join(str(s) for s in self.spec.sizes)
             name = f"{self.spec.name}: " if self.spec.name else ""
-            lines.append(f"{name}{sizes} network at the spec's parameters, loss J = {_num(self.r.loss)}")
+            lines.append(f"{name}{sizes} network at the spec's parameters, loss {self.J} = {_num(self.r.loss)}")
         if self.legend:
             lines.append("unit: z | a = act(z) | ∂J/∂a | δ = ∂J/∂z     parameters: value | ∂J/∂w = δ·a"
                          "     (indices from 1)")
