@@ -299,6 +299,60 @@ def test_delta_and_gradient_of_the_same_node_are_one_quantity(capsys):
     assert line.startswith("backproof: error: --answer 'dJ/dz2=1': names the same quantity as 'delta_z2=1'")
 
 
+# --- a network spec checked on one line -----------------------------------------------------------
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def _mazur_by_hand() -> dict[str, float]:
+    """Mazur's 2-2-2 network written out in plain Python (one shared bias per layer, as the post):
+    the oracle for the one-line check of examples/mazur.yaml."""
+    import math
+    i1, i2, t1, t2, b1, b2, eta = 0.05, 0.10, 0.01, 0.99, 0.35, 0.60, 0.5
+    w1, w2, w3, w4, w5, w6, w7, w8 = 0.15, 0.20, 0.25, 0.30, 0.40, 0.45, 0.50, 0.55
+
+    def s(v):
+        return 1 / (1 + math.exp(-v))
+    h1, h2 = s(w1 * i1 + w2 * i2 + b1), s(w3 * i1 + w4 * i2 + b1)
+    o1, o2 = s(w5 * h1 + w6 * h2 + b2), s(w7 * h1 + w8 * h2 + b2)
+    d1, d2 = (o1 - t1) * o1 * (1 - o1), (o2 - t2) * o2 * (1 - o2)   # δ of net_o1, net_o2
+    return {"E_total": 0.5 * (t1 - o1) ** 2 + 0.5 * (t2 - o2) ** 2, "out_o1": o1, "dE_total/dw5": d1 * h1,
+            "w5_new": w5 - eta * d1 * h1, "dE_total/dout_h1": d1 * w5 + d2 * w7,
+            "through_o1_only": d1 * w5}
+
+
+def test_finding_a_network_spec_is_checked_on_one_line(capsys):
+    """Mazur's post's own quantities, by the spec's names; a student who follows only the path
+    through o1 to out_h1 is told so; the right numbers are the hand computation's."""
+    truth = _mazur_by_hand()
+    answers = [f"{q}={truth[q]:.9g}" for q in ("E_total", "out_o1", "dE_total/dw5", "w5_new")]
+    answers.append(f"dE_total/dout_h1={truth['through_o1_only']:.9g}")
+    argv = ["check", str(EXAMPLES / "mazur.yaml"), "--format", "json"]
+    code, out, err = run(capsys, argv + [a for x in answers for a in ("--answer", x)])
+    assert code == 1, err
+    got = items(out)
+    for q in ("E_total", "out_o1", "dE_total/dw5", "w5_new"):
+        assert got[q]["verdict"] == "correct", q
+        # JSON numbers carry 12 significant figures: compared to a relative 1e-11.
+        assert abs(float(got[q]["expected"]) - truth[q]) <= 1e-11 * abs(truth[q]), q
+    fork = got["dE_total/dout_h1"]
+    assert fork["verdict"] == "incorrect" and fork["diagnosis"]["mistake"] == "fork_path_missing", fork
+    assert abs(float(fork["expected"]) - truth["dE_total/dout_h1"]) <= 1e-11 * truth["dE_total/dout_h1"]
+    assert "the path through net_o2 is missing" in fork["diagnosis"]["explanation"]
+
+
+def test_a_network_spec_on_one_line_takes_at_and_learning_rate(capsys):
+    """--at overrides a value of the spec by name and --learning-rate its η."""
+    truth = _mazur_by_hand()
+    code, out, err = run(capsys, ["check", str(EXAMPLES / "mazur.yaml"), "--learning-rate", "0.1",
+                                  "--answer", f"w5_new={0.4 - 0.1 * truth['dE_total/dw5']:.9g}",
+                                  "--format", "json"])
+    assert code == 0, err
+    code, out, err = run(capsys, ["check", str(EXAMPLES / "mazur.yaml"), "--at", "w5=0.5",
+                                  "--answer", f"w5_new={truth['w5_new']:.9g}", "--format", "json"])
+    assert code == 1 and items(out)["w5_new"]["verdict"] != "correct", out
+
+
 # --- bad input: one line, exit 2 -------------------------------------------------------------------
 
 BAD = [
@@ -316,8 +370,11 @@ BAD = [
     (["check", "y = (a+b", "--answer", "dy/da=1"], "line 1"),
     (["check", FORK, "--answer", "dy/da=2½"], "mixed number"),
     (["check", "a=b.yaml"], "a=b.yaml: file not found"),
-    (["check", "@net.yaml", "--answer", "dJ/dw=1"], "problem.network"),
-    (["check", "hw.yaml", "--answer", "dJ/dw=1"], "hw.yaml: --answer checks a program"),
+    (["check", "@net.yaml", "--answer", "dJ/dw=1"], "net.yaml: file not found"),
+    (["check", "hw.yaml", "--answer", "dJ/dw=1"], "hw.yaml: file not found"),
+    (["check", str(EXAMPLES / "homework" / "seed.yaml"), "--answer", "dJ/dw=1"], "this is an answer file"),
+    (["check", str(EXAMPLES / "mazur.yaml"), "--answer", "b1_new=1"], "'b1' is frozen"),
+    (["check", str(EXAMPLES / "mazur.yaml"), "--answer", "E_o3=1"], "unknown quantity 'E_o3'"),
     (["check", FORK, *["--answer", "dy/da=1"] * 1001], "cli_arguments"),
     (["check", FORK, *[a for i in range(501) for a in ("--answer", f"dy/da{i}=1")]], "answer_count"),
 ]

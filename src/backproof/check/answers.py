@@ -38,8 +38,8 @@ from .quantities import Problem, Quantity, QuantityError
 
 __all__ = ["AnswerFileError", "Node", "Document", "Answer", "Tolerances", "load_document",
            "parse_document", "build_problem", "read_answers", "load_check", "CheckInput",
-           "command_line_check", "sniff_format", "COMMAND_LINE", "STDIN_NAME", "KEY_ONLY", "Points",
-           "read_points"]
+           "command_line_check", "command_line_network_check", "sniff_format", "COMMAND_LINE", "STDIN_NAME",
+           "KEY_ONLY", "Points", "read_points"]
 
 #: Longest answer text read (a pathological expression should not reach SymPy).
 MAX_ANSWER_CHARS = limits.value("answer_chars")
@@ -666,14 +666,14 @@ def _needs_at(err: _Errors) -> str:
     return "a number needs values for the inputs (problem.at)"
 
 
-def _network_problem(doc: Document, spec: ProblemSpec, network: dict) -> Problem:
+def _network_problem(doc: Document, spec: ProblemSpec, network: dict, where: str = "problem.network") -> Problem:
     try:
         from ..nn import program_from_spec
     except ImportError:
         raise AnswerFileError([f"{doc.path}: problem.network: network problems need backproof.nn, which "
                                f"this installation does not have (write the problem as a 'program')"]) from None
     try:
-        net = program_from_spec(network, "problem.network")
+        net = program_from_spec(network, where)
     except BackproofError as exc:
         raise AnswerFileError([f"{doc.path}: {exc}"]) from None
     lr = spec.learning_rate if spec.learning_rate is not None else getattr(net, "learning_rate", None)
@@ -890,6 +890,47 @@ def command_line_check(program: str, at: str | None, answers: list[str],
         problem = Problem(prog, point, lr)
     except BackproofError as exc:
         raise AnswerFileError([str(exc)]) from None
+    return CheckInput("", problem, _command_line_answers(problem, answers), Tolerances())
+
+
+def command_line_network_check(path: str, at: str | None, answers: list[str],
+                               learning_rate: str | None = None) -> CheckInput:
+    """A one-line check of a network spec file (``check mazur.yaml --answer "E_total=0.298371"``).
+
+    The spec's weights, inputs and targets give the point and its ``learning_rate`` η, as in
+    an answer file's ``problem.network``; ``--at`` overrides values by name and
+    ``--learning-rate`` η. The names the spec declares (``E_total``, ``out_o1``, ``w5``) are
+    answerable.
+
+    Raises
+    ------
+    SpecError
+        The spec file cannot be read or is not a valid spec (with its field path).
+    AnswerFileError
+        Listing every bad answer or a bad learning rate.
+    """
+    limits.check("answer_count", len(answers), "--answer")
+    try:
+        from ..nn.spec import load_spec_file
+    except ImportError:  # pragma: no cover - a partial installation
+        raise AnswerFileError([f"{path}: network problems need backproof.nn, which this installation "
+                               f"does not have"]) from None
+    data = load_spec_file(path)
+    if not isinstance(data, dict):
+        raise AnswerFileError([f"{path}: expected a network spec (a mapping with layers:), got "
+                               f"{type(data).__name__}"])
+    if "answers" in data or "problem" in data:
+        raise AnswerFileError([f"{path}: this is an answer file (it has problem:/answers:): check it without "
+                               f"--answer, or give --answer a program or a network spec"])
+    lr = _command_line_rate(learning_rate)
+    point = parse_values(at) if at is not None else None
+    doc = Document(str(path), COMMAND_LINE, Node("map", {}), "")
+    problem = _network_problem(doc, ProblemSpec(network=data, at=point, learning_rate=lr), data, "")
+    return CheckInput(str(path), problem, _command_line_answers(problem, answers), Tolerances())
+
+
+def _command_line_answers(problem: Problem, answers: list[str]) -> tuple[Answer, ...]:
+    """Each ``--answer QUANTITY=VALUE``, validated as a file's answer would be."""
     problems: list[str] = []
     out: list[Answer] = []
     seen: dict[Quantity, str] = {}
@@ -915,7 +956,7 @@ def command_line_check(program: str, at: str | None, answers: list[str],
         out.append(ans)
     if problems:
         raise AnswerFileError(problems)
-    return CheckInput("", problem, tuple(out), Tolerances())
+    return tuple(out)
 
 
 def _command_line_rate(text: str | None) -> sp.Expr | None:

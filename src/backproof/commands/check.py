@@ -17,13 +17,15 @@ EPILOG = """examples:
   backproof check "d = a + b; e = b - c; y = d*e" --at a=2,b=1,c=0 --answer "dy/db=3" --answer "dy/da=1"
   backproof check @examples/seed_two_layer.txt --at x=1,y=5,w1=2,b1=0,w2=3,b2=1 --learning-rate 0.1 \\
       --answer "delta_a2=2" --answer "da2/da1 = w2" --answer "w1_new=1.4"
+  backproof check examples/mazur.yaml --answer "E_total=0.298371109" --answer "dE_total/dw5=0.082167041"
   backproof check my-homework.yaml --format md -o feedback.md
   backproof check my-homework.json --format html -o feedback.html
   backproof check my-homework.yaml -o feedback.tex            # a LaTeX article for pdflatex
   backproof check examples/homework/seed.yaml --format json
   backproof check ada.yaml --key key.yaml        # a bare submission (answers only) against the key
 
-With --answer, the first argument is the program (text, - for standard input, @path for a file);
+With --answer, the first argument is the program (text, - for standard input, @path for a file)
+or a network spec (.yaml, .json, .toml: its weights, inputs and targets give the point);
 without, it is an answer file (- for standard input).
 
 exit status: 0 every answer correct, 1 some answer is not, 2 the file is invalid.
@@ -41,7 +43,8 @@ def register(sub) -> None:
                        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("file", metavar="FILE|PROGRAM",
                    help="the answer file (.yaml, .json or .toml; - for standard input), e.g. my-homework.yaml; "
-                        "with --answer, the program instead (text, - or @path), e.g. \"y = (a+b)*(b-c)\"")
+                        "with --answer, the program instead (text, - or @path), e.g. \"y = (a+b)*(b-c)\", or a network "
+                        "spec, e.g. examples/mazur.yaml")
     p.add_argument("--answer", action="append", metavar="QUANTITY=VALUE", default=None,
                    help="one answer, checked against PROGRAM (repeat for more): a number or a formula, "
                         "e.g. --answer \"dy/db=3\" --answer \"dy/dd=b - c\"")
@@ -75,7 +78,7 @@ def format_for(output: str | None, fmt: str | None) -> str:
 
 def _load(args):
     """The check to run: an answer file, or (with --answer) a program and one-line answers."""
-    from ..check.answers import command_line_check, load_check
+    from ..check.answers import command_line_check, command_line_network_check, load_check
     from ..io import read_source
     if args.answer is None:
         if _looks_like_program(args.file):
@@ -91,9 +94,8 @@ def _load(args):
                                  f"{' and '.join(given.values())}")
         return load_check(args.file)
     if args.file.lower().endswith(_FILE_SUFFIXES):  # a file name, never an assignment
-        raise BackproofError(f"{args.file.removeprefix('@')}: --answer checks a program (text, - or "
-                             f"@program.txt); an answer file holds its own answers, and a network spec "
-                             f"goes in an answer file's problem.network (docs/homework.md)")
+        # A network spec, checked on one line: its weights, inputs and targets give the point.
+        return command_line_network_check(args.file.removeprefix("@"), args.at, args.answer, args.learning_rate)
     text, _ = read_source(args.file)
     return command_line_check(text, args.at, args.answer, args.learning_rate)
 
