@@ -161,7 +161,8 @@ def _np_mul(*x):
 
 def _pow_vjp(g, out, a, n):
     with np.errstate(divide="ignore", invalid="ignore"):
-        d_base = g * n * np.power(a, n - 1)
+        # x**0 is the constant 1: its derivative is 0 everywhere, also at x = 0 (0 · 0**-1 is nan).
+        d_base = np.where(np.asarray(n) == 0, 0.0, g * n * np.power(a, n - 1))
     safe = np.where(a > 0, a, 1.0)
     return d_base, g * out * np.log(safe)
 
@@ -387,6 +388,10 @@ class Op:
         (``"log needs a positive argument"``); empty when it is defined everywhere.
     swappable : bool
         Swapping its operands changes the value: the checker looks for swapped operands.
+    at_number : callable or None
+        For a function made from its ``definition``: its exact value at a number, written so
+        that SymPy's evaluation does not cancel where the definition would (softplus at
+        −100 is 3.7e-44, not 0); ``None`` means the definition.
     rules : callable or None
         ``rules(k, constant) -> str``: the rule a calculus text names for the partial with
         respect to operand ``k`` when ``constant[i]`` says which operands are constants
@@ -416,6 +421,7 @@ class Op:
     undefined: str = ""
     swappable: bool = False
     rules: Callable[[int, tuple[bool, ...]], str] | None = None
+    at_number: Callable[[Any], Any] | None = None
 
     def rule_at(self, k: int, constant: tuple[bool, ...]) -> str:
         """The rule that gives the partial with respect to operand ``k``.
@@ -471,12 +477,12 @@ _MADE: dict[str, type] = {}
 def _make_sympy_function(op: Op) -> type:
     """A ``sympy.Function`` subclass for ``op``: evaluates numbers by the definition,
     differentiates by the row's SymPy partials, prints with the row's LaTeX label."""
-    definition, partials, latex = op.definition, op.partials, op.latex
+    definition, partials, latex, at_number = op.definition, op.partials, op.latex, op.at_number
     assert definition is not None, f"{op.name}: a made SymPy function needs the row's definition"
 
     def eval(cls, x):  # safe: SymPy's evaluation hook for Function subclasses, not Python eval
         if x.is_Number:
-            return definition(x)
+            return at_number(x) if at_number is not None else definition(x)
         return None
 
     def fdiff(self, argindex=1):
@@ -507,6 +513,21 @@ def _make_sympy_function(op: Op) -> type:
 
 def _half():
     return sp.Rational(1, 2)
+
+
+def _power_rule(a, n):
+    # n·a^(n−1), except x**0, the constant 1, whose derivative is 0 everywhere: at a = 0,
+    # 0 · 0**-1 would be nan and the derivation would refuse the point (issue 14).
+    return sp.Integer(0) if sp.sympify(n).is_zero is True else n * a**(n - 1)
+
+
+def _log1p_exp(x):
+    # log(1 + e^x) for a number x <= 0 as 2·atanh(e^x / (2 + e^x)): the same number with
+    # nothing that cancels, so SymPy's evaluation keeps its digits at x = −100
+    # (log(1 + e^−100) evaluates 1 + 3.7e-44 to 30 digits first and gives 0).
+    t = sp.exp(x)
+    return 2 * sp.atanh(t / (2 + t))
+
 
 
 def _slope():
@@ -583,7 +604,7 @@ OPS: dict[str, Op] = {op.name: op for op in [
                            "reciprocal rule" if k == 1 and c[0] else "quotient rule")),
     Op("pow", 2, "^", "^", "power rule",
        lambda a, n: a**n,
-       lambda a, n: (n * a**(n - 1), a**n * sp.log(a)),
+       lambda a, n: (_power_rule(a, n), a**n * sp.log(a)),
        np.power, _pow_vjp,
        written=lambda a, n: sp.Pow(a, n, evaluate=False),
        undefined="the power is undefined here", swappable=True,
@@ -695,7 +716,8 @@ OPS: dict[str, Op] = {op.name: op for op in [
        stable_softplus,
        lambda g, out, a: (g * stable_sigmoid(a),),
        function="softplus", checker_activation=True,
-       definition=lambda x: sp.log(1 + sp.exp(x))),
+       definition=lambda x: sp.log(1 + sp.exp(x)),
+       at_number=lambda x: _log1p_exp(x) if x.is_negative else sp.log(1 + sp.exp(x))),
     Op("step", 1, "step", r"\theta", "step function (derivative 0 wherever it exists)",
        lambda a: sp.Heaviside(a, 0),
        lambda a: (sp.Integer(0),),
@@ -777,7 +799,8 @@ OPS: dict[str, Op] = {op.name: op for op in [
        lambda a: (fn.sigmoid(-a),),
        _log_sigmoid,
        lambda g, out, a: (g * stable_sigmoid(-np.asarray(a, dtype=float)),),
-       function="logsigmoid", definition=lambda x: -sp.log(1 + sp.exp(-x))),
+       function="logsigmoid", definition=lambda x: -sp.log(1 + sp.exp(-x)),
+       at_number=lambda x: -_log1p_exp(-x) if x.is_positive else -sp.log(1 + sp.exp(-x))),
     Op("hardsigmoid", 1, "hardσ", r"\operatorname{hardsigmoid}",
        "chain through hard sigmoid (hardsigmoid′ = 1/6 for −3 < x < 3, 0 otherwise)",
        lambda a: fn.hardsigmoid(a),
