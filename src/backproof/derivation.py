@@ -461,7 +461,8 @@ def _kink_note(p: _Parts, w: str) -> str:
     if not p.has_values or op.nondiff is None:
         return ""
     args = [float(p.values[u]) for u in operands(p.g, w)]
-    return f"not differentiable here; the convention used is {op.convention}" if op.nondiff(*args) else ""
+    return f"not differentiable here; the convention used is {op.convention_at(len(args))}" \
+        if op.nondiff(*args) else ""
 
 
 def _backward_steps(p: _Parts, n: str) -> list[dict[str, Any]]:

@@ -906,11 +906,28 @@ class _Builder:
         if node.keywords:
             raise self.error(node.keywords[0], f"{fname}() takes no keyword arguments")
         op = OPS[FUNCTIONS[fname]]
-        if len(node.args) != op.arity:
+        if op.name == "log" and len(node.args) == 2:
+            return self.log_base(node)
+        if op.arity is None:
+            if len(node.args) < 2:
+                raise self.error(node, f"{fname}() takes at least 2 arguments, got {len(node.args)}")
+            limits.check("function_arguments", len(node.args), f"{self.where(node)}: {fname}()")
+        elif len(node.args) != op.arity:
             raise self.error(node, f"{fname}() takes {op.arity} argument{'s' if op.arity != 1 else ''}, "
-                                   f"got {len(node.args)}")
+                                   f"got {len(node.args)}{' (or log(x, base))' if op.name == 'log' else ''}")
         args = [self.expr(a) for a in node.args]
         return op.write(*args)
+
+    def log_base(self, node: ast.Call) -> sp.Expr:
+        """``log(x, b)``: log₂ and log₁₀ for bases 2 and 10 (rows of their own), otherwise the
+        change of base log(x)/log(b) as a ÷ gate, which is how a calculus text differentiates it."""
+        x, base = (self.expr(a) for a in node.args)
+        if base.is_number and (base.is_positive is False or base == 1):
+            raise self.error(node.args[1], f"the base of log(x, base) must be a positive number other than 1, "
+                                           f"got {self.segment(node.args[1])}")
+        if base == 2 or base == 10:
+            return OPS[f"log{base}"].write(x)
+        return OPS["div"].write(OPS["log"].write(x), OPS["log"].write(base))
 
     def method_call(self, node: ast.Call, method: ast.Attribute) -> sp.Expr:
         """``x.relu()``, micrograd's spelling of ``relu(x)``: any one-argument function as a method."""

@@ -35,17 +35,15 @@ class _LanguagePrinter(StrPrinter):
         return super()._print_Mul(expr)
 
     def _print_Max(self, expr):
-        return self._nested("max", expr.args)
+        return self._call("max", expr.args)
 
     def _print_Min(self, expr):
-        return self._nested("min", expr.args)
+        return self._call("min", expr.args)
 
-    def _nested(self, fn, args):
-        # The language's max/min are binary: fold longer SymPy Max/Min.
-        text = self._print(args[0])
-        for a in args[1:]:
-            text = f"{fn}({text}, {self._print(a)})"
-        return text
+    def _call(self, fn, args):
+        # max/min of any number of operands, in the order stored (the order written, for a
+        # parsed program: the first one matters under --tie first).
+        return f"{fn}({', '.join(self._print(a) for a in args)})"
 
     def _print_Abs(self, expr):
         return f"abs({self._print(expr.args[0])})"
