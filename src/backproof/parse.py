@@ -703,6 +703,13 @@ class _Builder:
                 counts[d.name] = counts.get(d.name, 0) + 1
         used = set(self.all_assigned) | {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)}
         used |= set(FUNCTIONS) | set(CONSTANTS)
+        bars: dict[str, str] = {}  # one separator per name, so that its versions read c_1, c_2, …
+        for name, n in counts.items():
+            bar = "_"
+            while any(f"{name}{bar}{k}" in used for k in range(1, n)):
+                bar += "_"
+            bars[name] = bar
+            used |= {f"{name}{bar}{k}" for k in range(1, n)}
         seen: dict[str, int] = {}
         out: list[str] = []
         for d in declared:
@@ -710,14 +717,7 @@ class _Builder:
                 out.append(d.name or "")
                 continue
             k = seen[d.name] = seen.get(d.name, 0) + 1
-            if k == counts[d.name]:
-                out.append(d.name)
-                continue
-            bar = "_"
-            while f"{d.name}{bar}{k}" in used:
-                bar += "_"
-            out.append(f"{d.name}{bar}{k}")
-            used.add(out[-1])
+            out.append(d.name if k == counts[d.name] else f"{d.name}{bars[d.name]}{k}")
         self.version_names = frozenset(n for n, d in zip(out, declared) if n and n != d.name)
         return out
 
