@@ -377,7 +377,8 @@ def _simplify(expr: sp.Expr, seconds: float = SIMPLIFY_SECONDS) -> sp.Expr:
             s = run_limited(attempt, best, seconds=seconds)
         except (BudgetExceeded, Exception):
             continue
-        if sp.count_ops(s) <= sp.count_ops(best):
+        # A Piecewise (simplify's answer for |x|/x) has no spelling in the language: keep the form we have.
+        if sp.count_ops(s) <= sp.count_ops(best) and not s.has(sp.Piecewise):
             best = s
     return best
 
