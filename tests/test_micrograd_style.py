@@ -141,8 +141,8 @@ def test_micrograd_style_equals_the_renamed_program(styled, renamed):
 
 def test_versions_are_named_after_the_name_and_never_collide():
     p = parse_program("c_1 = a\nc = c_1 + 1\nc += 2\nc += 3")
-    assert p.assigned == ("c_1", "c__1", "c__2", "c")
-    assert str(p.statement("c__2").expr) == "c__1 + 2"
+    assert p.assigned == ("c_1", "c_v1", "c_v2", "c")
+    assert str(p.statement("c_v2").expr) == "c_v1 + 2"
     # The last version keeps the name; --wrt and the gradients use it.
     d = derive("c = a*b\nc += a\ny = c*c", "a=1, b=2", verify=False)
     assert d.named_gradients()["c"] == 2 * 3 and d.named_gradients()["c_1"] == 2 * 3

@@ -105,9 +105,8 @@ def test_a_convention_is_scoped_and_checked():
             assert current_tie() == "all"
         assert current_tie() == "first"
     assert current_tie() == "half"
-    with pytest.raises(ValueError, match="must be one of half, first, all"):
-        with tie_convention("left"):
-            pass
+    with pytest.raises(ValueError, match="must be one of half, first, all"), tie_convention("left"):
+        pass
 
 
 # --- the option on the commands ------------------------------------------------------------------

@@ -705,9 +705,9 @@ class _Builder:
         used |= set(FUNCTIONS) | set(CONSTANTS)
         bars: dict[str, str] = {}  # one separator per name, so that its versions read c_1, c_2, …
         for name, n in counts.items():
-            bar = "_"
+            bar = "_"  # c_1, c_2; if the text has such names, c_v1, c_vv1, … (a subscript in LaTeX too)
             while any(f"{name}{bar}{k}" in used for k in range(1, n)):
-                bar += "_"
+                bar = "_v" if bar == "_" else bar + "v"
             bars[name] = bar
             used |= {f"{name}{bar}{k}" for k in range(1, n)}
         seen: dict[str, int] = {}
