@@ -66,6 +66,13 @@ def test_numpy_vjp_and_sympy_partials_follow_the_convention(name, tie, point, at
     assert vjp == want and exact == want
 
 
+def test_a_tie_below_the_max_is_no_kink():
+    assert not OPS["max"].nondiff(2.0, 0.5, 0.5) and OPS["max"].nondiff(2.0, 2.0, 0.5)
+    assert not OPS["min"].nondiff(0.5, 2.0, 2.0) and OPS["min"].nondiff(0.5, 0.5, 2.0)
+    d = derive("y = max(a, b, c)", "a=2, b=1, c=1", verify=False)
+    assert not any(s.note for s in d.steps)
+
+
 def test_pytorch_shares_a_tie_as_half_and_gives_it_to_the_first_over_a_dimension():
     torch = pytest.importorskip("torch", reason="PyTorch is not installed: tie conventions not compared with it")
     for name, points in TIE_POINTS.items():

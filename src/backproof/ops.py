@@ -351,6 +351,16 @@ def at_tie(*xs) -> bool:
     return bool(np.any(stack[-1] == stack[-2]) or np.any(stack[0] == stack[1]))
 
 
+def _tie_at(top: int):
+    """The kink predicate of max (``top`` = −1: the two largest tie) or min (0: the two smallest)."""
+    def nondiff(*xs) -> bool:
+        if len(xs) == 2:
+            return at_tie(*xs)
+        stack = np.sort(np.stack(np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in xs])), axis=0)
+        return bool(np.any(stack[-1] == stack[-2])) if top == -1 else bool(np.any(stack[0] == stack[1]))
+    return nondiff
+
+
 def _branch_zero(a):
     return np.sign(np.asarray(a, dtype=float))
 
@@ -850,7 +860,7 @@ OPS: dict[str, Op] = {op.name: op for op in [
        _extremum_partials(1),
        lambda *x: functools.reduce(np.maximum, x),
        _extremum_vjp(np.maximum),
-       function="max", nondiff=at_tie, branch=_branch_extremum(-1), sympy_class=lambda: sp.Max,
+       function="max", nondiff=_tie_at(-1), branch=_branch_extremum(-1), sympy_class=lambda: sp.Max,
        convention="at a tie each operand receives half of the gradient",
        conventions=_extremum_convention("max", "≥", ">"),
        written=lambda *x: _as_written(sp.Max, x)),
@@ -859,7 +869,7 @@ OPS: dict[str, Op] = {op.name: op for op in [
        _extremum_partials(-1),
        lambda *x: functools.reduce(np.minimum, x),
        _extremum_vjp(np.minimum),
-       function="min", nondiff=at_tie, branch=_branch_extremum(0), sympy_class=lambda: sp.Min,
+       function="min", nondiff=_tie_at(0), branch=_branch_extremum(0), sympy_class=lambda: sp.Min,
        convention="at a tie each operand receives half of the gradient",
        conventions=_extremum_convention("min", "≤", "<"),
        written=lambda *x: _as_written(sp.Min, x)),
