@@ -7,6 +7,10 @@ what is allowed. Nothing is ever evaluated: no ``eval``, ``exec``, ``sympify`` o
 ``parse_expr`` touches user text. SymPy objects are built with ``evaluate=False`` so
 the structure the student wrote (``b - c``, ``a/b``, ``a + a``) survives into the
 computational graph.
+
+micrograd's programs are read as written: assigning a name again or updating it
+(``c += c + 1``) makes a new version of it (``c_1``, ``c_2``, …, the last one keeping the name),
+a method ``x.relu()`` is the function ``relu(x)``, and a closing ``y.backward()`` names the output.
 """
 
 from __future__ import annotations
@@ -37,7 +41,7 @@ __all__ = ["parse_program", "parse_expression", "parse_statements", "parse_value
 
 _ALLOWED = ("numbers (2, 0.5, 1e-3), names, + - * / ** ^, unary minus, parentheses, "
             "calls to " + ", ".join(sorted(FUNCTIONS)) + ", methods x.relu() (any one-argument function), "
-            "assignments `name = expr` and updates `name += expr` (-= *= /=)")
+            "assignments `name = expr` and updates `name += expr` (-= *= /= **=)")
 
 #: Friendly names for AST constructs we refuse, so the error says what was written.
 _CONSTRUCTS = {
@@ -1031,7 +1035,8 @@ def parse_program(source: str) -> Program:
     Parameters
     ----------
     source : str
-        Statements ``name = expr`` separated by newlines or ``;``. ``#`` starts a comment.
+        Statements ``name = expr`` (or updates ``name += expr``, ``-=``, ``*=``, ``/=``, ``**=``)
+        separated by newlines or ``;``. ``#`` starts a comment.
 
     Returns
     -------
@@ -1048,6 +1053,8 @@ def parse_program(source: str) -> Program:
     >>> p = parse_program("d = a + b; e = b - c; y = d*e")
     >>> p.output, p.inputs
     ('y', ('a', 'b', 'c'))
+    >>> parse_program("c = a + b; c += c*a; c.backward()").assigned
+    ('c_1', 'c')
     """
     if not isinstance(source, str):
         raise ParseError(f"expected program text, got {type(source).__name__}")
