@@ -289,3 +289,13 @@ def test_a_constant_softplus_reads_back_after_expansion():
     d = derive("y = softplus(-2)*x", "x=1")
     form = to_text(d.in_inputs["x"])
     assert math.isclose(float(parse_expression(form)), math.log1p(math.exp(-2)), rel_tol=1e-14)
+
+
+def test_the_python_api_under_a_convention():
+    """From Python the convention is a scoped setting around the call (as numpy.errstate)."""
+    from backproof import explain
+    with tie_convention("all"):
+        r = explain("y = max(a, b)", "a=1, b=1")
+    assert r.named_gradients() == {"a": 1, "b": 1} and r.ok
+    assert {row.verdict for row in r.verification.rows} == {"not differentiable"}
+    assert explain("y = max(a, b)", "a=1, b=1").named_gradients() == {"a": sp.Rational(1, 2), "b": sp.Rational(1, 2)}
