@@ -111,6 +111,19 @@ def test_micrograds_tests_against_pytorch():
     assert math.isclose(float(grads["b"]), b.grad.item(), rel_tol=1e-12)
 
 
+@pytest.mark.parametrize("method", ["tanh", "exp"])
+@pytest.mark.parametrize("x", ["-1", "0.123", "2"])
+def test_micrograds_unary_tensor_fns(method, x):
+    """micrograd's test_unary_tensor_fns: Value.tanh and Value.exp at -1, .123 and 2 against PyTorch."""
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed: micrograd's comparison skipped")
+    xt = torch.Tensor([float(x)]).double()
+    xt.requires_grad = True
+    yt = getattr(torch.Tensor, method)(xt)
+    yt.backward()
+    y, grads = _grads(f"y = x.{method}()", f"x={x}")
+    assert abs(float(y) - yt.data.item()) < 1e-12 and abs(float(grads["x"]) - xt.grad.item()) < 1e-12
+
+
 def test_the_example_through_the_cli(tmp_path, capsys):
     out = tmp_path / "more_ops.json"
     assert main(["explain", f"@{EXAMPLES / 'micrograd_more_ops.txt'}", "--at", "a=-4,b=2", "--format", "json",
