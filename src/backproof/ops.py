@@ -41,7 +41,8 @@ NumPy conventions, shared by every row:
 * ``np_vjp(g, out, *operands)`` returns one array per operand, ``g * ∂out/∂operand_i``,
   given the upstream gradient ``g`` and the forward's own result ``out``;
 * the derivative at a kink follows the row's ``convention`` (ReLU′(0) = 0, a tie in
-  ``max``/``min`` splits the gradient in half, step and sign have derivative 0);
+  ``max``/``min`` shares the gradient by the tie convention in force, :func:`tie_convention`,
+  half by default; step and sign have derivative 0);
 * ``branch(*operands)`` is, for the ops with kinks, an array whose sign says which
   smooth piece the point is on; the point is a kink where it is exactly 0. The
   cross-check uses it to tell a finite difference that straddles a kink.
