@@ -156,10 +156,17 @@ def test_first_means_the_first_written(tmp_path):
     assert grads["b"] == 1 and grads["a"] == 0
 
 
-def test_graph_and_check_take_the_option(tmp_path):
+def test_graph_and_check_take_the_option(tmp_path, capsys):
     dot = tmp_path / "g.dot"
     assert main(["graph", "y = max(a, b)", "--at", "a=1,b=1", "--tie", "all", "-o", str(dot)]) == 0
     assert main(["graph", "y = max(a, b)", "--at", "a=1,b=1", "--tie", "bogus", "-o", str(dot)]) == 2
+    # A student who used CS231n's 1(x ≥ y) is right under --tie first (or all), not under the default.
+    check = ["check", "y = max(a, b)", "--at", "a=1,b=1", "--answer", "dy/da=1", "--format", "json"]
+    capsys.readouterr()
+    main(check + ["--tie", "first"])
+    assert json.loads(capsys.readouterr().out)["items"][0]["verdict"] == "correct"
+    main(check)
+    assert json.loads(capsys.readouterr().out)["items"][0]["verdict"] != "correct"
 
 
 # --- n-ary max/min and log(x, base) -------------------------------------------------------------------
