@@ -306,3 +306,15 @@ def test_the_python_api_under_a_convention():
     assert r.named_gradients() == {"a": 1, "b": 1} and r.ok
     assert {row.verdict for row in r.verification.rows} == {"not differentiable"}
     assert explain("y = max(a, b)", "a=1, b=1").named_gradients() == {"a": sp.Rational(1, 2), "b": sp.Rational(1, 2)}
+
+
+@pytest.mark.parametrize("tie", ["first", "all"])
+def test_a_partial_at_a_tie_reads_back_with_its_value(tie):
+    """1(x ≥ y) is printed as 1 - step(y - x), which the language reads as 1 at a tie."""
+    a, b = sp.symbols("a b", real=True)
+    with tie_convention(tie):
+        partials = OPS["max"].partials(a, b)
+    for p in partials:
+        back = parse_expression(to_text(p))
+        for point in ({a: 1, b: 1}, {a: 2, b: 1}, {a: 1, b: 2}):
+            assert back.xreplace(point) == p.xreplace(point), (tie, to_text(p), point)

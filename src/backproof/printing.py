@@ -58,6 +58,9 @@ class _LanguagePrinter(StrPrinter):
         return f"({self._print(rewrite(expr.args[0]))})"
 
     def _print_Heaviside(self, expr):
+        # step(x) is 0 at x = 0; the step that is 1 there (--tie first/all, 1(x ≥ y)) is 1 - step(-x).
+        if len(expr.args) == 2 and expr.args[1] == 1:
+            return f"(1 - step({self._print(-expr.args[0])}))"
         return f"step({self._print(expr.args[0])})"
 
     def _print_Rational(self, expr):
