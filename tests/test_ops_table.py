@@ -38,7 +38,7 @@ DOMAINS = {
 #: Differentiable everywhere but defined piecewise: SymPy's diff gives Heaviside pieces that
 #: simplify cannot merge (elu′ = H(x) + eˣH(−x) = e^min(0,x)); compared by value only.
 PIECEWISE_SMOOTH = {"elu"}
-VARIADIC3 = {"add3": "add", "mul3": "mul"}
+VARIADIC3 = {"add3": "add", "mul3": "mul", "max3": "max", "min3": "min"}
 #: Minimum distance from a kink (relu/abs/step/sign at 0, max/min at a tie).
 KINK_MARGIN = 0.05
 #: Ops that must stay finite, with finite VJPs, for operands of ±1000.
@@ -52,6 +52,9 @@ KINKS = {"hardsigmoid": [[-3.0], [3.0]], "relu6": [[0.0], [6.0]], "hardtanh": [[
 
 
 def _kink_points(name: str, n_operands: int, tie: float = 0.7) -> list[list[float]]:
+    if n_operands == 3:  # max/min of three: all three tie, or two tie at the extremum
+        other = tie - 1.1 if name == "max" else tie + 1.1
+        return [[tie, tie, tie], [tie, tie, other], [other, tie, tie]]
     return KINKS.get(name, [[0.0] * n_operands if n_operands == 1 else [tie, tie]])
 
 CASES = sorted(OPS) + sorted(VARIADIC3)
@@ -321,8 +324,9 @@ def test_every_activation_row_serves_in_a_network(name):
 TORCH_KINKS = {
     "relu": lambda torch, a: torch.relu(a),
     "abs": lambda torch, a: torch.abs(a),
-    "max": lambda torch, a, b: torch.maximum(a, b),
-    "min": lambda torch, a, b: torch.minimum(a, b),
+    # Two operands: torch.maximum; more: amax, which shares a tie equally as --tie half does.
+    "max": lambda torch, *x: torch.maximum(*x) if len(x) == 2 else torch.amax(torch.stack(x)),
+    "min": lambda torch, *x: torch.minimum(*x) if len(x) == 2 else torch.amin(torch.stack(x)),
     "sign": lambda torch, a: torch.sign(a),
     "step": None,  # torch.heaviside has no derivative
     "leaky_relu": lambda torch, a: torch.nn.functional.leaky_relu(a, 0.01),

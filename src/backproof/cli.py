@@ -111,7 +111,7 @@ def _run(argv: list[str]) -> int:
     if is_stdout(getattr(args, "output", None)):
         args.output = None  # -o - : standard output, exactly as without -o
     try:
-        return int(args.func(args) or 0)
+        return _call(args)
     except ParseError as exc:
         print(f"backproof: error: {_cut_quoted(str(exc))}", file=sys.stderr)
         caret = exc.caret()
@@ -121,6 +121,16 @@ def _run(argv: list[str]) -> int:
     except BackproofError as exc:
         print(f"backproof: error: {_cut_quoted(str(exc))}", file=sys.stderr)
         return 2
+
+
+def _call(args: argparse.Namespace) -> int:
+    """Run the command, under its --tie convention for max/min where it has one."""
+    tie = getattr(args, "tie", None)
+    if tie is None:
+        return int(args.func(args) or 0)
+    from .ops import tie_convention  # NumPy: only for the commands that derive
+    with tie_convention(tie):
+        return int(args.func(args) or 0)
 
 
 def _cut_quoted(message: str) -> str:

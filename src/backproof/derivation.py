@@ -377,7 +377,8 @@ def _simplify(expr: sp.Expr, seconds: float = SIMPLIFY_SECONDS) -> sp.Expr:
             s = run_limited(attempt, best, seconds=seconds)
         except (BudgetExceeded, Exception):
             continue
-        if sp.count_ops(s) <= sp.count_ops(best):
+        # A Piecewise (simplify's answer for |x|/x) has no spelling in the language: keep the form we have.
+        if sp.count_ops(s) <= sp.count_ops(best) and not s.has(sp.Piecewise):
             best = s
     return best
 
@@ -461,7 +462,8 @@ def _kink_note(p: _Parts, w: str) -> str:
     if not p.has_values or op.nondiff is None:
         return ""
     args = [float(p.values[u]) for u in operands(p.g, w)]
-    return f"not differentiable here; the convention used is {op.convention}" if op.nondiff(*args) else ""
+    return f"not differentiable here; the convention used is {op.convention_at(len(args))}" \
+        if op.nondiff(*args) else ""
 
 
 def _backward_steps(p: _Parts, n: str) -> list[dict[str, Any]]:

@@ -147,12 +147,9 @@ def _split_step(expr: sp.Heaviside) -> Parts:
 
 
 def _split_extremum(expr: sp.Max | sp.Min) -> Parts:
-    """The language's ``max``/``min`` are binary: SymPy's n-ary ones are folded from the left."""
-    name = "max" if isinstance(expr, sp.Max) else "min"
-    args = list(expr.args)
-    if len(args) == 2:
-        return name, args
-    return name, [type(expr)(*args[:-1], evaluate=False), args[-1]]
+    """``max``/``min`` of any number of operands, one gate (its tie convention shares the gradient
+    among all that tie, which a fold into binary gates would not)."""
+    return ("max" if isinstance(expr, sp.Max) else "min"), list(expr.args)
 
 
 class _Sub(sp.Expr):

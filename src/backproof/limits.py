@@ -46,6 +46,10 @@ LIMITS: dict[str, Limit] = _table(
           "terms of one flat run of + - * / between parentheses (a + b*c - d ...); longer runs "
           "are grouped in a balanced tree, so they work up to this size"),
     Limit("literal_digits", 100, "digits", "digits of one number literal"),
+    # issue 14 (expression language): n-ary max/min, whose local derivatives at a tie are
+    # products of step functions of every pair of operands
+    Limit("function_arguments", 8, "arguments", "arguments of one max(...) or min(...); nest calls "
+          "for more (max(max(a, b, ...), ...))"),
     Limit("literal_exponent", 400, "", "decimal exponent of one number literal (1e-400), "
           "in absolute value (float64 reaches 1e±308, subnormals 1e-324)"),
     Limit("power_exponent", 1000, "", "constant exponent of a power (x**1000), in absolute value, "

@@ -41,7 +41,8 @@ NumPy conventions, shared by every row:
 * ``np_vjp(g, out, *operands)`` returns one array per operand, ``g * ∂out/∂operand_i``,
   given the upstream gradient ``g`` and the forward's own result ``out``;
 * the derivative at a kink follows the row's ``convention`` (ReLU′(0) = 0, a tie in
-  ``max``/``min`` splits the gradient in half, step and sign have derivative 0);
+  ``max``/``min`` shares the gradient by the tie convention in force, :func:`tie_convention`,
+  half by default; step and sign have derivative 0);
 * ``branch(*operands)`` is, for the ops with kinks, an array whose sign says which
   smooth piece the point is on; the point is a kink where it is exactly 0. The
   cross-check uses it to tell a finite difference that straddles a kink.
@@ -53,17 +54,21 @@ exponent is a constant); callers decide, with ``np.errstate``, what an overflow 
 
 from __future__ import annotations
 
+import functools
 import importlib
 import math
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 __all__ = ["GENERIC_RULES", "RULE_NAMES", "Op", "AsLayer", "OPS", "FUNCTIONS", "LEAKY_RELU_SLOPE", "get_op",
-           "at_zero", "at_tie", "stable_sigmoid", "stable_softplus", "stable_softmax", "logsumexp", "sp"]
+           "at_zero", "at_tie", "stable_sigmoid", "stable_softplus", "stable_softmax", "logsumexp", "sp",
+           "TIES", "tie_convention", "current_tie"]
 
 
 class _LazySympy:
@@ -92,6 +97,50 @@ fn = _SymPyFunctions()
 
 #: The slope of ``leaky_relu`` for negative inputs (PyTorch's default ``negative_slope``).
 LEAKY_RELU_SLOPE = 0.01
+
+
+# --- the tie convention of max and min (issue 14) -------------------------------------
+
+#: Who receives the gradient of ``max``/``min`` where several operands attain it:
+#: ``half`` shares it equally (½ each of two, 1/m each of m: PyTorch's ``maximum`` and
+#: ``amax``), ``first`` gives it all to the first of them (PyTorch's ``max`` over a
+#: dimension), ``all`` gives each of them all of it (CS231n's 1(x ≥ y) and 1(y ≥ x)).
+TIES = ("half", "first", "all")
+_TIE: ContextVar[str] = ContextVar("backproof_tie", default="half")
+
+
+def current_tie() -> str:
+    """The tie convention in force (``"half"`` unless :func:`tie_convention` says otherwise).
+
+    Examples
+    --------
+    >>> current_tie()
+    'half'
+    """
+    return _TIE.get()
+
+
+@contextmanager
+def tie_convention(tie: str) -> Iterator[None]:
+    """Run a block with another tie convention for ``max``/``min`` (one of :data:`TIES`).
+
+    A scoped setting, as ``numpy.errstate`` is: every facet of the two rows (SymPy
+    partials, NumPy VJPs, the convention the write-up states) reads it, so the derivation,
+    the NumPy engine and the cross-check inside the block agree on it.
+
+    Examples
+    --------
+    >>> with tie_convention("first"):
+    ...     [float(g) for g in OPS["max"].np_vjp(1.0, 2.0, 2.0, 2.0)]
+    [1.0, 0.0]
+    """
+    if tie not in TIES:
+        raise ValueError(f"unknown tie convention {tie!r} (must be one of {', '.join(TIES)})")
+    token = _TIE.set(tie)
+    try:
+        yield
+    finally:
+        _TIE.reset(token)
 
 
 # --- numerically stable helpers ----------------------------------------------------
@@ -161,7 +210,8 @@ def _np_mul(*x):
 
 def _pow_vjp(g, out, a, n):
     with np.errstate(divide="ignore", invalid="ignore"):
-        d_base = g * n * np.power(a, n - 1)
+        # x**0 is the constant 1: its derivative is 0 everywhere, also at x = 0 (0 · 0**-1 is nan).
+        d_base = np.where(np.asarray(n) == 0, 0.0, g * n * np.power(a, n - 1))
     safe = np.where(a > 0, a, 1.0)
     return d_base, g * out * np.log(safe)
 
@@ -287,23 +337,72 @@ def at_zero(a) -> bool:
     return bool(np.any(np.asarray(a) == 0))
 
 
-def at_tie(a, b) -> bool:
-    """True when any element of ``a`` equals ``b`` (the kink of max and min).
+def at_tie(*xs) -> bool:
+    """True when, at any element, two or more operands attain the largest (the kink of max),
+    or two or more attain the smallest (the kink of min); for two operands, when they are equal.
 
     Examples
     --------
-    >>> at_tie(1.0, 1.0), at_tie(np.array([1.0, 2.0]), 3.0)
-    (True, False)
+    >>> at_tie(1.0, 1.0), at_tie(np.array([1.0, 2.0]), 3.0), at_tie(1.0, 1.0, 5.0)
+    (True, False, True)
     """
-    return bool(np.any(np.asarray(a) == np.asarray(b)))
+    if len(xs) == 2:
+        return bool(np.any(np.asarray(xs[0]) == np.asarray(xs[1])))
+    stack = np.sort(np.stack(np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in xs])), axis=0)
+    return bool(np.any(stack[-1] == stack[-2]) or np.any(stack[0] == stack[1]))
+
+
+def _tie_at(top: int):
+    """The kink predicate of max (``top`` = −1: the two largest tie) or min (0: the two smallest)."""
+    def nondiff(*xs) -> bool:
+        if len(xs) == 2:
+            return at_tie(*xs)
+        stack = np.sort(np.stack(np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in xs])), axis=0)
+        return bool(np.any(stack[-1] == stack[-2])) if top == -1 else bool(np.any(stack[0] == stack[1]))
+    return nondiff
 
 
 def _branch_zero(a):
     return np.sign(np.asarray(a, dtype=float))
 
 
-def _branch_tie(a, b):
-    return np.sign(np.asarray(a, dtype=float) - np.asarray(b, dtype=float))
+def _branch_extremum(top: int):
+    """The branch of max (``top`` = −1) or min (``top`` = 0): for two operands sign(a − b); for
+    more, the gap between the extremum and the runner-up (0 exactly at a tie) signed by the parity
+    of the operands' order, so that it changes sign where the extremum changes hands."""
+    def branch(*xs):
+        if len(xs) == 2:
+            return np.sign(np.asarray(xs[0], dtype=float) - np.asarray(xs[1], dtype=float))
+        stack = np.stack(np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in xs]))
+        ordered = np.sort(stack, axis=0)
+        gap = ordered[-1] - ordered[-2] if top == -1 else ordered[1] - ordered[0]
+        order = np.argsort(stack, axis=0, kind="stable")
+        inversions = sum((order[i] > order[j]).astype(int) for i in range(len(xs)) for j in range(i + 1, len(xs)))
+        return gap * np.where(inversions % 2 == 0, 1.0, -1.0)
+    return branch
+
+
+def _extremum_vjp(reduce: Callable[..., Any]):
+    """The VJP of max (``reduce`` = ``np.maximum``) or min: the gradient goes to the operands that
+    attain the extremum, shared by the tie convention in force (:func:`current_tie`)."""
+    def vjp(g, out, *xs):
+        arrays = np.broadcast_arrays(*[np.asarray(x, dtype=float) for x in xs])
+        best = functools.reduce(reduce, arrays)
+        hit = [x == best for x in arrays]
+        tie = current_tie()
+        if tie == "all":
+            share = [h.astype(float) for h in hit]
+        elif tie == "first":
+            taken = np.zeros(best.shape, dtype=bool)
+            share = []
+            for h in hit:
+                share.append((h & ~taken).astype(float))
+                taken |= h
+        else:
+            count = np.maximum(sum(h.astype(float) for h in hit), 1.0)
+            share = [h / count for h in hit]
+        return tuple(g * s[()] if s.ndim == 0 else g * s for s in share)
+    return vjp
 
 
 # --- the row -------------------------------------------------------------------------
@@ -387,6 +486,13 @@ class Op:
         (``"log needs a positive argument"``); empty when it is defined everywhere.
     swappable : bool
         Swapping its operands changes the value: the checker looks for swapped operands.
+    conventions : callable or None
+        ``conventions(n_operands) -> str``: the convention at a kink when it depends on the
+        tie convention in force (``max``/``min``); read through :meth:`convention_at`.
+    at_number : callable or None
+        For a function made from its ``definition``: its exact value at a number, written so
+        that SymPy's evaluation does not cancel where the definition would (softplus at
+        −100 is 3.7e-44, not 0); ``None`` means the definition.
     rules : callable or None
         ``rules(k, constant) -> str``: the rule a calculus text names for the partial with
         respect to operand ``k`` when ``constant[i]`` says which operands are constants
@@ -416,6 +522,20 @@ class Op:
     undefined: str = ""
     swappable: bool = False
     rules: Callable[[int, tuple[bool, ...]], str] | None = None
+    at_number: Callable[[Any], Any] | None = None
+    conventions: Callable[[int], str] | None = None
+
+    def convention_at(self, n_operands: int) -> str:
+        """The convention at a kink with ``n_operands`` operands, for the tie convention in
+        force (``max``/``min``; every other row: ``convention``).
+
+        Examples
+        --------
+        >>> with tie_convention("all"):
+        ...     get_op("max").convention_at(2)[:47]
+        'at a tie every operand that attains the max rec'
+        """
+        return self.conventions(n_operands) if self.conventions is not None else self.convention
 
     def rule_at(self, k: int, constant: tuple[bool, ...]) -> str:
         """The rule that gives the partial with respect to operand ``k``.
@@ -471,12 +591,12 @@ _MADE: dict[str, type] = {}
 def _make_sympy_function(op: Op) -> type:
     """A ``sympy.Function`` subclass for ``op``: evaluates numbers by the definition,
     differentiates by the row's SymPy partials, prints with the row's LaTeX label."""
-    definition, partials, latex = op.definition, op.partials, op.latex
+    definition, partials, latex, at_number = op.definition, op.partials, op.latex, op.at_number
     assert definition is not None, f"{op.name}: a made SymPy function needs the row's definition"
 
     def eval(cls, x):  # safe: SymPy's evaluation hook for Function subclasses, not Python eval
         if x.is_Number:
-            return definition(x)
+            return at_number(x) if at_number is not None else definition(x)
         return None
 
     def fdiff(self, argindex=1):
@@ -507,6 +627,67 @@ def _make_sympy_function(op: Op) -> type:
 
 def _half():
     return sp.Rational(1, 2)
+
+
+def _as_written(cls, operands):
+    """``max(b, a)`` unevaluated with its operands in the order written: SymPy's ``Max`` sorts
+    them, and the first of them is the one ``--tie first`` gives the gradient to."""
+    if len(operands) < 2:
+        return cls(*operands, evaluate=False)
+    obj = sp.Expr.__new__(cls, *operands)
+    obj._argset = frozenset(operands)  # what SymPy's LatticeOp keeps beside its args
+    return obj
+
+
+def _extremum_partials(sign: int):
+    """The SymPy partials of max (``sign`` = 1) or min (−1) of any number of operands, by the tie
+    convention in force: step functions of the differences, whose value at 0 is the convention."""
+    def partials(*xs):
+        tie = current_tie()
+        n = len(xs)
+
+        def step(i, j, at_zero):
+            return sp.Heaviside(sign * (xs[i] - xs[j]), at_zero)
+        if tie == "half" and n == 2:  # as always: ½ at a tie
+            return (step(0, 1, _half()), step(1, 0, _half()))
+        if tie == "first":  # beats every earlier operand, at least ties every later one
+            return tuple(sp.Mul(*[step(i, j, 0 if j < i else 1) for j in range(n) if j != i]) for i in range(n))
+        attains = [sp.Mul(*[step(i, j, 1) for j in range(n) if j != i]) for i in range(n)]
+        if tie == "all":
+            return tuple(attains)
+        return tuple(t / sp.Add(*attains) for t in attains)  # half of m > 2: 1/m each
+    return partials
+
+
+def _extremum_convention(name: str, ge: str, gt: str):
+    """The write-up's sentence for the convention in force at a tie of ``max``/``min``."""
+    def text(n: int) -> str:
+        tie = current_tie()
+        if tie == "half":
+            return ("at a tie each operand receives half of the gradient" if n == 2 else
+                    "at a tie the operands that tie share the gradient equally (1/m each of m), as PyTorch's amax")
+        if tie == "first":
+            return (f"at a tie the first operand (as written) that attains the {name} receives the whole gradient "
+                    f"(--tie first): for {name}(x, y), 1(x {ge} y) to x and 1(y {gt} x) to y, as PyTorch's "
+                    f"{name} over a dimension")
+        return (f"at a tie every operand that attains the {name} receives the whole gradient (--tie all): for "
+                f"{name}(x, y), 1(x {ge} y) to x and 1(y {ge} x) to y, as CS231n's notes write the {name} gate")
+    return text
+
+
+def _power_rule(a, n):
+    # n·a^(n−1), except x**0, the constant 1, whose derivative is 0 everywhere: at a = 0,
+    # 0 · 0**-1 would be nan and the derivation would refuse the point (issue 14).
+    return sp.Integer(0) if sp.sympify(n).is_zero is True else n * a**(n - 1)
+
+
+def _log1p_exp(x):
+    # log(1 + e^x) for a number x <= 0 as 2·atanh(e^x / (2 + e^x)): the same number with
+    # nothing that cancels, so SymPy's evaluation keeps its digits at x = −100
+    # (log(1 + e^−100) evaluates 1 + 3.7e-44 to 30 digits first and gives 0).
+    t = sp.exp(x)
+    return 2 * sp.atanh(t / (2 + t))
+
 
 
 def _slope():
@@ -583,7 +764,7 @@ OPS: dict[str, Op] = {op.name: op for op in [
                            "reciprocal rule" if k == 1 and c[0] else "quotient rule")),
     Op("pow", 2, "^", "^", "power rule",
        lambda a, n: a**n,
-       lambda a, n: (n * a**(n - 1), a**n * sp.log(a)),
+       lambda a, n: (_power_rule(a, n), a**n * sp.log(a)),
        np.power, _pow_vjp,
        written=lambda a, n: sp.Pow(a, n, evaluate=False),
        undefined="the power is undefined here", swappable=True,
@@ -675,27 +856,32 @@ OPS: dict[str, Op] = {op.name: op for op in [
        lambda g, out, a: (g * np.sign(a),),
        function="abs", nondiff=at_zero, branch=_branch_zero, sympy_class=lambda: sp.Abs,
        convention="|x|′ at 0 = sign(0) = 0"),
-    Op("max", 2, "max", r"\max", "max rule (the larger operand passes the gradient)",
-       lambda a, b: sp.Max(a, b),
-       lambda a, b: (sp.Heaviside(a - b, _half()), sp.Heaviside(b - a, _half())),
-       np.maximum,
-       lambda g, out, a, b: (g * ((a > b) + 0.5 * (a == b)), g * ((b > a) + 0.5 * (a == b))),
-       function="max", nondiff=at_tie, branch=_branch_tie, sympy_class=lambda: sp.Max,
-       convention="at a tie each operand receives half of the gradient"),
-    Op("min", 2, "min", r"\min", "min rule (the smaller operand passes the gradient)",
-       lambda a, b: sp.Min(a, b),
-       lambda a, b: (sp.Heaviside(b - a, _half()), sp.Heaviside(a - b, _half())),
-       np.minimum,
-       lambda g, out, a, b: (g * ((a < b) + 0.5 * (a == b)), g * ((b < a) + 0.5 * (a == b))),
-       function="min", nondiff=at_tie, branch=_branch_tie, sympy_class=lambda: sp.Min,
-       convention="at a tie each operand receives half of the gradient"),
+    Op("max", None, "max", r"\max", "max rule (the larger operand passes the gradient)",
+       lambda *x: sp.Max(*x),
+       _extremum_partials(1),
+       lambda *x: functools.reduce(np.maximum, x),
+       _extremum_vjp(np.maximum),
+       function="max", nondiff=_tie_at(-1), branch=_branch_extremum(-1), sympy_class=lambda: sp.Max,
+       convention="at a tie each operand receives half of the gradient",
+       conventions=_extremum_convention("max", "≥", ">"),
+       written=lambda *x: _as_written(sp.Max, x)),
+    Op("min", None, "min", r"\min", "min rule (the smaller operand passes the gradient)",
+       lambda *x: sp.Min(*x),
+       _extremum_partials(-1),
+       lambda *x: functools.reduce(np.minimum, x),
+       _extremum_vjp(np.minimum),
+       function="min", nondiff=_tie_at(0), branch=_branch_extremum(0), sympy_class=lambda: sp.Min,
+       convention="at a tie each operand receives half of the gradient",
+       conventions=_extremum_convention("min", "≤", "<"),
+       written=lambda *x: _as_written(sp.Min, x)),
     Op("softplus", 1, "softplus", r"\operatorname{softplus}", "chain through softplus (softplus′ = σ)",
        lambda a: fn.softplus(a),
        lambda a: (fn.sigmoid(a),),
        stable_softplus,
        lambda g, out, a: (g * stable_sigmoid(a),),
        function="softplus", checker_activation=True,
-       definition=lambda x: sp.log(1 + sp.exp(x))),
+       definition=lambda x: sp.log(1 + sp.exp(x)),
+       at_number=lambda x: _log1p_exp(x) if x.is_negative else sp.log(1 + sp.exp(x))),
     Op("step", 1, "step", r"\theta", "step function (derivative 0 wherever it exists)",
        lambda a: sp.Heaviside(a, 0),
        lambda a: (sp.Integer(0),),
@@ -777,7 +963,8 @@ OPS: dict[str, Op] = {op.name: op for op in [
        lambda a: (fn.sigmoid(-a),),
        _log_sigmoid,
        lambda g, out, a: (g * stable_sigmoid(-np.asarray(a, dtype=float)),),
-       function="logsigmoid", definition=lambda x: -sp.log(1 + sp.exp(-x))),
+       function="logsigmoid", definition=lambda x: -sp.log(1 + sp.exp(-x)),
+       at_number=lambda x: -_log1p_exp(-x) if x.is_positive else -sp.log(1 + sp.exp(-x))),
     Op("hardsigmoid", 1, "hardσ", r"\operatorname{hardsigmoid}",
        "chain through hard sigmoid (hardsigmoid′ = 1/6 for −3 < x < 3, 0 otherwise)",
        lambda a: fn.hardsigmoid(a),

@@ -7,6 +7,10 @@ what is allowed. Nothing is ever evaluated: no ``eval``, ``exec``, ``sympify`` o
 ``parse_expr`` touches user text. SymPy objects are built with ``evaluate=False`` so
 the structure the student wrote (``b - c``, ``a/b``, ``a + a``) survives into the
 computational graph.
+
+micrograd's programs are read as written: assigning a name again or updating it
+(``c += c + 1``) makes a new version of it (``c_1``, ``c_2``, …, the last one keeping the name),
+a method ``x.relu()`` is the function ``relu(x)``, and a closing ``y.backward()`` names the output.
 """
 
 from __future__ import annotations
@@ -36,7 +40,8 @@ from .program import CONSTANTS, Program, Statement
 __all__ = ["parse_program", "parse_expression", "parse_statements", "parse_values", "normalize"]
 
 _ALLOWED = ("numbers (2, 0.5, 1e-3), names, + - * / ** ^, unary minus, parentheses, "
-            "calls to " + ", ".join(sorted(FUNCTIONS)) + ", and assignments `name = expr`")
+            "calls to " + ", ".join(sorted(FUNCTIONS)) + ", methods x.relu() (any one-argument function), "
+            "assignments `name = expr` and updates `name += expr` (-= *= /= **=)")
 
 #: Friendly names for AST constructs we refuse, so the error says what was written.
 _CONSTRUCTS = {
@@ -49,7 +54,7 @@ _CONSTRUCTS = {
     "FormattedValue": "f-string", "Starred": "starred argument", "NamedExpr": "walrus (:=)",
     "Slice": "slice", "Import": "import", "ImportFrom": "import",
     "FunctionDef": "function definition", "ClassDef": "class definition",
-    "AugAssign": "augmented assignment (+=)", "AnnAssign": "annotated assignment",
+    "AugAssign": "augmented assignment", "AnnAssign": "annotated assignment",
     "For": "for loop", "While": "while loop", "If": "if statement", "With": "with",
     "Raise": "raise", "Try": "try", "Assert": "assert", "Delete": "del",
     "Global": "global", "Nonlocal": "nonlocal", "Pass": "pass", "Break": "break",
@@ -291,7 +296,9 @@ class _TokenScan:
         elif text in _CLOSE:
             if len(self.frames) > 1:
                 self.nesting -= 1 + self.frames.pop()[0]
-        elif (text in ("+", "-", "~") and not operand_before) or text in ("**", "^"):
+        elif (text in ("+", "-", "~") and not operand_before) or text in ("**", "^", "."):
+            # A method call (x.relu()) nests its receiver one level deeper, like a sign or a power:
+            # a chain x.relu().relu()… never opens a bracket that stays open.
             frame[0] += 1
             self.nesting += 1
         elif text in _BINARY_OPS:
@@ -387,8 +394,9 @@ def _approx_value(node: ast.AST, args: list[float]) -> float | None:
     if isinstance(node, ast.BinOp):
         arithmetic = _ARITHMETIC.get(type(node.op))
         return None if arithmetic is None else arithmetic(*args)
-    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id in FUNCTIONS:
-        op = OPS[FUNCTIONS[node.func.id]]
+    fname = _called(node)
+    if fname in FUNCTIONS:
+        op = OPS[FUNCTIONS[fname]]
         if op.arity is not None and op.arity != len(args):
             return None
         return float(np.asarray(op.np_forward(*args), dtype=float))
@@ -444,6 +452,29 @@ def _call_size(name: str | None, args: list[_Size]) -> _Size:
 
 
 
+@dataclass(frozen=True)
+class _Declared:
+    """One statement's form: the name it assigns (None: a last bare expression), its value
+    (an update ``c += x`` as ``c + (x)``), and whether it is micrograd's ``y.backward()``."""
+
+    name: str | None
+    value: ast.expr | None
+    backward: bool = False
+
+
+#: The updates a program may write, ``c += x`` as ``c = c + (x)`` (a new version of ``c``).
+_UPDATES: dict[type, str] = {ast.Add: "+=", ast.Sub: "-=", ast.Mult: "*=", ast.Div: "/=", ast.Pow: "**="}
+
+
+def _backward_of(node: ast.AST) -> ast.Name | None:
+    """The ``y`` of micrograd's ``y.backward()``, else None."""
+    method = _method(node)
+    if method is not None and method.attr == "backward" and isinstance(method.value, ast.Name) \
+            and isinstance(node, ast.Call) and not node.args and not node.keywords:
+        return method.value
+    return None
+
+
 class _Builder:
     """Whitelist visitor from Python AST to SymPy, with source positions for errors."""
 
@@ -457,6 +488,8 @@ class _Builder:
         self.current = ""  # the name being defined
         self.sizes: dict[int, _Size] = {}       # id(ast node) -> its estimated size
         self.named_sizes: dict[str, _Size] = {}  # a statement's name -> its value's size
+        self.latest: dict[str, str] = {}  # an assigned name -> the name of its latest version
+        self.version_names: frozenset[str] = frozenset()  # the names made for earlier versions
         self._lines: list[bytes] | None = None   # norm.text's lines, UTF-8, split once
 
     def segment(self, node: ast.AST) -> str | None:
@@ -545,8 +578,8 @@ class _Builder:
             if isinstance(node.op, ast.Pow):
                 return self._power_size(node, *args)
             return _arithmetic_size(node.op, *args)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and args:
-            return _call_size(FUNCTIONS.get(node.func.id), args)
+        if isinstance(node, ast.Call) and _called(node) is not None and args:
+            return _call_size(FUNCTIONS.get(_called(node) or ""), args)
         return _Size(False)
 
     def _constant_size(self, node: ast.Constant) -> _Size:
@@ -591,48 +624,126 @@ class _Builder:
             raise ParseError("the program is empty (write at least one `name = expression`)",
                              self.source, 1, 1)
         declared = [self._declare(stmt, last=i == len(body) - 1) for i, stmt in enumerate(body)]
-        statements = [self._statement(name or self._fresh_output_name(), value, stmt.lineno)
-                      for (name, value), stmt in zip(declared, body)]
-        return Program(tuple(statements), statements[-1].name, self.source)
+        internal = self._versions(declared)
+        statements: list[Statement] = []
+        output = None
+        for d, stmt, iname in zip(declared, body, internal):
+            if d.backward:  # `y.backward()`: the output is y as it stands here
+                output = self.latest[d.name or ""]
+                continue
+            statements.append(self._statement(d.name or self._fresh_output_name(), iname, d.value, stmt.lineno))
+        if not statements:
+            raise ParseError("the program has no assignment (write at least one `name = expression`)",
+                             self.source, 1, 1)
+        return Program(tuple(statements), output or statements[-1].name, self.source)
 
-    def _declare(self, stmt: ast.stmt, last: bool) -> tuple[str | None, ast.expr]:
-        """Check one statement's form before any is read: (the name it assigns, its value).
+    def _declare(self, stmt: ast.stmt, last: bool) -> _Declared:
+        """Check one statement's form before any is read: the name it assigns and its value.
         The name is ``None`` for a last bare expression (named when all names are known)."""
         if isinstance(stmt, ast.Assign):
             target = stmt.targets[0]
             if len(stmt.targets) != 1 or not isinstance(target, ast.Name):
                 raise self.error(stmt, "an assignment must have exactly one name on the left "
                                        "(chained `a = b = ...` and tuples are not allowed)")
-            name = target.id
-            if name in FUNCTIONS:
-                raise self.error(target, f"cannot assign to {quote(name)}: it is a function name")
-            if name in CONSTANTS and name not in _SHADOWABLE:
-                raise self.error(target, f"cannot assign to {quote(name)}: it is a constant")
-            if name in self.all_assigned:
-                raise self.error(target, f"{quote(name)} is assigned twice (first on line "
-                                         f"{self.all_assigned[name]}); each name may be assigned once")
-            self.all_assigned[name] = target.lineno
-            return name, stmt.value
+            self._check_target(target)
+            self.all_assigned.setdefault(target.id, target.lineno)
+            return _Declared(target.id, stmt.value)
+        if isinstance(stmt, ast.AugAssign):
+            return _Declared(stmt.target.id if isinstance(stmt.target, ast.Name) else "", self._update(stmt))
         if isinstance(stmt, ast.Expr):
+            receiver = _backward_of(stmt.value)
+            if receiver is not None:
+                return self._backward(stmt, receiver, last)
             if not last:
                 raise self.error(stmt, "an expression without `name =` is allowed only as the "
                                        "last statement (it becomes the output `f`)")
-            return None, stmt.value
+            return _Declared(None, stmt.value)
         raise self.error(stmt, f"{_describe(stmt)} is not allowed (allowed: {_ALLOWED})")
 
-    def _statement(self, name: str, value: ast.expr, line: int) -> Statement:
-        """Read ``name = value``: sizes first (nothing is built before they are bounded)."""
+    def _check_target(self, target: ast.Name) -> None:
+        name = target.id
+        if name in FUNCTIONS:
+            raise self.error(target, f"cannot assign to {quote(name)}: it is a function name")
+        if name in CONSTANTS and name not in _SHADOWABLE:
+            raise self.error(target, f"cannot assign to {quote(name)}: it is a constant")
+
+    def _update(self, stmt: ast.AugAssign) -> ast.expr:
+        """``c += expr`` as the value ``c + (expr)`` of a new version of ``c`` (micrograd's programs).
+
+        The value is the syntax tree Python would evaluate, so every check of ``c + (expr)`` applies.
+        """
+        target = stmt.target
+        if not isinstance(target, ast.Name):
+            raise self.error(stmt, "an update `x += …` must have one name on the left")
+        self._check_target(target)
+        symbol = _UPDATES.get(type(stmt.op))
+        if symbol is None:
+            raise self.error(stmt, f"update with {_describe(stmt.op)} is not allowed (allowed: += -= *= /= **=)")
+        if target.id not in self.all_assigned:
+            raise self.error(target, f"`{target.id} {symbol} …` updates {quote(target.id)}, which is not assigned "
+                                     f"before this line (assign it first, `{target.id} = …`; an input cannot "
+                                     f"be updated: its value comes from --at)")
+        left = ast.Name(id=target.id, ctx=ast.Load())
+        ast.copy_location(left, target)
+        return ast.copy_location(ast.BinOp(left=left, op=stmt.op, right=stmt.value), stmt)
+
+    def _backward(self, stmt: ast.Expr, receiver: ast.Name, last: bool) -> _Declared:
+        """``y.backward()`` (micrograd's last line): the output is ``y``."""
+        if not last:
+            raise self.error(stmt, f"{receiver.id}.backward() is allowed only as the last statement "
+                                   f"(it names the output)")
+        if receiver.id not in self.all_assigned:
+            raise self.error(receiver, f"{receiver.id}.backward(): {quote(receiver.id)} is not assigned "
+                                       f"(the output must be an assigned name)")
+        return _Declared(receiver.id, None, backward=True)
+
+    def _versions(self, declared: list[_Declared]) -> list[str]:
+        """The name each statement defines: a name assigned n times (``c = …; c += …``) is n
+        versions, ``c_1 … c_(n-1)`` and, last, ``c`` itself, so that the user's name is the final
+        value (as micrograd's ``c.grad`` is). A version name never collides with a name of the text."""
+        counts: dict[str, int] = {}
+        for d in declared:
+            if d.name is not None and not d.backward:
+                counts[d.name] = counts.get(d.name, 0) + 1
+        used = set(self.all_assigned) | {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)}
+        used |= set(FUNCTIONS) | set(CONSTANTS)
+        bars: dict[str, str] = {}  # one separator per name, so that its versions read c_1, c_2, …
+        for name, n in counts.items():
+            bar = "_"  # c_1, c_2; if the text has such names, c_v1, c_vv1, … (a subscript in LaTeX too)
+            while any(f"{name}{bar}{k}" in used for k in range(1, n)):
+                bar = "_v" if bar == "_" else bar + "v"
+            bars[name] = bar
+            used |= {f"{name}{bar}{k}" for k in range(1, n)}
+        seen: dict[str, int] = {}
+        out: list[str] = []
+        for d in declared:
+            if d.name is None or d.backward:
+                out.append(d.name or "")
+                continue
+            k = seen[d.name] = seen.get(d.name, 0) + 1
+            out.append(d.name if k == counts[d.name] else f"{d.name}{bars[d.name]}{k}")
+        self.version_names = frozenset(n for n, d in zip(out, declared) if n and n != d.name)
+        return out
+
+    def _statement(self, name: str, internal: str, value: ast.expr | None, line: int) -> Statement:
+        """Read ``name = value`` as the statement defining ``internal`` (the name, or a version
+        of it): sizes first (nothing is built before they are bounded)."""
+        assert value is not None, "a statement with a value"
         self.current = name
-        self.deps[name] = set()
+        self.deps.setdefault(name, set())
         size = self.estimate(value)
         expr = self.expr(value)
         self.assigned.add(name)
+        self.latest[name] = internal or name
         if size.const:
             self.named_sizes[name] = size
-        return Statement(name, expr, line)
+        else:  # a later version of a name that held a constant
+            self.named_sizes.pop(name, None)
+        return Statement(internal or name, expr, line)
 
     def _fresh_output_name(self) -> str:
         used = set(self.all_assigned) | {n.id for n in ast.walk(self.tree) if isinstance(n, ast.Name)}
+        used |= self.version_names
         name, k = "f", 1
         while name in used:
             name, k = f"f{k}", k + 1
@@ -665,7 +776,7 @@ class _Builder:
             raise self.error(node, f"{quote(name)} is a function; call it like {name}(x)")
         if not name.isascii():
             raise self.error(node, f"name {quote(name)} is not allowed (ASCII letters, digits, underscore)")
-        if name == self.current:
+        if name == self.current and name not in self.assigned:
             raise self.error(node, f"{quote(name)} is used in its own definition (a cycle)")
         if name in self.all_assigned and name not in self.assigned:
             cycle = self._cycle(name)
@@ -677,7 +788,8 @@ class _Builder:
             raise self.error(node, f"{quote(name)} is used before it is assigned (on line {later}); "
                                    f"assign it first{hint}")
         self.deps[self.current].add(name)
-        return sp.Symbol(name, real=True)
+        # A name assigned again (`c += c + 1`) means its latest version here.
+        return sp.Symbol(self.latest.get(name, name), real=True)
 
     def _cycle(self, name: str) -> list[str] | None:
         """If `name`'s later definition uses the current statement, the chain that does."""
@@ -783,6 +895,9 @@ class _Builder:
                           self.source, line, mid + 1)
 
     def visit_Call(self, node: ast.Call) -> sp.Expr:
+        method = _method(node)
+        if method is not None:
+            return self.method_call(node, method)
         if not isinstance(node.func, ast.Name):
             if _implied_product(node):
                 raise self.implied_product(node)
@@ -795,11 +910,40 @@ class _Builder:
         if node.keywords:
             raise self.error(node.keywords[0], f"{fname}() takes no keyword arguments")
         op = OPS[FUNCTIONS[fname]]
-        if len(node.args) != op.arity:
+        if op.name == "log" and len(node.args) == 2:
+            return self.log_base(node)
+        if op.arity is None:
+            if len(node.args) < 2:
+                raise self.error(node, f"{fname}() takes at least 2 arguments, got {len(node.args)}")
+            limits.check("function_arguments", len(node.args), f"{self.where(node)}: {fname}()")
+        elif len(node.args) != op.arity:
             raise self.error(node, f"{fname}() takes {op.arity} argument{'s' if op.arity != 1 else ''}, "
-                                   f"got {len(node.args)}")
+                                   f"got {len(node.args)}{' (or log(x, base))' if op.name == 'log' else ''}")
         args = [self.expr(a) for a in node.args]
         return op.write(*args)
+
+    def log_base(self, node: ast.Call) -> sp.Expr:
+        """``log(x, b)``: log₂ and log₁₀ for bases 2 and 10 (rows of their own), otherwise the
+        change of base log(x)/log(b) as a ÷ gate, which is how a calculus text differentiates it."""
+        x, base = (self.expr(a) for a in node.args)
+        if base.is_number and (base.is_positive is False or base == 1):
+            raise self.error(node.args[1], f"the base of log(x, base) must be a positive number other than 1, "
+                                           f"got {self.segment(node.args[1])}")
+        if base == 2 or base == 10:
+            return OPS[f"log{base}"].write(x)
+        return OPS["div"].write(OPS["log"].write(x), OPS["log"].write(base))
+
+    def method_call(self, node: ast.Call, method: ast.Attribute) -> sp.Expr:
+        """``x.relu()``, micrograd's spelling of ``relu(x)``: any one-argument function as a method."""
+        unary = sorted(f for f, name in FUNCTIONS.items() if OPS[name].arity == 1)
+        fname = method.attr
+        if fname not in FUNCTIONS or OPS[FUNCTIONS[fname]].arity != 1:
+            raise self.error(node, f"unknown method {quote('.' + fname + '()')} (allowed: a one-argument "
+                                   f"function as a method, x.relu(), x.tanh(), x.exp(), x.log(), x.sigmoid(); "
+                                   f"all: {', '.join(unary)})")
+        if node.args or node.keywords:
+            raise self.error(node, f".{fname}() takes no arguments (it applies {fname} to the value before the dot)")
+        return OPS[FUNCTIONS[fname]].write(self.expr(method.value))
 
 
 def _implied_product(node: ast.Call) -> bool:
@@ -813,7 +957,25 @@ def _implied_product(node: ast.Call) -> bool:
     return isinstance(func, (ast.Constant, ast.BinOp, ast.UnaryOp))
 
 
+def _method(node: ast.AST) -> ast.Attribute | None:
+    """The ``x.relu`` of a method call ``x.relu()`` (micrograd's spelling of ``relu(x)``), else None."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        return node.func
+    return None
+
+
+def _called(node: ast.AST) -> str | None:
+    """The function name of a call ``f(x)`` or a method call ``x.f()``; None for anything else."""
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+        return node.func.id
+    method = _method(node)
+    return method.attr if method is not None else None
+
+
 def _children(node: ast.AST) -> list[ast.AST]:
+    method = _method(node)
+    if method is not None:  # the receiver is the first operand
+        return [method.value, *node.args] if isinstance(node, ast.Call) else [method.value]
     if isinstance(node, ast.BinOp):
         return [node.left, node.right]
     if isinstance(node, ast.UnaryOp):
@@ -873,7 +1035,8 @@ def parse_program(source: str) -> Program:
     Parameters
     ----------
     source : str
-        Statements ``name = expr`` separated by newlines or ``;``. ``#`` starts a comment.
+        Statements ``name = expr`` (or updates ``name += expr``, ``-=``, ``*=``, ``/=``, ``**=``)
+        separated by newlines or ``;``. ``#`` starts a comment.
 
     Returns
     -------
@@ -890,6 +1053,8 @@ def parse_program(source: str) -> Program:
     >>> p = parse_program("d = a + b; e = b - c; y = d*e")
     >>> p.output, p.inputs
     ('y', ('a', 'b', 'c'))
+    >>> parse_program("c = a + b; c += c*a; c.backward()").assigned
+    ('c_1', 'c')
     """
     if not isinstance(source, str):
         raise ParseError(f"expected program text, got {type(source).__name__}")

@@ -35,22 +35,32 @@ class _LanguagePrinter(StrPrinter):
         return super()._print_Mul(expr)
 
     def _print_Max(self, expr):
-        return self._nested("max", expr.args)
+        return self._call("max", expr.args)
 
     def _print_Min(self, expr):
-        return self._nested("min", expr.args)
+        return self._call("min", expr.args)
 
-    def _nested(self, fn, args):
-        # The language's max/min are binary: fold longer SymPy Max/Min.
-        text = self._print(args[0])
-        for a in args[1:]:
-            text = f"{fn}({text}, {self._print(a)})"
-        return text
+    def _call(self, fn, args):
+        # max/min of any number of operands, in the order stored (the order written, for a
+        # parsed program: the first one matters under --tie first).
+        return f"{fn}({', '.join(self._print(a) for a in args)})"
 
     def _print_Abs(self, expr):
         return f"abs({self._print(expr.args[0])})"
 
+    def _print_Function(self, expr):
+        # Functions SymPy's simplify or evaluation may produce that the language has no name
+        # for (sech, atanh, erfc, …) are printed through functions it has, so that every form
+        # written (an `expanded` field of the JSON, say) reads back (issue 14).
+        rewrite = _REWRITES.get(type(expr).__name__)
+        if rewrite is None or len(expr.args) != 1:
+            return super()._print_Function(expr)
+        return f"({self._print(rewrite(expr.args[0]))})"
+
     def _print_Heaviside(self, expr):
+        # step(x) is 0 at x = 0; the step that is 1 there (--tie first/all, 1(x ≥ y)) is 1 - step(-x).
+        if len(expr.args) == 2 and expr.args[1] == 1:
+            return f"(1 - step({self._print(-expr.args[0])}))"
         return f"step({self._print(expr.args[0])})"
 
     def _print_Rational(self, expr):
@@ -77,6 +87,16 @@ class _LanguagePrinter(StrPrinter):
 
     def _print_ImaginaryUnit(self, expr):  # only reached through a bug upstream
         return "I"
+
+
+#: SymPy functions outside the language -> the same function through the language's own.
+_REWRITES = {
+    "sech": lambda u: 1 / sp.cosh(u), "csch": lambda u: 1 / sp.sinh(u), "coth": lambda u: sp.cosh(u) / sp.sinh(u),
+    "sec": lambda u: 1 / sp.cos(u), "csc": lambda u: 1 / sp.sin(u), "cot": lambda u: sp.cos(u) / sp.sin(u),
+    "acot": lambda u: sp.pi / 2 - sp.atan(u), "erfc": lambda u: 1 - sp.erf(u),
+    "asinh": lambda u: sp.log(u + sp.sqrt(u**2 + 1)), "acosh": lambda u: sp.log(u + sp.sqrt(u**2 - 1)),
+    "atanh": lambda u: sp.log((1 + u) / (1 - u)) / 2, "acoth": lambda u: sp.log((u + 1) / (u - 1)) / 2,
+}
 
 
 def _decimal(r: sp.Rational) -> str:

@@ -950,7 +950,7 @@ def _check_row(r: str, ctx: _Context, symbolic, numeric: _Numeric, judged: _Judg
     notes = []
     if ctx.at_kink[r][i]:
         k = next(e for e in ctx.kinks if ctx.desc.has(r, e.id) and ctx.base_branch[e.id][i] == 0)
-        notes.append(f"not differentiable here; the convention used is {_op(k).convention} "
+        notes.append(f"not differentiable here; the convention used is {_op(k).convention_at(len(k.operands))} "
                      f"({node_label(ctx.problem.graph, k.id)} is at its kink)")
     elif numeric.reason[i]:
         notes.append(numeric.reason[i])

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..errors import BackproofError, quote
 from ..io import write_atomic
+from .graph import add_tie_argument
 
 __all__ = ["register", "run"]
 
@@ -65,6 +66,7 @@ def register(sub) -> None:
     p.add_argument("--carried-credit", type=float, default=None, metavar="X",
                    help="points for an answer that is wrong only because an earlier one was "
                         "(default 1: full follow-through credit; with --key, the key's), e.g. --carried-credit 0.5")
+    add_tie_argument(p)
     p.set_defaults(func=run)
 
 

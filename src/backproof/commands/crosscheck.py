@@ -13,6 +13,7 @@ import math
 import sys
 
 from ..errors import ProgramError
+from .graph import add_tie_argument
 
 __all__ = ["register", "run", "render_text", "crosscheck_document", "SPEC_SUFFIXES"]
 
@@ -69,6 +70,7 @@ def register(subparsers) -> argparse.ArgumentParser:
                         "(default: 1e-5)")
     p.add_argument("--format", choices=("text", "json"), default="text",
                    help="output format, e.g. --format json (default: text)")
+    add_tie_argument(p)
     p.set_defaults(func=run)
     return p
 

@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import limits
 from ..errors import BackproofError
 from ..io import is_special_file, read_source, write_group
-from .graph import add_diagram_arguments
+from .graph import add_diagram_arguments, add_tie_argument
 
 __all__ = ["register", "run"]
 
@@ -71,6 +71,7 @@ def register(sub) -> None:
     p.add_argument("--no-diagram", action="store_true",
                    help="no diagram: none beside -o FILE.md or FILE.tex, none inside the HTML page")
     add_diagram_arguments(p, "the diagram")
+    add_tie_argument(p)
     p.set_defaults(func=run)
 
 

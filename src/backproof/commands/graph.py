@@ -33,6 +33,16 @@ WebAssembly Graphviz); PNG and PDF need the system Graphviz
 Without --at the diagram is symbolic (gradients in node names, no numbers).
 """
 
+TIES = ("half", "first", "all")  # backproof.ops.TIES, without importing NumPy
+
+
+def add_tie_argument(p: argparse.ArgumentParser) -> None:
+    """--tie, shared by explain, graph, crosscheck and check (the CLI runs the command under it)."""
+    p.add_argument("--tie", choices=TIES, default="half",
+                   help="who gets the gradient of max/min where operands tie: half (shared equally, as "
+                        "PyTorch's maximum; the default), first (the first of them, as PyTorch's max over "
+                        "a dimension) or all (each of them, CS231n's 1(x >= y) and 1(y >= x)); e.g. --tie first")
+
 
 def register(subparsers) -> None:
     """Add the ``graph`` subcommand."""
@@ -66,6 +76,7 @@ def register(subparsers) -> None:
                    help=f"fold the diagram above N nodes (default: {DEFAULT_MAX_NODES}; 0: never fold, "
                         f"for graphs of at most {limits.value('diagram_nodes')} nodes), e.g. --max-nodes 400")
     add_diagram_arguments(p)
+    add_tie_argument(p)
     p.set_defaults(func=run)
 
 
