@@ -53,6 +53,7 @@ from ..report.notation import NOTATIONS, Num, term_text
 from ..report.text import print_text
 from ..verify import Skipped
 from .notation import D, Fn, Frac, Had, Hat, Juxt, Mat, Name, Sub, SumOver, Tr, Unit, Words
+from .train import shown_rows, training_lines
 
 __all__ = ["NetWriteup", "network_document", "render_text", "render_markdown", "render_latex",
            "render_html", "render_json", "network_dict", "VIEWS", "APPENDIX_NODES", "SHOW_SAMPLES",
@@ -762,10 +763,14 @@ class _Builder:
         if h is None:
             return []
         d = self.o.digits
+        setup = training_lines(self.spec, h)
+        how = "Training" if setup else "Full-batch gradient descent"
         blocks: list[Any] = [Heading("Training"), Paragraph((
-            Text(f"Full-batch gradient descent on the NumPy engine: η = {h.learning_rate:g}, {h.mode}, tolerance "
+            Text(f"{how} on the NumPy engine: η = {h.learning_rate:g}, {h.mode}, tolerance "
                  f"{h.tolerance:g}. Stopped: {h.reason}. The loss went from {format_number(h.losses[0], d)} "
                  f"to {format_number(h.final_loss, d)}."),))]
+        if setup:
+            blocks.append(Bullets(tuple((Text(line),) for line in setup)))
         up = next((k for k in range(len(h.losses) - 1) if h.losses[k + 1] > h.losses[k]), None)
         if up is not None:
             blocks.append(Paragraph((Text("note: ", "note"), Text(
@@ -780,6 +785,26 @@ class _Builder:
         if len(h.final) <= 40:
             blocks.append(Paragraph((Text("Final parameters: "), *join_runs(
                 [Math((self.S[k], self.n(v))) for k, v in h.final.items()]))))
+        return blocks + self._shown_steps(h)
+
+    def _shown_steps(self, h) -> list[Any]:
+        """The update table of each step the spec's ``show_steps`` asks for (issue 14)."""
+        d = self.o.digits
+        blocks: list[Any] = []
+        for step in h.shown:
+            heads, rows = shown_rows(self.r.net, step)
+            batch = "every sample" if len(step.batch) == h.samples else \
+                f"sample{'s' * (len(step.batch) != 1)} {', '.join(str(i + 1) for i in step.batch[:20])}" \
+                f"{' …' if len(step.batch) > 20 else ''}"
+            table = Table(((Text("parameter"),), *((Text(x),) for x in heads)),
+                          tuple(((Math((self.S[name],)),), *((Text(format_number(v, d)),) for v in vals))
+                                for name, vals in rows[:SHOWN_ROWS]))
+            more = f" (the first {SHOWN_ROWS} of {len(rows)} parameters; all in --format json)" \
+                if len(rows) > SHOWN_ROWS else ""
+            blocks += [Heading(f"Update {step.k}", level=3), Paragraph((Text(
+                f"η = {format_number(step.lr, d)} on {batch}; g is the gradient of the loss with its penalty; "
+                f"primed columns are after the update{more}."),)),
+                Details(f"update {step.k}: {len(rows)} parameters", (table,), open=len(rows) <= OPEN_LINES)]
         return blocks
 
     def plots(self) -> list[Any]:
@@ -821,6 +846,10 @@ def _cut(line: str, width: int = 150) -> str:
 def _juxt(*factors):
     return Juxt(*factors)
 
+
+
+#: Most parameters an update table of a shown step lists (JSON has them all).
+SHOWN_ROWS = 40
 
 
 def _history_rows(h) -> list[int]:
@@ -976,11 +1005,25 @@ def network_dict(result, *, plots: list[str] | None = None) -> dict:
                           "stopped_because": h.stopped_because, "mode": h.mode,
                           "learning_rate": h.learning_rate, "tolerance": h.tolerance,
                           "final": _keyed(lay, h.final), "path": {k: list(v) for k, v in h.path.items()}}
+        doc["history"].update(_training_json(result.net, h))
     if plots:
         doc["plots"] = list(plots)
     if result.derivation.graph.number_of_nodes() <= APPENDIX_NODES:
         doc["derivation"] = derivation_dict(result.derivation, check=_engine_check(result))
     return doc
+
+
+def _training_json(net, h) -> dict:
+    """The set-up, accuracy and shown updates of a run that is not plain gradient descent."""
+    setup = training_lines(net.spec, h)
+    if not setup:
+        return {}
+    shown = []
+    for step in h.shown:
+        heads, rows = shown_rows(net, step)
+        shown.append({"step": step.k, "learning_rate": step.lr, "batch": list(step.batch), "columns": list(heads),
+                      "rows": {name: list(vals) for name, vals in rows}})
+    return {"setup": setup, "accuracy": h.accuracy, "samples": h.samples, "shown_steps": shown}
 
 
 def _keyed(lay, src) -> dict:
