@@ -259,7 +259,7 @@ class _Checker:
             self.fail(path or "spec", f"expected a mapping of fields, got {self.describe(v)}")
         for k in v:
             if k not in allowed:
-                self.fail(_join(path, _key(k)), f"unknown field (allowed fields: {', '.join(allowed)})")
+                self.fail(_join(path, _key(k)), f"unknown field ({_allowed_fields(k, allowed)})")
         for k in required:
             if k not in v or v[k] is None:
                 self.fail(_join(path, k), "missing field (required)")
@@ -291,6 +291,18 @@ class _Checker:
             self.fail(path, f"expected {what}, got empty rows")
         return tuple(tuple(self.number(x, f"{path}[{i}][{j}]") for j, x in enumerate(r))
                      for i, r in enumerate(v))
+
+
+def _allowed_fields(key, allowed) -> str:
+    """What an unknown field could have been: every field when the list is short, else the
+    close matches and where the list is (a spec has 20-odd top-level fields)."""
+    listed = ", ".join(allowed)
+    if len(listed) <= 160:
+        return f"allowed fields: {listed}"
+    import difflib
+    close = difflib.get_close_matches(str(key)[:100], list(allowed), n=3) if isinstance(key, str) else []
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    return f"{hint}one of the {len(allowed)} fields listed in docs/network-spec.md"
 
 
 def _numeric(s: str) -> bool:
