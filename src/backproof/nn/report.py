@@ -69,6 +69,8 @@ SHOW_SAMPLES = 1
 MAX_ROWS = 300
 #: Matrices with more entries than this are shown by shape only (values in JSON).
 MAX_ENTRIES = 36
+#: Widest matrix written out: amsmath's matrix environments hold 10 columns (MaxMatrixCols).
+MAX_COLUMNS = 10
 #: A block of more lines than this is folded (a collapsed ``details`` in HTML and Markdown).
 OPEN_LINES = 16
 #: Sums of more terms than this are written without their substituted numbers (the value
@@ -246,7 +248,7 @@ class _Builder:
     def mat(self, M):
         """A numeric matrix, or its shape when it has too many entries."""
         r, c = M.shape
-        if r * c > MAX_ENTRIES:
+        if r * c > MAX_ENTRIES or c > MAX_COLUMNS:
             return Words(f"({r}×{c} matrix; values in --format json)")
         return Mat([[self.n(M[i, j]) for j in range(c)] for i in range(r)])
 
