@@ -30,9 +30,9 @@ from backproof.derivation import derive
 from backproof.errors import LimitError, RenderError
 from backproof.nn import program_from_spec_file
 from backproof.nn.run import NetOptions, resolve_run, run_network
+from backproof.nn.spec import load_spec_file, validate_spec
 from backproof.nn.views import matrix_view
 from backproof.printing import format_number
-from backproof.nn.spec import load_spec_file, validate_spec
 from backproof.render import build_diagram, build_network_diagram, network_diagram_fits, render_bytes
 from backproof.render.network import display_names
 

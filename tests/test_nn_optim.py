@@ -107,7 +107,7 @@ def test_penalty_gradient_matches_central_differences(reg):
         for kind in ("W", "b"):
             arr = getattr(layer, kind)
             for idx in np.ndindex(arr.shape):
-                def at(d, arr=arr, idx=idx, kind=kind, l=l):
+                def at(d, arr=arr, idx=idx, kind=kind, l=l, layer=layer):
                     moved = arr.copy()
                     moved[idx] += d
                     new = list(layers)

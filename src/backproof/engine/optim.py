@@ -560,22 +560,12 @@ def fit(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float, s
     >>> round(float(r.layers[0].W[0, 0]), 3), r.steps
     (2.0, 300)
     """
-    optimizer = optimizer or SGD()
-    schedule = schedule or Schedule()
-    batching = batching or Batching()
-    loss = get_loss(loss)
-    plain = type(optimizer) in (SGD, Optimizer) and batching.size is None and not (regularization and
-                                                                                     regularization.strength)
-    if mode not in MODES:
-        raise EngineError(f"unknown mode {mode!r} (must be one of {list(MODES)})")
-    if mode == "sequential" and not plain:
-        raise EngineError("mode 'sequential' works with plain full-batch gradient descent only "
-                          "(no optimizer, penalty or minibatches)")
+    loop = _Loop(optimizer or SGD(), schedule or Schedule(), regularization, batching or Batching(),
+                 get_loss(loss), mode, learning_rate, steps)
     current = tuple(layers)
     X = np.asarray(X, dtype=np.float64)
     T = np.asarray(T, dtype=np.float64)
-    n = X.shape[0]
-    state = optimizer.init(params_of(current))
+    state = loop.optimizer.init(params_of(current))
     wanted = {int(s) for s in show}
     losses: list[float] = []
     norms: list[float] = []
@@ -585,33 +575,64 @@ def fit(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float, s
         if record is not None:
             record(k, current)
         try:
-            J, grads, cache = _objective(current, X, T, loss, regularization)
+            J, grads, cache = _objective(current, X, T, loop.loss, regularization)
             losses.append(J)
             norms.append(gradient_norm(grads))
             why = _stop(losses, norms, k, steps, tolerance)
             if why is not None:
                 return FitResult(current, tuple(losses), tuple(norms), k, why, tuple(shown), state)
-            lr = schedule.rate(learning_rate, k, steps)
-            if not (np.isfinite(lr) and lr > 0):
-                raise EngineError(f"step {k + 1}: the schedule's learning rate is {lr!r} (must be > 0)")
-            idx = batching.indices(k, n)
-            if len(idx) < n:
-                _, grads, _ = _objective(current, X[idx], T[idx], loss, regularization)
-            if plain:
-                new_layers = tuple(gd_step(current, grads, lr, mode, cache=cache, T=T, loss=loss))
-                new, after = params_of(new_layers), OptState(state.t + 1, {})
-            else:
-                flat = tuple(x for pair in grads for x in pair)
-                new, after = optimizer.step(params_of(current), flat, state, lr)
-                _check_finite(new, k)
-                new_layers = with_params(current, new)
+            step = loop.update(k, current, state, X, T, grads, cache)
         except NumericalError as exc:
             raise TrainingStepError(k, exc) from None
         if k + 1 in wanted:
-            shown.append(ShownStep(k + 1, lr, tuple(int(i) for i in idx), params_of(current),
-                                   _frozen(x for pair in grads for x in pair), state, after, new))
-        current, state = new_layers, after
+            shown.append(step)
+        current, state = with_params(current, step.new), step.after
         k += 1
+
+
+@dataclass(frozen=True)
+class _Loop:
+    """The parts of :func:`fit`'s loop that decide one update."""
+
+    optimizer: Optimizer
+    schedule: Schedule
+    regularization: Regularization | None
+    batching: Batching
+    loss: Loss
+    mode: str
+    learning_rate: float
+    steps: int
+
+    def __post_init__(self):
+        if self.mode not in MODES:
+            raise EngineError(f"unknown mode {self.mode!r} (must be one of {list(MODES)})")
+        if self.mode == "sequential" and not self.plain:
+            raise EngineError("mode 'sequential' works with plain full-batch gradient descent only "
+                              "(no optimizer, penalty or minibatches)")
+
+    @property
+    def plain(self) -> bool:
+        """Plain full-batch gradient descent with no penalty: :func:`gd_step` itself."""
+        reg = self.regularization
+        return type(self.optimizer) in (SGD, Optimizer) and self.batching.size is None and not (reg and reg.strength)
+
+    def update(self, k: int, current, state: OptState, X, T, grads, cache) -> ShownStep:
+        """Update ``k`` (0-based) from the whole batch's ``grads`` (recomputed on a minibatch)."""
+        lr = self.schedule.rate(self.learning_rate, k, self.steps)
+        if not (np.isfinite(lr) and lr > 0):
+            raise EngineError(f"step {k + 1}: the schedule's learning rate is {lr!r} (must be > 0)")
+        idx = self.batching.indices(k, X.shape[0])
+        if len(idx) < X.shape[0]:
+            _, grads, _ = _objective(current, X[idx], T[idx], self.loss, self.regularization)
+        if self.plain:
+            new_layers = gd_step(current, grads, lr, self.mode, cache=cache, T=T, loss=self.loss)
+            new, after = params_of(new_layers), OptState(state.t + 1, {})
+        else:
+            flat = tuple(x for pair in grads for x in pair)
+            new, after = self.optimizer.step(params_of(current), flat, state, lr)
+            _check_finite(new, k)
+        return ShownStep(k + 1, lr, tuple(int(i) for i in idx), params_of(current),
+                         _frozen(x for pair in grads for x in pair), state, after, new)
 
 
 def _check_finite(params: Params, k: int) -> None:

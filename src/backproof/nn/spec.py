@@ -775,6 +775,24 @@ def _initial_weights(units, fan_in, act, init, rng, scale=1.0):
                  for row in layer.W)
 
 
+def _generator_shape(c: _Checker, raw, gen: str, samples: int, classes: int, features: int):
+    """``(noise, classes, features)`` of a generator, checked against what it can make."""
+    noise = float(c.number(raw.get("noise", 0.1 if gen == "moons" else 0.2), "data.noise"))
+    if noise < 0:
+        c.fail("data.noise", f"expected a number >= 0, got {raw.get('noise')!r}")
+    if gen in ("xor", "moons") and "classes" in raw and classes != 2:
+        c.fail("data.classes", f"{gen} has 2 classes, got {classes}")
+    if gen in ("xor", "moons", "spiral"):
+        if "features" in raw and features != 2:
+            c.fail("data.features", f"{gen} has 2 features, got {features}")
+        classes = 2 if gen != "spiral" else classes
+        features = 2
+    if gen == "spiral" and samples % classes:
+        c.fail("data.samples", f"spiral makes the same number of points per class: {samples} is not a "
+                               f"multiple of {classes} classes")
+    return noise, classes, features
+
+
 def _default_samples(gen, classes) -> int:
     """``data.samples`` when not given: blobs 60, xor 4, moons 100, spiral 100 per class."""
     if gen == "spiral":
@@ -795,20 +813,7 @@ def _data(c: _Checker, raw, k_out: int, loss: str = "mse"):
     spread = float(c.number(raw.get("spread", 1.0), "data.spread"))
     if spread <= 0:
         c.fail("data.spread", f"expected a number > 0, got {raw.get('spread')!r}")
-    noise = float(c.number(raw.get("noise", 0.1 if gen == "moons" else 0.2), "data.noise"))
-    if noise < 0:
-        c.fail("data.noise", f"expected a number >= 0, got {raw.get('noise')!r}")
-    for fixed in ("xor", "moons"):
-        if gen == fixed and "classes" in raw and classes != 2:
-            c.fail("data.classes", f"{fixed} has 2 classes, got {classes}")
-    if gen in ("xor", "moons", "spiral"):
-        if "features" in raw and features != 2:
-            c.fail("data.features", f"{gen} has 2 features, got {features}")
-        classes = 2 if gen != "spiral" else classes
-        features = 2
-    if gen == "spiral" and samples % classes:
-        c.fail("data.samples", f"spiral makes the same number of points per class: {samples} is not a "
-                               f"multiple of {classes} classes")
+    noise, classes, features = _generator_shape(c, raw, gen, samples, classes, features)
     if not (k_out == classes or (k_out == 1 and classes == 2)):
         c.fail("data.classes", f"{classes} classes need an output layer of {classes} units "
                                f"(or 1 unit for 2 classes), got {k_out}")

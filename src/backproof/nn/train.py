@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..engine import Dense, forward_prop
-from ..engine.optim import Batching, Schedule, ShownStep, fit, make_optimizer
 from ..engine.errors import NumericalError
 from ..engine.network import TrainingStepError
+from ..engine.optim import Batching, Schedule, ShownStep, fit, make_optimizer
 from ..errors import SpecError, quote
 from ..printing import format_number
 from .build import NetProgram, as_netprogram
@@ -25,8 +25,8 @@ from .model import NetSpec
 from .numeric import engine_layers, penalty_of, training_arrays
 from .spec import MODES, check_training
 
-__all__ = ["TrainHistory", "train_network", "training_lines", "classification_accuracy", "shown_rows", "TRACK_ALL_LIMIT", "default_plot_params", "param_positions",
-           "tracked_params"]
+__all__ = ["TrainHistory", "train_network", "training_lines", "classification_accuracy", "shown_rows",
+           "TRACK_ALL_LIMIT", "default_plot_params", "param_positions", "tracked_params"]
 
 #: Networks with at most this many parameters record the path of every parameter.
 TRACK_ALL_LIMIT = 200
@@ -203,7 +203,8 @@ def train_network(spec, *, steps: int | None = None, learning_rate=None, toleran
     X, T = training_arrays(spec)
     tr = spec.training
     try:
-        run = fit(engine_layers(spec), X, T, spec.loss, eta, steps, optimizer=make_optimizer(tr.optimizer, **dict(tr.hyper)),
+        run = fit(engine_layers(spec), X, T, spec.loss, eta, steps,
+                  optimizer=make_optimizer(tr.optimizer, **dict(tr.hyper)),
                   schedule=Schedule(tr.schedule, **_schedule_args(tr.schedule_args)),
                   regularization=penalty_of(spec), batching=Batching(tr.batch_size, tr.batch_seed),
                   tolerance=tol, mode=mode, show=tr.show_steps, record=record)
