@@ -11,13 +11,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from backproof.engine import Dense
+from backproof.engine import Dense, gd_step, train
 from backproof.engine.optim import (
     OPTIMIZERS,
     Batching,
     Regularization,
     Schedule,
-    fit,
     make_optimizer,
     params_of,
 )
@@ -31,6 +30,11 @@ TORCH = {
     "rmsprop": ("RMSprop", {}),
     "adam": ("Adam", {}),
 }
+
+
+def _fit(layers, X, T, loss, lr, steps, **kw):
+    """The engine's loop with keywords only (``train``'s optional parts)."""
+    return train(layers, X, T, loss, lr, steps, **kw)
 
 
 def _net(seed: int, sizes=(3, 4, 2), acts=("tanh", "sigmoid")):
@@ -71,7 +75,7 @@ def test_first_three_steps_equal_torch_optim(name, seed):
     torch = pytest.importorskip("torch")
     layers, X, T = _net(seed)
     lr = 0.05
-    ours = fit(layers, X, T, "mse", lr, 3, optimizer=make_optimizer(name), show=(1, 2, 3))
+    ours = _fit(layers, X, T, "mse", lr, 3, optimizer=make_optimizer(name), show=(1, 2, 3))
     theirs = _torch_steps(torch, layers, X, T, name, lr, 3)
     assert [s.k for s in ours.shown] == [1, 2, 3]
     for step, ref in zip(ours.shown, theirs):
@@ -87,7 +91,7 @@ def test_penalty_and_minibatches_equal_torch(name):
     layers, X, T = _net(7)
     reg = Regularization("l2", 0.3, half=True, biases=False)
     batching = Batching(2, seed=3)
-    ours = fit(layers, X, T, "mse", 0.1, 3, optimizer=make_optimizer(name), regularization=reg,
+    ours = _fit(layers, X, T, "mse", 0.1, 3, optimizer=make_optimizer(name), regularization=reg,
                batching=batching, show=(1, 2, 3))
     batches = [list(batching.indices(k, len(X))) for k in range(3)]
     theirs = _torch_steps(torch, layers, X, T, name, 0.1, 3, batches=batches,
@@ -144,7 +148,7 @@ def test_micrograd_linear_schedule():
 
 def test_scheduled_rate_is_the_one_applied():
     layers, X, T = _net(4)
-    r = fit(layers, X, T, "mse", 0.2, 3, schedule=Schedule("exponential", gamma=0.5), show=(1, 2, 3))
+    r = _fit(layers, X, T, "mse", 0.2, 3, schedule=Schedule("exponential", gamma=0.5), show=(1, 2, 3))
     assert [s.lr for s in r.shown] == [0.2, 0.1, 0.05]
     for s in r.shown:
         for p, g, q in zip(s.params, s.grads, s.new):
@@ -164,20 +168,31 @@ def test_batches_visit_every_sample_once_per_epoch(size):
 
 def test_online_step_uses_one_sample():
     layers, X, T = _net(5)
-    r = fit(layers, X, T, "mse", 0.1, 2, batching=Batching(1, seed=0), show=(1, 2))
+    r = _fit(layers, X, T, "mse", 0.1, 2, batching=Batching(1, seed=0), show=(1, 2))
     assert [len(s.batch) for s in r.shown] == [1, 1]
     # The update is the gradient of that one sample's loss.
-    one = fit(layers, X[list(r.shown[0].batch)], T[list(r.shown[0].batch)], "mse", 0.1, 1, show=(1,))
+    one = _fit(layers, X[list(r.shown[0].batch)], T[list(r.shown[0].batch)], "mse", 0.1, 1, show=(1,))
     for p, q in zip(r.shown[0].new, one.shown[0].new):
         np.testing.assert_allclose(p, q, rtol=0, atol=1e-15)
 
 
-def test_plain_fit_is_the_engine_train_loop():
-    from backproof.engine import train
+def test_plain_loop_is_gd_step_repeated():
+    """With the defaults the loop's updates are gd_step's (the sequential mode relies on it)."""
+    from backproof.engine import back_propagation, forward_prop
     layers, X, T = _net(6)
-    a = fit(layers, X, T, "mse", 0.3, 20)
-    b = train(layers, X, T, "mse", 0.3, 20)
-    assert a.losses == b.losses
+    a = _fit(layers, X, T, "mse", 0.3, 4, show=(1, 2, 3, 4))
+    current = layers
+    for step in a.shown:
+        current = gd_step(current, back_propagation(forward_prop(X, current), current, T, "mse"), 0.3)
+        for p, q in zip(step.new, params_of(current)):
+            np.testing.assert_array_equal(p, q)
+
+
+def test_sequential_mode_needs_plain_descent():
+    from backproof.engine import EngineError
+    layers, X, T = _net(2)
+    with pytest.raises(EngineError, match="'sequential' works with plain"):
+        train(layers, X, T, "mse", 0.1, 2, mode="sequential", optimizer=make_optimizer("adam"))
 
 
 def test_unknown_optimizer_and_hyper_parameter():

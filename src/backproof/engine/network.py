@@ -45,6 +45,17 @@ import numpy as np
 from backproof.engine.errors import EngineError, NumericalError
 from backproof.engine.layers import Dense
 from backproof.engine.losses import Loss, get_loss
+from backproof.engine.optim import (
+    SGD,
+    Batching,
+    Optimizer,
+    OptState,
+    Regularization,
+    Schedule,
+    ShownStep,
+    params_of,
+    with_params,
+)
 
 __all__ = [
     "Cache",
@@ -472,6 +483,8 @@ class TrainResult:
     grad_norms: tuple[float, ...]
     steps: int
     stopped_because: str
+    shown: tuple[ShownStep, ...] = ()
+    state: OptState | None = None
 
     @property
     def final_loss(self) -> float:
@@ -527,12 +540,19 @@ def _stop_reason(losses: Sequence[float], norms: Sequence[float], k: int, steps:
 
 def train(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float,
           steps: int, tolerance: float = 0.0, mode: str = "simultaneous",
-          record: Recorder | None = None) -> TrainResult:
-    """Full-batch gradient descent: the seeds' epoch loop, written correctly.
+          record: Recorder | None = None, *, optimizer: Optimizer | None = None,
+          schedule: Schedule | None = None, regularization: Regularization | None = None,
+          batching: Batching | None = None, show: Sequence[int] = ()) -> TrainResult:
+    """Gradient descent (the seeds' epoch loop, written correctly) and the loops of real courses.
 
     Each step runs :func:`forward_prop`, :func:`loss_value`, :func:`back_propagation`
     and :func:`gd_step` on the whole batch. This is backproof's one training loop:
-    callers that want more than the losses pass ``record``.
+    callers that want more than the losses pass ``record``. With an ``optimizer``,
+    ``schedule``, ``regularization`` or ``batching`` (:mod:`backproof.engine.optim`), update
+    ``k`` (from 0) takes the gradient of the loss plus penalty on the batch
+    :meth:`~backproof.engine.optim.Batching.indices` gives, at the rate
+    ``schedule.rate(η, k, steps)``, and applies ``optimizer.step``; losses and gradient
+    norms are always the whole data set's (with the penalty).
 
     Parameters
     ----------
@@ -554,6 +574,12 @@ def train(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float,
     record : callable, optional
         ``record(k, layers)`` is called with every network the loop visits, the
         initial one (``k = 0``) and the one after each update, before its loss is taken.
+    optimizer, schedule, regularization, batching : optional
+        Default: SGD, constant rate, no penalty, full batch; ``sequential`` mode works
+        with these defaults only.
+    show : sequence of int
+        Updates (1-based, as the write-ups count them) to keep as
+        :class:`~backproof.engine.optim.ShownStep` in :attr:`TrainResult.shown`.
 
     Returns
     -------
@@ -579,21 +605,93 @@ def train(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float,
     eta = _learning_rate(learning_rate)
     tol = _train_args(steps, tolerance, mode)
     X = _batch(X, "X")
-    losses: list[float] = []
-    norms: list[float] = []
-    k = 0
-    while True:
-        if record is not None:
-            record(k, current)
-        try:
-            cache = forward_prop(X, current)
-            losses.append(loss_value(cache, current, T, loss))
-            grads = back_propagation(cache, current, T, loss)
-            norms.append(gradient_norm(grads))
-            stopped = _stop_reason(losses, norms, k, steps, tol)
-            if stopped is not None:
-                return TrainResult(current, tuple(losses), tuple(norms), k, stopped)
-            current = tuple(gd_step(current, grads, eta, mode, cache=cache, T=T, loss=loss))
-        except NumericalError as exc:
-            raise TrainingStepError(k, exc) from None
-        k += 1
+    T = _batch(T, "T")
+    loop = _Loop(optimizer or SGD(), schedule or Schedule(), regularization, batching or Batching(),
+                 get_loss(loss), mode, eta, steps)
+    return loop.run(current, X, T, tol, record, {int(s) for s in show})
+
+
+@dataclass(frozen=True)
+class _Loop:
+    """What decides one update of :func:`train`: optimiser, schedule, penalty, batches."""
+
+    optimizer: Optimizer
+    schedule: Schedule
+    regularization: Regularization | None
+    batching: Batching
+    loss: Loss
+    mode: str
+    learning_rate: float
+    steps: int
+
+    def __post_init__(self):
+        if self.mode == "sequential" and not self.plain:
+            raise EngineError("mode 'sequential' works with plain full-batch gradient descent only "
+                              "(no optimizer, schedule, penalty or minibatches)")
+
+    @property
+    def plain(self) -> bool:
+        """Plain full-batch gradient descent at a constant rate with no penalty: :func:`gd_step`."""
+        reg = self.regularization
+        return (type(self.optimizer) in (SGD, Optimizer) and self.batching.size is None
+                and self.schedule.kind == "constant" and not (reg and reg.strength))
+
+    def run(self, current, X, T, tol: float, record: Recorder | None, wanted: set[int]) -> TrainResult:
+        """The loop itself: loss and gradient norm at every state, then an update, until a stop."""
+        state = self.optimizer.init(params_of(current))
+        losses: list[float] = []
+        norms: list[float] = []
+        shown: list[ShownStep] = []
+        k = 0
+        while True:
+            if record is not None:
+                record(k, current)
+            try:
+                J, grads, cache = self.objective(current, X, T)
+                losses.append(J)
+                norms.append(gradient_norm(grads))
+                stopped = _stop_reason(losses, norms, k, self.steps, tol)
+                if stopped is not None:
+                    return TrainResult(current, tuple(losses), tuple(norms), k, stopped, tuple(shown), state)
+                step = self.update(k, current, state, X, T, grads, cache)
+            except NumericalError as exc:
+                raise TrainingStepError(k, exc) from None
+            if k + 1 in wanted:
+                shown.append(step)
+            current, state = with_params(current, step.new), step.after
+            k += 1
+
+    def objective(self, layers, X, T):
+        """Loss with penalty, its gradients (per layer) and the forward pass, on a batch."""
+        cache = forward_prop(X, layers)
+        J = loss_value(cache, layers, T, self.loss)
+        grads = back_propagation(cache, layers, T, self.loss)
+        reg = self.regularization
+        if reg is not None and reg.strength:
+            where = "penalty"
+            with _numerics(where):
+                J += reg.penalty(layers)
+                grads = [(_finite(dW + rW, where, "gradient", False), _finite(db + rb, where, "gradient", False))
+                         for (dW, db), (rW, rb) in zip(grads, reg.gradient(layers))]
+        return J, grads, cache
+
+    def update(self, k: int, current, state: OptState, X, T, grads, cache) -> ShownStep:
+        """Update ``k`` (0-based) from the whole batch's ``grads`` (recomputed on a minibatch)."""
+        lr = self.schedule.rate(self.learning_rate, k, self.steps)
+        if not (np.isfinite(lr) and lr > 0):
+            raise EngineError(f"step {k + 1}: the schedule's learning rate is {lr!r} (must be > 0)")
+        idx = self.batching.indices(k, X.shape[0])
+        if len(idx) < X.shape[0]:
+            _, grads, _ = self.objective(current, X[idx], T[idx])
+        if self.plain:
+            new = params_of(gd_step(current, grads, lr, self.mode, cache=cache, T=T, loss=self.loss))
+            after = OptState(state.t + 1, {})
+        else:
+            where = "update"
+            with _numerics(where):
+                flat = tuple(x for pair in grads for x in pair)
+                new, after = self.optimizer.step(params_of(current), flat, state, lr)
+                for p in new:
+                    _finite(p, where, "a parameter", False)
+        return ShownStep(k + 1, lr, tuple(int(i) for i in idx), params_of(current),
+                         tuple(x for pair in grads for x in pair), state, after, new)

@@ -1,5 +1,5 @@
-"""Training loops of real courses on the NumPy engine: optimisers, learning-rate schedules,
-regularisation and batching, and the loop that combines them (:func:`fit`).
+"""The parts of the training loops of real courses: optimisers, learning-rate schedules,
+regularisation and batching (the loop that combines them is :func:`backproof.engine.train`).
 
 Every optimiser is a frozen record of its hyper-parameters with a pure update step
 ``step(params, grads, state, lr) -> (params, state)``; the state (velocity, moment
@@ -26,29 +26,19 @@ This module imports NumPy only (the engine never imports SymPy).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
 import numpy as np
 
-from backproof.engine.errors import EngineError, NumericalError
+from backproof.engine.errors import EngineError
 from backproof.engine.layers import Dense
-from backproof.engine.losses import Loss, get_loss
-from backproof.engine.network import (
-    MODES,
-    TrainingStepError,
-    back_propagation,
-    forward_prop,
-    gd_step,
-    gradient_norm,
-    loss_value,
-)
 
 __all__ = [
     "OptState", "Optimizer", "SGD", "Momentum", "Nesterov", "Adagrad", "RMSProp", "Adam",
     "OPTIMIZERS", "make_optimizer", "Schedule", "SCHEDULES", "Regularization", "REGULARIZERS",
-    "Batching", "ShownStep", "FitResult", "fit", "params_of", "with_params",
+    "Batching", "ShownStep", "params_of", "with_params",
 ]
 
 Array = np.ndarray
@@ -456,7 +446,7 @@ class Batching:
         return f"minibatches of {self.size} (order shuffled each epoch, seed {self.seed})"
 
 
-# --- the loop ---------------------------------------------------------------------------
+# --- the parameters as one flat tuple, and one shown update ------------------------------
 
 def params_of(layers: Sequence[Dense]) -> Params:
     """The layers' parameters as one flat tuple ``(W1, b1, W2, b2, …)``."""
@@ -484,158 +474,3 @@ class ShownStep:
     before: OptState
     after: OptState
     new: Params
-
-
-@dataclass(frozen=True, eq=False)
-class FitResult:
-    """Outcome of :func:`fit`: as :class:`~backproof.engine.TrainResult`, plus the shown steps.
-
-    ``losses[k]`` is the loss (with the penalty) on the whole data set after ``k`` updates.
-    """
-
-    layers: tuple[Dense, ...]
-    losses: tuple[float, ...]
-    grad_norms: tuple[float, ...]
-    steps: int
-    stopped_because: str
-    shown: tuple[ShownStep, ...] = ()
-    state: OptState = field(default_factory=OptState)
-
-    @property
-    def final_loss(self) -> float:
-        """The loss at :attr:`layers`."""
-        return self.losses[-1]
-
-
-def _objective(layers, X, T, loss: Loss, reg: Regularization | None):
-    """Loss with penalty and its gradients (per layer) on a batch."""
-    cache = forward_prop(X, layers)
-    J = loss_value(cache, layers, T, loss)
-    grads = back_propagation(cache, layers, T, loss)
-    if reg is not None and reg.strength:
-        J += reg.penalty(layers)
-        grads = [(dW + rW, db + rb) for (dW, db), (rW, rb) in zip(grads, reg.gradient(layers))]
-    return J, grads, cache
-
-
-def _stop(losses, norms, k, steps, tol) -> str | None:
-    if tol > 0 and norms[-1] < tol:
-        return "gradient_norm"
-    if tol > 0 and k > 0 and losses[-2] - losses[-1] <= tol:
-        return "loss_decrease"
-    return "steps" if k == steps else None
-
-
-def fit(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float, steps: int, *,
-        optimizer: Optimizer | None = None, schedule: Schedule | None = None,
-        regularization: Regularization | None = None, batching: Batching | None = None,
-        tolerance: float = 0.0, mode: str = "simultaneous", show: Sequence[int] = (),
-        record: Callable[[int, tuple[Dense, ...]], None] | None = None) -> FitResult:
-    """Train with an optimiser, a schedule, a penalty and batches; the loop of real courses.
-
-    Each update ``k`` (from 0) takes the gradient of the loss plus penalty on the batch
-    :meth:`Batching.indices` gives, at rate ``schedule.rate(η, k, steps)``, and applies
-    ``optimizer.step``. Plain SGD on full batches with no penalty is exactly
-    :func:`~backproof.engine.train` (it runs through :func:`~backproof.engine.gd_step`,
-    so the ``sequential`` mode is available for it alone).
-
-    Parameters
-    ----------
-    layers, X, T, loss, learning_rate, steps, tolerance, mode, record
-        As for :func:`~backproof.engine.train`; losses and gradient norms are taken on
-        the whole data set.
-    optimizer, schedule, regularization, batching
-        Default: SGD, constant rate, no penalty, full batch.
-    show : sequence of int
-        Updates (1-based, as the write-ups count them) to keep as :class:`ShownStep`.
-
-    Returns
-    -------
-    FitResult
-
-    Examples
-    --------
-    >>> net = [Dense([[0.0]], [0.0], "identity")]
-    >>> r = fit(net, [[1.0], [2.0]], [[2.0], [4.0]], "mse", 0.1, 300, optimizer=Momentum(0.5))
-    >>> round(float(r.layers[0].W[0, 0]), 3), r.steps
-    (2.0, 300)
-    """
-    loop = _Loop(optimizer or SGD(), schedule or Schedule(), regularization, batching or Batching(),
-                 get_loss(loss), mode, learning_rate, steps)
-    current = tuple(layers)
-    X = np.asarray(X, dtype=np.float64)
-    T = np.asarray(T, dtype=np.float64)
-    state = loop.optimizer.init(params_of(current))
-    wanted = {int(s) for s in show}
-    losses: list[float] = []
-    norms: list[float] = []
-    shown: list[ShownStep] = []
-    k = 0
-    while True:
-        if record is not None:
-            record(k, current)
-        try:
-            J, grads, cache = _objective(current, X, T, loop.loss, regularization)
-            losses.append(J)
-            norms.append(gradient_norm(grads))
-            why = _stop(losses, norms, k, steps, tolerance)
-            if why is not None:
-                return FitResult(current, tuple(losses), tuple(norms), k, why, tuple(shown), state)
-            step = loop.update(k, current, state, X, T, grads, cache)
-        except NumericalError as exc:
-            raise TrainingStepError(k, exc) from None
-        if k + 1 in wanted:
-            shown.append(step)
-        current, state = with_params(current, step.new), step.after
-        k += 1
-
-
-@dataclass(frozen=True)
-class _Loop:
-    """The parts of :func:`fit`'s loop that decide one update."""
-
-    optimizer: Optimizer
-    schedule: Schedule
-    regularization: Regularization | None
-    batching: Batching
-    loss: Loss
-    mode: str
-    learning_rate: float
-    steps: int
-
-    def __post_init__(self):
-        if self.mode not in MODES:
-            raise EngineError(f"unknown mode {self.mode!r} (must be one of {list(MODES)})")
-        if self.mode == "sequential" and not self.plain:
-            raise EngineError("mode 'sequential' works with plain full-batch gradient descent only "
-                              "(no optimizer, penalty or minibatches)")
-
-    @property
-    def plain(self) -> bool:
-        """Plain full-batch gradient descent with no penalty: :func:`gd_step` itself."""
-        reg = self.regularization
-        return type(self.optimizer) in (SGD, Optimizer) and self.batching.size is None and not (reg and reg.strength)
-
-    def update(self, k: int, current, state: OptState, X, T, grads, cache) -> ShownStep:
-        """Update ``k`` (0-based) from the whole batch's ``grads`` (recomputed on a minibatch)."""
-        lr = self.schedule.rate(self.learning_rate, k, self.steps)
-        if not (np.isfinite(lr) and lr > 0):
-            raise EngineError(f"step {k + 1}: the schedule's learning rate is {lr!r} (must be > 0)")
-        idx = self.batching.indices(k, X.shape[0])
-        if len(idx) < X.shape[0]:
-            _, grads, _ = _objective(current, X[idx], T[idx], self.loss, self.regularization)
-        if self.plain:
-            new_layers = gd_step(current, grads, lr, self.mode, cache=cache, T=T, loss=self.loss)
-            new, after = params_of(new_layers), OptState(state.t + 1, {})
-        else:
-            flat = tuple(x for pair in grads for x in pair)
-            new, after = self.optimizer.step(params_of(current), flat, state, lr)
-            _check_finite(new, k)
-        return ShownStep(k + 1, lr, tuple(int(i) for i in idx), params_of(current),
-                         _frozen(x for pair in grads for x in pair), state, after, new)
-
-
-def _check_finite(params: Params, k: int) -> None:
-    for p in params:
-        if not np.all(np.isfinite(p)):
-            raise NumericalError("update: a parameter is not finite (overflow)", where="update")

@@ -1,7 +1,7 @@
 """Training a spec'd network on the NumPy engine, recording the loss and the parameter path.
 
 The symbolic derivation is done once (:func:`~backproof.nn.explain.explain_network`);
-training is the engine's loop, :func:`backproof.engine.optim.fit` (plain gradient descent,
+training is the engine's one loop, :func:`backproof.engine.train` (plain gradient descent,
 or the spec's optimiser, schedule, penalty and batches), with a recorder that keeps the
 values of chosen parameters after every step, which the plots draw as the gradient-descent
 path, and the updates the spec's ``show_steps`` asks to see.
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..engine import Dense, forward_prop
+from ..engine import Dense, forward_prop, train
 from ..engine.errors import NumericalError
 from ..engine.network import TrainingStepError
-from ..engine.optim import Batching, Schedule, ShownStep, fit, make_optimizer
+from ..engine.optim import Batching, Schedule, ShownStep, make_optimizer
 from ..errors import SpecError, quote
 from ..printing import format_number
 from .build import NetProgram, as_netprogram
@@ -203,11 +203,11 @@ def train_network(spec, *, steps: int | None = None, learning_rate=None, toleran
     X, T = training_arrays(spec)
     tr = spec.training
     try:
-        run = fit(engine_layers(spec), X, T, spec.loss, eta, steps,
-                  optimizer=make_optimizer(tr.optimizer, **dict(tr.hyper)),
-                  schedule=Schedule(tr.schedule, **_schedule_args(tr.schedule_args)),
-                  regularization=penalty_of(spec), batching=Batching(tr.batch_size, tr.batch_seed),
-                  tolerance=tol, mode=mode, show=tr.show_steps, record=record)
+        run = train(engine_layers(spec), X, T, spec.loss, eta, steps, tol, mode, record=record,
+                    optimizer=make_optimizer(tr.optimizer, **dict(tr.hyper)),
+                    schedule=Schedule(tr.schedule, **_schedule_args(tr.schedule_args)),
+                    regularization=penalty_of(spec), batching=Batching(tr.batch_size, tr.batch_seed),
+                    show=tr.show_steps)
     except TrainingStepError as exc:
         raise NumericalError(f"training step {exc.step}: {exc.cause}",
                              where=f"step {exc.step}, {exc.cause_where}") from None
