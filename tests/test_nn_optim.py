@@ -201,3 +201,36 @@ def test_unknown_optimizer_and_hyper_parameter():
         make_optimizer("adamw")
     with pytest.raises(EngineError, match="unknown hyper-parameter 'beta1'"):
         make_optimizer("momentum", beta1=0.9)
+
+
+def test_update_table_of_shown_steps_in_the_writeups(tmp_path, capsys):
+    """``show_steps`` puts each asked update in the write-up: the optimiser's state before and
+    after, and the new value, equal to the engine's (JSON) and listed in the text."""
+    import json
+
+    from backproof.cli import main
+    spec = tmp_path / "n.yaml"
+    spec.write_text("inputs: [[0.5, -1.0], [1.0, 2.0], [0.1, 0.3]]\ntargets: [[1], [0], [1]]\nloss: bce\n"
+                    "learning_rate: 0.1\nsteps: 3\nseed: 1\noptimizer: {name: adam, beta1: 0.8}\n"
+                    "regularization: {kind: l2, strength: 0.01}\nshow_steps: [2, 3]\n"
+                    "layers:\n  - {units: 2, activation: tanh}\n  - {units: 1, activation: sigmoid}\n",
+                    encoding="utf-8")
+    out = tmp_path / "n.json"
+    assert main(["net", str(spec), "--format", "json", "-o", str(out)]) == 0
+    h = json.loads(out.read_text(encoding="utf-8"))["history"]
+    assert [s["step"] for s in h["shown_steps"]] == [2, 3]
+    assert h["shown_steps"][0]["columns"] == ["θ", "g", "m", "m′", "v", "v′", "θ′"]
+    assert any("adam (β₁ = 0.8" in line for line in h["setup"])
+    assert any("R = 0.01·Σp²" in line for line in h["setup"])
+    # Step 3 starts where step 2 ended, and its m is β₁·m + (1 − β₁)·g of the table's own numbers.
+    s2, s3 = h["shown_steps"]
+    for name, row in s3["rows"].items():
+        theta, g, m0, m1 = row[:4]
+        assert theta == pytest.approx(s2["rows"][name][-1], rel=1e-12, abs=1e-15)
+        assert m0 == pytest.approx(s2["rows"][name][3], rel=1e-12, abs=1e-15)
+        assert m1 == pytest.approx(0.8 * m0 + 0.2 * g, rel=1e-9, abs=1e-15)
+    text = tmp_path / "n.txt"
+    assert main(["net", str(spec), "--format", "text", "-o", str(text)]) == 0
+    body = text.read_text(encoding="utf-8")
+    assert "Update 2" in body and "Update 3" in body and "m′" in body
+    capsys.readouterr()
