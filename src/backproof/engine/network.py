@@ -679,7 +679,7 @@ class _Loop:
         """Update ``k`` (0-based) from the whole batch's ``grads`` (recomputed on a minibatch)."""
         lr = self.schedule.rate(self.learning_rate, k, self.steps)
         if not (np.isfinite(lr) and lr > 0):
-            raise EngineError(f"step {k + 1}: the schedule's learning rate is {lr!r} (must be > 0)")
+            raise EngineError(f"schedule: the learning rate of update {k + 1} is {lr!r} (must be > 0)")
         idx = self.batching.indices(k, X.shape[0])
         if len(idx) < X.shape[0]:
             _, grads, _ = self.objective(current, X[idx], T[idx])

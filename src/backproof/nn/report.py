@@ -335,6 +335,9 @@ class _Builder:
             runs += [Text(" per sample s, and "),
                      Math((_J, Frac(SumOver("s", per, "1", str(spec.n_samples)), sp.Integer(spec.n_samples)))),
                      Text(f", the mean over the {spec.n_samples} samples")]
+        row = LOSS_ROWS[spec.loss]
+        if row.convention:  # the hinge: max(0, m) written as ReLU(m), with its kink
+            runs.append(Text(f" ({row.text}, written with ReLU = max(0, ·); {row.convention})"))
         return tuple(runs)
 
     def _out_atom(self, k: int, s):
