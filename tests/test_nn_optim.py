@@ -234,3 +234,26 @@ def test_update_table_of_shown_steps_in_the_writeups(tmp_path, capsys):
     body = text.read_text(encoding="utf-8")
     assert "Update 2" in body and "Update 3" in body and "m′" in body
     capsys.readouterr()
+
+
+@pytest.mark.parametrize("reg", [{"kind": "l2", "strength": 0.01}, {"kind": "l2", "strength": 0.2, "half": True,
+                                                                      "biases": False},
+                                 {"kind": "l1", "strength": 0.05}], ids=["l2", "l2-half-weights", "l1"])
+def test_penalty_section_is_the_engines_first_update_gradient(reg):
+    """The write-up's ∂(J + R)/∂p (symbolic ∂J/∂p plus the exact ∂R/∂p) is the gradient the
+    engine's first update uses."""
+    from backproof.nn import explain_network, train_network
+    from backproof.nn.train import param_positions, penalty_view
+    spec = {"inputs": [[0.5, -1.0], [1.0, 2.0]], "targets": [[1, 0], [0, 1]], "loss": "ce", "seed": 4,
+            "learning_rate": 0.1, "regularization": reg, "show_steps": [1],
+            "layers": [{"units": 3, "activation": "tanh"}, {"units": 2, "activation": "softmax"}]}
+    result = explain_network(spec)
+    view = penalty_view(result.net, result.gradients())
+    h = train_network(result.net, steps=1)
+    where = param_positions(result.net)
+    g = h.shown[0].grads
+    penalised = {name for name, *_ in view.rows}
+    assert len(penalised) == (17 if reg.get("biases", True) else 12)
+    for name, _p, _dJ, _dR, total in view.rows:
+        l, kind, idx = where[name]
+        assert float(total) == pytest.approx(float(g[2 * l + (kind == "b")][idx]), rel=1e-10, abs=1e-14)

@@ -53,7 +53,7 @@ from ..report.notation import NOTATIONS, Num, term_text
 from ..report.text import print_text
 from ..verify import Skipped
 from .notation import D, Fn, Frac, Had, Hat, Juxt, Mat, Name, Sub, SumOver, Tr, Unit, Words
-from .train import shown_rows, training_lines
+from .train import penalty_view, shown_rows, training_lines
 
 __all__ = ["NetWriteup", "network_document", "render_text", "render_markdown", "render_latex",
            "render_html", "render_json", "network_dict", "VIEWS", "APPENDIX_NODES", "SHOW_SAMPLES",
@@ -263,7 +263,7 @@ class _Builder:
             sections += [self.delta_view, self.parameters]
         if self.o.view in ("matrix", "both") and self.r.matrix is not None:
             sections.append(self.matrix_view)
-        sections += [self.update, self.training, self.plots, self.verification, self.appendix]
+        sections += [self.penalty, self.update, self.training, self.plots, self.verification, self.appendix]
         for section in sections:
             blocks.extend(section())
         spec = self.spec
@@ -792,6 +792,24 @@ class _Builder:
                 [Math((self.S[k], self.n(v))) for k, v in h.final.items()]))))
         return blocks + self._shown_steps(h)
 
+    def penalty(self) -> list[Any]:
+        """The regularisation term: R and ∂R/∂p at the spec's parameters, beside ∂J/∂p (issue 14)."""
+        view = penalty_view(self.r.net, self.r.gradients())
+        if view is None:
+            return []
+        d = self.o.digits
+        header = tuple((Text(x),) for x in ("parameter", "p", "∂J/∂p", "∂R/∂p", "∂(J + R)/∂p"))
+        rows: tuple[tuple[tuple[Text | Math, ...], ...], ...] = tuple(
+            ((Math((self.S[row[0]],)),), *((Text(format_number(float(v), d)),) for v in row[1:]))
+            for row in view.rows[:SHOWN_ROWS])
+        more = f" (the first {SHOWN_ROWS} of {len(view.rows)})" if len(view.rows) > SHOWN_ROWS else ""
+        return [Heading("Penalty"), Paragraph((Text(
+            f"Training minimises J + R with {view.text} (p: every penalised parameter); at the parameters "
+            f"above R = {format_number(float(view.value), d)}, and {view.grad_text} adds to each gradient "
+            f"derived above{more}. The update below is of J alone; the training's updates are of J + R."),)),
+            Details(f"the penalty's gradient: {len(view.rows)} parameters", (Table(header, rows),),
+                    open=len(view.rows) <= OPEN_LINES)]
+
     def _shown_steps(self, h) -> list[Any]:
         """The update table of each step the spec's ``show_steps`` asks for (issue 14)."""
         d = self.o.digits
@@ -1000,6 +1018,10 @@ def network_dict(result, *, plots: list[str] | None = None) -> dict:
         "views_max_rel_diff": result.view_diff,
         "limits": list(result.limits),
     }
+    view = penalty_view(result.net, result.gradients())
+    if view is not None:  # the regularisation term beside the derived gradients (issue 14)
+        doc["penalty"] = {"R": view.text, "value": _f(view.value), "gradient": view.grad_text,
+                          "rows": {row[0]: [_f(v) for v in row[1:]] for row in view.rows}}
     if spec.names:
         alias_entry = dict(spec.names)
         doc["names"] = {a: {"entry": alias_entry[a], "value": _f(V[a]), "gradient": _f(G[a]),

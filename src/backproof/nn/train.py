@@ -13,6 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import sympy as sp
 
 from ..engine import Dense, forward_prop, train
 from ..engine.errors import NumericalError
@@ -26,6 +27,7 @@ from .numeric import engine_layers, penalty_of, training_arrays
 from .spec import MODES, check_training
 
 __all__ = ["TrainHistory", "train_network", "training_lines", "classification_accuracy", "shown_rows",
+           "PenaltyView", "penalty_view",
            "TRACK_ALL_LIMIT", "default_plot_params", "param_positions", "tracked_params"]
 
 #: Networks with at most this many parameters record the path of every parameter.
@@ -312,3 +314,58 @@ def shown_rows(net: NetProgram, step: ShownStep) -> tuple[tuple[str, ...], list[
             vals.append(float(step.new[a].flat[idx]))
             rows.append((name, tuple(vals)))
     return heads, rows
+
+
+@dataclass(frozen=True)
+class PenaltyView:
+    """The regularisation term at the spec's parameters, exact: what the write-up shows.
+
+    ``rows`` holds ``(parameter, value, ∂J/∂p, ∂R/∂p, ∂(J + R)/∂p)`` for every penalised
+    parameter, in layer order; ``value`` is ``R`` itself.
+    """
+
+    text: str
+    grad_text: str
+    value: sp.Expr
+    rows: tuple[tuple[str, sp.Expr, sp.Expr, sp.Expr, sp.Expr], ...]
+
+
+def penalty_view(net: NetProgram, gradients: Mapping[str, sp.Expr]) -> PenaltyView | None:
+    """The spec's penalty ``R`` and its gradient at the spec's parameters (None without one).
+
+    Exact: λ is the decimal the spec wrote, the parameters are the spec's numbers.
+
+    Examples
+    --------
+    >>> from backproof.nn import program_from_spec
+    >>> net = program_from_spec({"inputs": [1], "targets": [2], "loss": "half_sse", "learning_rate": 0.5,
+    ...     "regularization": {"kind": "l2", "strength": 0.1, "half": True},
+    ...     "layers": [{"units": 1, "activation": "identity", "weights": [[3]], "bias": 1}]})
+    >>> v = penalty_view(net, {"w1_0_0": sp.Integer(6), "b1_0": sp.Integer(2)})
+    >>> v.value, [row[3] for row in v.rows]
+    (1/2, [3/10, 1/10])
+    """
+    reg = penalty_of(net.spec)
+    if reg is None:
+        return None
+    lam = sp.Rational(repr(reg.strength)) * (sp.Rational(1, 2) if reg.half else 1)
+    lay = net.layout
+    names = [n for l in range(len(lay.W)) for row in lay.W[l] for n in row]
+    if reg.biases:
+        names += [n for l in range(len(lay.b)) for n in lay.b[l]]
+    order = {p: i for i, p in enumerate(net.params)}
+    names.sort(key=order.__getitem__)
+    rows = []
+    total = sp.Integer(0)
+    for name in names:
+        p = net.at[name]
+        if reg.kind == "l2":
+            total += lam * p ** 2
+            dR = 2 * lam * p
+        else:
+            total += lam * abs(p)
+            dR = lam * sp.sign(p)
+        rows.append((name, p, gradients[name], dR, gradients[name] + dR))
+    grad = (f"∂R/∂p = {format_number(2 * float(lam))}·p" if reg.kind == "l2"
+            else f"∂R/∂p = {format_number(float(lam))}·sign p (0 at p = 0)")
+    return PenaltyView(reg.text, grad, total, tuple(rows))
