@@ -15,7 +15,7 @@ import pytest
 
 from backproof.cli import main
 from backproof.engine import Dense
-from backproof.errors import SpecError
+from backproof.errors import BackproofError, SpecError
 from backproof.nn import program_from_spec_file, train_network
 from backproof.nn.model import DataSpec
 from backproof.nn.spec import generate_data, validate_spec
@@ -130,3 +130,38 @@ def test_cs231n_spiral_reaches_the_notes_accuracy():
     assert h.losses[0] == pytest.approx(np.log(3), abs=2e-3)
     assert h.accuracy >= 0.98
     assert h.final_loss < 0.26
+
+
+def test_random_training_fields_give_a_spec_or_one_line_error():
+    """Hypothesis: any value in the training fields is read or refused with one line naming
+    its field, never another exception."""
+    hypothesis = pytest.importorskip("hypothesis")
+    st = hypothesis.strategies
+    junk = st.one_of(st.none(), st.booleans(), st.integers(-3, 10**6), st.floats(allow_nan=True),
+                     st.text(max_size=6), st.lists(st.integers(-2, 5), max_size=12))
+    fields = st.fixed_dictionaries({}, optional={
+        "optimizer": st.one_of(junk, st.sampled_from(["sgd", "adam", "nesterov"]),
+                               st.fixed_dictionaries({"name": st.sampled_from(["adam", "rmsprop", "x"])},
+                                                     optional={"beta1": junk, "eps": junk, "alpha": junk})),
+        "schedule": st.one_of(junk, st.fixed_dictionaries({"kind": st.sampled_from(["step", "linear", "q"])},
+                                                          optional={"gamma": junk, "step_size": junk,
+                                                                    "final": junk})),
+        "regularization": st.one_of(junk, st.fixed_dictionaries(
+            {"kind": st.sampled_from(["l1", "l2", "l0"]), "strength": junk}, optional={"half": junk})),
+        "batch": st.one_of(junk, st.sampled_from(["full", "online"]),
+                           st.fixed_dictionaries({"size": junk}, optional={"seed": junk})),
+        "show_steps": junk, "explain_samples": junk, "init_scale": junk,
+    })
+
+    @hypothesis.settings(max_examples=150, deadline=None, derandomize=True)
+    @hypothesis.given(fields)
+    def check(extra):
+        spec = {"data": {"generator": "moons", "samples": 12}, "loss": "hinge", "learning_rate": 0.1,
+                "layers": [{"units": 2, "activation": "relu"}, {"units": 1, "activation": "identity"}], **extra}
+        try:
+            validate_spec(spec)
+        except BackproofError as exc:  # SpecError, or LimitError for a number of 100+ digits
+            msg = str(exc)
+            assert "\n" not in msg and msg.split(":")[0].split(".")[0].split("[")[0] in extra, msg
+
+    check()
