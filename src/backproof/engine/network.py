@@ -693,5 +693,5 @@ class _Loop:
                 new, after = self.optimizer.step(params_of(current), flat, state, lr)
                 for p in new:
                     _finite(p, where, "a parameter", False)
-        return ShownStep(k + 1, lr, tuple(int(i) for i in idx), params_of(current),
+        return ShownStep(k + 1, lr, tuple(idx.tolist()), params_of(current),
                          tuple(x for pair in grads for x in pair), state, after, new)
