@@ -871,7 +871,7 @@ def _curves(spec: DataSpec):
     Gaussian noise of standard deviation ``noise`` added (scikit-learn draws from its own
     generator, so the points are the same curves but not the same draws). spiral: per class
     ``j`` of ``K``, radius ``r`` evenly spaced in [0, 1] and angle ``t`` evenly spaced in
-    [4j, 4(j + 1)] plus N(0, noise²), the point ``(r sin t, r cos t)``; classes in order.
+    [4j, 4(j + 1)] plus N(0, noise²), the point ``(r sin t, r cos t)``; then shuffled.
     """
     rng = np.random.default_rng(spec.seed)
     n = spec.samples
@@ -893,6 +893,10 @@ def _curves(spec: DataSpec):
             rows.append(np.c_[r * np.sin(t), r * np.cos(t)])
             labels_list.append(np.full(per, j))
         X, labels = np.vstack(rows), np.concatenate(labels_list)
+        # Shuffled (CS231n keeps the classes in order, and its first point, the origin, puts every
+        # first-layer unit at its kink: a poor sample to derive); the full-batch mean is the same.
+        order = rng.permutation(n)
+        X, labels = X[order], labels[order]
     return np.round(X, 4) + 0.0, labels
 
 
