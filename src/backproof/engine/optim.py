@@ -15,8 +15,9 @@ dampening 0; regularisation is a term of the loss here, :class:`Regularization`)
 ``adam``      m ← β₁ m + (1 − β₁) g;  v ← β₂ v + (1 − β₂) g²;
               θ ← θ − (η / (1 − β₁ᵗ)) m / (√v / √(1 − β₂ᵗ) + ε)     (β = 0.9, 0.999, ε = 1e-8)
 
-CS231n writes momentum as ``v ← μv − η g; x ← x + v``: with a constant rate that is the
-same sequence of parameters (its v is −η times PyTorch's). The optimisers' arithmetic
+CS231n writes momentum as ``v ← μv − η g; x ← x + v`` and Nesterov as ``x ← x − μ v_prev +
+(1 + μ) v``: with a constant rate both give the same parameters (its v is −η times PyTorch's;
+``(1 + μ)v − μ v_prev = g + μ v`` for PyTorch's v). The optimisers' arithmetic
 follows PyTorch's operation order, so the tests compare the first steps with
 ``torch.optim`` to 1e-12.
 
