@@ -257,3 +257,27 @@ def test_penalty_section_is_the_engines_first_update_gradient(reg):
     for name, _p, _dJ, _dR, total in view.rows:
         l, kind, idx = where[name]
         assert float(total) == pytest.approx(float(g[2 * l + (kind == "b")][idx]), rel=1e-10, abs=1e-14)
+
+
+@pytest.mark.parametrize("name", ["momentum", "nesterov"])
+def test_cs231n_update_forms_give_the_same_parameters(name):
+    """CS231n's notes: ``v = mu*v - lr*dx; x += v`` and, for Nesterov, ``v_prev = v;
+    v = mu*v - lr*dx; x += -mu*v_prev + (1 + mu)*v`` — the same parameters as ours."""
+    rng = np.random.default_rng(9)
+    x0 = rng.normal(size=5)
+    grads = [rng.normal(size=5) for _ in range(6)]
+    mu, lr = 0.9, 0.05
+    x, v = x0.copy(), np.zeros(5)
+    ours_p = (x0.copy(),)
+    opt = make_optimizer(name, momentum=mu)
+    state = opt.init(ours_p)
+    for dx in grads:
+        if name == "momentum":
+            v = mu * v - lr * dx
+            x = x + v
+        else:
+            v_prev = v
+            v = mu * v - lr * dx
+            x = x - mu * v_prev + (1 + mu) * v
+        ours_p, state = opt.step(ours_p, (dx,), state, lr)
+        np.testing.assert_allclose(ours_p[0], x, rtol=0, atol=1e-13)
