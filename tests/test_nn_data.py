@@ -116,12 +116,24 @@ def test_explain_samples_derives_few_and_trains_on_all():
     assert h.samples == 30
 
 
-def test_micrograd_demo_reaches_full_accuracy():
-    """micrograd's demo notebook reports 100% training accuracy after 100 steps."""
-    h = train_network(program_from_spec_file(EXAMPLES / "micrograd_moons.yaml"))
+#: micrograd's demo.ipynb, as saved: "step k loss …" is the loss before update k (k from 0).
+MICROGRAD_PRINTED = {0: (0.8958, 5e-5), 1: (1.7236, 5e-5), 10: (0.2451, 5e-5), 50: (0.0988, 5e-5),
+                     96: (0.010980043387921506, 1e-15), 97: (0.010979446081684675, 1e-15),
+                     98: (0.010978888332907229, 1e-15), 99: (0.010978370135492717, 1e-15)}
+
+
+def test_micrograd_demo_gives_the_notebooks_numbers():
+    """micrograd's demo notebook: the same draws (legacy NumPy generator in scikit-learn's call
+    order, Python's random.uniform), the same loop — the printed losses and 100% accuracy."""
+    net = program_from_spec_file(EXAMPLES / "micrograd_moons.yaml")
+    h = train_network(net)
     assert h.steps == 100 and h.samples == 100
+    for k, (printed, tol) in MICROGRAD_PRINTED.items():
+        assert h.losses[k] == pytest.approx(printed, abs=tol), k
     assert h.accuracy == 1.0
-    assert h.final_loss < 0.05 < h.losses[0]
+    from backproof.nn.numeric import engine_layers, training_arrays
+    from backproof.nn.train import classification_accuracy
+    assert classification_accuracy(engine_layers(net.spec), *training_arrays(net.spec)) == 0.5  # step 0: 50%
     # The rate of each shown step is micrograd's 1.0 − 0.9·k/100 (k from 0).
     assert [s.lr for s in h.shown] == [pytest.approx(1.0 - 0.9 * (s.k - 1) / 100, rel=1e-15) for s in h.shown]
 

@@ -46,6 +46,11 @@ class DataSpec:
     seed: int
     spread: float
     noise: float = 0.1
+    #: ``legacy``: draw from ``numpy.random.RandomState(seed)`` in scikit-learn's / CS231n's call
+    #: order (what ``np.random.seed(seed)`` before their code gives); else NumPy's default_rng.
+    rng: str = "numpy"
+    #: Inputs rounded to 4 decimals (False: as drawn, to reproduce a published run exactly).
+    rounded: bool = True
 
 
 @dataclass(frozen=True)

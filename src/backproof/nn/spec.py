@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import re
 import sys
 from collections.abc import Mapping
@@ -69,15 +70,16 @@ LOSS_NEEDS = {name: row.requires for name, row in LOSS_ROWS.items() if row.requi
 #: Update orders (see :mod:`backproof.engine.network`).
 MODES = ("simultaneous", "sequential")
 #: Named weight initialisers (see :meth:`backproof.engine.Dense.init`).
-INITIALIZERS = ("xavier", "he", "zeros", "normal", "uniform")
+INITIALIZERS = ("xavier", "he", "zeros", "normal", "uniform", "python_uniform")
 #: Dataset generators for ``data:`` (see :func:`generate_data`).
 GENERATORS = ("blobs", "xor", "moons", "spiral")
 
 _TOP = ("name", "description", "inputs", "targets", "data", "layers", "loss", "learning_rate",
         "steps", "tolerance", "mode", "names", "initializer", "seed", "plot",
-        "optimizer", "schedule", "regularization", "batch", "show_steps", "explain_samples", "init_scale")
+        "optimizer", "schedule", "regularization", "batch", "show_steps", "explain_samples", "init_scale",
+        "round_draws")
 _LAYER = ("units", "activation", "weights", "bias", "initializer")
-_DATA = ("generator", "samples", "classes", "features", "seed", "spread", "noise")
+_DATA = ("generator", "samples", "classes", "features", "seed", "spread", "noise", "rng")
 _PLOT = ("weight", "surface")
 _ENTRY = re.compile(r"^(?:W(\d+)\[(\d+)\]\[(\d+)\]|b(\d+)\[(\d+)\])$")
 #: Largest dataset a generator makes (the symbolic derivation is per sample).
@@ -371,12 +373,15 @@ def validate_spec(data: Mapping, path: str = "") -> NetSpec:
         _check_shapes(c, features, min(n_samples, derived or n_samples), heads, data, n_samples)
     initializer = c.choice(data.get("initializer", "xavier"), "initializer", INITIALIZERS)
     seed = c.integer(data.get("seed", 0), "seed", 0)
-    dataspec, X, T, single = _batch(c, data, heads[-1][0], loss)
+    rounded = data.get("round_draws", True)
+    if not isinstance(rounded, bool):
+        c.fail("round_draws", f"expected true or false, got {c.describe(rounded)}")
+    dataspec, X, T, single = _batch(c, data, heads[-1][0], loss, rounded)
     _check_targets(c, T, loss)
     training = training_spec(c, data, X, T)
     if training.train_inputs is not None:
         X, T = X[:training.explain_samples], T[:training.explain_samples]
-    layers = _layer_specs(c, data["layers"], heads, len(X[0]), initializer, seed, training.init_scale)
+    layers = _layer_specs(c, data["layers"], heads, len(X[0]), initializer, seed, training.init_scale, rounded)
     learning_rate, steps, tolerance, mode = _training_fields(c, data)
     if mode == "sequential" and not training.default:
         c.fail("mode", "sequential works with plain full-batch gradient descent only (no optimizer, "
@@ -423,13 +428,13 @@ def _heads(c: _Checker, data: Mapping) -> tuple[list[tuple[int, str]], str]:
     return heads, loss
 
 
-def _batch(c: _Checker, data: Mapping, k_out: int, loss: str):
+def _batch(c: _Checker, data: Mapping, k_out: int, loss: str, rounded: bool = True):
     """Inputs and targets, or a generated dataset: ``(dataspec, X, T, single)``."""
     if "data" in data:
         for k in ("inputs", "targets"):
             if k in data:
                 c.fail(k, "give either inputs and targets or data (a generator), not both")
-        dataspec, X, T = _data(c, data["data"], k_out, loss)
+        dataspec, X, T = _data(c, data["data"], k_out, loss, rounded)
         return dataspec, X, T, False
     for k in ("inputs", "targets"):
         if k not in data or data[k] is None:
@@ -441,7 +446,8 @@ def _batch(c: _Checker, data: Mapping, k_out: int, loss: str):
 
 
 def _layer_specs(c: _Checker, raw_layers: list, heads: list[tuple[int, str]], fan_in: int,
-                 initializer: str, seed: int, scale: float = 1.0) -> tuple[LayerSpec, ...]:
+                 initializer: str, seed: int, scale: float = 1.0,
+                 rounded: bool = True) -> tuple[LayerSpec, ...]:
     """Weights and biases, checked against the widths; missing ones are initialised."""
     layers = []
     rngs: list = []  # one generator, made when the first layer needs initialising
@@ -450,6 +456,8 @@ def _layer_specs(c: _Checker, raw_layers: list, heads: list[tuple[int, str]], fa
         if not rngs:
             rngs.append(np.random.default_rng(seed))
         return rngs[0]
+
+    pyrng = random.Random(seed)  # python_uniform: micrograd's random.uniform(-1, 1) after random.seed(seed)
 
     for i, (units, act) in enumerate(heads):
         p = f"layers[{i}]"
@@ -467,7 +475,10 @@ def _layer_specs(c: _Checker, raw_layers: list, heads: list[tuple[int, str]], fa
             initialized = False
         else:
             init = init or initializer
-            W = _initial_weights(units, fan_in, act, init, rng(), scale)
+            if init == "python_uniform":
+                W = _python_uniform(units, fan_in, pyrng, scale, rounded)
+            else:
+                W = _initial_weights(units, fan_in, act, init, rng(), scale, rounded)
             initialized = True
         b = _bias(c, raw.get("bias"), p, units)
         layers.append(LayerSpec(units, act, W, b, initialized, init if initialized else None))
@@ -769,10 +780,20 @@ def _tpath(s, j, n) -> str:
 INIT_DECIMALS = 4
 
 
-def _initial_weights(units, fan_in, act, init, rng, scale=1.0):
+def _initial_weights(units, fan_in, act, init, rng, scale=1.0, rounded=True):
     layer = Dense.init(units, fan_in, act, init, rng, scale)
-    return tuple(tuple(sp.Rational(repr(round(float(x), INIT_DECIMALS) + 0.0)) for x in row)
-                 for row in layer.W)
+    return tuple(tuple(_exact(float(x), rounded) for x in row) for row in layer.W)
+
+
+def _exact(x: float, rounded: bool) -> sp.Rational:
+    """A drawn number as an exact rational: rounded to INIT_DECIMALS, or as drawn (its shortest repr)."""
+    return sp.Rational(repr((round(x, INIT_DECIMALS) if rounded else x) + 0.0))
+
+
+def _python_uniform(units, fan_in, pyrng: random.Random, scale: float, rounded: bool):
+    """micrograd's ``Neuron``: ``random.uniform(-1, 1)`` per weight, unit by unit, input by input."""
+    return tuple(tuple(_exact(scale * pyrng.uniform(-1, 1), rounded) for _ in range(fan_in))
+                 for _ in range(units))
 
 
 def _generator_shape(c: _Checker, raw, gen: str, samples: int, classes: int, features: int):
@@ -800,7 +821,7 @@ def _default_samples(gen, classes) -> int:
     return {"blobs": 60, "moons": 100}.get(gen, 4)
 
 
-def _data(c: _Checker, raw, k_out: int, loss: str = "mse"):
+def _data(c: _Checker, raw, k_out: int, loss: str = "mse", rounded: bool = True):
     c.mapping(raw, "data", _DATA, required=("generator",))
     gen = c.choice(raw["generator"], "data.generator", GENERATORS)
     samples = c.integer(raw.get("samples", _default_samples(gen, raw.get("classes"))), "data.samples", 1)
@@ -817,7 +838,8 @@ def _data(c: _Checker, raw, k_out: int, loss: str = "mse"):
     if not (k_out == classes or (k_out == 1 and classes == 2)):
         c.fail("data.classes", f"{classes} classes need an output layer of {classes} units "
                                f"(or 1 unit for 2 classes), got {k_out}")
-    spec = DataSpec(gen, samples, classes, features, seed, spread, noise)
+    legacy = c.choice(raw.get("rng", "numpy"), "data.rng", ("numpy", "legacy"))
+    spec = DataSpec(gen, samples, classes, features, seed, spread, noise, legacy, rounded)
     X, labels = generate_data(spec)
     to = lambda x: sp.Rational(repr(float(x)))  # noqa: E731
     Xs = tuple(tuple(to(x) for x in row) for row in X)
@@ -873,7 +895,8 @@ def _curves(spec: DataSpec):
     ``j`` of ``K``, radius ``r`` evenly spaced in [0, 1] and angle ``t`` evenly spaced in
     [4j, 4(j + 1)] plus N(0, noise²), the point ``(r sin t, r cos t)``; then shuffled.
     """
-    rng = np.random.default_rng(spec.seed)
+    legacy = spec.rng == "legacy"
+    rng = np.random.RandomState(spec.seed) if legacy else np.random.default_rng(spec.seed)
     n = spec.samples
     if spec.generator == "moons":
         n_out = n // 2
@@ -881,7 +904,11 @@ def _curves(spec: DataSpec):
         X = np.vstack([np.append(np.cos(t_out), 1 - np.cos(t_in)),
                        np.append(np.sin(t_out), 1 - np.sin(t_in) - 0.5)]).T
         labels = np.hstack([np.zeros(n_out, dtype=int), np.ones(n - n_out, dtype=int)])
-        order = rng.permutation(n)
+        if legacy:  # scikit-learn's utils.shuffle: a shuffled arange, from the same generator
+            order = np.arange(n)
+            rng.shuffle(order)
+        else:
+            order = rng.permutation(n)
         X, labels = X[order], labels[order]
         X = X + rng.normal(scale=spec.noise, size=X.shape)
     else:
@@ -889,7 +916,8 @@ def _curves(spec: DataSpec):
         rows, labels_list = [], []
         for j in range(spec.classes):
             r = np.linspace(0.0, 1.0, per)
-            t = np.linspace(j * 4, (j + 1) * 4, per) + rng.normal(size=per) * spec.noise
+            noise = rng.randn(per) if legacy else rng.normal(size=per)  # type: ignore[union-attr]
+            t = np.linspace(j * 4, (j + 1) * 4, per) + noise * spec.noise
             rows.append(np.c_[r * np.sin(t), r * np.cos(t)])
             labels_list.append(np.full(per, j))
         X, labels = np.vstack(rows), np.concatenate(labels_list)
@@ -897,7 +925,7 @@ def _curves(spec: DataSpec):
         # first-layer unit at its kink: a poor sample to derive); the full-batch mean is the same.
         order = rng.permutation(n)
         X, labels = X[order], labels[order]
-    return np.round(X, 4) + 0.0, labels
+    return (np.round(X, 4) if spec.rounded else X) + 0.0, labels
 
 
 def _names(c: _Checker, raw, spec: NetSpec) -> tuple[tuple[str, str], ...]:
