@@ -81,6 +81,8 @@ def test_uniform_initializer_is_micrograds_range():
     ({"data": {"generator": "spiral", "samples": 100, "classes": 3}}, "data.samples", "multiple of 3"),
     ({"data": {"generator": "moons", "noise": -0.1}}, "data.noise", ">= 0"),
     ({"data": {"generator": "moons", "classes": 3}}, "data.classes", "moons has 2 classes"),
+    ({"data": {"generator": "moons", "rng": "mt"}}, "data.rng", "numpy, legacy"),
+    ({"round_draws": "no"}, "round_draws", "true or false"),
     ({"optimizer": "adam", "mode": "sequential"}, "mode", "plain full-batch"),
 ], ids=lambda v: v if isinstance(v, str) else None)
 def test_bad_training_fields_give_one_line_with_their_path(patch, where, words):
@@ -164,7 +166,8 @@ def test_random_training_fields_give_a_spec_or_one_line_error():
             {"kind": st.sampled_from(["l1", "l2", "l0"]), "strength": junk}, optional={"half": junk})),
         "batch": st.one_of(junk, st.sampled_from(["full", "online"]),
                            st.fixed_dictionaries({"size": junk}, optional={"seed": junk})),
-        "show_steps": junk, "explain_samples": junk, "init_scale": junk,
+        "show_steps": junk, "explain_samples": junk, "init_scale": junk, "round_draws": junk,
+        "initializer": st.sampled_from(["uniform", "python_uniform", "normal"]),
     })
 
     @hypothesis.settings(max_examples=150, deadline=None, derandomize=True)
