@@ -28,7 +28,11 @@ def _batch(row, seed=7):
     else:
         z = a
     t = rng.uniform(0, 1, (N, K))
-    if row.targets_sum_to_one:
+    if row.signed_targets:
+        t = rng.choice([-1.0, 1.0], (N, K))
+    elif row.one_hot:
+        t = np.eye(K)[rng.integers(0, K, N)]
+    elif row.targets_sum_to_one:
         t = t / t.sum(axis=1, keepdims=True)
     elif not row.probability_targets:
         t = rng.normal(size=(N, K))

@@ -229,6 +229,42 @@ def test_torch_agrees_on_frozen_and_shared_parameters():
     assert h.final["w1_0_1"] == L1["weights"][0][1]
 
 
+@pytest.mark.parametrize("name, make", [
+    ("adam", lambda torch, ps: torch.optim.Adam(ps, lr=0.3)),
+    ("momentum", lambda torch, ps: torch.optim.SGD(ps, lr=0.3, momentum=0.9)),
+])
+def test_optimisers_keep_frozen_parameters_and_move_a_shared_bias_as_one(name, make):
+    """The training loop's optimisers (issue 14) on a spec with frozen and shared parameters:
+    torch.optim over the free parameters only (a frozen entry's gradient masked to 0, a shared
+    bias one scalar tensor) gives the same losses and parameters."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    spec = _random_spec(rng, shared=(True, True), frozen=["W1[0][1]", "b2"], samples=3)
+    h = train_network(dict(spec, optimizer=name), steps=3)
+    dt = torch.float64
+    L1, L2 = spec["layers"]
+    W1 = torch.tensor(L1["weights"], dtype=dt, requires_grad=True)
+    W2 = torch.tensor(L2["weights"], dtype=dt, requires_grad=True)
+    b1 = torch.tensor(L1["bias"]["value"], dtype=dt, requires_grad=True)
+    b2 = torch.tensor(L2["bias"]["value"], dtype=dt)           # frozen: not a parameter at all
+    X, T = torch.tensor(spec["inputs"], dtype=dt), torch.tensor(spec["targets"], dtype=dt)
+    opt = make(torch, [W1, W2, b1])
+    losses = []
+    for k in range(4):
+        out = torch.sigmoid(torch.tanh(X @ W1.T + b1) @ W2.T + b2)
+        J = torch.mean(0.5 * torch.sum((out - T) ** 2, dim=1))
+        losses.append(float(J.detach()))
+        if k == 3:
+            break
+        opt.zero_grad()
+        J.backward()
+        W1.grad[0, 1] = 0.0          # W1[0][1] is frozen: its gradient never reaches the optimiser
+        opt.step()
+    assert h.losses == pytest.approx(losses, rel=1e-12)
+    assert h.final["b1"] == pytest.approx(float(b1.detach()), rel=1e-12)
+    assert h.final["w1_0_1"] == L1["weights"][0][1] and h.final["b2"] == L2["bias"]["value"]
+
+
 # --- bad specs -------------------------------------------------------------------------------------
 
 BAD = [

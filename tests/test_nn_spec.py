@@ -52,7 +52,7 @@ BAD = [
      ["layers[0].bias", "a list of 2 numbers", "got a list of 3"]),
     ("unknown-activation", mutate(["layers", 0, "activation"], "swish"),
      ["layers[0].activation", "'swish'", ", ".join(ACTIVATIONS)]),
-    ("unknown-loss", mutate(["loss"], "hinge"), ["loss", "'hinge'", "mse, sse, half_sse, bce, ce"]),
+    ("unknown-loss", mutate(["loss"], "huber"), ["loss", "'huber'", "mse, sse, half_sse, bce, ce"]),
     ("string-weight", mutate(["layers", 0, "weights"], [[0.15, "0.2"], [0.25, 0.3]]),
      ["layers[0].weights[0][1]", "expected a number", "the string '0.2'", "without quotes"]),
     ("string-input", mutate(["inputs"], [0.05, "x"]), ["inputs[1]", "expected a number", "'x'"]),

@@ -146,9 +146,11 @@ def test_finding_steps_1e9_in_the_spec_refused(nothing_built):
 
 
 def test_finding_steps_times_parameters_refused(nothing_built):
-    # 20,000 steps are allowed for a small network; for 5,898 parameters they are 1.2e8
-    # parameter-steps, over net_training_work.
-    spec = _net(64, 64, 10, inputs=16, activation="relu", steps=20_000)
+    # 20,000 steps are allowed for a small network; for 5,898 parameters and 20 samples they
+    # are 2.4e9 parameter-steps, over net_training_work (the write-up derives one sample, so
+    # the graph is small: training work counts every sample).
+    spec = _net(64, 64, 10, inputs=16, activation="relu", steps=20_000, explain_samples=1)
+    spec["inputs"], spec["targets"] = [[0.5] * 16] * 20, [[1] + [0] * 9] * 20
     with pytest.raises(LimitError) as info:
         validate_spec(spec)
     assert info.value.limit == "net_training_work" and str(info.value).startswith("steps: ")

@@ -66,6 +66,12 @@ class LossRow:
         The targets of a sample must sum to 1.
     logs : bool
         The written loss takes logarithms of the prediction.
+    signed_targets : bool
+        Targets must be −1 or +1 (the binary hinge; ``data:`` labels 0/1 become −1/+1).
+    one_hot : bool
+        Each sample's targets must be one-hot (the multiclass hinge: the 1 marks the class).
+    convention : str
+        What the derivative is at a kink, for the write-ups ("" when there is none).
     """
 
     name: str
@@ -83,6 +89,9 @@ class LossRow:
     probability_targets: bool = False
     targets_sum_to_one: bool = False
     logs: bool = False
+    signed_targets: bool = False
+    one_hot: bool = False
+    convention: str = ""
 
     @property
     def fused_text(self) -> str:
@@ -145,6 +154,68 @@ def _ce_grad(z, a, t):
     return (stable_softmax(z) * np.sum(t, axis=-1, keepdims=True) - t) / n
 
 
+# --- hinge losses (max-margin): micrograd's binary one and CS231n's multiclass SVM ------
+# At the kink (a margin exactly 0) the derivative is 0: max(0, m) is written as ReLU(m)
+# and ReLU′(0) = 0, as PyTorch, CS231n's ``margins > 0`` and micrograd's ``relu`` do.
+
+_HINGE_KINK = "at a margin of exactly 0 the derivative is 0 (ReLU′(0) = 0, as PyTorch and CS231n)"
+
+
+def _relu(x):
+    return OPS["relu"].write(x)
+
+
+def _hinge_written(outs, ts):
+    return _sum([_relu(sp.Add(1, sp.Mul(-1, t, o, evaluate=False), evaluate=False)) for o, t in zip(outs, ts)])
+
+
+def _svm_written(outs, ts):
+    # Σ_j (1 − t_j)·max(0, s_j − s_y + 1) with s_y = Σ_k t_k s_k: CS231n's Σ_{j≠y} for a
+    # one-hot t, written so that the target symbols, not their values, pick the class.
+    sy = _sum([sp.Mul(t, o, evaluate=False) for o, t in zip(outs, ts)])
+    terms = [sp.Mul(sp.Add(1, sp.Mul(-1, t, evaluate=False), evaluate=False),
+                    _relu(sp.Add(o, sp.Mul(-1, sy, evaluate=False), 1, evaluate=False)), evaluate=False)
+             for o, t in zip(outs, ts)]
+    return _sum(terms)
+
+
+def _hinge(z, a, t):
+    return np.sum(np.maximum(0.0, 1.0 - t * a), axis=-1)
+
+
+def _hinge_grad(z, a, t):
+    return -t * (1.0 - t * a > 0) / a.shape[0]
+
+
+def _svm_margins(a, t):
+    # m_j = s_j − s_y + 1 with s_y = Σ_k t_k s_k; the weight 1 − t_j drops the true class.
+    return a - np.sum(t * a, axis=-1, keepdims=True) + 1.0
+
+
+def _svm(z, a, t):
+    return np.sum((1.0 - t) * np.maximum(0.0, _svm_margins(a, t)), axis=-1)
+
+
+def _svm_grad(z, a, t):
+    on = (1.0 - t) * (_svm_margins(a, t) > 0)
+    return (on - t * np.sum(on, axis=-1, keepdims=True)) / a.shape[0]
+
+
+def _svm_grad_a(A, Y):
+    n = A.shape[1]
+
+    def entry(i, c):
+        sy = sum(Y[k, c] * A[k, c] for k in range(A.shape[0]))
+        on = [(1 - Y[j, c]) * sp.Heaviside(A[j, c] - sy + 1, 0) for j in range(A.shape[0])]
+        return (on[i] - Y[i, c] * sum(on)) / n
+    return sp.Matrix(*A.shape, entry)
+
+
+def _svm_value(A, Y, c):
+    sy = sum(Y[k, c] * A[k, c] for k in range(A.shape[0]))
+    return sum((1 - Y[j, c]) * sp.Max(0, A[j, c] - sy + 1) for j in range(A.shape[0]))
+
+
 # --- The table -----------------------------------------------------------------------
 
 LOSS_ROWS: dict[str, LossRow] = {row.name: row for row in [
@@ -184,4 +255,15 @@ LOSS_ROWS: dict[str, LossRow] = {row.name: row for row in [
             lambda A, Y, c: -sum(Y[k, c] * sp.log(A[k, c]) for k in range(A.shape[0]) if Y[k, c] != 0),
             "∇ₐJ = −(y/ŷ)/n",
             wrt="z", requires="softmax", probability_targets=True, targets_sum_to_one=True, logs=True),
+    LossRow("hinge", "Σₖ max(0, 1 − yₖ·ŷₖ)", r"\sum_k \max(0, 1 - y_k \hat y_k)",
+            _hinge, _hinge_grad, _hinge_written,
+            lambda A, Y: sp.Matrix(*A.shape, lambda i, j: -Y[i, j] * sp.Heaviside(1 - Y[i, j] * A[i, j], 0)
+                                   / A.shape[1]),
+            lambda A, Y, c: sum(sp.Max(0, 1 - Y[k, c] * A[k, c]) for k in range(A.shape[0])),
+            "∇ₐJ = −y·1(y·ŷ < 1)/n", signed_targets=True, convention=_HINGE_KINK),
+    LossRow("multiclass_hinge", "Σ_{j≠y} max(0, ŷⱼ − ŷ_y + 1)",
+            r"\sum_{j \ne y} \max(0, \hat y_j - \hat y_y + 1)",
+            _svm, _svm_grad, _svm_written, _svm_grad_a, _svm_value,
+            "∇ₐJ = (1(mⱼ > 0) − yⱼ·Σₖ 1(mₖ > 0))/n, mⱼ = ŷⱼ − ŷ_y + 1 (j ≠ y)",
+            probability_targets=True, targets_sum_to_one=True, one_hot=True, convention=_HINGE_KINK),
 ]}

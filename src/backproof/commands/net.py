@@ -43,7 +43,8 @@ EPILOG = """examples:
 
 A spec is YAML, JSON or TOML (see docs/network-spec.md): inputs, targets (or data: a
 generator), layers (units, activation, weights, bias), loss, learning_rate, and
-optionally names, steps, tolerance, mode, plot.
+optionally names, steps, tolerance, mode, plot, and the training loop's optimizer,
+schedule, regularization, batch, show_steps and explain_samples.
 """
 
 
@@ -59,8 +60,9 @@ def register(sub) -> argparse.ArgumentParser:
                    help="the network spec: a .yaml/.yml/.json/.toml file, or - for YAML on standard "
                         "input, e.g. examples/mazur.yaml")
     p.add_argument("--steps", type=int, default=None, metavar="K",
-                   help="train K full-batch gradient-descent steps on the NumPy engine "
-                        "(default: the spec's steps; none = one update only), e.g. --steps 200")
+                   help="train K steps on the NumPy engine, with the spec's optimizer, schedule, "
+                        "regularization and batch (default: full-batch gradient descent; the spec's "
+                        "steps; none = one update only), e.g. --steps 200")
     p.add_argument("--tolerance", type=float, default=None, metavar="T",
                    help="stop training when an update lowers the loss by at most T or the "
                         "gradient norm falls below T (default: the spec's, else 0 = never), "

@@ -192,7 +192,7 @@ def get_activation(name: str) -> Activation:
         ) from None
 
 
-INITIALIZERS = ("xavier", "he", "zeros", "normal")
+INITIALIZERS = ("xavier", "he", "zeros", "normal", "uniform")
 
 
 def _frozen(x, what: str, ndim: int) -> Array:
@@ -279,7 +279,7 @@ class Dense:
     @classmethod
     def init(cls, units: int, fan_in: int, activation: str = "identity",
              initializer: str = "xavier",
-             rng: np.random.Generator | int = 0) -> Dense:
+             rng: np.random.Generator | int = 0, scale: float = 1.0) -> Dense:
         """A layer with random weights and zero biases.
 
         Parameters
@@ -288,12 +288,15 @@ class Dense:
             Shape of ``W`` is ``(units, fan_in)``.
         activation : str
             Activation name.
-        initializer : {"xavier", "he", "zeros", "normal"}
+        initializer : {"xavier", "he", "zeros", "normal", "uniform"}
             ``xavier``: Glorot uniform, ``U(−r, r)`` with ``r = sqrt(6 / (fan_in + units))``;
-            ``he``: ``N(0, 2 / fan_in)``; ``zeros``: all zero; ``normal``: ``N(0, 1)``.
+            ``he``: ``N(0, 2 / fan_in)``; ``zeros``: all zero; ``normal``: ``N(0, 1)``;
+            ``uniform``: ``U(−1, 1)`` (micrograd's ``random.uniform(-1, 1)``).
         rng : numpy.random.Generator or int
             Generator, or a seed for :func:`numpy.random.default_rng`; the default
             seed 0 keeps runs reproducible.
+        scale : float
+            Multiplies the random weights (CS231n's ``0.01 * randn``: ``normal`` with scale 0.01).
 
         Returns
         -------
@@ -320,8 +323,10 @@ class Dense:
             W = np.zeros(shape)
         elif initializer == "normal":
             W = rng.normal(0.0, 1.0, size=shape)
+        elif initializer == "uniform":
+            W = rng.uniform(-1.0, 1.0, size=shape)
         else:
             raise EngineError(
                 f"unknown initializer {initializer!r} (must be one of {list(INITIALIZERS)})"
             )
-        return cls(W, np.zeros(int(units)), activation)
+        return cls(W * scale if scale != 1.0 else W, np.zeros(int(units)), activation)

@@ -42,10 +42,21 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from backproof.engine.constraints import Constraint, constrain_layer, distinct_gradients
+from backproof.engine.constraints import Constraint, constrain, constrain_layer, distinct_gradients
 from backproof.engine.errors import EngineError, NumericalError
 from backproof.engine.layers import Dense
 from backproof.engine.losses import Loss, get_loss
+from backproof.engine.optim import (
+    SGD,
+    Batching,
+    Optimizer,
+    OptState,
+    Regularization,
+    Schedule,
+    ShownStep,
+    params_of,
+    with_params,
+)
 
 __all__ = [
     "Cache",
@@ -497,6 +508,8 @@ class TrainResult:
     grad_norms: tuple[float, ...]
     steps: int
     stopped_because: str
+    shown: tuple[ShownStep, ...] = ()
+    state: OptState | None = None
 
     @property
     def final_loss(self) -> float:
@@ -552,12 +565,20 @@ def _stop_reason(losses: Sequence[float], norms: Sequence[float], k: int, steps:
 
 def train(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float,
           steps: int, tolerance: float = 0.0, mode: str = "simultaneous",
-          record: Recorder | None = None, constraints: Constraints = None) -> TrainResult:
-    """Full-batch gradient descent: the seeds' epoch loop, written correctly.
+          record: Recorder | None = None, constraints: Constraints = None, *,
+          optimizer: Optimizer | None = None, schedule: Schedule | None = None,
+          regularization: Regularization | None = None, batching: Batching | None = None,
+          show: Sequence[int] = ()) -> TrainResult:
+    """Gradient descent (the seeds' epoch loop, written correctly) and the loops of real courses.
 
     Each step runs :func:`forward_prop`, :func:`loss_value`, :func:`back_propagation`
     and :func:`gd_step` on the whole batch. This is backproof's one training loop:
-    callers that want more than the losses pass ``record``.
+    callers that want more than the losses pass ``record``. With an ``optimizer``,
+    ``schedule``, ``regularization`` or ``batching`` (:mod:`backproof.engine.optim`), update
+    ``k`` (from 0) takes the gradient of the loss plus penalty on the batch
+    :meth:`~backproof.engine.optim.Batching.indices` gives, at the rate
+    ``schedule.rate(η, k, steps)``, and applies ``optimizer.step``; losses and gradient
+    norms are always the whole data set's (with the penalty).
 
     Parameters
     ----------
@@ -582,7 +603,14 @@ def train(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float,
     constraints : sequence of Constraint, optional
         Frozen and shared parameters, one entry per layer: frozen entries never change,
         a shared bias moves by the sum of its units' gradients, and the gradient norm
-        counts each trainable parameter once.
+        counts each trainable parameter once. Every optimiser sees the constrained
+        gradients (a frozen entry's is 0, so no optimiser moves it).
+    optimizer, schedule, regularization, batching : optional
+        Default: SGD, constant rate, no penalty, full batch; ``sequential`` mode works
+        with these defaults only.
+    show : sequence of int
+        Updates (1-based, as the write-ups count them) to keep as
+        :class:`~backproof.engine.optim.ShownStep` in :attr:`TrainResult.shown`.
 
     Returns
     -------
@@ -608,22 +636,104 @@ def train(layers: Sequence[Dense], X, T, loss: str | Loss, learning_rate: float,
     eta = _learning_rate(learning_rate)
     tol = _train_args(steps, tolerance, mode)
     X = _batch(X, "X")
-    losses: list[float] = []
-    norms: list[float] = []
-    k = 0
-    while True:
-        if record is not None:
-            record(k, current)
-        try:
-            cache = forward_prop(X, current)
-            losses.append(loss_value(cache, current, T, loss))
-            grads = back_propagation(cache, current, T, loss, constraints)
-            norms.append(gradient_norm(grads if constraints is None else distinct_gradients(grads, constraints)))
-            stopped = _stop_reason(losses, norms, k, steps, tol)
-            if stopped is not None:
-                return TrainResult(current, tuple(losses), tuple(norms), k, stopped)
-            current = tuple(gd_step(current, grads, eta, mode, cache=cache, T=T, loss=loss,
-                                    constraints=constraints))
-        except NumericalError as exc:
-            raise TrainingStepError(k, exc) from None
-        k += 1
+    T = _batch(T, "T")
+    _check_constraints(constraints, current)
+    loop = _Loop(optimizer or SGD(), schedule or Schedule(), regularization, batching or Batching(),
+                 get_loss(loss), mode, eta, steps, constraints)
+    return loop.run(current, X, T, tol, record, {int(s) for s in show})
+
+
+@dataclass(frozen=True)
+class _Loop:
+    """What decides one update of :func:`train`: optimiser, schedule, penalty, batches."""
+
+    optimizer: Optimizer
+    schedule: Schedule
+    regularization: Regularization | None
+    batching: Batching
+    loss: Loss
+    mode: str
+    learning_rate: float
+    steps: int
+    constraints: Constraints = None
+
+    def __post_init__(self):
+        if self.mode == "sequential" and not self.plain:
+            raise EngineError("mode 'sequential' works with plain full-batch gradient descent only "
+                              "(no optimizer, schedule, penalty or minibatches)")
+
+    @property
+    def plain(self) -> bool:
+        """Plain full-batch gradient descent at a constant rate with no penalty: :func:`gd_step`."""
+        reg = self.regularization
+        return (type(self.optimizer) in (SGD, Optimizer) and self.batching.size is None
+                and self.schedule.kind == "constant" and not (reg and reg.strength))
+
+    def run(self, current, X, T, tol: float, record: Recorder | None, wanted: set[int]) -> TrainResult:
+        """The loop itself: loss and gradient norm at every state, then an update, until a stop."""
+        state = self.optimizer.init(params_of(current))
+        losses: list[float] = []
+        norms: list[float] = []
+        shown: list[ShownStep] = []
+        k = 0
+        while True:
+            if record is not None:
+                record(k, current)
+            try:
+                J, grads, cache = self.objective(current, X, T)
+                losses.append(J)
+                norms.append(gradient_norm(self.distinct(grads)))
+                stopped = _stop_reason(losses, norms, k, self.steps, tol)
+                if stopped is not None:
+                    return TrainResult(current, tuple(losses), tuple(norms), k, stopped, tuple(shown), state)
+                step = self.update(k, current, state, X, T, grads, cache)
+            except NumericalError as exc:
+                raise TrainingStepError(k, exc) from None
+            if k + 1 in wanted:
+                shown.append(step)
+            current, state = with_params(current, step.new), step.after
+            k += 1
+
+    def distinct(self, grads):
+        """The gradients the norm counts: each trainable parameter once (a shared bias once,
+        a frozen entry as 0)."""
+        return grads if self.constraints is None else distinct_gradients(grads, self.constraints)
+
+    def objective(self, layers, X, T):
+        """Loss with penalty, its gradients (per layer; before the constraints: see
+        :meth:`update`) and the forward pass, on a batch."""
+        cache = forward_prop(X, layers)
+        J = loss_value(cache, layers, T, self.loss)
+        grads = back_propagation(cache, layers, T, self.loss)
+        reg = self.regularization
+        if reg is not None and reg.strength:
+            where = "penalty"
+            with _numerics(where):
+                J += reg.penalty(layers)
+                grads = [(_finite(dW + rW, where, "gradient", False), _finite(db + rb, where, "gradient", False))
+                         for (dW, db), (rW, rb) in zip(grads, reg.gradient(layers))]
+        return J, grads, cache
+
+    def update(self, k: int, current, state: OptState, X, T, grads, cache) -> ShownStep:
+        """Update ``k`` (0-based) from the whole batch's ``grads`` (recomputed on a minibatch)."""
+        lr = self.schedule.rate(self.learning_rate, k, self.steps)
+        if not (np.isfinite(lr) and lr > 0):
+            raise EngineError(f"schedule: the learning rate of update {k + 1} is {lr!r} (must be > 0)")
+        idx = self.batching.indices(k, X.shape[0])
+        if len(idx) < X.shape[0]:
+            _, grads, _ = self.objective(current, X[idx], T[idx])
+        if self.constraints is not None:  # what an update applies: frozen 0, a shared bias summed
+            grads = constrain(grads, self.constraints)
+        if self.plain:
+            new = params_of(gd_step(current, grads, lr, self.mode, cache=cache, T=T, loss=self.loss,
+                                    constraints=self.constraints))
+            after = OptState(state.t + 1, {})
+        else:
+            where = "update"
+            with _numerics(where):
+                flat = tuple(x for pair in grads for x in pair)
+                new, after = self.optimizer.step(params_of(current), flat, state, lr)
+                for p in new:
+                    _finite(p, where, "a parameter", False)
+        return ShownStep(k + 1, lr, tuple(idx.tolist()), params_of(current),
+                         tuple(x for pair in grads for x in pair), state, after, new)

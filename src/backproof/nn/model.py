@@ -11,8 +11,9 @@ from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
-__all__ = ["LayerSpec", "DataSpec", "PlotSpec", "NetSpec", "Layout", "param_entries", "entry_scalar",
-           "layout_of", "generated_names", "estimate_nodes", "node_entries", "frozen_masks", "NODE_ENTRY"]
+__all__ = ["LayerSpec", "DataSpec", "TrainingSpec", "PlotSpec", "NetSpec", "Layout", "param_entries",
+           "entry_scalar", "layout_of", "generated_names", "estimate_nodes", "node_entries", "frozen_masks",
+           "NODE_ENTRY"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,45 @@ class DataSpec:
     features: int
     seed: int
     spread: float
+    noise: float = 0.1
+    #: ``legacy``: draw from ``numpy.random.RandomState(seed)`` in scikit-learn's / CS231n's call
+    #: order (what ``np.random.seed(seed)`` before their code gives); else NumPy's default_rng.
+    rng: str = "numpy"
+    #: Inputs rounded to 4 decimals (False: as drawn, to reproduce a published run exactly).
+    rounded: bool = True
+
+
+@dataclass(frozen=True)
+class TrainingSpec:
+    """How training runs (issue 14): optimiser, schedule, penalty, batches, shown steps.
+
+    ``optimizer`` is a name of :data:`backproof.engine.optim.OPTIMIZERS` with its
+    hyper-parameters; ``schedule`` a kind of :data:`~backproof.engine.optim.SCHEDULES` with
+    ``gamma``, ``step_size``, ``final``; ``regularization`` ``None`` or ``(kind, strength,
+    half, biases)``; ``batch_size`` ``None`` (full batch) or the samples per update, shuffled
+    with ``batch_seed``; ``show_steps`` the updates the update table shows; ``train_inputs``
+    and ``train_targets`` the whole data set when the write-up derives only its first
+    ``explain_samples`` samples (``None``: training uses the spec's inputs).
+    """
+
+    optimizer: str = "sgd"
+    hyper: tuple[tuple[str, float], ...] = ()
+    schedule: str = "constant"
+    schedule_args: tuple[tuple[str, float], ...] = ()
+    regularization: tuple[str, float, bool, bool] | None = None
+    batch_size: int | None = None
+    batch_seed: int = 0
+    show_steps: tuple[int, ...] = ()
+    explain_samples: int | None = None
+    train_inputs: tuple[tuple[float, ...], ...] | None = None
+    train_targets: tuple[tuple[float, ...], ...] | None = None
+    init_scale: float = 1.0
+
+    @property
+    def default(self) -> bool:
+        """Plain full-batch gradient descent at a constant rate, no penalty."""
+        return (self.optimizer == "sgd" and self.schedule == "constant" and self.regularization is None
+                and self.batch_size is None)
 
 
 @dataclass(frozen=True)
@@ -95,6 +135,7 @@ class NetSpec:
     seed: int = 0
     data: DataSpec | None = None
     plot: PlotSpec = field(default_factory=PlotSpec)
+    training: TrainingSpec = field(default_factory=TrainingSpec)
     description: str = ""
     source: str = ""
     frozen: tuple[str, ...] = ()

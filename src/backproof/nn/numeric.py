@@ -13,10 +13,11 @@ import numpy as np
 import sympy as sp
 
 from ..engine import ACTIVATIONS, LOSSES, Constraint, Dense
+from ..engine.optim import Regularization
 from .build import NetProgram
 from .model import NetSpec, frozen_masks
 
-__all__ = ["engine_layers", "batch_arrays", "LossFunction", "engine_constraints"]
+__all__ = ["engine_layers", "batch_arrays", "training_arrays", "penalty_of", "LossFunction", "engine_constraints"]
 
 
 def engine_layers(spec: NetSpec, values: Mapping[str, sp.Expr] | None = None,
@@ -66,6 +67,24 @@ def batch_arrays(spec: NetSpec) -> tuple[np.ndarray, np.ndarray]:
     return X, T
 
 
+def training_arrays(spec: NetSpec) -> tuple[np.ndarray, np.ndarray]:
+    """The data training runs on: every sample of the data set, also when the write-up derives
+    only the first ``explain_samples`` of them (otherwise :func:`batch_arrays`)."""
+    tr = spec.training
+    if tr.train_inputs is None or tr.train_targets is None:
+        return batch_arrays(spec)
+    return np.array(tr.train_inputs, dtype=float), np.array(tr.train_targets, dtype=float)
+
+
+def penalty_of(spec: NetSpec) -> Regularization | None:
+    """The spec's regularisation as the engine's :class:`~backproof.engine.optim.Regularization`."""
+    reg = spec.training.regularization
+    if reg is None:
+        return None
+    kind, strength, half, biases = reg
+    return Regularization(kind, strength, half, biases)
+
+
 class LossFunction:
     """The batch loss as a function of some parameters, the others fixed at ``base``.
 
@@ -83,9 +102,12 @@ class LossFunction:
     (2.0, 0.0)
     """
 
-    def __init__(self, net, base: dict[str, float]):
+    def __init__(self, net, base: dict[str, float], full: bool = False):
+        # full: the training objective (every sample of the data set, plus the penalty), which
+        # the plots draw the training path on; else the derived samples' loss.
         self.spec = net.spec
-        self.X, self.T = batch_arrays(net.spec)
+        self.X, self.T = training_arrays(net.spec) if full else batch_arrays(net.spec)
+        self.penalty = penalty_of(net.spec) if full else None
         self.acts = [ACTIVATIONS[layer.activation] for layer in self.spec.layers]
         self.loss = LOSSES[self.spec.loss]
         lay = net.layout
@@ -116,4 +138,6 @@ class LossFunction:
                 z = a @ W.T + b
                 a = g(z)
             J = self.loss.value(z, a, self.T)
+            if self.penalty is not None:
+                J += self.penalty.penalty([Dense(W, b, "identity") for W, b in zip(Ws, bs)])
         return J if np.isfinite(J) else float("nan")

@@ -88,8 +88,8 @@ def build_plots(net, history, *, weight: str | None = None, surface: tuple[str, 
     plt = _plt()
     weight, surface = _plotted(net, history, weight, surface)
     prefix = prefix or net.spec.name
-    f_start = LossFunction(net, {p: float(net.at[p]) for p in net.params})
-    f_final = LossFunction(net, dict(history.final))
+    f_start = LossFunction(net, {p: float(net.at[p]) for p in net.params}, full=True)
+    f_final = LossFunction(net, dict(history.final), full=True)
     title = f"{net.spec.name} ({'-'.join(map(str, net.spec.sizes))}, {net.spec.loss})"
     files: dict[str, bytes] = {}
     # One figure at a time: each is drawn, saved and closed before the next is made.

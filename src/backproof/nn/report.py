@@ -54,6 +54,7 @@ from ..report.notation import NOTATIONS, Num, term_text
 from ..report.text import print_text
 from ..verify import Skipped
 from .notation import D, Fn, Frac, Had, Hat, Juxt, Mat, Name, Sub, SumOver, Tr, Unit, Words
+from .train import penalty_view, shown_rows, training_lines
 
 __all__ = ["NetWriteup", "network_document", "render_text", "render_markdown", "render_latex",
            "render_html", "render_json", "network_dict", "VIEWS", "APPENDIX_NODES", "SHOW_SAMPLES",
@@ -69,6 +70,8 @@ SHOW_SAMPLES = 1
 MAX_ROWS = 300
 #: Matrices with more entries than this are shown by shape only (values in JSON).
 MAX_ENTRIES = 36
+#: Widest matrix written out: amsmath's matrix environments hold 10 columns (MaxMatrixCols).
+MAX_COLUMNS = 10
 #: A block of more lines than this is folded (a collapsed ``details`` in HTML and Markdown).
 OPEN_LINES = 16
 #: Sums of more terms than this are written without their substituted numbers (the value
@@ -264,7 +267,7 @@ class _Builder:
     def mat(self, M):
         """A numeric matrix, or its shape when it has too many entries."""
         r, c = M.shape
-        if r * c > MAX_ENTRIES:
+        if r * c > MAX_ENTRIES or c > MAX_COLUMNS:
             return Words(f"({r}×{c} matrix; values in --format json)")
         return Mat([[self.n(M[i, j]) for j in range(c)] for i in range(r)])
 
@@ -279,7 +282,7 @@ class _Builder:
             sections += [self.delta_view, self.parameters]
         if self.o.view in ("matrix", "both") and self.r.matrix is not None:
             sections.append(self.matrix_view)
-        sections += [self.update, self.training, self.plots, self.verification, self.appendix]
+        sections += [self.penalty, self.update, self.training, self.plots, self.verification, self.appendix]
         for section in sections:
             blocks.extend(section())
         spec = self.spec
@@ -378,6 +381,9 @@ class _Builder:
             runs += [Text(" per sample s, and "),
                      Math((self.S.J, Frac(SumOver("s", per, "1", str(spec.n_samples)), sp.Integer(spec.n_samples)))),
                      Text(f", the mean over the {spec.n_samples} samples")]
+        row = LOSS_ROWS[spec.loss]
+        if row.convention:  # the hinge: max(0, m) written as ReLU(m), with its kink
+            runs.append(Text(f" ({row.text}, written with ReLU = max(0, ·); {row.convention})"))
         return tuple(runs)
 
     def _out_atom(self, k: int, s):
@@ -869,12 +875,16 @@ class _Builder:
         if h is None:
             return []
         d = self.o.digits
+        setup = training_lines(self.spec, h)
+        how = "Training" if setup else "Full-batch gradient descent"
         blocks: list[Any] = [Heading("Training"), Paragraph((
-            Text(f"Full-batch gradient descent on the NumPy engine: η = {h.learning_rate:g}, {h.mode}, tolerance "
+            Text(f"{how} on the NumPy engine: η = {h.learning_rate:g}, {h.mode}, tolerance "
                  f"{h.tolerance:g}. Stopped: {h.reason}. The loss went from {format_number(h.losses[0], d)} "
                  f"to {format_number(h.final_loss, d)}."
                  + (f" Frozen parameters kept their values ({', '.join(self.spec.frozen[:8])}"
                     f"{', …' if len(self.spec.frozen) > 8 else ''})." if self.spec.frozen else "")),))]
+        if setup:
+            blocks.append(Bullets(tuple((Text(line),) for line in setup)))
         up = next((k for k in range(len(h.losses) - 1) if h.losses[k + 1] > h.losses[k]), None)
         if up is not None:
             blocks.append(Paragraph((Text("note: ", "note"), Text(
@@ -889,6 +899,44 @@ class _Builder:
         if len(h.final) <= 40:
             blocks.append(Paragraph((Text("Final parameters: "), *join_runs(
                 [Math((self.S[k], self.n(v))) for k, v in h.final.items()]))))
+        return blocks + self._shown_steps(h)
+
+    def penalty(self) -> list[Any]:
+        """The regularisation term: R and ∂R/∂p at the spec's parameters, beside ∂J/∂p (issue 14)."""
+        view = penalty_view(self.r.net, self.r.gradients())
+        if view is None:
+            return []
+        d = self.o.digits
+        header = tuple((Text(x),) for x in ("parameter", "p", "∂J/∂p", "∂R/∂p", "∂(J + R)/∂p"))
+        rows: tuple[tuple[tuple[Text | Math, ...], ...], ...] = tuple(
+            ((Math((self.S[row[0]],)),), *((Text(format_number(float(v), d)),) for v in row[1:]))
+            for row in view.rows[:SHOWN_ROWS])
+        more = f" (the first {SHOWN_ROWS} of {len(view.rows)})" if len(view.rows) > SHOWN_ROWS else ""
+        return [Heading("Penalty"), Paragraph((Text(
+            f"Training minimises J + R with {view.text} (p: every penalised parameter); at the parameters "
+            f"above R = {format_number(float(view.value), d)}, and {view.grad_text} adds to each gradient "
+            f"derived above{more}. The update below is of J alone; the training's updates are of J + R."),)),
+            Details(f"the penalty's gradient: {len(view.rows)} parameters", (Table(header, rows),),
+                    open=len(view.rows) <= OPEN_LINES)]
+
+    def _shown_steps(self, h) -> list[Any]:
+        """The update table of each step the spec's ``show_steps`` asks for (issue 14)."""
+        d = self.o.digits
+        blocks: list[Any] = []
+        for step in h.shown:
+            heads, rows = shown_rows(self.r.net, step)
+            batch = "every sample" if len(step.batch) == h.samples else \
+                f"sample{'s' * (len(step.batch) != 1)} {', '.join(str(i + 1) for i in step.batch[:20])}" \
+                f"{' …' if len(step.batch) > 20 else ''}"
+            table = Table(((Text("parameter"),), *((Text(x),) for x in heads)),
+                          tuple(((Math((self.S[name],)),), *((Text(format_number(v, d)),) for v in vals))
+                                for name, vals in rows[:SHOWN_ROWS]))
+            more = f" (the first {SHOWN_ROWS} of {len(rows)} parameters; all in --format json)" \
+                if len(rows) > SHOWN_ROWS else ""
+            blocks += [Heading(f"Update {step.k}", level=3), Paragraph((Text(
+                f"η = {format_number(step.lr, d)} on {batch}; g is the gradient of the loss with its penalty; "
+                f"primed columns are after the update{more}."),)),
+                Details(f"update {step.k}: {len(rows)} parameters", (table,), open=len(rows) <= OPEN_LINES)]
         return blocks
 
     def plots(self) -> list[Any]:
@@ -930,6 +978,10 @@ def _cut(line: str, width: int = 150) -> str:
 def _juxt(*factors):
     return Juxt(*factors)
 
+
+
+#: Most parameters an update table of a shown step lists (JSON has them all).
+SHOWN_ROWS = 40
 
 
 def _history_rows(h) -> list[int]:
@@ -1075,6 +1127,10 @@ def network_dict(result, *, plots: list[str] | None = None) -> dict:
         "views_max_rel_diff": result.view_diff,
         "limits": list(result.limits),
     }
+    view = penalty_view(result.net, result.gradients())
+    if view is not None:  # the regularisation term beside the derived gradients (issue 14)
+        doc["penalty"] = {"R": view.text, "value": _f(view.value), "gradient": view.grad_text,
+                          "rows": {row[0]: [_f(v) for v in row[1:]] for row in view.rows}}
     if spec.names:
         alias_entry = dict(spec.names)
         # Named nodes have a value and (except inputs and targets) a gradient, no update.
@@ -1090,11 +1146,25 @@ def network_dict(result, *, plots: list[str] | None = None) -> dict:
                           "stopped_because": h.stopped_because, "mode": h.mode,
                           "learning_rate": h.learning_rate, "tolerance": h.tolerance,
                           "final": _keyed(lay, h.final), "path": {k: list(v) for k, v in h.path.items()}}
+        doc["history"].update(_training_json(result.net, h))
     if plots:
         doc["plots"] = list(plots)
     if result.derivation.graph.number_of_nodes() <= APPENDIX_NODES:
         doc["derivation"] = derivation_dict(result.derivation, check=_engine_check(result))
     return doc
+
+
+def _training_json(net, h) -> dict:
+    """The set-up, accuracy and shown updates of a run that is not plain gradient descent."""
+    setup = training_lines(net.spec, h)
+    if not setup:
+        return {}
+    shown = []
+    for step in h.shown:
+        heads, rows = shown_rows(net, step)
+        shown.append({"step": step.k, "learning_rate": step.lr, "batch": list(step.batch), "columns": list(heads),
+                      "rows": {name: list(vals) for name, vals in rows}})
+    return {"setup": setup, "accuracy": h.accuracy, "samples": h.samples, "shown_steps": shown}
 
 
 def _keyed(lay, src) -> dict:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import re
 import sys
 from collections.abc import Mapping
@@ -36,6 +37,7 @@ from ..datafiles import (
 )
 from ..engine.layers import ACTIVATIONS as _ENGINE_ACTIVATIONS
 from ..engine.layers import Dense
+from ..engine.optim import OPTIMIZER_FIELDS, REGULARIZERS, SCHEDULES
 from ..errors import SpecError, quote
 from ..io import read_text_file
 from ..losses import LOSS_ROWS
@@ -46,6 +48,7 @@ from .model import (
     LayerSpec,
     NetSpec,
     PlotSpec,
+    TrainingSpec,
     entry_scalar,
     generated_names,
     node_entries,
@@ -69,16 +72,18 @@ LOSS_NEEDS = {name: row.requires for name, row in LOSS_ROWS.items() if row.requi
 #: Update orders (see :mod:`backproof.engine.network`).
 MODES = ("simultaneous", "sequential")
 #: Named weight initialisers (see :meth:`backproof.engine.Dense.init`).
-INITIALIZERS = ("xavier", "he", "zeros", "normal")
+INITIALIZERS = ("xavier", "he", "zeros", "normal", "uniform", "python_uniform")
 #: Dataset generators for ``data:`` (see :func:`generate_data`).
-GENERATORS = ("blobs", "xor")
+GENERATORS = ("blobs", "xor", "moons", "spiral")
 
 _TOP = ("name", "description", "inputs", "targets", "data", "layers", "loss", "learning_rate",
         "frozen",  # issue 14: parameters no update changes
-        "steps", "tolerance", "mode", "names", "initializer", "seed", "plot")
+        "steps", "tolerance", "mode", "names", "initializer", "seed", "plot",
+        "optimizer", "schedule", "regularization", "batch", "show_steps", "explain_samples", "init_scale",
+        "round_draws")
 _LAYER = ("units", "activation", "weights", "bias", "initializer",
           "trainable")  # issue 14: freeze a layer's weights or bias
-_DATA = ("generator", "samples", "classes", "features", "seed", "spread")
+_DATA = ("generator", "samples", "classes", "features", "seed", "spread", "noise", "rng")
 _PLOT = ("weight", "surface")
 _ENTRY = re.compile(r"^(?:W(\d+)\[(\d+)\]\[(\d+)\]|b(\d+)\[(\d+)\]|b(\d+))$")
 _NODE = re.compile(f"^{NODE_ENTRY}$")
@@ -261,7 +266,7 @@ class _Checker:
             self.fail(path or "spec", f"expected a mapping of fields, got {self.describe(v)}")
         for k in v:
             if k not in allowed:
-                self.fail(_join(path, _key(k)), f"unknown field (allowed fields: {', '.join(allowed)})")
+                self.fail(_join(path, _key(k)), f"unknown field ({_allowed_fields(k, allowed)})")
         for k in required:
             if k not in v or v[k] is None:
                 self.fail(_join(path, k), "missing field (required)")
@@ -293,6 +298,18 @@ class _Checker:
             self.fail(path, f"expected {what}, got empty rows")
         return tuple(tuple(self.number(x, f"{path}[{i}][{j}]") for j, x in enumerate(r))
                      for i, r in enumerate(v))
+
+
+def _allowed_fields(key, allowed) -> str:
+    """What an unknown field could have been: every field when the list is short, else the
+    close matches and where the list is (a spec has 20-odd top-level fields)."""
+    listed = ", ".join(allowed)
+    if len(listed) <= 160:
+        return f"allowed fields: {listed}"
+    import difflib
+    close = difflib.get_close_matches(str(key)[:100], list(allowed), n=3) if isinstance(key, str) else []
+    hint = f"did you mean {' or '.join(close)}? " if close else ""
+    return f"{hint}one of the {len(allowed)} fields listed in docs/network-spec.md"
 
 
 def _numeric(s: str) -> bool:
@@ -357,16 +374,26 @@ def validate_spec(data: Mapping, path: str = "") -> NetSpec:
     shape = _raw_shape(c, data)
     if shape is not None:
         n_samples, features = shape
-        _check_shapes(c, features, n_samples, heads, data)
+        derived = _explained(c, data)
+        _check_shapes(c, features, min(n_samples, derived or n_samples), heads, data, n_samples)
     initializer = c.choice(data.get("initializer", "xavier"), "initializer", INITIALIZERS)
     seed = c.integer(data.get("seed", 0), "seed", 0)
-    dataspec, X, T, single = _batch(c, data, heads[-1][0])
+    rounded = data.get("round_draws", True)
+    if not isinstance(rounded, bool):
+        c.fail("round_draws", f"expected true or false, got {c.describe(rounded)}")
+    dataspec, X, T, single = _batch(c, data, heads[-1][0], loss, rounded)
     _check_targets(c, T, loss)
-    layers = _layer_specs(c, data["layers"], heads, len(X[0]), initializer, seed)
+    training = training_spec(c, data, X, T)
+    if training.train_inputs is not None:
+        X, T = X[:training.explain_samples], T[:training.explain_samples]
+    layers = _layer_specs(c, data["layers"], heads, len(X[0]), initializer, seed, training.init_scale, rounded)
     learning_rate, steps, tolerance, mode = _training_fields(c, data)
+    if mode == "sequential" and not training.default:
+        c.fail("mode", "sequential works with plain full-batch gradient descent only (no optimizer, "
+                       "schedule, regularization or batch)")
     spec = NetSpec(name=name.strip(), inputs=X, targets=T, single=single, layers=layers,
                    loss=loss, learning_rate=learning_rate, steps=steps, tolerance=tolerance,
-                   mode=mode, initializer=initializer, seed=seed, data=dataspec,
+                   mode=mode, initializer=initializer, seed=seed, data=dataspec, training=training,
                    description=description, source=str(path))
     names = _names(c, data.get("names"), spec)
     spec = replace(spec, names=names)
@@ -407,13 +434,13 @@ def _heads(c: _Checker, data: Mapping) -> tuple[list[tuple[int, str]], str]:
     return heads, loss
 
 
-def _batch(c: _Checker, data: Mapping, k_out: int):
+def _batch(c: _Checker, data: Mapping, k_out: int, loss: str, rounded: bool = True):
     """Inputs and targets, or a generated dataset: ``(dataspec, X, T, single)``."""
     if "data" in data:
         for k in ("inputs", "targets"):
             if k in data:
                 c.fail(k, "give either inputs and targets or data (a generator), not both")
-        dataspec, X, T = _data(c, data["data"], k_out)
+        dataspec, X, T = _data(c, data["data"], k_out, loss, rounded)
         return dataspec, X, T, False
     for k in ("inputs", "targets"):
         if k not in data or data[k] is None:
@@ -425,7 +452,8 @@ def _batch(c: _Checker, data: Mapping, k_out: int):
 
 
 def _layer_specs(c: _Checker, raw_layers: list, heads: list[tuple[int, str]], fan_in: int,
-                 initializer: str, seed: int) -> tuple[LayerSpec, ...]:
+                 initializer: str, seed: int, scale: float = 1.0,
+                 rounded: bool = True) -> tuple[LayerSpec, ...]:
     """Weights and biases, checked against the widths; missing ones are initialised."""
     layers = []
     rngs: list = []  # one generator, made when the first layer needs initialising
@@ -434,6 +462,8 @@ def _layer_specs(c: _Checker, raw_layers: list, heads: list[tuple[int, str]], fa
         if not rngs:
             rngs.append(np.random.default_rng(seed))
         return rngs[0]
+
+    pyrng = random.Random(seed)  # python_uniform: micrograd's random.uniform(-1, 1) after random.seed(seed)
 
     for i, (units, act) in enumerate(heads):
         p = f"layers[{i}]"
@@ -451,7 +481,10 @@ def _layer_specs(c: _Checker, raw_layers: list, heads: list[tuple[int, str]], fa
             initialized = False
         else:
             init = init or initializer
-            W = _initial_weights(units, fan_in, act, init, rng())
+            if init == "python_uniform":
+                W = _python_uniform(units, fan_in, pyrng, scale, rounded)
+            else:
+                W = _initial_weights(units, fan_in, act, init, rng(), scale, rounded)
             initialized = True
         b, shared = _bias(c, raw.get("bias"), p, units)
         train_w, train_b = _trainable(c, raw.get("trainable"), p)
@@ -576,6 +609,133 @@ def _training_fields(c: _Checker, data: Mapping):
     return learning_rate, steps, tolerance, mode
 
 
+# --- training loops of real courses (issue 14): optimizer, schedule, penalty, batches ------
+
+#: Each optimiser hyper-parameter's allowed range: (low, high, low included).
+_HYPER_RANGE = {"momentum": (0.0, 1.0, True), "beta1": (0.0, 1.0, True), "beta2": (0.0, 1.0, True),
+                "alpha": (0.0, 1.0, True), "eps": (0.0, math.inf, False)}
+#: Schedule fields by kind.
+_SCHEDULE_FIELDS = {"constant": (), "step": ("gamma", "step_size"), "linear": ("final",),
+                    "exponential": ("gamma",)}
+#: Most updates the update table shows.
+MAX_SHOWN_STEPS = 10
+
+
+def _explained(c: _Checker, data: Mapping) -> int | None:
+    """``explain_samples`` (None when absent): how many samples the write-up derives."""
+    if data.get("explain_samples") is None:
+        return None
+    return c.integer(data["explain_samples"], "explain_samples", 1)
+
+
+def _optimizer(c: _Checker, raw) -> tuple[str, tuple[tuple[str, float], ...]]:
+    if isinstance(raw, dict):
+        c.mapping(raw, "optimizer", ("name", *sorted({k for f in OPTIMIZER_FIELDS.values() for k in f})),
+                  required=("name",))
+        name = c.choice(raw["name"], "optimizer.name", tuple(OPTIMIZER_FIELDS))
+    else:
+        name, raw = c.choice(raw, "optimizer", tuple(OPTIMIZER_FIELDS)), {"name": raw}
+    hyper = []
+    for key, v in raw.items():
+        if key == "name":
+            continue
+        if key not in OPTIMIZER_FIELDS[name]:
+            c.fail(f"optimizer.{key}", f"not a hyper-parameter of {name} (allowed: "
+                                       f"{', '.join(OPTIMIZER_FIELDS[name]) or 'none'})")
+        x = float(c.number(v, f"optimizer.{key}"))
+        lo, hi, closed = _HYPER_RANGE[key]
+        if not ((lo <= x if closed else lo < x) and x < hi):
+            c.fail(f"optimizer.{key}", f"expected a number in {'[' if closed else '('}{lo:g}, {hi:g}), got {v!r}")
+        hyper.append((key, x))
+    return name, tuple(hyper)
+
+
+def _schedule(c: _Checker, raw) -> tuple[str, tuple[tuple[str, float], ...]]:
+    if not isinstance(raw, dict):
+        return c.choice(raw, "schedule", tuple(SCHEDULES)), ()
+    c.mapping(raw, "schedule", ("kind", "gamma", "step_size", "final"), required=("kind",))
+    kind = c.choice(raw["kind"], "schedule.kind", tuple(SCHEDULES))
+    args = []
+    for key, v in raw.items():
+        if key == "kind":
+            continue
+        if key not in _SCHEDULE_FIELDS[kind]:
+            c.fail(f"schedule.{key}", f"not a field of the {kind} schedule (allowed: "
+                                      f"{', '.join(_SCHEDULE_FIELDS[kind]) or 'none'})")
+        if key == "step_size":
+            args.append((key, float(c.integer(v, "schedule.step_size", 1))))
+            continue
+        x = float(c.number(v, f"schedule.{key}"))
+        if (key == "gamma" and not 0 < x <= 1) or (key == "final" and x < 0):
+            c.fail(f"schedule.{key}", f"expected a number {'in (0, 1]' if key == 'gamma' else '>= 0'}, got {v!r}")
+        args.append((key, x))
+    return kind, tuple(args)
+
+
+def _regularization(c: _Checker, raw) -> tuple[str, float, bool, bool]:
+    c.mapping(raw, "regularization", ("kind", "strength", "half", "biases"), required=("kind", "strength"))
+    kind = c.choice(raw["kind"], "regularization.kind", tuple(REGULARIZERS))
+    strength = float(c.number(raw["strength"], "regularization.strength"))
+    if strength < 0:
+        c.fail("regularization.strength", f"expected a number >= 0, got {raw['strength']!r}")
+    flags = []
+    for key, default in (("half", False), ("biases", True)):
+        v = raw.get(key, default)
+        if not isinstance(v, bool):
+            c.fail(f"regularization.{key}", f"expected true or false, got {c.describe(v)}")
+        flags.append(v)
+    if flags[0] and kind != "l2":
+        c.fail("regularization.half", "half (the ½ of ½·λ·ΣW²) applies to l2 only")
+    return kind, strength, flags[0], flags[1]
+
+
+def _batching(c: _Checker, raw, n: int) -> tuple[int | None, int]:
+    if raw == "full":
+        return None, 0
+    if raw == "online":
+        return 1, 0
+    if isinstance(raw, dict):
+        c.mapping(raw, "batch", ("size", "seed"), required=("size",))
+        seed = c.integer(raw.get("seed", 0), "batch.seed", 0)
+        raw_size, where = raw["size"], "batch.size"
+    else:
+        seed, raw_size, where = 0, raw, "batch"
+    if isinstance(raw_size, str):
+        c.fail(where, f"unknown value {c.describe(raw_size)} (must be full, online, a batch size k >= 1 "
+                      f"or a mapping size: k, seed: s)")
+    size = c.integer(raw_size, where, 1)
+    return (None if size >= n else size), seed
+
+
+def training_spec(c: _Checker, data: Mapping, X, T) -> TrainingSpec:
+    """The training fields (``optimizer``, ``schedule``, ``regularization``, ``batch``,
+    ``show_steps``, ``explain_samples``, ``init_scale``), checked, as a :class:`TrainingSpec`."""
+    n = len(X)
+    opt, hyper = ("sgd", ()) if data.get("optimizer") is None else _optimizer(c, data["optimizer"])
+    kind, args = ("constant", ()) if data.get("schedule") is None else _schedule(c, data["schedule"])
+    reg = None if data.get("regularization") is None else _regularization(c, data["regularization"])
+    size, seed = (None, 0) if data.get("batch") is None else _batching(c, data["batch"], n)
+    shown: tuple[int, ...] = ()
+    if data.get("show_steps") is not None:
+        raw = data["show_steps"]
+        if not isinstance(raw, list) or len(raw) > MAX_SHOWN_STEPS:
+            c.fail("show_steps", f"expected a list of at most {MAX_SHOWN_STEPS} update numbers (from 1), "
+                                 f"got {c.describe(raw)}")
+        shown = tuple(sorted({c.integer(v, f"show_steps[{i}]", 1) for i, v in enumerate(raw)}))
+    scale = 1.0
+    if data.get("init_scale") is not None:
+        scale = float(c.number(data["init_scale"], "init_scale"))
+        if scale <= 0:
+            c.fail("init_scale", f"expected a number > 0, got {data['init_scale']!r}")
+    k = _explained(c, data)
+    full_X = full_T = None
+    if k is not None and k < n:
+        full_X = tuple(tuple(float(v) for v in row) for row in X)
+        full_T = tuple(tuple(float(v) for v in row) for row in T)
+    return TrainingSpec(opt, hyper, kind, args, reg, size, seed, shown, k if full_X else None,
+                        full_X, full_T, scale)
+
+
 def shape_estimates(features: int, heads, n_samples: int, shared=()) -> tuple[int, int]:
     """``(parameters, estimated graph nodes)`` of a network from its shapes alone.
 
@@ -606,9 +766,9 @@ def _raw_shape(c: _Checker, data: Mapping) -> tuple[int, int] | None:
     if isinstance(data.get("data"), dict):
         raw = data["data"]
         gen = raw.get("generator")
-        samples = c.integer(raw.get("samples", 60 if gen == "blobs" else 4), "data.samples", 1)
+        samples = c.integer(raw.get("samples", _default_samples(gen, raw.get("classes"))), "data.samples", 1)
         c.limit("net_samples", samples, "data.samples")
-        if gen == "xor":
+        if gen in ("xor", "moons", "spiral"):
             return samples, 2
         features = c.integer(raw.get("features", 2), "data.features", 1)
         c.limit("net_features", features, "data.features")
@@ -624,7 +784,8 @@ def _raw_shape(c: _Checker, data: Mapping) -> tuple[int, int] | None:
     return None
 
 
-def _check_shapes(c: _Checker, features: int, n_samples: int, heads, data: Mapping) -> None:
+def _check_shapes(c: _Checker, features: int, n_samples: int, heads, data: Mapping,
+                  train_samples: int | None = None) -> None:
     fan_in, params = features, 0
     for i, (units, _) in enumerate(heads):
         params += units * (fan_in + 1)
@@ -635,7 +796,7 @@ def _check_shapes(c: _Checker, features: int, n_samples: int, heads, data: Mappi
                                       f"sample{'s' * (n_samples != 1)})")
     if data.get("steps") is not None:
         steps = c.integer(data["steps"], "steps", 0)
-        check_training(steps, params, n_samples, f"{c.prefix}steps")
+        check_training(steps, params, train_samples or n_samples, f"{c.prefix}steps")
 
 
 def check_training(steps: int, params: int, n_samples: int, where: str = "steps") -> None:
@@ -687,7 +848,15 @@ def _targets(c: _Checker, v, n: int, k: int, single: bool) -> tuple[tuple[sp.Rat
 
 
 def _check_targets(c: _Checker, T, loss: str):
+    row_ = LOSS_ROWS[loss]
     for s, row in enumerate(T):
+        if row_.signed_targets and any(t not in (-1, 1) for t in row):
+            j = next(j for j, t in enumerate(row) if t not in (-1, 1))
+            c.fail(_tpath(s, j, len(T)), f"target {float(row[j]):g} is not −1 or +1, which {loss} needs "
+                                         f"(write the classes as −1 and +1)")
+        if row_.one_hot and sorted(row) != [0] * (len(row) - 1) + [1]:
+            c.fail(_tpath(s, None, len(T)), f"{loss} needs one-hot targets (one 1 marking the class, "
+                                            f"the rest 0), got {[float(t) for t in row]}")
         for j, t in enumerate(row):
             if LOSS_ROWS[loss].probability_targets and not (0 <= t <= 1):
                 c.fail(_tpath(s, j, len(T)), f"target {float(t):g} is outside [0, 1], which {loss} needs "
@@ -707,40 +876,73 @@ def _tpath(s, j, n) -> str:
 INIT_DECIMALS = 4
 
 
-def _initial_weights(units, fan_in, act, init, rng):
-    layer = Dense.init(units, fan_in, act, init, rng)
-    return tuple(tuple(sp.Rational(repr(round(float(x), INIT_DECIMALS) + 0.0)) for x in row)
-                 for row in layer.W)
+def _initial_weights(units, fan_in, act, init, rng, scale=1.0, rounded=True):
+    layer = Dense.init(units, fan_in, act, init, rng, scale)
+    return tuple(tuple(_exact(float(x), rounded) for x in row) for row in layer.W)
 
 
-def _data(c: _Checker, raw, k_out: int):
+def _exact(x: float, rounded: bool) -> sp.Rational:
+    """A drawn number as an exact rational: rounded to INIT_DECIMALS, or as drawn (its shortest repr)."""
+    return sp.Rational(repr((round(x, INIT_DECIMALS) if rounded else x) + 0.0))
+
+
+def _python_uniform(units, fan_in, pyrng: random.Random, scale: float, rounded: bool):
+    """micrograd's ``Neuron``: ``random.uniform(-1, 1)`` per weight, unit by unit, input by input."""
+    return tuple(tuple(_exact(scale * pyrng.uniform(-1, 1), rounded) for _ in range(fan_in))
+                 for _ in range(units))
+
+
+def _generator_shape(c: _Checker, raw, gen: str, samples: int, classes: int, features: int):
+    """``(noise, classes, features)`` of a generator, checked against what it can make."""
+    noise = float(c.number(raw.get("noise", 0.1 if gen == "moons" else 0.2), "data.noise"))
+    if noise < 0:
+        c.fail("data.noise", f"expected a number >= 0, got {raw.get('noise')!r}")
+    if gen in ("xor", "moons") and "classes" in raw and classes != 2:
+        c.fail("data.classes", f"{gen} has 2 classes, got {classes}")
+    if gen in ("xor", "moons", "spiral"):
+        if "features" in raw and features != 2:
+            c.fail("data.features", f"{gen} has 2 features, got {features}")
+        classes = 2 if gen != "spiral" else classes
+        features = 2
+    if gen == "spiral" and samples % classes:
+        c.fail("data.samples", f"spiral makes the same number of points per class: {samples} is not a "
+                               f"multiple of {classes} classes")
+    return noise, classes, features
+
+
+def _default_samples(gen, classes) -> int:
+    """``data.samples`` when not given: blobs 60, xor 4, moons 100, spiral 100 per class."""
+    if gen == "spiral":
+        return 100 * (classes if isinstance(classes, int) and not isinstance(classes, bool) and classes > 0 else 3)
+    return {"blobs": 60, "moons": 100}.get(gen, 4)
+
+
+def _data(c: _Checker, raw, k_out: int, loss: str = "mse", rounded: bool = True):
     c.mapping(raw, "data", _DATA, required=("generator",))
     gen = c.choice(raw["generator"], "data.generator", GENERATORS)
-    samples = c.integer(raw.get("samples", 60 if gen == "blobs" else 4), "data.samples", 1)
+    samples = c.integer(raw.get("samples", _default_samples(gen, raw.get("classes"))), "data.samples", 1)
     if samples > MAX_SAMPLES:
         c.fail("data.samples", f"at most {MAX_SAMPLES} samples (each sample is derived "
                                f"symbolically), got {samples}")
-    classes = c.integer(raw.get("classes", 2), "data.classes", 2)
+    classes = c.integer(raw.get("classes", 3 if gen == "spiral" else 2), "data.classes", 2)
     features = c.integer(raw.get("features", 2), "data.features", 1)
     seed = c.integer(raw.get("seed", 0), "data.seed", 0)
     spread = float(c.number(raw.get("spread", 1.0), "data.spread"))
     if spread <= 0:
         c.fail("data.spread", f"expected a number > 0, got {raw.get('spread')!r}")
-    if gen == "xor":
-        if "classes" in raw and classes != 2:
-            c.fail("data.classes", f"xor has 2 classes, got {classes}")
-        if "features" in raw and features != 2:
-            c.fail("data.features", f"xor has 2 features, got {features}")
-        classes, features = 2, 2
+    noise, classes, features = _generator_shape(c, raw, gen, samples, classes, features)
     if not (k_out == classes or (k_out == 1 and classes == 2)):
         c.fail("data.classes", f"{classes} classes need an output layer of {classes} units "
                                f"(or 1 unit for 2 classes), got {k_out}")
-    spec = DataSpec(gen, samples, classes, features, seed, spread)
+    legacy = c.choice(raw.get("rng", "numpy"), "data.rng", ("numpy", "legacy"))
+    spec = DataSpec(gen, samples, classes, features, seed, spread, noise, legacy, rounded)
     X, labels = generate_data(spec)
     to = lambda x: sp.Rational(repr(float(x)))  # noqa: E731
     Xs = tuple(tuple(to(x) for x in row) for row in X)
     if k_out == 1:
-        T = tuple((sp.Integer(int(lab)),) for lab in labels)
+        # The binary hinge wants ±1 labels (micrograd: y*2 - 1).
+        signed = LOSS_ROWS[loss].signed_targets
+        T = tuple((sp.Integer(2 * int(lab) - 1 if signed else int(lab)),) for lab in labels)
     else:
         T = tuple(tuple(sp.Integer(int(lab == k)) for k in range(classes)) for lab in labels)
     return spec, Xs, T
@@ -761,6 +963,8 @@ def generate_data(spec: DataSpec):
     >>> X.tolist(), y.tolist()
     ([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]], [0, 1, 1, 0])
     """
+    if spec.generator in ("moons", "spiral"):
+        return _curves(spec)
     if spec.generator == "xor":
         base = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
         idx = np.arange(spec.samples) % 4
@@ -775,6 +979,49 @@ def generate_data(spec: DataSpec):
     labels = np.arange(spec.samples) % k
     X = centres[labels] + spec.spread * rng.normal(size=(spec.samples, f))
     return np.round(X, 4) + 0.0, labels  # + 0.0 turns -0.0 into 0.0
+
+
+def _curves(spec: DataSpec):
+    """``moons`` (scikit-learn's ``make_moons`` formula) and ``spiral`` (CS231n's), seeded.
+
+    moons: ``n//2`` points on the upper half circle ``(cos t, sin t)``, label 0, and the rest on
+    ``(1 − cos t, 1/2 − sin t)``, label 1, ``t`` evenly spaced in [0, π]; shuffled, then
+    Gaussian noise of standard deviation ``noise`` added (scikit-learn draws from its own
+    generator, so the points are the same curves but not the same draws). spiral: per class
+    ``j`` of ``K``, radius ``r`` evenly spaced in [0, 1] and angle ``t`` evenly spaced in
+    [4j, 4(j + 1)] plus N(0, noise²), the point ``(r sin t, r cos t)``; then shuffled.
+    """
+    legacy = spec.rng == "legacy"
+    rng = np.random.RandomState(spec.seed) if legacy else np.random.default_rng(spec.seed)
+    n = spec.samples
+    if spec.generator == "moons":
+        n_out = n // 2
+        t_out, t_in = np.linspace(0, np.pi, n_out), np.linspace(0, np.pi, n - n_out)
+        X = np.vstack([np.append(np.cos(t_out), 1 - np.cos(t_in)),
+                       np.append(np.sin(t_out), 1 - np.sin(t_in) - 0.5)]).T
+        labels = np.hstack([np.zeros(n_out, dtype=int), np.ones(n - n_out, dtype=int)])
+        if legacy:  # scikit-learn's utils.shuffle: a shuffled arange, from the same generator
+            order = np.arange(n)
+            rng.shuffle(order)
+        else:
+            order = rng.permutation(n)
+        X, labels = X[order], labels[order]
+        X = X + rng.normal(scale=spec.noise, size=X.shape)
+    else:
+        per = n // spec.classes
+        rows, labels_list = [], []
+        for j in range(spec.classes):
+            r = np.linspace(0.0, 1.0, per)
+            noise = rng.randn(per) if legacy else rng.normal(size=per)  # type: ignore[union-attr]
+            t = np.linspace(j * 4, (j + 1) * 4, per) + noise * spec.noise
+            rows.append(np.c_[r * np.sin(t), r * np.cos(t)])
+            labels_list.append(np.full(per, j))
+        X, labels = np.vstack(rows), np.concatenate(labels_list)
+        # Shuffled (CS231n keeps the classes in order, and its first point, the origin, puts every
+        # first-layer unit at its kink: a poor sample to derive); the full-batch mean is the same.
+        order = rng.permutation(n)
+        X, labels = X[order], labels[order]
+    return (np.round(X, 4) if spec.rounded else X) + 0.0, labels
 
 
 def _names(c: _Checker, raw, spec: NetSpec) -> tuple[tuple[str, str], ...]:

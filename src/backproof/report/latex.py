@@ -45,7 +45,8 @@ _SPELLED = {"∂": r"$\partial$", "·": r"$\cdot$", "×": r"$\times$", "≤": r"
             "²": r"\textsuperscript{2}", "³": r"\textsuperscript{3}", "½": r"$\frac12$", "η": r"$\eta$",
             "σ": r"$\sigma$", "δ": r"$\delta$", "“": "``", "”": "''", "’": "'", "‘": "`", "⁻": "-",
             "¹": r"\textsuperscript{1}", "⁰": r"\textsuperscript{0}", "|": r"\textbar{}", "<": r"\textless{}",
-            ">": r"\textgreater{}"}
+            ">": r"\textgreater{}", "←": r"$\leftarrow$", "Σ": r"$\Sigma$", "≠": r"$\ne$",
+            "⌊": r"$\lfloor$", "⌋": r"$\rfloor$"}
 _SPECIAL = {"\\": r"\textbackslash{}", "{": r"\{", "}": r"\}", "$": r"\$", "&": r"\&", "#": r"\#",
             "%": r"\%", "_": r"\_", "^": r"\^{}", "~": r"\~{}"}
 
@@ -82,6 +83,11 @@ def _fallback(ch: str) -> str:
     name = unicodedata.name(ch, "")
     if name.startswith("GREEK SMALL LETTER "):
         return rf"$\{name.rsplit(' ', 1)[1].lower()}$"
+    # Letters as sub- and superscripts (ₖ, ₛ, ᵗ: the training formulas' indices).
+    if "SUBSCRIPT SMALL LETTER " in name or name.startswith("MODIFIER LETTER SMALL "):
+        letter = name.rsplit(" ", 1)[1].lower()
+        if len(letter) == 1:
+            return (r"\textsubscript{" if "SUBSCRIPT" in name else r"\textsuperscript{") + f"{letter}}}"
     if name.startswith("SUBSCRIPT ") or name.startswith("SUPERSCRIPT "):
         digit = unicodedata.digit(ch, None)
         if digit is not None:
