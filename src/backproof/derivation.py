@@ -33,7 +33,8 @@ from .program import Program
 from .steps import Step, StepKind
 from .timeout import BudgetExceeded, budget, isolation_available, run_limited
 
-__all__ = ["Derivation", "derive", "SYMBOLIC_LIMIT", "EXPAND_LIMIT", "evaluate_number", "paused_gc"]
+__all__ = ["Derivation", "derive", "SYMBOLIC_LIMIT", "EXPAND_LIMIT", "evaluate_number", "paused_gc",
+           "expression_size", "largest_symbolic", "SYMBOLIC_SIZE_LIMIT", "EXPAND_SIZE_LIMIT"]
 
 #: Largest graph (nodes) for which gradients are also written in node names.
 SYMBOLIC_LIMIT = 600
@@ -46,6 +47,14 @@ SIMPLIFY_OPS_LIMIT = 80
 SIMPLIFY_SECONDS = 0.5
 #: Wall-clock budget for all simplification in one derivation.
 SIMPLIFY_TOTAL_SECONDS = 3.0
+#: Largest gradient, or output, written out in the inputs (nodes of its expression tree,
+#: :func:`expression_size`) for which expanded forms are made and proved: node count alone let
+#: a 64-node program's expansion grow exponentially (issue 13).
+EXPAND_SIZE_LIMIT = 2000
+#: Largest gradient in node names (nodes of its expression tree) that is written: each is a
+#: sum over the consumers of products with their gradients, so on a graph where every value
+#: feeds the next two the tree doubles every few nodes (issue 13).
+SYMBOLIC_SIZE_LIMIT = 20_000
 
 _Pair = tuple[Any, Any]  # (symbolic local partial or None, its value or None)
 
@@ -66,6 +75,37 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def expression_size(expr: sp.Basic, leaves: Mapping[sp.Basic, int] | None = None) -> int:
+    """Nodes of ``expr`` written out as a tree: what ``count_ops``, ``doit``, ``diff`` and
+    evaluation at a point traverse, with each key of ``leaves`` counting as the given size
+    (the size of what a name stands for).
+
+    SymPy shares equal subexpressions, so a tree can be exponentially larger than the
+    objects holding it; the size is summed over the distinct subexpressions (memoised),
+    in time linear in those, without building the tree.
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x")
+    >>> expression_size(sp.sin(x) + x), expression_size(x, {x: 7})
+    (4, 7)
+    """
+    known: dict[sp.Basic, int] = dict(leaves or {})
+    stack = [expr]
+    while stack:
+        e = stack[-1]
+        if e in known:
+            stack.pop()
+            continue
+        todo = [a for a in e.args if a not in known]
+        if todo:
+            stack.extend(todo)
+            continue
+        stack.pop()
+        known[e] = 1 + sum(known[a] for a in e.args)
+    return known[expr]
 
 
 def _exact_bits(v: sp.Expr) -> int:
@@ -214,6 +254,43 @@ def _scope(nnodes: int, symbolic: bool, expand: bool | None, verify: bool) -> _S
     if not verify and do_expand:
         limits.append("the proof against sympy.diff was skipped on request (--no-verify)")
     return _Scope(do_sym, do_expand, tuple(limits))
+
+
+def largest_symbolic(gsym: Mapping[str, sp.Expr]) -> int:
+    """The size (:func:`expression_size`) of the largest gradient in node names, shared
+    subexpressions counted once per use: what printing it, or evaluating it, traverses."""
+    known: dict[sp.Basic, int] = {}
+    biggest = 0
+    for e in gsym.values():
+        known[e] = expression_size(e, known) if e not in known else known[e]
+        biggest = max(biggest, known[e])
+    return biggest
+
+
+def _size_gate(scope: _Scope, prog: Program, gsym: Mapping[str, sp.Expr], wrt: tuple[str, ...]) -> _Scope:
+    """``scope`` without the forms too large to write: the gradients in node names when one
+    is larger than :data:`SYMBOLIC_SIZE_LIMIT`, the expanded forms when the output or a
+    reported gradient, written out in the inputs, is larger than :data:`EXPAND_SIZE_LIMIT`
+    (both measured without writing anything out)."""
+    if scope.symbolic and (size := largest_symbolic(gsym)) > SYMBOLIC_SIZE_LIMIT:
+        note = (f"gradients in node names skipped: written out, one has {size:,} operations "
+                f"(more than {SYMBOLIC_SIZE_LIMIT:,})")
+        kept = tuple(t for t in scope.limits if "sympy.diff" not in t)
+        return _Scope(False, False, kept + (note,))
+    if not scope.expand:
+        return scope
+    leaves: dict[sp.Basic, int] = {}
+    for st in prog.statements:  # each name counts as the size of what it stands for
+        leaves[sp.Symbol(st.name, real=True)] = expression_size(st.expr, leaves)
+    out = leaves.get(sp.Symbol(prog.output, real=True), 1)
+    biggest = max([expression_size(gsym[n], leaves) for n in wrt if n in gsym] + [out])
+    if biggest <= EXPAND_SIZE_LIMIT:
+        return scope
+    note = (f"expanded forms and the proof against sympy.diff skipped: written out in the inputs, "
+            f"{'the output' if biggest == out else 'a gradient'} has {biggest:,} operations "
+            f"(more than {EXPAND_SIZE_LIMIT:,})")
+    kept = tuple(t for t in scope.limits if "skipped on request (--no-verify)" not in t)
+    return _Scope(scope.symbolic, False, kept + (note,))
 
 
 def operands(g: nx.MultiDiGraph, n: str) -> list[str]:
@@ -611,6 +688,9 @@ def _derive(program: Any, at: Any, of: str | None, wrt: Iterable[str] | None, sy
     has_values = values_at is not None
     pairs = local_partials(g, order, out, fwd if has_values else None, scope.symbolic)
     back = backward_sweep(g, order, out, pairs, has_values, scope.symbolic, fwd.note)
+    scope = _size_gate(scope, prog, back.symbolic, wrt_t)
+    if not scope.symbolic:  # none written, none carried into the steps
+        back = _Backward(back.gradients, {}, back.note)
     expanded = expand_forms(prog, g, order, back.symbolic, wrt_t) if scope.expand else None
     units = tuple(n for n in order if is_unit(g, n))
     parts = _Parts(g, order, out, wrt_t, fwd.values, has_values, scope.symbolic, pairs, back, expanded,

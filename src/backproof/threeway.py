@@ -84,7 +84,15 @@ import numpy as np
 import sympy as sp
 
 from . import limits as _limits
-from .derivation import SYMBOLIC_LIMIT, Derivation, backward_sweep, forward_values, local_partials
+from .derivation import (
+    SYMBOLIC_LIMIT,
+    SYMBOLIC_SIZE_LIMIT,
+    Derivation,
+    backward_sweep,
+    forward_values,
+    largest_symbolic,
+    local_partials,
+)
 from .engine.graph_engine import backward, forward
 from .errors import BackproofError, ProgramError
 from .fdiff import (
@@ -474,7 +482,9 @@ def _sweep(problem: _Problem, point: Mapping[str, float], symbolic: bool = False
     symbolic = symbolic and g.number_of_nodes() <= SYMBOLIC_LIMIT
     pairs = local_partials(g, order, out, fwd, symbolic)
     back = backward_sweep(g, order, out, pairs, True, symbolic, fwd.note)
-    return _Sweep(back.gradients, back.symbolic if symbolic else {})
+    # Forms too large to write are too large to evaluate: then exact point by point.
+    keep = symbolic and largest_symbolic(back.symbolic) <= SYMBOLIC_SIZE_LIMIT
+    return _Sweep(back.gradients, back.symbolic if keep else {})
 
 
 def _exact_symbolic(problem: _Problem, point: Mapping[str, float]) -> dict[str, float]:
