@@ -295,12 +295,22 @@ def _size_gate(scope: _Scope, prog: Program, gsym: Mapping[str, sp.Expr], wrt: t
 
 def operands(g: nx.MultiDiGraph, n: str) -> list[str]:
     """The operands of node ``n``, in argument order."""
-    return [u for u, _, _ in sorted(g.in_edges(n, keys=True), key=lambda e: e[2])]
+    # build_graph records them; sorting the in-edges on every call was a quarter of derive's
+    # time on a network, and a sum's partials asked for them once per operand (issue 13).
+    args = g.nodes[n].get("args")
+    if args is not None:
+        return list(args)
+    pairs = [(k, u) for u, keys in g.pred[n].items() for k in keys]
+    pairs.sort()
+    return [u for _, u in pairs]
 
 
 def _consumers(g: nx.MultiDiGraph, n: str) -> list[tuple[str, str, int]]:
     """The out-edges of ``n`` in program order (then argument position)."""
-    return sorted(g.out_edges(n, keys=True), key=lambda e: (g.nodes[e[1]]["order"], e[2]))
+    nodes = g.nodes
+    edges = [(n, w, k) for w, keys in g.succ[n].items() for k in keys]
+    edges.sort(key=lambda e: (nodes[e[1]]["order"], e[2]))
+    return edges
 
 
 def _describe_args(g: nx.MultiDiGraph, ids: list[str], vals: list[sp.Expr]) -> str:

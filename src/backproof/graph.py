@@ -184,7 +184,9 @@ def build_graph(program: Program) -> nx.MultiDiGraph:
     Node attributes: ``kind`` (``input``, ``const``, ``op``, ``name``), ``op`` (op name,
     ``identity`` for named results), ``label`` (text shown to people), ``expr`` (the
     node's value in node names: a Symbol for inputs and names, the local expression for
-    operations), ``statement`` and ``order`` (creation index, for deterministic ties).
+    operations), ``statement``, ``order`` (creation index, for deterministic ties) and, for
+    operations and names, ``args`` (the operand ids in argument order, read by
+    :func:`backproof.derivation.operands` without sorting edges).
     Edge attribute ``pos`` (also the key) is the argument position. Only what the
     output depends on is kept.
 
@@ -232,7 +234,8 @@ def build_graph(program: Program) -> nx.MultiDiGraph:
         child = [visit(o, stmt) for o in operands]
         nid = counter.next(stmt, opname)
         local = op.write(*[c[1] for c in child])  # unevaluated, so it reads as written
-        add_node(nid, kind="op", op=opname, label=op.symbol, expr=local, statement=stmt)
+        add_node(nid, kind="op", op=opname, label=op.symbol, expr=local, statement=stmt,
+                 args=tuple(c[0] for c in child))
         for pos, (cid, _) in enumerate(child):
             g.add_edge(cid, nid, key=pos, pos=pos)
         return nid, local
@@ -240,7 +243,7 @@ def build_graph(program: Program) -> nx.MultiDiGraph:
     for st in program.statements:
         top, _ = visit(st.expr, st.name)
         add_node(st.name, kind="name", op="identity", label=st.name,
-                 expr=sp.Symbol(st.name, real=True), statement=st.name, line=st.line)
+                 expr=sp.Symbol(st.name, real=True), statement=st.name, line=st.line, args=(top,))
         g.add_edge(top, st.name, key=0, pos=0)
 
     keep = nx.ancestors(g, program.output) | {program.output}

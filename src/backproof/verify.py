@@ -311,7 +311,7 @@ def _numeric_proof(deriv, name: str, derived: sp.Expr, oracle: sp.Expr, inputs, 
 
 
 def _prove(deriv, inputs, total, limit) -> Proof:
-    items = []
+    items: list[ProofItem] = []
     # The program's output in the inputs: a sample point must lie in its domain too.
     output_expr = deriv.program.expanded().get(deriv.output)
     todo = [name for name in deriv.wrt if deriv.in_inputs.get(name) is not None]
