@@ -90,6 +90,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {n:,} | {cells[-1][0]:,} | {text} |{ratio}")
     for k in versions:
         pts = rows[k]
+        if len(pts) < 2:
+            continue  # one size: no slope
         print(f"\n{k}: log-log slope over nodes — CPU {slope([(p[0], p[1]) for p in pts]):.2f}, "
               f"peak RSS {slope([(p[0], p[2]) for p in pts]):.2f}")
 

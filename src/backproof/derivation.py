@@ -133,6 +133,10 @@ def _decimal(v: sp.Expr) -> sp.Expr:
     return sp.Float(v, 30) if v.is_Rational else v
 
 
+#: Binary precision of a 30-digit SymPy Float.
+_PREC_30 = sp.Float("1", 30)._prec
+
+
 def evaluate_number(expr: sp.Expr) -> sp.Expr | None:
     """Exact rationals stay exact; anything else becomes a 30-digit Float.
 
@@ -147,9 +151,14 @@ def evaluate_number(expr: sp.Expr) -> sp.Expr | None:
     """
     if expr.is_Rational:
         return expr
-    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+    if expr.is_Float and getattr(expr, "_prec", None) == _PREC_30:
+        # Already a 30-digit number (the sweep's products and sums): sp.N would return it
+        # unchanged, through the whole evalf machinery (a sixth of derive, issue 13).
+        v = expr
+    elif expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return None
-    v = sp.N(expr, 30)
+    else:
+        v = sp.N(expr, 30)
     if not v.is_Number or v.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or not v.is_real:
         return None
     # Compare the size first: int() of a Float such as exp(10**12) would allocate its digits.

@@ -44,9 +44,11 @@ max(1, |x|) of each given value; with no point given, N points uniformly in ``bo
 
 Cost. One batched engine pass for every point; the finite differences of all the
 gradients share batched forward passes too (the engine adds ``±h`` to one node per
-slice of the batch), chunked to bound memory. The program is derived once: exactly at the
-first point, with the gradients in node names (``derive(symbolic=True)``) when there are
-other points, where those expressions are evaluated in float64 by the
+slice of the batch), chunked to bound memory; every gradient is differenced up to the work
+budget ``crosscheck_fd_work`` (gradients × nodes, :mod:`backproof.limits`), past it an evenly
+spread subset is and the others are compared symbolic against engine only (the summary says
+how many). The program is derived once: exactly at the first point, with the gradients in
+node names when there are other points, where those expressions are evaluated in float64 by the
 engine's *forward* pass (the op table's NumPy forwards, never its VJPs, and no code
 generated from user text). That evaluation must reproduce the exact value at the first point or it
 is not used at all; any other point where it disagrees is re-derived exactly (up to
@@ -55,9 +57,13 @@ is not used at all; any other point where it disagrees is re-derived exactly (up
 point (about 0.1 s per point per 200 nodes).
 
 The derivation being checked can be passed (``derivation=``, as
-:func:`backproof.api.explain` does): it is then not derived again, except at its first
-point when that point is not a float64 (0.3), where one exact derivation at the binary
-value is made.
+:func:`backproof.api.explain` does): it is then not derived again. When its point is not a
+float64 (0.3), the exact gradients at the binary value come from the derivation's own
+stages (forward values, local partials, backward sweep) run on its graph, without a second
+graph, steps or forms; its gradients in node names are reused for the other points.
+
+Kinks downstream of a name are found by one reverse sweep over the tape per cross-check
+(the first kink at its kink on a path to the output), not from the transitive closure.
 
 Verdicts, by severity: "agree", "not differentiable", "inconclusive", "disagree".
 
