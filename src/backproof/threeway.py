@@ -788,18 +788,23 @@ def _finite_differences(tape, pts, values, noise, rows, kinks, base_branch, n: i
                                                        "program's domain")
             reason[r][t & straddle] = "finite difference not taken: a kink lies within the step"
     for r in taken_rows:
-        unresolved = status[r] == UNRESOLVED
-        for i in np.flatnonzero(unresolved):
-            if not math.isfinite(error[r][i]):
-                why = "it has no finite error estimate"
-            elif not settled[r][i]:
-                why = (f"{result[r][i]:.4g} ± {_sci(error[r][i])} with the first step, but it does not "
-                       f"settle as the step shrinks")
-            else:
-                why = f"{result[r][i]:.4g} ± {_sci(error[r][i])}, too coarse for the value"
-            reason[r][i] = f"{INCONCLUSIVE}: the finite difference is {why}"
-        reason[r][(status[r] == AGREE) | (status[r] == DISAGREE)] = ""
+        _explain_unresolved(result[r], error[r], status[r], reason[r], settled[r])
     return {r: (result[r], error[r], status[r], reason[r], secant.get(r, result[r])) for r in rows}
+
+
+def _explain_unresolved(result, error, status, reason, settled) -> None:
+    """Fill ``reason`` (in place) where a row's finite difference could not resolve the value;
+    clear it where the difference was judged."""
+    for i in np.flatnonzero(status == UNRESOLVED):
+        if not math.isfinite(error[i]):
+            why = "it has no finite error estimate"
+        elif not settled[i]:
+            why = (f"{result[i]:.4g} ± {_sci(error[i])} with the first step, but it does not "
+                   f"settle as the step shrinks")
+        else:
+            why = f"{result[i]:.4g} ± {_sci(error[i])}, too coarse for the value"
+        reason[i] = f"{INCONCLUSIVE}: the finite difference is {why}"
+    reason[(status == AGREE) | (status == DISAGREE)] = ""
 
 
 _FD_BUDGET_NOTE = ("finite difference not taken: over the cross-check's budget (limit crosscheck_fd_work); "
