@@ -175,3 +175,20 @@ def test_kinks_downstream_match_the_transitive_closure():
         for i in range(n):
             want = next((k for k, e in enumerate(kinks) if e.id in below and base[e.id][i] == 0), len(kinks))
             assert got[r][i] == want, (r, i)
+
+
+# --- the collector paused during the sweep, and restored ----------------------------------------
+
+def test_derive_and_explain_restore_the_callers_collector_setting():
+    import gc
+    assert gc.isenabled()
+    derive("h = tanh(w*x); y = h*h", at="w=0.5,x=2")
+    explain("h = tanh(w*x); y = h*h", "w=0.5,x=2")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        derive("h = tanh(w*x); y = h*h", at="w=0.5,x=2")
+        explain("h = tanh(w*x); y = h*h", "w=0.5,x=2")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

@@ -287,11 +287,11 @@ def explain(program: Any, at: Any = None, *, of: str | None = None, wrt: Iterabl
     >>> d.named_gradients()["b"], d.crosscheck.ok
     (4, True)
     """
-    with paused_gc():  # no cycles to reclaim; full collections walk every live node (issue 13)
-        deriv = derive(program, at, of=of, wrt=wrt, verify=verify)
-        proof = prove(deriv) if verify and deriv.expanded else proof_skipped(deriv.limits)
-        if verify and deriv.at is not None:
+    deriv = derive(program, at, of=of, wrt=wrt, verify=verify)
+    proof = prove(deriv) if verify and deriv.expanded else proof_skipped(deriv.limits)
+    if verify and deriv.at is not None:
+        with paused_gc():  # no cycles to reclaim; full collections walk every live node (issue 13)
             check: CrossCheck | Skipped = crosscheck(derivation=deriv, points=points)
-        else:
-            check = check_skipped(deriv.at is not None)
+    else:
+        check = check_skipped(deriv.at is not None)
     return Explanation(deriv, proof, check)

@@ -66,7 +66,8 @@ def paused_gc() -> Iterator[None]:
     A derivation allocates many long-lived objects (graph, SymPy values, steps) and no
     cycles worth reclaiming; each full collection walks every live object, which taxed the
     sweep by about a third on large graphs (issue 13). Reference counting still frees
-    everything, and the graph and bit limits bound the memory.
+    everything, and the graph and bit limits bound the memory. Never held while a worker
+    process is forked (:func:`backproof.timeout.run_limited`): the worker would inherit it.
     """
     was_enabled = gc.isenabled()
     gc.disable()
@@ -688,12 +689,6 @@ def derive(program: Any, at: Any = None, *, of: str | None = None, wrt: Iterable
     >>> d.named_gradients()
     {'a': 1, 'b': 4, 'c': -3, 'd': 1, 'e': 3}
     """
-    with paused_gc():
-        return _derive(program, at, of, wrt, symbolic, expand, verify)
-
-
-def _derive(program: Any, at: Any, of: str | None, wrt: Iterable[str] | None, symbolic: bool,
-            expand: bool | None, verify: bool) -> Derivation:
     full, prog = coerce_program(program, of)
     g = build_graph(prog)
     values_at = coerce_at(at)
@@ -703,10 +698,11 @@ def _derive(program: Any, at: Any, of: str | None, wrt: Iterable[str] | None, sy
         values_at = check_point(values_at, [n for n in prog.inputs if n in g], full.inputs, g)
     order = topological_order(g)
     scope = _scope(g.number_of_nodes(), symbolic, expand, verify)
-    fwd = forward_values(g, order, values_at)
     has_values = values_at is not None
-    pairs = local_partials(g, order, out, fwd if has_values else None, scope.symbolic)
-    back = backward_sweep(g, order, out, pairs, has_values, scope.symbolic, fwd.note)
+    with paused_gc():  # the sweep only: expand_forms forks a worker, which must not inherit it
+        fwd = forward_values(g, order, values_at)
+        pairs = local_partials(g, order, out, fwd if has_values else None, scope.symbolic)
+        back = backward_sweep(g, order, out, pairs, has_values, scope.symbolic, fwd.note)
     scope = _size_gate(scope, prog, back.symbolic, wrt_t)
     if not scope.symbolic:  # none written, none carried into the steps
         back = _Backward(back.gradients, {}, back.note)
@@ -714,7 +710,8 @@ def _derive(program: Any, at: Any, of: str | None, wrt: Iterable[str] | None, sy
     units = tuple(n for n in order if is_unit(g, n))
     parts = _Parts(g, order, out, wrt_t, fwd.values, has_values, scope.symbolic, pairs, back, expanded,
                    constant_nodes(g, order))
-    steps = assemble_steps(parts, units, _relevant(g, units, wrt, wrt_t))
+    with paused_gc():
+        steps = assemble_steps(parts, units, _relevant(g, units, wrt, wrt_t))
     limits = scope.limits + ((back.note,) if back.note else ())
     return Derivation(program=prog, graph=g, output=out, at=values_at, wrt=wrt_t, values=fwd.values,
                       gradients=back.gradients, symbolic=back.symbolic if scope.symbolic else {},
