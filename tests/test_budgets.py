@@ -192,3 +192,20 @@ def test_derive_and_explain_restore_the_callers_collector_setting():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+# --- per node: the topological order without the general sort ---------------------------------
+
+def test_topological_order_is_networkx_lexicographic_order():
+    from backproof.graph import build_graph, topological_order
+    from backproof.parse import parse_program
+    g = build_graph(parse_program(random_program(300, 2)))
+    want = list(nx.lexicographical_topological_sort(g, key=lambda n: g.nodes[n]["order"]))
+    assert topological_order(g) == want
+    # A graph whose creation order is not topological takes the general sort.
+    h = nx.MultiDiGraph()
+    for name, order in (("c", 0), ("a", 1), ("b", 2)):
+        h.add_node(name, order=order)
+    h.add_edge("a", "c")
+    h.add_edge("b", "c")
+    assert topological_order(h) == ["a", "b", "c"]

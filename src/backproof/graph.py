@@ -253,7 +253,16 @@ def build_graph(program: Program) -> nx.MultiDiGraph:
 
 
 def topological_order(g: nx.MultiDiGraph) -> list[str]:
-    """Nodes in topological order, ties broken by creation order (deterministic)."""
+    """Nodes in topological order, ties broken by creation order (deterministic).
+
+    That is the lexicographically smallest topological order by creation index. When every
+    edge goes from an earlier node to a later one (as :func:`build_graph` creates them: operands
+    first), it is simply the nodes sorted by creation index — checked in one pass over the
+    edges, and a tenth of the cost of the general sort (issue 13).
+    """
+    order = nx.get_node_attributes(g, "order")
+    if len(order) == g.number_of_nodes() and all(order[u] < order[v] for u, v in g.edges()):
+        return sorted(order, key=order.__getitem__)
     return list(nx.lexicographical_topological_sort(g, key=lambda n: g.nodes[n]["order"]))
 
 
