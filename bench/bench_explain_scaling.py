@@ -30,15 +30,19 @@ PROBE = """
 import random, resource, sys, time
 from backproof import explain
 n = int(sys.argv[1])
+window = int(sys.argv[2]) if len(sys.argv) > 2 else 20   # 0: wide (any earlier name)
 rng = random.Random(0)
 names = ["x0", "x1", "x2", "x3"]
 lines = []
 for i in range(n):
-    a, b = rng.choice(names[-20:]), rng.choice(names)
+    a, b = rng.choice(names[-window:] if window else names), rng.choice(names)
     e = f"{a} {rng.choice('+-*')} 0.5*{b}"
     f = rng.choice(["tanh", "sigmoid", "relu", ""])
     lines.append(f"s{i} = {f}({e})" if f else f"s{i} = {e}")
     names.append(f"s{i}")
+if not window:  # wide: the output sums every name nothing else uses, so all of them count
+    used = {w for line in lines for w in line.replace("(", " ").replace(")", " ").split()[2:]}
+    lines.append("out = " + " + ".join(n for n in names[4:] if n not in used))
 at = {"x0": 0.1, "x1": 0.2, "x2": 0.3, "x3": 0.4}
 t = time.process_time()
 x = explain("\\n".join(lines), at)
@@ -48,10 +52,13 @@ print(cpu, rss, x.graph.number_of_nodes(), x.crosscheck.ok)
 """
 
 
-def measure(src: Path, n: int) -> tuple[float, float, int]:
+def measure(src: Path, n: int, window: int = 20) -> tuple[float, float, int]:
+    """CPU seconds and peak RSS (MB) of explain on a random program of ``n`` statements, and
+    its graph's nodes. ``window``: each statement's first operand is one of the last
+    ``window`` names (chain-like, the default), or any earlier name with 0 (wide)."""
     env = {**os.environ, "PYTHONPATH": str(src)}
-    out = subprocess.run([sys.executable, "-c", PROBE, str(n)], env=env, capture_output=True, text=True,
-                         check=True).stdout.split()
+    out = subprocess.run([sys.executable, "-c", PROBE, str(n), str(window)], env=env, capture_output=True,
+                         text=True, check=True).stdout.split()
     assert out[3] == "True", "the cross-check must agree"
     return float(out[0]), float(out[1]), int(out[2])
 
@@ -86,6 +93,8 @@ def main(argv: list[str] | None = None) -> None:
         print(f"| {n:,} | {cells[-1][0]:,} | {text} |{ratio}")
     for k in versions:
         pts = rows[k]
+        if len(pts) < 2:
+            continue  # one size: no slope
         print(f"\n{k}: log-log slope over nodes — CPU {slope([(p[0], p[1]) for p in pts]):.2f}, "
               f"peak RSS {slope([(p[0], p[2]) for p in pts]):.2f}")
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import sympy as sp
 
-from .derivation import Derivation, derive
+from .derivation import Derivation, derive, paused_gc
 from .render import build_diagram
 from .report.derivation_doc import WriteupOptions, derivation_document
 from .report.document import Document, Figure
@@ -290,7 +290,8 @@ def explain(program: Any, at: Any = None, *, of: str | None = None, wrt: Iterabl
     deriv = derive(program, at, of=of, wrt=wrt, verify=verify)
     proof = prove(deriv) if verify and deriv.expanded else proof_skipped(deriv.limits)
     if verify and deriv.at is not None:
-        check: CrossCheck | Skipped = crosscheck(derivation=deriv, points=points)
+        with paused_gc():  # no cycles to reclaim; full collections walk every live node (issue 13)
+            check: CrossCheck | Skipped = crosscheck(derivation=deriv, points=points)
     else:
         check = check_skipped(deriv.at is not None)
     return Explanation(deriv, proof, check)

@@ -14,7 +14,9 @@ are produced only up to :data:`EXPAND_LIMIT` nodes; forms in node names up to
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+import gc
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +33,8 @@ from .program import Program
 from .steps import Step, StepKind
 from .timeout import BudgetExceeded, budget, isolation_available, run_limited
 
-__all__ = ["Derivation", "derive", "SYMBOLIC_LIMIT", "EXPAND_LIMIT", "evaluate_number"]
+__all__ = ["Derivation", "derive", "SYMBOLIC_LIMIT", "EXPAND_LIMIT", "evaluate_number", "paused_gc",
+           "expression_size", "largest_symbolic", "SYMBOLIC_SIZE_LIMIT", "EXPAND_SIZE_LIMIT"]
 
 #: Largest graph (nodes) for which gradients are also written in node names.
 SYMBOLIC_LIMIT = 600
@@ -44,8 +47,66 @@ SIMPLIFY_OPS_LIMIT = 80
 SIMPLIFY_SECONDS = 0.5
 #: Wall-clock budget for all simplification in one derivation.
 SIMPLIFY_TOTAL_SECONDS = 3.0
+#: Largest gradient, or output, written out in the inputs (nodes of its expression tree,
+#: :func:`expression_size`) for which expanded forms are made and proved: node count alone let
+#: a 64-node program's expansion grow exponentially (issue 13).
+EXPAND_SIZE_LIMIT = 2000
+#: Largest gradient in node names (nodes of its expression tree) that is written: each is a
+#: sum over the consumers of products with their gradients, so on a graph where every value
+#: feeds the next two the tree doubles every few nodes (issue 13).
+SYMBOLIC_SIZE_LIMIT = 20_000
 
 _Pair = tuple[Any, Any]  # (symbolic local partial or None, its value or None)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause the cyclic garbage collector for one derivation, restoring the caller's setting.
+
+    A derivation allocates many long-lived objects (graph, SymPy values, steps) and no
+    cycles worth reclaiming; each full collection walks every live object, which taxed the
+    sweep by about a third on large graphs (issue 13). Reference counting still frees
+    everything, and the graph and bit limits bound the memory. Never held while a worker
+    process is forked (:func:`backproof.timeout.run_limited`): the worker would inherit it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def expression_size(expr: sp.Basic, leaves: Mapping[sp.Basic, int] | None = None) -> int:
+    """Nodes of ``expr`` written out as a tree: what ``count_ops``, ``doit``, ``diff`` and
+    evaluation at a point traverse, with each key of ``leaves`` counting as the given size
+    (the size of what a name stands for).
+
+    SymPy shares equal subexpressions, so a tree can be exponentially larger than the
+    objects holding it; the size is summed over the distinct subexpressions (memoised),
+    in time linear in those, without building the tree.
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x")
+    >>> expression_size(sp.sin(x) + x), expression_size(x, {x: 7})
+    (4, 7)
+    """
+    known: dict[sp.Basic, int] = dict(leaves or {})
+    stack = [expr]
+    while stack:
+        e = stack[-1]
+        if e in known:
+            stack.pop()
+            continue
+        todo = [a for a in e.args if a not in known]
+        if todo:
+            stack.extend(todo)
+            continue
+        stack.pop()
+        known[e] = 1 + sum(known[a] for a in e.args)
+    return known[expr]
 
 
 def _exact_bits(v: sp.Expr) -> int:
@@ -73,6 +134,10 @@ def _decimal(v: sp.Expr) -> sp.Expr:
     return sp.Float(v, 30) if v.is_Rational else v
 
 
+#: Binary precision of a 30-digit SymPy Float.
+_PREC_30 = sp.Float("1", 30)._prec
+
+
 def evaluate_number(expr: sp.Expr) -> sp.Expr | None:
     """Exact rationals stay exact; anything else becomes a 30-digit Float.
 
@@ -87,9 +152,14 @@ def evaluate_number(expr: sp.Expr) -> sp.Expr | None:
     """
     if expr.is_Rational:
         return expr
-    if expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
+    if expr.is_Float and getattr(expr, "_prec", None) == _PREC_30:
+        # Already a 30-digit number (the sweep's products and sums): sp.N would return it
+        # unchanged, through the whole evalf machinery (a sixth of derive, issue 13).
+        v = expr
+    elif expr.has(sp.zoo, sp.nan, sp.oo, -sp.oo):
         return None
-    v = sp.N(expr, 30)
+    else:
+        v = sp.N(expr, 30)
     if not v.is_Number or v.has(sp.zoo, sp.nan, sp.oo, -sp.oo) or not v.is_real:
         return None
     # Compare the size first: int() of a Float such as exp(10**12) would allocate its digits.
@@ -196,14 +266,61 @@ def _scope(nnodes: int, symbolic: bool, expand: bool | None, verify: bool) -> _S
     return _Scope(do_sym, do_expand, tuple(limits))
 
 
+def largest_symbolic(gsym: Mapping[str, sp.Expr]) -> int:
+    """The size (:func:`expression_size`) of the largest gradient in node names, shared
+    subexpressions counted once per use: what printing it, or evaluating it, traverses."""
+    known: dict[sp.Basic, int] = {}
+    biggest = 0
+    for e in gsym.values():
+        known[e] = expression_size(e, known) if e not in known else known[e]
+        biggest = max(biggest, known[e])
+    return biggest
+
+
+def _size_gate(scope: _Scope, prog: Program, gsym: Mapping[str, sp.Expr], wrt: tuple[str, ...]) -> _Scope:
+    """``scope`` without the forms too large to write: the gradients in node names when one
+    is larger than :data:`SYMBOLIC_SIZE_LIMIT`, the expanded forms when the output or a
+    reported gradient, written out in the inputs, is larger than :data:`EXPAND_SIZE_LIMIT`
+    (both measured without writing anything out)."""
+    if scope.symbolic and (size := largest_symbolic(gsym)) > SYMBOLIC_SIZE_LIMIT:
+        note = (f"gradients in node names skipped: written out, one has {size:,} operations "
+                f"(more than {SYMBOLIC_SIZE_LIMIT:,})")
+        kept = tuple(t for t in scope.limits if "sympy.diff" not in t)
+        return _Scope(False, False, kept + (note,))
+    if not scope.expand:
+        return scope
+    leaves: dict[sp.Basic, int] = {}
+    for st in prog.statements:  # each name counts as the size of what it stands for
+        leaves[sp.Symbol(st.name, real=True)] = expression_size(st.expr, leaves)
+    out = leaves.get(sp.Symbol(prog.output, real=True), 1)
+    biggest = max([expression_size(gsym[n], leaves) for n in wrt if n in gsym] + [out])
+    if biggest <= EXPAND_SIZE_LIMIT:
+        return scope
+    note = (f"expanded forms and the proof against sympy.diff skipped: written out in the inputs, "
+            f"{'the output' if biggest == out else 'a gradient'} has {biggest:,} operations "
+            f"(more than {EXPAND_SIZE_LIMIT:,})")
+    kept = tuple(t for t in scope.limits if "skipped on request (--no-verify)" not in t)
+    return _Scope(scope.symbolic, False, kept + (note,))
+
+
 def operands(g: nx.MultiDiGraph, n: str) -> list[str]:
     """The operands of node ``n``, in argument order."""
-    return [u for u, _, _ in sorted(g.in_edges(n, keys=True), key=lambda e: e[2])]
+    # build_graph records them; sorting the in-edges on every call was a quarter of derive's
+    # time on a network, and a sum's partials asked for them once per operand (issue 13).
+    args = g.nodes[n].get("args")
+    if args is not None:
+        return list(args)
+    pairs = [(k, u) for u, keys in g.pred[n].items() for k in keys]
+    pairs.sort()
+    return [u for _, u in pairs]
 
 
 def _consumers(g: nx.MultiDiGraph, n: str) -> list[tuple[str, str, int]]:
     """The out-edges of ``n`` in program order (then argument position)."""
-    return sorted(g.out_edges(n, keys=True), key=lambda e: (g.nodes[e[1]]["order"], e[2]))
+    nodes = g.nodes
+    edges = [(n, w, k) for w, keys in g.succ[n].items() for k in keys]
+    edges.sort(key=lambda e: (nodes[e[1]]["order"], e[2]))
+    return edges
 
 
 def _describe_args(g: nx.MultiDiGraph, ids: list[str], vals: list[sp.Expr]) -> str:
@@ -583,15 +700,20 @@ def derive(program: Any, at: Any = None, *, of: str | None = None, wrt: Iterable
         values_at = check_point(values_at, [n for n in prog.inputs if n in g], full.inputs, g)
     order = topological_order(g)
     scope = _scope(g.number_of_nodes(), symbolic, expand, verify)
-    fwd = forward_values(g, order, values_at)
     has_values = values_at is not None
-    pairs = local_partials(g, order, out, fwd if has_values else None, scope.symbolic)
-    back = backward_sweep(g, order, out, pairs, has_values, scope.symbolic, fwd.note)
+    with paused_gc():  # the sweep only: expand_forms forks a worker, which must not inherit it
+        fwd = forward_values(g, order, values_at)
+        pairs = local_partials(g, order, out, fwd if has_values else None, scope.symbolic)
+        back = backward_sweep(g, order, out, pairs, has_values, scope.symbolic, fwd.note)
+    scope = _size_gate(scope, prog, back.symbolic, wrt_t)
+    if not scope.symbolic:  # none written, none carried into the steps
+        back = _Backward(back.gradients, {}, back.note)
     expanded = expand_forms(prog, g, order, back.symbolic, wrt_t) if scope.expand else None
     units = tuple(n for n in order if is_unit(g, n))
     parts = _Parts(g, order, out, wrt_t, fwd.values, has_values, scope.symbolic, pairs, back, expanded,
                    constant_nodes(g, order))
-    steps = assemble_steps(parts, units, _relevant(g, units, wrt, wrt_t))
+    with paused_gc():
+        steps = assemble_steps(parts, units, _relevant(g, units, wrt, wrt_t))
     limits = scope.limits + ((back.note,) if back.note else ())
     return Derivation(program=prog, graph=g, output=out, at=values_at, wrt=wrt_t, values=fwd.values,
                       gradients=back.gradients, symbolic=back.symbolic if scope.symbolic else {},

@@ -181,7 +181,9 @@ def build_graph(program: Program) -> nx.MultiDiGraph:
     Node attributes: ``kind`` (``input``, ``const``, ``op``, ``name``), ``op`` (op name,
     ``identity`` for named results), ``label`` (text shown to people), ``expr`` (the
     node's value in node names: a Symbol for inputs and names, the local expression for
-    operations), ``statement`` and ``order`` (creation index, for deterministic ties).
+    operations), ``statement``, ``order`` (creation index, for deterministic ties) and, for
+    operations and names, ``args`` (the operand ids in argument order, read by
+    :func:`backproof.derivation.operands` without sorting edges).
     Edge attribute ``pos`` (also the key) is the argument position. Only what the
     output depends on is kept.
 
@@ -229,7 +231,8 @@ def build_graph(program: Program) -> nx.MultiDiGraph:
         child = [visit(o, stmt) for o in operands]
         nid = counter.next(stmt, opname)
         local = op.write(*[c[1] for c in child])  # unevaluated, so it reads as written
-        add_node(nid, kind="op", op=opname, label=op.symbol, expr=local, statement=stmt)
+        add_node(nid, kind="op", op=opname, label=op.symbol, expr=local, statement=stmt,
+                 args=tuple(c[0] for c in child))
         for pos, (cid, _) in enumerate(child):
             g.add_edge(cid, nid, key=pos, pos=pos)
         return nid, local
@@ -237,15 +240,26 @@ def build_graph(program: Program) -> nx.MultiDiGraph:
     for st in program.statements:
         top, _ = visit(st.expr, st.name)
         add_node(st.name, kind="name", op="identity", label=st.name,
-                 expr=sp.Symbol(st.name, real=True), statement=st.name, line=st.line)
+                 expr=sp.Symbol(st.name, real=True), statement=st.name, line=st.line, args=(top,))
         g.add_edge(top, st.name, key=0, pos=0)
 
     keep = nx.ancestors(g, program.output) | {program.output}
+    if len(keep) == g.number_of_nodes():
+        return g  # nothing to cut: a copy was a fifth of derive's time (issue 13)
     return g.subgraph(sorted(keep, key=lambda n: g.nodes[n]["order"])).copy()
 
 
 def topological_order(g: nx.MultiDiGraph) -> list[str]:
-    """Nodes in topological order, ties broken by creation order (deterministic)."""
+    """Nodes in topological order, ties broken by creation order (deterministic).
+
+    That is the lexicographically smallest topological order by creation index. When every
+    edge goes from an earlier node to a later one (as :func:`build_graph` creates them: operands
+    first), it is simply the nodes sorted by creation index — checked in one pass over the
+    edges, and a tenth of the cost of the general sort (issue 13).
+    """
+    order = nx.get_node_attributes(g, "order")
+    if len(order) == g.number_of_nodes() and all(order[u] < order[v] for u, v in g.edges()):
+        return sorted(order, key=order.__getitem__)
     return list(nx.lexicographical_topological_sort(g, key=lambda n: g.nodes[n]["order"]))
 
 

@@ -98,6 +98,12 @@ LIMITS: dict[str, Limit] = _table(
     # one-line checks (issue 12): argparse's option parsing is quadratic in the options given,
     # so repeated options (--answer) are bounded before it runs
     Limit("cli_arguments", 2000, "arguments", "arguments of one command line (check's --answer repeats)"),
+    # performance (issue 13): work budgets of the cross-check and of the symbolic stages; past
+    # them a stage is skipped or narrowed, and the write-up says what and why
+    Limit("crosscheck_fd_work", 10_000_000, "node-differences",
+          "finite differences of one cross-check: gradients differenced × graph nodes (each "
+          "difference is a forward pass); past it, evenly spread gradients up to the budget are "
+          "differenced and the others checked symbolic against engine, as the write-up says"),
 )
 
 

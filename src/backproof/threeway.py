@@ -44,9 +44,11 @@ max(1, |x|) of each given value; with no point given, N points uniformly in ``bo
 
 Cost. One batched engine pass for every point; the finite differences of all the
 gradients share batched forward passes too (the engine adds ``±h`` to one node per
-slice of the batch), chunked to bound memory. The program is derived once: exactly at the
-first point, with the gradients in node names (``derive(symbolic=True)``) when there are
-other points, where those expressions are evaluated in float64 by the
+slice of the batch), chunked to bound memory; every gradient is differenced up to the work
+budget ``crosscheck_fd_work`` (gradients × nodes, :mod:`backproof.limits`), past it an evenly
+spread subset is and the others are compared symbolic against engine only (the summary says
+how many). The program is derived once: exactly at the first point, with the gradients in
+node names when there are other points, where those expressions are evaluated in float64 by the
 engine's *forward* pass (the op table's NumPy forwards, never its VJPs, and no code
 generated from user text). That evaluation must reproduce the exact value at the first point or it
 is not used at all; any other point where it disagrees is re-derived exactly (up to
@@ -55,9 +57,13 @@ is not used at all; any other point where it disagrees is re-derived exactly (up
 point (about 0.1 s per point per 200 nodes).
 
 The derivation being checked can be passed (``derivation=``, as
-:func:`backproof.api.explain` does): it is then not derived again, except at its first
-point when that point is not a float64 (0.3), where one exact derivation at the binary
-value is made.
+:func:`backproof.api.explain` does): it is then not derived again. When its point is not a
+float64 (0.3), the exact gradients at the binary value come from the derivation's own
+stages (forward values, local partials, backward sweep) run on its graph, without a second
+graph, steps or forms; its gradients in node names are reused for the other points.
+
+Kinks downstream of a name are found by one reverse sweep over the tape per cross-check
+(the first kink at its kink on a path to the output), not from the transitive closure.
 
 Verdicts, by severity: "agree", "not differentiable", "inconclusive", "disagree".
 
@@ -83,7 +89,16 @@ import networkx as nx
 import numpy as np
 import sympy as sp
 
-from .derivation import Derivation, derive
+from . import limits as _limits
+from .derivation import (
+    SYMBOLIC_LIMIT,
+    SYMBOLIC_SIZE_LIMIT,
+    Derivation,
+    backward_sweep,
+    forward_values,
+    largest_symbolic,
+    local_partials,
+)
 from .engine.graph_engine import backward, forward
 from .errors import BackproofError, ProgramError
 from .fdiff import (
@@ -105,7 +120,7 @@ from .fdiff import (
     steps,
     value_noise,
 )
-from .graph import Tape, TapeEntry, build_graph, node_label, to_tape
+from .graph import Tape, TapeEntry, build_graph, node_label, to_tape, topological_order
 from .inputs import coerce_at
 from .ops import OPS, Op
 from .parse import parse_program
@@ -169,6 +184,8 @@ class CrossCheck:
     points: int
     rtol: float
     atol: float
+    #: Gradients not finite-differenced (over the budget crosscheck_fd_work; issue 13).
+    fd_skipped: int = 0
 
     @property
     def ok(self) -> bool:
@@ -188,6 +205,9 @@ class CrossCheck:
                 f"point{'s' if self.points != 1 else ''}")
         errs = _error_parts(self.rows)
         tail = f" ({', '.join(errs)})" if errs else ""
+        if self.fd_skipped:
+            tail += (f"; finite differences for {n - self.fd_skipped} of {n} gradients "
+                     f"(limit crosscheck_fd_work)")
         return f"{head}: {', '.join(_verdict_parts(self.rows))}{tail}"
 
     def __repr__(self) -> str:
@@ -319,7 +339,7 @@ class _Context:
     n: int
     kinks: tuple[TapeEntry, ...]
     base_branch: dict[str, np.ndarray]
-    desc: Descendants
+    first_kink: dict[str, np.ndarray]
     at_kink: dict[str, np.ndarray]
     engine: dict[str, np.ndarray]
     engine_slack: dict[str, np.ndarray]
@@ -448,15 +468,35 @@ def _exact_point(point: Mapping[str, float]) -> dict[str, sp.Rational]:
     return {k: sp.Rational(v) for k, v in point.items()}
 
 
-def _derive_at(prog: Program, rows, point: Mapping[str, float], symbolic: bool = False) -> Derivation:
-    """derive() at the exact binary value of each float64 coordinate (symbolic forms on request)."""
-    return derive(prog, at=_exact_point(point), wrt=rows, symbolic=symbolic, expand=False, verify=False)
+class _Sweep(NamedTuple):
+    """The symbolic side at the first point: exact gradients, and the gradients in node
+    names (empty when not needed or beyond :data:`~backproof.derivation.SYMBOLIC_LIMIT`)."""
+
+    gradients: Mapping[str, sp.Expr]
+    symbolic: Mapping[str, sp.Expr]
 
 
-def _exact_symbolic(prog: Program, rows, point: Mapping[str, float]) -> dict[str, float]:
+def _sweep(problem: _Problem, point: Mapping[str, float], symbolic: bool = False) -> _Sweep:
+    """The derivation's own stages (forward values, local partials, backward sweep) run on
+    the graph being checked at the exact binary value of each float64 coordinate: the
+    chain rule exactly as :func:`~backproof.derivation.derive` applies it, without the
+    steps, the write-up's forms or a second graph (issue 13: a second full ``derive`` was
+    three quarters of ``explain`` on large programs)."""
+    g, out = problem.graph, problem.program.output
+    order = topological_order(g)
+    fwd = forward_values(g, order, _exact_point(point))
+    symbolic = symbolic and g.number_of_nodes() <= SYMBOLIC_LIMIT
+    pairs = local_partials(g, order, out, fwd, symbolic)
+    back = backward_sweep(g, order, out, pairs, True, symbolic, fwd.note)
+    # Forms too large to write are too large to evaluate: then exact point by point.
+    keep = symbolic and largest_symbolic(back.symbolic) <= SYMBOLIC_SIZE_LIMIT
+    return _Sweep(back.gradients, back.symbolic if keep else {})
+
+
+def _exact_symbolic(problem: _Problem, point: Mapping[str, float]) -> dict[str, float]:
     """Every row's gradient, exact at the float64 point, then rounded to float."""
-    d = _derive_at(prog, rows, point)
-    return {r: float(d.gradients[r]) for r in rows}
+    grads = _sweep(problem, point).gradients
+    return {r: float(grads[r]) for r in problem.rows}
 
 
 def _reusable(d: Derivation | None, point: Mapping[str, float]) -> bool:
@@ -467,14 +507,23 @@ def _reusable(d: Derivation | None, point: Mapping[str, float]) -> bool:
     return all(k in d.at and d.at[k].is_Rational and d.at[k] == v for k, v in exact.items())
 
 
-def _first_derivation(problem: _Problem, point: Mapping[str, float], n: int) -> Derivation:
-    """The one derivation the cross-check needs: exact at the first point, and with the
+def _first_derivation(problem: _Problem, point: Mapping[str, float], n: int) -> _Sweep:
+    """The symbolic side the cross-check needs: exact at the first point, and with the
     gradients in node names when there are other points (evaluated there in float64).
-    The caller's derivation is reused when it was made at exactly this point."""
+
+    The caller's derivation is reused: its gradients when it was made at exactly this
+    point, its gradients in node names (they do not depend on the point) always; what it
+    lacks is computed by its own stages on its own graph (:func:`_sweep`), never by a
+    second ``derive``."""
     d = problem.derivation
-    if d is not None and _reusable(d, point) and (n == 1 or d.symbolic):
-        return d
-    return _derive_at(problem.program, problem.rows, point, symbolic=n > 1)
+    need_sym = n > 1
+    have_sym = d is not None and all(r in d.symbolic for r in problem.rows)
+    if d is not None and _reusable(d, point) and (not need_sym or have_sym):
+        return _Sweep(d.gradients, d.symbolic)
+    sweep = _sweep(problem, point, symbolic=need_sym and not have_sym)
+    if have_sym and d is not None:
+        return _Sweep(sweep.gradients, d.symbolic)
+    return sweep
 
 
 def _float_symbolic(prog: Program, rows, forms: Mapping[str, sp.Expr]):
@@ -520,7 +569,7 @@ def _point(pts: Mapping[str, np.ndarray], i: int) -> dict[str, float]:
     return {k: float(v[i]) for k, v in pts.items()}
 
 
-def _symbolic_side(problem: _Problem, first: Derivation, pts: dict[str, np.ndarray],
+def _symbolic_side(problem: _Problem, first: _Sweep, pts: dict[str, np.ndarray],
                    n: int) -> tuple[dict[str, np.ndarray], np.ndarray]:
     """Every row's symbolic gradient at every point, and which points are exact.
 
@@ -545,7 +594,7 @@ def _symbolic_side(problem: _Problem, first: Derivation, pts: dict[str, np.ndarr
             symbolic[r][1:] = fl[r][1:]
         return symbolic, exact
     for i in range(1, n):
-        ex = _exact_symbolic(problem.program, rows, _point(pts, i))
+        ex = _exact_symbolic(problem, _point(pts, i))
         for r in rows:
             symbolic[r][i] = ex[r]
     return symbolic, np.ones(n, dtype=bool)
@@ -624,7 +673,7 @@ def _abs_adjoints(tape, values, shape) -> dict[str, np.ndarray]:
     return acc
 
 
-def _graph_noise(tape, values, grads, desc, rows, n: int) -> dict[str, np.ndarray]:
+def _graph_noise(tape, values, grads, rows, n: int) -> dict[str, np.ndarray]:
     """Rounding error of the output as node r moves: ``eps · Σ |∂output/∂w| · |w|`` over
     the operations w downstream of r (upstream ones round the same way on both sides)."""
     ops = [e.id for e in tape.entries if e.kind == "op" and e.id in grads]
@@ -636,6 +685,7 @@ def _graph_noise(tape, values, grads, desc, rows, n: int) -> dict[str, np.ndarra
         # operations, an over-estimate (upstream rounding cancels) that costs O(nodes).
         total = EPS * terms.sum(axis=0)
         return {r: total for r in rows}
+    desc = Descendants(tape)  # n²/8 bytes, built only under the budget above
     position = {e.id: i for i, e in enumerate(tape.entries)}
     columns = np.array([position[w] for w in ops], dtype=int)
     pick = np.zeros((len(rows), len(ops)))
@@ -669,7 +719,11 @@ def _central_many(tape, pts, values, rows, hs, kinks, base_branch, n: int):
                 d[per * k + 2 * j + 1] -= hs[r] * fr
         vals = forward(tape, pts, perturb=deltas, strict=False)
         f = np.broadcast_to(vals[tape.output], (per * m, n))
-        branches = _branches(kinks, vals, (per * m, n))
+        # Which slices moved any kink to its other side: one pass over the kinks per chunk
+        # (per row, it was rows × kinks, quadratic; issue 13).
+        crossed = np.zeros((per * m, n), dtype=bool)
+        for kid, b in _branches(kinks, vals, (per * m, n)).items():
+            crossed |= np.sign(b) != np.sign(base_branch[kid])
         for k, r in enumerate(part):
             v = np.broadcast_to(values[r], (n,))
             diffs = []
@@ -679,10 +733,7 @@ def _central_many(tape, pts, values, rows, hs, kinks, base_branch, n: int):
                     # Divide by the step actually taken: v ± h rounds.
                     diffs.append((f[per * k + 2 * j] - f[per * k + 2 * j + 1]) / ((v + h) - (v - h)))
             mine = f[per * k: per * (k + 1)]
-            straddle = np.zeros(n, dtype=bool)
-            for kid, b in branches.items():
-                b0 = np.sign(base_branch[kid])
-                straddle |= np.any(np.sign(b[per * k: per * (k + 1)]) != b0, axis=0)
+            straddle = np.any(crossed[per * k: per * (k + 1)], axis=0)
             out[r] = (diffs, value_noise(*mine), straddle)
     return out
 
@@ -709,7 +760,11 @@ def _finite_differences(tape, pts, values, noise, rows, kinks, base_branch, n: i
     error = {r: np.full(n, np.inf) for r in rows}
     status = {r: np.full(n, NOT_TAKEN) for r in rows}
     reason = {r: np.full(n, "", dtype=object) for r in rows}
-    todo = {r: np.ones(n, dtype=bool) for r in rows}
+    taken_rows = set(_fd_rows(rows, len(tape.entries)))
+    todo = {r: np.full(n, r in taken_rows) for r in rows}
+    for r in rows:
+        if r not in taken_rows:
+            reason[r][:] = _FD_BUDGET_NOTE
     secant: dict[str, np.ndarray] = {}
     settled = {r: np.ones(n, dtype=bool) for r in rows}
     for scale in SCALES + (UPSCALE,):
@@ -732,19 +787,40 @@ def _finite_differences(tape, pts, values, noise, rows, kinks, base_branch, n: i
             reason[r][t & ~np.isfinite(est.value)] = ("finite difference not taken: the step leaves the "
                                                        "program's domain")
             reason[r][t & straddle] = "finite difference not taken: a kink lies within the step"
-    for r in rows:
-        unresolved = status[r] == UNRESOLVED
-        for i in np.flatnonzero(unresolved):
-            if not math.isfinite(error[r][i]):
-                why = "it has no finite error estimate"
-            elif not settled[r][i]:
-                why = (f"{result[r][i]:.4g} ± {_sci(error[r][i])} with the first step, but it does not "
-                       f"settle as the step shrinks")
-            else:
-                why = f"{result[r][i]:.4g} ± {_sci(error[r][i])}, too coarse for the value"
-            reason[r][i] = f"{INCONCLUSIVE}: the finite difference is {why}"
-        reason[r][(status[r] == AGREE) | (status[r] == DISAGREE)] = ""
-    return {r: (result[r], error[r], status[r], reason[r], secant[r]) for r in rows}
+    for r in taken_rows:
+        _explain_unresolved(result[r], error[r], status[r], reason[r], settled[r])
+    return {r: (result[r], error[r], status[r], reason[r], secant.get(r, result[r])) for r in rows}
+
+
+def _explain_unresolved(result, error, status, reason, settled) -> None:
+    """Fill ``reason`` (in place) where a row's finite difference could not resolve the value;
+    clear it where the difference was judged."""
+    for i in np.flatnonzero(status == UNRESOLVED):
+        if not math.isfinite(error[i]):
+            why = "it has no finite error estimate"
+        elif not settled[i]:
+            why = (f"{result[i]:.4g} ± {_sci(error[i])} with the first step, but it does not "
+                   f"settle as the step shrinks")
+        else:
+            why = f"{result[i]:.4g} ± {_sci(error[i])}, too coarse for the value"
+        reason[i] = f"{INCONCLUSIVE}: the finite difference is {why}"
+    reason[(status == AGREE) | (status == DISAGREE)] = ""
+
+
+_FD_BUDGET_NOTE = ("finite difference not taken: over the cross-check's budget (limit crosscheck_fd_work); "
+                   "symbolic and engine compared")
+
+
+def _fd_rows(rows: list[str], nodes: int) -> list[str]:
+    """The rows whose finite differences fit the budget :data:`crosscheck_fd_work` (each is
+    a forward pass over ``nodes``): all of them, or that many spread evenly over the rows,
+    the first and last included (issue 13: differencing every row is quadratic)."""
+    keep = int(_limits.value("crosscheck_fd_work")) // max(1, nodes)
+    if keep >= len(rows):
+        return rows
+    keep = max(1, keep)
+    picks = sorted({round(i * (len(rows) - 1) / max(1, keep - 1)) for i in range(keep)})
+    return [rows[i] for i in picks]
 
 
 def crosscheck(program=None, at=None, *, of: str | None = None, wrt: Iterable[str] | str | None = None,
@@ -818,8 +894,9 @@ def crosscheck(program=None, at=None, *, of: str | None = None, wrt: Iterable[st
                                                     rtol, atol)
     rows = tuple(_check_row(r, ctx, symbolic[r], numeric[r], judged[r], exact, rtol)
                  for r in problem.rows)
+    skipped = len(problem.rows) - len(_fd_rows(list(problem.rows), len(problem.tape.entries)))
     return CrossCheck(output=problem.program.output, rows=rows, points=n, rtol=float(rtol),
-                      atol=float(atol))
+                      atol=float(atol), fd_skipped=skipped)
 
 
 # --- the stages -----------------------------------------------------------------------
@@ -863,22 +940,41 @@ def _context(problem: _Problem, pts, values, grads, n: int) -> _Context:
     # Kinks: exactly at one (not differentiable), or within a finite-difference step.
     kinks = tuple(e for e in tape.entries if e.kind == "op" and _op(e).branch is not None)
     base_branch = _branches(kinks, values, (n,))
-    desc = Descendants(tape)
     # The engine's own rounding, where the chain rule adds up terms that cancel.
     magnitude = _abs_adjoints(tape, values, (n,))
-    at_kink = {}
-    for r in rows:
-        # Not differentiable where a kink on a path from r to the output sits exactly at 0.
-        at_kink[r] = np.zeros(n, dtype=bool)
-        for e in kinks:
-            if desc.has(r, e.id):
-                at_kink[r] |= base_branch[e.id] == 0
+    # Not differentiable where a kink on a path from r to the output sits exactly at 0.
+    first_kink = _first_kink_downstream(tape, kinks, base_branch, rows, n)
     return _Context(
         problem=problem, pts=pts, values=values, n=n, kinks=kinks, base_branch=base_branch,
-        desc=desc, at_kink=at_kink,
+        first_kink=first_kink, at_kink={r: first_kink[r] < len(kinks) for r in rows},
         engine={r: np.broadcast_to(grads[r], (n,)) for r in rows},
         engine_slack={r: ENGINE_ULPS * EPS * magnitude.get(r, np.zeros(n)) for r in rows},
-        noise=_graph_noise(tape, values, grads, desc, rows, n))
+        noise=_graph_noise(tape, values, grads, rows, n))
+
+
+def _first_kink_downstream(tape, kinks, base_branch, rows, n: int) -> dict[str, np.ndarray]:
+    """For every row and point, the index (into ``kinks``) of the first kink at its kink
+    (branch exactly 0) on a path from the row to the output, or ``len(kinks)`` for none.
+
+    One reverse sweep over the tape (linear in its edges): a node's first kink is the least
+    over its consumers of their own and of the consumer itself when it sits at its kink.
+    Issue 13: the transitive closure this read before cost n² memory.
+    """
+    none = len(kinks)
+    zero = {e.id: np.where(base_branch[e.id] == 0, i, none) for i, e in enumerate(kinks)
+            if np.any(base_branch[e.id] == 0)}
+    if not zero:
+        return {r: np.full(n, none) for r in rows}
+    first: dict[str, np.ndarray] = {}
+    for e in reversed(tape.entries):
+        mine = first.get(e.id)
+        if e.id in zero:
+            mine = zero[e.id] if mine is None else np.minimum(mine, zero[e.id])
+        if mine is None:
+            continue
+        for u in e.operands:
+            first[u] = mine if u not in first else np.minimum(first[u], mine)
+    return {r: first.get(r, np.full(n, none)) for r in rows}
 
 
 def _numeric_side(ctx: _Context, symbolic, rtol: float, atol: float) -> dict[str, _Numeric]:
@@ -931,7 +1027,7 @@ def _recheck(problem: _Problem, ctx: _Context, symbolic, exact, numeric, judged,
     symbolic = {r: a.copy() for r, a in symbolic.items()}
     exact = exact.copy()
     for i in suspects[:EXACT_RECHECKS]:
-        ex = _exact_symbolic(problem.program, problem.rows, _point(ctx.pts, i))
+        ex = _exact_symbolic(problem, _point(ctx.pts, i))
         for r in problem.rows:
             symbolic[r][i] = ex[r]
         exact[i] = True
@@ -949,7 +1045,7 @@ def _check_row(r: str, ctx: _Context, symbolic, numeric: _Numeric, judged: _Judg
     v = int(judged.verdict[i])
     notes = []
     if ctx.at_kink[r][i]:
-        k = next(e for e in ctx.kinks if ctx.desc.has(r, e.id) and ctx.base_branch[e.id][i] == 0)
+        k = ctx.kinks[int(ctx.first_kink[r][i])]
         notes.append(f"not differentiable here; the convention used is {_op(k).convention_at(len(k.operands))} "
                      f"({node_label(ctx.problem.graph, k.id)} is at its kink)")
     elif numeric.reason[i]:
