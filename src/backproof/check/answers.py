@@ -57,7 +57,8 @@ class AnswerFileError(SpecError):
     """An answer file with one or more bad fields; ``problems`` lists every one."""
 
     def __init__(self, problems: list[str]):
-        self.problems = list(problems)
+        # A YAML or JSON escape can make a lone surrogate ("\\ud800"), which no UTF-8 stream can print.
+        self.problems = [p.encode("utf-8", "backslashreplace").decode("utf-8") for p in problems]
         more = len(self.problems) - 1
         super().__init__(self.problems[0] + (f" (and {more} more problem{'s' if more > 1 else ''})"
                                                if more > 0 else ""))
@@ -90,10 +91,18 @@ def _yaml_tree(text: str, path: str) -> Node:
         # Depth and alias expansion are checked on the event stream before composing.
         check_yaml_events(text, path)
         root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids (a control character, say)
+        pos = min(max(int(exc.position), 0), len(text))
+        line, col = text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise AnswerFileError([f"{path}:{line}:{col}: not valid YAML: the character {char!r} (U+{ord(char):04X}) is "
+                               f"not allowed in YAML text"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-        raise AnswerFileError([f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
+        # One line: PyYAML's own text spans several (the context, then 'in "<unicode string>", line …').
+        why = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise AnswerFileError([f"{where}: not valid YAML: {why}"]) from None
     seen: set[int] = set()
 
     def walk(n) -> Node:

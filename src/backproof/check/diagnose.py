@@ -522,7 +522,10 @@ def _named(slips: list, shown: str) -> Diagnosis:
     places = list(dict.fromkeys(s.where for s in slips[1:] if s.kind == first.kind and s.where
                                 and s.where != first.where))
     text = first.explanation
-    if len(places) > 2:
+    if len(places) > 2 and first.kind == "sign_flip":
+        text = (f"your formula is the right one with the opposite sign: the sign of one of the {len(places) + 1} "
+                f"local derivatives on the way was lost (any one of them gives this formula)")
+    elif len(places) > 2:
         text += f"; the same slip in any of the {len(places) + 1} factors on this path gives the same formula"
     elif places:
         text += f"; {' or '.join(places)} instead gives the same formula"
