@@ -290,6 +290,7 @@ def test_an_unexplained_formula_gets_no_name_and_a_simple_counterexample():
 def test_the_right_formula_is_shown_in_the_programs_names():
     """The student reads the right formula the way they write one: a2·(1 − a2), not σ(b2 + w2·σ(…))."""
     p = _problem("two_layer")
-    item = diagnose(p, parse_answers(p, {"dJ/dz2": _text(two_layer("activation_derivative_missing")["dJ/dz2"])})).items[0]
+    slipped = two_layer("activation_derivative_missing")["dJ/dz2"]
+    item = diagnose(p, parse_answers(p, {"dJ/dz2": _text(slipped)})).items[0]
     shown = item.diagnosis.explanation.split("the right formula is ")[1]
     assert "a2" in shown and "sigmoid" not in shown and "exp" not in shown, shown

@@ -38,14 +38,16 @@ def _valid(student: str = "Ada", fmt: str = ".yaml") -> str:
     if fmt == ".toml":
         return f"student = {json.dumps(student)}\n[answers]\n" + "".join(f"{json.dumps(k)} = {json.dumps(v)}\n"
                                                                      for k, v in RIGHT.items())
-    return f"student: {json.dumps(student)}\nanswers:\n" + "".join(f"  {json.dumps(k)}: {v}\n" for k, v in RIGHT.items())
+    return f"student: {json.dumps(student)}\nanswers:\n" + "".join(f"  {json.dumps(k)}: {v}\n"
+                                                                   for k, v in RIGHT.items())
 
 
 # --- hostile entries ----------------------------------------------------------------------------------
 # Each entry is (kind, suffix, payload); kinds other than "valid" and "mutated" can never be an
 # all-correct sheet.
 
-_json_values = st.recursive(st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=20),
+_json_scalars = st.none() | st.booleans() | st.floats(allow_nan=True) | st.integers() | st.text(max_size=20)
+_json_values = st.recursive(_json_scalars,
                             lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
                                                                                          max_size=4),
                             max_leaves=12)

@@ -673,9 +673,10 @@ class _Sweep:
         on = (nx.descendants(self.g, q.wrt) | {q.wrt}) & (nx.ancestors(self.g, d.output) | {d.output})
         # Edges the chain rule for ∂name/∂wrt crosses, from the output backwards; a named
         # result's own identity edge (local derivative 1, nothing a student writes) is left out.
+        nodes = self.g.nodes
         self.edges = [_Edge(u, w, k, pairs[(w, k)][0]) for u in reversed(order) if u in on
-                      for _, w, k in sorted(self.g.out_edges(u, keys=True), key=lambda e: (self.g.nodes[e[1]]["order"], e[2]))
-                      if w in on and self.g.nodes[w]["kind"] == "op" and (w, k) in pairs]
+                      for _, w, k in sorted(self.g.out_edges(u, keys=True), key=lambda e: (nodes[e[1]]["order"], e[2]))
+                      if w in on and nodes[w]["kind"] == "op" and (w, k) in pairs]
         self.right = backward_sweep(self.g, order, d.output, pairs, False, True, None).symbolic
         self.truth = problem.truth_symbolic(q)
 
@@ -695,8 +696,9 @@ class _Sweep:
         """The node in a sentence."""
         return _show(_node_label(self.d, nid))
 
-    def local_text(self, e: _Edge, local: sp.Expr | None = None) -> str:
-        return f"∂{self.label(e.gate)}/∂{self.label(e.node)} = {_show(in_names(self.p, e.local if local is None else local))}"
+    def local_text(self, e: _Edge) -> str:
+        """``∂gate/∂node = its local derivative`` in the program's names."""
+        return f"∂{self.label(e.gate)}/∂{self.label(e.node)} = {_show(in_names(self.p, e.local))}"
 
     def run(self, changed: Mapping[tuple[str, int], sp.Expr],
             expansion: Mapping[sp.Symbol, sp.Expr] | None = None) -> sp.Expr | None:
