@@ -294,3 +294,31 @@ def test_the_right_formula_is_shown_in_the_programs_names():
     item = diagnose(p, parse_answers(p, {"dJ/dz2": _text(slipped)})).items[0]
     shown = item.diagnosis.explanation.split("the right formula is ")[1]
     assert "a2" in shown and "sigmoid" not in shown and "exp" not in shown, shown
+
+
+# --- problem D: a hidden unit feeding two output units, as in a network -------------------------------
+
+WIDE = """z1 = w1*x
+a1 = sigmoid(z1)
+z2 = w2*a1 + b2
+z3 = w3*a1 + b3
+J = 0.5*(z2 - y)**2 + 0.5*(z3 - t)**2"""
+
+
+def test_a_path_left_out_in_a_network_is_named_by_the_statement_it_goes_through():
+    """a1 is used once in z2 = w2*a1 + b2 and once in z3: the path is named z3 (∂J/∂z3·∂z3/∂a1),
+    not by the product w3·a1 inside it."""
+    x, y, t, w1, w2, w3 = _sym("x y t w1 w2 w3")
+    a1, z2, z3 = _sym("a1 z2 z3")
+    g_z2, g_z3 = z2 - y, z3 - t                   # by hand, in the program's names
+    right = (g_z2 * w2 + g_z3 * w3) * a1 * (1 - a1) * x
+    slipped = g_z2 * w2 * a1 * (1 - a1) * x       # the path through z3 forgotten
+    b2, b3 = _sym("b2 b3")
+    expand = {a1: _sig(w1 * x), z2: w2 * _sig(w1 * x) + b2, z3: w3 * _sig(w1 * x) + b3}
+    loss = (sp.Rational(1, 2) * (w2 * _sig(w1 * x) + b2 - y) ** 2 + sp.Rational(1, 2) * (w3 * _sig(w1 * x) + b3 - t) ** 2)
+    assert sp.simplify(right.xreplace(expand) - sp.diff(loss, w1)) == 0
+    p = Problem(WIDE)
+    item = diagnose(p, parse_answers(p, {"dJ/dw1": _text(slipped)})).items[0]
+    assert item.verdict == "incorrect" and item.diagnosis.mistake == "fork_path_missing"
+    assert ("a1 feeds z2 and z3, and you followed only the path through z2; to ∂J/∂a1 add ∂J/∂z3·∂z3/∂a1"
+            in item.diagnosis.explanation), item.diagnosis.explanation

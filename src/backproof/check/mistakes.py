@@ -751,18 +751,30 @@ class _Sweep:
         for n, uses in by_node.items():
             if len(uses) < 2:
                 continue
-            feeds = _and(list(dict.fromkeys(self.prose(o.gate) for o in uses)))
+            gates = {id(e): self._path_name(e, uses) for e in uses}
+            feeds = _and(list(dict.fromkeys(self.prose(gates[id(o)]) for o in uses)))
             for e in uses:
-                others = _and(list(dict.fromkeys(self.prose(o.gate) for o in uses if o is not e)))
-                via, term = self.label(e.gate), _show(in_names(self.p, sp.factor_terms(self.right[e.gate] * e.local)))
+                others = _and(list(dict.fromkeys(self.prose(gates[id(o)]) for o in uses if o is not e)))
+                via = self.label(gates[id(e)])
+                term = _show(in_names(self.p, sp.factor_terms(self.right[e.gate] * e.local)))
                 out_name, node = self.label(self.d.output), self.label(n)
                 add = f"add ∂{out_name}/∂{via}·∂{via}/∂{node} = {term}"
                 why = (f"you followed only the path through {others}; {self.prose(n)} also feeds "
-                       f"{self.prose(e.gate)}: {add}" if n == self.q.wrt else
+                       f"{self.prose(gates[id(e)])}: {add}" if n == self.q.wrt else
                        f"one path at the fork at {self.prose(n)} left out: {self.prose(n)} feeds {feeds}, and "
                        f"you followed only the path through {others}; to ∂{out_name}/∂{node} {add}")
                 out += self._slips("fork_path_missing", [({(e.gate, e.k): sp.Integer(0)}, why, "")])
         return out
+
+    def _path_name(self, e: _Edge, uses: list[_Edge]) -> str:
+        """The node a path at a fork goes through, as the student names it: the statement holding the
+        operation (z2 for the product w2·a1 inside z2 = w2*a1 + b2) when the fork's node is used once
+        there (then ∂J/∂z2·∂z2/∂a1 is the same term), else the operation itself."""
+        statement = e.gate.split(":")[0]
+        if ":" in e.gate and statement in self.g and self.g.nodes[statement]["kind"] == "name" and \
+                sum(o.gate.split(":")[0] == statement for o in uses) == 1:
+            return statement
+        return e.gate
 
     def swap_slips(self) -> list[SymbolicSlip]:
         """The operands of one − or ÷ swapped: the node's value (as its users see it) written backwards."""
