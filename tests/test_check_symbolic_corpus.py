@@ -315,7 +315,8 @@ def test_a_path_left_out_in_a_network_is_named_by_the_statement_it_goes_through(
     slipped = g_z2 * w2 * a1 * (1 - a1) * x       # the path through z3 forgotten
     b2, b3 = _sym("b2 b3")
     expand = {a1: _sig(w1 * x), z2: w2 * _sig(w1 * x) + b2, z3: w3 * _sig(w1 * x) + b3}
-    loss = (sp.Rational(1, 2) * (w2 * _sig(w1 * x) + b2 - y) ** 2 + sp.Rational(1, 2) * (w3 * _sig(w1 * x) + b3 - t) ** 2)
+    half = sp.Rational(1, 2)
+    loss = half * (w2 * _sig(w1 * x) + b2 - y) ** 2 + half * (w3 * _sig(w1 * x) + b3 - t) ** 2
     assert sp.simplify(right.xreplace(expand) - sp.diff(loss, w1)) == 0
     p = Problem(WIDE)
     item = diagnose(p, parse_answers(p, {"dJ/dw1": _text(slipped)})).items[0]
