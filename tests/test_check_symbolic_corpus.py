@@ -323,3 +323,21 @@ def test_a_path_left_out_in_a_network_is_named_by_the_statement_it_goes_through(
     assert item.verdict == "incorrect" and item.diagnosis.mistake == "fork_path_missing"
     assert ("a1 feeds z2 and z3, and you followed only the path through z2; to ∂J/∂a1 add ∂J/∂z3·∂z3/∂a1"
             in item.diagnosis.explanation), item.diagnosis.explanation
+
+
+@pytest.mark.parametrize("eta", ["η", "eta", "1/2", "0.5"])
+def test_an_update_formula_may_write_the_learning_rate_as_eta(eta):
+    """In an update formula η (or eta) is the problem's learning rate; the slips are named the same."""
+    p = _problem("two_layer")
+    g_w2 = _text(two_layer()["dJ/dw2"])
+    right = diagnose(p, parse_answers(p, {"w2_new": f"w2 - {eta}*({g_w2})"})).items[0]
+    assert right.verdict == "correct", right.diagnosis
+    twice = diagnose(p, parse_answers(p, {"w2_new": f"w2 - ({eta})**2*({g_w2})"})).items[0]
+    assert twice.verdict == "incorrect" and twice.diagnosis.mistake == "learning_rate_twice"
+
+
+def test_eta_outside_an_update_is_refused_with_a_hint():
+    from backproof.check.answers import AnswerFileError
+    p = _problem("two_layer")
+    with pytest.raises(AnswerFileError, match=r"unknown name eta .*learning rate only in an update"):
+        parse_answers(p, {"dJ/dw2": "eta*a1"})

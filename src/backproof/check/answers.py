@@ -748,7 +748,7 @@ def _read_value(err: _Errors, parts: list, key: str, q: Quantity, node: Node, pr
     plain = _plain_rational(text)
     if plain is not None:
         return _number_answer(err, parts, key, q, node, problem, text, plain)
-    expr = _answer_expression(err, parts, node, problem, text)
+    expr = _answer_expression(err, parts, node, problem, text, q)
     if expr is None:
         return None
     if expr.free_symbols:
@@ -780,8 +780,12 @@ def _number_answer(err: _Errors, parts: list, key: str, q: Quantity, node: Node,
     return Answer(key, q, text, "number", number=value, line=node.line, col=node.col)
 
 
-def _answer_expression(err: _Errors, parts: list, node: Node, problem: Problem, text: str) -> sp.Expr | None:
-    """The answer parsed as an expression in the problem's names (None, with the problem noted, if it is not one)."""
+def _answer_expression(err: _Errors, parts: list, node: Node, problem: Problem, text: str,
+                       q: Quantity | None = None) -> sp.Expr | None:
+    """The answer parsed as an expression in the problem's names (None, with the problem noted, if it is not one).
+
+    In an update (``w2_new: w2 - η*…``) η (``eta``) is the problem's learning rate, unless the
+    program has a name ``eta`` of its own."""
     try:
         expr = parse_expression(text, known=set(problem.assigned))
     except ParseError as exc:
@@ -794,10 +798,15 @@ def _answer_expression(err: _Errors, parts: list, node: Node, problem: Problem, 
     except RecursionError:
         err.add(parts, "the expression is nested too deeply", node)
         return None
+    if q is not None and q.kind == "update" and problem.learning_rate is not None and "eta" not in problem.names:
+        expr = expr.xreplace({s: problem.learning_rate for s in expr.free_symbols if s.name == "eta"})
     unknown = sorted(s.name for s in expr.free_symbols if s.name not in problem.names)
     if unknown:
         hints = {u: difflib.get_close_matches(u, problem.names, n=1) for u in unknown}
         did = "; ".join(f"did you mean {h[0]!r} for {quote(u)}?" for u, h in hints.items() if h)
+        if "eta" in unknown:
+            did = "; ".join(filter(None, [did, "η (eta) is the learning rate only in an update such as "
+                                               f"{problem.inputs[0] if problem.inputs else 'w'}_new"]))
         shown = ", ".join(u if len(u) <= 40 else quote(u) for u in unknown)
         err.add(parts, f"unknown name{'s' if len(unknown) > 1 else ''} {shown} in {quote(text)}"
                        f"{' (' + did + ')' if did else ''} (known: {', '.join(problem.names)})", node)
