@@ -467,9 +467,12 @@ def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:
     assert a.expr is not None  # an "expression" answer always holds its expression
     truth = problem.truth_symbolic(q)
     res = expressions_equal(a.expr.xreplace(problem.expansion()).doit(), truth)
-    exp_text = to_text(truth)
-    common = dict(expected=truth, expected_text=exp_text, read_as=_pretty(a.expr), symbolic=True, match=res.method)
-    shown = _pretty(_in_names(problem, q, truth))  # for reading: x^2 and 2·x, in the program's names
+    named = _in_names(problem, q, truth)
+    # What the student reads (``expected``, every printer) is the formula in the program's names, as
+    # they write one; ``expected_text`` keeps the exact truth written out in the inputs, for machines.
+    common = dict(expected=named, expected_text=to_text(truth), read_as=_pretty(a.expr), symbolic=True,
+                  match=res.method)
+    shown = _pretty(named)  # for reading: x^2 and 2·x
     if res.equal:
         return Item(a.key, q, disp, a.text, "correct", points=1.0, **common)
     if res.equal is None:
