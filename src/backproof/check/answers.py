@@ -798,20 +798,32 @@ def _answer_expression(err: _Errors, parts: list, node: Node, problem: Problem, 
     except RecursionError:
         err.add(parts, "the expression is nested too deeply", node)
         return None
-    if q is not None and q.kind == "update" and problem.learning_rate is not None and "eta" not in problem.names:
-        expr = expr.xreplace({s: problem.learning_rate for s in expr.free_symbols if s.name == "eta"})
+    expr = _eta_in_update(expr, problem, q)
     unknown = sorted(s.name for s in expr.free_symbols if s.name not in problem.names)
     if unknown:
-        hints = {u: difflib.get_close_matches(u, problem.names, n=1) for u in unknown}
-        did = "; ".join(f"did you mean {h[0]!r} for {quote(u)}?" for u, h in hints.items() if h)
-        if "eta" in unknown:
-            did = "; ".join(filter(None, [did, "η (eta) is the learning rate only in an update such as "
-                                               f"{problem.inputs[0] if problem.inputs else 'w'}_new"]))
+        did = _unknown_hints(problem, unknown)
         shown = ", ".join(u if len(u) <= 40 else quote(u) for u in unknown)
         err.add(parts, f"unknown name{'s' if len(unknown) > 1 else ''} {shown} in {quote(text)}"
                        f"{' (' + did + ')' if did else ''} (known: {', '.join(problem.names)})", node)
         return None
     return expr
+
+
+def _eta_in_update(expr: sp.Expr, problem: Problem, q: Quantity | None) -> sp.Expr:
+    """In an update formula, η (``eta``) is the problem's learning rate (unless the program names an ``eta``)."""
+    if q is None or q.kind != "update" or problem.learning_rate is None or "eta" in problem.names:
+        return expr
+    return expr.xreplace({s: problem.learning_rate for s in expr.free_symbols if s.name == "eta"})
+
+
+def _unknown_hints(problem: Problem, unknown: list[str]) -> str:
+    """"did you mean …" for unknown names in an answer; for η, where it may be written."""
+    hints = {u: difflib.get_close_matches(u, problem.names, n=1) for u in unknown}
+    did = "; ".join(f"did you mean {h[0]!r} for {quote(u)}?" for u, h in hints.items() if h)
+    if "eta" in unknown:
+        did = "; ".join(filter(None, [did, "η (eta) is the learning rate only in an update such as "
+                                           f"{problem.inputs[0] if problem.inputs else 'w'}_new"]))
+    return did
 
 
 def _constant_answer(err: _Errors, parts: list, key: str, q: Quantity, node: Node, problem: Problem,

@@ -481,7 +481,7 @@ def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:
         return Item(a.key, q, disp, a.text, "undecided",
                     diagnosis=Diagnosis(None, f"{why}; expected {shown}"), **common)
     given = a.expr.xreplace(problem.expansion()).doit()
-    diagnosis, point = _symbolic_diagnosis(problem, q, given, truth, shown, res)
+    diagnosis, point = _symbolic_diagnosis(problem, q, given, truth, named, res)
     return Item(a.key, q, disp, a.text, "incorrect", counterexample=point, diagnosis=diagnosis, **common)
 
 
@@ -497,11 +497,14 @@ def _in_names(problem: Problem, q: Quantity, truth: sp.Expr) -> sp.Expr:
     return in_names(problem, form) if form is not None else truth
 
 
-def _symbolic_diagnosis(problem: Problem, q: Quantity, given: sp.Expr, truth: sp.Expr, shown: str,
+def _symbolic_diagnosis(problem: Problem, q: Quantity, given: sp.Expr, truth: sp.Expr, named: sp.Expr,
                         res) -> tuple[Diagnosis, dict | None]:
     """Name the slip a wrong formula matches (the same catalogue, applied in symbols); else show
     where it differs. Also returns a counterexample at a point with small whole numbers when
-    there is one (else the random point that told them apart)."""
+    there is one (else the random point that told them apart).
+
+    ``named`` is the right formula in the program's names (what the student reads)."""
+    shown = _pretty(named)
     symbols = sorted(given.free_symbols | truth.free_symbols, key=str)
     simple = simple_point([given, truth], symbols) if symbols else None
     slips = [s for s in symbolic_slips(problem, q) if _same_formula(given, s, res)]
@@ -514,8 +517,28 @@ def _symbolic_diagnosis(problem: Problem, q: Quantity, given: sp.Expr, truth: sp
     else:
         mine, right = res.given_value, res.expected_value
         point = ", ".join(f"{k} = {format_number(v)}" for k, v in sorted((res.point or {}).items()))
-    return (Diagnosis(None, f"not equal to {shown}: at {point} yours is {_maybe(mine)}, the right one {_maybe(right)}"),
-            simple or res.point)
+    there = _names_there(problem, named, simple or res.point)
+    return (Diagnosis(None, f"not equal to {shown}: at {point} yours is {_maybe(mine)}, the right one "
+                            f"{_maybe(right)}{there}"), simple or res.point)
+
+
+def _names_there(problem: Problem, named: sp.Expr, point: Mapping | None) -> str:
+    """The values at ``point`` of the program's names the right formula uses (``(there e = 0)``),
+    so a student can check it by hand; at most four."""
+    inner = sorted((s for s in named.free_symbols if s.name in problem.assigned), key=lambda s: s.name)[:4]
+    if not inner or not point:
+        return ""
+    at = {sp.Symbol(k, real=True): sp.Rational(repr(v)) for k, v in point.items()}
+    parts = []
+    for s in inner:
+        try:
+            v = complex(sp.N(problem.expansion()[s].xreplace(at), 15))
+        except (TypeError, ValueError, KeyError, ZeroDivisionError):
+            return ""
+        if not (math.isfinite(v.real) and abs(v.imag) < 1e-12):
+            return ""
+        parts.append(f"{s.name} = {format_number(v.real)}")
+    return f" (there {', '.join(parts)})"
 
 
 def _named(slips: list, shown: str) -> Diagnosis:
