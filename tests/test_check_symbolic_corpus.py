@@ -341,3 +341,15 @@ def test_eta_outside_an_update_is_refused_with_a_hint():
     p = _problem("two_layer")
     with pytest.raises(AnswerFileError, match=r"unknown name eta .*learning rate only in an update"):
         parse_answers(p, {"dJ/dw2": "eta*a1"})
+
+
+def test_the_half_dropped_in_one_term_of_the_loss_is_named_with_that_term():
+    """J = ½(z2 − y)² + ½(z3 − t)²: a student who differentiates the first term as (z2 − y)² (2·(z2 − y))
+    and the second right gets the ½ named for the term with z2 − y."""
+    x, y, t, w2, w3 = _sym("x y t w2 w3")
+    a1, z2, z3 = _sym("a1 z2 z3")
+    slipped = (2 * (z2 - y) * w2 + (z3 - t) * w3) * a1 * (1 - a1) * x
+    p = Problem(WIDE)
+    item = diagnose(p, parse_answers(p, {"dJ/dw1": _text(slipped)})).items[0]
+    assert item.verdict == "incorrect" and item.diagnosis.mistake == "loss_half_factor"
+    assert "the ½ of the term (z2 − y)² in J" in item.diagnosis.explanation, item.diagnosis.explanation

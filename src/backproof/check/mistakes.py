@@ -586,7 +586,7 @@ def symbolic_slips(problem: Problem, q: Quantity) -> list[SymbolicSlip]:
     out = sweep.activation_slips() if sweep is not None else []
     out += _half_slips(problem, q, truth)
     if sweep is not None:
-        out += sweep.fork_slips(truth) + sweep.swap_slips() + sweep.sign_slips()
+        out += sweep.half_term_slips() + sweep.fork_slips(truth) + sweep.swap_slips() + sweep.sign_slips()
     out.append(SymbolicSlip("sign_flip", "your formula is the right one with the opposite sign: a sign was lost "
                                          "in a local derivative on the way", -truth))
     if sweep is not None:
@@ -741,6 +741,26 @@ class _Sweep:
             for kind, local, why in replaced:
                 out += self._slips(kind, [({(e.gate, e.k): local}, why, "")])
         return out
+
+    def half_term_slips(self) -> list[SymbolicSlip]:
+        """A loss with several squared terms (½(z2 − y)² + ½(z3 − t)²): the ½ kept or dropped in one
+        of them only, each term in turn (in all of them at once is the whole-result slip)."""
+        squares = [e for e in self.edges if e.k == 0 and e.gate.split(":")[0] == self.p.output
+                   and self.g.nodes[e.gate]["op"] == "pow" and self._exponent(e.gate) == 2]
+        if len(squares) < 2:
+            return []
+        cases = []
+        for e in squares:
+            for how, f in (("twice", sp.Integer(2)), ("half", sp.Rational(1, 2))):
+                cases.append(({(e.gate, e.k): f * e.local},
+                              f"the ½ of the term ({self.prose(e.node)})² in {self.p.output} kept or dropped "
+                              f"inconsistently: your formula has {how} its part (∂/∂u of ½u² is u; of u² it is 2u)",
+                              ""))
+        return self._slips("loss_half_factor", cases)
+
+    def _exponent(self, gate: str) -> sp.Expr | None:
+        ops = operands(self.g, gate)
+        return self.g.nodes[ops[1]]["expr"] if len(ops) == 2 and self.g.nodes[ops[1]]["kind"] == "const" else None
 
     def fork_slips(self, truth: sp.Expr) -> list[SymbolicSlip]:
         """At every fork on the way (a node feeding several operations), each path left out in turn."""
