@@ -353,3 +353,45 @@ def test_the_half_dropped_in_one_term_of_the_loss_is_named_with_that_term():
     item = diagnose(p, parse_answers(p, {"dJ/dw1": _text(slipped)})).items[0]
     assert item.verdict == "incorrect" and item.diagnosis.mistake == "loss_half_factor"
     assert "the ½ of the term (z2 − y)² in J" in item.diagnosis.explanation, item.diagnosis.explanation
+
+
+# --- random programs: the symbolic slips never fail, and a negated formula is always named --------------
+
+from hypothesis import HealthCheck, assume, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from program_strategies import expressions as shared_expressions  # noqa: E402
+
+_UNARY = ("sin", "tanh", "sigmoid", "softplus", "relu", "exp", "-")
+
+
+@st.composite
+def _programs(draw):
+    names = ["x", "y"]
+    lines = []
+    for i in range(draw(st.integers(1, 2))):
+        lines.append(f"s{i} = {draw(shared_expressions(tuple(names), _UNARY))}")
+        names.append(f"s{i}")
+    return "\n".join(lines)
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(text=_programs(), wrt=st.sampled_from(["x", "y"]), how=st.sampled_from(["negated", "doubled", "plus x"]))
+def test_random_programs_get_a_verdict_and_a_negated_formula_is_named(text, wrt, how):
+    """Any wrong formula gets a verdict (never an exception); the truth with the opposite sign is
+    always named (a sign lost somewhere on the way, or the slip that gives the same formula)."""
+    p = Problem(text)
+    assume(wrt in p.inputs)
+    q = p.resolve(f"d{p.output}/d{wrt}")
+    truth = p.truth_symbolic(q)
+    wrong = {"negated": -truth, "doubled": 2 * truth, "plus x": truth + sp.Symbol("x", **R)}[how]
+    assume(truth != 0 and wrong.free_symbols and len(sp.sstr(wrong)) < 600)  # a formula, not a number
+    from backproof.printing import to_text  # the expression language (step, max), not SymPy's names
+    item = diagnose(p, parse_answers(p, {str(q): to_text(wrong)})).items[0]
+    assert item.verdict in ("incorrect", "undecided"), item
+    if item.verdict == "incorrect":
+        d = item.diagnosis
+        assert d.mistake is None or d.mistake in MISTAKE_NAMES
+        assert not (d.mistake and d.mistake in d.explanation)
+        if how == "negated":
+            assert d.mistake is not None, d.explanation

@@ -567,7 +567,7 @@ def _same_formula(given: sp.Expr, slip, res) -> bool:
         subs = {sp.Symbol(k, real=True): sp.Rational(repr(v)) for k, v in res.point.items()}
         try:
             v = complex(sp.N(rewrite_elementary(expr).xreplace(subs), 20))
-        except (TypeError, ValueError, ZeroDivisionError):
+        except (TypeError, ValueError, ArithmeticError):
             v = None
         if v is not None and math.isfinite(v.real) and abs(v.imag) < 1e-12 and \
                 abs(v.real - res.given_value) > 1e-7 * max(1.0, abs(res.given_value)):

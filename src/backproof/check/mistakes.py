@@ -539,6 +539,8 @@ def candidate_mutations(problem: Problem, q: Quantity, trace: Trace, base: Evalu
 _MAX_SWEEPS = 240
 #: Graphs larger than this get only the whole-result slips (sign, ½, updates), no per-edge ones.
 _MAX_SWEPT_NODES = 400
+#: What SymPy raises when a changed formula cannot be formed or evaluated (1/0 after a swap, say).
+_REFUSED = (ValueError, TypeError, ArithmeticError, KeyError)
 #: The operations whose operands students swap in symbols (− and ÷; a swapped power is not a slip one makes).
 _SWAPPED = frozenset({"sub", "div"}) & NONCOMMUTATIVE
 
@@ -663,6 +665,14 @@ class _Edge:
     local: sp.Expr
 
 
+def _at_output(op, a: sp.Expr) -> sp.Expr | None:
+    """The activation's derivative taken at its own output ``a`` (None if SymPy refuses it)."""
+    try:
+        return op.partials(a)[0]
+    except _REFUSED:
+        return None
+
+
 class _Sweep:
     """The symbolic backward sweep of one gradient, ready to run again with one change."""
 
@@ -715,7 +725,10 @@ class _Sweep:
     def _slips(self, kind: str, cases) -> list[SymbolicSlip]:
         out = []
         for changed, why, where, *rest in cases:
-            form = self.run(changed, *rest)
+            try:
+                form = self.run(changed, *rest)
+            except _REFUSED:  # SymPy refusing the changed formula: this slip cannot be told here
+                continue
             if form is not None and form != self.truth:  # a change that makes no difference here
                 out.append(SymbolicSlip(kind, why, form, where))
         return out
@@ -734,8 +747,9 @@ class _Sweep:
                          f"the derivative of {op.symbol} left out: ∂{name}/∂{z} taken as 1"),
                         ("activation_instead_of_derivative", a,
                          f"{op.symbol}({z}) used instead of its derivative for ∂{name}/∂{z}"),
-                        ("derivative_at_output", op.partials(a)[0],
+                        ("derivative_at_output", _at_output(op, a),
                          f"{op.symbol}′ taken at the output {name} instead of at {z}")]
+            replaced = [r for r in replaced if r[1] is not None]
             if op.name == "sigmoid":
                 replaced.append(("sigmoid_prime_plus", a * (1 + a), f"σ′ written as σ(1 + σ) for ∂{name}/∂{z}"))
             for kind, local, why in replaced:
@@ -807,8 +821,10 @@ class _Sweep:
             if len(ops) != 2:
                 continue
             left, right = (self.g.nodes[u]["expr"] for u in ops)
-            swapped = OPS[data["op"]].forward(right, left)
-            changed, expansion = self._with_value(n, swapped)
+            try:
+                changed, expansion = self._with_value(n, OPS[data["op"]].forward(right, left))
+            except _REFUSED:
+                continue
             if not changed and expansion is None:
                 continue
             sym = OPS[data["op"]].symbol
