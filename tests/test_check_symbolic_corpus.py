@@ -185,7 +185,7 @@ CASES = [
     ("sigmoid_prime_plus", "two_layer", "dJ/dz2", "σ(1 + σ) for ∂a2/∂z2"),
     ("loss_half_factor", "two_layer", "dJ/da2", "twice the right one"),
     ("operands_swapped", "two_layer", "dJ/da2", "y − a2 instead of a2 − y"),
-    ("chain_inverted", "two_layer", "dJ/dw1", "∂w1/∂(w1·x) = 1/x used instead of ∂(w1·x)/∂w1 = x"),
+    ("chain_inverted", "two_layer", "dJ/dw1", "∂w1/∂z1 = 1/x used instead of ∂z1/∂w1 = x"),
     ("fork_path_missing", "fork", "dJ/dh", "you followed only the path through p; h also feeds q"),
     ("fork_path_missing", "fork", "dJ/dw1", "one path at the fork at h left out"),
     ("fork_path_missing", "inline", "dy/db", "you followed only the path through a + b; b also feeds b − c"),

@@ -706,9 +706,35 @@ class _Sweep:
         """The node in a sentence."""
         return _show(_node_label(self.d, nid))
 
+    def factor(self, e: _Edge) -> tuple[str, str, sp.Expr]:
+        """The chain-rule factor edge ``e`` is, as the student writes it: (top, bottom, ∂top/∂bottom).
+
+        A statement's own local derivative (∂z1/∂w1 = x for z1 = w1*x + b1) when the edge's node
+        is a name used once in the statement and every other factor on the way to its result is
+        ±1 (then changing the edge's sign, or turning it upside down, does the same to ∂z1/∂w1);
+        otherwise the operation's (∂(w1·x)/∂w1)."""
+        s = e.gate.split(":")[0]
+        g = self.g
+        if ":" in e.gate and s in g and g.nodes[s]["kind"] == "name" and g.nodes[e.node]["kind"] in ("input", "name") \
+                and sum(w.split(":")[0] == s and ":" in w for _, w in g.out_edges(e.node)) == 1:
+            cur = e.gate
+            while True:
+                outs = list(g.out_edges(cur, keys=True))
+                if len(outs) != 1:
+                    break
+                _, w, k = outs[0]
+                if w == s:
+                    return s, e.node, self.p.local_symbolic(s, e.node)
+                local = self.pairs.get((w, k), (None, None))[0]
+                if local is None or not (local.is_number and abs(local) == 1):
+                    break
+                cur = w
+        return self.label(e.gate), self.label(e.node), e.local
+
     def local_text(self, e: _Edge) -> str:
-        """``∂gate/∂node = its local derivative`` in the program's names."""
-        return f"∂{self.label(e.gate)}/∂{self.label(e.node)} = {_show(in_names(self.p, e.local))}"
+        """``∂top/∂bottom = its local derivative`` in the program's names (see :meth:`factor`)."""
+        top, bottom, local = self.factor(e)
+        return f"∂{top}/∂{bottom} = {_show(in_names(self.p, local))}"
 
     def run(self, changed: Mapping[tuple[str, int], sp.Expr],
             expansion: Mapping[sp.Symbol, sp.Expr] | None = None) -> sp.Expr | None:
@@ -870,7 +896,7 @@ class _Sweep:
                                       _term(_node_label(self.d, e.gate)).startswith("(")))
         return self._slips("sign_flip", [
             ({(e.gate, e.k): -e.local}, f"the sign of {self.local_text(e)} was lost (you used "
-                                        f"{_show(in_names(self.p, -e.local))})",
+                                        f"{_show(in_names(self.p, -self.factor(e)[2]))})",
              f"losing the sign of {self.local_text(e)}") for e in edges])
 
     def inverted_slips(self) -> list[SymbolicSlip]:
@@ -879,11 +905,11 @@ class _Sweep:
         for e in self.edges:
             if e.local.is_number:  # a constant factor upside down (2 for ½) is the ½ slip, or noise
                 continue
-            flipped = 1 / e.local
-            cases.append(({(e.gate, e.k): flipped},
-                          f"a chain-rule factor upside down: ∂{self.label(e.node)}/∂{self.label(e.gate)} = "
-                          f"{_show(in_names(self.p, flipped))} used instead of {self.local_text(e)} "
-                          f"(the chain rule multiplies by ∂{self.label(e.gate)}/∂{self.label(e.node)})",
+            top, bottom, local = self.factor(e)
+            cases.append(({(e.gate, e.k): 1 / e.local},
+                          f"a chain-rule factor upside down: ∂{bottom}/∂{top} = "
+                          f"{_show(in_names(self.p, 1 / local))} used instead of {self.local_text(e)} "
+                          f"(the chain rule multiplies by ∂{top}/∂{bottom})",
                           f"turning {self.local_text(e)} upside down"))
         return self._slips("chain_inverted", cases)
 
