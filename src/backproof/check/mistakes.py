@@ -536,9 +536,9 @@ def candidate_mutations(problem: Problem, q: Quantity, trace: Trace, base: Evalu
 # and, if so, names the slip in the student's terms (the local derivative, the path, the node).
 
 #: Mutated backward sweeps one wrong formula may cost; past it the remaining slips are not tried.
-_MAX_SWEEPS = 240
+_MAX_SWEEPS = 120
 #: Graphs larger than this get only the whole-result slips (sign, ½, updates), no per-edge ones.
-_MAX_SWEPT_NODES = 400
+_MAX_SWEPT_NODES = 150
 #: What SymPy raises when a changed formula cannot be formed or evaluated (1/0 after a swap, say).
 _REFUSED = (ValueError, TypeError, ArithmeticError, KeyError)
 #: The operations whose operands students swap in symbols (− and ÷; a swapped power is not a slip one makes).
