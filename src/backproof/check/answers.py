@@ -57,7 +57,8 @@ class AnswerFileError(SpecError):
     """An answer file with one or more bad fields; ``problems`` lists every one."""
 
     def __init__(self, problems: list[str]):
-        self.problems = list(problems)
+        # A YAML or JSON escape can make a lone surrogate ("\\ud800"), which no UTF-8 stream can print.
+        self.problems = [p.encode("utf-8", "backslashreplace").decode("utf-8") for p in problems]
         more = len(self.problems) - 1
         super().__init__(self.problems[0] + (f" (and {more} more problem{'s' if more > 1 else ''})"
                                                if more > 0 else ""))
@@ -104,10 +105,18 @@ def _yaml_tree(text: str, path: str) -> Node:
         # Depth and alias expansion are checked on the event stream before composing.
         check_yaml_events(text, path)
         root = _compose(text)
+    except yaml.reader.ReaderError as exc:  # a character YAML forbids (a control character, say)
+        pos = min(max(int(exc.position), 0), len(text))
+        line, col = text.count("\n", 0, pos) + 1, pos - (text.rfind("\n", 0, pos) + 1) + 1
+        char = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        raise AnswerFileError([f"{path}:{line}:{col}: not valid YAML: the character {char!r} (U+{ord(char):04X}) is "
+                               f"not allowed in YAML text"]) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else path
-        raise AnswerFileError([f"{where}: not valid YAML: {getattr(exc, 'problem', None) or exc}"]) from None
+        # One line: PyYAML's own text spans several (the context, then 'in "<unicode string>", line …').
+        why = " ".join(str(getattr(exc, "problem", None) or exc).split())
+        raise AnswerFileError([f"{where}: not valid YAML: {why}"]) from None
     seen: set[int] = set()
 
     def walk(n) -> Node:
@@ -756,7 +765,7 @@ def _read_value(err: _Errors, parts: list, key: str, q: Quantity, node: Node, pr
     plain = _plain_rational(text)
     if plain is not None:
         return _number_answer(err, parts, key, q, node, problem, text, plain)
-    expr = _answer_expression(err, parts, node, problem, text)
+    expr = _answer_expression(err, parts, node, problem, text, q)
     if expr is None:
         return None
     if expr.free_symbols:
@@ -788,8 +797,12 @@ def _number_answer(err: _Errors, parts: list, key: str, q: Quantity, node: Node,
     return Answer(key, q, text, "number", number=value, line=node.line, col=node.col)
 
 
-def _answer_expression(err: _Errors, parts: list, node: Node, problem: Problem, text: str) -> sp.Expr | None:
-    """The answer parsed as an expression in the problem's names (None, with the problem noted, if it is not one)."""
+def _answer_expression(err: _Errors, parts: list, node: Node, problem: Problem, text: str,
+                       q: Quantity | None = None) -> sp.Expr | None:
+    """The answer parsed as an expression in the problem's names (None, with the problem noted, if it is not one).
+
+    In an update (``w2_new: w2 - η*…``) η (``eta``) is the problem's learning rate, unless the
+    program has a name ``eta`` of its own."""
     try:
         expr = parse_expression(text, known=set(problem.assigned))
     except ParseError as exc:
@@ -802,15 +815,32 @@ def _answer_expression(err: _Errors, parts: list, node: Node, problem: Problem, 
     except RecursionError:
         err.add(parts, "the expression is nested too deeply", node)
         return None
+    expr = _eta_in_update(expr, problem, q)
     unknown = sorted(s.name for s in expr.free_symbols if s.name not in problem.names)
     if unknown:
-        hints = {u: difflib.get_close_matches(u, problem.names, n=1) for u in unknown}
-        did = "; ".join(f"did you mean {h[0]!r} for {quote(u)}?" for u, h in hints.items() if h)
+        did = _unknown_hints(problem, unknown)
         shown = ", ".join(u if len(u) <= 40 else quote(u) for u in unknown)
         err.add(parts, f"unknown name{'s' if len(unknown) > 1 else ''} {shown} in {quote(text)}"
                        f"{' (' + did + ')' if did else ''} (known: {', '.join(problem.names)})", node)
         return None
     return expr
+
+
+def _eta_in_update(expr: sp.Expr, problem: Problem, q: Quantity | None) -> sp.Expr:
+    """In an update formula, η (``eta``) is the problem's learning rate (unless the program names an ``eta``)."""
+    if q is None or q.kind != "update" or problem.learning_rate is None or "eta" in problem.names:
+        return expr
+    return expr.xreplace({s: problem.learning_rate for s in expr.free_symbols if s.name == "eta"})
+
+
+def _unknown_hints(problem: Problem, unknown: list[str]) -> str:
+    """"did you mean …" for unknown names in an answer; for η, where it may be written."""
+    hints = {u: difflib.get_close_matches(u, problem.names, n=1) for u in unknown}
+    did = "; ".join(f"did you mean {h[0]!r} for {quote(u)}?" for u, h in hints.items() if h)
+    if "eta" in unknown:
+        did = "; ".join(filter(None, [did, "η (eta) is the learning rate only in an update such as "
+                                           f"{problem.inputs[0] if problem.inputs else 'w'}_new"]))
+    return did
 
 
 def _constant_answer(err: _Errors, parts: list, key: str, q: Quantity, node: Node, problem: Problem,

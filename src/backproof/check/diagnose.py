@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 
 import sympy as sp
 
+from ..functions import rewrite_elementary
 from ..printing import format_number, to_text
 from .answers import Answer, CheckInput, Tolerances
 from .compare import (
@@ -33,7 +34,7 @@ from .compare import (
     rounded_to,
 )
 from .mistakes import CATCH_ALL, MISTAKES, candidate_mutations, simple_point, symbolic_slips
-from .quantities import Evaluator, Formula, Problem, Quantity, Trace, formula_parts, formula_text
+from .quantities import Evaluator, Formula, Problem, Quantity, Trace, formula_parts, formula_text, in_names
 
 __all__ = ["Diagnosis", "Item", "CheckResult", "diagnose", "check", "VERDICTS", "computation_order",
            "FIGURES_CREDIT"]
@@ -170,7 +171,7 @@ def _evaluated(expr: sp.Expr) -> sp.Expr:
 
 
 def _pretty(expr: sp.Expr) -> str:
-    text = to_text(_evaluated(expr)).replace("**", "^").replace("*", "·").replace(" - ", " − ")
+    text = to_text(_evaluated(expr)).replace("**", "^").replace("*", "·").replace(" - ", " − ").replace("(-", "(−")
     return "−" + text[1:] if text.startswith("-") else text
 
 
@@ -466,9 +467,12 @@ def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:
     assert a.expr is not None  # an "expression" answer always holds its expression
     truth = problem.truth_symbolic(q)
     res = expressions_equal(a.expr.xreplace(problem.expansion()).doit(), truth)
-    exp_text = to_text(truth)
-    common = dict(expected=truth, expected_text=exp_text, read_as=_pretty(a.expr), symbolic=True, match=res.method)
-    shown = _pretty(truth)  # for reading: x^2 and 2·x, not Python's x**2 and 2*x
+    named = _in_names(problem, q, truth)
+    # What the student reads (``expected``, every printer) is the formula in the program's names, as
+    # they write one; ``expected_text`` keeps the exact truth written out in the inputs, for machines.
+    common = dict(expected=named, expected_text=to_text(truth), read_as=_pretty(a.expr), symbolic=True,
+                  match=res.method)
+    shown = _pretty(named)  # for reading: x^2 and 2·x
     if res.equal:
         return Item(a.key, q, disp, a.text, "correct", points=1.0, **common)
     if res.equal is None:
@@ -477,20 +481,35 @@ def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:
         return Item(a.key, q, disp, a.text, "undecided",
                     diagnosis=Diagnosis(None, f"{why}; expected {shown}"), **common)
     given = a.expr.xreplace(problem.expansion()).doit()
-    return Item(a.key, q, disp, a.text, "incorrect", counterexample=res.point,
-                diagnosis=_symbolic_diagnosis(problem, q, given, truth, shown, res), **common)
+    diagnosis, point = _symbolic_diagnosis(problem, q, given, truth, named, res)
+    return Item(a.key, q, disp, a.text, "incorrect", counterexample=point, diagnosis=diagnosis, **common)
 
 
-def _symbolic_diagnosis(problem: Problem, q: Quantity, given: sp.Expr, truth: sp.Expr, shown: str,
-                        res) -> Diagnosis:
+def _in_names(problem: Problem, q: Quantity, truth: sp.Expr) -> sp.Expr:
+    """A gradient or update written in the program's names, as a student writes it
+    (``(a2 − y)·a2·(1 − a2)``, not σ(b2 + w2·σ(…)) in the inputs); ``truth`` when there is no such form."""
+    if q.kind == "update" and problem.learning_rate is not None:
+        grad = _in_names(problem, Quantity("grad", problem.output, q.name), sp.Integer(0))
+        return sp.Symbol(q.name, real=True) - problem.learning_rate * grad if grad != 0 else truth
+    if q.kind != "grad":
+        return truth
+    form = problem.derivation_of(q.name).symbolic.get(q.wrt)
+    return in_names(problem, form) if form is not None else truth
+
+
+def _symbolic_diagnosis(problem: Problem, q: Quantity, given: sp.Expr, truth: sp.Expr, named: sp.Expr,
+                        res) -> tuple[Diagnosis, dict | None]:
     """Name the slip a wrong formula matches (the same catalogue, applied in symbols); else show
-    where it differs, at a point with small whole numbers when there is one."""
-    slips = [s for s in symbolic_slips(problem, q) if expressions_equal(given, s.expr).equal]
-    if slips:
-        return Diagnosis(slips[0].kind, f"{slips[0].explanation} (the right formula is {shown})",
-                         tuple(dict.fromkeys(s.kind for s in slips[1:] if s.kind != slips[0].kind)))
+    where it differs. Also returns a counterexample at a point with small whole numbers when
+    there is one (else the random point that told them apart).
+
+    ``named`` is the right formula in the program's names (what the student reads)."""
+    shown = _pretty(named)
     symbols = sorted(given.free_symbols | truth.free_symbols, key=str)
     simple = simple_point([given, truth], symbols) if symbols else None
+    slips = [s for s in symbolic_slips(problem, q) if _same_formula(given, s, res)]
+    if slips:
+        return _named(slips, shown), simple or res.point
     if simple is not None:
         at = {s: sp.Float(simple[str(s)]) for s in symbols}
         mine, right = (float(e.xreplace(at).evalf()) for e in (given, truth))
@@ -498,7 +517,62 @@ def _symbolic_diagnosis(problem: Problem, q: Quantity, given: sp.Expr, truth: sp
     else:
         mine, right = res.given_value, res.expected_value
         point = ", ".join(f"{k} = {format_number(v)}" for k, v in sorted((res.point or {}).items()))
-    return Diagnosis(None, f"not equal to {shown}: at {point} yours is {_maybe(mine)}, the right one {_maybe(right)}")
+    there = _names_there(problem, named, simple or res.point)
+    return (Diagnosis(None, f"not equal to {shown}: at {point} yours is {_maybe(mine)}, the right one "
+                            f"{_maybe(right)}{there}"), simple or res.point)
+
+
+def _names_there(problem: Problem, named: sp.Expr, point: Mapping | None) -> str:
+    """The values at ``point`` of the program's names the right formula uses (``(there e = 0)``),
+    so a student can check it by hand; at most four."""
+    inner = sorted((s for s in named.free_symbols if s.name in problem.assigned), key=lambda s: s.name)[:4]
+    if not inner or not point:
+        return ""
+    at = {sp.Symbol(k, real=True): sp.Rational(repr(v)) for k, v in point.items()}
+    parts = []
+    for s in inner:
+        try:
+            v = complex(sp.N(problem.expansion()[s].xreplace(at), 15))
+        except (TypeError, ValueError, KeyError, ZeroDivisionError):
+            return ""
+        if not (math.isfinite(v.real) and abs(v.imag) < 1e-12):
+            return ""
+        parts.append(f"{s.name} = {format_number(v.real)}")
+    return f" (there {', '.join(parts)})"
+
+
+def _named(slips: list, shown: str) -> Diagnosis:
+    """The first (most specific) slip that gives the student's formula; the same slip at other
+    places that give the same formula named with it; other kinds listed as also consistent."""
+    first = slips[0]
+    places = list(dict.fromkeys(s.where for s in slips[1:] if s.kind == first.kind and s.where
+                                and s.where != first.where))
+    text = first.explanation
+    if len(places) > 2 and first.kind == "sign_flip":
+        text = (f"your formula is the right one with the opposite sign: the sign of one of the {len(places) + 1} "
+                f"local derivatives on the way was lost (any one of them gives this formula)")
+    elif len(places) > 2:
+        text += f"; the same slip in any of the {len(places) + 1} factors on this path gives the same formula"
+    elif places:
+        text += f"; {' or '.join(places)} instead gives the same formula"
+    also = tuple(dict.fromkeys(s.kind for s in slips[1:] if s.kind not in (first.kind, CATCH_ALL)))
+    return Diagnosis(first.kind, f"{text} (the right formula is {shown})", also)
+
+
+def _same_formula(given: sp.Expr, slip, res) -> bool:
+    """Whether ``given`` equals the slip's formula: first a cheap look at the point where the
+    student's formula was already evaluated (most slips differ there), then the proof."""
+    expr = slip.expr
+    if res.point and res.given_value is not None and expr.free_symbols <= {sp.Symbol(k, real=True) for k in res.point}:
+        subs = {sp.Symbol(k, real=True): sp.Rational(repr(v)) for k, v in res.point.items()}
+        try:
+            v = complex(sp.N(rewrite_elementary(expr).xreplace(subs), 20))
+        except (TypeError, ValueError, ArithmeticError):
+            v = None
+        if v is not None and math.isfinite(v.real) and abs(v.imag) < 1e-12 and \
+                abs(v.real - res.given_value) > 1e-7 * max(1.0, abs(res.given_value)):
+            return False
+    return bool(expressions_equal(given, expr).equal)
 
 
 def _maybe(x: float | None) -> str:

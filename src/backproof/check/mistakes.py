@@ -11,16 +11,19 @@ The order of :data:`MISTAKES` is the order of preference when several fit.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
+import networkx as nx
 import numpy as np
 import sympy as sp
 
-from ..graph import TapeEntry
+from ..derivation import backward_sweep, local_partials, operands
+from ..graph import TapeEntry, topological_order
 from ..ops import OPS
-from ..printing import format_number
-from .quantities import ACTIVATIONS, NONCOMMUTATIVE, Evaluator, Problem, Quantity, Trace
+from ..printing import format_number, to_text
+from .quantities import ACTIVATIONS, NONCOMMUTATIVE, Evaluator, Problem, Quantity, Trace, in_names
 from .tapes import StatementTape, forward_value, op_of
 
 __all__ = ["Mutation", "Mistake", "MISTAKES", "MISTAKE_NAMES", "CATCH_ALL", "candidate_mutations", "SymbolicSlip",
@@ -527,93 +530,388 @@ def candidate_mutations(problem: Problem, q: Quantity, trace: Trace, base: Evalu
 
 
 # --- symbolic answers -------------------------------------------------------------------------
-# The same slips, applied to the derivation in symbols: the checker decides whether the
-# student's formula equals the mutated one and, if so, names the slip in the student's terms.
+# The same slips, applied to the derivation in symbols: the backward sweep run again with one
+# local derivative (or one node's value) changed the way a student's slip changes it, the result
+# written in the inputs. The checker decides whether the student's formula equals a mutated one
+# and, if so, names the slip in the student's terms (the local derivative, the path, the node).
+
+#: Mutated backward sweeps one wrong formula may cost; past it the remaining slips are not tried.
+_MAX_SWEEPS = 120
+#: Graphs larger than this get only the whole-result slips (sign, ½, updates), no per-edge ones.
+_MAX_SWEPT_NODES = 150
+#: What SymPy raises when a changed formula cannot be formed or evaluated (1/0 after a swap, say).
+_REFUSED = (ValueError, TypeError, ArithmeticError, KeyError)
+#: The operations whose operands students swap in symbols (− and ÷; a swapped power is not a slip one makes).
+_SWAPPED = frozenset({"sub", "div"}) & NONCOMMUTATIVE
+
 
 @dataclass(frozen=True)
 class SymbolicSlip:
-    """A slip applied to a symbolic gradient: its kind, what to tell the student, the result."""
+    """A slip applied to a symbolic answer: its kind, what to tell the student, the result.
+
+    ``where`` names the local derivative or path it changed (``∂e/∂c = −1``) when the same
+    kind of slip elsewhere can give the same formula; the checker then names every such place.
+    """
 
     kind: str
     explanation: str
     expr: sp.Expr
+    where: str = ""
 
 
 def symbolic_slips(problem: Problem, q: Quantity) -> list[SymbolicSlip]:
-    """The classic slips of a symbolic gradient ``q``, in order of preference: one path at a
-    fork left out (each path separately), an activation's derivative left out, replaced by the
-    activation, taken at the output or written σ(1+σ), the sign lost, the ½ of the loss kept or
-    dropped.
+    """The classic slips of a symbolic gradient or update ``q``, in order of preference.
+
+    For a gradient: an activation's derivative left out, replaced by the activation, taken at
+    the output or written σ(1+σ); the ½ of the loss kept or dropped; one path at a fork left
+    out (each path at each fork separately); the operands of − or ÷ swapped; the sign of one
+    local derivative lost; one local derivative used upside down (∂x/∂u for ∂u/∂x); the whole
+    result with the opposite sign. For an update ``w − η·∂J/∂w``: the update's own slips
+    (sign, η missing, η twice), then every slip of the gradient it uses.
 
     Every result is written in the inputs, like :meth:`Problem.truth_symbolic`.
+
+    Examples
+    --------
+    >>> p = Problem("d = a + b; e = b - c; y = d*e")
+    >>> [(s.kind, s.where, str(s.expr)) for s in symbolic_slips(p, p.resolve("dy/dc"))][:2]
+    [('sign_flip', 'losing the sign of ∂e/∂c = −1', 'a + b'), ('sign_flip', 'losing the sign of ∂y/∂e = d', 'a + b')]
     """
+    if q.kind == "update":
+        return _update_slips(problem, q)
     if q.kind != "grad":
         return []
     truth = problem.truth_symbolic(q)
-    out = _fork_slips(problem, q, truth) + _activation_slips(problem, q)
-    out.append(SymbolicSlip("sign_flip", "your formula is the right one with the opposite sign: a sign "
-                                         "was lost in a local derivative on the way", -truth))
-    if q.name == problem.output:
-        out += [SymbolicSlip("loss_half_factor", f"your formula is {how} the right one: the ½ of the loss "
-                                                 "kept or dropped inconsistently", f * truth)
-                for how, f in (("twice", sp.Integer(2)), ("half", sp.Rational(1, 2)))]
-    return out
-
-
-def _fork_slips(problem: Problem, q: Quantity, truth: sp.Expr) -> list[SymbolicSlip]:
-    """At a fork of ``q.wrt``: the gradient with one path left out, for each path."""
-    from ..steps import StepKind  # the derivation's step kinds
-    d = problem.derivation_of(q.name)
-    chains = [(d.label(st.via), st.symbolic) for st in d.steps if st.kind is StepKind.CHAIN
-              and st.target == q.wrt and st.symbolic is not None and st.via is not None]
-    if len(chains) < 2:
+    if truth == 0:
         return []
-    expansion = problem.expansion()
-    out = []
-    for i, (via, form) in enumerate(chains):
-        through = [label for j, (label, _) in enumerate(chains) if j != i]
-        part = form.xreplace(expansion).doit()
-        out.append(SymbolicSlip(
-            "fork_path_missing",
-            f"you followed only the path through {_and(through)}; {q.wrt} also feeds {via}: add "
-            f"∂{q.name}/∂{via}·∂{via}/∂{q.wrt} = {sp.sstr(form)}", sp.expand(truth - part)))
+    sweep = _Sweep.of(problem, q)
+    out = sweep.activation_slips() if sweep is not None else []
+    out += _half_slips(problem, q, truth)
+    if sweep is not None:
+        out += sweep.half_term_slips() + sweep.fork_slips(truth) + sweep.swap_slips() + sweep.sign_slips()
+    out.append(SymbolicSlip("sign_flip", "your formula is the right one with the opposite sign: a sign was lost "
+                                         "in a local derivative on the way", -truth))
+    if sweep is not None:
+        out += sweep.inverted_slips()
     return out
 
 
-def _activation_slips(problem: Problem, q: Quantity) -> list[SymbolicSlip]:
-    """The activation slips applied to the symbolic derivation itself: the backward sweep run
-    again with one activation's local derivative replaced (by 1, by the activation, by σ(1+σ),
-    or taken at the output), the result written in the inputs."""
-    from ..derivation import backward_sweep, local_partials
-    from ..graph import topological_order
-    d = problem.derivation_of(q.name)
-    g = d.graph
-    acts = [w for w in g.nodes if g.nodes[w]["kind"] == "op" and g.nodes[w]["op"] in ACTIVATIONS]
-    if not acts:
+def _update_slips(problem: Problem, q: Quantity) -> list[SymbolicSlip]:
+    """``w − η·g`` with the update's own slips, then with each slip of ``g`` (the gradient it uses)."""
+    eta = problem.learning_rate
+    if eta is None:
         return []
-    order = topological_order(g)
-    pairs = local_partials(g, order, d.output, None, True)
-    out: list[SymbolicSlip] = []
-    for w in acts:
-        if (w, 0) not in pairs:
-            continue
-        a, op = g.nodes[w]["expr"], OPS[g.nodes[w]["op"]]
-        z = d.label(next(iter(g.predecessors(w))))
-        name = d.label(w)
-        replaced = [("activation_derivative_missing", sp.Integer(1),
-                     f"the derivative of {op.symbol} left out: ∂{name}/∂{z} taken as 1"),
-                    ("activation_instead_of_derivative", a,
-                     f"{op.symbol}({z}) used instead of its derivative for ∂{name}/∂{z}"),
-                    ("derivative_at_output", op.partials(a)[0],
-                     f"{op.symbol}′ taken at the output {name} instead of at {z}")]
-        if op.name == "sigmoid":
-            replaced.append(("sigmoid_prime_plus", a * (1 + a), f"σ′ written as σ(1 + σ) for ∂{name}/∂{z}"))
-        for kind, local, why in replaced:
-            back = backward_sweep(g, order, d.output, {**pairs, (w, 0): (local, None)}, False, True, None)
-            form = back.symbolic.get(q.wrt)
-            if form is not None:
-                out.append(SymbolicSlip(kind, why, form.xreplace(problem.expansion()).doit()))
+    w = sp.Symbol(q.name, real=True)
+    gq = Quantity("grad", problem.output, q.name)
+    g = problem.truth_symbolic(gq)
+    if g == 0:
+        return []
+    out = [SymbolicSlip("update_sign", UpdateSign(q.name).explain(problem), w + eta * g),
+           SymbolicSlip("learning_rate_missing", LearningRateMissing(q.name).explain(problem), w - g),
+           SymbolicSlip("learning_rate_twice", LearningRateTwice(q.name).explain(problem), w - eta ** 2 * g)]
+    grad = f"∂{problem.output}/∂{q.name}"
+    for s in symbolic_slips(problem, gq):
+        out.append(SymbolicSlip(s.kind, f"in the gradient {grad} your update uses: {s.explanation}",
+                                w - eta * s.expr, s.where))
     return out
+
+
+def _half_slips(problem: Problem, q: Quantity, truth: sp.Expr) -> list[SymbolicSlip]:
+    """Twice or half the right gradient of a loss with a square (its ½ kept or dropped)."""
+    if q.name != problem.output or not _half(problem, q, Trace(forwards={problem.output}), None):
+        return []
+    return [SymbolicSlip("loss_half_factor", f"your formula is {how} the right one: the ½ of the loss kept "
+                                             "or dropped inconsistently (∂/∂u of ½u² is u; of u² it is 2u)",
+                         f * truth) for how, f in (("twice", sp.Integer(2)), ("half", sp.Rational(1, 2)))]
+
+
+def _show(expr) -> str:
+    """An expression as a student reads it: x^2, 2·x, a − b."""
+    text = expr if isinstance(expr, str) else to_text(expr)
+    text = text.replace("**", "^").replace("*", "·").replace(" - ", " − ")
+    return "−" + text[1:] if text.startswith("-") else text
+
+
+def _term(label: str) -> str:
+    """A node's label as an operand or inside ∂…/∂…: a name as it is, an expression in parentheses."""
+    return label if re.fullmatch(r"[\w\[\]]+", label) else f"({_show(label)})"
+
+
+def _node_label(d, nid: str) -> str:
+    """A node's name, or its expression written as SymPy would simplify its structure ((p + q) − y → p + q − y)."""
+    label = d.label(nid)
+    if d.graph.nodes[nid]["kind"] == "op" and label != nid.split(":")[0]:
+        return to_text(_rebuilt(d.graph.nodes[nid]["expr"]))
+    return label
+
+
+def _rebuilt(expr: sp.Expr) -> sp.Expr:
+    """The expression rebuilt with SymPy's evaluation on (nested sums flattened)."""
+    if not expr.args:
+        return expr
+    try:
+        return expr.func(*[_rebuilt(a) for a in expr.args])
+    except (TypeError, ValueError):
+        return expr
+
+
+@dataclass(frozen=True)
+class _Edge:
+    """One edge of the backward sweep: ``node`` is operand ``k`` of ``gate``, whose local derivative is ``local``."""
+
+    node: str
+    gate: str
+    k: int
+    local: sp.Expr
+
+
+def _at_output(op, a: sp.Expr) -> sp.Expr | None:
+    """The activation's derivative taken at its own output ``a`` (None if SymPy refuses it)."""
+    try:
+        return op.partials(a)[0]
+    except _REFUSED:
+        return None
+
+
+class _Sweep:
+    """The symbolic backward sweep of one gradient, ready to run again with one change."""
+
+    def __init__(self, problem: Problem, q: Quantity, d, order: list[str], pairs: dict):
+        self.p, self.q, self.d, self.g = problem, q, d, d.graph
+        self.order, self.pairs = order, pairs
+        self.runs = 0
+        on = (nx.descendants(self.g, q.wrt) | {q.wrt}) & (nx.ancestors(self.g, d.output) | {d.output})
+        # Edges the chain rule for ∂name/∂wrt crosses, from the output backwards; a named
+        # result's own identity edge (local derivative 1, nothing a student writes) is left out.
+        nodes = self.g.nodes
+        self.edges = [_Edge(u, w, k, pairs[(w, k)][0]) for u in reversed(order) if u in on
+                      for _, w, k in sorted(self.g.out_edges(u, keys=True), key=lambda e: (nodes[e[1]]["order"], e[2]))
+                      if w in on and nodes[w]["kind"] == "op" and (w, k) in pairs]
+        self.right = backward_sweep(self.g, order, d.output, pairs, False, True, None).symbolic
+        self.truth = problem.truth_symbolic(q)
+
+    @classmethod
+    def of(cls, problem: Problem, q: Quantity) -> _Sweep | None:
+        d = problem.derivation_of(q.name)
+        if q.wrt not in d.graph or d.graph.number_of_nodes() > _MAX_SWEPT_NODES:
+            return None
+        order = topological_order(d.graph)
+        return cls(problem, q, d, order, local_partials(d.graph, order, d.output, None, True))
+
+    def label(self, nid: str) -> str:
+        """The node as an operand or inside ∂…/∂…."""
+        return _term(_node_label(self.d, nid))
+
+    def prose(self, nid: str) -> str:
+        """The node in a sentence."""
+        return _show(_node_label(self.d, nid))
+
+    def factor(self, e: _Edge) -> tuple[str, str, sp.Expr]:
+        """The chain-rule factor edge ``e`` is, as the student writes it: (top, bottom, ∂top/∂bottom).
+
+        A statement's own local derivative (∂z1/∂w1 = x for z1 = w1*x + b1) when the edge's node
+        is a name used once in the statement and every other factor on the way to its result is
+        ±1 (then changing the edge's sign, or turning it upside down, does the same to ∂z1/∂w1);
+        otherwise the operation's (∂(w1·x)/∂w1)."""
+        s = e.gate.split(":")[0]
+        g = self.g
+        if ":" in e.gate and s in g and g.nodes[s]["kind"] == "name" and g.nodes[e.node]["kind"] in ("input", "name") \
+                and sum(w.split(":")[0] == s and ":" in w for _, w in g.out_edges(e.node)) == 1:
+            cur = e.gate
+            while True:
+                outs = list(g.out_edges(cur, keys=True))
+                if len(outs) != 1:
+                    break
+                _, w, k = outs[0]
+                if w == s:
+                    return s, e.node, self.p.local_symbolic(s, e.node)
+                local = self.pairs.get((w, k), (None, None))[0]
+                if local is None or not (local.is_number and abs(local) == 1):
+                    break
+                cur = w
+        return self.label(e.gate), self.label(e.node), e.local
+
+    def local_text(self, e: _Edge) -> str:
+        """``∂top/∂bottom = its local derivative`` in the program's names (see :meth:`factor`)."""
+        top, bottom, local = self.factor(e)
+        return f"∂{top}/∂{bottom} = {_show(in_names(self.p, local))}"
+
+    def run(self, changed: Mapping[tuple[str, int], sp.Expr],
+            expansion: Mapping[sp.Symbol, sp.Expr] | None = None) -> sp.Expr | None:
+        """∂name/∂wrt in the inputs with the local derivatives ``changed`` (None past the budget)."""
+        if self.runs >= _MAX_SWEEPS:
+            return None
+        self.runs += 1
+        pairs = {**self.pairs, **{e: (v, None) for e, v in changed.items()}}
+        form = backward_sweep(self.g, self.order, self.d.output, pairs, False, True, None).symbolic.get(self.q.wrt)
+        if form is None:
+            return None
+        return form.xreplace(expansion if expansion is not None else self.p.expansion()).doit()
+
+    def _slips(self, kind: str, cases) -> list[SymbolicSlip]:
+        out = []
+        for changed, why, where, *rest in cases:
+            try:
+                form = self.run(changed, *rest)
+            except _REFUSED:  # SymPy refusing the changed formula: this slip cannot be told here
+                continue
+            if form is not None and form != self.truth:  # a change that makes no difference here
+                out.append(SymbolicSlip(kind, why, form, where))
+        return out
+
+    # --- the slips ---------------------------------------------------------------------
+    def activation_slips(self) -> list[SymbolicSlip]:
+        """One activation's local derivative replaced (by 1, by the activation, σ′ at the output, σ(1+σ))."""
+        out: list[SymbolicSlip] = []
+        for e in self.edges:
+            op = OPS[self.g.nodes[e.gate]["op"]]
+            if op.name not in ACTIVATIONS:
+                continue
+            a = self.g.nodes[e.gate]["expr"]
+            z, name = self.label(e.node), self.label(e.gate)
+            replaced = [("activation_derivative_missing", sp.Integer(1),
+                         f"the derivative of {op.symbol} left out: ∂{name}/∂{z} taken as 1"),
+                        ("activation_instead_of_derivative", a,
+                         f"{op.symbol}({z}) used instead of its derivative for ∂{name}/∂{z}"),
+                        ("derivative_at_output", _at_output(op, a),
+                         f"{op.symbol}′ taken at the output {name} instead of at {z}")]
+            replaced = [r for r in replaced if r[1] is not None]
+            if op.name == "sigmoid":
+                replaced.append(("sigmoid_prime_plus", a * (1 + a), f"σ′ written as σ(1 + σ) for ∂{name}/∂{z}"))
+            for kind, local, why in replaced:
+                out += self._slips(kind, [({(e.gate, e.k): local}, why, "")])
+        return out
+
+    def half_term_slips(self) -> list[SymbolicSlip]:
+        """A loss with several squared terms (½(z2 − y)² + ½(z3 − t)²): the ½ kept or dropped in one
+        of them only, each term in turn (in all of them at once is the whole-result slip)."""
+        squares = [e for e in self.edges if e.k == 0 and e.gate.split(":")[0] == self.p.output
+                   and self.g.nodes[e.gate]["op"] == "pow" and self._exponent(e.gate) == 2]
+        if len(squares) < 2:
+            return []
+        cases = []
+        for e in squares:
+            for how, f in (("twice", sp.Integer(2)), ("half", sp.Rational(1, 2))):
+                cases.append(({(e.gate, e.k): f * e.local},
+                              f"the ½ of the term ({self.prose(e.node)})² in {self.p.output} kept or dropped "
+                              f"inconsistently: your formula has {how} its part (∂/∂u of ½u² is u; of u² it is 2u)",
+                              ""))
+        return self._slips("loss_half_factor", cases)
+
+    def _exponent(self, gate: str) -> sp.Expr | None:
+        ops = operands(self.g, gate)
+        return self.g.nodes[ops[1]]["expr"] if len(ops) == 2 and self.g.nodes[ops[1]]["kind"] == "const" else None
+
+    def fork_slips(self, truth: sp.Expr) -> list[SymbolicSlip]:
+        """At every fork on the way (a node feeding several operations), each path left out in turn."""
+        out: list[SymbolicSlip] = []
+        by_node: dict[str, list[_Edge]] = {}
+        for e in self.edges:
+            by_node.setdefault(e.node, []).append(e)
+        for n, uses in by_node.items():
+            if len(uses) < 2:
+                continue
+            gates = {id(e): self._path_name(e, uses) for e in uses}
+            feeds = _and(list(dict.fromkeys(self.prose(gates[id(o)]) for o in uses)))
+            for e in uses:
+                others = _and(list(dict.fromkeys(self.prose(gates[id(o)]) for o in uses if o is not e)))
+                via = self.label(gates[id(e)])
+                term = _show(in_names(self.p, sp.factor_terms(self.right[e.gate] * e.local)))
+                out_name, node = self.label(self.d.output), self.label(n)
+                add = f"add ∂{out_name}/∂{via}·∂{via}/∂{node} = {term}"
+                why = (f"you followed only the path through {others}; {self.prose(n)} also feeds "
+                       f"{self.prose(gates[id(e)])}: {add}" if n == self.q.wrt else
+                       f"one path at the fork at {self.prose(n)} left out: {self.prose(n)} feeds {feeds}, and "
+                       f"you followed only the path through {others}; to ∂{out_name}/∂{node} {add}")
+                out += self._slips("fork_path_missing", [({(e.gate, e.k): sp.Integer(0)}, why, "")])
+        return out
+
+    def _path_name(self, e: _Edge, uses: list[_Edge]) -> str:
+        """The node a path at a fork goes through, as the student names it: the statement holding the
+        operation (z2 for the product w2·a1 inside z2 = w2*a1 + b2) when the fork's node is used once
+        there (then ∂J/∂z2·∂z2/∂a1 is the same term), else the operation itself."""
+        statement = e.gate.split(":")[0]
+        if ":" in e.gate and statement in self.g and self.g.nodes[statement]["kind"] == "name" and \
+                sum(o.gate.split(":")[0] == statement for o in uses) == 1:
+            return statement
+        return e.gate
+
+    def swap_slips(self) -> list[SymbolicSlip]:
+        """The operands of one − or ÷ swapped: the node's value (as its users see it) written backwards."""
+        out: list[SymbolicSlip] = []
+        for n in self.order:
+            data = self.g.nodes[n]
+            if data["kind"] != "op" or data["op"] not in _SWAPPED:
+                continue
+            ops = operands(self.g, n)
+            if len(ops) != 2:
+                continue
+            left, right = (self.g.nodes[u]["expr"] for u in ops)
+            try:
+                changed, expansion = self._with_value(n, OPS[data["op"]].forward(right, left))
+            except _REFUSED:
+                continue
+            if not changed and expansion is None:
+                continue
+            sym = OPS[data["op"]].symbol
+            a, b = (self.label(u) for u in ops)
+            why = f"operands swapped: {b} {sym} {a} instead of {a} {sym} {b}"
+            out += self._slips("operands_swapped", [(changed, why, "", expansion)])
+        return out
+
+    def _with_value(self, n: str, value: sp.Expr):
+        """The local derivatives (and, past a named result, the expansion) with node ``n``'s value replaced."""
+        new = {n: value}
+        changed: dict[tuple[str, int], sp.Expr] = {}
+        named: str | None = None
+        for w in self.order[self.order.index(n) + 1:]:
+            ops = operands(self.g, w)
+            if not any(u in new for u in ops):
+                continue
+            data = self.g.nodes[w]
+            if data["kind"] == "name":
+                named = w
+                continue
+            args = [new.get(u, self.g.nodes[u]["expr"]) for u in ops]
+            new[w] = OPS[data["op"]].forward(*args)
+            for k, part in enumerate(OPS[data["op"]].partials(*args)):
+                if (w, k) in self.pairs:
+                    changed[(w, k)] = sp.factor_terms(part)
+        if named is None:
+            return changed, None
+        result = new[operands(self.g, named)[0]]
+        expansion = dict(self.p.expansion())
+        for s in self.p.assigned:  # the swapped statement's value, and every later one built on it
+            sym = sp.Symbol(s, real=True)
+            expr = result if s == named else self.p.program.statement(s).expr
+            expansion[sym] = expr.xreplace(expansion)
+        return changed, expansion
+
+    def sign_slips(self) -> list[SymbolicSlip]:
+        """The sign of one local derivative lost (a minus sign first: where signs are usually lost)."""
+        # Where a sign is usually lost first: a local derivative with a minus of its own (∂(b − c)/∂c),
+        # then one between named values (∂q/∂h = w3), then one inside an expression.
+        edges = sorted((e for e in self.edges if e.local != 0),
+                       key=lambda e: (not sp.sympify(e.local).could_extract_minus_sign(),
+                                      _term(_node_label(self.d, e.gate)).startswith("(")))
+        return self._slips("sign_flip", [
+            ({(e.gate, e.k): -e.local}, f"the sign of {self.local_text(e)} was lost (you used "
+                                        f"{_show(in_names(self.p, -self.factor(e)[2]))})",
+             f"losing the sign of {self.local_text(e)}") for e in edges])
+
+    def inverted_slips(self) -> list[SymbolicSlip]:
+        """One chain-rule factor upside down: ∂x/∂u = 1/(∂u/∂x) used for ∂u/∂x."""
+        cases = []
+        for e in self.edges:
+            if e.local.is_number:  # a constant factor upside down (2 for ½) is the ½ slip, or noise
+                continue
+            top, bottom, local = self.factor(e)
+            cases.append(({(e.gate, e.k): 1 / e.local},
+                          f"a chain-rule factor upside down: ∂{bottom}/∂{top} = "
+                          f"{_show(in_names(self.p, 1 / local))} used instead of {self.local_text(e)} "
+                          f"(the chain rule multiplies by ∂{top}/∂{bottom})",
+                          f"turning {self.local_text(e)} upside down"))
+        return self._slips("chain_inverted", cases)
 
 
 def simple_point(exprs: list[sp.Expr], symbols: list[sp.Symbol]) -> dict[str, float] | None:
