@@ -16,7 +16,9 @@ The gallery is byte-identical on every machine: the script runs with NumPy's dis
 loops switched off (``NPY_DISABLE_CPU_FEATURES``; it re-executes itself with that set unless
 the variable is already given), because AVX-512 and the baseline loops differ in the last
 digit and central differences magnify that into the printed error columns. JSON floats are
-rounded to 12 significant figures by backproof itself.
+rounded to 12 significant figures by backproof itself. Its time budgets are scaled by 3
+(``BACKPROOF_TIME_SCALE``, unless already given): whether SymPy finishes a simplification or
+a proof within its budget must not depend on how busy the machine is.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import re
 import sys
 from pathlib import Path
 
+os.environ.setdefault("BACKPROOF_TIME_SCALE", "3")  # see the module docstring; inherited by a re-exec
 HERE = Path(os.path.relpath(Path(__file__).resolve().parent))  # relative: no machine paths in output
 #: Commands whose exit status 1 means "the check found mistakes", which is the point
 #: of those examples, not a failure of the gallery.

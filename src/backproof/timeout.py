@@ -39,15 +39,42 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, Pipe
 from typing import Any
 
+from .errors import BackproofError
 from .limits import value
 
 __all__ = ["BudgetExceeded", "Budget", "budget", "current", "run_limited", "isolation_available",
-           "set_parent_death_signal"]
+           "set_parent_death_signal", "time_scale"]
 
 #: Extra address space a SymPy worker may map beyond what it inherited (bytes).
 WORKER_MEMORY = int(value("worker_memory"))
 #: Largest reply a worker may send back (a pickled expression), bytes.
 MAX_REPLY = 64 << 20
+
+
+def time_scale() -> float:
+    """The factor every time budget is multiplied by: ``BACKPROOF_TIME_SCALE`` (1 to 100,
+    default 1).
+
+    A budget decides whether SymPy finishes a simplification or a proof, so on a busy or slow
+    machine a borderline step can fall back to its cheaper path and a write-up changes.
+    The gallery (``examples/render_all.py``) is rendered with a generous scale so that what
+    it proves does not depend on the machine's load.
+
+    Examples
+    --------
+    >>> time_scale()
+    1.0
+    """
+    text = os.environ.get("BACKPROOF_TIME_SCALE", "").strip()
+    if not text:
+        return 1.0
+    try:
+        scale = float(text)
+    except ValueError:
+        scale = math.nan
+    if not 1.0 <= scale <= 100.0:
+        raise BackproofError(f"BACKPROOF_TIME_SCALE must be a number from 1 to 100, got {text[:40]!r}")
+    return scale
 
 
 class BudgetExceeded(Exception):
@@ -71,8 +98,8 @@ class Budget:
 
     @classmethod
     def of(cls, seconds: float) -> Budget:
-        """A budget of ``seconds`` from now."""
-        return cls(time.monotonic() + max(seconds, 0.0))
+        """A budget of ``seconds`` (times :func:`time_scale`) from now."""
+        return cls(time.monotonic() + max(seconds, 0.0) * time_scale())
 
     def remaining(self) -> float:
         """Seconds left (never negative)."""
@@ -100,7 +127,8 @@ def current() -> Budget:
 
 @contextmanager
 def budget(seconds: float) -> Iterator[Budget]:
-    """Open a nested budget of at most ``seconds``, ending no later than the enclosing one.
+    """Open a nested budget of at most ``seconds`` (times :func:`time_scale`), ending no later
+    than the enclosing one.
 
     Nothing is interrupted: the block checks the yielded budget between steps, and
     :func:`run_limited` inside it never runs past it. Leaving the block early charges
@@ -115,7 +143,7 @@ def budget(seconds: float) -> Iterator[Budget]:
     True
     """
     outer = _CURRENT.get()
-    inner = Budget(min(outer.deadline, time.monotonic() + max(seconds, 0.0)))
+    inner = Budget(min(outer.deadline, time.monotonic() + max(seconds, 0.0) * time_scale()))
     token = _CURRENT.set(inner)
     try:
         yield inner
@@ -314,7 +342,8 @@ def _stop_worker() -> None:
 
 def run_limited(fn: Callable[..., Any], *args: Any, seconds: float = math.inf,
                 memory: int = WORKER_MEMORY) -> Any:
-    """``fn(*args)`` in a worker process, within ``seconds`` and the current :func:`budget`.
+    """``fn(*args)`` in a worker process, within ``seconds`` (times :func:`time_scale`) and the
+    current :func:`budget`.
 
     ``fn`` and the arguments must be picklable (a module-level function, SymPy
     expressions); the result comes back pickled.
@@ -333,7 +362,7 @@ def run_limited(fn: Callable[..., Any], *args: Any, seconds: float = math.inf,
     5
     """
     global _WORKER
-    limit = min(seconds, current().remaining())
+    limit = min(seconds * time_scale(), current().remaining())
     if limit <= 0:
         raise BudgetExceeded("the time budget is used up")
     if _IN_WORKER:

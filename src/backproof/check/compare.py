@@ -25,7 +25,7 @@ from ..timeout import BudgetExceeded, budget, isolation_available, run_limited
 from ..verify import equal_at_random_points
 
 __all__ = ["Tolerance", "figures", "numbers_match", "expressions_equal", "SymbolicResult",
-           "DEFAULT_TOLERANCE", "half_unit", "right_to_figures", "rounded_to", "Interval", "meets"]
+           "DEFAULT_TOLERANCE", "half_unit", "right_to_figures", "rounded_to", "Interval", "meets", "value_at"]
 
 _DECIMAL_RE = re.compile(r"^[+-]?(?P<int>\d*)(?:\.(?P<frac>\d*))?(?:[eE](?P<exp>[+-]?\d+))?$")
 
@@ -254,8 +254,41 @@ def _zero_by_algebra(diff: sp.Expr) -> bool:
 
 
 def _value_at(e: sp.Expr, subs) -> float | None:
+    v = value_at(e, subs)
+    return None if v is None else v.real
+
+
+def value_at(expr: sp.Expr, subs, digits: int = 20) -> complex | None:
+    """``expr`` evaluated at the point ``subs`` (symbol -> number), in time linear in its
+    distinct subexpressions; None where it is undefined or not a number.
+
+    An expression written out in the inputs shares its subexpressions: in a chain of
+    ``tanh`` statements each one is used twice by the next one's derivative, so evaluating it
+    as a tree (``sp.N``) visits exponentially many nodes, and ``sp.cse`` is no faster here
+    (12 s for 10 statements). Each distinct subexpression is evaluated once instead, from
+    its arguments' values, bottom up.
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x", real=True)
+    >>> round(value_at(sp.tanh(x) + sp.tanh(x) ** 2, {x: sp.Rational(1, 2)}).real, 6)
+    0.675669
+    """
+    known: dict = {k: sp.N(v, digits) for k, v in dict(subs).items()}
+    stack = [expr]
     try:
-        v = complex(sp.N(e.xreplace(subs), 20))
-    except (TypeError, ValueError):
+        while stack:
+            e = stack[-1]
+            if e in known:
+                stack.pop()
+                continue
+            todo = [a for a in e.args if a not in known]
+            if todo:
+                stack.extend(todo)
+                continue
+            stack.pop()
+            known[e] = sp.N(e.func(*(known[a] for a in e.args)), digits) if e.args else sp.N(e, digits)
+        v = complex(known[expr])
+    except (TypeError, ValueError, ArithmeticError):
         return None
-    return v.real
+    return v if math.isfinite(v.real) and math.isfinite(v.imag) else None

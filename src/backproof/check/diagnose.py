@@ -32,9 +32,20 @@ from .compare import (
     numbers_match,
     right_to_figures,
     rounded_to,
+    value_at,
 )
 from .mistakes import CATCH_ALL, MISTAKES, candidate_mutations, simple_point, symbolic_slips
-from .quantities import Evaluator, Formula, Problem, Quantity, Trace, formula_parts, formula_text, in_names
+from .quantities import (
+    Evaluator,
+    Formula,
+    FormulaTooLarge,
+    Problem,
+    Quantity,
+    Trace,
+    formula_parts,
+    formula_text,
+    in_names,
+)
 
 __all__ = ["Diagnosis", "Item", "CheckResult", "diagnose", "check", "VERDICTS", "computation_order",
            "FIGURES_CREDIT"]
@@ -465,7 +476,11 @@ def _slip_with_rounding(problem: Problem, a: Answer, given: Mapping, tol: Tolera
 def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:
     q = a.quantity
     assert a.expr is not None  # an "expression" answer always holds its expression
-    truth = problem.truth_symbolic(q)
+    try:
+        truth = problem.truth_symbolic(q)
+    except FormulaTooLarge as exc:
+        return Item(a.key, q, disp, a.text, "undecided", diagnosis=Diagnosis(None, str(exc)), symbolic=True,
+                    read_as=_pretty(a.expr))
     res = expressions_equal(a.expr.xreplace(problem.expansion()).doit(), truth)
     named = _in_names(problem, q, truth)
     # What the student reads (``expected``, every printer) is the formula in the program's names, as
@@ -511,8 +526,8 @@ def _symbolic_diagnosis(problem: Problem, q: Quantity, given: sp.Expr, truth: sp
     if slips:
         return _named(slips, shown), simple or res.point
     if simple is not None:
-        at = {s: sp.Float(simple[str(s)]) for s in symbols}
-        mine, right = (float(e.xreplace(at).evalf()) for e in (given, truth))
+        at = {s: sp.Integer(simple[str(s)]) for s in symbols}
+        mine, right = (_real(value_at(e, at)) for e in (given, truth))
         point = ", ".join(f"{k} = {format_number(v)}" for k, v in simple.items())
     else:
         mine, right = res.given_value, res.expected_value
@@ -520,6 +535,10 @@ def _symbolic_diagnosis(problem: Problem, q: Quantity, given: sp.Expr, truth: sp
     there = _names_there(problem, named, simple or res.point)
     return (Diagnosis(None, f"not equal to {shown}: at {point} yours is {_maybe(mine)}, the right one "
                             f"{_maybe(right)}{there}"), simple or res.point)
+
+
+def _real(v: complex | None) -> float | None:
+    return None if v is None or abs(v.imag) >= 1e-12 else v.real
 
 
 def _names_there(problem: Problem, named: sp.Expr, point: Mapping | None) -> str:
@@ -531,11 +550,8 @@ def _names_there(problem: Problem, named: sp.Expr, point: Mapping | None) -> str
     at = {sp.Symbol(k, real=True): sp.Rational(repr(v)) for k, v in point.items()}
     parts = []
     for s in inner:
-        try:
-            v = complex(sp.N(problem.expansion()[s].xreplace(at), 15))
-        except (TypeError, ValueError, KeyError, ZeroDivisionError):
-            return ""
-        if not (math.isfinite(v.real) and abs(v.imag) < 1e-12):
+        v = value_at(problem.expansion()[s], at, 15) if s in problem.expansion() else None
+        if v is None or abs(v.imag) >= 1e-12:
             return ""
         parts.append(f"{s.name} = {format_number(v.real)}")
     return f" (there {', '.join(parts)})"
@@ -565,11 +581,8 @@ def _same_formula(given: sp.Expr, slip, res) -> bool:
     expr = slip.expr
     if res.point and res.given_value is not None and expr.free_symbols <= {sp.Symbol(k, real=True) for k in res.point}:
         subs = {sp.Symbol(k, real=True): sp.Rational(repr(v)) for k, v in res.point.items()}
-        try:
-            v = complex(sp.N(rewrite_elementary(expr).xreplace(subs), 20))
-        except (TypeError, ValueError, ArithmeticError):
-            v = None
-        if v is not None and math.isfinite(v.real) and abs(v.imag) < 1e-12 and \
+        v = value_at(rewrite_elementary(expr), subs)
+        if v is not None and abs(v.imag) < 1e-12 and \
                 abs(v.real - res.given_value) > 1e-7 * max(1.0, abs(res.given_value)):
             return False
     return bool(expressions_equal(given, expr).equal)

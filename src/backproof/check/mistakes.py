@@ -918,14 +918,16 @@ def simple_point(exprs: list[sp.Expr], symbols: list[sp.Symbol]) -> dict[str, fl
     """A point with small whole numbers (1, 2, then 0 and -1) where the expressions are all
     defined and differ pairwise from the first: a counterexample a student can check by hand."""
     import itertools
+
+    from .compare import value_at  # each distinct part evaluated once (a written-out chain shares them)
     # The first few hundred points in order (1s first): bounded work for any number of inputs.
     for values in itertools.islice(itertools.product((1, 2, 0, -1, 3), repeat=len(symbols)), 400):
         at = dict(zip(symbols, (sp.Integer(v) for v in values)))
-        try:
-            nums = [complex(e.xreplace(at).evalf()) for e in exprs]
-        except (TypeError, ValueError, ZeroDivisionError):
+        found = [value_at(e, at, 15) for e in exprs]
+        if any(n is None for n in found):
             continue
-        if all(math.isfinite(n.real) and abs(n.imag) < 1e-12 for n in nums) and \
+        nums = [n for n in found if n is not None]
+        if all(abs(n.imag) < 1e-12 for n in nums) and \
                 all(abs(n - nums[0]) > 1e-9 * max(1.0, abs(nums[0])) for n in nums[1:]):
             return {str(k): float(v) for k, v in at.items()}
     return None

@@ -42,6 +42,11 @@ ACTIVATIONS = frozenset(name for name, op in OPS.items() if op.checker_activatio
 NONCOMMUTATIVE = frozenset(name for name, op in OPS.items() if op.swappable)
 
 
+class FormulaTooLarge(ProgramError):
+    """A quantity whose formula is past the derivation's size limit: it has a value, not a
+    formula one can compare."""
+
+
 class QuantityError(SpecError):
     """A quantity name that does not name anything in the problem."""
 
@@ -357,7 +362,10 @@ class Problem:
             if d.symbolic:
                 g = d.symbolic.get(q.wrt, sp.Integer(0))
             else:  # beyond the symbolic size limit: derive again for this quantity only
-                g = derive(self.program, of=q.name, wrt=[q.wrt], expand=False, verify=False).symbolic[q.wrt]
+                g = derive(self.program, of=q.name, wrt=[q.wrt], expand=False, verify=False).symbolic.get(q.wrt)
+            if g is None:  # even that one is past the size limit of a formula (derivation.SYMBOLIC_SIZE_LIMIT)
+                raise FormulaTooLarge(f"the formula of {q} is too large to compare symbolically; "
+                                      f"answer it with a number (give the inputs' values)")
             return g.xreplace(expansion).doit()
         if self.learning_rate is None:
             raise ProgramError(f"{q}: the problem has no learning_rate")
