@@ -132,3 +132,24 @@ def test_with_other_threads_running_the_worker_comes_from_the_fork_server():
     finally:
         stop.set()
         t.join()
+
+
+def test_time_scale_multiplies_every_budget(monkeypatch):
+    """BACKPROOF_TIME_SCALE: the gallery's guard against a busy machine changing what is proved."""
+    from backproof.timeout import Budget, budget, time_scale
+    monkeypatch.setenv("BACKPROOF_TIME_SCALE", "3")
+    assert time_scale() == 3.0
+    assert 2.9 < Budget.of(1.0).remaining() <= 3.0
+    with budget(1.0) as b:
+        assert 2.9 < b.remaining() <= 3.0
+    monkeypatch.delenv("BACKPROOF_TIME_SCALE")
+    assert time_scale() == 1.0 and Budget.of(1.0).remaining() <= 1.0
+
+
+def test_bad_time_scale_is_one_clear_error(monkeypatch):
+    from backproof.errors import BackproofError
+    from backproof.timeout import time_scale
+    for bad in ("0.5", "fast", "1e9", "nan"):
+        monkeypatch.setenv("BACKPROOF_TIME_SCALE", bad)
+        with pytest.raises(BackproofError, match="BACKPROOF_TIME_SCALE must be a number from 1 to 100"):
+            time_scale()
