@@ -355,3 +355,14 @@ def test_symbolic_activation_slips_are_named(answer, kind):
     assert sp.simplify(rewrite_elementary(p.truth_symbolic(p.resolve(quantity))) - want) == 0
     item = diagnose(p, parse_answers(p, {quantity: answer})).items[0]
     assert item.verdict == "incorrect" and item.diagnosis.mistake == kind, item.diagnosis.explanation
+
+
+def test_an_unnamed_part_is_named_by_its_expression_in_the_explanation():
+    """∂z1/∂w1 = x inverted: the gate inside z1 = w1*x + b1 is named (w1·x), as written by hand,
+    never as program text (w1*x) run into the ∂ sign."""
+    p = _problem("two_layer")
+    result = diagnose(p, parse_answers(p, _submission(two_layer("chain_inverted"))))
+    hit = {i.name: i for i in result.items}["dJ/dw1"]
+    assert hit.diagnosis.mistake == "chain_inverted"
+    assert "∂w1/∂(w1·x) used instead of ∂(w1·x)/∂w1" in hit.diagnosis.explanation
+    assert "*" not in hit.diagnosis.explanation

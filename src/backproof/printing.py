@@ -143,6 +143,19 @@ def to_latex(expr, symbol_names: dict | None = None) -> str:
     return sp.latex(expr, order="none")
 
 
+def handwritten(text: str) -> str:
+    """Expression-language text as it is written by hand in feedback: ``·`` for ``*``, ``^`` for
+    ``**``, ``−`` for a minus.
+
+    Examples
+    --------
+    >>> handwritten("-w1*x + (a - b)**2")
+    '−w1·x + (a − b)^2'
+    """
+    text = text.replace("**", "^").replace("*", "·").replace(" - ", " − ").replace("(-", "(−")
+    return "−" + text[1:] if text.startswith("-") else text
+
+
 def format_number(x, digits: int = 6, *, paren: bool = False) -> str:
     """A number for a write-up: ``digits`` significant figures, no trailing zeros.
 

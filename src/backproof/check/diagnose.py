@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 import sympy as sp
 
 from ..functions import rewrite_elementary
-from ..printing import format_number, to_text
+from ..printing import format_number, handwritten, to_text
 from .answers import Answer, CheckInput, Tolerances
 from .compare import (
     Interval,
@@ -182,8 +182,7 @@ def _evaluated(expr: sp.Expr) -> sp.Expr:
 
 
 def _pretty(expr: sp.Expr) -> str:
-    text = to_text(_evaluated(expr)).replace("**", "^").replace("*", "·").replace(" - ", " − ").replace("(-", "(−")
-    return "−" + text[1:] if text.startswith("-") else text
+    return handwritten(to_text(_evaluated(expr)))
 
 
 def diagnose(problem: Problem, answers: Iterable[Answer], tolerances: Tolerances = DEFAULT_TOLERANCES, *,
@@ -451,8 +450,8 @@ def _find_mistake(problem: Problem, a: Answer, given: dict, tol: Tolerance, trac
     if numbers_match(carried, None, truth, tol) is not None:
         right = f"the right value is {format_number(truth)}"
     else:
-        right = (f"from your own earlier numbers it would be {format_number(carried)} "
-                 f"(the right value is {format_number(truth)})")
+        right = (f"done right, your own earlier numbers give {format_number(carried)} "
+                 f"(the exact value is {format_number(truth)})")
     if found:
         m = found[0]
         # Other specific slips that give the same number are worth a mention; the catch-all

@@ -22,7 +22,7 @@ import sympy as sp
 from ..derivation import backward_sweep, local_partials, operands
 from ..graph import TapeEntry, topological_order
 from ..ops import OPS
-from ..printing import format_number, to_text
+from ..printing import format_number, handwritten, to_text
 from .quantities import ACTIVATIONS, NONCOMMUTATIVE, Evaluator, Problem, Quantity, Trace, in_names
 from .tapes import StatementTape, forward_value, op_of
 
@@ -81,7 +81,10 @@ def _label(tape, nid: str) -> str:
         return nid
     if nid == tape.result:
         return tape.name
-    return tape.text.get(nid, nid)
+    text = tape.text.get(nid, nid)
+    # An operation inside a statement is named by its expression, written as by hand and
+    # parenthesised so that ∂(w1·x)/∂w1 reads as one quotient.
+    return f"({handwritten(text)})" if text != nid else nid
 
 
 # --- updates ------------------------------------------------------------------------------
@@ -266,7 +269,7 @@ class LocalInverted(_EdgeMutation):
     def explain(self, problem):
         gate, x = self._parts(problem)
         return (f"a chain-rule factor upside down: ∂{x}/∂{gate} used instead of ∂{gate}/∂{x} "
-                f"(the chain rule multiplies ∂(output)/∂{gate} by ∂{gate}/∂{x})")
+                f"(the chain rule multiplies ∂{problem.output}/∂{gate} by ∂{gate}/∂{x})")
 
 
 # --- loss, forks, operands, values ----------------------------------------------------------
