@@ -14,9 +14,7 @@ are produced only up to :data:`EXPAND_LIMIT` nodes; forms in node names up to
 
 from __future__ import annotations
 
-import gc
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,9 +29,9 @@ from .ops import OPS
 from .printing import brief_pairs, format_number, to_text
 from .program import Program
 from .steps import Step, StepKind
-from .timeout import BudgetExceeded, budget, isolation_available, run_limited
+from .timeout import BudgetExceeded, budget, isolation_available, paused_gc, run_limited
 
-__all__ = ["Derivation", "derive", "SYMBOLIC_LIMIT", "EXPAND_LIMIT", "evaluate_number", "paused_gc",
+__all__ = ["Derivation", "derive", "SYMBOLIC_LIMIT", "EXPAND_LIMIT", "evaluate_number", "paused_gc", "fold",
            "expression_size", "largest_symbolic", "SYMBOLIC_SIZE_LIMIT", "EXPAND_SIZE_LIMIT"]
 
 #: Largest graph (nodes) for which gradients are also written in node names.
@@ -59,32 +57,13 @@ SYMBOLIC_SIZE_LIMIT = 20_000
 _Pair = tuple[Any, Any]  # (symbolic local partial or None, its value or None)
 
 
-@contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector for one derivation, restoring the caller's setting.
-
-    A derivation allocates many long-lived objects (graph, SymPy values, steps) and no
-    cycles worth reclaiming; each full collection walks every live object, which taxed the
-    sweep by about a third on large graphs (issue 13). Reference counting still frees
-    everything, and the graph and bit limits bound the memory. Never held while a worker
-    process is forked (:func:`backproof.timeout.run_limited`): the worker would inherit it.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def expression_size(expr: sp.Basic, leaves: Mapping[sp.Basic, int] | None = None) -> int:
     """Nodes of ``expr`` written out as a tree: what ``count_ops``, ``doit``, ``diff`` and
     evaluation at a point traverse, with each key of ``leaves`` counting as the given size
     (the size of what a name stands for).
 
     SymPy shares equal subexpressions, so a tree can be exponentially larger than the
-    objects holding it; the size is summed over the distinct subexpressions (memoised),
+    objects holding it; the size is summed over the distinct subexpressions (:func:`fold`),
     in time linear in those, without building the tree.
 
     Examples
@@ -93,20 +72,37 @@ def expression_size(expr: sp.Basic, leaves: Mapping[sp.Basic, int] | None = None
     >>> expression_size(sp.sin(x) + x), expression_size(x, {x: 7})
     (4, 7)
     """
-    known: dict[sp.Basic, int] = dict(leaves or {})
+    return fold(expr, lambda e, sizes: 1 + sum(sizes), leaves)
+
+
+def fold(expr: sp.Basic, combine: Callable[[sp.Basic, list], Any], known: Mapping | None = None) -> Any:
+    """``combine(e, results of e.args)`` for every distinct subexpression ``e`` of ``expr``,
+    bottom up, each once (memoised; iterative, so depth is no limit); ``known`` gives results
+    that are not computed (leaves, or names standing for something).
+
+    A written-out expression shares its subexpressions, so a walk of its tree (``sp.N``,
+    ``sp.cse``, ``count_ops``) can be exponential where this one is linear.
+
+    Examples
+    --------
+    >>> x = sp.Symbol("x")
+    >>> fold(sp.sin(x) + x**2, lambda e, rs: 1 + max(rs, default=0))   # depth
+    3
+    """
+    done: dict = dict(known or {})
     stack = [expr]
     while stack:
         e = stack[-1]
-        if e in known:
+        if e in done:
             stack.pop()
             continue
-        todo = [a for a in e.args if a not in known]
+        todo = [a for a in e.args if a not in done]
         if todo:
             stack.extend(todo)
             continue
         stack.pop()
-        known[e] = 1 + sum(known[a] for a in e.args)
-    return known[expr]
+        done[e] = combine(e, [done[a] for a in e.args])
+    return done[expr]
 
 
 def _exact_bits(v: sp.Expr) -> int:

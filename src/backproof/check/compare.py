@@ -20,6 +20,7 @@ from decimal import Decimal, localcontext
 
 import sympy as sp
 
+from ..derivation import fold
 from ..functions import rewrite_elementary
 from ..timeout import BudgetExceeded, budget, isolation_available, run_limited
 from ..verify import equal_at_random_points
@@ -274,21 +275,10 @@ def value_at(expr: sp.Expr, subs, digits: int = 20) -> complex | None:
     >>> round(value_at(sp.tanh(x) + sp.tanh(x) ** 2, {x: sp.Rational(1, 2)}).real, 6)
     0.675669
     """
-    known: dict = {k: sp.N(v, digits) for k, v in dict(subs).items()}
-    stack = [expr]
+    known = {k: sp.N(v, digits) for k, v in dict(subs).items()}
     try:
-        while stack:
-            e = stack[-1]
-            if e in known:
-                stack.pop()
-                continue
-            todo = [a for a in e.args if a not in known]
-            if todo:
-                stack.extend(todo)
-                continue
-            stack.pop()
-            known[e] = sp.N(e.func(*(known[a] for a in e.args)), digits) if e.args else sp.N(e, digits)
-        v = complex(known[expr])
+        value = fold(expr, lambda e, args: sp.N(e.func(*args), digits) if e.args else sp.N(e, digits), known)
+        v = complex(value)
     except (TypeError, ValueError, ArithmeticError):
         return None
     return v if math.isfinite(v.real) and math.isfinite(v.imag) else None
