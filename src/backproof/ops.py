@@ -678,7 +678,8 @@ def _extremum_convention(name: str, ge: str, gt: str):
 def _power_rule(a, n):
     # n·a^(n−1), except x**0, the constant 1, whose derivative is 0 everywhere: at a = 0,
     # 0 · 0**-1 would be nan and the derivation would refuse the point (issue 14).
-    return sp.Integer(0) if sp.sympify(n).is_zero is True else n * a**(n - 1)
+    zero = sp.sympify(n, strict=True).is_zero is True  # safe: strict=True refuses strings
+    return sp.Integer(0) if zero else n * a**(n - 1)
 
 
 def _log1p_exp(x):

@@ -894,8 +894,11 @@ class _Sweep:
         """The sign of one local derivative lost (a minus sign first: where signs are usually lost)."""
         # Where a sign is usually lost first: a local derivative with a minus of its own (∂(b − c)/∂c),
         # then one between named values (∂q/∂h = w3), then one inside an expression.
+        def negative(e) -> bool:
+            return sp.sympify(e.local, strict=True).could_extract_minus_sign()  # safe: strict refuses strings
+
         edges = sorted((e for e in self.edges if e.local != 0),
-                       key=lambda e: (not sp.sympify(e.local).could_extract_minus_sign(),
+                       key=lambda e: (not negative(e),
                                       _term(_node_label(self.d, e.gate)).startswith("(")))
         return self._slips("sign_flip", [
             ({(e.gate, e.k): -e.local}, f"the sign of {self.local_text(e)} was lost (you used "
