@@ -59,3 +59,26 @@ def test_a_formula_past_the_size_limit_is_undecided_with_a_reason():
     assert item.verdict == "undecided"
     assert "too large to compare symbolically" in item.diagnosis.explanation
     assert "answer it with a number" in item.diagnosis.explanation
+
+
+def test_a_long_expected_formula_stays_out_of_the_verdict_table():
+    """Mazur's ∂E_total/∂w1 in the spec's names is over a hundred characters: in the table it
+    would push the verdict column out of sight (the HTML table scrolls), so the table says
+    "below" (a wrong answer) or "as yours" (a right one); the formula is written out under
+    "What to look at"."""
+    from pathlib import Path
+
+    from backproof.check import report
+    from backproof.check.answers import command_line_network_check
+    from backproof.check.diagnose import check
+    from backproof.report.text import print_text
+
+    spec = Path(__file__).resolve().parent.parent / "examples" / "mazur.yaml"
+    right = "out_h1*out_o1*(1 - out_o1)*(out_o1 - target_o1)"
+    result = check(command_line_network_check(str(spec), None, [f"dE_total/dw5={right}", "dE_total/dw1=i1*out_h1"]))
+    doc = report.feedback_document(result)
+    table = next(b for b in doc.blocks if type(b).__name__ == "Table")
+    cells = {row[1][0].text: row[3][0] for row in table.rows}
+    assert type(cells["dE_total/dw5"]).__name__ == "Text" and cells["dE_total/dw5"].text == "as yours"
+    assert type(cells["dE_total/dw1"]).__name__ == "Text" and cells["dE_total/dw1"].text == "below"
+    assert "Expected: ∂E_total/∂w1 = " in print_text(doc)

@@ -336,6 +336,14 @@ def _short_names(d, lines: list[Equation]) -> list[Equation]:
 
 # --- the document ---------------------------------------------------------------------------------
 
+#: Longest formula (in characters of text) written into the table's "expected" column.
+TABLE_FORMULA_CHARS = 40
+
+
+def _long(expr) -> bool:
+    return len(to_text(expr)) > TABLE_FORMULA_CHARS
+
+
 def _table(result: CheckResult) -> Table:
     scored = isinstance(result, ScoredResult) and result.weighted  # the key's points: each answer's shown
     header = tuple((Text(h),) for h in ("", "quantity", "yours", "expected", "verdict") + (("points",) * scored))
@@ -344,7 +352,10 @@ def _table(result: CheckResult) -> Table:
     for n, i in enumerate(result.items):
         style = _STYLES[i.verdict]
         expected: tuple[Inline, ...] = ()
-        if i.expected is not None:  # a number as the student's beside it; an expression as maths
+        if i.expected is not None and i.symbolic and _long(i.expected):
+            # A long formula would push the verdict out of sight; it is written out below.
+            expected = (Text("below" if i.verdict != "correct" else "as yours"),)
+        elif i.expected is not None:  # a number as the student's beside it; an expression as maths
             expected = (Math((_plain(i.expected),)),) if i.symbolic else (Text(i.expected_text),)
         verdict: tuple[Inline, ...] = (Text(_WORDS[i.verdict][0], style),)
         if i.first:
