@@ -44,7 +44,6 @@ from .quantities import (
     Trace,
     formula_parts,
     formula_text,
-    in_names,
 )
 
 __all__ = ["Diagnosis", "Item", "CheckResult", "diagnose", "check", "VERDICTS", "computation_order",
@@ -481,7 +480,7 @@ def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:
         return Item(a.key, q, disp, a.text, "undecided", diagnosis=Diagnosis(None, str(exc)), symbolic=True,
                     read_as=_pretty(a.expr))
     res = expressions_equal(a.expr.xreplace(problem.expansion()).doit(), truth)
-    named = _in_names(problem, q, truth)
+    named = problem.truth_named(q)
     # What the student reads (``expected``, every printer) is the formula in the program's names, as
     # they write one; ``expected_text`` keeps the exact truth written out in the inputs, for machines.
     common = dict(expected=named, expected_text=to_text(truth), read_as=_pretty(a.expr), symbolic=True,
@@ -497,18 +496,6 @@ def _judge_symbolic(problem: Problem, a: Answer, disp: str) -> Item:
     given = a.expr.xreplace(problem.expansion()).doit()
     diagnosis, point = _symbolic_diagnosis(problem, q, given, truth, named, res)
     return Item(a.key, q, disp, a.text, "incorrect", counterexample=point, diagnosis=diagnosis, **common)
-
-
-def _in_names(problem: Problem, q: Quantity, truth: sp.Expr) -> sp.Expr:
-    """A gradient or update written in the program's names, as a student writes it
-    (``(a2 − y)·a2·(1 − a2)``, not σ(b2 + w2·σ(…)) in the inputs); ``truth`` when there is no such form."""
-    if q.kind == "update" and problem.learning_rate is not None:
-        grad = _in_names(problem, Quantity("grad", problem.output, q.name), sp.Integer(0))
-        return sp.Symbol(q.name, real=True) - problem.learning_rate * grad if grad != 0 else truth
-    if q.kind != "grad":
-        return truth
-    form = problem.derivation_of(q.name).symbolic.get(q.wrt)
-    return in_names(problem, form) if form is not None else truth
 
 
 def _symbolic_diagnosis(problem: Problem, q: Quantity, given: sp.Expr, truth: sp.Expr, named: sp.Expr,

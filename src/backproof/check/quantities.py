@@ -378,16 +378,14 @@ class Problem:
         Only for reading: answers are compared in the inputs (:meth:`truth_symbolic`), so a
         formula in names and one in inputs are judged alike.
         """
+        if q.kind == "update" and self.learning_rate is not None:
+            grad = self.truth_named(Quantity("grad", self.output, q.name))
+            return self.program.symbol(q.name) - self.learning_rate * grad
         if q.kind != "grad":
             return self.truth_symbolic(q)
-        d = self.derivation_of(q.name)
-        g = d.symbolic.get(q.wrt) if d.symbolic else None
-        if g is None:
-            return self.truth_symbolic(q)
+        form = self.derivation_of(q.name).symbolic.get(q.wrt)
         # A statement's right-hand side, wherever the sweep wrote it (σ(z1) for σ′), is its name.
-        parts = {st.expr: self.program.symbol(st.name) for st in self.program.statements
-                 if not st.expr.is_Symbol}
-        return g.xreplace(parts)
+        return in_names(self, form) if form is not None else self.truth_symbolic(q)
 
     def truth_formula(self, q: Quantity) -> str:
         """``q``'s own step with the right numbers, in text."""
